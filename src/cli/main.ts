@@ -1,0 +1,207 @@
+/**
+ * `sensor` command line: parse and validate options (yargs tokenizes, we validate), build the pipeline
+ * (sources → engine → sinks), run it, print a summary, exit with a documented code (cli/exit-codes.ts).
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ExitCode } from './exit-codes.js';
+import { openSources, replay, type ReplayProgress, type ReplaySummary } from './replay.js';
+import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.js';
+import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
+import { CsvSink } from '../sinks/csv.js';
+import { SqliteSink } from '../sinks/sqlite.js';
+import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
+
+interface Args {
+  replay?: string[];
+  db?: string;
+  csv?: string;
+  profile: string;
+  filter?: string;
+  'flow-timeout': number;
+  'activity-timeout': number;
+  'idle-timeout': number;
+  'max-flows': number;
+  'port-direction': boolean;
+  ipv6: boolean;
+  model: boolean;
+  progress?: boolean;
+  quiet: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Args {
+  const parsed = yargs(argv)
+    .scriptName('sensor')
+    .usage(
+      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n\n' +
+        'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
+        'features, one row per flow, to SQLite and/or CSV.',
+    )
+    .option('replay', { type: 'string', array: true, describe: 'Capture file(s) to replay: pcap, pcapng, or either gzip-compressed. Several files are one continuous stream.' })
+    .option('db', { type: 'string', describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`).' })
+    .option('csv', { type: 'string', describe: 'CSV file to write, with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout).' })
+    .option('profile', { type: 'string', default: 'cic', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}).` })
+    .option('filter', { type: 'string', describe: 'BPF filter applied while reading, e.g. "tcp port 80".' })
+    .option('flow-timeout', { type: 'number', default: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet (CICFlowMeter: 120).' })
+    .option('activity-timeout', { type: 'number', default: 5, describe: 'Activity timeout in seconds for the Active/Idle features (CICFlowMeter: 5).' })
+    .option('idle-timeout', { type: 'number', default: 0, describe: 'End a flow after this many seconds without packets; 0 = never (as the references).' })
+    .option('max-flows', { type: 'number', default: 262144, describe: 'Flow table capacity (memory bound); when full the oldest flow is ended early and counted.' })
+    .option('port-direction', { type: 'boolean', default: false, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only).' })
+    .option('ipv6', { type: 'boolean', default: false, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled).' })
+    .option('model', { type: 'boolean', default: true, describe: 'Classify flows with the ONNX model (--no-model to skip; no model ships yet, so this has no effect).' })
+    .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
+    .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
+    .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
+    .epilog('Exit codes: 0 ok, 2 bad usage, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
+    .strict()
+    .version(false)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw new UsageError(err?.message ?? msg);
+    })
+    .parseSync() as unknown as Args;
+  return parsed;
+}
+
+/** Check option values; every problem is reported at once, each with the exact expectation. */
+function validate(a: Args): string[] {
+  const errors: string[] = [];
+  if (!a.replay || a.replay.length === 0) errors.push('Expected --replay FILE (live capture with --iface is not available yet)');
+  if (!isProfileName(a.profile)) errors.push(`Expected --profile to be one of ${PROFILE_NAMES.join(', ')}, got "${a.profile}"`);
+  const positive = (name: string, v: number): void => {
+    if (!Number.isFinite(v) || v <= 0) errors.push(`Expected --${name} to be a positive number of seconds, got "${v}"`);
+  };
+  positive('flow-timeout', a['flow-timeout']);
+  positive('activity-timeout', a['activity-timeout']);
+  if (!Number.isFinite(a['idle-timeout']) || a['idle-timeout'] < 0) errors.push(`Expected --idle-timeout to be 0 or a positive number of seconds, got "${a['idle-timeout']}"`);
+  if (!Number.isInteger(a['max-flows']) || a['max-flows'] < 1 || a['max-flows'] > 50_000_000) errors.push(`Expected --max-flows to be an integer from 1 to 50000000, got "${a['max-flows']}"`);
+  if (!a.db && !a.csv) errors.push('Expected --db PATH and/or --csv PATH: where should the flows go?');
+  return errors;
+}
+
+function formatProgress(p: ReplayProgress): string {
+  const pct = Number.isNaN(p.fraction) ? '' : ` ${(p.fraction * 100).toFixed(1)}%`;
+  const rate = p.elapsedMs > 0 ? (p.packets / p.elapsedMs) * 1000 : 0;
+  const file = p.files > 1 ? ` [${p.fileIndex + 1}/${p.files}]` : '';
+  return `replay${file} ${p.file}${pct}  ${p.packets.toLocaleString('en-US')} packets  ${p.flows.toLocaleString('en-US')} flows  ${(rate / 1e6).toFixed(2)} M packets/s`;
+}
+
+function formatSummary(s: ReplaySummary): string {
+  const lines = [
+    `packets ${s.packets}  flows ${s.flows}  packets in flows ${s.packetsInFlows}  ${(s.elapsedMs / 1000).toFixed(2)} s  ${Math.round(s.packetsPerSecond)} packets/s`,
+  ];
+  const nonZero = Object.entries(s.counters).filter(([k, v]) => v !== 0 && !k.startsWith('packets.') && k !== 'flows.written');
+  if (nonZero.length > 0) lines.push('not in a written flow, by reason: ' + nonZero.map(([k, v]) => `${k}=${v}`).join('  '));
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`sensor: ${(e as Error).message}\nRun sensor --help for the options.\n`);
+    return ExitCode.Usage;
+  }
+  const errors = validate(args);
+  if (errors.length > 0) {
+    for (const e of errors) process.stderr.write(`sensor: ${e}\n`);
+    return ExitCode.Usage;
+  }
+  const profile = getProfile(args.profile as (typeof PROFILE_NAMES)[number]);
+
+  let sources: PcapSource[];
+  try {
+    sources = openSources(args.replay!, args.filter);
+  } catch (e) {
+    if (e instanceof CaptureError) {
+      process.stderr.write(`sensor: ${e.message}\n`);
+      return ExitCode.Input;
+    }
+    throw e;
+  }
+
+  const sinks: FlowSink[] = [];
+  let sqlite: SqliteSink | undefined;
+  try {
+    if (args.csv) sinks.push(new CsvSink(args.csv, profile.columns));
+    if (args.db) {
+      sqlite = await SqliteSink.open(args.db, profile.columns, { source: args.replay!.join(' '), mode: 'replay', profile: profile.name, argv });
+      sinks.push(sqlite);
+    }
+  } catch (e) {
+    for (const s of sources) s.close();
+    for (const s of sinks) await s.close().catch(() => undefined);
+    if (e instanceof SinkError) {
+      process.stderr.write(`sensor: ${e.message}\n`);
+      return ExitCode.Output;
+    }
+    throw e;
+  }
+
+  const stop = { requested: false };
+  const onSignal = (): void => {
+    stop.requested = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const showProgress = !args.quiet && (args.progress ?? process.stderr.isTTY === true);
+  let progressShown = false;
+  try {
+    const summary = await replay(
+      {
+        files: args.replay!,
+        profile,
+        ...(args.filter !== undefined ? { filter: args.filter } : {}),
+        flowTimeoutUs: Math.round(args['flow-timeout'] * 1e6),
+        activityTimeoutUs: Math.round(args['activity-timeout'] * 1e6),
+        idleTimeoutUs: Math.round(args['idle-timeout'] * 1e6),
+        maxFlows: args['max-flows'],
+        portAwareDirection: args['port-direction'],
+        ipv6: args.ipv6,
+        sinks,
+        stop,
+        ...(showProgress
+          ? {
+              onProgress: (p: ReplayProgress) => {
+                progressShown = true;
+                process.stderr.write(`\r\x1b[K${formatProgress(p)}`);
+              },
+            }
+          : {}),
+        onWarning: (w) => process.stderr.write(`${progressShown ? '\r\x1b[K' : ''}sensor: warning: ${w}\n`),
+      },
+      sources,
+    );
+    if (progressShown) process.stderr.write('\r\x1b[K');
+    if (sqlite) await sqlite.finishRun(summary.counters);
+    for (const s of sinks) await s.close();
+    if (!args.quiet) process.stderr.write(formatSummary(summary) + '\n');
+    return summary.stopped ? ExitCode.Interrupted : ExitCode.Ok;
+  } catch (e) {
+    if (e instanceof SinkError) {
+      process.stderr.write(`sensor: ${e.message}\n`);
+      return ExitCode.Output;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function run(): void {
+  main(hideBin(process.argv)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`sensor: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = ExitCode.Internal;
+    },
+  );
+}

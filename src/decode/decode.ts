@@ -1,0 +1,112 @@
+/**
+ * The packet decoder's entry point: one captured frame in, one `DecodedPacket` view and one `DecodeStatus`
+ * out. Pure, never throws, allocates nothing per packet: it reads `buf` by index within
+ * `[off, off + caplen)` and writes numbers into the caller's reused `out`.
+ *
+ * Layers live in `link.ts` (Ethernet/VLAN/MPLS/PPPoE, SLL, SLL2, NULL, LOOP, raw), `ipv4.ts`, `ipv6.ts` and
+ * `transport.ts`. Tunnels (GRE, IPIP, VXLAN...) are not decapsulated: CICFlowMeter places them on the outer
+ * header, and so do we.
+ */
+import type { DecodedPacket } from './packet.js';
+import { DecodeStatus, LinkType } from './status.js';
+import { decodeIpv4 } from './ipv4.js';
+import { decodeIpv6 } from './ipv6.js';
+import { decodeEthernet, decodeLoop, decodeNull, decodeRawIp, decodeSll, decodeSll2 } from './link.js';
+
+/** OpenBSD's DLT_RAW value, which `pcap_datalink()` reports there for LINKTYPE_RAW captures. */
+const DLT_RAW_OPENBSD = 14;
+
+/**
+ * Decode one captured frame. Never throws, never allocates. `out` is reset and overwritten.
+ *
+ * @param linkType libpcap link type of the capture (`LinkType`); unknown ones give `UnsupportedLinkType`.
+ * @param buf shared batch buffer holding many frames.
+ * @param off start of this frame in `buf` (a non-negative integer).
+ * @param caplen captured bytes of this frame; nothing outside `buf[off .. off + caplen)` is read (and nothing
+ *   past `buf.length`, whatever caplen claims).
+ * @param out the reused view to fill; on a non-Ok status it holds whatever was decoded before the failure.
+ * @returns `DecodeStatus.Ok` when addresses (and ports, when the transport has them) were decoded.
+ */
+export function decodeFrame(
+  linkType: number,
+  buf: Uint8Array,
+  off: number,
+  caplen: number,
+  out: DecodedPacket,
+): DecodeStatus {
+  out.reset();
+  let end = off + caplen;
+  if (end > buf.length) end = buf.length;
+  if (off < 0) end = off; // a bad offset decodes as an empty frame rather than reading buf[-1]
+  if (linkType === LinkType.EN10MB) return decodeEthernet(buf, off, end, out);
+  switch (linkType) {
+    case LinkType.LINUX_SLL:
+      return decodeSll(buf, off, end, out);
+    case LinkType.LINUX_SLL2:
+      return decodeSll2(buf, off, end, out);
+    case LinkType.RAW:
+    case LinkType.DLT_RAW:
+    case DLT_RAW_OPENBSD:
+      return decodeRawIp(buf, off, end, out);
+    case LinkType.IPV4:
+      return decodeIpv4(buf, off, off, end, out);
+    case LinkType.IPV6:
+      return decodeIpv6(buf, off, off, end, out);
+    case LinkType.NULL:
+      return decodeNull(buf, off, end, out);
+    case LinkType.LOOP:
+      return decodeLoop(buf, off, end, out);
+    default:
+      return DecodeStatus.UnsupportedLinkType;
+  }
+}
+
+/** Link types `decodeFrame` understands (for a source to check a capture up front). */
+export const SUPPORTED_LINK_TYPES: readonly number[] = [
+  LinkType.NULL,
+  LinkType.EN10MB,
+  LinkType.DLT_RAW,
+  DLT_RAW_OPENBSD,
+  LinkType.RAW,
+  LinkType.LOOP,
+  LinkType.LINUX_SLL,
+  LinkType.IPV4,
+  LinkType.IPV6,
+  LinkType.LINUX_SLL2,
+];
+
+/** Dotted-quad form of an IPv4 address held as an unsigned 32-bit word (`srcAddr[0]`). Allocates. */
+export function formatIpv4(word: number): string {
+  return `${(word >>> 24) & 0xff}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
+}
+
+/**
+ * RFC 5952 text form of an IPv6 address held as four big-endian words: lowercase hex, leading zeros dropped,
+ * the longest run (first on a tie) of two or more zero groups replaced by `::`. IPv4-mapped addresses are
+ * printed in hex too (`::ffff:a00:1`), not in mixed dotted form. Allocates.
+ */
+export function formatIpv6(addr: Uint32Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const w = addr[i] ?? 0;
+    groups.push((w >>> 16) & 0xffff, w & 0xffff);
+  }
+  let bestStart = -1;
+  let bestLen = 1; // a single zero group is never compressed (RFC 5952 §4.2.2)
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((n) => n.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}

@@ -1,0 +1,747 @@
+/**
+ * The flow engine: decoded packets → bidirectional flows → completed flow rows. Pure: no I/O, no clock.
+ *
+ * Time comes only from packet timestamps, so replaying a capture and sniffing the same traffic live give the
+ * same flows. Per packet nothing is allocated: one reused DecodedPacket, a typed-array flow table, and one
+ * Float64Array row of accumulators per flow (features/flow-state.ts). Objects appear only when a flow
+ * completes and is written into the current output batch.
+ *
+ * The three profiles share every accumulator; they differ in the flow generator's rules (when a flow ends,
+ * which packets count where) and in a handful of per-feature rules. Those differences are the `if (this.p...)`
+ * branches below, each named after what the reference CICFlowMeter version does (docs: CIC-FEATURES.md §4-6, §9).
+ */
+import { DecodedPacket, TcpFlag } from '../decode/packet.js';
+import { DecodeStatus, DECODE_STATUS_COUNT } from '../decode/status.js';
+import { decodeFrame } from '../decode/decode.js';
+import { FlowTable } from '../flows/flow-table.js';
+import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
+import { RetransmissionSet } from '../features/retransmissions.js';
+import { ProfileId, type Profile } from '../features/profiles.js';
+import type { FlowRows } from '../sinks/flow-rows.js';
+
+export interface EngineConfig {
+  profile: Profile;
+  /** Flow timeout, µs, measured from the flow's first packet (CICFlowMeter's, default 120 s). */
+  flowTimeoutUs: number;
+  /** Activity timeout for Active/Idle, µs (default 5 s). */
+  activityTimeoutUs: number;
+  /** Flow table capacity (the memory bound). */
+  maxFlows: number;
+  /** Completed flows per output batch. */
+  batchSize: number;
+  /** Count direction by (address, port) instead of the reference's address only (same-host traffic). */
+  portAwareDirection: boolean;
+  /** Accept IPv6 flows (the reference tools discard IPv6). */
+  ipv6: boolean;
+  /** End a flow after this long without packets, µs; 0 = never (the reference behaviour). */
+  idleTimeoutUs: number;
+  /** Receives each full batch of completed flows. The engine does not reuse a batch once handed over. */
+  onFlows: (rows: FlowRows) => void;
+}
+
+/** Why packets were not placed in a written flow, beyond the decoder's reasons. */
+export const EngineCounter = {
+  /** IPv6 packets while IPv6 flows are off (the references discard them). */
+  Ipv6Disabled: 0,
+  /** CIC master drops a second forward FIN of a flow (not added to any flow). */
+  CicDroppedFin: 1,
+  /** Packets of flows the profile does not write (CIC: flows of one packet). */
+  UnwrittenFlowPackets: 2,
+  /** Flows ended early because the flow table was full. */
+  EvictedFlows: 3,
+  /** Flows not written because they had a single packet. */
+  UnwrittenFlows: 4,
+  /** Flows ended by the idle timeout. */
+  IdleExpiredFlows: 5,
+  /** Retransmission checks skipped because the tracking table was full. */
+  RetxUntracked: 6,
+  /** Ethernet ARP frames placed in a flow as the CIC profiles' packet library did (see `arpAsIpv4`). */
+  ArpAsIpv4: 7,
+} as const;
+export const ENGINE_COUNTER_NAMES: readonly string[] = [
+  'flow.ipv6_disabled',
+  'flow.cic_dropped_fin',
+  'flow.unwritten_packets',
+  'flow.table_full_evictions',
+  'flow.unwritten_single_packet_flows',
+  'flow.idle_expired',
+  'flow.retx_untracked',
+  'flow.arp_as_ipv4',
+];
+
+const PROTO_ICMP = 1;
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+
+export class Engine {
+  readonly profile: Profile;
+  private readonly p: number;
+  private readonly flowTimeoutUs: number;
+  private readonly activityTimeoutUs: number;
+  private readonly idleTimeoutUs: number;
+  private readonly portAware: boolean;
+  private readonly ipv6: boolean;
+  private readonly onFlows: (rows: FlowRows) => void;
+
+  readonly table: FlowTable;
+  /** Feature state, STRIDE doubles per slot. */
+  private readonly st: Float64Array;
+  /** Forward endpoint's address per slot (4 words), for the IP-only direction test. */
+  private readonly fwdAddr: Uint32Array;
+  private readonly serial: Uint32Array;
+  private nextSerial = 1;
+  private readonly retx: RetransmissionSet;
+  private readonly pkt = new DecodedPacket();
+
+  /** Packets seen by `ingest`, per decode status. */
+  readonly decodeCounters = new Float64Array(DECODE_STATUS_COUNT);
+  readonly engineCounters = new Float64Array(ENGINE_COUNTER_NAMES.length);
+  packets = 0;
+  /** Packets inside written flows, and the flows written. */
+  packetsInFlows = 0;
+  flowsWritten = 0;
+  /** Latest packet time seen, µs. */
+  nowUs = 0;
+
+  // The current packet as the profile sees it.
+  private tsUs = 0;
+  private payload = 0;
+  private hdr = 0;
+  private flags = 0;
+  private window = 0;
+  private proto = 0;
+  private srcIsA = 1;
+
+  // The output batch being filled.
+  private rows: FlowRows;
+  private readonly featureCount: number;
+
+  constructor(cfg: EngineConfig) {
+    this.profile = cfg.profile;
+    this.p = cfg.profile.id;
+    this.flowTimeoutUs = cfg.flowTimeoutUs;
+    this.activityTimeoutUs = cfg.activityTimeoutUs;
+    this.idleTimeoutUs = cfg.idleTimeoutUs;
+    this.portAware = cfg.portAwareDirection;
+    this.ipv6 = cfg.ipv6;
+    this.onFlows = cfg.onFlows;
+    this.table = new FlowTable(cfg.maxFlows);
+    this.st = new Float64Array(cfg.maxFlows * STRIDE);
+    this.fwdAddr = new Uint32Array(cfg.maxFlows * 4);
+    this.serial = new Uint32Array(cfg.maxFlows);
+    this.featureCount = cfg.profile.columns.featureNames.length;
+    this.batchSize = cfg.batchSize;
+    this.rows = this.newRows();
+    this.retx = new RetransmissionSet(Math.min(1 << 22, cfg.maxFlows * 16), (serial) => this.serialAlive(serial));
+  }
+  private readonly batchSize: number;
+
+  private newRows(): FlowRows {
+    return {
+      count: 0,
+      ids: [],
+      features: new Float64Array(this.batchSize * this.featureCount),
+      kinds: new Uint8Array(this.batchSize * this.featureCount),
+    };
+  }
+
+  // Serial numbers map to slots through a small side table so the retransmission set can ask "still open?".
+  private serialAlive(serial: number): boolean {
+    // A serial is alive when some used slot carries it. Slots are few compared with entries; scan used slots.
+    // (Called only when the retransmission table compacts, which is rare.)
+    const t = this.table;
+    for (let s = t.oldest; s >= 0; s = t.next(s)) if (this.serial[s] === serial) return true;
+    return false;
+  }
+
+  /**
+   * Decode one frame and account it to a flow or to a counter. `buf[off .. off+caplen)` is the frame,
+   * `tsUs` its capture time in µs since the epoch.
+   */
+  ingest(linkType: number, buf: Uint8Array, off: number, caplen: number, tsUs: number): void {
+    this.packets++;
+    const pkt = this.pkt;
+    const status = decodeFrame(linkType, buf, off, caplen, pkt);
+    this.decodeCounters[status]!++;
+    if (tsUs > this.nowUs) this.nowUs = tsUs;
+    if (status !== DecodeStatus.Ok && status !== DecodeStatus.Fragment) {
+      if (status === DecodeStatus.NonIp && this.p !== ProfileId.Fixed && arpAsIpv4(linkType, buf, off, caplen, pkt)) {
+        this.decodeCounters[status]!--;
+        this.engineCounters[EngineCounter.ArpAsIpv4]!++;
+        this.packet(pkt, tsUs, false);
+      }
+      return;
+    }
+    if (pkt.ipVersion === 6 && !this.ipv6) {
+      this.engineCounters[EngineCounter.Ipv6Disabled]!++;
+      return;
+    }
+    if (status === DecodeStatus.Fragment && this.p === ProfileId.Fixed) return;
+    this.packet(pkt, tsUs, status === DecodeStatus.Fragment);
+  }
+
+  /** Place a decoded IP packet into its flow. */
+  private packet(pkt: DecodedPacket, tsUs: number, fragment: boolean): void {
+    // What the profile's packet reader would report for this packet.
+    let proto = pkt.proto;
+    let srcPort = pkt.srcPort;
+    let dstPort = pkt.dstPort;
+    const isTcp = proto === PROTO_TCP && !fragment;
+    const isUdp = proto === PROTO_UDP && !fragment;
+    if (isTcp || isUdp) {
+      this.payload = pkt.payloadBytes;
+      this.hdr = pkt.l4HeaderBytes;
+    } else {
+      // Not TCP/UDP: no ports, no payload, no header in every reference.
+      this.payload = 0;
+      this.hdr = 0;
+      srcPort = 0;
+      dstPort = 0;
+      // CIC master and the 2017 build key every other IPv4 protocol as 0; the fork knows ICMP, IGMP, SCTP.
+      if (this.p !== ProfileId.Fixed || fragment) proto = 0;
+      else if (proto !== PROTO_ICMP && proto !== 2 && proto !== 132) proto = 0;
+    }
+    this.proto = proto;
+    this.flags = isTcp ? pkt.tcpFlags & 0xff : 0;
+    this.window = isTcp ? pkt.tcpWindow : this.p === ProfileId.Cic2017 ? -1 : 0;
+    this.tsUs = tsUs;
+
+    const table = this.table;
+    table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.p === ProfileId.Cic2017);
+    this.srcIsA = table.srcIsA;
+    let slot = table.find();
+    if (slot >= 0 && this.idleTimeoutUs > 0 && tsUs - this.st[slot * STRIDE + S.LAST]! > this.idleTimeoutUs) {
+      this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
+      this.endFlow(slot, true);
+      slot = -1;
+    }
+    if (slot < 0) {
+      slot = table.insert();
+      if (slot < 0) {
+        // Full: end the oldest flow early (counted) and reuse its place.
+        this.engineCounters[EngineCounter.EvictedFlows]!++;
+        this.endFlow(table.oldest, true);
+        slot = table.insert();
+      }
+      this.newFlow(slot, pkt);
+      return;
+    }
+    switch (this.p) {
+      case ProfileId.Cic:
+        this.generatorCic(slot, pkt);
+        break;
+      case ProfileId.Fixed:
+        this.generatorFixed(slot, pkt);
+        break;
+      default:
+        this.generator2017(slot, pkt);
+    }
+  }
+
+  /** Is the current packet in the forward direction of the flow in `slot`? */
+  private isForward(slot: number): boolean {
+    const b = slot * STRIDE;
+    if (this.portAware || this.st[b + S.SAME_ADDR] === 0) return (this.srcIsA === 1) === (this.st[b + S.FWD_IS_A] === 1);
+    return true; // both ends share one address: the reference's IP-only test calls every packet forward
+  }
+
+  /** Start a flow in a fresh slot, oriented by the profile's rule for a new conversation. */
+  private newFlow(slot: number, pkt: DecodedPacket): void {
+    // The fork orients a flow whose first packet is a SYN-ACK the other way (the SYN was missed).
+    const reversed = this.p === ProfileId.Fixed && (this.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
+    this.serial[slot] = this.nextSerial++;
+    this.orient(slot, pkt, reversed);
+    this.firstPacket(slot, !reversed);
+  }
+
+  /** Set the flow's forward endpoint: the packet's source, or its destination when `reversed`. */
+  private orient(slot: number, pkt: DecodedPacket, reversed: boolean): void {
+    const b = slot * STRIDE;
+    const st = this.st;
+    const fwdIsA = reversed ? 1 - this.srcIsA : this.srcIsA;
+    st[b + S.FWD_IS_A] = fwdIsA;
+    const fa = slot * 4;
+    const addr = reversed ? pkt.dstAddr : pkt.srcAddr;
+    const other = reversed ? pkt.srcAddr : pkt.dstAddr;
+    let same = 1;
+    for (let w = 0; w < 4; w++) {
+      this.fwdAddr[fa + w] = addr[w]!;
+      if (addr[w] !== other[w]) same = 0;
+    }
+    st[b + S.SAME_ADDR] = same;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Flow generators: when a flow ends and which packets it takes, per reference version.
+
+  /** CICFlowMeter master (98a5eba): FIN/RST handling with the Bwd+Bwd typo, 1-packet flows dropped. */
+  private generatorCic(slot: number, pkt: DecodedPacket): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.tsUs;
+    const fwd = this.isForward(slot);
+    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
+      this.restartFlow(slot, fwd);
+      return;
+    }
+    if ((this.flags & TcpFlag.FIN) !== 0) {
+      if (fwd) {
+        if (++st[b + S.GEN_FWD_FIN]! === 1) {
+          // The close test adds the backward counter to itself, so a forward FIN never closes the flow.
+          if (st[b + S.GEN_BWD_FIN]! + st[b + S.GEN_BWD_FIN]! === 2) {
+            this.addPacket(slot, fwd);
+            this.endFlow(slot, false);
+          } else {
+            this.updateActiveIdle(b, ts);
+            this.addPacket(slot, fwd);
+          }
+        } else {
+          this.engineCounters[EngineCounter.CicDroppedFin]!++; // a second forward FIN is not added anywhere
+        }
+      } else if (++st[b + S.GEN_BWD_FIN]! === 1) {
+        // 1 + 1 == 2: the first backward FIN closes the flow at once.
+        this.addPacket(slot, fwd);
+        this.endFlow(slot, false);
+      } else {
+        this.engineCounters[EngineCounter.CicDroppedFin]!++;
+      }
+      return;
+    }
+    if ((this.flags & TcpFlag.RST) !== 0) {
+      this.addPacket(slot, fwd);
+      this.endFlow(slot, false);
+      return;
+    }
+    if ((fwd && st[b + S.GEN_FWD_FIN] === 0) || st[b + S.GEN_BWD_FIN] === 0) {
+      this.updateActiveIdle(b, ts);
+      this.addPacket(slot, fwd);
+    } else {
+      this.engineCounters[EngineCounter.CicDroppedFin]!++;
+    }
+  }
+
+  /** The corrected fork (4dd5319): TCP teardown state machine, SYN after teardown starts a new flow. */
+  private generatorFixed(slot: number, pkt: DecodedPacket): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.tsUs;
+    const flags = this.flags;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const state = st[b + S.TCP_STATE]!;
+    if (ts - st[b + S.START]! > this.flowTimeoutUs || (state === TcpState.READY && syn)) {
+      const flowProto = st[b + S.PROTO]!;
+      const tcpOrUdp = flowProto === PROTO_TCP || flowProto === PROTO_UDP;
+      if (tcpOrUdp) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
+      const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
+      const pktTcpOrUdp = this.proto === PROTO_TCP || this.proto === PROTO_UDP;
+      if ((state === TcpState.READY && syn) || newUdp || !pktTcpOrUdp) {
+        this.emit(slot);
+        this.table.renew(slot);
+        this.newFlow(slot, pkt);
+      } else {
+        // A continuing connection: same orientation, same retransmission memory, connection time carried.
+        const cum = st[b + S.CUM_DURATION]! + (ts - st[b + S.LAST]!);
+        const fwd = this.isForward(slot);
+        this.emit(slot);
+        this.table.renew(slot);
+        this.firstPacket(slot, fwd);
+        st[b + S.CUM_DURATION] = cum;
+      }
+      return;
+    }
+    const fwd = this.isForward(slot);
+    if ((flags & TcpFlag.FIN) !== 0) {
+      this.updateActiveIdle(b, ts);
+      this.addPacket(slot, fwd);
+      if (state === TcpState.NONE) st[b + S.TCP_STATE] = TcpState.FIRST_FIN;
+      else if (state === TcpState.FIRST_FIN && st[b + S.FWD_FIN]! > 0 && st[b + S.BWD_FIN]! > 0) st[b + S.TCP_STATE] = TcpState.SECOND_FIN;
+      return;
+    }
+    if ((flags & TcpFlag.RST) !== 0) {
+      this.updateActiveIdle(b, ts);
+      this.addPacket(slot, fwd);
+      st[b + S.TCP_STATE] = TcpState.READY;
+      return;
+    }
+    if ((flags & TcpFlag.ACK) !== 0) {
+      this.updateActiveIdle(b, ts);
+      this.addPacket(slot, fwd);
+      if (state === TcpState.SECOND_FIN) st[b + S.TCP_STATE] = TcpState.READY;
+      return;
+    }
+    if (st[b + S.PROTO] === PROTO_ICMP && st[b + S.ICMP_CODE] !== pkt.icmpCode && st[b + S.ICMP_TYPE] !== pkt.icmpType) {
+      // A different ICMP exchange under the same addresses: a new flow, oriented by this packet.
+      this.emit(slot);
+      this.table.renew(slot);
+      this.serial[slot] = this.nextSerial++;
+      this.orient(slot, pkt, false);
+      this.firstPacket(slot, true);
+      return;
+    }
+    this.updateActiveIdle(b, ts);
+    this.addPacket(slot, fwd);
+  }
+
+  /** The February 2018 build (eaa853d) that made CIC-IDS2017: the first FIN ends the flow, RST does not. */
+  private generator2017(slot: number, _pkt: DecodedPacket): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.tsUs;
+    const fwd = this.isForward(slot);
+    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
+      // The new flow's first packet counts as forward whatever its direction; the old orientation stays.
+      this.restartFlow(slot, true);
+      return;
+    }
+    if ((this.flags & TcpFlag.FIN) !== 0) {
+      this.addPacket(slot, fwd);
+      this.endFlow(slot, false);
+      return;
+    }
+    this.updateActiveIdle(b, ts);
+    this.addPacket(slot, fwd);
+  }
+
+  /** Timeout split keeping the flow's orientation (CIC master, 2017): write the old flow, start anew in place. */
+  private restartFlow(slot: number, firstIsForward: boolean): void {
+    this.emit(slot);
+    this.table.renew(slot);
+    this.serial[slot] = this.nextSerial++;
+    this.firstPacket(slot, firstIsForward);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Accumulators.
+
+  /** Reset the slot's state and add its first packet. Orientation fields (FWD_IS_A, SAME_ADDR) are kept. */
+  private firstPacket(slot: number, fwd: boolean): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const fwdIsA = st[b + S.FWD_IS_A]!;
+    const same = st[b + S.SAME_ADDR]!;
+    st.fill(0, b, b + STRIDE);
+    st[b + S.FWD_IS_A] = fwdIsA;
+    st[b + S.SAME_ADDR] = same;
+    const ts = this.tsUs;
+    const p = this.p;
+    const payload = this.payload;
+    const hdr = this.hdr;
+    const flags = this.flags;
+    st[b + S.START] = ts;
+    st[b + S.LAST] = ts;
+    st[b + S.START_ACTIVE] = ts;
+    st[b + S.END_ACTIVE] = ts;
+    st[b + S.SF_LAST] = ts;
+    st[b + S.PROTO] = this.proto;
+    st[b + S.FIRST_FLAGS] = flags;
+    st[b + S.ICMP_CODE] = this.pkt.icmpCode;
+    st[b + S.ICMP_TYPE] = this.pkt.icmpType;
+    const noWindow = p === ProfileId.Cic2017 ? -1 : 0;
+    st[b + S.INIT_WIN_FWD] = noWindow;
+    st[b + S.INIT_WIN_BWD] = noWindow;
+    st[b + S.PKTS] = 1;
+
+    if (p === ProfileId.Cic) this.bulkCic(b);
+    else if (p === ProfileId.Fixed) this.bulkDirectional(b, fwd);
+    if (p !== ProfileId.Cic2017) this.countFlags(b, flags);
+
+    // CIC master and the 2017 build add the first packet's payload to "Packet Length" twice (bug 5).
+    statAdd(st, b + S.FLOW_LEN, payload);
+    if (p !== ProfileId.Fixed) statAdd(st, b + S.FLOW_LEN, payload);
+    if (fwd) {
+      statAdd(st, b + S.FWD_LEN, payload);
+      st[b + S.FWD_HDR] = hdr;
+      st[b + S.FWD_MIN_HDR] = hdr;
+      st[b + S.FWD_LAST] = ts;
+      st[b + S.INIT_WIN_FWD] = this.window;
+      if ((flags & TcpFlag.PSH) !== 0) st[b + S.FWD_PSH] = 1;
+      if ((flags & TcpFlag.URG) !== 0) st[b + S.FWD_URG] = 1;
+      if ((flags & TcpFlag.RST) !== 0) st[b + S.FWD_RST] = 1;
+      if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN] = 1;
+      if (p === ProfileId.Fixed && payload >= 1) st[b + S.FWD_ACT_DATA] = 1;
+    } else {
+      statAdd(st, b + S.BWD_LEN, payload);
+      st[b + S.BWD_HDR] = hdr;
+      st[b + S.BWD_MIN_HDR] = hdr;
+      st[b + S.BWD_LAST] = ts;
+      st[b + S.INIT_WIN_BWD] = this.window;
+      if ((flags & TcpFlag.PSH) !== 0) st[b + S.BWD_PSH] = 1;
+      if ((flags & TcpFlag.URG) !== 0) st[b + S.BWD_URG] = 1;
+      if ((flags & TcpFlag.RST) !== 0) st[b + S.BWD_RST] = 1;
+      if ((flags & TcpFlag.FIN) !== 0) st[b + S.BWD_FIN] = 1;
+      if (p === ProfileId.Fixed && payload >= 1) st[b + S.BWD_ACT_DATA] = 1;
+    }
+    if (p === ProfileId.Fixed) this.checkRetransmission(slot, b, fwd);
+  }
+
+  /** Add a packet to an open flow. */
+  private addPacket(slot: number, fwd: boolean): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.tsUs;
+    const p = this.p;
+    const payload = this.payload;
+    const hdr = this.hdr;
+    const flags = this.flags;
+    st[b + S.PKTS]!++;
+
+    if (p === ProfileId.Cic) this.bulkCic(b);
+    else if (p === ProfileId.Fixed) this.bulkDirectional(b, fwd);
+    if (p !== ProfileId.Cic2017) {
+      // Subflows: a gap of more than 1 s starts one, and also runs the Active/Idle update.
+      if ((ts - st[b + S.SF_LAST]!) / 1e6 > 1.0) {
+        st[b + S.SF_COUNT]!++;
+        this.updateActiveIdle(b, ts);
+      }
+      st[b + S.SF_LAST] = ts;
+      this.countFlags(b, flags);
+    }
+    if (p === ProfileId.Fixed) this.checkRetransmission(slot, b, fwd);
+
+    statAdd(st, b + S.FLOW_LEN, payload);
+    // CIC master and 2017 count PSH/URG per direction from the first packet only (bug 3); the fork counts all.
+    const perPacketFlags = p === ProfileId.Fixed;
+    if (fwd) {
+      if (payload >= 1) st[b + S.FWD_ACT_DATA]!++;
+      statAdd(st, b + S.FWD_LEN, payload);
+      st[b + S.FWD_HDR]! += hdr;
+      if (st[b + S.FWD_LEN + Stat.N]! > 1) statAdd(st, b + S.FWD_IAT, ts - st[b + S.FWD_LAST]!);
+      st[b + S.FWD_LAST] = ts;
+      if (hdr < st[b + S.FWD_MIN_HDR]!) st[b + S.FWD_MIN_HDR] = hdr;
+      if (perPacketFlags) {
+        if ((flags & TcpFlag.PSH) !== 0) st[b + S.FWD_PSH]!++;
+        if ((flags & TcpFlag.URG) !== 0) st[b + S.FWD_URG]!++;
+        if ((flags & TcpFlag.RST) !== 0) st[b + S.FWD_RST]!++;
+      }
+      if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN]!++;
+    } else {
+      if (p === ProfileId.Fixed) {
+        if (payload >= 1) st[b + S.BWD_ACT_DATA]!++;
+        // The fork keeps the first non-zero backward window; master keeps the last one (bug 8).
+        if (st[b + S.INIT_WIN_BWD] === 0) st[b + S.INIT_WIN_BWD] = this.window;
+        if (hdr < st[b + S.BWD_MIN_HDR]!) st[b + S.BWD_MIN_HDR] = hdr;
+      } else {
+        st[b + S.INIT_WIN_BWD] = this.window;
+      }
+      statAdd(st, b + S.BWD_LEN, payload);
+      st[b + S.BWD_HDR]! += hdr;
+      if (st[b + S.BWD_LEN + Stat.N]! > 1) statAdd(st, b + S.BWD_IAT, ts - st[b + S.BWD_LAST]!);
+      st[b + S.BWD_LAST] = ts;
+      if (perPacketFlags) {
+        if ((flags & TcpFlag.PSH) !== 0) st[b + S.BWD_PSH]!++;
+        if ((flags & TcpFlag.URG) !== 0) st[b + S.BWD_URG]!++;
+        if ((flags & TcpFlag.RST) !== 0) st[b + S.BWD_RST]!++;
+      }
+      if ((flags & TcpFlag.FIN) !== 0) st[b + S.BWD_FIN]!++;
+    }
+    statAdd(st, b + S.FLOW_IAT, ts - st[b + S.LAST]!);
+    st[b + S.LAST] = ts;
+  }
+
+  private countFlags(b: number, flags: number): void {
+    if (flags === 0) return;
+    const st = this.st;
+    if ((flags & TcpFlag.FIN) !== 0) st[b + S.FLAG_FIN]!++;
+    if ((flags & TcpFlag.SYN) !== 0) st[b + S.FLAG_SYN]!++;
+    if ((flags & TcpFlag.RST) !== 0) st[b + S.FLAG_RST]!++;
+    if ((flags & TcpFlag.PSH) !== 0) st[b + S.FLAG_PSH]!++;
+    if ((flags & TcpFlag.ACK) !== 0) st[b + S.FLAG_ACK]!++;
+    if ((flags & TcpFlag.URG) !== 0) st[b + S.FLAG_URG]!++;
+    if ((flags & TcpFlag.CWR) !== 0) st[b + S.FLAG_CWR]!++;
+    if ((flags & TcpFlag.ECE) !== 0) st[b + S.FLAG_ECE]!++;
+  }
+
+  /** Active/Idle: a silence longer than the activity timeout closes an active period and records an idle one. */
+  private updateActiveIdle(b: number, ts: number): void {
+    const st = this.st;
+    const end = st[b + S.END_ACTIVE]!;
+    if (ts - end > this.activityTimeoutUs) {
+      const active = end - st[b + S.START_ACTIVE]!;
+      if (active > 0) statAdd(st, b + S.ACTIVE, active);
+      statAdd(st, b + S.IDLE, ts - end);
+      st[b + S.START_ACTIVE] = ts;
+      st[b + S.END_ACTIVE] = ts;
+    } else {
+      st[b + S.END_ACTIVE] = ts;
+    }
+  }
+
+  /**
+   * CIC master's bulk: its direction test compares arrays by reference, so every packet takes the backward
+   * path, with the forward side's last bulk time (always 0) as "the other direction" (bug 7).
+   */
+  private bulkCic(b: number): void {
+    this.bulkUpdate(b + S.BBULK_DUR, 0);
+  }
+
+  private bulkDirectional(b: number, fwd: boolean): void {
+    if (fwd) this.bulkUpdate(b + S.FBULK_DUR, this.st[b + S.BBULK_LAST]!);
+    else this.bulkUpdate(b + S.BBULK_DUR, this.st[b + S.FBULK_LAST]!);
+  }
+
+  /**
+   * One direction's bulk state machine. `o` is the offset of that direction's block (DUR, PKTS, BYTES, COUNT,
+   * CAND_PKTS, CAND_START, CAND_BYTES, LAST); `otherLast` the other direction's last bulk packet time.
+   */
+  private bulkUpdate(o: number, otherLast: number): void {
+    const st = this.st;
+    const size = this.payload;
+    const ts = this.tsUs;
+    if (otherLast > st[o + 5]!) st[o + 5] = 0;
+    if (size <= 0) return;
+    if (st[o + 5] === 0) {
+      st[o + 5] = ts;
+      st[o + 4] = 1;
+      st[o + 6] = size;
+      st[o + 7] = ts;
+    } else if ((ts - st[o + 7]!) / 1e6 > 1.0) {
+      st[o + 5] = ts;
+      st[o + 7] = ts;
+      st[o + 4] = 1;
+      st[o + 6] = size;
+    } else {
+      const n = ++st[o + 4]!;
+      st[o + 6]! += size;
+      if (n === 4) {
+        st[o + 3]!++;
+        st[o + 1]! += n;
+        st[o + 2]! += st[o + 6]!;
+        st[o + 0]! += ts - st[o + 5]!;
+      } else if (n > 4) {
+        st[o + 1]!++;
+        st[o + 2]! += size;
+        st[o + 0]! += ts - st[o + 7]!;
+      }
+      st[o + 7] = ts;
+    }
+  }
+
+  private checkRetransmission(slot: number, b: number, fwd: boolean): void {
+    if (this.st[b + S.PROTO] !== PROTO_TCP || this.proto !== PROTO_TCP) return;
+    const pkt = this.pkt;
+    // The fork keys on the source address; when both ends share it, both directions look alike.
+    const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
+    if (this.retx.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.payload, pkt.tcpWindow)) {
+      if (fwd) this.st[b + S.FWD_RETX]!++;
+      else this.st[b + S.BWD_RETX]!++;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Flow completion.
+
+  /** End the flow in `slot` and free the slot. `early`: ended by the engine (eviction/idle/EOF), not by a packet. */
+  private endFlow(slot: number, early: boolean): void {
+    const b = slot * STRIDE;
+    if (early && this.p === ProfileId.Fixed) {
+      const proto = this.st[b + S.PROTO];
+      if (proto === PROTO_TCP || proto === PROTO_UDP) this.st[b + S.CUM_DURATION]! += this.st[b + S.LAST]! - this.st[b + S.START]!;
+    }
+    this.emit(slot);
+    this.table.remove(slot);
+  }
+
+  /** Write the flow in `slot` to the output batch if the profile writes it; count it otherwise. */
+  private emit(slot: number): void {
+    const b = slot * STRIDE;
+    const pkts = this.st[b + S.PKTS]!;
+    // CIC master and the 2017 build never write a flow of one packet (bug 10); the fork does.
+    if (pkts <= 1 && this.p !== ProfileId.Fixed) {
+      this.engineCounters[EngineCounter.UnwrittenFlows]!++;
+      this.engineCounters[EngineCounter.UnwrittenFlowPackets]! += pkts;
+      return;
+    }
+    const rows = this.rows;
+    const i = rows.count;
+    const id = this.profile.writeRow(this.st, b, this.fwdAddr, slot, this.table, rows.features, rows.kinds, i * this.featureCount);
+    rows.ids.push(id);
+    rows.count = i + 1;
+    this.packetsInFlows += pkts;
+    this.flowsWritten++;
+    if (rows.count === this.batchSize) this.flushRows();
+  }
+
+  /** Hand the current (partial) batch to `onFlows`. */
+  flushRows(): void {
+    if (this.rows.count === 0) return;
+    const full = this.rows;
+    this.rows = this.newRows();
+    this.onFlows(full);
+  }
+
+  /**
+   * End flows that have been silent longer than the idle timeout, relative to `nowUs` (a packet time, or the
+   * live source's clock when the link is quiet). Bounded: examines at most `budget` flows, oldest first.
+   */
+  expireIdle(nowUs: number, budget = 1000): number {
+    if (this.idleTimeoutUs <= 0) return 0;
+    const t = this.table;
+    let s = t.oldest;
+    let ended = 0;
+    while (s >= 0 && budget-- > 0) {
+      const n = t.next(s);
+      if (nowUs - this.st[s * STRIDE + S.LAST]! > this.idleTimeoutUs) {
+        this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
+        this.endFlow(s, true);
+        ended++;
+      }
+      s = n;
+    }
+    return ended;
+  }
+
+  /** End of input: write every open flow (by the profile's rule), then flush the batch. */
+  finish(): void {
+    const t = this.table;
+    while (t.oldest >= 0) this.endFlow(t.oldest, true);
+    this.retxUntracked();
+    this.flushRows();
+  }
+
+  private retxUntracked(): void {
+    this.engineCounters[EngineCounter.RetxUntracked] = this.retx.untracked;
+  }
+
+  /** Every counter by its dotted name (decode and engine), for logs and the runs table. */
+  counters(): Record<string, number> {
+    this.retxUntracked();
+    const out: Record<string, number> = { packets: this.packets, 'flow.packets_in_written_flows': this.packetsInFlows, 'flow.written': this.flowsWritten, 'flow.active': this.table.size };
+    return out;
+  }
+}
+
+/**
+ * The jnetpcap build behind CICFlowMeter master and the 2017 build decodes an Ethernet ARP frame as an IPv4
+ * header starting at the frame's first byte: source "address" = ethertype + hardware type (8.6.0.1),
+ * destination = protocol type + lengths (8.0.6.4), protocol 0. So every ARP frame of a capture joins one
+ * protocol-0 flow 8.6.0.1 → 8.0.6.4 in their output (seen in the reference CSVs); the fork's newer jnetpcap
+ * does not do this. Fills `pkt` and returns true for such a frame.
+ */
+function arpAsIpv4(linkType: number, buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): boolean {
+  if (linkType !== 1 || caplen < 20 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x06) return false;
+  pkt.reset();
+  pkt.ipVersion = 4;
+  pkt.proto = 0;
+  pkt.srcAddr[0] = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
+  pkt.dstAddr[0] = ((buf[off + 16]! << 24) | (buf[off + 17]! << 16) | (buf[off + 18]! << 8) | buf[off + 19]!) >>> 0;
+  return true;
+}
+
+/** Add a sample to a summary-statistics block (Welford's update, as Commons-Math's moments do). */
+export function statAdd(st: Float64Array, o: number, x: number): void {
+  const n = st[o + Stat.N]! + 1;
+  st[o + Stat.N] = n;
+  st[o + Stat.SUM]! += x;
+  const mean = st[o + Stat.MEAN]!;
+  const d = x - mean;
+  const m = mean + d / n;
+  st[o + Stat.MEAN] = m;
+  st[o + Stat.M2]! += d * (x - m);
+  if (n === 1) {
+    st[o + Stat.MIN] = x;
+    st[o + Stat.MAX] = x;
+  } else {
+    if (x < st[o + Stat.MIN]!) st[o + Stat.MIN] = x;
+    if (x > st[o + Stat.MAX]!) st[o + Stat.MAX] = x;
+  }
+}

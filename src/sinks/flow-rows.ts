@@ -1,0 +1,96 @@
+/**
+ * Completed flows as they leave the engine: a columnar batch that sinks (CSV, SQLite) and the classifier
+ * consume. Features are one row-major Float64Array so a batch crosses to a worker thread by transfer, not copy.
+ */
+
+/** How a feature cell is printed in the reference CSV: Java `long`/`int` (`79`) or Java `double` (`79.0`, `1.0E-4`). */
+export const CellKind = { Int: 0, Double: 1 } as const;
+export type CellKind = (typeof CellKind)[keyof typeof CellKind];
+
+/** Identity of one completed flow (allocated once per flow, at completion). */
+export interface FlowIdentity {
+  /** Flow ID exactly as the profile prints it, e.g. `10.0.0.1-10.0.0.2-40000-80-6`. */
+  flowId: string;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  /** Protocol number as the profile prints it (CIC master: 0 for IPv4 that is neither TCP nor UDP). */
+  protocol: number;
+  /** First and last packet time of the flow, microseconds since the Unix epoch. */
+  startUs: number;
+  endUs: number;
+  /** Timestamp column exactly as the profile prints it. */
+  timestamp: string;
+}
+
+/** The fixed facts of a feature profile that sinks need: its columns, their names and types. */
+export interface ProfileColumns {
+  /** `cic`, `fixed` or `cic2017`. */
+  readonly name: string;
+  /** The 7 identity header names, in order (Flow ID, Src IP, Src Port, Dst IP, Dst Port, Protocol, Timestamp). */
+  readonly identityNames: readonly string[];
+  /** Feature header names between Timestamp and Label, in CSV order (may contain duplicates: cic2017). */
+  readonly featureNames: readonly string[];
+  /** Per feature: the SQLite column type. */
+  readonly featureTypes: readonly ('INTEGER' | 'REAL')[];
+  /** Header name of the label column (`Label`). */
+  readonly labelName: string;
+  /** What the reference writes in the label column when nothing classified the flow. */
+  readonly defaultLabel: string;
+}
+
+/** A batch of completed flows. `features`/`kinds` are row-major: row i starts at i * featureNames.length. */
+export interface FlowRows {
+  count: number;
+  ids: FlowIdentity[];
+  features: Float64Array;
+  kinds: Uint8Array;
+  /** Verdicts, when a classifier ran: per row, or undefined. */
+  labels?: (string | null)[];
+  scores?: Float64Array;
+  model?: string;
+}
+
+/** Every output (CSV, SQLite, later ClickHouse) implements this; the CLI is the only place that wires them. */
+export interface FlowSink {
+  /** Queue or write one batch. May apply backpressure by returning a promise. */
+  write(rows: FlowRows): void | Promise<void>;
+  /** Make everything written so far durable. */
+  flush(): Promise<void>;
+  /** Flush and release; the sink cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * Why a sink could not open or write. `kind` is stable (the CLI maps it to an exit message); `message` is one
+ * line, meant for the operator, and names the path.
+ */
+export type SinkErrorKind =
+  /** The directory that should hold the output does not exist. */
+  | 'directory-missing'
+  /** The file or its directory cannot be written (permissions, read-only file system). */
+  | 'not-writable'
+  /** Another process holds the database's write lock (SQLite busy after the busy timeout). */
+  | 'locked'
+  /** The file exists but is not a SQLite database. */
+  | 'not-a-database'
+  /** The database was created for another profile (other feature columns). */
+  | 'profile-mismatch'
+  /** The database has tables this program did not create, or a newer schema version. */
+  | 'schema-mismatch'
+  /** Writing failed after a successful open (disk full, I/O error, worker crashed). */
+  | 'write-failed'
+  /** The sink was used after close(). */
+  | 'closed';
+
+export class SinkError extends Error {
+  override readonly name = 'SinkError';
+  constructor(
+    readonly kind: SinkErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

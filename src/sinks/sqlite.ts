@@ -1,0 +1,372 @@
+/**
+ * SQLite output through better-sqlite3, running in a worker thread so inserts stay off the packet path.
+ *
+ * Main side (this file): opens the database in the worker and waits for it, so every open problem (directory
+ * missing, not writable, locked, not a database, other profile) is a SinkError before any packet is read.
+ * Then it posts batches to the worker and keeps at most `maxInFlight` of them unacknowledged: past that,
+ * write() returns a promise that resolves when the worker has caught up (nothing is ever dropped).
+ *
+ * Ownership of a batch: write() copies what it needs before returning, so the caller may reuse its FlowRows
+ * (and its `features` buffer) at once. The copy of `features` (count × F doubles) is transferred to the worker,
+ * not cloned a second time. With `transferFeatures: true` the sink skips that copy and transfers
+ * `rows.features.buffer` itself, which detaches the caller's array: use it only when nothing reads the batch
+ * after this sink (the CLI writes CSV first, SQLite last). A `features` array that is a view into a larger or
+ * shared buffer is always copied. `ids`, `labels` and `scores` are structured-cloned by postMessage.
+ *
+ * Schema (created when absent, reused when present with the same profile and feature columns):
+ * - `meta(key, value)`: schema_version, profile, columns (JSON [{name, sql, type}]);
+ * - `runs(id, source, mode, profile, started_at, ended_at, packets, flows, counters, argv)`, one row per open();
+ * - `flows(id, run_id, flow_id, src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, timestamp,
+ *    <one typed column per feature, named by sqlName()>, label, score, model)`, indexes on run_id and start_us.
+ * A database created with another profile (or other feature columns) is refused with 'profile-mismatch'.
+ * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
+ * worker has it, well within a second).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { SinkError, type FlowRows, type FlowSink, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
+
+export interface RunInfo {
+  /** Capture file or interface name. */
+  source: string;
+  mode: 'replay' | 'live';
+  /** Profile name as given on the command line (normally equal to `columns.name`). */
+  profile: string;
+  argv: string[];
+}
+
+export interface SqliteSinkOptions {
+  /** Unacknowledged batches before write() applies backpressure (default 64). */
+  maxInFlight?: number;
+  /** SQLite busy timeout while opening, in ms: a database locked longer than this is 'locked' (default 2000). */
+  busyTimeoutMs?: number;
+  /** SQLite busy timeout for inserts once open, in ms (default 30000). */
+  writeBusyTimeoutMs?: number;
+  /** Transfer `rows.features.buffer` to the worker instead of copying it (detaches the caller's array). */
+  transferFeatures?: boolean;
+  /** Worker script to run (default: `sqlite-worker.js` next to this module, else `dist/sinks/`). */
+  workerUrl?: URL;
+}
+
+// ---- names ------------------------------------------------------------------------------------------------
+
+/** SQL column name of a feature: lowercase, runs of non-alphanumerics → `_`, trimmed of `_`. */
+export function sqlName(featureName: string): string {
+  return featureName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+}
+
+/** The identity and verdict columns of `flows`; feature columns never take these names. */
+export const FIXED_FLOW_COLUMNS: readonly string[] = [
+  'id',
+  'run_id',
+  'flow_id',
+  'src_ip',
+  'src_port',
+  'dst_ip',
+  'dst_port',
+  'protocol',
+  'start_us',
+  'end_us',
+  'timestamp',
+  'label',
+  'score',
+  'model',
+];
+
+/**
+ * Unique SQL column names for a profile's features, in order: the second `Fwd Header Length` of cic2017 is
+ * `fwd_header_length_1`, a third would be `_2`. A name that is empty or collides with a fixed column also gets
+ * a suffix (`col_<index>` when empty).
+ */
+export function sqlColumnNames(featureNames: readonly string[]): string[] {
+  const taken = new Set<string>(FIXED_FLOW_COLUMNS);
+  const out: string[] = [];
+  featureNames.forEach((name, i) => {
+    const base = sqlName(name) || `col_${i}`;
+    let n = base;
+    for (let k = 1; taken.has(n); k++) n = `${base}_${k}`;
+    taken.add(n);
+    out.push(n);
+  });
+  return out;
+}
+
+// ---- protocol between this module and sqlite-worker.ts ------------------------------------------------------
+
+/** workerData of the SQLite worker. */
+export interface WorkerInit {
+  path: string;
+  profile: string;
+  featureNames: string[];
+  featureSqlNames: string[];
+  featureTypes: ('INTEGER' | 'REAL')[];
+  run: RunInfo;
+  startedAt: string;
+  busyTimeoutMs: number;
+  writeBusyTimeoutMs: number;
+}
+
+export type ToWorker =
+  | {
+      t: 'batch';
+      seq: number;
+      count: number;
+      ids: FlowRows['ids'];
+      features: Float64Array;
+      labels?: (string | null)[];
+      scores?: Float64Array;
+      model?: string;
+    }
+  | { t: 'flush'; seq: number }
+  | { t: 'finish'; seq: number; counters: Record<string, number>; endedAt: string }
+  | { t: 'close'; seq: number };
+
+export type FromWorker =
+  | { t: 'ready'; runId: number }
+  | { t: 'open-error'; kind: SinkErrorKind; message: string }
+  | { t: 'ack'; seq: number }
+  | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
+
+// ---- the sink ---------------------------------------------------------------------------------------------
+
+interface Pending {
+  resolve: () => void;
+  reject: (err: SinkError) => void;
+}
+
+/** Resolves the compiled worker script: next to this module (dist/), else dist/sinks/ (sources under vitest). */
+export function defaultWorkerUrl(): URL {
+  const sibling = new URL('./sqlite-worker.js', import.meta.url);
+  if (sibling.protocol !== 'file:' || existsSync(fileURLToPath(sibling))) return sibling;
+  const built = new URL('../../dist/sinks/sqlite-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(
+    `SQLite worker script not found (${fileURLToPath(sibling)} or ${fileURLToPath(built)}): run "npm run build"`,
+  );
+}
+
+export class SqliteSink implements FlowSink {
+  /** Batches posted and not yet committed. */
+  private inFlight = 0;
+  private seq = 0;
+  private readonly controls = new Map<number, Pending>();
+  /** write() callers waiting for inFlight to drop to the low-water mark. */
+  private waiters: Pending[] = [];
+  private failure: SinkError | null = null;
+  private closing = false;
+  private closed = false;
+  private closePromise: Promise<void> | null = null;
+  private readonly nFeatures: number;
+  private readonly lowWater: number;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly path: string,
+    readonly columns: ProfileColumns,
+    /** id of this run's row in `runs`. */
+    readonly runId: number,
+    private readonly maxInFlight: number,
+    private readonly transferFeatures: boolean,
+  ) {
+    this.nFeatures = columns.featureNames.length;
+    this.lowWater = Math.floor(maxInFlight / 2);
+    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    worker.on('error', (err) =>
+      this.fail(new SinkError('write-failed', `SQLite worker for ${path} crashed: ${err.message}`, { cause: err })),
+    );
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new SinkError('write-failed', `SQLite worker for ${path} exited (code ${code})`));
+    });
+    worker.unref();
+  }
+
+  /**
+   * Opens or creates the database, checks its schema against `columns` and inserts this run's row. Rejects with
+   * a SinkError whose kind is 'directory-missing', 'not-writable', 'locked', 'not-a-database',
+   * 'profile-mismatch', 'schema-mismatch' or 'write-failed'.
+   */
+  static async open(
+    path: string,
+    columns: ProfileColumns,
+    run: RunInfo,
+    options: SqliteSinkOptions = {},
+  ): Promise<SqliteSink> {
+    if (columns.featureTypes.length !== columns.featureNames.length) {
+      throw new Error(
+        `profile ${columns.name}: ${columns.featureNames.length} feature names but ${columns.featureTypes.length} types`,
+      );
+    }
+    const init: WorkerInit = {
+      path,
+      profile: columns.name,
+      featureNames: [...columns.featureNames],
+      featureSqlNames: sqlColumnNames(columns.featureNames),
+      featureTypes: [...columns.featureTypes],
+      run: { ...run, argv: [...run.argv] },
+      startedAt: new Date().toISOString(),
+      busyTimeoutMs: options.busyTimeoutMs ?? 2000,
+      writeBusyTimeoutMs: options.writeBusyTimeoutMs ?? 30_000,
+    };
+    const worker = new Worker(options.workerUrl ?? defaultWorkerUrl(), { workerData: init });
+    let runId: number;
+    try {
+      runId = await new Promise<number>((resolve, reject) => {
+        const onMessage = (msg: FromWorker): void => {
+          if (msg.t === 'ready') resolve(msg.runId);
+          else if (msg.t === 'open-error') reject(new SinkError(msg.kind, msg.message));
+          else reject(new SinkError('write-failed', `SQLite worker for ${path}: unexpected message ${msg.t}`));
+        };
+        const onError = (err: Error): void =>
+          reject(new SinkError('write-failed', `SQLite worker for ${path} failed: ${err.message}`, { cause: err }));
+        const onExit = (code: number): void =>
+          reject(new SinkError('write-failed', `SQLite worker for ${path} exited while opening (code ${code})`));
+        worker.once('message', onMessage);
+        worker.once('error', onError);
+        worker.once('exit', onExit);
+      }).finally(() => {
+        worker.removeAllListeners('message');
+        worker.removeAllListeners('error');
+        worker.removeAllListeners('exit');
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    return new SqliteSink(
+      worker,
+      path,
+      columns,
+      runId,
+      Math.max(1, options.maxInFlight ?? 64),
+      options.transferFeatures ?? false,
+    );
+  }
+
+  /** Posts one batch; returns a promise when more than `maxInFlight` batches are not yet committed. */
+  write(rows: FlowRows): void | Promise<void> {
+    this.check();
+    if (rows.count === 0) return;
+    const n = rows.count * this.nFeatures;
+    const src = rows.features;
+    if (src.length < n) {
+      throw new RangeError(`FlowRows.features has ${src.length} cells, ${rows.count} rows need ${n}`);
+    }
+    let features: Float64Array;
+    if (
+      this.transferFeatures &&
+      src.byteOffset === 0 &&
+      src.length === n &&
+      src.buffer.byteLength === src.byteLength &&
+      src.buffer instanceof ArrayBuffer
+    ) {
+      features = src;
+    } else {
+      features = src.slice(0, n);
+    }
+    const seq = ++this.seq;
+    const msg: ToWorker = {
+      t: 'batch',
+      seq,
+      count: rows.count,
+      ids: rows.count === rows.ids.length ? rows.ids : rows.ids.slice(0, rows.count),
+      features,
+    };
+    if (rows.labels) msg.labels = rows.labels.slice(0, rows.count);
+    if (rows.scores) msg.scores = rows.scores.slice(0, rows.count);
+    if (rows.model !== undefined) msg.model = rows.model;
+    this.post(msg, [features.buffer as ArrayBuffer]);
+    this.inFlight++;
+    if (this.inFlight <= this.maxInFlight) return;
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Resolves when every batch written so far is committed (and the WAL checkpointed passively). */
+  flush(): Promise<void> {
+    return this.control({ t: 'flush', seq: 0 });
+  }
+
+  /** Records the end of this run: `ended_at`, `packets` and `flows` (from counters, when present), `counters`. */
+  finishRun(counters: Record<string, number>, endedAt: Date | string = new Date()): Promise<void> {
+    const iso = typeof endedAt === 'string' ? endedAt : endedAt.toISOString();
+    return this.control({ t: 'finish', seq: 0, counters: { ...counters }, endedAt: iso });
+  }
+
+  /** Commits what is queued, checkpoints, closes the database and terminates the worker. Idempotent. */
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose();
+    return this.closePromise;
+  }
+
+  private async doClose(): Promise<void> {
+    const closing = this.failure ? null : this.control({ t: 'close', seq: 0 });
+    this.closing = true;
+    let error: unknown = null;
+    try {
+      await closing;
+    } catch (err) {
+      error = err;
+    }
+    this.closed = true;
+    await this.worker.terminate();
+    if (error) throw error;
+    if (this.failure) throw this.failure;
+  }
+
+  private control(msg: ToWorker): Promise<void> {
+    try {
+      this.check();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const seq = ++this.seq;
+    msg.seq = seq;
+    return new Promise<void>((resolve, reject) => {
+      this.controls.set(seq, { resolve, reject });
+      this.post(msg, []);
+    });
+  }
+
+  private post(msg: ToWorker, transfer: ArrayBuffer[]): void {
+    this.worker.ref(); // keep the process alive while the worker owes us an answer; unref'd when idle
+    this.worker.postMessage(msg, transfer);
+  }
+
+  private onMessage(msg: FromWorker): void {
+    if (msg.t === 'ack') {
+      const control = this.controls.get(msg.seq);
+      if (control) {
+        this.controls.delete(msg.seq);
+        control.resolve();
+      } else {
+        this.inFlight--;
+        if (this.inFlight <= this.lowWater && this.waiters.length > 0) {
+          const waiters = this.waiters;
+          this.waiters = [];
+          for (const w of waiters) w.resolve();
+        }
+      }
+      if (this.inFlight === 0 && this.controls.size === 0) this.worker.unref();
+    } else if (msg.t === 'fail') {
+      this.fail(new SinkError(msg.kind, msg.message));
+    }
+  }
+
+  private fail(err: SinkError): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.waiters) w.reject(err);
+    this.waiters = [];
+    for (const c of this.controls.values()) c.reject(err);
+    this.controls.clear();
+    this.worker.unref();
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+    if (this.closing || this.closed) throw new SinkError('closed', `SQLite sink ${this.path} is closed`);
+  }
+}
