@@ -310,6 +310,8 @@ static size_t offline_fill(sp_source *s, uint8_t *data, size_t data_cap, double 
       if (s->gz && n >= 0 && (size_t)n < sizeof s->warning) {
         int errnum = Z_OK;
         const char *zmsg = gzerror(s->gz, &errnum);
+        /* zlib prefixes the name given to gzdopen ("<fd:N>: "): noise in a warning. */
+        if (zmsg && strncmp(zmsg, "<fd:", 4) == 0 && strstr(zmsg, ">: ")) zmsg = strstr(zmsg, ">: ") + 3;
         if (errnum != Z_OK && zmsg && zmsg[0])
           snprintf(s->warning + n, sizeof s->warning - (size_t)n, " (gzip: %s)", zmsg);
       }

@@ -57,6 +57,8 @@ export const EngineCounter = {
   RetxUntracked: 6,
   /** Ethernet ARP frames placed in a flow as the CIC profiles' packet library did (see `arpAsIpv4`). */
   ArpAsIpv4: 7,
+  /** ICMP errors placed in the TCP/UDP flow they quote, as the CIC profiles' packet library did. */
+  IcmpQuoteAsTransport: 8,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.ipv6_disabled',
@@ -67,6 +69,7 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.idle_expired',
   'flow.retx_untracked',
   'flow.arp_as_ipv4',
+  'flow.icmp_quote_as_transport',
 ];
 
 const PROTO_ICMP = 1;
@@ -177,6 +180,9 @@ export class Engine {
       return;
     }
     if (status === DecodeStatus.Fragment && this.p === ProfileId.Fixed) return;
+    if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.p !== ProfileId.Fixed && icmpQuoteAsTransport(buf, off, caplen, pkt)) {
+      this.engineCounters[EngineCounter.IcmpQuoteAsTransport]!++;
+    }
     this.packet(pkt, tsUs, status === DecodeStatus.Fragment);
   }
 
@@ -715,15 +721,51 @@ export class Engine {
  * header starting at the frame's first byte: source "address" = ethertype + hardware type (8.6.0.1),
  * destination = protocol type + lengths (8.0.6.4), protocol 0. So every ARP frame of a capture joins one
  * protocol-0 flow 8.6.0.1 → 8.0.6.4 in their output (seen in the reference CSVs); the fork's newer jnetpcap
- * does not do this. Fills `pkt` and returns true for such a frame.
+ * does not do this. Inferred from the reference CSVs. Fills `pkt` and returns true for such a frame.
  */
 function arpAsIpv4(linkType: number, buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): boolean {
-  if (linkType !== 1 || caplen < 20 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x06) return false;
+  // Only when the frame's first byte reads as a plausible IPv4 header length (low nibble >= 5): broadcast
+  // requests (ff:ff:...) appear in the reference output, unicast ARP (02:..., 00:...) never does.
+  if (linkType !== 1 || caplen < 20 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x06 || (buf[off]! & 0x0f) < 5) return false;
   pkt.reset();
   pkt.ipVersion = 4;
   pkt.proto = 0;
   pkt.srcAddr[0] = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
   pkt.dstAddr[0] = ((buf[off + 16]! << 24) | (buf[off + 17]! << 16) | (buf[off + 18]! << 8) | buf[off + 19]!) >>> 0;
+  return true;
+}
+
+/**
+ * The same packet library decodes the datagram quoted inside an ICMP error (destination unreachable, source
+ * quench, redirect, time exceeded, parameter problem) and reports its TCP/UDP header as the packet's own: the
+ * reference CSVs of CICFlowMeter master and the 2017 build then show a UDP/TCP flow with the OUTER addresses
+ * and the INNER ports, payload = the bytes after the inner transport header up to the end of the outer packet.
+ * Rewrites `pkt` that way and returns true when the ICMP packet quotes a complete IPv4 TCP/UDP header.
+ */
+function icmpQuoteAsTransport(buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): boolean {
+  const t = pkt.icmpType;
+  if (t !== 3 && t !== 4 && t !== 5 && t !== 11 && t !== 12) return false;
+  const end = off + Math.min(caplen, pkt.ipOffset + pkt.ipTotalBytes);
+  const inner = off + pkt.ipOffset + pkt.ipHeaderBytes + 8;
+  if (inner + 20 > end || buf[inner]! >> 4 !== 4) return false;
+  const ihl = (buf[inner]! & 0x0f) * 4;
+  if (ihl < 20) return false;
+  const proto = buf[inner + 9]!;
+  const l4 = inner + ihl;
+  let hdr: number;
+  if (proto === PROTO_UDP) hdr = 8;
+  else if (proto === PROTO_TCP) hdr = l4 + 13 <= end ? (buf[l4 + 12]! >> 4) * 4 : 0;
+  else return false;
+  if (hdr < 8 || l4 + (proto === PROTO_TCP ? 20 : 8) > end) return false;
+  pkt.proto = proto;
+  pkt.srcPort = (buf[l4]! << 8) | buf[l4 + 1]!;
+  pkt.dstPort = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
+  pkt.l4HeaderBytes = hdr;
+  pkt.payloadBytes = Math.max(0, end - (l4 + hdr));
+  if (proto === PROTO_TCP) {
+    pkt.tcpFlags = buf[l4 + 13]!;
+    pkt.tcpWindow = (buf[l4 + 14]! << 8) | buf[l4 + 15]!;
+  }
   return true;
 }
 

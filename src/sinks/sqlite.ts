@@ -37,7 +37,7 @@ export interface RunInfo {
 }
 
 export interface SqliteSinkOptions {
-  /** Unacknowledged batches before write() applies backpressure (default 64). */
+  /** Uncommitted batches before write() applies backpressure (default 64); its promise resolves at half that. */
   maxInFlight?: number;
   /** SQLite busy timeout while opening, in ms: a database locked longer than this is 'locked' (default 2000). */
   busyTimeoutMs?: number;
@@ -255,6 +255,9 @@ export class SqliteSink implements FlowSink {
     if (src.length < n) {
       throw new RangeError(`FlowRows.features has ${src.length} cells, ${rows.count} rows need ${n}`);
     }
+    if (rows.ids.length < rows.count) {
+      throw new RangeError(`FlowRows.ids has ${rows.ids.length} entries, count is ${rows.count}`);
+    }
     let features: Float64Array;
     if (
       this.transferFeatures &&
@@ -295,7 +298,10 @@ export class SqliteSink implements FlowSink {
     return this.control({ t: 'finish', seq: 0, counters: { ...counters }, endedAt: iso });
   }
 
-  /** Commits what is queued, checkpoints, closes the database and terminates the worker. Idempotent. */
+  /**
+   * Commits what is queued, checkpoints, closes the database and terminates the worker. Idempotent. Rejects with
+   * the sink's failure if a batch could not be written (those rows are lost; the error says why).
+   */
   close(): Promise<void> {
     this.closePromise ??= this.doClose();
     return this.closePromise;

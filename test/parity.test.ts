@@ -1,0 +1,68 @@
+/**
+ * Feature parity with the reference CICFlowMeter versions: for every capture, `sensor --replay X --profile P
+ * --csv out.csv` must contain every reference flow (same 5-tuple and Timestamp) with every feature cell equal
+ * (integers exactly, floats within 1e-6 relative). Small captures ship in fixtures/reference; the large ones are
+ * read from the shared workspace when it is present next to this checkout.
+ */
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parity } from './helpers/parity.js';
+import { ROOT, SHARED, sensor } from './helpers/cli.js';
+
+const PROFILES = [
+  { profile: 'cic', suffix: 'cicflowmeter' },
+  { profile: 'fixed', suffix: 'cicflowmeter-fixed' },
+  { profile: 'cic2017', suffix: 'cicflowmeter-2017' },
+] as const;
+
+const out = mkdtempSync(join(tmpdir(), 'sensor-parity-'));
+
+function cases(dir: string): { name: string; pcap: string; ref: (suffix: string) => string | undefined }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.pcap(\.gz)?$/.test(f))
+    .map((f) => {
+      const name = f.replace(/\.pcap(\.gz)?$/, '');
+      return {
+        name,
+        pcap: join(dir, f),
+        ref: (suffix: string) => [join(dir, `${name}.${suffix}.csv`), join(dir, `${name}.${suffix}.csv.gz`)].find(existsSync),
+      };
+    });
+}
+
+function check(pcap: string, ref: string, profile: string, name: string): void {
+  const csv = join(out, `${name}.${profile}.csv`);
+  const r = sensor(['--replay', pcap, '--profile', profile, '--csv', csv, '--no-model', '-q'], { timeoutMs: 600_000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const p = parity(ref, csv);
+  const report = `flows matched ${p.matched}/${p.refFlows} (ours wrote ${p.ourFlows}), cells equal ${p.equal}/${p.cells}; worst: ${JSON.stringify(p.worst)}`;
+  expect(p.missingColumns, report).toEqual([]);
+  expect(p.ok, report).toBe(true);
+}
+
+const bundled = cases(join(ROOT, 'fixtures/reference'));
+const bundledNames = new Set(bundled.map((c) => c.name));
+const shared = [...cases(join(SHARED, 'reference')).filter((c) => !bundledNames.has(c.name)), ...cases(join(SHARED, 'data/lab'))];
+
+describe('parity with the reference CICFlowMeter CSVs (bundled fixtures)', () => {
+  it('has the bundled fixtures', () => expect(bundled.length).toBeGreaterThanOrEqual(5));
+  for (const c of bundled) {
+    for (const { profile, suffix } of PROFILES) {
+      const ref = c.ref(suffix);
+      if (ref) it(`${c.name} --profile ${profile}`, () => check(c.pcap, ref, profile, c.name));
+    }
+  }
+});
+
+describe.skipIf(shared.length === 0)('parity on the large shared captures (reference/ and data/lab/)', () => {
+  for (const c of shared) {
+    for (const { profile, suffix } of PROFILES) {
+      const ref = c.ref(suffix);
+      if (ref) it(`${c.name} --profile ${profile}`, { timeout: 900_000 }, () => check(c.pcap, ref, profile, c.name));
+    }
+  }
+});
