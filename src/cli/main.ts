@@ -94,7 +94,7 @@ function formatSummary(s: ReplaySummary): string {
   const lines = [
     `packets ${s.packets}  flows ${s.flows}  packets in flows ${s.packetsInFlows}  ${(s.elapsedMs / 1000).toFixed(2)} s  ${Math.round(s.packetsPerSecond)} packets/s`,
   ];
-  const nonZero = Object.entries(s.counters).filter(([k, v]) => v !== 0 && !k.startsWith('packets.') && k !== 'flows.written');
+  const nonZero = Object.entries(s.counters).filter(([k, v]) => v !== 0 && !k.startsWith('packets') && k !== 'flows');
   if (nonZero.length > 0) lines.push('not in a written flow, by reason: ' + nonZero.map(([k, v]) => `${k}=${v}`).join('  '));
   return lines.join('\n');
 }

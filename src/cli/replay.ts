@@ -6,9 +6,8 @@
  * drops rows. Several files are one continuous stream (like a rotated capture): flows may span them.
  */
 import { statSync } from 'node:fs';
-import { PcapSource, Meta, META_STRIDE } from '../sources/pcap-source.js';
-import { Engine, ENGINE_COUNTER_NAMES } from '../engine/engine.js';
-import { DECODE_STATUS_NAMES } from '../decode/status.js';
+import { PcapSource, META_STRIDE } from '../sources/pcap-source.js';
+import { Engine } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
 import type { FlowRows, FlowSink } from '../sinks/flow-rows.js';
 
@@ -68,6 +67,8 @@ export function openSources(files: string[], filter: string | undefined): PcapSo
   return sources;
 }
 
+if (META_STRIDE !== 6) throw new Error('engine and packet source disagree on the batch layout');
+
 export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promise<ReplaySummary> {
   const pending: FlowRows[] = [];
   const engine = new Engine({
@@ -108,11 +109,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
       }
       const n = src.next();
       if (n === 0) break;
-      for (let i = 0; i < n; i++) {
-        const m = i * META_STRIDE;
-        const tsUs = meta[m + Meta.TsSec]! * 1e6 + Math.floor(meta[m + Meta.TsNsec]! / 1000);
-        engine.ingest(linkType, data, meta[m + Meta.Offset]!, meta[m + Meta.CapLen]!, tsUs);
-      }
+      engine.ingestBatch(linkType, data, meta, n);
       if (pending.length > 0) await drain();
       if (opts.onProgress) {
         const now = performance.now();
@@ -145,16 +142,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   for (const sink of opts.sinks) await sink.flush();
   const elapsedMs = performance.now() - started;
 
-  const counters: Record<string, number> = {};
-  counters['packets.read'] = engine.packets;
-  counters['packets.in_written_flows'] = engine.packetsInFlows;
-  counters['flows.written'] = engine.flowsWritten;
-  DECODE_STATUS_NAMES.forEach((name, i) => {
-    if (i !== 0) counters[name] = engine.decodeCounters[i]!;
-  });
-  ENGINE_COUNTER_NAMES.forEach((name, i) => {
-    counters[name] = engine.engineCounters[i]!;
-  });
+  const counters = engine.counters();
   counters['capture.files_cut_short'] = warnings.length;
   return {
     packets: engine.packets,

@@ -11,7 +11,7 @@
  * branches below, each named after what the reference CICFlowMeter version does (docs: CIC-FEATURES.md §4-6, §9).
  */
 import { DecodedPacket, TcpFlag } from '../decode/packet.js';
-import { DecodeStatus, DECODE_STATUS_COUNT } from '../decode/status.js';
+import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES } from '../decode/status.js';
 import { decodeFrame } from '../decode/decode.js';
 import { FlowTable } from '../flows/flow-table.js';
 import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
@@ -72,6 +72,8 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.icmp_quote_as_transport',
 ];
 
+/** Numbers per packet in a source batch's `meta` (sources/pcap-source.ts): tsSec, tsNsec, caplen, wirelen, offset, linktype. */
+const BATCH_META_STRIDE = 6;
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
@@ -158,20 +160,37 @@ export class Engine {
   }
 
   /**
+   * Feed one batch from a packet source: `meta` holds META_STRIDE numbers per packet (sources/pcap-source.ts
+   * `Meta`), `data` the frame bytes. The loop lives here so per-packet values stay unboxed doubles.
+   */
+  ingestBatch(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const m = i * BATCH_META_STRIDE;
+      this.tsUs = meta[m]! * 1e6 + Math.floor(meta[m + 1]! / 1000);
+      this.frame(linkType, data, meta[m + 4]!, meta[m + 2]!);
+    }
+  }
+
+  /**
    * Decode one frame and account it to a flow or to a counter. `buf[off .. off+caplen)` is the frame,
    * `tsUs` its capture time in µs since the epoch.
    */
   ingest(linkType: number, buf: Uint8Array, off: number, caplen: number, tsUs: number): void {
+    this.tsUs = tsUs;
+    this.frame(linkType, buf, off, caplen);
+  }
+
+  private frame(linkType: number, buf: Uint8Array, off: number, caplen: number): void {
     this.packets++;
     const pkt = this.pkt;
     const status = decodeFrame(linkType, buf, off, caplen, pkt);
     this.decodeCounters[status]!++;
-    if (tsUs > this.nowUs) this.nowUs = tsUs;
+    if (this.tsUs > this.nowUs) this.nowUs = this.tsUs;
     if (status !== DecodeStatus.Ok && status !== DecodeStatus.Fragment) {
       if (status === DecodeStatus.NonIp && this.p !== ProfileId.Fixed && arpAsIpv4(linkType, buf, off, caplen, pkt)) {
         this.decodeCounters[status]!--;
         this.engineCounters[EngineCounter.ArpAsIpv4]!++;
-        this.packet(pkt, tsUs, false);
+        this.packet(pkt, false);
       }
       return;
     }
@@ -183,11 +202,12 @@ export class Engine {
     if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.p !== ProfileId.Fixed && icmpQuoteAsTransport(buf, off, caplen, pkt)) {
       this.engineCounters[EngineCounter.IcmpQuoteAsTransport]!++;
     }
-    this.packet(pkt, tsUs, status === DecodeStatus.Fragment);
+    this.packet(pkt, status === DecodeStatus.Fragment);
   }
 
   /** Place a decoded IP packet into its flow. */
-  private packet(pkt: DecodedPacket, tsUs: number, fragment: boolean): void {
+  private packet(pkt: DecodedPacket, fragment: boolean): void {
+    const tsUs = this.tsUs;
     // What the profile's packet reader would report for this packet.
     let proto = pkt.proto;
     let srcPort = pkt.srcPort;
@@ -210,7 +230,6 @@ export class Engine {
     this.proto = proto;
     this.flags = isTcp ? pkt.tcpFlags & 0xff : 0;
     this.window = isTcp ? pkt.tcpWindow : this.p === ProfileId.Cic2017 ? -1 : 0;
-    this.tsUs = tsUs;
 
     const table = this.table;
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.p === ProfileId.Cic2017);
@@ -298,7 +317,7 @@ export class Engine {
             this.addPacket(slot, fwd);
             this.endFlow(slot, false);
           } else {
-            this.updateActiveIdle(b, ts);
+            this.updateActiveIdle(b);
             this.addPacket(slot, fwd);
           }
         } else {
@@ -319,7 +338,7 @@ export class Engine {
       return;
     }
     if ((fwd && st[b + S.GEN_FWD_FIN] === 0) || st[b + S.GEN_BWD_FIN] === 0) {
-      this.updateActiveIdle(b, ts);
+      this.updateActiveIdle(b);
       this.addPacket(slot, fwd);
     } else {
       this.engineCounters[EngineCounter.CicDroppedFin]!++;
@@ -357,20 +376,20 @@ export class Engine {
     }
     const fwd = this.isForward(slot);
     if ((flags & TcpFlag.FIN) !== 0) {
-      this.updateActiveIdle(b, ts);
+      this.updateActiveIdle(b);
       this.addPacket(slot, fwd);
       if (state === TcpState.NONE) st[b + S.TCP_STATE] = TcpState.FIRST_FIN;
       else if (state === TcpState.FIRST_FIN && st[b + S.FWD_FIN]! > 0 && st[b + S.BWD_FIN]! > 0) st[b + S.TCP_STATE] = TcpState.SECOND_FIN;
       return;
     }
     if ((flags & TcpFlag.RST) !== 0) {
-      this.updateActiveIdle(b, ts);
+      this.updateActiveIdle(b);
       this.addPacket(slot, fwd);
       st[b + S.TCP_STATE] = TcpState.READY;
       return;
     }
     if ((flags & TcpFlag.ACK) !== 0) {
-      this.updateActiveIdle(b, ts);
+      this.updateActiveIdle(b);
       this.addPacket(slot, fwd);
       if (state === TcpState.SECOND_FIN) st[b + S.TCP_STATE] = TcpState.READY;
       return;
@@ -384,7 +403,7 @@ export class Engine {
       this.firstPacket(slot, true);
       return;
     }
-    this.updateActiveIdle(b, ts);
+    this.updateActiveIdle(b);
     this.addPacket(slot, fwd);
   }
 
@@ -404,7 +423,7 @@ export class Engine {
       this.endFlow(slot, false);
       return;
     }
-    this.updateActiveIdle(b, ts);
+    this.updateActiveIdle(b);
     this.addPacket(slot, fwd);
   }
 
@@ -497,7 +516,7 @@ export class Engine {
       // Subflows: a gap of more than 1 s starts one, and also runs the Active/Idle update.
       if ((ts - st[b + S.SF_LAST]!) / 1e6 > 1.0) {
         st[b + S.SF_COUNT]!++;
-        this.updateActiveIdle(b, ts);
+        this.updateActiveIdle(b);
       }
       st[b + S.SF_LAST] = ts;
       this.countFlags(b, flags);
@@ -558,8 +577,9 @@ export class Engine {
   }
 
   /** Active/Idle: a silence longer than the activity timeout closes an active period and records an idle one. */
-  private updateActiveIdle(b: number, ts: number): void {
+  private updateActiveIdle(b: number): void {
     const st = this.st;
+    const ts = this.tsUs;
     const end = st[b + S.END_ACTIVE]!;
     if (ts - end > this.activityTimeoutUs) {
       const active = end - st[b + S.START_ACTIVE]!;
@@ -708,10 +728,26 @@ export class Engine {
     this.engineCounters[EngineCounter.RetxUntracked] = this.retx.untracked;
   }
 
-  /** Every counter by its dotted name (decode and engine), for logs and the runs table. */
+  /**
+   * Every counter by name, for logs and the runs table: `packets` (read), `flows` (written),
+   * `packets.in_written_flows`, `flows.active`, then each decode and engine reason. Accounting invariant:
+   * packets = packets.in_written_flows + every decode.* reason + flow.ipv6_disabled + flow.cic_dropped_fin +
+   * flow.unwritten_packets + packets of still-active flows.
+   */
   counters(): Record<string, number> {
     this.retxUntracked();
-    const out: Record<string, number> = { packets: this.packets, 'flow.packets_in_written_flows': this.packetsInFlows, 'flow.written': this.flowsWritten, 'flow.active': this.table.size };
+    const out: Record<string, number> = {
+      packets: this.packets,
+      flows: this.flowsWritten,
+      'packets.in_written_flows': this.packetsInFlows,
+      'flows.active': this.table.size,
+    };
+    DECODE_STATUS_NAMES.forEach((name, i) => {
+      if (i !== DecodeStatus.Ok) out[name] = this.decodeCounters[i]!;
+    });
+    ENGINE_COUNTER_NAMES.forEach((name, i) => {
+      out[name] = this.engineCounters[i]!;
+    });
     return out;
   }
 }

@@ -133,7 +133,10 @@ export class CsvSink implements FlowSink {
     if (fd !== null) {
       await new Promise<void>((resolve, reject) =>
         fsync(fd, (err) =>
-          err ? reject(new SinkError('write-failed', `fsync ${this.path} failed: ${err.message}`)) : resolve(),
+          // Character devices and pipes (/dev/null, a FIFO) cannot be synced: nothing to make durable there.
+          err && err.code !== 'EINVAL' && err.code !== 'ENOTSUP'
+            ? reject(new SinkError('write-failed', `fsync ${this.path} failed: ${err.message}`))
+            : resolve(),
         ),
       );
     }
