@@ -33,9 +33,9 @@ function cases(dir: string): { name: string; pcap: string; ref: (suffix: string)
     });
 }
 
-function check(pcap: string, ref: string, profile: string, name: string): void {
+async function check(pcap: string, ref: string, profile: string, name: string): Promise<void> {
   const csv = join(out, `${name}.${profile}.csv`);
-  const r = sensor(['--replay', pcap, '--profile', profile, '--csv', csv, '--no-model', '-q'], { timeoutMs: 600_000 });
+  const r = await sensor(['--replay', pcap, '--profile', profile, '--csv', csv, '--no-model', '-q'], { timeoutMs: 600_000 });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const p = parity(ref, csv);

@@ -1,5 +1,5 @@
 /** Run the built `sensor` command (bin/sensor.js → dist/) as a user would, capturing its output. */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -9,15 +9,32 @@ export const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url)
 
 export interface CliResult {
   status: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  timedOut: boolean;
 }
 
-export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [SENSOR, ...args], {
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 120_000,
-    cwd: opts.cwd ?? ROOT,
+/**
+ * Runs `sensor ARGS` asynchronously (a synchronous spawn would block vitest's worker and its RPC).
+ * Kills it with SIGKILL after `timeoutMs` and reports `timedOut`.
+ */
+export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SENSOR, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr, timedOut });
+    });
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
