@@ -6,7 +6,8 @@
  * drops rows. Several files are one continuous stream (like a rotated capture): flows may span them.
  */
 import { statSync } from 'node:fs';
-import { PcapSource, META_STRIDE } from '../sources/pcap-source.js';
+import { CaptureError, PcapSource, META_STRIDE } from '../sources/pcap-source.js';
+import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
 import { Engine } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
 import type { FlowRows, FlowSink } from '../sinks/flow-rows.js';
@@ -59,7 +60,14 @@ const BATCH_FLOWS = 1024;
 export function openSources(files: string[], filter: string | undefined): PcapSource[] {
   const sources: PcapSource[] = [];
   try {
-    for (const f of files) sources.push(PcapSource.openFile(f, filter === undefined ? {} : { filter }));
+    for (const f of files) {
+      const src = PcapSource.openFile(f, filter === undefined ? {} : { filter });
+      sources.push(src);
+      // A link type the decoder does not know would turn every packet into a counter: say so up front.
+      if (!SUPPORTED_LINK_TYPES.includes(src.linkType)) {
+        throw new CaptureError('unsupported', f, `${f}: unsupported link type ${src.linkTypeName} (${src.linkType}); supported: Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback`);
+      }
+    }
   } catch (e) {
     for (const s of sources) s.close();
     throw e;
