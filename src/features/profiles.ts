@@ -37,6 +37,17 @@ class Row {
   f!: Float64Array;
   k!: Uint8Array;
   o = 0;
+  /** Position the cursor at `off` in a batch's feature and kind arrays. */
+  at(features: Float64Array, kinds: Uint8Array, off: number): Row {
+    this.f = features;
+    this.k = kinds;
+    this.o = off;
+    return this;
+  }
+  /** Append the state fields at `fields` (offsets into the flow's state row at `b`) as integers. */
+  ints(st: Float64Array, b: number, fields: readonly number[]): void {
+    for (const f of fields) this.int(st[b + f]!);
+  }
   int(v: number): void {
     this.f[this.o] = v;
     this.k[this.o++] = I;
@@ -316,6 +327,13 @@ function writeSubflows(r: Row, st: Float64Array, b: number, integer: boolean): v
   }
 }
 
+/** Fwd/Bwd Header Length, Fwd/Bwd Packets/s and the five Packet Length columns (same in every profile). */
+function writeHeadersRatesLengths(r: Row, st: Float64Array, b: number): void {
+  r.ints(st, b, [S.FWD_HDR, S.BWD_HDR]);
+  writePacketRates(r, st, b);
+  writePacketLength(r, st, b);
+}
+
 function writeCic(r: Row, st: Float64Array, b: number): void {
   writeCounts(r, st, b);
   const dur = st[b + S.LAST]! - st[b + S.START]!;
@@ -327,35 +345,25 @@ function writeCic(r: Row, st: Float64Array, b: number): void {
   r.dbl(meanOrNaN(st, iat, Stat.MAX));
   r.dbl(meanOrNaN(st, iat, Stat.MIN));
   writeIats(r, st, b);
-  r.int(st[b + S.FWD_PSH]!);
-  r.int(st[b + S.BWD_PSH]!);
-  r.int(st[b + S.FWD_URG]!);
-  r.int(st[b + S.BWD_URG]!);
+  r.ints(st, b, PSH_URG);
 }
+
+const PSH_URG = [S.FWD_PSH, S.BWD_PSH, S.FWD_URG, S.BWD_URG];
 
 const cicProfile: Profile = {
   id: ProfileId.Cic,
   name: 'cic',
   columns: columns('cic', CIC_IDENTITY, CIC_FEATURES, 'NeedManualLabel'),
   writeRow(st, b, _fwdAddr, slot, table, features, kinds, off) {
-    const r = row;
-    r.f = features;
-    r.k = kinds;
-    r.o = off;
+    const r = row.at(features, kinds, off);
     writeCic(r, st, b);
-    r.int(st[b + S.FWD_HDR]!);
-    r.int(st[b + S.BWD_HDR]!);
-    writePacketRates(r, st, b);
-    writePacketLength(r, st, b);
+    writeHeadersRatesLengths(r, st, b);
     writeFlagCounts(r, st, b);
     writeRatios(r, st, b, false);
     writeBulk(r, st, b + S.FBULK_DUR, true);
     writeBulk(r, st, b + S.BBULK_DUR, true);
     writeSubflows(r, st, b, true);
-    r.int(st[b + S.INIT_WIN_FWD]!);
-    r.int(st[b + S.INIT_WIN_BWD]!);
-    r.int(st[b + S.FWD_ACT_DATA]!);
-    r.int(st[b + S.FWD_MIN_HDR]!);
+    r.ints(st, b, [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.FWD_MIN_HDR]);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
     return identity(st, b, slot, table, cicTime, false);
@@ -367,10 +375,7 @@ const fixedProfile: Profile = {
   name: 'fixed',
   columns: columns('fixed', CIC_IDENTITY, FIXED_FEATURES, 'NeedManualLabel'),
   writeRow(st, b, _fwdAddr, slot, table, features, kinds, off) {
-    const r = row;
-    r.f = features;
-    r.k = kinds;
-    r.o = off;
+    const r = row.at(features, kinds, off);
     writeCounts(r, st, b);
     const dur = st[b + S.LAST]! - st[b + S.START]!;
     if (dur !== 0) {
@@ -387,34 +392,21 @@ const fixedProfile: Profile = {
     r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MAX)));
     r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MIN)));
     writeIats(r, st, b);
-    r.int(st[b + S.FWD_PSH]!);
-    r.int(st[b + S.BWD_PSH]!);
-    r.int(st[b + S.FWD_URG]!);
-    r.int(st[b + S.BWD_URG]!);
-    r.int(st[b + S.FWD_RST]!);
-    r.int(st[b + S.BWD_RST]!);
-    r.int(st[b + S.FWD_HDR]!);
-    r.int(st[b + S.BWD_HDR]!);
-    writePacketRates(r, st, b);
-    writePacketLength(r, st, b);
+    r.ints(st, b, PSH_URG);
+    r.ints(st, b, [S.FWD_RST, S.BWD_RST]);
+    writeHeadersRatesLengths(r, st, b);
     writeFlagCounts(r, st, b);
     writeRatios(r, st, b, true);
     writeBulk(r, st, b + S.FBULK_DUR, false);
     writeBulk(r, st, b + S.BBULK_DUR, false);
     writeSubflows(r, st, b, false);
-    r.int(st[b + S.INIT_WIN_FWD]!);
-    r.int(st[b + S.INIT_WIN_BWD]!);
-    r.int(st[b + S.FWD_ACT_DATA]!);
-    r.int(st[b + S.BWD_ACT_DATA]!);
-    r.int(st[b + S.FWD_MIN_HDR]!);
-    r.int(st[b + S.BWD_MIN_HDR]!);
+    r.ints(st, b, [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.BWD_ACT_DATA, S.FWD_MIN_HDR, S.BWD_MIN_HDR]);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
     const icmp = st[b + S.PROTO] === 1;
     r.int(icmp ? st[b + S.ICMP_CODE]! : -1);
     r.int(icmp ? st[b + S.ICMP_TYPE]! : -1);
-    r.int(st[b + S.FWD_RETX]!);
-    r.int(st[b + S.BWD_RETX]!);
+    r.ints(st, b, [S.FWD_RETX, S.BWD_RETX]);
     r.int(st[b + S.FWD_RETX]! + st[b + S.BWD_RETX]!);
     r.int(st[b + S.CUM_DURATION]!);
     return identity(st, b, slot, table, fixedTime, false);
@@ -429,15 +421,9 @@ const cic2017Profile: Profile = {
   name: 'cic2017',
   columns: columns('cic2017', DATASET_IDENTITY, CIC2017_FEATURES, 'No Label'),
   writeRow(st, b, _fwdAddr, slot, table, features, kinds, off) {
-    const r = row;
-    r.f = features;
-    r.k = kinds;
-    r.o = off;
+    const r = row.at(features, kinds, off);
     writeCic(r, st, b);
-    r.int(st[b + S.FWD_HDR]!);
-    r.int(st[b + S.BWD_HDR]!);
-    writePacketRates(r, st, b);
-    writePacketLength(r, st, b);
+    writeHeadersRatesLengths(r, st, b);
     // Flag counts come from the first packet only, in the scrambled order.
     const first = st[b + S.FIRST_FLAGS]!;
     for (const bit of CIC2017_FLAG_ORDER) r.int((first & bit) !== 0 ? 1 : 0);
@@ -445,14 +431,8 @@ const cic2017Profile: Profile = {
     r.int(st[b + S.FWD_HDR]!); // the dataset's second "Fwd Header Length"
     for (let i = 0; i < 6; i++) r.int(0); // bulk: the state only ever saw the first packet
     // Subflow count stuck at 1: the subflow columns are the totals.
-    r.int(st[b + S.FWD_LEN + Stat.N]!);
-    r.int(st[b + S.FWD_LEN + Stat.SUM]!);
-    r.int(st[b + S.BWD_LEN + Stat.N]!);
-    r.int(st[b + S.BWD_LEN + Stat.SUM]!);
-    r.int(st[b + S.INIT_WIN_FWD]!);
-    r.int(st[b + S.INIT_WIN_BWD]!);
-    r.int(st[b + S.FWD_ACT_DATA]!);
-    r.int(st[b + S.FWD_MIN_HDR]!);
+    r.ints(st, b, [S.FWD_LEN + Stat.N, S.FWD_LEN + Stat.SUM, S.BWD_LEN + Stat.N, S.BWD_LEN + Stat.SUM]);
+    r.ints(st, b, [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.FWD_MIN_HDR]);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
     return identity(st, b, slot, table, cic2017Time, true);
