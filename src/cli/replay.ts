@@ -102,6 +102,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
 
   const started = performance.now();
   let lastProgress = started;
+  let lastYield = started;
   const warnings: string[] = [];
   let stopped = false;
   for (let fi = 0; fi < sources.length; fi++) {
@@ -119,8 +120,13 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
       if (n === 0) break;
       engine.ingestBatch(linkType, data, meta, n);
       if (pending.length > 0) await drain();
+      const now = performance.now();
+      if (now - lastYield >= 50) {
+        // Let signal handlers and the SQLite worker's messages run even when no flow completes for a while.
+        lastYield = now;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       if (opts.onProgress) {
-        const now = performance.now();
         if (now - lastProgress >= 500) {
           lastProgress = now;
           opts.onProgress({
