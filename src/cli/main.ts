@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
-import { openSources, replay, type ReplayProgress, type ReplaySummary } from './replay.js';
+import { openSources, replay, runCounters, type ReplayProgress, type ReplaySummary } from './replay.js';
 import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.js';
 import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
 import { CsvSink } from '../sinks/csv.js';
@@ -94,8 +94,12 @@ function formatSummary(s: ReplaySummary): string {
   const lines = [
     `packets ${s.packets}  flows ${s.flows}  packets in flows ${s.packetsInFlows}  ${(s.elapsedMs / 1000).toFixed(2)} s  ${Math.round(s.packetsPerSecond)} packets/s`,
   ];
-  const nonZero = Object.entries(s.counters).filter(([k, v]) => v !== 0 && !k.startsWith('packets') && k !== 'flows');
-  if (nonZero.length > 0) lines.push('not in a written flow, by reason: ' + nonZero.map(([k, v]) => `${k}=${v}`).join('  '));
+  // Reasons sum, with the packets in flows, to the packets read; the notes are counts about flows and outputs.
+  const nonZero = (c: Record<string, number>): string[] => Object.entries(c).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`);
+  const reasons = nonZero(s.accounting.packetsNotInWrittenFlows);
+  if (reasons.length > 0) lines.push('not in a written flow, by reason: ' + reasons.join('  '));
+  const notes = nonZero(s.accounting.info);
+  if (notes.length > 0) lines.push('notes: ' + notes.join('  '));
   return lines.join('\n');
 }
 
@@ -178,9 +182,15 @@ export async function main(argv: string[]): Promise<number> {
       sources,
     );
     if (progressShown) process.stderr.write('\r\x1b[K');
-    if (sqlite) await sqlite.finishRun(summary.counters);
-    for (const s of sinks) await s.close();
+    // A sink that failed mid-run was set aside (the others completed); say how many flows it lost, exit 4.
+    const failed = new Set(summary.sinkFailures.map((f) => f.sink));
+    if (sqlite && !failed.has(sqlite)) await sqlite.finishRun(runCounters(summary));
+    for (const s of sinks) await s.close().catch((e: unknown) => (failed.has(s) ? undefined : Promise.reject(e)));
     if (!args.quiet) process.stderr.write(formatSummary(summary) + '\n');
+    for (const f of summary.sinkFailures) {
+      process.stderr.write(`sensor: ${f.error.message}; ${f.rowsLost} of ${summary.flows} flows not written there (other outputs are complete)\n`);
+    }
+    if (summary.sinkFailures.length > 0) return ExitCode.Output;
     return summary.stopped ? ExitCode.Interrupted : ExitCode.Ok;
   } catch (e) {
     if (e instanceof SinkError) {

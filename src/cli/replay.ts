@@ -8,9 +8,9 @@
 import { statSync } from 'node:fs';
 import { CaptureError, PcapSource, META_STRIDE } from '../sources/pcap-source.js';
 import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, type EngineAccounting } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
-import type { FlowRows, FlowSink } from '../sinks/flow-rows.js';
+import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
 
 export interface ReplayOptions {
   files: string[];
@@ -52,7 +52,33 @@ export interface ReplaySummary {
   counters: Record<string, number>;
   warnings: string[];
   stopped: boolean;
+  /** The counters grouped by meaning (packet reasons vs information), as the runs table stores them. */
+  accounting: EngineAccounting;
+  /** Sinks that failed while writing: the replay went on with the others; `rowsLost` flows did not reach it. */
+  sinkFailures: SinkFailure[];
 }
+
+export interface SinkFailure {
+  sink: FlowSink;
+  /** Short name for counters: `csv`, `sqlite`, ... (counted as `sink.<name>.rows_lost`). */
+  name: string;
+  error: SinkError;
+  /** Flows written by the engine that this sink did not store. */
+  rowsLost: number;
+}
+
+/** A sink may report how many rows it has made durable (SqliteSink: committed rows); otherwise rows accepted. */
+interface CountingSink extends FlowSink {
+  readonly rowsCommitted?: number;
+}
+
+/** `CsvSink` → `csv`, `SqliteSink` → `sqlite`. */
+function sinkName(sink: FlowSink): string {
+  return sink.constructor.name.replace(/Sink$/, '').toLowerCase() || 'sink';
+}
+
+/** Partial output batches are handed to the sinks at least this often (ms), so a kill loses at most ~1 s. */
+const FLUSH_INTERVAL_MS = 1000;
 
 const BATCH_FLOWS = 1024;
 
@@ -90,12 +116,31 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     ipv6: opts.ipv6,
     onFlows: (rows) => pending.push(rows),
   });
+  // A sink that fails (disk full, database locked for too long) is set aside: the others still get every flow,
+  // and the flows it did not store are counted. Only SinkError is expected here; anything else is a bug.
+  const failures = new Map<FlowSink, SinkFailure>();
+  const failed = (sink: FlowSink, e: unknown, rows: number): void => {
+    if (!(e instanceof SinkError)) throw e;
+    const f = failures.get(sink);
+    if (f) f.rowsLost += rows;
+    else failures.set(sink, { sink, name: sinkName(sink), error: e, rowsLost: rows });
+  };
   const drain = async (): Promise<void> => {
     while (pending.length > 0) {
       const rows = pending.shift()!;
       for (const sink of opts.sinks) {
-        const r = sink.write(rows);
-        if (r !== undefined) await r;
+        if (failures.has(sink)) {
+          failures.get(sink)!.rowsLost += rows.count;
+          continue;
+        }
+        let taken = false;
+        try {
+          const r = sink.write(rows);
+          taken = true;
+          if (r !== undefined) await r;
+        } catch (e) {
+          failed(sink, e, taken ? 0 : rows.count);
+        }
       }
     }
   };
@@ -103,6 +148,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   const started = performance.now();
   let lastProgress = started;
   let lastYield = started;
+  let lastFlush = started;
   const warnings: string[] = [];
   let stopped = false;
   for (let fi = 0; fi < sources.length; fi++) {
@@ -119,8 +165,14 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
       const n = src.next();
       if (n === 0) break;
       engine.ingestBatch(linkType, data, meta, n);
-      if (pending.length > 0) await drain();
       const now = performance.now();
+      if (now - lastFlush >= FLUSH_INTERVAL_MS) {
+        // Flows that completed since the last full batch still reach the sinks (and SQLite commits them) within
+        // about a second, however slowly flows complete.
+        lastFlush = now;
+        engine.flushRows();
+      }
+      if (pending.length > 0) await drain();
       if (now - lastYield >= 50) {
         // Let signal handlers and the SQLite worker's messages run even when no flow completes for a while.
         lastYield = now;
@@ -153,11 +205,31 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   for (let fi = 0; fi < sources.length; fi++) sources[fi]!.close();
   engine.finish();
   await drain();
-  for (const sink of opts.sinks) await sink.flush();
+  for (const sink of opts.sinks) {
+    if (failures.has(sink)) continue;
+    try {
+      await sink.flush();
+    } catch (e) {
+      failed(sink, e, 0);
+    }
+  }
   const elapsedMs = performance.now() - started;
 
+  // Rows lost by a failed sink: the batches it refused, or, when it says what it made durable (SQLite:
+  // committed batches), every flow minus that.
+  for (const f of failures.values()) {
+    const committed = (f.sink as CountingSink).rowsCommitted;
+    if (committed !== undefined) f.rowsLost = engine.flowsWritten - committed;
+  }
   const counters = engine.counters();
   counters['capture.files_cut_short'] = warnings.length;
+  const accounting = engine.accounting();
+  accounting.info['capture.files_cut_short'] = warnings.length;
+  for (const sink of opts.sinks) {
+    const lost = failures.get(sink)?.rowsLost ?? 0;
+    counters[`sink.${sinkName(sink)}.rows_lost`] = lost;
+    accounting.info[`sink.${sinkName(sink)}.rows_lost`] = lost;
+  }
   return {
     packets: engine.packets,
     flows: engine.flowsWritten,
@@ -167,6 +239,24 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     counters,
     warnings,
     stopped,
+    accounting,
+    sinkFailures: [...failures.values()],
+  };
+}
+
+/**
+ * The runs table's `counters` JSON: `packets`, `flows`, `packets_in_written_flows`, the group
+ * `packets_not_in_written_flows` (reason → packets; with `packets_in_written_flows` it sums to `packets`) and the
+ * group `info` (counts about flows, files and sinks that are not packet reasons).
+ */
+export function runCounters(s: ReplaySummary): Record<string, number | Record<string, number>> {
+  const a = s.accounting;
+  return {
+    packets: a.packets,
+    flows: a.flows,
+    packets_in_written_flows: a.packetsInWrittenFlows,
+    packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
+    info: { ...a.info },
   };
 }
 

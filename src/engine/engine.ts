@@ -59,6 +59,10 @@ export const EngineCounter = {
   ArpAsIpv4: 7,
   /** ICMP errors placed in the TCP/UDP flow they quote, as the CIC profiles' packet library did. */
   IcmpQuoteAsTransport: 8,
+  /** Non-first IP fragments placed in a protocol-0 flow, as the CIC profiles' packet library did. */
+  FragmentsInFlows: 9,
+  /** Packets earlier than their flow's last packet: their time is taken as the flow's last time (see `packet`). */
+  TimeBackwards: 10,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.ipv6_disabled',
@@ -70,7 +74,36 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.retx_untracked',
   'flow.arp_as_ipv4',
   'flow.icmp_quote_as_transport',
+  'flow.fragments_in_flows',
+  'flow.time_backwards',
 ];
+
+/**
+ * Engine counters that are reasons a packet is not in a written flow (each such packet is counted in exactly one
+ * reason); the others are information about flows or about packets that are inside a flow.
+ */
+const ENGINE_PACKET_REASONS: ReadonlySet<number> = new Set<number>([
+  EngineCounter.Ipv6Disabled,
+  EngineCounter.CicDroppedFin,
+  EngineCounter.UnwrittenFlowPackets,
+]);
+
+/**
+ * Where every packet read went, for the runs table and the summary line. Invariant (tested on every capture):
+ * `packets === packetsInWrittenFlows + Σ packetsNotInWrittenFlows`.
+ */
+export interface EngineAccounting {
+  /** Packets read. */
+  packets: number;
+  /** Flows written. */
+  flows: number;
+  /** Packets inside written flows. */
+  packetsInWrittenFlows: number;
+  /** Packets not in a written flow, by reason: every decode.* reason and the engine's packet reasons. */
+  packetsNotInWrittenFlows: Record<string, number>;
+  /** Counts that are not packet reasons: about flows (evictions, idle expiry, ...) or packets already in a flow. */
+  info: Record<string, number>;
+}
 
 /** Numbers per packet in a source batch's `meta` (sources/pcap-source.ts): tsSec, tsNsec, caplen, wirelen, offset, linktype. */
 const BATCH_META_STRIDE = 6;
@@ -195,10 +228,17 @@ export class Engine {
       return;
     }
     if (pkt.ipVersion === 6 && !this.ipv6) {
+      // One reason per packet: an IPv6 fragment is counted as IPv6, not also as a fragment.
+      if (status === DecodeStatus.Fragment) this.decodeCounters[status]!--;
       this.engineCounters[EngineCounter.Ipv6Disabled]!++;
       return;
     }
-    if (status === DecodeStatus.Fragment && this.p === ProfileId.Fixed) return;
+    if (status === DecodeStatus.Fragment) {
+      if (this.p === ProfileId.Fixed) return; // stays counted as decode.ip.fragment
+      // The CIC profiles place it in a protocol-0 flow: not a reason any more, only information.
+      this.decodeCounters[status]!--;
+      this.engineCounters[EngineCounter.FragmentsInFlows]!++;
+    }
     if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.p !== ProfileId.Fixed && icmpQuoteAsTransport(buf, off, caplen, pkt)) {
       this.engineCounters[EngineCounter.IcmpQuoteAsTransport]!++;
     }
@@ -207,7 +247,6 @@ export class Engine {
 
   /** Place a decoded IP packet into its flow. */
   private packet(pkt: DecodedPacket, fragment: boolean): void {
-    const tsUs = this.tsUs;
     // What the profile's packet reader would report for this packet.
     let proto = pkt.proto;
     let srcPort = pkt.srcPort;
@@ -235,6 +274,13 @@ export class Engine {
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.p === ProfileId.Cic2017);
     this.srcIsA = table.srcIsA;
     let slot = table.find();
+    if (slot >= 0 && this.tsUs < this.st[slot * STRIDE + S.LAST]!) {
+      // Time went backwards within the flow (merged captures, a bad clock, a corrupt record): take the packet
+      // as simultaneous with the flow's last one, so durations and inter-arrival times are never negative.
+      this.tsUs = this.st[slot * STRIDE + S.LAST]!;
+      this.engineCounters[EngineCounter.TimeBackwards]!++;
+    }
+    const tsUs = this.tsUs;
     if (slot >= 0 && this.idleTimeoutUs > 0 && tsUs - this.st[slot * STRIDE + S.LAST]! > this.idleTimeoutUs) {
       this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
       this.endFlow(slot, true);
@@ -728,11 +774,44 @@ export class Engine {
     this.engineCounters[EngineCounter.RetxUntracked] = this.retx.untracked;
   }
 
+  /** Packets in flows that are still open (not yet written or counted). O(open flows): not for the packet path. */
+  openPackets(): number {
+    const t = this.table;
+    let n = 0;
+    for (let s = t.oldest; s >= 0; s = t.next(s)) n += this.st[s * STRIDE + S.PKTS]!;
+    return n;
+  }
+
+  /**
+   * Counters grouped by what they mean (see EngineAccounting): the packet reasons, whose sum with the packets in
+   * written flows is the packets read, and the informational counts. `flow.open_packets` is the packets of flows
+   * still open (0 after `finish`).
+   */
+  accounting(): EngineAccounting {
+    this.retxUntracked();
+    const reasons: Record<string, number> = {};
+    const info: Record<string, number> = { 'flows.active': this.table.size };
+    DECODE_STATUS_NAMES.forEach((name, i) => {
+      if (i !== DecodeStatus.Ok) reasons[name] = this.decodeCounters[i]!;
+    });
+    ENGINE_COUNTER_NAMES.forEach((name, i) => {
+      (ENGINE_PACKET_REASONS.has(i) ? reasons : info)[name] = this.engineCounters[i]!;
+    });
+    reasons['flow.open_packets'] = this.openPackets();
+    return {
+      packets: this.packets,
+      flows: this.flowsWritten,
+      packetsInWrittenFlows: this.packetsInFlows,
+      packetsNotInWrittenFlows: reasons,
+      info,
+    };
+  }
+
   /**
    * Every counter by name, for logs and the runs table: `packets` (read), `flows` (written),
    * `packets.in_written_flows`, `flows.active`, then each decode and engine reason. Accounting invariant:
    * packets = packets.in_written_flows + every decode.* reason + flow.ipv6_disabled + flow.cic_dropped_fin +
-   * flow.unwritten_packets + packets of still-active flows.
+   * flow.unwritten_packets + packets of still-active flows. `accounting()` groups the same counters by meaning.
    */
   counters(): Record<string, number> {
     this.retxUntracked();

@@ -314,7 +314,9 @@ function serve(db: Database.Database, runId: number): void {
           break;
         case 'finish': {
           const c = msg.counters;
-          finishRun.run(msg.endedAt, c.packets ?? null, c.flows ?? rowsWritten, JSON.stringify(c), runId);
+          const packets = typeof c.packets === 'number' ? c.packets : null;
+          const flows = typeof c.flows === 'number' ? c.flows : rowsWritten;
+          finishRun.run(msg.endedAt, packets, flows, JSON.stringify(c), runId);
           break;
         }
         case 'close':

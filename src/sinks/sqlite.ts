@@ -27,6 +27,12 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
 
+/**
+ * What `runs.counters` holds: numbers by name, or groups of them (the CLI stores `packets`, `flows`,
+ * `packets_in_written_flows`, and the groups `packets_not_in_written_flows` and `info`).
+ */
+export type RunCounters = Record<string, number | Record<string, number>>;
+
 export interface RunInfo {
   /** Capture file or interface name. */
   source: string;
@@ -122,7 +128,7 @@ export type ToWorker =
       model?: string;
     }
   | { t: 'flush'; seq: number }
-  | { t: 'finish'; seq: number; counters: Record<string, number>; endedAt: string }
+  | { t: 'finish'; seq: number; counters: RunCounters; endedAt: string }
   | { t: 'close'; seq: number };
 
 export type FromWorker =
@@ -152,6 +158,9 @@ export function defaultWorkerUrl(): URL {
 export class SqliteSink implements FlowSink {
   /** Batches posted and not yet committed. */
   private inFlight = 0;
+  /** Row counts of the posted, uncommitted batches, oldest first (the worker acknowledges in order). */
+  private readonly inFlightRows: number[] = [];
+  #rowsCommitted = 0;
   private seq = 0;
   private readonly controls = new Map<number, Pending>();
   /** write() callers waiting for inFlight to drop to the low-water mark. */
@@ -283,8 +292,14 @@ export class SqliteSink implements FlowSink {
     if (rows.model !== undefined) msg.model = rows.model;
     this.post(msg, [features.buffer as ArrayBuffer]);
     this.inFlight++;
+    this.inFlightRows.push(rows.count);
     if (this.inFlight <= this.maxInFlight) return;
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Rows whose batch the worker has committed. After a failure, rows written minus this were lost. */
+  get rowsCommitted(): number {
+    return this.#rowsCommitted;
   }
 
   /** Resolves when every batch written so far is committed (and the WAL checkpointed passively). */
@@ -293,7 +308,7 @@ export class SqliteSink implements FlowSink {
   }
 
   /** Records the end of this run: `ended_at`, `packets` and `flows` (from counters, when present), `counters`. */
-  finishRun(counters: Record<string, number>, endedAt: Date | string = new Date()): Promise<void> {
+  finishRun(counters: RunCounters, endedAt: Date | string = new Date()): Promise<void> {
     const iso = typeof endedAt === 'string' ? endedAt : endedAt.toISOString();
     return this.control({ t: 'finish', seq: 0, counters: { ...counters }, endedAt: iso });
   }
@@ -349,6 +364,7 @@ export class SqliteSink implements FlowSink {
         control.resolve();
       } else {
         this.inFlight--;
+        this.#rowsCommitted += this.inFlightRows.shift() ?? 0;
         if (this.inFlight <= this.lowWater && this.waiters.length > 0) {
           const waiters = this.waiters;
           this.waiters = [];
