@@ -1,0 +1,600 @@
+// `npm run bench`: replay throughput of the real CLI with features + SQLite on, and where the time goes.
+//
+//   node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles]
+//                      [--no-breakdown] [--no-cli] [--json FILE] [--keep-db]
+//
+// What it does, in order:
+// 1. Makes sure the captures exist in bench/data/ (git-ignored), generating them with the shared generator
+//    (`gen_big.py OUT N_FLOWS 1 128`): big.pcap (150,000 flows, ~8.9 M packets, ~1 GB, the capture of
+//    docs/PEERS.md), quick.pcap (20,000 flows, for --quick) and tiny.pcap (100 flows, the memory baseline).
+// 2. Runs `node bin/sensor.js --replay FILE --db TMP --profile P` as a child process under /usr/bin/time and
+//    reports packets, flows, wall time, packets/s, CPU ns/packet, peak RSS, SQLite rows/s (rows written over
+//    the wall time) and bytes per active flow: (peak RSS on FILE - peak RSS on tiny.pcap) / the peak number of
+//    concurrent flows, which the engine stage below measures by sampling `engine.table.size` after each batch.
+// 3. The breakdown, each stage a fresh child process of this script (`--stage NAME`) so every stage starts cold
+//    and has its own peak RSS:
+//      read    PcapSource.next() loop, touching every packet's caplen (the libpcap read floor from JS)
+//      decode  + decodeFrame() of every packet into one reused DecodedPacket
+//      engine  + Engine.ingestBatch with a no-op onFlows (flow table, features, rows of completed flows)
+//      sqlite  + the SQLite sink: cli/replay.js replay() with a SqliteSink, i.e. the CLI without process start-up
+//      sink    the SQLite sink alone: rows collected from an engine run first (untimed), then timed
+//              open -> write every batch (honouring backpressure) -> flush -> close: the sink's capacity.
+//    The difference between consecutive stages is what each layer costs per packet.
+//
+// Needs dist/ (npm run build) and the native addon (npm install). Measurements on a shared machine are noisy:
+// use --repeat and read the medians and ranges; the load average at start and end is printed with them.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync,
+  rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA = join(ROOT, 'bench', 'data');
+const DIST = join(ROOT, 'dist');
+const SELF = fileURLToPath(import.meta.url);
+const PROFILES = ['cic', 'fixed', 'cic2017'];
+const STAGES = ['read', 'decode', 'engine', 'sqlite', 'sink'];
+
+/** The captures: generator arguments N_FLOWS SEED SNAPLEN. Same arguments, same bytes. */
+const CAPTURES = {
+  big: { flows: 150000, file: 'big.pcap' },
+  quick: { flows: 20000, file: 'quick.pcap' },
+  tiny: { flows: 100, file: 'tiny.pcap' },
+};
+/** A copy of big.pcap that another tool may have left: used when its SHA-256 is this one (saves ~25 s). */
+const BIG_COPY = '/tmp/big.pcap';
+const BIG_SIZE = 1067041920;
+const BIG_SHA256 = '2c22b981f4130eb011ae20059033e0ba4dedc91641fb79cb7d0177fe3ecbdd17';
+
+/** The CLI's defaults (src/cli/main.ts), used by the in-process stages so they do the CLI's work. */
+const CLI_DEFAULTS = {
+  flowTimeoutUs: 120e6,
+  activityTimeoutUs: 5e6,
+  idleTimeoutUs: 0,
+  maxFlows: 262144,
+  portAwareDirection: false,
+  ipv6: false,
+};
+/** Completed flows per output batch, as cli/replay.ts uses. */
+const BATCH_FLOWS = 1024;
+
+// ---- command line ---------------------------------------------------------------------------------------
+
+function usage(msg) {
+  if (msg) process.stderr.write(`bench: ${msg}\n`);
+  process.stderr.write(
+    'usage: node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles]\n' +
+      '                          [--no-breakdown] [--no-cli] [--json FILE] [--keep-db]\n',
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const o = { quick: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, json: null, keepDb: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`expected a value after ${a}`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--repeat') {
+      const v = value();
+      o.repeat = Number(v);
+      if (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > 100) usage(`expected --repeat to be an integer from 1 to 100, got "${v}"`);
+    } else if (a === '--profiles') {
+      o.profiles = value().split(',').filter(Boolean);
+      for (const p of o.profiles) if (!PROFILES.includes(p)) usage(`expected --profiles to list some of ${PROFILES.join(', ')}, got "${p}"`);
+    } else if (a === '--all-profiles') o.profiles = [...PROFILES];
+    else if (a === '--no-breakdown') o.breakdown = false;
+    else if (a === '--no-cli') o.cli = false;
+    else if (a === '--json') o.json = value();
+    else if (a === '--keep-db') o.keepDb = true;
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown option "${a}"`);
+  }
+  return o;
+}
+
+// ---- captures ---------------------------------------------------------------------------------------------
+
+function findGenerator() {
+  const candidates = [
+    process.env.SENSOR_GEN_BIG,
+    '/work/shared/tools/gen_big.py',
+    resolve(ROOT, '..', 'shared', 'tools', 'gen_big.py'),
+  ].filter(Boolean);
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new Error(
+    'the capture generator gen_big.py was not found (looked in ' + candidates.join(', ') + '). It ships with the ' +
+      'shared inputs (shared/tools/gen_big.py next to this checkout); point SENSOR_GEN_BIG at it, or put the capture ' +
+      'in bench/data/ yourself (gen_big.py big.pcap 150000 1 128).',
+  );
+}
+
+function checkPython() {
+  const py = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+  if (py.error) throw new Error('python3 is needed to generate the benchmark capture: apt-get install python3 python3-numpy');
+  if (py.status !== 0) throw new Error('python3-numpy is needed to generate the benchmark capture: apt-get install python3-numpy');
+}
+
+function sha256(file) {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** Path of a capture, generated (or copied from a verified /tmp/big.pcap) when absent. */
+function ensureCapture(kind) {
+  const { flows, file } = CAPTURES[kind];
+  const out = join(DATA, file);
+  if (existsSync(out)) return out;
+  mkdirSync(DATA, { recursive: true });
+  const tmp = `${out}.partial`;
+  if (kind === 'big' && existsSync(BIG_COPY) && statSync(BIG_COPY).size === BIG_SIZE) {
+    log(`bench: copying ${BIG_COPY} (checking it is the benchmark capture first)`);
+    if (sha256(BIG_COPY) === BIG_SHA256) {
+      copyFileSync(BIG_COPY, tmp);
+      renameSync(tmp, out);
+      return out;
+    }
+    log(`bench: ${BIG_COPY} is not the benchmark capture (other SHA-256), generating instead`);
+  }
+  const gen = findGenerator();
+  checkPython();
+  log(`bench: generating ${out} (${flows} flows): python3 ${gen} ${file} ${flows} 1 128`);
+  const r = spawnSync('python3', [gen, tmp, String(flows), '1', '128'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`gen_big.py failed (exit ${r.status})`);
+  }
+  renameSync(tmp, out);
+  return out;
+}
+
+// ---- preflight --------------------------------------------------------------------------------------------
+
+function newestMtime(dir, ext) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p, ext));
+    else if (p.endsWith(ext)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function preflight() {
+  if (!existsSync(join(DIST, 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build first');
+  if (!existsSync(join(ROOT, 'native', 'build', 'Release', 'sensor_pcap.node'))) {
+    throw new Error('the native addon is not built: run npm install (needs libpcap-dev)');
+  }
+  if (newestMtime(join(ROOT, 'src'), '.ts') > newestMtime(DIST, '.js')) {
+    log('bench: warning: src/ is newer than dist/: this measures the last build (npm run build to refresh)');
+  }
+}
+
+// ---- in-process stages (run as `node bench/run.mjs --stage NAME --file F --profile P`) -------------------
+
+const dist = (p) => import(pathToFileURL(join(DIST, p)).href);
+
+async function runStage(stage, file, profileName) {
+  const { PcapSource } = await dist('sources/pcap-source.js');
+  const { getProfile } = await dist('features/profiles.js');
+  const profile = getProfile(profileName);
+  const res = { stage, file, profile: profileName };
+  const cpu0 = process.cpuUsage();
+  let t0 = performance.now();
+
+  if (stage === 'read') {
+    const src = PcapSource.openFile(file);
+    let packets = 0;
+    let bytes = 0;
+    const meta = src.meta;
+    for (let n = src.next(); n > 0; n = src.next()) {
+      packets += n;
+      for (let i = 0; i < n; i++) bytes += meta[i * 6 + 2];
+    }
+    src.close();
+    Object.assign(res, { packets, capturedBytes: bytes });
+  } else if (stage === 'decode') {
+    const { decodeFrame } = await dist('decode/decode.js');
+    const { DecodedPacket } = await dist('decode/packet.js');
+    const pkt = new DecodedPacket();
+    const src = PcapSource.openFile(file);
+    const lt = src.linkType;
+    const data = src.data;
+    const meta = src.meta;
+    const statuses = new Float64Array(64);
+    let packets = 0;
+    let check = 0;
+    for (let n = src.next(); n > 0; n = src.next()) {
+      packets += n;
+      for (let i = 0; i < n; i++) {
+        const m = i * 6;
+        statuses[decodeFrame(lt, data, meta[m + 4], meta[m + 2], pkt)]++;
+        check += pkt.payloadBytes; // keeps the decoder's output live
+      }
+    }
+    src.close();
+    Object.assign(res, { packets, decodedOk: statuses[0], check });
+  } else if (stage === 'engine' || stage === 'sink') {
+    const { Engine } = await dist('engine/engine.js');
+    const kept = [];
+    let rowsOut = 0;
+    const engine = new Engine({
+      profile,
+      ...CLI_DEFAULTS,
+      batchSize: BATCH_FLOWS,
+      onFlows: (rows) => {
+        rowsOut += rows.count;
+        if (stage === 'sink') kept.push(rows);
+      },
+    });
+    const src = PcapSource.openFile(file);
+    const lt = src.linkType;
+    let peakActive = 0;
+    for (let n = src.next(); n > 0; n = src.next()) {
+      engine.ingestBatch(lt, src.data, src.meta, n);
+      const s = engine.table.size;
+      if (s > peakActive) peakActive = s;
+    }
+    src.close();
+    const activeAtEnd = engine.table.size;
+    const rowsBeforeEnd = rowsOut;
+    const tFinish = performance.now();
+    engine.finish();
+    res.finishMs = performance.now() - tFinish;
+    Object.assign(res, { packets: engine.packets, flows: engine.flowsWritten, rowsOut, rowsBeforeEnd, peakActive, activeAtEnd });
+    if (stage === 'sink') {
+      const { SqliteSink } = await dist('sinks/sqlite.js');
+      const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-'));
+      const db = join(dir, 'sink.sqlite');
+      t0 = performance.now();
+      const cpuSink0 = process.cpuUsage();
+      const sink = await SqliteSink.open(db, profile.columns, { source: file, mode: 'replay', profile: profileName, argv: [] });
+      const tOpen = performance.now();
+      for (const rows of kept) {
+        const r = sink.write(rows);
+        if (r !== undefined) await r;
+      }
+      await sink.flush();
+      const tFlush = performance.now();
+      await sink.finishRun(engine.counters());
+      await sink.close();
+      const cpuSink = process.cpuUsage(cpuSink0);
+      res.sinkOpenMs = tOpen - t0;
+      res.sinkWriteMs = tFlush - tOpen;
+      res.sinkRowsPerSec = rowsOut / ((tFlush - tOpen) / 1000);
+      res.dbBytes = dbSize(db);
+      res.cpuMainThreadMs = (cpuSink.user + cpuSink.system) / 1000; // the worker's CPU is in the process total
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else if (stage === 'sqlite') {
+    const { replay, openSources } = await dist('cli/replay.js');
+    const { SqliteSink } = await dist('sinks/sqlite.js');
+    const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-'));
+    const db = join(dir, 'replay.sqlite');
+    const sink = await SqliteSink.open(db, profile.columns, { source: file, mode: 'replay', profile: profileName, argv: [] });
+    // Note when the input runs out, so the time after it (engine.finish() writing every open flow, and the
+    // sink catching up) shows separately from the packet loop.
+    const sources = openSources([file], undefined);
+    let tInputEnd = NaN;
+    for (const src of sources) {
+      const next = src.next.bind(src);
+      src.next = () => {
+        const n = next();
+        if (n === 0 && Number.isNaN(tInputEnd)) tInputEnd = performance.now();
+        return n;
+      };
+    }
+    const tReplay = performance.now();
+    const summary = await replay({ files: [file], profile, ...CLI_DEFAULTS, sinks: [sink] }, sources);
+    const tReplayEnd = performance.now();
+    await sink.finishRun(summary.counters);
+    await sink.close();
+    Object.assign(res, {
+      packets: summary.packets, flows: summary.flows, replayMs: summary.elapsedMs, dbBytes: dbSize(db),
+      loopMs: tInputEnd - tReplay, afterInputMs: tReplayEnd - tInputEnd,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  } else {
+    throw new Error(`unknown stage ${stage}`);
+  }
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  res.ms = ms;
+  res.cpuMs = (cpu.user + cpu.system) / 1000;
+  if (stage !== 'sink') res.packetsPerSec = res.packets / (ms / 1000);
+  process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+function dbSize(db) {
+  let total = 0;
+  for (const suffix of ['', '-wal', '-shm']) if (existsSync(db + suffix)) total += statSync(db + suffix).size;
+  return total;
+}
+
+// ---- child processes --------------------------------------------------------------------------------------
+
+const HAVE_TIME = existsSync('/usr/bin/time');
+
+/**
+ * Run a command; returns its stdout, stderr, wall ms (spawn to exit, so Node start-up included), and peak RSS
+ * in KiB and CPU seconds from /usr/bin/time (else VmHWM polled from /proc, CPU unknown).
+ */
+function measure(cmd, args) {
+  return new Promise((resolvePromise, reject) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-time-'));
+    const timeOut = join(dir, 'time');
+    const [c, a] = HAVE_TIME ? ['/usr/bin/time', ['-o', timeOut, '-f', '%M %U %S', cmd, ...args]] : [cmd, args];
+    const t0 = performance.now();
+    const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let hwm = 0;
+    const poll = HAVE_TIME
+      ? null
+      : setInterval(() => {
+          try {
+            const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (m) hwm = Math.max(hwm, Number(m[1]));
+          } catch {
+            /* exited */
+          }
+        }, 20);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - t0;
+      if (poll) clearInterval(poll);
+      let rssKiB = hwm;
+      let cpuS = NaN;
+      if (HAVE_TIME && existsSync(timeOut)) {
+        const last = readFileSync(timeOut, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        rssKiB = last[0];
+        cpuS = last[1] + last[2];
+      }
+      rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) {
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${stderr}`));
+        return;
+      }
+      resolvePromise({ stdout, stderr, wallMs, rssKiB, cpuS });
+    });
+  });
+}
+
+async function cliRun(file, profile, keepDb) {
+  const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-'));
+  const db = join(dir, 'flows.sqlite');
+  try {
+    const r = await measure(process.execPath, [join(ROOT, 'bin', 'sensor.js'), '--replay', file, '--db', db, '--profile', profile]);
+    const m = /packets (\d+)\s+flows (\d+)\s+packets in flows (\d+)\s+([\d.]+) s/.exec(r.stderr);
+    if (!m) throw new Error(`cannot read the CLI summary from:\n${r.stderr}`);
+    const packets = Number(m[1]);
+    const flows = Number(m[2]);
+    const rows = sqliteRows(db);
+    if (rows !== flows) throw new Error(`the CLI reported ${flows} flows but ${db} holds ${rows} rows`);
+    const dbBytes = dbSize(db);
+    if (keepDb) log(`bench: kept ${db}`);
+    return {
+      packets, flows, rows, dbBytes,
+      cliElapsedMs: Number(m[4]) * 1000,
+      wallMs: r.wallMs,
+      rssKiB: r.rssKiB,
+      cpuS: r.cpuS,
+      packetsPerSec: packets / (r.wallMs / 1000),
+      rowsPerSec: rows / (r.wallMs / 1000),
+      cpuNsPerPacket: (r.cpuS * 1e9) / packets,
+    };
+  } finally {
+    if (!keepDb) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function sqliteRows(db) {
+  const require = createRequire(join(ROOT, 'package.json'));
+  const Database = require('better-sqlite3');
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare('SELECT count(*) AS n FROM flows').get().n;
+  } finally {
+    d.close();
+  }
+}
+
+async function stageRun(stage, file, profile) {
+  const r = await measure(process.execPath, [SELF, '--stage', stage, '--file', file, '--profile', profile]);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { ...res, wallMs: r.wallMs, rssKiB: r.rssKiB, cpuS: r.cpuS };
+}
+
+// ---- statistics and printing ------------------------------------------------------------------------------
+
+function log(s) {
+  process.stderr.write(s + '\n');
+}
+
+function stats(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
+  const mid = v.length >> 1;
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], n: v.length };
+}
+
+const fmt = {
+  rate: (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(1)} k`),
+  s: (x) => `${(x / 1000).toFixed(2)} s`,
+  mib: (kib) => `${(kib / 1024).toFixed(0)} MiB`,
+  int: (x) => Math.round(x).toLocaleString('en-US'),
+  ns: (x) => `${x.toFixed(0)} ns`,
+  b: (x) => `${Math.round(x).toLocaleString('en-US')} B`,
+};
+
+/** "median [min – max]" of a metric over runs. */
+function show(runs, pick, f) {
+  const s = stats(runs.map(pick));
+  if (s.n === 0) return 'n/a';
+  if (s.n === 1 || s.min === s.max) return f(s.median);
+  return `${f(s.median)} [${f(s.min)} – ${f(s.max)}]`;
+}
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r) => r.map((cell, c) => String(cell).padEnd(widths[c])).join('  ').trimEnd()).join('\n');
+}
+
+function loadavg() {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'n/a';
+  }
+}
+
+// ---- main -------------------------------------------------------------------------------------------------
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--stage') {
+    const get = (k) => argv[argv.indexOf(k) + 1];
+    await runStage(argv[1], get('--file'), get('--profile') ?? 'cic');
+    return;
+  }
+  const o = parseArgs(argv);
+  preflight();
+  const file = ensureCapture(o.quick ? 'quick' : 'big');
+  const tiny = ensureCapture('tiny');
+  const cpus = (await import('node:os')).cpus().length;
+  log(`bench: ${file}, profiles ${o.profiles.join(',')}, ${o.repeat} repeat(s), ${cpus} CPUs, load average ${loadavg()}`);
+
+  const results = { file, profiles: o.profiles, repeat: o.repeat, loadStart: loadavg(), cli: {}, tinyCli: {}, stages: {}, tinyEngine: {} };
+  const push = (obj, key, v) => (obj[key] ??= []).push(v);
+  for (let r = 0; r < o.repeat; r++) {
+    for (const p of o.profiles) {
+      if (o.cli) {
+        const big = await cliRun(file, p, o.keepDb);
+        push(results.cli, p, big);
+        log(`bench: [${r + 1}/${o.repeat}] cli ${p}: ${fmt.rate(big.packetsPerSec)} packets/s, ${fmt.s(big.wallMs)}, ${fmt.mib(big.rssKiB)}`);
+        push(results.tinyCli, p, await cliRun(tiny, p, false));
+      }
+      // The engine stage gives the peak concurrent flows (bytes per active flow needs it), so it always runs.
+      const stagesHere = o.breakdown ? STAGES.filter((s) => p === o.profiles[0] || !['read', 'decode'].includes(s)) : ['engine'];
+      for (const s of stagesHere) {
+        const res = await stageRun(s, file, p);
+        push(results.stages, `${s}:${p}`, res);
+        log(`bench: [${r + 1}/${o.repeat}] stage ${s} ${p}: ${fmt.s(res.ms)}${res.packetsPerSec ? `, ${fmt.rate(res.packetsPerSec)} packets/s` : ''}`);
+      }
+      push(results.tinyEngine, p, await stageRun('engine', tiny, p));
+    }
+  }
+  results.loadEnd = loadavg();
+  report(results, o);
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify(results, null, 2));
+    log(`bench: raw results in ${o.json}`);
+  }
+}
+
+function report(res, o) {
+  const out = [];
+  out.push('');
+  out.push(`capture ${res.file}`);
+  out.push(`${res.repeat} run(s) each; median [min – max]; load average ${res.loadStart} at start, ${res.loadEnd} at end`);
+  for (const p of res.profiles) {
+    const eng = res.stages[`engine:${p}`] ?? [];
+    const tinyEng = res.tinyEngine[p] ?? [];
+    const peak = stats(eng.map((e) => e.peakActive)).median;
+    out.push('');
+    out.push(`== profile ${p}`);
+    if (o.cli) {
+      const cli = res.cli[p];
+      const tinyCli = res.tinyCli[p];
+      const tinyRss = stats(tinyCli.map((t) => t.rssKiB)).median;
+      const tinyWall = stats(tinyCli.map((t) => t.wallMs)).median;
+      out.push(`CLI: node bin/sensor.js --replay FILE --db TMP --profile ${p}   (wall = spawn to exit, Node start-up included)`);
+      out.push(
+        table([
+          ['packets', fmt.int(cli[0].packets)],
+          ['flows (= SQLite rows)', fmt.int(cli[0].flows)],
+          ['wall time', show(cli, (c) => c.wallMs, fmt.s)],
+          ['packets/s (wall)', show(cli, (c) => c.packetsPerSec, fmt.rate)],
+          ['packets/s (CLI own timer)', show(cli, (c) => c.packets / (c.cliElapsedMs / 1000), fmt.rate)],
+          ['CPU per packet (user+sys, all threads)', show(cli, (c) => c.cpuNsPerPacket, fmt.ns)],
+          ['SQLite rows/s (rows / wall)', show(cli, (c) => c.rowsPerSec, fmt.rate)],
+          ['peak RSS', show(cli, (c) => c.rssKiB, fmt.mib)],
+          ['peak RSS on tiny.pcap (baseline)', `${fmt.mib(tinyRss)}, wall ${fmt.s(tinyWall)}`],
+          ['peak concurrent flows (engine.table.size)', fmt.int(peak)],
+          ['bytes per active flow (RSS - baseline) / peak', show(cli, (c) => ((c.rssKiB - tinyRss) * 1024) / peak, fmt.b)],
+          ['database size', show(cli, (c) => c.dbBytes / 2 ** 20, (x) => `${x.toFixed(0)} MiB`)],
+        ]),
+      );
+    }
+    if (eng.length > 0) {
+      const tinyEngRss = stats(tinyEng.map((t) => t.rssKiB)).median;
+      out.push(
+        `engine only: peak RSS ${show(eng, (e) => e.rssKiB, fmt.mib)} (tiny ${fmt.mib(tinyEngRss)}), ` +
+          `${show(eng, (e) => ((e.rssKiB - tinyEngRss) * 1024) / e.peakActive, fmt.b)} per active flow; ` +
+          `peak ${fmt.int(peak)} concurrent flows, ${fmt.int(eng[0].activeAtEnd)} still open at end of capture`,
+      );
+    }
+    const order = ['read', 'decode', 'engine', 'sqlite'].filter((s) => res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`]);
+    if (o.breakdown && order.length > 1) {
+      out.push('');
+      out.push('breakdown (in-process, each stage a fresh process; ns/packet = stage wall time / packets):');
+      const rows = [['stage', 'packets/s', 'ns/packet', 'added ns/packet', 'CPU ns/packet', 'peak RSS']];
+      let prevNs = 0;
+      for (const s of order) {
+        const runs = res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`];
+        const ns = stats(runs.map((x) => (x.ms * 1e6) / x.packets)).median;
+        rows.push([
+          s === 'read' ? 'read (libpcap via addon)' : `+ ${s}`,
+          show(runs, (x) => x.packetsPerSec, fmt.rate),
+          show(runs, (x) => (x.ms * 1e6) / x.packets, (x) => x.toFixed(0)),
+          s === 'read' ? '' : `+${(ns - prevNs).toFixed(0)}`,
+          show(runs, (x) => (x.cpuS * 1e9) / x.packets, (x) => x.toFixed(0)),
+          show(runs, (x) => x.rssKiB, fmt.mib),
+        ]);
+        prevNs = ns;
+      }
+      out.push(table(rows));
+      const e0 = eng[0];
+      const sq = res.stages[`sqlite:${p}`];
+      if (e0) {
+        out.push(
+          `end of input: ${fmt.int(e0.rowsOut - e0.rowsBeforeEnd)} of ${fmt.int(e0.rowsOut)} rows are written by engine.finish() ` +
+            `(flows still open at EOF); finish() takes ${show(eng, (e) => e.finishMs, (x) => `${x.toFixed(0)} ms`)}` +
+            (sq ? `; with SQLite, packet loop ${show(sq, (x) => x.loopMs, fmt.s)}, then ${show(sq, (x) => x.afterInputMs, fmt.s)} after the last packet` : ''),
+        );
+      }
+      const sink = res.stages[`sink:${p}`];
+      if (sink) {
+        out.push(
+          `SQLite sink alone (rows prepared in memory first): ${show(sink, (x) => x.sinkRowsPerSec, fmt.rate)} rows/s ` +
+            `(${show(sink, (x) => x.sinkWriteMs, fmt.s)} for ${fmt.int(sink[0].rowsOut)} rows; open ${show(sink, (x) => x.sinkOpenMs, (x) => `${x.toFixed(0)} ms`)})`,
+        );
+      }
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
