@@ -324,7 +324,7 @@ describe('other link types', () => {
     expect(dec(bsdNull(AddressFamily.INET, tcpV4(), 'le'), LinkType.LOOP)).toBe(S.NonIp);
   });
 
-  it.each([9, 10, 104, 105, 127, 192, 239, 230, -1, 1000])('link type %i is UnsupportedLinkType', (lt) => {
+  it.each([230, 147, 263, -1, 1000])('link type %i is UnsupportedLinkType', (lt) => {
     expect(dec(ethIpv4Tcp(), lt)).toBe(S.UnsupportedLinkType);
     expect(SUPPORTED_LINK_TYPES).not.toContain(lt);
   });

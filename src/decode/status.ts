@@ -61,4 +61,13 @@ export const LinkType = {
   IPV4: 228, // raw IPv4
   IPV6: 229, // raw IPv6
   LINUX_SLL2: 276, // Linux cooked v2
+  PPP: 9, // PPP (RFC 1661), with or without HDLC-like framing ff 03 (RFC 1662)
+  FDDI: 10, // FDDI: frame control, two MACs, then 802.2 LLC/SNAP
+  PPP_SERIAL: 50, // PPP in HDLC-like framing, or Cisco PPP with HDLC framing (RFC 1547 §4.3.1)
+  PPP_ETHER: 51, // PPPoE session header, then PPP (RFC 2516) without the Ethernet header
+  C_HDLC: 104, // Cisco HDLC: address, control, 2-byte ethertype
+  IEEE802_11: 105, // 802.11 without radio header: data frames with LLC/SNAP
+  IEEE802_11_RADIO: 127, // radiotap header, then 802.11
+  PPI: 192, // Per-Packet Information header, then a frame of the link type it names
+  NFLOG: 239, // Linux netfilter log: 4-byte header, TLVs; TLV type 9 holds the IP packet
 } as const;
