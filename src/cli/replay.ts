@@ -7,10 +7,11 @@
  */
 import { statSync } from 'node:fs';
 import { CaptureError, PcapSource, META_STRIDE } from '../sources/pcap-source.js';
-import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
+import { SUPPORTED_LINK_TYPES, SUPPORTED_LINK_TYPES_TEXT } from '../decode/decode.js';
 import { Engine, type EngineAccounting } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
 import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import type { VerdictQueue } from '../classify/stage.js';
 
 export interface ReplayOptions {
   files: string[];
@@ -29,6 +30,8 @@ export interface ReplayOptions {
   onWarning?: (message: string) => void;
   /** Set to true (e.g. by SIGINT) to stop reading; flows seen so far are still written. */
   stop?: { requested: boolean };
+  /** Classify each completed batch (in the model's thread) before the sinks get it; absent = no verdicts. */
+  verdicts?: VerdictQueue;
 }
 
 export interface ReplayProgress {
@@ -91,7 +94,7 @@ export function openSources(files: string[], filter: string | undefined): PcapSo
       sources.push(src);
       // A link type the decoder does not know would turn every packet into a counter: say so up front.
       if (!SUPPORTED_LINK_TYPES.includes(src.linkType)) {
-        throw new CaptureError('unsupported', f, `${f}: unsupported link type ${src.linkTypeName} (${src.linkType}); supported: Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback`);
+        throw new CaptureError('unsupported', f, `${f}: unsupported link type ${src.linkTypeName} (${src.linkType}); supported: ${SUPPORTED_LINK_TYPES_TEXT}`);
       }
     }
   } catch (e) {
@@ -114,7 +117,10 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     batchSize: BATCH_FLOWS,
     portAwareDirection: opts.portAwareDirection,
     ipv6: opts.ipv6,
-    onFlows: (rows) => pending.push(rows),
+    onFlows: (rows) => {
+      pending.push(rows);
+      opts.verdicts?.submit(rows);
+    },
   });
   // A sink that fails (disk full, database locked for too long) is set aside: the others still get every flow,
   // and the flows it did not store are counted. Only SinkError is expected here; anything else is a bug.
@@ -125,9 +131,14 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     if (f) f.rowsLost += rows;
     else failures.set(sink, { sink, name: sinkName(sink), error: e, rowsLost: rows });
   };
-  const drain = async (): Promise<void> => {
+  // final = false between input batches: a batch whose verdicts are not in yet waits (the engine reads on)
+  // unless more than verdicts.maxInFlight batches wait.
+  const drain = async (final = true): Promise<void> => {
     while (pending.length > 0) {
+      const v = opts.verdicts;
+      if (v && !final && !v.isDone(pending[0]!) && pending.length <= v.maxInFlight) break;
       const rows = pending.shift()!;
+      if (v) await v.done(rows);
       for (const sink of opts.sinks) {
         if (failures.has(sink)) {
           failures.get(sink)!.rowsLost += rows.count;
@@ -172,7 +183,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
         lastFlush = now;
         engine.flushRows();
       }
-      if (pending.length > 0) await drain();
+      if (pending.length > 0) await drain(false);
       if (now - lastYield >= 50) {
         // Let signal handlers and the SQLite worker's messages run even when no flow completes for a while.
         lastYield = now;
