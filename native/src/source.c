@@ -3,6 +3,7 @@
  * with libpcap and copies packets into caller-owned batches. See source.h.
  */
 #include "source.h"
+#include "live.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -333,6 +334,11 @@ size_t sp_next(sp_source *s, uint8_t *data, size_t data_cap, double *meta, size_
 }
 
 void sp_stats(sp_source *s, double *received, double *dropped, double *if_dropped) {
+  if (s->live) {
+    double captured;
+    sp_live_stats(s, received, dropped, if_dropped, &captured);
+    return;
+  }
   /* pcap_stats() is not available on savefiles; a live source will use it. */
   *received = (double)s->packets;
   *dropped = 0;
@@ -340,6 +346,7 @@ void sp_stats(sp_source *s, double *received, double *dropped, double *if_droppe
 }
 
 void sp_close(sp_source *s) {
+  if (s->live) sp_live_close(s); /* joins the capture thread before its pcap handle goes */
   if (s->pcap) {
     pcap_close(s->pcap); /* fcloses the FILE, which gzcloses the gzip stream */
     s->pcap = NULL;
@@ -354,5 +361,6 @@ void sp_close(sp_source *s) {
 void sp_free(sp_source *s) {
   if (!s) return;
   sp_close(s);
+  sp_live_free(s);
   free(s);
 }

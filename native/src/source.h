@@ -48,7 +48,9 @@ typedef struct {
 
 const char *sp_error_kind_name(sp_error_kind kind);
 
-typedef enum { SP_SOURCE_OFFLINE = 1 /* , SP_SOURCE_LIVE later */ } sp_source_type;
+typedef enum { SP_SOURCE_OFFLINE = 1, SP_SOURCE_LIVE = 2 /* live.h */ } sp_source_type;
+
+typedef struct sp_live sp_live; /* live capture state, defined in live.c */
 
 typedef struct sp_source sp_source;
 
@@ -84,7 +86,8 @@ struct sp_source {
   int64_t file_pos;        /* bytes of the file consumed (compressed bytes for gzip) */
   char warning[PCAP_ERRBUF_SIZE + 160]; /* why the input ended abnormally; "" if it did not */
 
-  /* Live capture will add: capture thread, ring buffer, its lock, pcap_stats. */
+  /* Live capture (live.c): capture thread, ring of batches, its lock, pcap_stats. NULL offline. */
+  sp_live *live;
 };
 
 /* Opens a pcap/pcapng file (gzip-compressed or not) at ns precision and applies
