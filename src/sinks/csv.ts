@@ -6,7 +6,7 @@
  * Ownership: write() reads the batch synchronously (it formats the text before returning), so the caller may
  * reuse or mutate the FlowRows as soon as write() returns, even if it returned a promise.
  */
-import { openSync, fsync, createWriteStream, type WriteStream } from 'node:fs';
+import { openSync, fsync, createWriteStream, fstatSync, readSync, closeSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { CellKind, SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { javaDouble, javaLong } from './java-format.js';
@@ -14,6 +14,12 @@ import { javaDouble, javaLong } from './java-format.js';
 export interface CsvSinkOptions {
   /** Stream buffer size in bytes before write() applies backpressure (default 1 MiB). */
   highWaterMark?: number;
+  /**
+   * Append to an existing file instead of truncating it (the live daemon: a restart must not erase flows). The
+   * header is written only when the file is empty; a file that starts with another header is refused
+   * ('profile-mismatch').
+   */
+  append?: boolean;
 }
 
 /** Maps an fs error from opening `path` to a one-line SinkError. */
@@ -63,9 +69,13 @@ export class CsvSink implements FlowSink {
     } else {
       let fd: number;
       try {
-        fd = openSync(path, 'w', 0o644);
+        fd = openSync(path, options.append === true ? 'a' : 'w', 0o644);
       } catch (err) {
         throw fsOpenError(path, err);
+      }
+      if (options.append === true && !appendableHeader(path, fd, headerLine(columns))) {
+        closeSync(fd);
+        throw new SinkError('profile-mismatch', `${path} holds CSV of another profile or format (its first line differs): use another file`);
       }
       this.fd = fd;
       const ws: WriteStream = createWriteStream('', {
@@ -80,7 +90,7 @@ export class CsvSink implements FlowSink {
         cause: err,
       });
     });
-    this.push(headerLine(columns));
+    if (this.fd === null || options.append !== true || fstatSync(this.fd).size === 0) this.push(headerLine(columns));
   }
 
   write(rows: FlowRows): void | Promise<void> {
@@ -171,6 +181,21 @@ export class CsvSink implements FlowSink {
     });
     this.lastWrite.catch(() => undefined); // surfaced through this.error
     return ok;
+  }
+}
+
+/** For append: true when the file behind `fd` is empty or begins with `header`. */
+function appendableHeader(path: string, fd: number, header: string): boolean {
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.size === 0) return true;
+  const want = Buffer.from(header);
+  const got = Buffer.alloc(want.length);
+  const rfd = openSync(path, 'r');
+  try {
+    const n = readSync(rfd, got, 0, want.length, 0);
+    return n === want.length && got.equals(want);
+  } finally {
+    closeSync(rfd);
   }
 }
 

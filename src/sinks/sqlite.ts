@@ -128,7 +128,7 @@ export type ToWorker =
       model?: string;
     }
   | { t: 'flush'; seq: number }
-  | { t: 'finish'; seq: number; counters: RunCounters; endedAt: string }
+  | { t: 'finish'; seq: number; counters: RunCounters; endedAt: string | null }
   | { t: 'close'; seq: number };
 
 export type FromWorker =
@@ -311,6 +311,11 @@ export class SqliteSink implements FlowSink {
   finishRun(counters: RunCounters, endedAt: Date | string = new Date()): Promise<void> {
     const iso = typeof endedAt === 'string' ? endedAt : endedAt.toISOString();
     return this.control({ t: 'finish', seq: 0, counters: { ...counters }, endedAt: iso });
+  }
+
+  /** Records the counters so far without ending the run (`ended_at` stays NULL): a live run's periodic update. */
+  updateRun(counters: RunCounters): Promise<void> {
+    return this.control({ t: 'finish', seq: 0, counters: { ...counters }, endedAt: null });
   }
 
   /**
