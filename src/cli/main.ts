@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
+import { isLiveCommand, runLive } from './live.js';
 import { openSources, replay, runCounters, type ReplayProgress, type ReplaySummary } from './replay.js';
 import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.js';
 import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
@@ -35,7 +36,8 @@ function parseArgs(argv: string[]): Args {
   const parsed = yargs(argv)
     .scriptName('sensor')
     .usage(
-      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n\n' +
+      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +
+        '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
         'features, one row per flow, to SQLite and/or CSV.',
     )
@@ -70,7 +72,7 @@ function parseArgs(argv: string[]): Args {
 /** Check option values; every problem is reported at once, each with the exact expectation. */
 function validate(a: Args): string[] {
   const errors: string[] = [];
-  if (!a.replay || a.replay.length === 0) errors.push('Expected --replay FILE (live capture with --iface is not available yet)');
+  if (!a.replay || a.replay.length === 0) errors.push('Expected --replay FILE (or --iface IFACE for live capture: sensor --iface x --help)');
   if (!isProfileName(a.profile)) errors.push(`Expected --profile to be one of ${PROFILE_NAMES.join(', ')}, got "${a.profile}"`);
   const positive = (name: string, v: number): void => {
     if (!Number.isFinite(v) || v <= 0) errors.push(`Expected --${name} to be a positive number of seconds, got "${v}"`);
@@ -104,6 +106,7 @@ function formatSummary(s: ReplaySummary): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (isLiveCommand(argv)) return runLive(argv); // --iface / --config: the live daemon (cli/live.ts)
   let args: Args;
   try {
     args = parseArgs(argv);

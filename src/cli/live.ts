@@ -1,0 +1,576 @@
+/**
+ * `sensor --iface IFACE` / `sensor --config FILE`: the live daemon. Captures from an interface (LiveSource),
+ * feeds the same engine and sinks as replay, and behaves as a service:
+ *
+ * - Flow expiry: the CIC rules as in replay, plus the idle timeout in packet time, plus a tick once a second that
+ *   expires idle flows at "now in packet time" = the latest packet's time + the wall time since it arrived, so a
+ *   quiet network still flushes its flows. Partial output batches reach the sinks at least once a second.
+ * - SIGTERM / SIGINT: stop capturing, read what the kernel had queued, end every active flow, write it, record the
+ *   run's counters, close SQLite cleanly, exit 0.
+ * - SIGHUP: reread the config file; reopen the database and CSV (log rotation) without touching the flow table.
+ *   Keys that need a new capture or engine (interface, filter, profile, timeouts, ...) are reported as needing a
+ *   restart and keep their running value.
+ * - A JSON log line (pino) on stdout for journald: start, stop, and every `statsInterval` seconds the packet rate,
+ *   kernel and interface drops, active flows, flows written and the decode counters. The same counters go to the
+ *   run's row in `runs` (ended_at stays NULL until the end).
+ * - Retention: flows whose first packet is older than `retention` days are deleted hourly, in small chunks, by a
+ *   worker thread with its own connection (off the packet path).
+ *
+ * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
+ * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import yargs from 'yargs';
+import pino, { type Logger } from 'pino';
+import { ExitCode } from './exit-codes.js';
+import { parseConfig, RELOADABLE_KEYS, FIELDS, type ConfigKey, type LiveConfig } from '../config/schema.js';
+import { LiveSource, type LiveStats } from '../sources/live-source.js';
+import { CaptureError } from '../sources/pcap-source.js';
+import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
+import { Engine } from '../engine/engine.js';
+import { getProfile } from '../features/profiles.js';
+import { CsvSink } from '../sinks/csv.js';
+import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
+import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+
+/** nextAsync() timeout: the longest the loop waits before looking at signals, timers and the clock. */
+const TICK_MS = 250;
+/** Idle expiry and partial-batch flush period. */
+const EXPIRE_EVERY_MS = 1000;
+/** The loop yields to the event loop (signals, SQLite acks, tsfn calls) at least this often. */
+const YIELD_EVERY_MS = 50;
+const RETENTION_EVERY_MS = 3600_000;
+const BATCH_FLOWS = 1024;
+
+export interface LiveIo {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Where usage/config errors go before the logger exists (one line each). */
+  stderr: (line: string) => void;
+  /** Logger destination (default: stdout, synchronous, so nothing is lost at exit). */
+  logStream?: pino.DestinationStream;
+}
+
+class UsageError extends Error {}
+
+/** Command-line flags of live mode: the config keys plus --config. Values stay text for parseConfig. */
+function parseLiveArgs(argv: string[]): { configFile: string | undefined; values: Partial<Record<ConfigKey, unknown>> } {
+  const y = yargs(argv)
+    .scriptName('sensor')
+    .usage(
+      'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [options]\n\n' +
+        'Captures live from a network interface (a span/mirror port), assembles bidirectional flows and writes\n' +
+        'CICFlowMeter-compatible features to SQLite and/or CSV, until SIGTERM/SIGINT. SIGHUP reopens the outputs and\n' +
+        'rereads the config file. Every option can also be set in the JSON config file (key in brackets) or as an\n' +
+        'environment variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
+    )
+    .option('config', { type: 'string', describe: 'JSON config file (see config/sensor.json).' })
+    .option('iface', { alias: ['interface', 'i'], type: 'string', describe: 'Interface to capture on [interface].' })
+    .option('filter', { type: 'string', describe: 'BPF filter, tcpdump syntax [filter].' })
+    .option('db', { type: 'string', describe: 'SQLite database to append flows to [db].' })
+    .option('csv', { type: 'string', describe: 'CSV file to append flows to; header written when new [csv].' })
+    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default cic) [profile].' })
+    .option('flow-timeout', { type: 'string', describe: 'Flow timeout, s from the first packet (default 120) [flowTimeout].' })
+    .option('activity-timeout', { type: 'string', describe: 'Active/Idle threshold, s (default 5) [activityTimeout].' })
+    .option('idle-timeout', { type: 'string', describe: 'End a flow after S s without packets; 0 = never (default: the flow timeout) [idleTimeout].' })
+    .option('snaplen', { type: 'string', describe: 'Bytes kept per packet (default 262144) [snaplen].' })
+    .option('buffer-size', { type: 'string', describe: 'Kernel capture buffer, MiB (default 64) [bufferSize].' })
+    .option('promiscuous', { type: 'boolean', describe: 'Promiscuous mode (default on; --no-promiscuous) [promiscuous].' })
+    .option('stats-interval', { type: 'string', describe: 'Seconds between stats log lines; 0 = off (default 60) [statsInterval].' })
+    .option('model', { type: 'string', describe: 'ONNX model path (--no-model: none) [model].' })
+    .option('retention', { type: 'string', describe: 'Delete flows older than N days; 0 = keep (default 0) [retention].' })
+    .option('max-flows', { type: 'string', describe: 'Flow table capacity (default 262144) [maxFlows].' })
+    .option('port-direction', { type: 'boolean', describe: 'Direction by address and port [portDirection].' })
+    .option('ipv6', { type: 'boolean', describe: 'Make flows of IPv6 packets [ipv6].' })
+    .example('sensor --iface eth0 --db /var/lib/sensor/flows.sqlite', 'Capture on eth0 into SQLite')
+    .example('sensor --config /etc/sensor/sensor.json', 'Everything from the config file (the systemd unit does this)')
+    .epilog('Exit codes: 0 stopped by SIGTERM/SIGINT with every flow written, 2 bad usage/config, 3 capture failed, 4 output failed, 1 internal error.')
+    .strict()
+    .version(false)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw new UsageError(err?.message ?? msg);
+    });
+  const a = y.parseSync() as Record<string, unknown>;
+  if (Array.isArray(a._) && a._.length > 0) throw new UsageError(`Unexpected argument: ${String(a._[0])}`);
+  const values: Partial<Record<ConfigKey, unknown>> = {};
+  for (const f of FIELDS) {
+    const v = a[f.flag];
+    if (v !== undefined) values[f.key] = Array.isArray(v) ? v[v.length - 1] : v;
+  }
+  const configFile = a.config === undefined ? undefined : String(a.config);
+  return { configFile, values };
+}
+
+/** Reads and parses the config file; throws UsageError with one line. */
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+    throw new UsageError(`config ${path}: ${why}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`config ${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function loadConfig(argv: string[], env: LiveIo['env']): { config: LiveConfig; configFile: string | undefined; args: ReturnType<typeof parseLiveArgs> } {
+  const args = parseLiveArgs(argv);
+  const json = args.configFile === undefined ? undefined : readConfigFile(args.configFile);
+  const r = parseConfig(json, args.values, env, { file: args.configFile ?? 'config file' });
+  if (!r.config) throw new ConfigErrors(r.errors);
+  return { config: r.config, configFile: args.configFile, args };
+}
+
+class ConfigErrors extends Error {
+  constructor(readonly errors: string[]) {
+    super(errors.join('\n'));
+  }
+}
+
+/** Deletes old flows in a worker thread with its own connection, in chunks, so the sink's writer never waits long. */
+function runRetention(db: string, days: number): Promise<number> {
+  const require = createRequire(import.meta.url);
+  const code = `
+const { workerData, parentPort } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.db, { timeout: 30000 });
+let deleted = 0;
+try {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'").get();
+  if (has) {
+    const del = db.prepare('DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE start_us < ? LIMIT 2000)');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const n = del.run(workerData.cutoffUs).changes;
+      deleted += n;
+      if (n < 2000) break;
+      Atomics.wait(pause, 0, 0, 5); // let the flow writer take the lock between chunks
+    }
+  }
+} finally {
+  db.close();
+}
+parentPort.postMessage(deleted);
+`;
+  const cutoffUs = Math.floor((Date.now() - days * 86400_000) * 1000);
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { db, cutoffUs, driver: require.resolve('better-sqlite3') } });
+    w.unref();
+    w.once('message', (n: number) => resolve(n));
+    w.once('error', reject);
+    w.once('exit', (c) => (c !== 0 ? reject(new Error(`retention worker exited with code ${c}`)) : undefined));
+  });
+}
+
+interface Outputs {
+  sinks: FlowSink[];
+  sqlite: SqliteSink | undefined;
+  csv: CsvSink | undefined;
+  /** Inode of the CSV when opened, to notice rotation on SIGHUP. */
+  csvIno: number | undefined;
+}
+
+async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<typeof getProfile>['columns']): Promise<Outputs> {
+  const out: Outputs = { sinks: [], sqlite: undefined, csv: undefined, csvIno: undefined };
+  try {
+    if (cfg.csv !== undefined) {
+      out.csv = new CsvSink(cfg.csv, columns, { append: true });
+      out.csvIno = inode(cfg.csv);
+      out.sinks.push(out.csv);
+    }
+    if (cfg.db !== undefined) {
+      out.sqlite = await SqliteSink.open(cfg.db, columns, { source: cfg.interface, mode: 'live', profile: cfg.profile, argv });
+      out.sinks.push(out.sqlite);
+    }
+  } catch (e) {
+    for (const s of out.sinks) await s.close().catch(() => undefined);
+    throw e;
+  }
+  return out;
+}
+
+function inode(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function nonZero(c: Record<string, number>): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c)) if (v !== 0) o[k] = v;
+  return o;
+}
+
+/** Runs the daemon until a signal (or a capture error); returns the exit code. */
+export async function runLive(argv: string[], io: LiveIo = { env: process.env, stderr: (l) => process.stderr.write(l + '\n') }): Promise<number> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(argv, io.env);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`sensor: ${e.message}`);
+      if (!e.message.startsWith('config ')) io.stderr('Run sensor --iface x --help for the options.');
+      return ExitCode.Usage;
+    }
+    if (e instanceof ConfigErrors) {
+      for (const line of e.errors) io.stderr(`sensor: ${line}`);
+      return ExitCode.Usage;
+    }
+    throw e;
+  }
+  let cfg = loaded.config;
+  const log: Logger = pino(
+    { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    io.logStream ?? pino.destination({ fd: 1, sync: true }),
+  );
+
+  // Capture first: a missing interface, no permission or a bad filter fails before any output is touched.
+  let src: LiveSource;
+  try {
+    src = LiveSource.open(cfg.interface, {
+      ...(cfg.filter !== undefined ? { filter: cfg.filter } : {}),
+      snaplen: cfg.snaplen,
+      promiscuous: cfg.promiscuous,
+      bufferSize: cfg.bufferSize * 1024 * 1024,
+    });
+    if (!SUPPORTED_LINK_TYPES.includes(src.linkType)) {
+      const name = src.linkTypeName;
+      const type = src.linkType;
+      src.close();
+      throw new CaptureError('unsupported', cfg.interface, `${cfg.interface}: unsupported link type ${name} (${type}); supported: Ethernet, Linux cooked (SLL, SLL2), raw IP, BSD loopback`);
+    }
+  } catch (e) {
+    if (e instanceof CaptureError) {
+      io.stderr(`sensor: ${e.message}`);
+      return ExitCode.Input;
+    }
+    throw e;
+  }
+
+  const profile = getProfile(cfg.profile);
+  let outputs: Outputs;
+  try {
+    outputs = await openOutputs(cfg, argv, profile.columns);
+  } catch (e) {
+    src.close();
+    if (e instanceof SinkError) {
+      io.stderr(`sensor: ${e.message}`);
+      return ExitCode.Output;
+    }
+    throw e;
+  }
+
+  const pending: FlowRows[] = [];
+  const engine = new Engine({
+    profile,
+    flowTimeoutUs: Math.round(cfg.flowTimeout * 1e6),
+    activityTimeoutUs: Math.round(cfg.activityTimeout * 1e6),
+    idleTimeoutUs: Math.round(cfg.idleTimeout * 1e6),
+    maxFlows: cfg.maxFlows,
+    batchSize: BATCH_FLOWS,
+    portAwareDirection: cfg.portDirection,
+    ipv6: cfg.ipv6,
+    onFlows: (rows) => pending.push(rows),
+  });
+
+  // A sink that fails is set aside (the others keep every flow); the daemon then stops and exits 4.
+  const failed = new Map<FlowSink, { error: SinkError; rowsLost: number }>();
+  let exitCode: number = ExitCode.Ok;
+  const sinkFailed = (sink: FlowSink, e: unknown, rows: number): void => {
+    if (!(e instanceof SinkError)) throw e;
+    const f = failed.get(sink);
+    if (f) {
+      f.rowsLost += rows;
+      return;
+    }
+    failed.set(sink, { error: e, rowsLost: rows });
+    log.error({ event: 'output_failed', error: e.message }, `output failed: ${e.message}; stopping`);
+    exitCode = ExitCode.Output;
+    requestStop('output failed');
+  };
+  const drain = async (): Promise<void> => {
+    while (pending.length > 0) {
+      const rows = pending.shift()!;
+      for (const sink of outputs.sinks) {
+        const f = failed.get(sink);
+        if (f) {
+          f.rowsLost += rows.count;
+          continue;
+        }
+        let taken = false;
+        try {
+          const r = sink.write(rows);
+          taken = true;
+          if (r !== undefined) await r;
+        } catch (e) {
+          sinkFailed(sink, e, taken ? 0 : rows.count);
+        }
+      }
+    }
+  };
+
+  const captureCounters = (s: LiveStats): Record<string, number> => ({
+    kernel_received: s.received,
+    kernel_dropped: s.dropped,
+    interface_dropped: s.ifDropped,
+    captured: s.captured,
+    unread_at_stop: s.unreadAtStop,
+    discarded_at_close: s.discardedAtClose,
+  });
+  const runCounters = (): RunCounters => {
+    const a = engine.accounting();
+    const info: Record<string, number> = { ...a.info };
+    for (const [sink, f] of failed) info[`sink.${sink === outputs.sqlite ? 'sqlite' : 'csv'}.rows_lost`] = f.rowsLost;
+    return {
+      packets: a.packets,
+      flows: a.flows,
+      packets_in_written_flows: a.packetsInWrittenFlows,
+      packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
+      info,
+      capture: captureCounters(src.stats()),
+    };
+  };
+
+  // ---- signals ----
+  let stopReason: string | null = null;
+  let reloadRequested = false;
+  function requestStop(reason: string): void {
+    if (stopReason !== null) return;
+    stopReason = reason;
+    src.stop(); // the capture thread drains what the kernel queued, then nextAsync() gives -1
+  }
+  const onTerm = (sig: NodeJS.Signals): void => {
+    if (stopReason !== null) {
+      log.warn({ event: 'signal', signal: sig }, `${sig} again: already stopping`);
+      return;
+    }
+    log.info({ event: 'signal', signal: sig }, `${sig}: stopping`);
+    requestStop(sig);
+  };
+  const onHup = (): void => {
+    reloadRequested = true;
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGHUP', onHup);
+
+  log.info(
+    {
+      event: 'start',
+      interface: src.iface,
+      linkType: src.linkTypeName,
+      snaplen: src.snaplen,
+      bufferSize: src.bufferSize,
+      promiscuous: src.promiscuous,
+      nanosecond: src.nanosecond,
+      filter: src.filter ?? null,
+      profile: cfg.profile,
+      flowTimeout: cfg.flowTimeout,
+      activityTimeout: cfg.activityTimeout,
+      idleTimeout: cfg.idleTimeout,
+      db: cfg.db ?? null,
+      csv: cfg.csv ?? null,
+      runId: outputs.sqlite?.runId ?? null,
+      retention: cfg.retention,
+    },
+    `capturing on ${src.iface}`,
+  );
+  if (cfg.model !== null) {
+    log.warn({ event: 'model', model: cfg.model }, 'classification is not wired into live capture yet: flows are written without verdicts');
+  }
+
+  // ---- retention ----
+  let retentionBusy = false;
+  let lastRetention = -Infinity;
+  const maybeRetention = (now: number): void => {
+    if (cfg.retention <= 0 || cfg.db === undefined || retentionBusy || now - lastRetention < RETENTION_EVERY_MS) return;
+    lastRetention = now;
+    retentionBusy = true;
+    const db = cfg.db;
+    const days = cfg.retention;
+    runRetention(db, days).then(
+      (n) => {
+        retentionBusy = false;
+        log.info({ event: 'retention', db, days, deleted: n }, `retention: deleted ${n} flows older than ${days} days`);
+      },
+      (e: unknown) => {
+        retentionBusy = false;
+        log.error({ event: 'retention', db, error: (e as Error).message }, `retention failed: ${(e as Error).message}`);
+      },
+    );
+  };
+
+  // ---- stats ----
+  const started = performance.now();
+  let lastStats = started;
+  let lastStatsPackets = 0;
+  let lastStatsFlows = 0;
+  let lastStatsDrops = 0;
+  const logStats = (now: number, event: string, updateRun = true): void => {
+    const s = src.stats();
+    const a = engine.accounting();
+    const dt = (now - lastStats) / 1000;
+    const drops = s.dropped + s.ifDropped;
+    const fields = {
+      event,
+      interval_s: +dt.toFixed(3),
+      packets: a.packets,
+      packets_per_s: dt > 0 ? Math.round((a.packets - lastStatsPackets) / dt) : 0,
+      kernel_received: s.received,
+      kernel_dropped: s.dropped,
+      interface_dropped: s.ifDropped,
+      drops_in_interval: drops - lastStatsDrops,
+      flows_active: engine.table.size,
+      flows_written: a.flows,
+      flows_per_s: dt > 0 ? Math.round((a.flows - lastStatsFlows) / dt) : 0,
+      not_in_flows: nonZero(a.packetsNotInWrittenFlows),
+      info: nonZero(a.info),
+    };
+    if (drops > lastStatsDrops) log.warn(fields, `stats: ${drops - lastStatsDrops} packets dropped in the last ${dt.toFixed(0)} s`);
+    else log.info(fields, 'stats');
+    lastStats = now;
+    lastStatsPackets = a.packets;
+    lastStatsFlows = a.flows;
+    lastStatsDrops = drops;
+    if (updateRun && outputs.sqlite && !failed.has(outputs.sqlite)) {
+      const sq = outputs.sqlite;
+      sq.updateRun(runCounters()).catch((e: unknown) => sinkFailed(sq, e, 0));
+    }
+  };
+
+  // ---- SIGHUP: reopen outputs, reread config ----
+  const reload = async (): Promise<void> => {
+    let next = cfg;
+    try {
+      next = loadConfig(argv, io.env).config;
+    } catch (e) {
+      const lines = e instanceof ConfigErrors ? e.errors : [(e as Error).message];
+      for (const l of lines) log.error({ event: 'reload', error: l }, `reload: ${l}`);
+      log.warn({ event: 'reload' }, 'reload: configuration rejected, keeping the running one; reopening outputs');
+    }
+    const restartNeeded = FIELDS.map((f) => f.key).filter((k) => !RELOADABLE_KEYS.has(k) && JSON.stringify(next[k]) !== JSON.stringify(cfg[k]));
+    if (restartNeeded.length > 0) {
+      log.warn({ event: 'reload', keys: restartNeeded }, `reload: ${restartNeeded.join(', ')} changed; restart the service to apply`);
+    }
+    const applied: LiveConfig = { ...cfg };
+    for (const k of RELOADABLE_KEYS) (applied as unknown as Record<string, unknown>)[k] = next[k];
+    // Everything completed so far goes to the current outputs first.
+    engine.flushRows();
+    await drain();
+    // New outputs before the old ones close, so a failure keeps the old ones.
+    const keepCsv = outputs.csv !== undefined && applied.csv === cfg.csv && inode(applied.csv!) === outputs.csvIno && !failed.has(outputs.csv);
+    let fresh: Outputs;
+    try {
+      fresh = await openOutputs({ ...applied, csv: keepCsv ? undefined : applied.csv }, argv, profile.columns);
+    } catch (e) {
+      log.error({ event: 'reload', error: (e as Error).message }, `reload: cannot open outputs (${(e as Error).message}); keeping the current ones`);
+      return;
+    }
+    const old = outputs;
+    if (old.sqlite && !failed.has(old.sqlite)) {
+      await old.sqlite.finishRun(runCounters()).catch((e: unknown) => sinkFailed(old.sqlite!, e, 0));
+    }
+    for (const s of old.sinks) {
+      if (keepCsv && s === old.csv) continue;
+      await s.close().catch((e: unknown) => log.error({ event: 'reload', error: (e as Error).message }, `reload: closing an output: ${(e as Error).message}`));
+    }
+    if (keepCsv) {
+      fresh.csv = old.csv;
+      fresh.csvIno = old.csvIno;
+      fresh.sinks.unshift(old.csv!);
+    }
+    outputs = fresh;
+    cfg = applied;
+    lastRetention = -Infinity;
+    log.info({ event: 'reload', db: cfg.db ?? null, csv: cfg.csv ?? null, runId: outputs.sqlite?.runId ?? null, statsInterval: cfg.statsInterval, retention: cfg.retention }, 'reload: outputs reopened');
+  };
+
+  // ---- the loop ----
+  let lastExpire = started;
+  let lastYield = started;
+  let lastArrival = started;
+  try {
+    for (;;) {
+      const n = await src.nextAsync(TICK_MS);
+      if (n < 0) break;
+      const now = performance.now();
+      if (n > 0) {
+        engine.ingestBatch(src.linkType, src.data, src.meta, n);
+        lastArrival = now;
+      }
+      if (now - lastExpire >= EXPIRE_EVERY_MS) {
+        lastExpire = now;
+        if (cfg.idleTimeout > 0 && engine.table.size > 0) {
+          // "Now" in packet time: the latest packet's time plus the wall time since its batch arrived.
+          engine.expireIdle(engine.nowUs + (now - lastArrival) * 1000, engine.table.size + 1);
+        }
+        engine.flushRows();
+        maybeRetention(now);
+      }
+      if (pending.length > 0) await drain();
+      if (cfg.statsInterval > 0 && now - lastStats >= cfg.statsInterval * 1000) logStats(now, 'stats');
+      if (reloadRequested && stopReason === null) {
+        reloadRequested = false;
+        log.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reopening outputs and rereading the configuration');
+        await reload();
+      }
+      if (now - lastYield >= YIELD_EVERY_MS) {
+        lastYield = now;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+
+    // Capture ended: by a signal, an output failure, or by itself (interface down).
+    const warning = src.warning;
+    if (stopReason === null) {
+      log.error({ event: 'capture_ended', error: warning ?? 'unknown' }, `capture on ${src.iface} ended: ${warning ?? 'unknown reason'}`);
+      if (exitCode === ExitCode.Ok) exitCode = ExitCode.Input;
+    }
+    engine.finish();
+    await drain();
+    for (const sink of outputs.sinks) {
+      if (failed.has(sink)) continue;
+      await sink.flush().catch((e: unknown) => sinkFailed(sink, e, 0));
+    }
+    src.close();
+    logStats(performance.now(), 'final_stats', false);
+    const counters = runCounters();
+    if (outputs.sqlite && !failed.has(outputs.sqlite)) {
+      await outputs.sqlite.finishRun(counters).catch((e: unknown) => sinkFailed(outputs.sqlite!, e, 0));
+    }
+    for (const s of outputs.sinks) {
+      await s.close().catch((e: unknown) => (failed.has(s) ? undefined : sinkFailed(s, e, 0)));
+    }
+    log.info(
+      {
+        event: 'stop',
+        reason: stopReason ?? 'capture ended',
+        seconds: +((performance.now() - started) / 1000).toFixed(3),
+        counters,
+        exitCode,
+      },
+      `stopped: ${engine.flowsWritten} flows written, ${engine.packets} packets`,
+    );
+    return exitCode;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+    process.off('SIGHUP', onHup);
+    src.close();
+  }
+}
+
+/** True when the command line asks for live capture (main.ts hands such a command line to runLive). */
+export function isLiveCommand(argv: readonly string[]): boolean {
+  return argv.some((a) => /^(--iface|--interface|--config)(=|$)/.test(a) || a === '-i' || /^-i\S/.test(a));
+}
