@@ -1,0 +1,292 @@
+/**
+ * Load a model (ONNX + card), check that it fits, and classify batches of completed flows.
+ *
+ * Everything that can make a model unusable is found by Classifier.load(), before any packet is read: the
+ * card is missing or invalid, its inputs are not columns of its profile, the profile is not the one the user
+ * asked for, the ONNX file is not the one the card describes (sha256), cannot be loaded, or its graph's input
+ * width or output width differs from the card. load() throws one ModelError listing every problem found.
+ *
+ * Inference runs in a worker thread (classify/worker.ts). classify(rows) picks the card's columns out of the
+ * profile's row-major features into a Float32Array [count × inputs] on the calling thread (a copy with the
+ * card's NaN/Infinity replacement, clipping and scaling), posts it, and resolves when the worker has run the
+ * batch: one session.run per FlowRows batch. Several batches may be in flight; replies come back in order.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { getProfile, type ProfileName } from '../features/profiles.js';
+import type { FlowRows, ProfileColumns } from '../sinks/flow-rows.js';
+import { resolveInputs, type InputSource } from './feature-names.js';
+import { preprocessValue, validateModelCard, type ModelCard } from './model-card.js';
+import type { FromWorker, RunRequest, TensorInfo, WorkerInit } from './worker.js';
+
+/** The model shipped in models/ and used when the command line names none. */
+export const DEFAULT_MODEL_NAME = 'cic2017-rf';
+/** models/ of this package (from src/classify/ or dist/classify/ alike). */
+export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+
+/** Why a model cannot be used. `problems` are complete one-line messages, every one that was found. */
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export interface LoadOptions {
+  /** The profile the user asked for (--profile), if any: a card for another profile is refused. */
+  profile?: ProfileName;
+  /** Threads onnxruntime may use inside the worker (default 1: the packet path needs the other core). */
+  threads?: number;
+}
+
+/** Where a model's files are, from what the user typed: the .onnx, the .json, or a name in models/. */
+export function modelPaths(spec: string): { cardPath: string; givenOnnx?: string } {
+  const ext = extname(spec).toLowerCase();
+  if (ext === '.json') return { cardPath: resolve(spec) };
+  if (ext === '.onnx') return { cardPath: resolve(dirname(spec), `${basename(spec, extname(spec))}.json`), givenOnnx: resolve(spec) };
+  // A bare name (no directory, no extension) that is not a file here: a model shipped in models/.
+  if (!existsSync(spec) && !spec.includes('/') && !isAbsolute(spec)) return { cardPath: join(MODELS_DIR, `${spec}.json`) };
+  return { cardPath: resolve(spec) };
+}
+
+function readError(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return (e as Error).message ?? String(e);
+}
+
+/** Read and validate a card; throws ModelError with every problem. Used by load() and `sensor models inspect`. */
+export function readModelCard(spec: string): { card: ModelCard; cardPath: string; onnxPath: string } {
+  const { cardPath, givenOnnx } = modelPaths(spec);
+  let text: string;
+  try {
+    text = readFileSync(cardPath, 'utf8');
+  } catch (e) {
+    const why = readError(cardPath, e);
+    if (givenOnnx !== undefined && why === 'no such file') {
+      throw new ModelError([`model ${givenOnnx}: its card ${cardPath} is missing (every model needs <name>.onnx and <name>.json)`]);
+    }
+    throw new ModelError([`cannot read model card ${cardPath}: ${why}`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelError([`model card ${cardPath} is not valid JSON: ${(e as Error).message}`]);
+  }
+  const r = validateModelCard(json);
+  if (!r.ok) throw new ModelError(r.errors.map((e) => `model card ${cardPath}: ${e}`));
+  const onnxPath = givenOnnx ?? resolve(dirname(cardPath), r.card.onnx.file);
+  return { card: r.card, cardPath, onnxPath };
+}
+
+function defaultWorkerUrl(): URL {
+  const sibling = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  // Running from src/ (vitest): the compiled worker.
+  return new URL('../../dist/classify/worker.js', import.meta.url);
+}
+
+interface Pending {
+  resolve: (probs: Float32Array) => void;
+  reject: (e: Error) => void;
+}
+
+export class Classifier {
+  /** `name@version`, written with every verdict. */
+  readonly id: string;
+  readonly profile: ProfileName;
+  readonly columns: ProfileColumns;
+  readonly classes: readonly string[];
+  readonly width: number;
+  private readonly featureIndex: Int32Array;
+  private readonly identityField: (keyof FlowRows['ids'][number] | null)[];
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly card: ModelCard,
+    readonly cardPath: string,
+    readonly onnxPath: string,
+    readonly graph: { inputs: TensorInfo[]; outputs: TensorInfo[] },
+    sources: InputSource[],
+    private readonly worker: Worker,
+  ) {
+    this.id = `${card.name}@${card.version}`;
+    this.profile = card.profile;
+    this.columns = getProfile(card.profile).columns;
+    this.classes = card.classes;
+    this.width = card.inputs.length;
+    this.featureIndex = Int32Array.from(sources, (s) => (s.from === 'feature' ? s.index : -1));
+    this.identityField = sources.map((s) => (s.from === 'identity' ? s.field : null));
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (e) => this.fail(new Error(`model ${this.id}: inference thread failed: ${e.message}`)));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`model ${this.id}: inference thread exited (code ${code})`));
+    });
+    worker.unref();
+  }
+
+  /** Load and check a model; throws ModelError (every problem, one line each) when it cannot be used. */
+  static async load(spec: string, opts: LoadOptions = {}): Promise<Classifier> {
+    const { card, cardPath, onnxPath } = readModelCard(spec);
+    const problems: string[] = [];
+    const where = `model card ${cardPath}`;
+    if (opts.profile !== undefined && opts.profile !== card.profile) {
+      problems.push(`${where}: the model reads profile ${card.profile} features, but --profile ${opts.profile} was given`);
+    }
+    const { sources, errors } = resolveInputs(card.inputs, getProfile(card.profile).columns);
+    for (const e of errors) problems.push(`${where}: ${e}`);
+
+    let bytes: Buffer | undefined;
+    try {
+      bytes = readFileSync(onnxPath);
+    } catch (e) {
+      problems.push(`cannot read ONNX model ${onnxPath}: ${readError(onnxPath, e)}`);
+    }
+    if (bytes !== undefined) {
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      if (sha !== card.onnx.sha256) problems.push(`${where}: onnx.sha256 is ${card.onnx.sha256.slice(0, 12)}…, but ${onnxPath} has ${sha.slice(0, 12)}… (the card describes another model file)`);
+    }
+    if (problems.length > 0) throw new ModelError(problems);
+
+    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1 } satisfies WorkerInit });
+    const ready = await new Promise<FromWorker>((res) => {
+      worker.once('message', res);
+      worker.once('error', (e) => res({ t: 'error', message: e.message }));
+    });
+    if (ready.t !== 'ready') {
+      await worker.terminate();
+      throw new ModelError([`cannot load ONNX model ${onnxPath}: ${ready.t === 'error' ? ready.message : 'unexpected reply'}`]);
+    }
+    const graphProblems = checkGraph(card, onnxPath, ready.inputs, ready.outputs);
+    if (graphProblems.length > 0) {
+      await worker.terminate();
+      throw new ModelError(graphProblems);
+    }
+    return new Classifier(card, cardPath, onnxPath, { inputs: ready.inputs, outputs: ready.outputs }, sources, worker);
+  }
+
+  /** The model's input for a batch: row i, input j = the card's column j of flow i, preprocessed, as float32. */
+  buildInput(rows: FlowRows): Float32Array {
+    const n = rows.count;
+    const W = this.width;
+    const F = this.columns.featureNames.length;
+    const out = new Float32Array(n * W);
+    const feats = rows.features;
+    const idx = this.featureIndex;
+    const pre = this.card.preprocessing;
+    for (let i = 0; i < n; i++) {
+      const base = i * F;
+      const o = i * W;
+      for (let j = 0; j < W; j++) {
+        const k = idx[j]!;
+        const v = k >= 0 ? feats[base + k]! : (rows.ids[i]![this.identityField[j]!] as number);
+        out[o + j] = preprocessValue(v, pre, j);
+      }
+    }
+    return out;
+  }
+
+  /** Class probabilities of every flow in the batch, row-major [count × classes]. */
+  probabilities(rows: FlowRows): Promise<Float32Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error(`model ${this.id} is closed`));
+    if (rows.count === 0) return Promise.resolve(new Float32Array(0));
+    const data = this.buildInput(rows);
+    const seq = ++this.seq;
+    const C = this.classes.length;
+    const count = rows.count;
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.pending.set(seq, {
+        resolve: (p) => (p.length === count * C ? resolve(p) : reject(new Error(`model ${this.id}: output has ${p.length / count} classes per row, the card lists ${C}`))),
+        reject,
+      });
+      if (this.pending.size === 1) this.worker.ref();
+      const msg: RunRequest = { t: 'run', seq, count, width: this.width, data, input: this.card.onnx.input, output: this.card.onnx.probabilities };
+      this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Classify a batch: sets rows.labels (most probable class), rows.scores (its probability) and rows.model. */
+  async classify(rows: FlowRows): Promise<void> {
+    const probs = await this.probabilities(rows);
+    const C = this.classes.length;
+    const labels: string[] = new Array<string>(rows.count);
+    const scores = new Float64Array(rows.count);
+    for (let i = 0; i < rows.count; i++) {
+      let best = 0;
+      let bestP = probs[i * C]!;
+      for (let c = 1; c < C; c++) {
+        const p = probs[i * C + c]!;
+        if (p > bestP) {
+          best = c;
+          bestP = p;
+        }
+      }
+      labels[i] = this.classes[best]!;
+      scores[i] = bestP;
+    }
+    rows.labels = labels;
+    rows.scores = scores;
+    rows.model = this.id;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error(`model ${this.id} was closed`));
+    this.pending.clear();
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.t !== 'done' && m.t !== 'failed') return;
+    const p = this.pending.get(m.seq);
+    if (!p) return;
+    this.pending.delete(m.seq);
+    if (this.pending.size === 0) this.worker.unref();
+    if (m.t === 'done') p.resolve(m.probs);
+    else p.reject(new Error(`model ${this.id}: inference failed: ${m.message}`));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
+
+/** The session's input and output against the card: names, element type, and widths. */
+function checkGraph(card: ModelCard, onnxPath: string, inputs: TensorInfo[], outputs: TensorInfo[]): string[] {
+  const problems: string[] = [];
+  const where = `ONNX model ${onnxPath}`;
+  const list = (l: TensorInfo[]): string => l.map((t) => t.name).join(', ');
+  if (inputs.length !== 1) problems.push(`${where}: expected exactly 1 input, the graph has ${inputs.length} (${list(inputs)})`);
+  const input = inputs.find((t) => t.name === card.onnx.input);
+  if (!input) problems.push(`${where}: has no input named "${card.onnx.input}" (card onnx.input); its inputs: ${list(inputs)}`);
+  else {
+    const shape = input.shape ?? [];
+    if (!input.isTensor || input.type !== 'float32') problems.push(`${where}: input "${input.name}" must be a float32 tensor, it is ${input.type ?? 'not a tensor'}`);
+    else if (shape.length !== 2) problems.push(`${where}: input "${input.name}" must have shape [N, features], it has [${shape.join(', ')}]`);
+    else if (typeof shape[1] !== 'number') problems.push(`${where}: input "${input.name}" has no fixed feature width ([${shape.join(', ')}]), so it cannot be checked against the card's ${card.inputs.length} inputs`);
+    else if (shape[1] !== card.inputs.length) problems.push(`${where}: input "${input.name}" takes ${shape[1]} features, but the card lists ${card.inputs.length} inputs`);
+  }
+  const out = outputs.find((t) => t.name === card.onnx.probabilities);
+  if (!out) problems.push(`${where}: has no output named "${card.onnx.probabilities}" (card onnx.probabilities); its outputs: ${list(outputs)}`);
+  else {
+    const shape = out.shape ?? [];
+    if (!out.isTensor || out.type !== 'float32') problems.push(`${where}: output "${out.name}" must be a float32 tensor of class probabilities, it is ${out.type ?? 'not a tensor'}`);
+    else if (shape.length === 2 && typeof shape[1] === 'number' && shape[1] !== card.classes.length) {
+      problems.push(`${where}: output "${out.name}" gives ${shape[1]} class probabilities, but the card lists ${card.classes.length} classes`);
+    }
+  }
+  return problems;
+}

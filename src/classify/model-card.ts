@@ -1,0 +1,177 @@
+/**
+ * The model contract: `models/<name>.onnx` comes with `models/<name>.json`, its card. The card says which
+ * feature profile the model reads, which columns in which order, how values are prepared, what the classes are
+ * and which one is benign, where the model came from and how well it did. The sensor refuses a model whose card
+ * does not validate, or whose ONNX graph does not match the card, before it reads any packet.
+ *
+ * validateModelCard() returns every problem at once, each as `<field>: <what was expected>, got <what>`.
+ */
+import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
+
+export const CARD_FORMAT = 'sensor-model-card/1';
+
+export interface Preprocessing {
+  /** Value that replaces NaN (e.g. Flow Bytes/s of a zero-length flow with no payload). */
+  nan: number;
+  /** Values that replace +Infinity and -Infinity (e.g. Flow Packets/s of a zero-length flow). */
+  posinf: number;
+  neginf: number;
+  /** Clip every input to [min, max] after the replacements, or null. */
+  clip: [number, number] | null;
+  /** Standardise after clipping: (x - center[i]) / scale[i], one entry per input; or null (trees need none). */
+  scale: { center: number[]; scale: number[] } | null;
+}
+
+export interface ModelCard {
+  format: typeof CARD_FORMAT;
+  /** Short name, stored with every verdict (SQLite `model` column). */
+  name: string;
+  version: string;
+  description?: string;
+  /** Feature definitions the model was trained on; the sensor runs this profile unless told otherwise. */
+  profile: ProfileName;
+  onnx: {
+    /** File name of the ONNX model, relative to the card. */
+    file: string;
+    /** Graph input (float32 [N, inputs.length]) and output (float32 [N, classes.length]) names. */
+    input: string;
+    probabilities: string;
+    /** sha256 of the ONNX file, hex: a card is only valid for the model it describes. */
+    sha256: string;
+  };
+  /** Ordered input columns: CICFlowMeter names in any spelling of src/classify/feature-names.ts. */
+  inputs: string[];
+  preprocessing: Preprocessing;
+  /** Class labels in the order of the probability output. */
+  classes: string[];
+  /** The class that means "nothing to report". */
+  benign: string;
+  provenance: {
+    /** Data the model was trained on: one line per source (name, rows, hash). */
+    data: string[];
+    /** ISO 8601 date of training. */
+    created: string;
+    /** Commit of the training code (git), with "-dirty" when the tree had changes. */
+    code_commit: string;
+    /** Command that reproduces the model. */
+    command: string;
+    [k: string]: unknown;
+  };
+  /** Measured on held-out data: free-form, but present (how good is this model?). */
+  metrics: Record<string, unknown>;
+}
+
+export type CardResult = { ok: true; card: ModelCard } | { ok: false; errors: string[] };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+/** Check a parsed card; every problem is reported, with the field's path and what was expected. */
+export function validateModelCard(json: unknown): CardResult {
+  const errors: string[] = [];
+  if (!isObject(json)) return { ok: false, errors: [`card: expected a JSON object, got ${show(json)}`] };
+  const c = json;
+  const str = (obj: Record<string, unknown>, field: string, path: string): string | undefined => {
+    const v = obj[field];
+    if (typeof v !== 'string' || v.trim() === '') {
+      errors.push(`${path}: expected a non-empty string, got ${v === undefined ? 'nothing' : show(v)}`);
+      return undefined;
+    }
+    return v;
+  };
+  const num = (v: unknown, path: string, finite = true): number | undefined => {
+    if (typeof v !== 'number' || (finite && !Number.isFinite(v))) {
+      errors.push(`${path}: expected a finite number, got ${v === undefined ? 'nothing' : show(v)}`);
+      return undefined;
+    }
+    return v;
+  };
+
+  if (c.format !== CARD_FORMAT) errors.push(`format: expected "${CARD_FORMAT}", got ${c.format === undefined ? 'nothing' : show(c.format)}`);
+  str(c, 'name', 'name');
+  str(c, 'version', 'version');
+  if (c.description !== undefined && typeof c.description !== 'string') errors.push(`description: expected a string, got ${show(c.description)}`);
+  if (typeof c.profile !== 'string' || !(PROFILE_NAMES as readonly string[]).includes(c.profile)) {
+    errors.push(`profile: expected one of ${PROFILE_NAMES.join(', ')}, got ${c.profile === undefined ? 'nothing' : show(c.profile)}`);
+  }
+
+  if (!isObject(c.onnx)) errors.push(`onnx: expected an object {file, input, probabilities, sha256}, got ${c.onnx === undefined ? 'nothing' : show(c.onnx)}`);
+  else {
+    str(c.onnx, 'file', 'onnx.file');
+    str(c.onnx, 'input', 'onnx.input');
+    str(c.onnx, 'probabilities', 'onnx.probabilities');
+    const h = c.onnx.sha256;
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) errors.push(`onnx.sha256: expected 64 lowercase hex digits, got ${h === undefined ? 'nothing' : show(h)}`);
+  }
+
+  let nInputs: number | undefined;
+  if (!Array.isArray(c.inputs) || c.inputs.length === 0) errors.push(`inputs: expected a non-empty array of feature names, got ${c.inputs === undefined ? 'nothing' : show(c.inputs)}`);
+  else {
+    nInputs = c.inputs.length;
+    c.inputs.forEach((n, i) => {
+      if (typeof n !== 'string' || n.trim() === '') errors.push(`inputs[${i}]: expected a feature name, got ${show(n)}`);
+    });
+  }
+
+  if (!isObject(c.preprocessing)) errors.push(`preprocessing: expected an object {nan, posinf, neginf, clip, scale}, got ${c.preprocessing === undefined ? 'nothing' : show(c.preprocessing)}`);
+  else {
+    const p = c.preprocessing;
+    num(p.nan, 'preprocessing.nan');
+    num(p.posinf, 'preprocessing.posinf');
+    num(p.neginf, 'preprocessing.neginf');
+    if (p.clip !== null) {
+      if (!Array.isArray(p.clip) || p.clip.length !== 2 || typeof p.clip[0] !== 'number' || typeof p.clip[1] !== 'number' || !(p.clip[0] <= p.clip[1])) {
+        errors.push(`preprocessing.clip: expected null or [min, max] with min <= max, got ${p.clip === undefined ? 'nothing' : show(p.clip)}`);
+      }
+    }
+    if (p.scale !== null) {
+      const s = p.scale;
+      const okArray = (a: unknown, nonzero: boolean): boolean =>
+        Array.isArray(a) && a.length === nInputs && a.every((x) => typeof x === 'number' && Number.isFinite(x) && (!nonzero || x !== 0));
+      if (!isObject(s) || !okArray(s.center, false) || !okArray(s.scale, true)) {
+        errors.push(`preprocessing.scale: expected null or {center, scale}, arrays of ${nInputs ?? 'len(inputs)'} finite numbers (scale non-zero), got ${s === undefined ? 'nothing' : show(s)}`);
+      }
+    }
+  }
+
+  let classes: string[] | undefined;
+  if (!Array.isArray(c.classes) || c.classes.length < 2 || !c.classes.every((x) => typeof x === 'string' && x.trim() !== '')) {
+    errors.push(`classes: expected an array of at least 2 class labels, got ${c.classes === undefined ? 'nothing' : show(c.classes)}`);
+  } else {
+    classes = c.classes as string[];
+    const dup = classes.find((x, i) => classes!.indexOf(x) !== i);
+    if (dup !== undefined) errors.push(`classes: "${dup}" is listed twice`);
+  }
+  const benign = str(c, 'benign', 'benign');
+  if (benign !== undefined && classes !== undefined && !classes.includes(benign)) errors.push(`benign: "${benign}" is not one of classes (${classes.join(', ')})`);
+
+  if (!isObject(c.provenance)) errors.push(`provenance: expected an object {data, created, code_commit, command}, got ${c.provenance === undefined ? 'nothing' : show(c.provenance)}`);
+  else {
+    const p = c.provenance;
+    if (!Array.isArray(p.data) || p.data.length === 0 || !p.data.every((x) => typeof x === 'string')) {
+      errors.push(`provenance.data: expected a non-empty array of strings (one per data source), got ${p.data === undefined ? 'nothing' : show(p.data)}`);
+    }
+    const created = str(p, 'created', 'provenance.created');
+    if (created !== undefined && Number.isNaN(Date.parse(created))) errors.push(`provenance.created: expected an ISO 8601 date, got ${show(created)}`);
+    str(p, 'code_commit', 'provenance.code_commit');
+    str(p, 'command', 'provenance.command');
+  }
+  if (!isObject(c.metrics)) errors.push(`metrics: expected an object of measured metrics, got ${c.metrics === undefined ? 'nothing' : show(c.metrics)}`);
+
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, card: c as unknown as ModelCard };
+}
+
+/** Replace NaN/±Infinity, clip and scale one value the way the card says (input `j`). */
+export function preprocessValue(v: number, p: Preprocessing, j: number): number {
+  let x = v;
+  if (Number.isNaN(x)) x = p.nan;
+  else if (x === Infinity) x = p.posinf;
+  else if (x === -Infinity) x = p.neginf;
+  if (p.clip !== null) x = x < p.clip[0] ? p.clip[0] : x > p.clip[1] ? p.clip[1] : x;
+  if (p.scale !== null) x = (x - p.scale.center[j]!) / p.scale.scale[j]!;
+  return x;
+}

@@ -1,0 +1,84 @@
+/**
+ * The ONNX session, in its own thread: onnxruntime-node's run() is synchronous inside the binding, so running it
+ * here is what keeps inference off the packet path. Protocol with classifier.ts:
+ *   → workerData {onnxPath, threads}
+ *   ← {t:'ready', inputs, outputs} once the session is created, or {t:'error', message}
+ *   → {t:'run', seq, count, width, data: Float32Array, input, output}   (data transferred)
+ *   ← {t:'done', seq, probs: Float32Array, dims}   (probs transferred) or {t:'failed', seq, message}
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type * as OrtTypes from 'onnxruntime-node';
+
+// onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
+const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
+
+export interface WorkerInit {
+  onnxPath: string;
+  threads: number;
+}
+export interface TensorInfo {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: (number | string)[];
+}
+export type FromWorker =
+  | { t: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[] }
+  | { t: 'error'; message: string }
+  | { t: 'done'; seq: number; probs: Float32Array; dims: number[] }
+  | { t: 'failed'; seq: number; message: string };
+export interface RunRequest {
+  t: 'run';
+  seq: number;
+  count: number;
+  width: number;
+  data: Float32Array;
+  input: string;
+  output: string;
+}
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+
+function metadata(list: readonly OrtTypes.InferenceSession.ValueMetadata[]): TensorInfo[] {
+  return list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
+}
+
+async function main(): Promise<void> {
+  let session: OrtTypes.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(init.onnxPath, {
+      intraOpNumThreads: init.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (e) {
+    port.postMessage({ t: 'error', message: firstLine(e) } satisfies FromWorker);
+    return;
+  }
+  port.postMessage({ t: 'ready', inputs: metadata(session.inputMetadata), outputs: metadata(session.outputMetadata) } satisfies FromWorker);
+  port.on('message', (m: RunRequest) => {
+    void (async () => {
+      try {
+        const input = new ort.Tensor('float32', m.data, [m.count, m.width]);
+        const out = await session.run({ [m.input]: input }, [m.output]);
+        const t = out[m.output]!;
+        const probs = t.data as Float32Array;
+        // Own the buffer before transferring it (the tensor may view a larger one).
+        const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
+        port.postMessage({ t: 'done', seq: m.seq, probs: copy, dims: [...t.dims] } satisfies FromWorker, [copy.buffer as ArrayBuffer]);
+      } catch (e) {
+        port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e) } satisfies FromWorker);
+      }
+    })();
+  });
+}
+
+function firstLine(e: unknown): string {
+  const s = e instanceof Error ? e.message : String(e);
+  return s.split('\n')[0]!.trim();
+}
+
+void main();
