@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * Does the exported ONNX model, run by onnxruntime-node through the sensor's own Classifier (column picking by
+ * name from the cic2017 profile, the card's NaN/Infinity replacement, float32), give what scikit-learn gave?
+ *
+ *   node models/train/check_onnx.mjs CHECK_DIR      (CHECK_DIR written by train.py --check-dir)
+ *
+ * Prints {"rows", "same_class", "ties", "max_abs_prob_diff"} as JSON; exits 1 when a class differs (other than
+ * at a tie, two classes within 1e-6 in scikit-learn) or a probability differs by more than 1e-5.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write('usage: node models/train/check_onnx.mjs CHECK_DIR\n');
+  process.exit(2);
+}
+const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
+const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
+
+async function compare(checkDir) {
+  const meta = JSON.parse(readFileSync(join(checkDir, 'meta.json'), 'utf8'));
+  const f64 = (name) => {
+    const b = readFileSync(join(checkDir, name));
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  };
+  const rows = f64('rows.f64');
+  const want = f64('proba.f64');
+  const profile = getProfile('cic2017');
+  const F = profile.columns.featureNames.length;
+  if (meta.columns.length !== F) throw new Error(`check rows have ${meta.columns.length} columns, profile cic2017 has ${F}`);
+  const c = await Classifier.load(meta.card);
+  try {
+    const C = c.classes.length;
+    if (JSON.stringify(c.classes) !== JSON.stringify(meta.classes)) throw new Error(`card classes ${c.classes} != ${meta.classes}`);
+    let same = 0;
+    let ties = 0;
+    let maxDiff = 0;
+    const bad = [];
+    const B = 1024;
+    for (let start = 0; start < meta.rows; start += B) {
+      const n = Math.min(B, meta.rows - start);
+      const batch = { count: n, ids: [], features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
+      const probs = await c.probabilities(batch);
+      await c.classify(batch);
+      for (let i = 0; i < n; i++) {
+        const r = start + i;
+        const p = Array.from(want.subarray(r * C, (r + 1) * C));
+        for (let k = 0; k < C; k++) maxDiff = Math.max(maxDiff, Math.abs(probs[i * C + k] - p[k]));
+        const sk = meta.predicted[r];
+        if (batch.labels[i] === c.classes[sk]) same++;
+        else {
+          const sorted = [...p].sort((a, b) => b - a);
+          if (sorted[0] - sorted[1] < 1e-6) ties++;
+          else if (bad.length < 5) bad.push({ row: r, sklearn: c.classes[sk], onnx: batch.labels[i], p });
+        }
+      }
+    }
+    return { rows: meta.rows, same_class: same, ties, max_abs_prob_diff: Number(maxDiff.toExponential(3)), disagreements: bad };
+  } finally {
+    await c.close();
+  }
+}
+
+const r = await compare(dir);
+process.stdout.write(JSON.stringify({ rows: r.rows, same_class: r.same_class, ties: r.ties, max_abs_prob_diff: r.max_abs_prob_diff }) + '\n');
+if (r.disagreements.length > 0 || r.max_abs_prob_diff > 1e-5) {
+  process.stderr.write(`disagreements: ${JSON.stringify(r.disagreements)}\n`);
+  process.exit(1);
+}

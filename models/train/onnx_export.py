@@ -1,0 +1,129 @@
+"""Export a fitted scikit-learn RandomForestClassifier to ONNX (ai.onnx.ml TreeEnsembleClassifier).
+
+skl2onnx is not packaged for Debian, so this writes the graph itself with python3-onnx. The graph is
+
+    input  float32 [N, F]  ->  TreeEnsembleClassifier  ->  label int64 [N], probabilities float32 [N, C]
+
+and reproduces `RandomForestClassifier.predict_proba`: each leaf carries the class distribution of its
+training samples (sklearn's `tree_.value`, normalised to sum 1) divided by the number of trees, and the
+operator adds the leaves the row reaches (post_transform NONE), which is the forest's average.
+
+Thresholds: sklearn casts X to float32 and tests `x <= t` with `t` a float64 (the midpoint of two float32
+training values). ONNX stores thresholds as float32, so `t` is rounded *down* to the largest float32 <= t:
+for every float32 x, `x <= t` and `x <= floor32(t)` are then the same test (rounding to nearest could
+round up onto the next training value and send it left instead of right).
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+INPUT_NAME = 'input'
+LABEL_NAME = 'label'
+PROBABILITIES_NAME = 'probabilities'
+
+
+def floor_float32(t: np.ndarray) -> np.ndarray:
+    """Largest float32 <= t, elementwise (t float64)."""
+    f = t.astype(np.float32)
+    over = f.astype(np.float64) > t
+    f[over] = np.nextafter(f[over], np.float32(-np.inf))
+    return f
+
+
+def forest_to_onnx(forest, n_features: int, *, name: str, doc: str = '') -> onnx.ModelProto:
+    """The ONNX model of a fitted RandomForestClassifier (single output, classes 0..C-1 as int64 labels)."""
+    estimators = forest.estimators_
+    n_trees = len(estimators)
+    n_classes = len(forest.classes_)
+    if forest.n_outputs_ != 1:
+        raise ValueError('only single-output forests are supported')
+    if n_classes < 3:
+        # onnxruntime treats a 2-class ensemble with one weight per leaf as a binary classifier; the sensor's
+        # models have more classes, and refusing here is simpler than exporting that special case.
+        raise ValueError(f'need at least 3 classes, got {n_classes}')
+
+    nodes_treeids: list[int] = []
+    nodes_nodeids: list[int] = []
+    nodes_featureids: list[int] = []
+    nodes_values: list[np.ndarray] = []
+    nodes_modes: list[str] = []
+    nodes_true: list[int] = []
+    nodes_false: list[int] = []
+    class_treeids: list[int] = []
+    class_nodeids: list[int] = []
+    class_ids: list[int] = []
+    class_weights: list[float] = []
+
+    for t, est in enumerate(estimators):
+        tree = est.tree_
+        n = tree.node_count
+        left = tree.children_left
+        right = tree.children_right
+        is_leaf = left == -1
+        thresholds = floor_float32(tree.threshold.astype(np.float64))
+        values = tree.value[:, 0, :].astype(np.float64)
+        for i in range(n):
+            nodes_treeids.append(t)
+            nodes_nodeids.append(i)
+            if is_leaf[i]:
+                nodes_featureids.append(0)
+                nodes_values.append(np.float32(0))
+                nodes_modes.append('LEAF')
+                nodes_true.append(0)
+                nodes_false.append(0)
+                total = values[i].sum()
+                for c in range(n_classes):
+                    w = values[i, c] / total / n_trees
+                    if w != 0.0:
+                        class_treeids.append(t)
+                        class_nodeids.append(i)
+                        class_ids.append(c)
+                        class_weights.append(w)
+            else:
+                nodes_featureids.append(int(tree.feature[i]))
+                nodes_values.append(thresholds[i])
+                nodes_modes.append('BRANCH_LEQ')
+                nodes_true.append(int(left[i]))
+                nodes_false.append(int(right[i]))
+
+    node = helper.make_node(
+        'TreeEnsembleClassifier',
+        inputs=[INPUT_NAME],
+        outputs=[LABEL_NAME, PROBABILITIES_NAME],
+        domain='ai.onnx.ml',
+        name='forest',
+        classlabels_int64s=list(range(n_classes)),
+        post_transform='NONE',
+        nodes_treeids=nodes_treeids,
+        nodes_nodeids=nodes_nodeids,
+        nodes_featureids=nodes_featureids,
+        nodes_values=[float(v) for v in nodes_values],
+        nodes_modes=nodes_modes,
+        nodes_truenodeids=nodes_true,
+        nodes_falsenodeids=nodes_false,
+        class_treeids=class_treeids,
+        class_nodeids=class_nodeids,
+        class_ids=class_ids,
+        class_weights=[float(np.float32(w)) for w in class_weights],
+    )
+    graph = helper.make_graph(
+        [node],
+        name,
+        inputs=[helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ['N', n_features])],
+        outputs=[
+            helper.make_tensor_value_info(LABEL_NAME, TensorProto.INT64, ['N']),
+            helper.make_tensor_value_info(PROBABILITIES_NAME, TensorProto.FLOAT, ['N', n_classes]),
+        ],
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid('', 17), helper.make_opsetid('ai.onnx.ml', 3)],
+        producer_name='sensor models/train',
+        producer_version='1',
+        doc_string=doc,
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
