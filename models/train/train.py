@@ -281,7 +281,7 @@ def random_split_reference(d: pd.DataFrame, inputs: list[str], trees: int, depth
 def git_commit() -> str:
     try:
         head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'models/train'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'models/train'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         return head + ('-dirty' if dirty else '')
     except (OSError, subprocess.CalledProcessError):
         return 'unknown'
