@@ -85,7 +85,7 @@ describe('unwritable output exits 4 before reading', () => {
   });
   it('database created for another profile', async () => {
     const db = join(dir, 'cic.sqlite');
-    expect((await sensor(['--replay', EDGE, '--db', db, '-q'])).status).toBe(0);
+    expect((await sensor(['--replay', EDGE, '--db', db, '--profile', 'cic', '-q'])).status).toBe(0);
     const r = await sensor(['--replay', EDGE, '--db', db, '--profile', 'fixed']);
     expect(r.status).toBe(4);
     expect(r.stderr).toMatch(/profile 'cic', not 'fixed'/);

@@ -157,13 +157,15 @@ export class Classifier {
     }
     if (problems.length > 0) throw new ModelError(problems);
 
-    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1 } satisfies WorkerInit });
-    const ready = await new Promise<FromWorker>((res) => {
+    // execArgv: [] so that flags of the parent (e.g. node --input-type) do not reach the worker's own start.
+    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1 } satisfies WorkerInit, execArgv: [] });
+    const ready = await new Promise<FromWorker | { t: 'crashed'; message: string }>((res) => {
       worker.once('message', res);
-      worker.once('error', (e) => res({ t: 'error', message: e.message }));
+      worker.once('error', (e) => res({ t: 'crashed', message: e.message }));
     });
     if (ready.t !== 'ready') {
       await worker.terminate();
+      if (ready.t === 'crashed') throw new Error(`cannot start the inference thread: ${ready.message}`);
       throw new ModelError([`cannot load ONNX model ${onnxPath}: ${ready.t === 'error' ? ready.message : 'unexpected reply'}`]);
     }
     const graphProblems = checkGraph(card, onnxPath, ready.inputs, ready.outputs);

@@ -12,12 +12,16 @@ import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink } from '../sinks/sqlite.js';
 import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
+import { chooseModel, modelsCommand } from '../classify/cli.js';
+import { ModelError, type Classifier } from '../classify/classifier.js';
+import { VerdictQueue } from '../classify/stage.js';
 
 interface Args {
   replay?: string[];
   db?: string;
   csv?: string;
-  profile: string;
+  /** Absent: the model's profile (cic without a model). */
+  profile?: string;
   filter?: string;
   'flow-timeout': number;
   'activity-timeout': number;
@@ -25,7 +29,8 @@ interface Args {
   'max-flows': number;
   'port-direction': boolean;
   ipv6: boolean;
-  model: boolean;
+  /** A model path or name; false for --no-model; absent for the default model. */
+  model?: string | false;
   progress?: boolean;
   quiet: boolean;
 }
@@ -37,14 +42,15 @@ function parseArgs(argv: string[]): Args {
     .scriptName('sensor')
     .usage(
       'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +
-        '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n\n' +
+        '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n' +
+        '       sensor models inspect PATH   (check a model against its card and print the contract)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
         'features, one row per flow, to SQLite and/or CSV.',
     )
     .option('replay', { type: 'string', array: true, describe: 'Capture file(s) to replay: pcap, pcapng, or either gzip-compressed. Several files are one continuous stream.' })
     .option('db', { type: 'string', describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`).' })
     .option('csv', { type: 'string', describe: 'CSV file to write, with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout).' })
-    .option('profile', { type: 'string', default: 'cic', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}).` })
+    .option('profile', { type: 'string', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}). Default: the model's profile (cic2017 for the default model; cic with --no-model).` })
     .option('filter', { type: 'string', describe: 'BPF filter applied while reading, e.g. "tcp port 80".' })
     .option('flow-timeout', { type: 'number', default: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet (CICFlowMeter: 120).' })
     .option('activity-timeout', { type: 'number', default: 5, describe: 'Activity timeout in seconds for the Active/Idle features (CICFlowMeter: 5).' })
@@ -52,12 +58,12 @@ function parseArgs(argv: string[]): Args {
     .option('max-flows', { type: 'number', default: 262144, describe: 'Flow table capacity (memory bound); when full the oldest flow is ended early and counted.' })
     .option('port-direction', { type: 'boolean', default: false, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only).' })
     .option('ipv6', { type: 'boolean', default: false, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled).' })
-    .option('model', { type: 'boolean', default: true, describe: 'Classify flows with the ONNX model (--no-model to skip; no model ships yet, so this has no effect).' })
+    .option('model', { type: 'string', describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-rf). --no-model skips classification.' })
     .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
     .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
     .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
-    .epilog('Exit codes: 0 ok, 2 bad usage, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
+    .epilog('Exit codes: 0 ok, 2 bad usage or a model that cannot be used, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
     .strict()
     .version(false)
     .help()
@@ -73,7 +79,7 @@ function parseArgs(argv: string[]): Args {
 function validate(a: Args): string[] {
   const errors: string[] = [];
   if (!a.replay || a.replay.length === 0) errors.push('Expected --replay FILE (or --iface IFACE for live capture: sensor --iface x --help)');
-  if (!isProfileName(a.profile)) errors.push(`Expected --profile to be one of ${PROFILE_NAMES.join(', ')}, got "${a.profile}"`);
+  if (a.profile !== undefined && !isProfileName(a.profile)) errors.push(`Expected --profile to be one of ${PROFILE_NAMES.join(', ')}, got "${a.profile}"`);
   const positive = (name: string, v: number): void => {
     if (!Number.isFinite(v) || v <= 0) errors.push(`Expected --${name} to be a positive number of seconds, got "${v}"`);
   };
@@ -107,6 +113,7 @@ function formatSummary(s: ReplaySummary): string {
 
 export async function main(argv: string[]): Promise<number> {
   if (isLiveCommand(argv)) return runLive(argv); // --iface / --config: the live daemon (cli/live.ts)
+  if (argv[0] === 'models') return modelsCommand(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -119,7 +126,33 @@ export async function main(argv: string[]): Promise<number> {
     for (const e of errors) process.stderr.write(`sensor: ${e}\n`);
     return ExitCode.Usage;
   }
-  const profile = getProfile(args.profile as (typeof PROFILE_NAMES)[number]);
+  if (args.model === '') {
+    process.stderr.write('sensor: Expected --model PATH (a .onnx or .json file, or a model name in models/), or --no-model\n');
+    return ExitCode.Usage;
+  }
+  // The model decides the profile unless --profile says otherwise; a model that does not fit is refused here,
+  // before any input is opened or output created.
+  let classifier: Classifier | undefined;
+  try {
+    const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined);
+    classifier = choice.classifier;
+    if (choice.notice && !args.quiet) process.stderr.write(`sensor: ${choice.notice}\n`);
+  } catch (e) {
+    if (e instanceof ModelError) {
+      for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
+      return ExitCode.Usage;
+    }
+    throw e;
+  }
+  try {
+    return await runReplay(args, argv, classifier);
+  } finally {
+    await classifier?.close();
+  }
+}
+
+async function runReplay(args: Args, argv: string[], classifier: Classifier | undefined): Promise<number> {
+  const profile = getProfile((args.profile ?? classifier?.profile ?? 'cic') as (typeof PROFILE_NAMES)[number]);
 
   let sources: PcapSource[];
   try {
@@ -172,6 +205,7 @@ export async function main(argv: string[]): Promise<number> {
         ipv6: args.ipv6,
         sinks,
         stop,
+        ...(classifier ? { verdicts: new VerdictQueue(classifier) } : {}),
         ...(showProgress
           ? {
               onProgress: (p: ReplayProgress) => {

@@ -1,0 +1,279 @@
+/**
+ * Models on the command line, as a user meets them: a model that does not fit is refused with exact messages and
+ * exit 2 before any input is read or output created; the default model labels lab attack flows with the class
+ * labels.csv implies; CSV `Label` and SQLite `label`/`score`/`model` carry the verdicts; `models inspect`.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { ROOT, SHARED, sensor } from './helpers/cli.js';
+import { ensureBuilt } from './setup/build.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-'));
+const EDGE = 'fixtures/reference/edge.pcap';
+const MODEL_ONNX = join(ROOT, 'models', 'cic2017-rf.onnx');
+const MODEL_CARD = join(ROOT, 'models', 'cic2017-rf.json');
+const shipped = (): Record<string, any> => JSON.parse(readFileSync(MODEL_CARD, 'utf8'));
+const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/** A model directory with the shipped ONNX (or `onnx` bytes) and a card changed by `edit`. */
+function variant(name: string, edit: (card: Record<string, any>) => void, onnx?: Buffer): { onnx: string; card: string } {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  const onnxPath = join(d, `${name}.onnx`);
+  if (onnx) writeFileSync(onnxPath, onnx);
+  else copyFileSync(MODEL_ONNX, onnxPath);
+  const card = shipped();
+  card.onnx.file = `${name}.onnx`;
+  card.onnx.sha256 = sha(onnxPath);
+  edit(card);
+  const cardPath = join(d, `${name}.json`);
+  writeFileSync(cardPath, JSON.stringify(card, null, 2));
+  return { onnx: onnxPath, card: cardPath };
+}
+
+beforeAll(() => {
+  ensureBuilt(['src/classify/worker.ts', 'src/classify/classifier.ts', 'src/cli/main.ts']);
+});
+
+describe('a model that does not fit is refused before any packet is read (exit 2, nothing written)', () => {
+  async function refused(args: string[]): Promise<string> {
+    const csv = join(dir, `out-${Math.random().toString(36).slice(2)}.csv`);
+    const r = await sensor(['--replay', EDGE, '--csv', csv, ...args]);
+    expect(r.status).toBe(2);
+    expect(existsSync(csv)).toBe(false);
+    return r.stderr;
+  }
+
+  it('wrong number of inputs: the graph takes 66 features, the card lists 65', async () => {
+    const m = variant('few', (c) => c.inputs.pop());
+    expect(await refused(['--model', m.onnx])).toBe(`sensor: ONNX model ${m.onnx}: input "input" takes 66 features, but the card lists 65 inputs\n`);
+  });
+
+  it('unknown feature name', async () => {
+    const m = variant('typo', (c) => (c.inputs[0] = 'Flow Duraton'));
+    expect(await refused(['--model', m.card])).toBe(
+      `sensor: model card ${m.card}: inputs[0]: unknown feature name "Flow Duraton" (not a CICFlowMeter column in the master, CIC-IDS2017, CSE-CIC-IDS2018 or Python-port spelling)\n`,
+    );
+  });
+
+  it('a feature that is not a column of the card\'s profile', async () => {
+    const m = variant('fixedcol', (c) => (c.inputs[0] = 'Fwd RST Flags'));
+    expect(await refused(['--model', m.card])).toBe(`sensor: model card ${m.card}: inputs[0]: "Fwd RST Flags" (Fwd RST Flags) is not a column of profile cic2017\n`);
+  });
+
+  it('profile mismatch with --profile', async () => {
+    expect(await refused(['--model', MODEL_ONNX, '--profile', 'cic'])).toBe(
+      `sensor: model card ${MODEL_CARD}: the model reads profile cic2017 features, but --profile cic was given\n`,
+    );
+  });
+
+  it('every problem at once', async () => {
+    const m = variant('many', (c) => {
+      c.inputs[3] = 'Bogus';
+      c.inputs[5] = ' Source IP';
+    });
+    expect(await refused(['--model', m.onnx, '--profile', 'fixed'])).toBe(
+      [
+        `sensor: model card ${m.card}: the model reads profile cic2017 features, but --profile fixed was given`,
+        `sensor: model card ${m.card}: inputs[3]: unknown feature name "Bogus" (not a CICFlowMeter column in the master, CIC-IDS2017, CSE-CIC-IDS2018 or Python-port spelling)`,
+        `sensor: model card ${m.card}: inputs[5]: " Source IP" is an identity column that is not a number; it cannot be a model input`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('unreadable files: no card, no ONNX, an ONNX that is not the card\'s, an ONNX that is not a model', async () => {
+    const missing = join(dir, 'missing.onnx');
+    expect(await refused(['--model', missing])).toBe(`sensor: model ${missing}: its card ${join(dir, 'missing.json')} is missing (every model needs <name>.onnx and <name>.json)\n`);
+    expect(await refused(['--model', join(dir, 'nope.json')])).toBe(`sensor: cannot read model card ${join(dir, 'nope.json')}: no such file\n`);
+
+    const noOnnx = variant('noonnx', (c) => (c.onnx.file = 'elsewhere.onnx'));
+    expect(await refused(['--model', noOnnx.card])).toBe(`sensor: cannot read ONNX model ${join(dir, 'noonnx', 'elsewhere.onnx')}: no such file\n`);
+
+    const other = variant('other', (c) => (c.onnx.sha256 = '0'.repeat(64)));
+    expect(await refused(['--model', other.onnx])).toBe(
+      `sensor: model card ${other.card}: onnx.sha256 is 000000000000…, but ${other.onnx} has ${sha(other.onnx).slice(0, 12)}… (the card describes another model file)\n`,
+    );
+
+    const garbage = variant('garbage', () => undefined, Buffer.from('this is not an ONNX model\n'));
+    expect(await refused(['--model', garbage.onnx])).toMatch(new RegExp(`^sensor: cannot load ONNX model ${garbage.onnx.replace(/[/.]/g, '\\$&')}: .+\\n$`));
+
+    const badJson = join(dir, 'bad.json');
+    writeFileSync(badJson, '{"format": ');
+    expect(await refused(['--model', badJson])).toMatch(/^sensor: model card .*bad\.json is not valid JSON: /);
+  });
+
+  it('the model is checked before the capture is opened', async () => {
+    const m = variant('typo2', (c) => (c.inputs[0] = 'Flow Duraton'));
+    const r = await sensor(['--replay', join(dir, 'no-such.pcap'), '--csv', join(dir, 'x.csv'), '--model', m.card]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown feature name "Flow Duraton"');
+  });
+});
+
+/** CSV rows as maps (no quoting in sensor CSVs). */
+function readCsv(path: string): Map<string, string>[] {
+  const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  const names = head!.split(',');
+  return lines.map((l) => {
+    const cells = l.split(',');
+    return new Map(names.map((n, i) => [n, cells[i]!]));
+  });
+}
+
+describe('which model and which profile', () => {
+  it('no --model and no --profile: the default model, its profile (cic2017) and a verdict on every flow', async () => {
+    const csv = join(dir, 'default.csv');
+    const r = await sensor(['--replay', EDGE, '--csv', csv, '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const head = readFileSync(csv, 'utf8').split('\n')[0]!;
+    expect(head.startsWith('Flow ID,Source IP,Source Port,Destination IP,Destination Port,Protocol,Timestamp,Flow Duration,Total Fwd Packets')).toBe(true);
+    const rows = readCsv(csv);
+    expect(rows.length).toBeGreaterThan(0);
+    const classes = shipped().classes as string[];
+    for (const row of rows) expect(classes).toContain(row.get('Label'));
+  });
+  it('--no-model: no verdicts (the profile\'s own label), profile cic as before', async () => {
+    const csv = join(dir, 'nomodel.csv');
+    const r = await sensor(['--replay', EDGE, '--csv', csv, '--no-model', '-q']);
+    expect(r.status).toBe(0);
+    expect(readFileSync(csv, 'utf8').startsWith('Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Total Fwd Packet,')).toBe(true);
+    for (const row of readCsv(csv)) expect(row.get('Label')).toBe('NeedManualLabel');
+  });
+  it('--profile other than the default model\'s: features as asked, no verdicts, and a note that says why', async () => {
+    const csv = join(dir, 'cic.csv');
+    const r = await sensor(['--replay', EDGE, '--csv', csv, '--profile', 'fixed']);
+    expect(r.status).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe('sensor: no verdicts: the default model cic2017-rf reads profile cic2017 features, not fixed (use --profile cic2017, or --model PATH)');
+    for (const row of readCsv(csv)) expect(row.get('Label')).toBe('NeedManualLabel');
+  });
+  it('--model with no path is a usage error', async () => {
+    const r = await sensor(['--replay', EDGE, '--csv', join(dir, 'y.csv'), '--model']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('sensor: Expected --model PATH (a .onnx or .json file, or a model name in models/), or --no-model\n');
+  });
+});
+
+describe('sensor models inspect', () => {
+  it('prints the contract of the shipped model', async () => {
+    const r = await sensor(['models', 'inspect', 'models/cic2017-rf.onnx']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const card = shipped();
+    expect(r.stdout).toContain(`onnx           models/cic2017-rf.onnx  sha256 ${card.onnx.sha256} (matches)`);
+    expect(r.stdout).toContain('graph          input float32 [N, 66] -> probabilities float32 [N, 7]');
+    expect(r.stdout).toContain('profile        cic2017');
+    expect(r.stdout).toContain('classes        BENIGN (benign), Bot, BruteForce, DoS, Infiltration, PortScan, WebAttack');
+    expect(r.stdout).toContain('preprocessing  NaN -> -1, +Infinity -> -1, -Infinity -> -1; clip none; scaling none');
+    expect(r.stdout).toMatch(/ 66 {2}Idle Min +-> #77 Idle Min/);
+    expect(r.stdout).toContain(`  code         ${card.provenance.code_commit}`);
+  });
+  it('--json prints the card; a refused model is exit 2 with the same messages as a run', async () => {
+    const r = await sensor(['models', 'inspect', 'cic2017-rf', '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(shipped());
+    const m = variant('few2', (c) => c.inputs.pop());
+    const bad = await sensor(['models', 'inspect', m.card]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(`sensor: ONNX model ${m.onnx}: input "input" takes 66 features, but the card lists 65 inputs\n`);
+  });
+  it('an unknown subcommand is a usage error', async () => {
+    const r = await sensor(['models', 'train']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^sensor: Unknown argument: train/);
+  });
+});
+
+// ---- the default model on lab captures, expectations from labels.csv -------------------------------------------
+
+const LAB = join(SHARED, 'data', 'lab');
+const haveLab = existsSync(join(LAB, 'labels.csv'));
+
+interface Rule {
+  phase: string;
+  label: string;
+  src: string;
+  start: number;
+  end: number;
+}
+function labelRules(): Rule[] {
+  const lines = readFileSync(join(LAB, 'labels.csv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  const head = lines.shift()!.split(',');
+  return lines.map((l) => {
+    const cells = l.match(/("[^"]*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '').replace(/^"|"$/g, ''));
+    const get = (k: string): string => cells[head.indexOf(k)]!;
+    return { phase: get('phase'), label: get('label'), src: get('src_ip'), start: Number(get('start_epoch')), end: Number(get('end_epoch')) };
+  });
+}
+/** labels.csv's rule: the row whose window holds the flow's first packet and whose src_ip is an endpoint. */
+function truth(rules: Rule[], srcIp: string, dstIp: string, startUs: number): string {
+  const t = startUs / 1e6;
+  const r = rules.find((x) => t >= x.start && t <= x.end && (srcIp === x.src || dstIp === x.src));
+  return r ? r.label : 'BENIGN';
+}
+/** The lab labels in the sample's groups (models/cic2017-rf.md: DDoS is a SYN flood, i.e. denial of service). */
+const GROUP: Record<string, string> = {
+  BENIGN: 'BENIGN', PortScan: 'PortScan', 'DoS Hulk': 'DoS', 'DoS slowloris': 'DoS', 'DoS Slowhttptest': 'DoS', DDoS: 'DoS',
+  'SSH-Patator': 'BruteForce', 'FTP-Patator': 'BruteForce',
+};
+
+describe.skipIf(!haveLab)('default model on the lab captures (../shared/data/lab)', () => {
+  const phases = ['portscan', 'slowloris', 'sshpatator', 'ftppatator'];
+  const db = join(dir, 'lab.sqlite');
+  const csv = join(dir, 'lab.csv');
+  type Row = { id: number; src_ip: string; dst_ip: string; start_us: number; label: string | null; score: number | null; model: string | null };
+  let rows: Row[] = [];
+
+  beforeAll(async () => {
+    const r = await sensor(['--replay', ...phases.map((p) => join(LAB, `phase-${p}.pcap.gz`)), '--db', db, '--csv', csv, '-q'], { timeoutMs: 300_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const d = new Database(db, { readonly: true });
+    rows = d.prepare('SELECT id, src_ip, dst_ip, start_us, label, score, model FROM flows ORDER BY id').all() as Row[];
+    d.close();
+  }, 300_000);
+
+  it('SQLite rows carry label, score and model; the CSV Label column has the same verdicts', () => {
+    const classes = shipped().classes as string[];
+    expect(rows.length).toBeGreaterThan(70_000);
+    for (const r of rows) {
+      expect(classes).toContain(r.label);
+      expect(r.score).toBeGreaterThanOrEqual(1 / classes.length);
+      expect(r.score).toBeLessThanOrEqual(1 + 1e-6);
+      expect(r.model).toBe('cic2017-rf@1');
+    }
+    expect(readCsv(csv).map((m) => m.get('Label'))).toEqual(rows.map((r) => r.label));
+  });
+
+  /** The flows of a phase the model was not trained on: the last 30 % by first packet (models/cic2017-rf.md). */
+  function heldOut(rules: Rule[], phase: string): Row[] {
+    const w = rules.find((r) => r.phase === phase)!;
+    const inPhase = rows.filter((r) => r.start_us / 1e6 >= w.start - 2 && r.start_us / 1e6 <= w.end + 2).sort((a, b) => a.start_us - b.start_us);
+    return inPhase.slice(Math.floor(inPhase.length * 0.7));
+  }
+
+  it('labels attack flows with the class labels.csv implies (held-out part: the last 30 % of each phase)', () => {
+    const rules = labelRules();
+    for (const phase of phases) {
+      const w = rules.find((r) => r.phase === phase)!;
+      const attack = heldOut(rules, phase).filter((r) => truth(rules, r.src_ip, r.dst_ip, r.start_us) === w.label);
+      const want = GROUP[w.label]!;
+      expect(attack.length, phase).toBeGreaterThan(20);
+      const right = attack.filter((r) => r.label === want).length / attack.length;
+      expect(right, `${phase}: share of ${w.label} flows labelled ${want}`).toBeGreaterThan(0.75);
+    }
+  });
+
+  it('benign lab flows (the client, during the attacks; held-out part) are mostly left benign', () => {
+    const rules = labelRules();
+    const benign = phases.flatMap((p) => heldOut(rules, p)).filter((r) => truth(rules, r.src_ip, r.dst_ip, r.start_us) === 'BENIGN');
+    expect(benign.length).toBeGreaterThan(50);
+    const flagged = benign.filter((r) => r.label !== 'BENIGN').length / benign.length;
+    expect(flagged).toBeLessThan(0.1);
+  });
+});

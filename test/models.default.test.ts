@@ -1,0 +1,84 @@
+/**
+ * The shipped model against scikit-learn: models/train/golden-cic2017-rf.json holds held-out rows (raw cic2017
+ * profile columns, NaN/Infinity included) with the probabilities scikit-learn's predict_proba gave when the model
+ * was trained. The sensor's Classifier (column picking, NaN/Infinity replacement, float32, onnxruntime in its
+ * worker) must give the same class and probabilities within 1e-5. No Python needed.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Classifier } from '../src/classify/classifier.js';
+import { getProfile } from '../src/features/profiles.js';
+import type { FlowRows } from '../src/sinks/flow-rows.js';
+import { ensureBuilt } from './setup/build.js';
+
+interface Golden {
+  columns: string[];
+  classes: string[];
+  rows: (number | string)[][];
+  labels: string[];
+  proba: number[][];
+}
+const golden = JSON.parse(readFileSync(new URL('../models/train/golden-cic2017-rf.json', import.meta.url), 'utf8')) as Golden;
+const num = (v: number | string): number => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity);
+
+function batch(): FlowRows {
+  const F = getProfile('cic2017').columns.featureNames.length;
+  const features = new Float64Array(golden.rows.length * F);
+  golden.rows.forEach((r, i) => r.forEach((v, j) => (features[i * F + j] = num(v))));
+  return { count: golden.rows.length, ids: [], features, kinds: new Uint8Array(golden.rows.length * F) };
+}
+
+beforeAll(async () => {
+  await ensureBuilt(['src/classify/worker.ts']);
+});
+
+describe('shipped model cic2017-rf', () => {
+  let c: Classifier;
+  beforeAll(async () => {
+    c = await Classifier.load('models/cic2017-rf.onnx');
+  });
+  afterAll(async () => c?.close());
+
+  it('golden rows are raw cic2017 rows, some with NaN/Infinity, every class present', () => {
+    expect(golden.columns).toHaveLength(getProfile('cic2017').columns.featureNames.length);
+    expect(golden.rows.some((r) => r.some((v) => typeof v === 'string'))).toBe(true);
+    expect(new Set(golden.labels)).toEqual(new Set(c.classes));
+  });
+
+  it('gives scikit-learn\'s probabilities (within 1e-5) and class on every golden row', async () => {
+    const rows = batch();
+    const probs = await c.probabilities(rows);
+    await c.classify(rows);
+    const C = c.classes.length;
+    expect(c.classes).toEqual(golden.classes);
+    golden.proba.forEach((want, i) => {
+      for (let k = 0; k < C; k++) expect(Math.abs(probs[i * C + k]! - want[k]!), `row ${i} class ${golden.classes[k]}`).toBeLessThan(1e-5);
+      const best = want.indexOf(Math.max(...want));
+      expect(rows.labels![i]).toBe(golden.classes[best]);
+      expect(rows.scores![i]).toBeCloseTo(want[best]!, 5);
+    });
+    expect(rows.model).toBe('cic2017-rf@1');
+  });
+
+  it('a card that names the same inputs in 2018 and leading-space 2017 spellings gives the same verdicts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sensor-model-'));
+    const card = JSON.parse(readFileSync('models/cic2017-rf.json', 'utf8')) as { inputs: string[] };
+    const spell2018: Record<string, string> = { 'Total Fwd Packets': 'Tot Fwd Pkts', 'Total Backward Packets': 'Tot Bwd Pkts', 'Flow Bytes/s': 'Flow Byts/s', 'Init_Win_bytes_backward': 'Init Bwd Win Byts', 'min_seg_size_forward': 'Fwd Seg Size Min' };
+    card.inputs = card.inputs.map((n, i) => spell2018[n] ?? (i % 2 === 0 ? ` ${n}` : n));
+    writeFileSync(join(dir, 'm.json'), JSON.stringify(card));
+    copyFileSync('models/cic2017-rf.onnx', join(dir, 'm.onnx'));
+    const other = await Classifier.load(join(dir, 'm.onnx'));
+    try {
+      const a = batch();
+      const b = batch();
+      await c.classify(a);
+      await other.classify(b);
+      expect(b.labels).toEqual(a.labels);
+      expect(Array.from(b.scores!)).toEqual(Array.from(a.scores!));
+    } finally {
+      await other.close();
+    }
+  });
+});
