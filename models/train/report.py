@@ -165,7 +165,7 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '`TreeEnsembleClassifier` (leaf weights = class distribution / number of trees; thresholds rounded down to float32',
         'so that `x <= t` holds for the same float32 inputs as in scikit-learn). `models/train/check_onnx.mjs` runs the',
         'exported file with onnxruntime-node through the sensor\'s own Classifier (columns picked by name from the profile,',
-        f'NaN/Infinity replaced) on every held-out row: {agree.get("same_class", "?")} of {agree.get("rows", "?")} rows give scikit-learn\'s class,',
+        f'NaN/Infinity replaced) on every held-out row and every training row with a NaN or an Infinity: {agree.get("same_class", "?")} of {agree.get("rows", "?")} rows give scikit-learn\'s class,',
         f'largest probability difference {agree.get("max_abs_prob_diff", "?")} (limit 1e-5). CI repeats this on a small training run',
         '(`test/models.train.test.ts`), and `test/models.default.test.ts` checks the shipped file against scikit-learn\'s',
         f'probabilities saved in `models/train/golden-{name}.json`.',

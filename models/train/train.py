@@ -402,15 +402,20 @@ def main() -> None:
     }
     write_json(card_path, card)
 
-    # ---- held-out rows for the ONNX/sklearn agreement check (raw profile rows: NaN/Infinity included)
+    # ---- rows for the ONNX/sklearn agreement check: every held-out row, plus every other row with a NaN or an
+    # Infinity (raw profile rows, so the check covers the card's preprocessing too)
     check_dir = args.check_dir or tempfile.mkdtemp(prefix='sensor-check-')
     os.makedirs(check_dir, exist_ok=True)
-    raw = d.loc[test, features_all].to_numpy(dtype=np.float64)
+    all_raw = d[features_all].to_numpy(dtype=np.float64)
+    extra = ~test & ~np.isfinite(all_raw).all(axis=1)
+    raw = np.concatenate([all_raw[test], all_raw[extra]])
+    check_proba = np.concatenate([proba, forest.predict_proba(preprocess(d.loc[extra, inputs].to_numpy()))])
     raw.astype('<f8').tofile(os.path.join(check_dir, 'rows.f64'))
-    proba.astype('<f8').tofile(os.path.join(check_dir, 'proba.f64'))
+    check_proba.astype('<f8').tofile(os.path.join(check_dir, 'proba.f64'))
     write_json(os.path.join(check_dir, 'meta.json'), {
-        'rows': int(raw.shape[0]), 'columns': features_all, 'classes': classes,
-        'predicted': [classes.index(str(p)) for p in y_pred], 'card': card_path,
+        'rows': int(raw.shape[0]), 'held_out_rows': int(test.sum()), 'non_finite_training_rows': int(extra.sum()),
+        'columns': features_all, 'classes': classes,
+        'predicted': [int(i) for i in np.argmax(check_proba, axis=1)], 'card': card_path,
     })
     if not args.no_check:
         r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), check_dir], capture_output=True, text=True)
