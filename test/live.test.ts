@@ -225,6 +225,25 @@ if (unavailable !== null) {
       expectAccounted(JSON.parse(newRun!.counters) as Counters);
     }, 90_000);
 
+    it('retention deletes flows older than N days (in a worker) and keeps the new ones', async () => {
+      const db = join(dir, 'live-retention.sqlite');
+      // Old flows: a replay of a 2011 capture into the same database.
+      const r = await sensor(['--replay', FIXTURES[0]!, '--db', db, '-q', '--no-model'], { timeoutMs: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const old = count(db);
+      expect(old).toBeGreaterThan(0);
+      const want = await replayCounts(FIXTURES[1]!);
+      const p = start(['--iface', lab.capIf, '--db', db, '--retention', '1', '--stats-interval', '0']);
+      await p.waitFor((l) => l.event === 'start');
+      const line = await p.waitFor((l) => l.event === 'retention', 10_000);
+      expect(line).toMatchObject({ deleted: old, days: 1 });
+      await lab.send(FIXTURES[1]!);
+      const stop = await p.stop('SIGTERM');
+      expect(stop.code, p.stderr).toBe(0);
+      expect(flowCounts(db)).toEqual(want);
+      expect(runs(db).map((x) => x.mode)).toEqual(['replay', 'live']);
+    }, 60_000);
+
     describe('refusals: one line, non-zero exit, nothing written', () => {
       it('a missing interface', async () => {
         const db = join(dir, 'never-1.sqlite');
