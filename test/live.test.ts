@@ -10,7 +10,7 @@
  * - a missing interface, no permission, a bad filter: one clear line, non-zero exit, no output written.
  * Skipped, with the reason, when not root or when `ip netns` is not permitted.
  */
-import { existsSync, mkdtempSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -224,6 +224,39 @@ if (unavailable !== null) {
       expect(newRun!.ended_at).not.toBeNull();
       expectAccounted(JSON.parse(newRun!.counters) as Counters);
     }, 90_000);
+
+    it('SIGHUP rereads the config file: reloadable keys apply, others ask for a restart, a broken file is refused; no flow lost', async () => {
+      const db = join(dir, 'live-reload.sqlite');
+      const cfg = join(dir, 'reload.json');
+      const base = { interface: lab.capIf, db, idleTimeout: 1, statsInterval: 0 };
+      writeFileSync(cfg, JSON.stringify(base));
+      const [a, b] = [FIXTURES[0]!, FIXTURES[1]!];
+      const want = [...(await replayCounts(a)), ...(await replayCounts(b))].sort();
+      const p = start(['--config', cfg]);
+      await p.waitFor((l) => l.event === 'start');
+      await lab.send(a);
+      // statsInterval applies at once; flowTimeout needs a restart and keeps its running value.
+      writeFileSync(cfg, JSON.stringify({ ...base, statsInterval: 1, flowTimeout: 60 }));
+      p.child.kill('SIGHUP');
+      const warned = await p.waitFor((l) => l.event === 'reload' && Array.isArray(l.keys));
+      expect(warned.keys).toEqual(['flowTimeout']);
+      await p.waitFor((l) => l.event === 'stats', 5000);
+      // A broken file: every problem logged, the running configuration kept, the outputs still reopened.
+      writeFileSync(cfg, JSON.stringify({ ...base, snaplen: 'big', colour: 'red' }));
+      const reopened = p.lines.filter((l) => l.msg === 'reload: outputs reopened').length;
+      p.child.kill('SIGHUP');
+      await p.waitFor((l) => l.event === 'reload' && typeof l.error === 'string' && String(l.error).includes('"snaplen"'));
+      await p.waitFor(() => p.lines.filter((l) => l.msg === 'reload: outputs reopened').length > reopened);
+      expect(p.lines.some((l) => l.event === 'reload' && String(l.error).includes('unknown key "colour"'))).toBe(true);
+      await lab.send(b);
+      const stop = await p.stop('SIGTERM');
+      expect(stop.code, p.stderr).toBe(0);
+      expect(flowCounts(db)).toEqual(want);
+      const all = runs(db);
+      expect(all.length).toBe(3); // one run row per (re)open of the database
+      expect(all.every((r) => r.ended_at !== null)).toBe(true);
+      expectAccounted(JSON.parse(all[2]!.counters) as Counters);
+    }, 60_000);
 
     it('retention deletes flows older than N days (in a worker) and keeps the new ones', async () => {
       const db = join(dir, 'live-retention.sqlite');
