@@ -431,7 +431,7 @@ int sp_live_state(sp_source *s) {
   if (!L || !L->started) return SP_LIVE_ENDED;
   pthread_mutex_lock(&L->mu);
   int st = L->thread_done ? (L->r == L->w ? SP_LIVE_ENDED : SP_LIVE_STOPPING)
-                          : (L->stop ? SP_LIVE_STOPPING : SP_LIVE_CAPTURING);
+                          : (stop_requested(L) ? SP_LIVE_STOPPING : SP_LIVE_CAPTURING);
   pthread_mutex_unlock(&L->mu);
   return st;
 }

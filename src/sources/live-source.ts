@@ -15,7 +15,8 @@
  *   if (src.warning) log.warn(src.warning); // why capture ended early (interface went down, ...)
  *   src.close();
  *
- * The contents of data/meta are only valid until the next call to next()/nextAsync().
+ * The contents of data/meta are only valid until the next call to next()/nextAsync(). Like a socket, an open
+ * LiveSource keeps the process alive (its capture thread holds a reference to it): close() it.
  */
 import { readdirSync } from 'node:fs';
 import { CaptureError, META_STRIDE, type CaptureErrorKind } from './pcap-source.js';
