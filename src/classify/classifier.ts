@@ -6,10 +6,12 @@
  * asked for, the ONNX file is not the one the card describes (sha256), cannot be loaded, or its graph's input
  * width or output width differs from the card. load() throws one ModelError listing every problem found.
  *
- * Inference runs in a worker thread (classify/worker.ts). classify(rows) picks the card's columns out of the
- * profile's row-major features into a Float32Array [count × inputs] on the calling thread (a copy with the
- * card's NaN/Infinity replacement, clipping and scaling), posts it, and resolves when the worker has run the
- * batch: one session.run per FlowRows batch. Several batches may be in flight; replies come back in order.
+ * Inference runs in a worker thread (classify/worker.ts): classify(rows) lends the batch's features to it by
+ * transfer (no copy; the packet thread only posts a message), the worker picks the card's columns into a
+ * Float32Array [count × inputs] with the card's NaN/Infinity replacement, clipping and scaling, runs the model
+ * (one session.run per FlowRows batch) and transfers the features back with the probabilities. While a batch is
+ * being classified its `rows.features` is detached: the caller must not read it until classify() resolves, and
+ * must not keep a reference to the old array (rows.features is a new view of the same memory afterwards).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,7 +21,8 @@ import { Worker } from 'node:worker_threads';
 import { getProfile, type ProfileName } from '../features/profiles.js';
 import type { FlowRows, ProfileColumns } from '../sinks/flow-rows.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
-import { preprocessValue, validateModelCard, type ModelCard } from './model-card.js';
+import { validateModelCard, type ModelCard } from './model-card.js';
+import { buildModelInput, type InputSpec } from './input.js';
 import type { FromWorker, RunRequest, TensorInfo, WorkerInit } from './worker.js';
 
 /** The model shipped in models/ and used when the command line names none. */
@@ -95,6 +98,9 @@ function defaultWorkerUrl(): URL {
 interface Pending {
   resolve: (probs: Float32Array) => void;
   reject: (e: Error) => void;
+  /** The batch whose features were lent to the worker (they are put back on the reply). */
+  rows: FlowRows;
+  lent: boolean;
 }
 
 export class Classifier {
@@ -104,8 +110,9 @@ export class Classifier {
   readonly columns: ProfileColumns;
   readonly classes: readonly string[];
   readonly width: number;
-  private readonly featureIndex: Int32Array;
-  private readonly identityField: (keyof FlowRows['ids'][number] | null)[];
+  private readonly spec: InputSpec;
+  /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
+  private readonly identityFields: (keyof FlowRows['ids'][number])[];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private failure: Error | null = null;
@@ -116,7 +123,8 @@ export class Classifier {
     readonly cardPath: string,
     readonly onnxPath: string,
     readonly graph: { inputs: TensorInfo[]; outputs: TensorInfo[] },
-    sources: InputSource[],
+    spec: InputSpec,
+    identityFields: (keyof FlowRows['ids'][number])[],
     private readonly worker: Worker,
   ) {
     this.id = `${card.name}@${card.version}`;
@@ -124,8 +132,8 @@ export class Classifier {
     this.columns = getProfile(card.profile).columns;
     this.classes = card.classes;
     this.width = card.inputs.length;
-    this.featureIndex = Int32Array.from(sources, (s) => (s.from === 'feature' ? s.index : -1));
-    this.identityField = sources.map((s) => (s.from === 'identity' ? s.field : null));
+    this.spec = spec;
+    this.identityFields = identityFields;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e) => this.fail(new Error(`model ${this.id}: inference thread failed: ${e.message}`)));
     worker.on('exit', (code) => {
@@ -157,8 +165,9 @@ export class Classifier {
     }
     if (problems.length > 0) throw new ModelError(problems);
 
+    const { spec: input, identityFields } = inputSpec(sources, card);
     // execArgv: [] so that flags of the parent (e.g. node --input-type) do not reach the worker's own start.
-    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1 } satisfies WorkerInit, execArgv: [] });
+    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1, spec: input } satisfies WorkerInit, execArgv: [] });
     const ready = await new Promise<FromWorker | { t: 'crashed'; message: string }>((res) => {
       worker.once('message', res);
       worker.once('error', (e) => res({ t: 'crashed', message: e.message }));
@@ -173,28 +182,20 @@ export class Classifier {
       await worker.terminate();
       throw new ModelError(graphProblems);
     }
-    return new Classifier(card, cardPath, onnxPath, { inputs: ready.inputs, outputs: ready.outputs }, sources, worker);
+    return new Classifier(card, cardPath, onnxPath, { inputs: ready.inputs, outputs: ready.outputs }, input, identityFields, worker);
   }
 
-  /** The model's input for a batch: row i, input j = the card's column j of flow i, preprocessed, as float32. */
+  /** The model's input for a batch, built on the calling thread (what the worker does; for tests and benchmarks). */
   buildInput(rows: FlowRows): Float32Array {
-    const n = rows.count;
-    const W = this.width;
-    const F = this.columns.featureNames.length;
-    const out = new Float32Array(n * W);
-    const feats = rows.features;
-    const idx = this.featureIndex;
-    const pre = this.card.preprocessing;
-    for (let i = 0; i < n; i++) {
-      const base = i * F;
-      const o = i * W;
-      for (let j = 0; j < W; j++) {
-        const k = idx[j]!;
-        const v = k >= 0 ? feats[base + k]! : (rows.ids[i]![this.identityField[j]!] as number);
-        out[o + j] = preprocessValue(v, pre, j);
-      }
-    }
-    return out;
+    return buildModelInput(rows.features, this.columns.featureNames.length, rows.count, this.identityMatrix(rows), this.spec);
+  }
+
+  private identityMatrix(rows: FlowRows): Float64Array | null {
+    const fields = this.identityFields;
+    if (fields.length === 0) return null;
+    const m = new Float64Array(rows.count * fields.length);
+    for (let i = 0; i < rows.count; i++) for (let k = 0; k < fields.length; k++) m[i * fields.length + k] = rows.ids[i]![fields[k]!] as number;
+    return m;
   }
 
   /** Class probabilities of every flow in the batch, row-major [count × classes]. */
@@ -202,18 +203,25 @@ export class Classifier {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error(`model ${this.id} is closed`));
     if (rows.count === 0) return Promise.resolve(new Float32Array(0));
-    const data = this.buildInput(rows);
     const seq = ++this.seq;
     const C = this.classes.length;
     const count = rows.count;
+    const stride = this.columns.featureNames.length;
+    const f = rows.features;
+    // Lend the batch's own buffer when the array is all of it (the engine's batches are); else send a copy.
+    const lent = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer;
+    const features = lent ? f : f.slice(0, count * stride);
+    const identity = this.identityMatrix(rows);
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(seq, {
         resolve: (p) => (p.length === count * C ? resolve(p) : reject(new Error(`model ${this.id}: output has ${p.length / count} classes per row, the card lists ${C}`))),
         reject,
+        rows,
+        lent,
       });
       if (this.pending.size === 1) this.worker.ref();
-      const msg: RunRequest = { t: 'run', seq, count, width: this.width, data, input: this.card.onnx.input, output: this.card.onnx.probabilities };
-      this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
+      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, input: this.card.onnx.input, output: this.card.onnx.probabilities };
+      this.worker.postMessage(msg, [features.buffer as ArrayBuffer]);
     });
   }
 
@@ -255,6 +263,7 @@ export class Classifier {
     if (!p) return;
     this.pending.delete(m.seq);
     if (this.pending.size === 0) this.worker.unref();
+    if (p.lent) p.rows.features = m.features;
     if (m.t === 'done') p.resolve(m.probs);
     else p.reject(new Error(`model ${this.id}: inference failed: ${m.message}`));
   }
@@ -264,6 +273,21 @@ export class Classifier {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
+}
+
+/** Where each input comes from, for the worker: a feature column, or a column of the identity matrix. */
+function inputSpec(sources: InputSource[], card: ModelCard): { spec: InputSpec; identityFields: (keyof FlowRows['ids'][number])[] } {
+  const identityFields: (keyof FlowRows['ids'][number])[] = [];
+  const identityIndex = sources.map((s) => {
+    if (s.from !== 'identity') return -1;
+    let k = identityFields.indexOf(s.field);
+    if (k < 0) k = identityFields.push(s.field) - 1;
+    return k;
+  });
+  return {
+    spec: { featureIndex: sources.map((s) => (s.from === 'feature' ? s.index : -1)), identityIndex, preprocessing: card.preprocessing },
+    identityFields,
+  };
 }
 
 /** The session's input and output against the card: names, element type, and widths. */

@@ -1,14 +1,17 @@
 /**
  * The ONNX session, in its own thread: onnxruntime-node's run() is synchronous inside the binding, so running it
  * here is what keeps inference off the packet path. Protocol with classifier.ts:
- *   → workerData {onnxPath, threads}
+ *   → workerData {onnxPath, threads, spec}
  *   ← {t:'ready', inputs, outputs} once the session is created, or {t:'error', message}
- *   → {t:'run', seq, count, width, data: Float32Array, input, output}   (data transferred)
- *   ← {t:'done', seq, probs: Float32Array, dims}   (probs transferred) or {t:'failed', seq, message}
+ *   → {t:'run', seq, count, stride, features: Float64Array, identity, input, output}   (features transferred)
+ *   ← {t:'done', seq, probs: Float32Array, dims, features} or {t:'failed', seq, message, features}
+ * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking the
+ * card's columns and preprocessing them happens here, off the packet thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
+import { buildModelInput, type InputSpec } from './input.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
@@ -16,6 +19,7 @@ const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtType
 export interface WorkerInit {
   onnxPath: string;
   threads: number;
+  spec: InputSpec;
 }
 export interface TensorInfo {
   name: string;
@@ -26,14 +30,17 @@ export interface TensorInfo {
 export type FromWorker =
   | { t: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[] }
   | { t: 'error'; message: string }
-  | { t: 'done'; seq: number; probs: Float32Array; dims: number[] }
-  | { t: 'failed'; seq: number; message: string };
+  | { t: 'done'; seq: number; probs: Float32Array; dims: number[]; features: Float64Array }
+  | { t: 'failed'; seq: number; message: string; features: Float64Array };
 export interface RunRequest {
   t: 'run';
   seq: number;
   count: number;
-  width: number;
-  data: Float32Array;
+  /** Doubles per row of `features` (the profile's feature count). */
+  stride: number;
+  features: Float64Array;
+  /** [count × identity columns] when an input is a port or the protocol, else null. */
+  identity: Float64Array | null;
   input: string;
   output: string;
 }
@@ -61,16 +68,18 @@ async function main(): Promise<void> {
   port.postMessage({ t: 'ready', inputs: metadata(session.inputMetadata), outputs: metadata(session.outputMetadata) } satisfies FromWorker);
   port.on('message', (m: RunRequest) => {
     void (async () => {
+      const back = [m.features.buffer as ArrayBuffer];
       try {
-        const input = new ort.Tensor('float32', m.data, [m.count, m.width]);
+        const data = buildModelInput(m.features, m.stride, m.count, m.identity, init.spec);
+        const input = new ort.Tensor('float32', data, [m.count, init.spec.featureIndex.length]);
         const out = await session.run({ [m.input]: input }, [m.output]);
         const t = out[m.output]!;
         const probs = t.data as Float32Array;
         // Own the buffer before transferring it (the tensor may view a larger one).
         const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
-        port.postMessage({ t: 'done', seq: m.seq, probs: copy, dims: [...t.dims] } satisfies FromWorker, [copy.buffer as ArrayBuffer]);
+        port.postMessage({ t: 'done', seq: m.seq, probs: copy, dims: [...t.dims], features: m.features } satisfies FromWorker, [copy.buffer as ArrayBuffer, ...back]);
       } catch (e) {
-        port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e) } satisfies FromWorker);
+        port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e), features: m.features } satisfies FromWorker, back);
       }
     })();
   });
