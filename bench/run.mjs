@@ -1,7 +1,7 @@
 // `npm run bench`: replay throughput of the real CLI with features + SQLite on, and where the time goes.
 //
 //   node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles]
-//                      [--no-breakdown] [--no-cli] [--json FILE] [--keep-db]
+//                      [--no-breakdown] [--no-cli] [--timeout SECONDS] [--json FILE] [--keep-db]
 //
 // What it does, in order:
 // 1. Makes sure the captures exist in bench/data/ (git-ignored), generating them with the shared generator
@@ -70,13 +70,13 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(
     'usage: node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles]\n' +
-      '                          [--no-breakdown] [--no-cli] [--json FILE] [--keep-db]\n',
+      '                          [--no-breakdown] [--no-cli] [--timeout SECONDS] [--json FILE] [--keep-db]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, json: null, keepDb: false };
+  const o = { quick: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, json: null, keepDb: false, timeoutS: 600 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -95,6 +95,11 @@ function parseArgs(argv) {
     else if (a === '--no-breakdown') o.breakdown = false;
     else if (a === '--no-cli') o.cli = false;
     else if (a === '--json') o.json = value();
+    else if (a === '--timeout') {
+      const v = value();
+      o.timeoutS = Number(v);
+      if (!Number.isFinite(o.timeoutS) || o.timeoutS <= 0) usage(`expected --timeout to be a positive number of seconds, got "${v}"`);
+    }
     else if (a === '--keep-db') o.keepDb = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option "${a}"`);
@@ -272,7 +277,6 @@ async function runStage(stage, file, profileName) {
       }
       await sink.flush();
       const tFlush = performance.now();
-      await sink.finishRun(engine.counters());
       await sink.close();
       const cpuSink = process.cpuUsage(cpuSink0);
       res.sinkOpenMs = tOpen - t0;
@@ -303,7 +307,6 @@ async function runStage(stage, file, profileName) {
     const tReplay = performance.now();
     const summary = await replay({ files: [file], profile, ...CLI_DEFAULTS, sinks: [sink] }, sources);
     const tReplayEnd = performance.now();
-    await sink.finishRun(summary.counters);
     await sink.close();
     Object.assign(res, {
       packets: summary.packets, flows: summary.flows, replayMs: summary.elapsedMs, dbBytes: dbSize(db),
@@ -331,9 +334,13 @@ function dbSize(db) {
 
 const HAVE_TIME = existsSync('/usr/bin/time');
 
+/** Child runs longer than this are stopped and reported as not finished (--timeout). */
+let timeLimitMs = 600_000;
+
 /**
  * Run a command; returns its stdout, stderr, wall ms (spawn to exit, so Node start-up included), and peak RSS
- * in KiB and CPU seconds from /usr/bin/time (else VmHWM polled from /proc, CPU unknown).
+ * in KiB and CPU seconds from /usr/bin/time (else VmHWM polled from /proc, CPU unknown). A run that exceeds the
+ * time limit is killed (its own process group: /usr/bin/time and node) and resolves with `timedOut: true`.
  */
 function measure(cmd, args) {
   return new Promise((resolvePromise, reject) => {
@@ -341,7 +348,16 @@ function measure(cmd, args) {
     const timeOut = join(dir, 'time');
     const [c, a] = HAVE_TIME ? ['/usr/bin/time', ['-o', timeOut, '-f', '%M %U %S', cmd, ...args]] : [cmd, args];
     const t0 = performance.now();
-    const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(c, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, timeLimitMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -360,6 +376,7 @@ function measure(cmd, args) {
     child.on('error', reject);
     child.on('close', (code) => {
       const wallMs = performance.now() - t0;
+      clearTimeout(timer);
       if (poll) clearInterval(poll);
       let rssKiB = hwm;
       let cpuS = NaN;
@@ -369,6 +386,10 @@ function measure(cmd, args) {
         cpuS = last[1] + last[2];
       }
       rmSync(dir, { recursive: true, force: true });
+      if (timedOut) {
+        resolvePromise({ timedOut: true, wallMs });
+        return;
+      }
       if (code !== 0) {
         reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${stderr}`));
         return;
@@ -383,17 +404,15 @@ async function cliRun(file, profile, keepDb) {
   const db = join(dir, 'flows.sqlite');
   try {
     const r = await measure(process.execPath, [join(ROOT, 'bin', 'sensor.js'), '--replay', file, '--db', db, '--profile', profile]);
+    if (r.timedOut) return { timedOut: true, wallMs: r.wallMs };
+    const { packets, flows, rows } = sqliteCounts(db);
     const m = /packets (\d+)\s+flows (\d+)\s+packets in flows (\d+)\s+([\d.]+) s/.exec(r.stderr);
-    if (!m) throw new Error(`cannot read the CLI summary from:\n${r.stderr}`);
-    const packets = Number(m[1]);
-    const flows = Number(m[2]);
-    const rows = sqliteRows(db);
     if (rows !== flows) throw new Error(`the CLI reported ${flows} flows but ${db} holds ${rows} rows`);
     const dbBytes = dbSize(db);
     if (keepDb) log(`bench: kept ${db}`);
     return {
       packets, flows, rows, dbBytes,
-      cliElapsedMs: Number(m[4]) * 1000,
+      cliElapsedMs: m ? Number(m[4]) * 1000 : NaN,
       wallMs: r.wallMs,
       rssKiB: r.rssKiB,
       cpuS: r.cpuS,
@@ -406,12 +425,15 @@ async function cliRun(file, profile, keepDb) {
   }
 }
 
-function sqliteRows(db) {
+/** Packets and flows as the CLI recorded them in `runs`, and the rows actually in `flows`. */
+function sqliteCounts(db) {
   const require = createRequire(join(ROOT, 'package.json'));
   const Database = require('better-sqlite3');
   const d = new Database(db, { readonly: true });
   try {
-    return d.prepare('SELECT count(*) AS n FROM flows').get().n;
+    const run = d.prepare('SELECT packets, flows FROM runs ORDER BY id DESC LIMIT 1').get();
+    const rows = d.prepare('SELECT count(*) AS n FROM flows').get().n;
+    return { packets: Number(run.packets), flows: Number(run.flows), rows };
   } finally {
     d.close();
   }
@@ -419,6 +441,7 @@ function sqliteRows(db) {
 
 async function stageRun(stage, file, profile) {
   const r = await measure(process.execPath, [SELF, '--stage', stage, '--file', file, '--profile', profile]);
+  if (r.timedOut) return { stage, profile, timedOut: true, wallMs: r.wallMs };
   const res = JSON.parse(r.stdout.trim().split('\n').pop());
   return { ...res, wallMs: r.wallMs, rssKiB: r.rssKiB, cpuS: r.cpuS };
 }
@@ -477,30 +500,42 @@ async function main() {
     return;
   }
   const o = parseArgs(argv);
+  timeLimitMs = o.timeoutS * 1000;
   preflight();
   const file = ensureCapture(o.quick ? 'quick' : 'big');
   const tiny = ensureCapture('tiny');
   const cpus = (await import('node:os')).cpus().length;
   log(`bench: ${file}, profiles ${o.profiles.join(',')}, ${o.repeat} repeat(s), ${cpus} CPUs, load average ${loadavg()}`);
 
-  const results = { file, profiles: o.profiles, repeat: o.repeat, loadStart: loadavg(), cli: {}, tinyCli: {}, stages: {}, tinyEngine: {} };
+  const results = { file, profiles: o.profiles, repeat: o.repeat, timeoutS: o.timeoutS, loadStart: loadavg(), cli: {}, tinyCli: {}, stages: {}, tinyEngine: {} };
   const push = (obj, key, v) => (obj[key] ??= []).push(v);
+  // A profile that once ran past the time limit is not run again: its later runs would only repeat that.
+  const gaveUp = new Set();
+  const note = (r, what, p, res, extra) => {
+    if (res.timedOut) {
+      gaveUp.add(p);
+      log(`bench: [${r + 1}/${o.repeat}] ${what} ${p}: did not finish in ${o.timeoutS} s (stopped; ${p} is not run again)`);
+    } else log(`bench: [${r + 1}/${o.repeat}] ${what} ${p}: ${extra(res)}`);
+  };
   for (let r = 0; r < o.repeat; r++) {
     for (const p of o.profiles) {
+      if (gaveUp.has(p)) continue;
       if (o.cli) {
         const big = await cliRun(file, p, o.keepDb);
         push(results.cli, p, big);
-        log(`bench: [${r + 1}/${o.repeat}] cli ${p}: ${fmt.rate(big.packetsPerSec)} packets/s, ${fmt.s(big.wallMs)}, ${fmt.mib(big.rssKiB)}`);
+        note(r, 'cli', p, big, (x) => `${fmt.rate(x.packetsPerSec)} packets/s, ${fmt.s(x.wallMs)}, ${fmt.mib(x.rssKiB)}`);
+        if (gaveUp.has(p)) continue;
         push(results.tinyCli, p, await cliRun(tiny, p, false));
       }
       // The engine stage gives the peak concurrent flows (bytes per active flow needs it), so it always runs.
       const stagesHere = o.breakdown ? STAGES.filter((s) => p === o.profiles[0] || !['read', 'decode'].includes(s)) : ['engine'];
       for (const s of stagesHere) {
+        if (gaveUp.has(p) && s !== 'read' && s !== 'decode') continue;
         const res = await stageRun(s, file, p);
         push(results.stages, `${s}:${p}`, res);
-        log(`bench: [${r + 1}/${o.repeat}] stage ${s} ${p}: ${fmt.s(res.ms)}${res.packetsPerSec ? `, ${fmt.rate(res.packetsPerSec)} packets/s` : ''}`);
+        note(r, `stage ${s}`, p, res, (x) => `${fmt.s(x.ms)}${x.packetsPerSec ? `, ${fmt.rate(x.packetsPerSec)} packets/s` : ''}`);
       }
-      push(results.tinyEngine, p, await stageRun('engine', tiny, p));
+      if (!gaveUp.has(p)) push(results.tinyEngine, p, await stageRun('engine', tiny, p));
     }
   }
   results.loadEnd = loadavg();
@@ -511,40 +546,52 @@ async function main() {
   }
 }
 
+/** Finished runs only; `stopped` counts those that ran past the time limit. */
+function finished(runs) {
+  const all = runs ?? [];
+  const done = all.filter((x) => !x.timedOut);
+  return { done, stopped: all.length - done.length };
+}
+
 function report(res, o) {
   const out = [];
+  const limit = `did not finish within the ${res.timeoutS} s limit (--timeout)`;
   out.push('');
   out.push(`capture ${res.file}`);
   out.push(`${res.repeat} run(s) each; median [min – max]; load average ${res.loadStart} at start, ${res.loadEnd} at end`);
   for (const p of res.profiles) {
-    const eng = res.stages[`engine:${p}`] ?? [];
+    const { done: eng, stopped: engStopped } = finished(res.stages[`engine:${p}`]);
     const tinyEng = res.tinyEngine[p] ?? [];
     const peak = stats(eng.map((e) => e.peakActive)).median;
     out.push('');
     out.push(`== profile ${p}`);
     if (o.cli) {
-      const cli = res.cli[p];
-      const tinyCli = res.tinyCli[p];
-      const tinyRss = stats(tinyCli.map((t) => t.rssKiB)).median;
-      const tinyWall = stats(tinyCli.map((t) => t.wallMs)).median;
+      const { done: cli, stopped } = finished(res.cli[p]);
+      const tinyCli = res.tinyCli[p] ?? [];
       out.push(`CLI: node bin/sensor.js --replay FILE --db TMP --profile ${p}   (wall = spawn to exit, Node start-up included)`);
-      out.push(
-        table([
-          ['packets', fmt.int(cli[0].packets)],
-          ['flows (= SQLite rows)', fmt.int(cli[0].flows)],
-          ['wall time', show(cli, (c) => c.wallMs, fmt.s)],
-          ['packets/s (wall)', show(cli, (c) => c.packetsPerSec, fmt.rate)],
-          ['packets/s (CLI own timer)', show(cli, (c) => c.packets / (c.cliElapsedMs / 1000), fmt.rate)],
-          ['CPU per packet (user+sys, all threads)', show(cli, (c) => c.cpuNsPerPacket, fmt.ns)],
-          ['SQLite rows/s (rows / wall)', show(cli, (c) => c.rowsPerSec, fmt.rate)],
-          ['peak RSS', show(cli, (c) => c.rssKiB, fmt.mib)],
-          ['peak RSS on tiny.pcap (baseline)', `${fmt.mib(tinyRss)}, wall ${fmt.s(tinyWall)}`],
-          ['peak concurrent flows (engine.table.size)', fmt.int(peak)],
-          ['bytes per active flow (RSS - baseline) / peak', show(cli, (c) => ((c.rssKiB - tinyRss) * 1024) / peak, fmt.b)],
-          ['database size', show(cli, (c) => c.dbBytes / 2 ** 20, (x) => `${x.toFixed(0)} MiB`)],
-        ]),
-      );
+      if (stopped > 0) out.push(`${stopped} run(s) ${limit}`);
+      if (cli.length > 0) {
+        const tinyRss = stats(tinyCli.map((t) => t.rssKiB)).median;
+        const tinyWall = stats(tinyCli.map((t) => t.wallMs)).median;
+        out.push(
+          table([
+            ['packets', fmt.int(cli[0].packets)],
+            ['flows (= SQLite rows)', fmt.int(cli[0].flows)],
+            ['wall time', show(cli, (c) => c.wallMs, fmt.s)],
+            ['packets/s (wall)', show(cli, (c) => c.packetsPerSec, fmt.rate)],
+            ['packets/s (CLI own timer)', show(cli, (c) => c.packets / (c.cliElapsedMs / 1000), fmt.rate)],
+            ['CPU per packet (user+sys, all threads)', show(cli, (c) => c.cpuNsPerPacket, fmt.ns)],
+            ['SQLite rows/s (rows / wall)', show(cli, (c) => c.rowsPerSec, fmt.rate)],
+            ['peak RSS', show(cli, (c) => c.rssKiB, fmt.mib)],
+            ['peak RSS on tiny.pcap (baseline)', `${fmt.mib(tinyRss)}, wall ${fmt.s(tinyWall)}`],
+            ['peak concurrent flows (engine.table.size)', fmt.int(peak)],
+            ['bytes per active flow (RSS - baseline) / peak', show(cli, (c) => ((c.rssKiB - tinyRss) * 1024) / peak, fmt.b)],
+            ['database size', show(cli, (c) => c.dbBytes / 2 ** 20, (x) => `${x.toFixed(0)} MiB`)],
+          ]),
+        );
+      }
     }
+    if (engStopped > 0) out.push(`engine stage: ${engStopped} run(s) ${limit}`);
     if (eng.length > 0) {
       const tinyEngRss = stats(tinyEng.map((t) => t.rssKiB)).median;
       out.push(
@@ -553,14 +600,15 @@ function report(res, o) {
           `peak ${fmt.int(peak)} concurrent flows, ${fmt.int(eng[0].activeAtEnd)} still open at end of capture`,
       );
     }
-    const order = ['read', 'decode', 'engine', 'sqlite'].filter((s) => res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`]);
+    const runsOf = (s) => finished(res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`]).done;
+    const order = ['read', 'decode', 'engine', 'sqlite'].filter((s) => runsOf(s).length > 0);
     if (o.breakdown && order.length > 1) {
       out.push('');
       out.push('breakdown (in-process, each stage a fresh process; ns/packet = stage wall time / packets):');
       const rows = [['stage', 'packets/s', 'ns/packet', 'added ns/packet', 'CPU ns/packet', 'peak RSS']];
       let prevNs = 0;
       for (const s of order) {
-        const runs = res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`];
+        const runs = runsOf(s);
         const ns = stats(runs.map((x) => (x.ms * 1e6) / x.packets)).median;
         rows.push([
           s === 'read' ? 'read (libpcap via addon)' : `+ ${s}`,
@@ -574,16 +622,16 @@ function report(res, o) {
       }
       out.push(table(rows));
       const e0 = eng[0];
-      const sq = res.stages[`sqlite:${p}`];
+      const sq = finished(res.stages[`sqlite:${p}`]).done;
       if (e0) {
         out.push(
           `end of input: ${fmt.int(e0.rowsOut - e0.rowsBeforeEnd)} of ${fmt.int(e0.rowsOut)} rows are written by engine.finish() ` +
             `(flows still open at EOF); finish() takes ${show(eng, (e) => e.finishMs, (x) => `${x.toFixed(0)} ms`)}` +
-            (sq ? `; with SQLite, packet loop ${show(sq, (x) => x.loopMs, fmt.s)}, then ${show(sq, (x) => x.afterInputMs, fmt.s)} after the last packet` : ''),
+            (sq.length > 0 ? `; with SQLite, packet loop ${show(sq, (x) => x.loopMs, fmt.s)}, then ${show(sq, (x) => x.afterInputMs, fmt.s)} after the last packet` : ''),
         );
       }
-      const sink = res.stages[`sink:${p}`];
-      if (sink) {
+      const sink = finished(res.stages[`sink:${p}`]).done;
+      if (sink.length > 0) {
         out.push(
           `SQLite sink alone (rows prepared in memory first): ${show(sink, (x) => x.sinkRowsPerSec, fmt.rate)} rows/s ` +
             `(${show(sink, (x) => x.sinkWriteMs, fmt.s)} for ${fmt.int(sink[0].rowsOut)} rows; open ${show(sink, (x) => x.sinkOpenMs, (x) => `${x.toFixed(0)} ms`)})`,
