@@ -1,13 +1,15 @@
 // `npm run bench`: replay throughput of the real CLI with features + SQLite on, and where the time goes.
 //
-//   node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles]
+//   node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles] [--with-model]
 //                      [--no-breakdown] [--no-cli] [--timeout SECONDS] [--json FILE] [--keep-db]
 //
 // What it does, in order:
 // 1. Makes sure the captures exist in bench/data/ (git-ignored), generating them with the shared generator
 //    (`gen_big.py OUT N_FLOWS 1 128`): big.pcap (150,000 flows, ~8.9 M packets, ~1 GB, the capture of
 //    docs/PEERS.md), quick.pcap (20,000 flows, for --quick) and tiny.pcap (100 flows, the memory baseline).
-// 2. Runs `node bin/sensor.js --replay FILE --db TMP --profile P` as a child process under /usr/bin/time and
+// 2. Runs `node bin/sensor.js --replay FILE --db TMP --profile P --no-model` (features + SQLite, no classifier;
+//    --with-model adds a run of profile cic2017 with the CLI's default model, reported as `cic2017+model`)
+//    as a child process under /usr/bin/time and
 //    reports packets, flows, wall time, packets/s, CPU ns/packet, peak RSS, SQLite rows/s (rows written over
 //    the wall time) and bytes per active flow: (peak RSS on FILE - peak RSS on tiny.pcap) / the peak number of
 //    concurrent flows, which the engine stage below measures by sampling `engine.table.size` after each batch.
@@ -69,14 +71,14 @@ const BATCH_FLOWS = 1024;
 function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(
-    'usage: node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles]\n' +
+    'usage: node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles] [--with-model]\n' +
       '                          [--no-breakdown] [--no-cli] [--timeout SECONDS] [--json FILE] [--keep-db]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, json: null, keepDb: false, timeoutS: 600 };
+  const o = { quick: false, withModel: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, json: null, keepDb: false, timeoutS: 600 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -92,6 +94,7 @@ function parseArgs(argv) {
       o.profiles = value().split(',').filter(Boolean);
       for (const p of o.profiles) if (!PROFILES.includes(p)) usage(`expected --profiles to list some of ${PROFILES.join(', ')}, got "${p}"`);
     } else if (a === '--all-profiles') o.profiles = [...PROFILES];
+    else if (a === '--with-model') o.withModel = true;
     else if (a === '--no-breakdown') o.breakdown = false;
     else if (a === '--no-cli') o.cli = false;
     else if (a === '--json') o.json = value();
@@ -399,11 +402,16 @@ function measure(cmd, args) {
   });
 }
 
-async function cliRun(file, profile, keepDb) {
+/** `name` is a profile, or `cic2017+model`: profile cic2017 classified by the CLI's default model. */
+async function cliRun(file, name, keepDb) {
   const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-'));
   const db = join(dir, 'flows.sqlite');
+  const withModel = name.endsWith('+model');
+  const profile = withModel ? name.slice(0, -'+model'.length) : name;
   try {
-    const r = await measure(process.execPath, [join(ROOT, 'bin', 'sensor.js'), '--replay', file, '--db', db, '--profile', profile]);
+    const args = [join(ROOT, 'bin', 'sensor.js'), '--replay', file, '--db', db, '--profile', profile];
+    if (!withModel) args.push('--no-model');
+    const r = await measure(process.execPath, args);
     if (r.timedOut) return { timedOut: true, wallMs: r.wallMs };
     const { packets, flows, rows } = sqliteCounts(db);
     const m = /packets (\d+)\s+flows (\d+)\s+packets in flows (\d+)\s+([\d.]+) s/.exec(r.stderr);
@@ -507,6 +515,7 @@ async function main() {
   const cpus = (await import('node:os')).cpus().length;
   log(`bench: ${file}, profiles ${o.profiles.join(',')}, ${o.repeat} repeat(s), ${cpus} CPUs, load average ${loadavg()}`);
 
+  if (o.withModel) o.profiles = [...o.profiles, 'cic2017+model'];
   const results = { file, profiles: o.profiles, repeat: o.repeat, timeoutS: o.timeoutS, loadStart: loadavg(), cli: {}, tinyCli: {}, stages: {}, tinyEngine: {} };
   const push = (obj, key, v) => (obj[key] ??= []).push(v);
   // A profile that once ran past the time limit is not run again: its later runs would only repeat that.
@@ -527,7 +536,9 @@ async function main() {
         if (gaveUp.has(p)) continue;
         push(results.tinyCli, p, await cliRun(tiny, p, false));
       }
-      // The engine stage gives the peak concurrent flows (bytes per active flow needs it), so it always runs.
+      // The engine stage gives the peak concurrent flows (bytes per active flow needs it), so it always runs;
+      // the model run shares cic2017's engine and has no stages of its own.
+      if (p.endsWith('+model')) continue;
       const stagesHere = o.breakdown ? STAGES.filter((s) => p === o.profiles[0] || !['read', 'decode'].includes(s)) : ['engine'];
       for (const s of stagesHere) {
         if (gaveUp.has(p) && s !== 'read' && s !== 'decode') continue;
@@ -562,13 +573,15 @@ function report(res, o) {
   for (const p of res.profiles) {
     const { done: eng, stopped: engStopped } = finished(res.stages[`engine:${p}`]);
     const tinyEng = res.tinyEngine[p] ?? [];
-    const peak = stats(eng.map((e) => e.peakActive)).median;
+    const engineOf = finished(res.stages[`engine:${p.replace(/\+model$/, '')}`]).done;
+    const peak = stats(engineOf.map((e) => e.peakActive)).median;
     out.push('');
     out.push(`== profile ${p}`);
     if (o.cli) {
       const { done: cli, stopped } = finished(res.cli[p]);
       const tinyCli = res.tinyCli[p] ?? [];
-      out.push(`CLI: node bin/sensor.js --replay FILE --db TMP --profile ${p}   (wall = spawn to exit, Node start-up included)`);
+      const cmd = p.endsWith('+model') ? `--profile ${p.replace(/\+model$/, '')} (default model)` : `--profile ${p} --no-model`;
+      out.push(`CLI: node bin/sensor.js --replay FILE --db TMP ${cmd}   (wall = spawn to exit, Node start-up included)`);
       if (stopped > 0) out.push(`${stopped} run(s) ${limit}`);
       if (cli.length > 0) {
         const tinyRss = stats(tinyCli.map((t) => t.rssKiB)).median;
@@ -600,6 +613,7 @@ function report(res, o) {
           `peak ${fmt.int(peak)} concurrent flows, ${fmt.int(eng[0].activeAtEnd)} still open at end of capture`,
       );
     }
+    if (p.endsWith('+model')) continue;
     const runsOf = (s) => finished(res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`]).done;
     const order = ['read', 'decode', 'engine', 'sqlite'].filter((s) => runsOf(s).length > 0);
     if (o.breakdown && order.length > 1) {
