@@ -36,7 +36,7 @@ import {
 } from './helpers/frames.js';
 
 const S = DecodeStatus;
-const UNSUPPORTED = [2, 9, 10, 104, 105, 127, 192, 239, 1000];
+const UNSUPPORTED = [2, 147, 230, 263, 1000];
 const ALL_LINK_TYPES = [...SUPPORTED_LINK_TYPES, ...UNSUPPORTED];
 const out = new DecodedPacket();
 
