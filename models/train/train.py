@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no models/train/__pycache__ in the checkout
 # A pyenv/venv python3 first on PATH lacks Debian's packages: use the system interpreter that has them.
 try:
     import sklearn  # noqa: F401
