@@ -10,7 +10,7 @@
  * - a missing interface, no permission, a bad filter: one clear line, non-zero exit, no output written.
  * Skipped, with the reason, when not root or when `ip netns` is not permitted.
  */
-import { existsSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -256,6 +256,29 @@ if (unavailable !== null) {
       expect(all.length).toBe(3); // one run row per (re)open of the database
       expect(all.every((r) => r.ended_at !== null)).toBe(true);
       expectAccounted(JSON.parse(all[2]!.counters) as Counters);
+    }, 60_000);
+
+    it.skipIf(!existsSync(join(ROOT, 'models/cic2017-rf.json')))('with --model, every live flow carries a verdict and the profile follows the model', async () => {
+      const db = join(dir, 'live-model.sqlite');
+      const pcap = FIXTURES[0]!;
+      const p = start(['--iface', lab.capIf, '--db', db, '--model', 'cic2017-rf', '--stats-interval', '0']);
+      const line = await p.waitFor((l) => l.event === 'start');
+      expect(line).toMatchObject({ model: 'cic2017-rf@1', profile: 'cic2017' });
+      await lab.send(pcap);
+      const stop = await p.stop('SIGTERM');
+      expect(stop.code, p.stderr).toBe(0);
+      const conn = new Database(db, { readonly: true });
+      const byModel = conn.prepare('SELECT model, count(*) AS n, sum(label IS NULL) AS unlabelled FROM flows GROUP BY model').all();
+      const profile = (conn.prepare('SELECT profile FROM runs').get() as { profile: string }).profile;
+      conn.close();
+      const r = await sensor(['--replay', pcap, '--profile', 'cic2017', '--csv', join(dir, 'model-ref.csv'), '-q', '--no-model'], { timeoutMs: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const refFlows = readFileSync(join(dir, 'model-ref.csv'), 'utf8').trimEnd().split('\n').length - 1;
+      expect(byModel).toEqual([{ model: 'cic2017-rf@1', n: refFlows, unlabelled: 0 }]);
+      expect(profile).toBe('cic2017');
+      const c = JSON.parse(runs(db)[0]!.counters) as Counters;
+      expect(c.info['verdicts.unclassified_flows']).toBe(0);
+      expectAccounted(c);
     }, 60_000);
 
     it('retention deletes flows older than N days (in a worker) and keeps the new ones', async () => {

@@ -15,6 +15,9 @@
  *   run's row in `runs` (ended_at stays NULL until the end).
  * - Retention: flows whose first packet is older than `retention` days are deleted hourly, in small chunks, by a
  *   worker thread with its own connection (off the packet path).
+ * - Verdicts: with `model`, completed flows are classified in the model's worker thread (pipelined as in replay)
+ *   before the sinks get them; the model decides the profile unless one was given. If inference fails, flows keep
+ *   being written without verdicts (logged, counted).
  *
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
@@ -34,6 +37,8 @@ import { getProfile } from '../features/profiles.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
 import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import { Classifier, ModelError } from '../classify/classifier.js';
+import { VerdictQueue } from '../classify/stage.js';
 
 /** nextAsync() timeout: the longest the loop waits before looking at signals, timers and the clock. */
 const TICK_MS = 250;
@@ -121,12 +126,12 @@ function readConfigFile(path: string): unknown {
   }
 }
 
-function loadConfig(argv: string[], env: LiveIo['env']): { config: LiveConfig; configFile: string | undefined; args: ReturnType<typeof parseLiveArgs> } {
+function loadConfig(argv: string[], env: LiveIo['env']): { config: LiveConfig; configFile: string | undefined; profileGiven: boolean } {
   const args = parseLiveArgs(argv);
   const json = args.configFile === undefined ? undefined : readConfigFile(args.configFile);
   const r = parseConfig(json, args.values, env, { file: args.configFile ?? 'config file' });
   if (!r.config) throw new ConfigErrors(r.errors);
-  return { config: r.config, configFile: args.configFile, args };
+  return { config: r.config, configFile: args.configFile, profileGiven: r.sources.profile !== 'default' };
 }
 
 class ConfigErrors extends Error {
@@ -228,7 +233,34 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     }
     throw e;
   }
-  let cfg = loaded.config;
+  // The model, if any, is checked before the capture starts (every problem, exit 2); unless a profile was given,
+  // it decides the profile, as in replay.
+  let classifier: Classifier | undefined;
+  if (loaded.config.model !== null) {
+    try {
+      classifier = await Classifier.load(loaded.config.model, loaded.profileGiven ? { profile: loaded.config.profile } : {});
+    } catch (e) {
+      if (e instanceof ModelError) {
+        for (const p of e.problems) io.stderr(`sensor: ${p}`);
+        return ExitCode.Usage;
+      }
+      throw e;
+    }
+  }
+  try {
+    return await daemon(argv, io, loaded, classifier);
+  } finally {
+    await classifier?.close();
+  }
+}
+
+/** The profile a configuration runs with: the model's unless one was given. */
+function effectiveConfig(c: LiveConfig, profileGiven: boolean, classifier: Classifier | undefined): LiveConfig {
+  return classifier && !profileGiven ? { ...c, profile: classifier.profile } : c;
+}
+
+async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof loadConfig>, classifier: Classifier | undefined): Promise<number> {
+  let cfg = effectiveConfig(loaded.config, loaded.profileGiven, classifier);
   const log: Logger = pino(
     { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     io.logStream ?? pino.destination({ fd: 1, sync: true }),
@@ -280,8 +312,18 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     batchSize: BATCH_FLOWS,
     portAwareDirection: cfg.portDirection,
     ipv6: cfg.ipv6,
-    onFlows: (rows) => pending.push(rows),
+    onFlows: (rows) => {
+      pending.push(rows);
+      if (!verdictsFailed) verdicts?.submit(rows);
+    },
   });
+  // Verdicts between the engine and the sinks (the model's worker thread), pipelined as in replay. If inference
+  // fails, flows keep being written, without verdicts, and counted.
+  const verdicts = classifier ? new VerdictQueue(classifier) : undefined;
+  let verdictsFailed = false;
+  let unclassified = 0;
+  let lostWithInference = 0;
+  const featureCount = profile.columns.featureNames.length;
 
   // A sink that fails is set aside (the others keep every flow); the daemon then stops and exits 4.
   const failed = new Map<FlowSink, { error: SinkError; rowsLost: number }>();
@@ -298,9 +340,28 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     exitCode = ExitCode.Output;
     requestStop('output failed');
   };
-  const drain = async (): Promise<void> => {
+  // final = false in the packet loop: a batch whose verdicts are not in yet waits, unless too many wait.
+  const drain = async (final = true): Promise<void> => {
     while (pending.length > 0) {
+      const v = verdicts;
+      if (v && !verdictsFailed && !final && !v.isDone(pending[0]!) && pending.length <= v.maxInFlight) break;
       const rows = pending.shift()!;
+      if (v) {
+        try {
+          await v.done(rows);
+        } catch (e) {
+          if (!verdictsFailed) {
+            log.error({ event: 'model_failed', error: (e as Error).message }, `${(e as Error).message}: flows are written without verdicts from now on`);
+          }
+          verdictsFailed = true;
+        }
+        if (rows.model === undefined) unclassified += rows.count;
+        if (rows.features.length < rows.count * featureCount) {
+          // The features were lent to an inference thread that died with them.
+          lostWithInference += rows.count;
+          continue;
+        }
+      }
       for (const sink of outputs.sinks) {
         const f = failed.get(sink);
         if (f) {
@@ -331,6 +392,10 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     const a = engine.accounting();
     const info: Record<string, number> = { ...a.info };
     for (const [sink, f] of failed) info[`sink.${sink === outputs.sqlite ? 'sqlite' : 'csv'}.rows_lost`] = f.rowsLost;
+    if (classifier) {
+      info['verdicts.unclassified_flows'] = unclassified;
+      info['verdicts.flows_lost'] = lostWithInference;
+    }
     return {
       packets: a.packets,
       flows: a.flows,
@@ -382,12 +447,10 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
       csv: cfg.csv ?? null,
       runId: outputs.sqlite?.runId ?? null,
       retention: cfg.retention,
+      model: classifier?.id ?? null,
     },
     `capturing on ${src.iface}`,
   );
-  if (cfg.model !== null) {
-    log.warn({ event: 'model', model: cfg.model }, 'classification is not wired into live capture yet: flows are written without verdicts');
-  }
 
   // ---- retention ----
   let retentionBusy = false;
@@ -452,7 +515,8 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
   const reload = async (): Promise<void> => {
     let next = cfg;
     try {
-      next = loadConfig(argv, io.env).config;
+      const l = loadConfig(argv, io.env);
+      next = effectiveConfig(l.config, l.profileGiven, classifier);
     } catch (e) {
       const lines = e instanceof ConfigErrors ? e.errors : [(e as Error).message];
       for (const l of lines) log.error({ event: 'reload', error: l }, `reload: ${l}`);
@@ -517,7 +581,7 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
         engine.flushRows();
         maybeRetention(now);
       }
-      if (pending.length > 0) await drain();
+      if (pending.length > 0) await drain(false);
       if (cfg.statsInterval > 0 && now - lastStats >= cfg.statsInterval * 1000) logStats(now, 'stats');
       if (reloadRequested && stopReason === null) {
         reloadRequested = false;

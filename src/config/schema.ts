@@ -33,7 +33,7 @@ export interface LiveConfig {
   promiscuous: boolean;
   /** Seconds between stats log lines (and runs-table updates); 0 = off. */
   statsInterval: number;
-  /** ONNX model path, or null for none. */
+  /** ONNX model (.onnx/.json path or a name in models/), or null for none (the live default). */
   model: string | null;
   /** Delete flows whose first packet is older than this many days; 0 = keep everything. */
   retention: number;
