@@ -614,7 +614,9 @@ function report(res, o) {
       );
     }
     if (p.endsWith('+model')) continue;
-    const runsOf = (s) => finished(res.stages[`${s}:${p}`] ?? res.stages[`${s}:${res.profiles[0]}`]).done;
+    // read and decode do not depend on the profile: they run once, with the first profile.
+    const runsOf = (s) => finished(res.stages[`${s}:${s === 'read' || s === 'decode' ? res.profiles[0] : p}`]).done;
+    if (runsOf('engine').length === 0) continue;
     const order = ['read', 'decode', 'engine', 'sqlite'].filter((s) => runsOf(s).length > 0);
     if (o.breakdown && order.length > 1) {
       out.push('');
