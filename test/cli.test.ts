@@ -3,7 +3,7 @@
  * Exit codes are the documented ones (src/cli/exit-codes.ts, README "Exit codes").
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,22 @@ describe('bad input exits 3 with one line naming the file', () => {
     const r = await sensor(['--replay', EDGE, join(dir, 'nope2.pcap'), '--csv', csv]);
     expect(r.status).toBe(3);
     expect(existsSync(csv)).toBe(false);
+  });
+});
+
+describe('reading a capture from a pipe', () => {
+  it('--replay - reads standard input (plain or gzip) and gives the same flows as the file', async () => {
+    const file = join(dir, 'file.csv');
+    expect((await sensor(['--replay', 'fixtures/reference/zeek-wikipedia.pcap', '--profile', 'cic', '--no-model', '--csv', file, '-q'])).status).toBe(0);
+    for (const cmd of ['cat', 'gzip -c']) {
+      const piped = join(dir, `piped-${cmd.length}.csv`);
+      const r = await new Promise<number | null>((resolve) => {
+        const sh = spawn('sh', ['-c', `${cmd} fixtures/reference/zeek-wikipedia.pcap | "${process.execPath}" "${SENSOR}" --replay - --profile cic --no-model --csv "${piped}" -q`], { cwd: ROOT });
+        sh.on('close', resolve);
+      });
+      expect(r).toBe(0);
+      expect(readFileSync(piped, 'utf8')).toBe(readFileSync(file, 'utf8'));
+    }
   });
 });
 

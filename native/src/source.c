@@ -56,36 +56,56 @@ static void set_pcap_open_error(sp_error *err, const char *msg) {
   }
 }
 
-/* ---- gzip: a FILE* that reads through zlib, so libpcap needs no changes ---- */
+/* ---- streamed input: a FILE* that reads through zlib, so libpcap needs no changes ----
+ *
+ * Used for gzip files and for inputs that cannot seek (a pipe, a FIFO, stdin). zlib passes non-gzip data
+ * through unchanged, so one path serves both. The first bytes are peeked once (gzip detection, the magic
+ * for error messages) and then served again from the cookie, so nothing needs to rewind. */
+
+typedef struct {
+  gzFile gz;
+  unsigned char peek[4];
+  int npeek; /* bytes in peek */
+  int pos;   /* bytes of peek already served */
+} gz_cookie;
 
 static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size) {
-  if (size > INT_MAX) size = INT_MAX; /* gzread counts in int */
-  int n = gzread((gzFile)cookie, buf, (unsigned)size);
-  if (n < 0) {
+  gz_cookie *c = cookie;
+  size_t n = 0;
+  while (c->pos < c->npeek && n < size) buf[n++] = (char)c->peek[c->pos++];
+  if (n == size) return (ssize_t)n;
+  size_t want = size - n;
+  if (want > INT_MAX) want = INT_MAX; /* gzread counts in int */
+  int got = gzread(c->gz, buf + n, (unsigned)want);
+  if (got < 0) {
+    if (n > 0) return (ssize_t)n;
     errno = EIO; /* the zlib message is added to the warning by the caller */
     return -1;
   }
-  return n;
+  return (ssize_t)(n + (size_t)got);
 }
 
 static int gz_cookie_close(void *cookie) {
-  return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF;
+  gz_cookie *c = cookie;
+  int rc = gzclose(c->gz) == Z_OK ? 0 : EOF;
+  free(c);
+  return rc;
 }
 
 static const cookie_io_functions_t gz_cookie_io = {
     .read = gz_cookie_read, .write = NULL, .seek = NULL, .close = gz_cookie_close};
 
 /*
- * Replaces the plain FILE* *fpp (positioned anywhere) with one that yields the
- * decompressed stream, and reads its first bytes into m. Returns bytes read
- * into m (0..4) or -1 with err set.
+ * Replaces the plain FILE* *fpp with one that yields the (decompressed) stream from its start, and reads its
+ * first bytes into m. `from_start`: seek the descriptor back to 0 first (a regular file whose first bytes
+ * were already read); a pipe is used as it is. Returns bytes read into m (0..4) or -1 with err set.
  */
-static int open_gzip(FILE **fpp, gzFile *gzp, unsigned char m[4], sp_error *err) {
-  /* dup + lseek instead of reopening by name: the same file we already checked. */
+static int open_stream(FILE **fpp, gzFile *gzp, unsigned char m[4], int from_start, sp_error *err) {
+  /* dup instead of reopening by name: the same file we already checked. */
   int fd = dup(fileno(*fpp));
   fclose(*fpp);
   *fpp = NULL;
-  if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+  if (fd < 0 || (from_start && lseek(fd, 0, SEEK_SET) < 0)) {
     set_errno_error(err, errno);
     if (fd >= 0) close(fd);
     return -1;
@@ -97,19 +117,24 @@ static int open_gzip(FILE **fpp, gzFile *gzp, unsigned char m[4], sp_error *err)
     return -1;
   }
   gzbuffer(gz, 256 * 1024); /* fewer read() calls; must precede the first read */
-  int got = gzread(gz, m, 4);
-  if (got < 0 || gzrewind(gz) != 0) {
+  gz_cookie *c = calloc(1, sizeof *c);
+  int got = c ? gzread(gz, c->peek, 4) : -1;
+  if (got < 0) {
     int errnum;
     char msg[256];
-    snprintf(msg, sizeof msg, "corrupt gzip data: %s", gzerror(gz, &errnum));
+    snprintf(msg, sizeof msg, c ? "corrupt gzip data: %s" : "out of memory%s", c ? gzerror(gz, &errnum) : "");
+    free(c);
     gzclose(gz);
     set_error(err, SP_READ_ERROR, msg);
     return -1;
   }
-  FILE *fp = fopencookie(gz, "rb", gz_cookie_io);
+  c->gz = gz;
+  c->npeek = got;
+  memcpy(m, c->peek, (size_t)got);
+  FILE *fp = fopencookie(c, "rb", gz_cookie_io);
   if (!fp) {
     set_errno_error(err, errno);
-    gzclose(gz);
+    gz_cookie_close(c);
     return -1;
   }
   /* gzread decompresses straight into large destinations; a big stdio buffer
@@ -143,21 +168,29 @@ sp_source *sp_open_offline(const char *path, const char *filter, sp_error *err) 
 
   /* Peek at the first bytes: gzip detection, and the magic for error messages. */
   unsigned char m[4] = {0, 0, 0, 0};
-  int got = (int)fread(m, 1, 4, fp);
-  if (got == 0 && ferror(fp)) {
-    set_errno_error(err, errno);
-    fclose(fp);
-    return NULL;
-  }
+  int got;
   gzFile gz = NULL;
-  if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
-    got = open_gzip(&fp, &gz, m, err);
+  if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
+    /* A pipe, FIFO or stdin cannot rewind: read it through the streamed path from the first byte. */
+    got = open_stream(&fp, &gz, m, 0, err);
     if (got < 0) return NULL;
-    err->in_gzip = 1;
+    err->in_gzip = !gzdirect(gz);
   } else {
-    rewind(fp);
-    /* libpcap does two small freads per packet; a bigger stdio buffer cuts read() calls. */
-    setvbuf(fp, NULL, _IOFBF, 256 * 1024);
+    got = (int)fread(m, 1, 4, fp);
+    if (got == 0 && ferror(fp)) {
+      set_errno_error(err, errno);
+      fclose(fp);
+      return NULL;
+    }
+    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+      got = open_stream(&fp, &gz, m, 1, err);
+      if (got < 0) return NULL;
+      err->in_gzip = 1;
+    } else {
+      rewind(fp);
+      /* libpcap does two small freads per packet; a bigger stdio buffer cuts read() calls. */
+      setvbuf(fp, NULL, _IOFBF, 256 * 1024);
+    }
   }
   if (got < 4) {
     set_error(err, got == 0 ? SP_EMPTY : SP_NOT_A_CAPTURE,
@@ -204,7 +237,7 @@ sp_source *sp_open_offline(const char *path, const char *filter, sp_error *err) 
   s->pcap = p;
   s->linktype = pcap_datalink(p);
   s->gz = gz;
-  s->compressed = gz != NULL;
+  s->compressed = err->in_gzip;
   return s;
 }
 
