@@ -37,8 +37,23 @@ interface Args {
 
 class UsageError extends Error {}
 
+/**
+ * yargs reads a lone "-" as a positional argument; here it means standard input after --replay and standard
+ * output after --csv, as in tcpdump and most Unix tools. Rewrite it before parsing.
+ */
+function stdioDashes(argv: string[]): string[] {
+  let last = '';
+  return argv.map((a) => {
+    if (a.startsWith('--')) last = a;
+    if (a !== '-') return a;
+    if (last === '--replay') return '/dev/stdin';
+    if (last === '--csv') return '/dev/stdout';
+    return a;
+  });
+}
+
 function parseArgs(argv: string[]): Args {
-  const parsed = yargs(argv)
+  const parsed = yargs(stdioDashes(argv))
     .scriptName('sensor')
     .usage(
       'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +

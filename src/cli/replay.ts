@@ -90,8 +90,7 @@ export function openSources(files: string[], filter: string | undefined): PcapSo
   const sources: PcapSource[] = [];
   try {
     for (const f of files) {
-      // "-" is standard input (a pipe: `zcat day.pcap.gz | sensor --replay - ...`).
-      const src = PcapSource.openFile(f === '-' ? '/dev/stdin' : f, filter === undefined ? {} : { filter });
+      const src = PcapSource.openFile(f, filter === undefined ? {} : { filter });
       sources.push(src);
       // A link type the decoder does not know would turn every packet into a counter: say so up front.
       if (!SUPPORTED_LINK_TYPES.includes(src.linkType)) {
