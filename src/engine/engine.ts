@@ -128,7 +128,8 @@ export class Engine {
   private readonly fwdAddr: Uint32Array;
   private readonly serial: Uint32Array;
   private nextSerial = 1;
-  private readonly retx: RetransmissionSet;
+  /** Only the `fixed` profile counts retransmissions; the others never allocate the table. */
+  private readonly retx: RetransmissionSet | null;
   private readonly pkt = new DecodedPacket();
 
   /** Packets seen by `ingest`, per decode status. */
@@ -170,7 +171,8 @@ export class Engine {
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
     this.rows = this.newRows();
-    this.retx = new RetransmissionSet(Math.min(1 << 22, cfg.maxFlows * 16), (serial) => this.serialAlive(serial));
+    this.retx =
+      this.p === ProfileId.Fixed ? new RetransmissionSet(Math.min(1 << 22, cfg.maxFlows * 16), (serial) => this.serialAlive(serial)) : null;
   }
   private readonly batchSize: number;
 
@@ -693,7 +695,7 @@ export class Engine {
     const pkt = this.pkt;
     // The fork keys on the source address; when both ends share it, both directions look alike.
     const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
-    if (this.retx.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.payload, pkt.tcpWindow)) {
+    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.payload, pkt.tcpWindow)) {
       if (fwd) this.st[b + S.FWD_RETX]!++;
       else this.st[b + S.BWD_RETX]!++;
     }
@@ -771,7 +773,7 @@ export class Engine {
   }
 
   private retxUntracked(): void {
-    this.engineCounters[EngineCounter.RetxUntracked] = this.retx.untracked;
+    this.engineCounters[EngineCounter.RetxUntracked] = this.retx?.untracked ?? 0;
   }
 
   /** Packets in flows that are still open (not yet written or counted). O(open flows): not for the packet path. */
