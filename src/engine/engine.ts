@@ -172,7 +172,9 @@ export class Engine {
     this.batchSize = cfg.batchSize;
     this.rows = this.newRows();
     this.retx =
-      this.p === ProfileId.Fixed ? new RetransmissionSet(Math.min(1 << 22, cfg.maxFlows * 16), (serial) => this.serialAlive(serial)) : null;
+      this.p === ProfileId.Fixed
+        ? new RetransmissionSet(Math.min(1 << 20, cfg.maxFlows * 16), Math.min(1 << 24, cfg.maxFlows * 64), () => this.liveSerials())
+        : null;
   }
   private readonly batchSize: number;
 
@@ -185,13 +187,12 @@ export class Engine {
     };
   }
 
-  // Serial numbers map to slots through a small side table so the retransmission set can ask "still open?".
-  private serialAlive(serial: number): boolean {
-    // A serial is alive when some used slot carries it. Slots are few compared with entries; scan used slots.
-    // (Called only when the retransmission table compacts, which is rare.)
+  /** The serials of every open flow, built once per retransmission-table compaction (O(open flows)). */
+  private liveSerials(): Set<number> {
+    const live = new Set<number>();
     const t = this.table;
-    for (let s = t.oldest; s >= 0; s = t.next(s)) if (this.serial[s] === serial) return true;
-    return false;
+    for (let s = t.oldest; s >= 0; s = t.next(s)) live.add(this.serial[s]!);
+    return live;
   }
 
   /**

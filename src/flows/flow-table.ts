@@ -88,7 +88,17 @@ export class FlowTable {
   private hashProbe(): number {
     const k = this.probe;
     let h = 0x9e3779b9 | 0;
-    for (let w = 0; w < KEY_WORDS; w++) {
+    if (k[9]! >>> 8 === 4) {
+      // IPv4: words 1-3 and 5-7 are zero.
+      h = Math.imul(h ^ k[0]!, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h ^ k[4]!, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h ^ k[8]!, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h ^ k[9]!, 0x85ebca6b);
+      h ^= h >>> 13;
+    } else for (let w = 0; w < KEY_WORDS; w++) {
       h = Math.imul(h ^ k[w]!, 0x85ebca6b);
       h ^= h >>> 13;
     }
@@ -100,7 +110,9 @@ export class FlowTable {
     const k = this.probe;
     const base = slot * KEY_WORDS;
     const keys = this.keys;
-    for (let w = 0; w < KEY_WORDS; w++) if (keys[base + w] !== k[w]) return false;
+    if (keys[base + 9] !== k[9] || keys[base] !== k[0] || keys[base + 4] !== k[4] || keys[base + 8] !== k[8]) return false;
+    if (k[9]! >>> 8 === 4) return true; // IPv4: the other words are zero on both sides
+    for (let w = 1; w < 8; w++) if (keys[base + w] !== k[w]) return false;
     return true;
   }
 
