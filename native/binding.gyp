@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "sensor_pcap",
-      "sources": ["src/addon.c", "src/source.c", "src/live.c"],
+      "sources": ["src/addon.c", "src/source.c", "src/live.c", "src/readahead.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
       # node's common.gypi adds -O3 for Release; "cflags!" removes it so ours is the only level.
       "cflags!": ["-O3"],

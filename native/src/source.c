@@ -4,6 +4,7 @@
  */
 #include "source.h"
 #include "live.h"
+#include "readahead.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -234,6 +235,7 @@ sp_source *sp_open_offline(const char *path, const char *filter, sp_error *err) 
   }
   s->type = SP_SOURCE_OFFLINE;
   s->fill = offline_fill;
+  sp_readahead_attach(s); /* reading overlaps JS work from the first next() */
   s->pcap = p;
   s->linktype = pcap_datalink(p);
   s->gz = gz;
@@ -380,6 +382,7 @@ void sp_stats(sp_source *s, double *received, double *dropped, double *if_droppe
 
 void sp_close(sp_source *s) {
   if (s->live) sp_live_close(s); /* joins the capture thread before its pcap handle goes */
+  if (s->readahead) sp_readahead_close(s); /* joins the reader thread before its pcap handle goes */
   if (s->pcap) {
     pcap_close(s->pcap); /* fcloses the FILE, which gzcloses the gzip stream */
     s->pcap = NULL;

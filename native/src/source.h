@@ -88,6 +88,8 @@ struct sp_source {
 
   /* Live capture (live.c): capture thread, ring of batches, its lock, pcap_stats. NULL offline. */
   sp_live *live;
+  /* Offline read-ahead (readahead.c): a reader thread filling a ring of batches. NULL live. */
+  struct sp_readahead *readahead;
 };
 
 /* Opens a pcap/pcapng file (gzip-compressed or not) at ns precision and applies
