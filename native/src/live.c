@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS_PER_SEC 1000000000L
 #define STATS_EVERY_MS 1000
 #define POLL_MS 1000
 #define STOP_DRAIN_MS 2000
@@ -158,21 +157,8 @@ static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_ch
   if (sl->count == 0) sl->started_ms = now_ms();
   long ns = (long)h->ts.tv_usec;
   if (!L->nano) ns *= 1000;
-  double sec = (double)h->ts.tv_sec;
-  if (ns < 0 || ns >= NS_PER_SEC) {
-    long q = ns / NS_PER_SEC, r = ns % NS_PER_SEC;
-    if (r < 0) { r += NS_PER_SEC; q--; }
-    sec += (double)q;
-    ns = r;
-  }
-  double *m = sl->meta + sl->count * SP_META_STRIDE;
-  m[SP_META_TS_SEC] = sec;
-  m[SP_META_TS_NSEC] = (double)ns;
-  m[SP_META_CAPLEN] = (double)len;
-  m[SP_META_WIRELEN] = (double)h->len;
-  m[SP_META_OFFSET] = (double)sl->data_len;
-  m[SP_META_LINKTYPE] = (double)L->linktype;
-  memcpy(sl->data + sl->data_len, bytes, len);
+  sp_write_record(sl->meta + sl->count * SP_META_STRIDE, sl->data, sl->data_len, (double)h->ts.tv_sec, ns, len, h->len,
+                  L->linktype, bytes);
   sl->data_len += len;
   sl->count++;
 }

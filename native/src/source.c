@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NS_PER_SEC 1000000000L
 
 const char *sp_error_kind_name(sp_error_kind kind) {
   switch (kind) {
@@ -264,24 +263,11 @@ static inline void put(batch *b, const struct pcap_pkthdr *h, const u_char *byte
     b->s->oversize++;
   }
   /* Classic pcap stores ts_sec as unsigned 32 bits but libpcap reads it as a
-   * signed int32: undo that. A corrupt file may carry ns >= 1e9: carry it over. */
+   * signed int32: undo that. */
   double sec = (double)h->ts.tv_sec;
   if (h->ts.tv_sec < 0 && h->ts.tv_sec >= INT32_MIN) sec += 4294967296.0;
-  long ns = (long)h->ts.tv_usec;
-  if (ns < 0 || ns >= NS_PER_SEC) {
-    long q = ns / NS_PER_SEC, r = ns % NS_PER_SEC;
-    if (r < 0) { r += NS_PER_SEC; q--; }
-    sec += (double)q;
-    ns = r;
-  }
-  double *m = b->meta + b->count * SP_META_STRIDE;
-  m[SP_META_TS_SEC] = sec;
-  m[SP_META_TS_NSEC] = (double)ns;
-  m[SP_META_CAPLEN] = (double)len;
-  m[SP_META_WIRELEN] = (double)h->len;
-  m[SP_META_OFFSET] = (double)b->data_len;
-  m[SP_META_LINKTYPE] = (double)b->s->linktype;
-  memcpy(b->data + b->data_len, bytes, len);
+  sp_write_record(b->meta + b->count * SP_META_STRIDE, b->data, b->data_len, sec, (long)h->ts.tv_usec, len, h->len,
+                  b->s->linktype, bytes);
   b->data_len += len;
   b->count++;
 }

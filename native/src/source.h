@@ -12,6 +12,7 @@
 #include <pcap/pcap.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <zlib.h>
 
 /* Layout of one packet's row in the meta table (must match Meta in pcap-source.ts). */
@@ -91,6 +92,32 @@ struct sp_source {
   /* Offline read-ahead (readahead.c): a reader thread filling a ring of batches. NULL live. */
   struct sp_readahead *readahead;
 };
+
+/*
+ * Writes one packet's meta row at m and its bytes at data + offset: the one record format both the offline
+ * reader and the live capture thread produce. A corrupt or µs-scaled ns value outside 0..1e9-1 is carried
+ * into the seconds.
+ */
+static inline void sp_write_record(double *m, uint8_t *data, size_t offset, double sec, long ns, size_t caplen,
+                                   uint32_t wirelen, int linktype, const unsigned char *bytes) {
+  const long ns_per_sec = 1000000000L;
+  if (ns < 0 || ns >= ns_per_sec) {
+    long q = ns / ns_per_sec, r = ns % ns_per_sec;
+    if (r < 0) {
+      r += ns_per_sec;
+      q--;
+    }
+    sec += (double)q;
+    ns = r;
+  }
+  m[SP_META_TS_SEC] = sec;
+  m[SP_META_TS_NSEC] = (double)ns;
+  m[SP_META_CAPLEN] = (double)caplen;
+  m[SP_META_WIRELEN] = (double)wirelen;
+  m[SP_META_OFFSET] = (double)offset;
+  m[SP_META_LINKTYPE] = (double)linktype;
+  memcpy(data + offset, bytes, caplen);
+}
 
 /* Opens a pcap/pcapng file (gzip-compressed or not) at ns precision and applies
  * filter (NULL or "" = none). Returns NULL and fills err on failure. */

@@ -37,6 +37,7 @@ import { getProfile } from '../features/profiles.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
 import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import { SinkFanout } from '../sinks/fanout.js';
 import { Classifier, ModelError } from '../classify/classifier.js';
 import { VerdictQueue } from '../classify/stage.js';
 
@@ -326,20 +327,13 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
   const featureCount = profile.columns.featureNames.length;
 
   // A sink that fails is set aside (the others keep every flow); the daemon then stops and exits 4.
-  const failed = new Map<FlowSink, { error: SinkError; rowsLost: number }>();
   let exitCode: number = ExitCode.Ok;
-  const sinkFailed = (sink: FlowSink, e: unknown, rows: number): void => {
-    if (!(e instanceof SinkError)) throw e;
-    const f = failed.get(sink);
-    if (f) {
-      f.rowsLost += rows;
-      return;
-    }
-    failed.set(sink, { error: e, rowsLost: rows });
-    log.error({ event: 'output_failed', error: e.message }, `output failed: ${e.message}; stopping`);
+  const fanout = new SinkFanout(({ error }) => {
+    log.error({ event: 'output_failed', error: error.message }, `output failed: ${error.message}; stopping`);
     exitCode = ExitCode.Output;
     requestStop('output failed');
-  };
+  });
+  const sinkFailed = (sink: FlowSink, e: unknown, rows: number): void => fanout.fail(sink, e, rows);
   // final = false in the packet loop: a batch whose verdicts are not in yet waits, unless too many wait.
   const drain = async (final = true): Promise<void> => {
     while (pending.length > 0) {
@@ -362,21 +356,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
           continue;
         }
       }
-      for (const sink of outputs.sinks) {
-        const f = failed.get(sink);
-        if (f) {
-          f.rowsLost += rows.count;
-          continue;
-        }
-        let taken = false;
-        try {
-          const r = sink.write(rows);
-          taken = true;
-          if (r !== undefined) await r;
-        } catch (e) {
-          sinkFailed(sink, e, taken ? 0 : rows.count);
-        }
-      }
+      await fanout.write(outputs.sinks, rows);
     }
   };
 
@@ -391,7 +371,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
   const runCounters = (): RunCounters => {
     const a = engine.accounting();
     const info: Record<string, number> = { ...a.info };
-    for (const [sink, f] of failed) info[`sink.${sink === outputs.sqlite ? 'sqlite' : 'csv'}.rows_lost`] = f.rowsLost;
+    for (const f of fanout.failures.values()) info[`sink.${f.name}.rows_lost`] = f.rowsLost;
     if (classifier) {
       info['verdicts.unclassified_flows'] = unclassified;
       info['verdicts.flows_lost'] = lostWithInference;
@@ -505,7 +485,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     lastStatsPackets = a.packets;
     lastStatsFlows = a.flows;
     lastStatsDrops = drops;
-    if (updateRun && outputs.sqlite && !failed.has(outputs.sqlite)) {
+    if (updateRun && outputs.sqlite && !fanout.failures.has(outputs.sqlite)) {
       const sq = outputs.sqlite;
       sq.updateRun(runCounters()).catch((e: unknown) => sinkFailed(sq, e, 0));
     }
@@ -532,7 +512,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     engine.flushRows();
     await drain();
     // New outputs before the old ones close, so a failure keeps the old ones.
-    const keepCsv = outputs.csv !== undefined && applied.csv === cfg.csv && inode(applied.csv!) === outputs.csvIno && !failed.has(outputs.csv);
+    const keepCsv = outputs.csv !== undefined && applied.csv === cfg.csv && inode(applied.csv!) === outputs.csvIno && !fanout.failures.has(outputs.csv);
     let fresh: Outputs;
     try {
       fresh = await openOutputs({ ...applied, csv: keepCsv ? undefined : applied.csv }, argv, profile.columns);
@@ -541,7 +521,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       return;
     }
     const old = outputs;
-    if (old.sqlite && !failed.has(old.sqlite)) {
+    if (old.sqlite && !fanout.failures.has(old.sqlite)) {
       await old.sqlite.finishRun(runCounters()).catch((e: unknown) => sinkFailed(old.sqlite!, e, 0));
     }
     for (const s of old.sinks) {
@@ -602,18 +582,15 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     }
     engine.finish();
     await drain();
-    for (const sink of outputs.sinks) {
-      if (failed.has(sink)) continue;
-      await sink.flush().catch((e: unknown) => sinkFailed(sink, e, 0));
-    }
+    await fanout.flush(outputs.sinks);
     src.close();
     logStats(performance.now(), 'final_stats', false);
     const counters = runCounters();
-    if (outputs.sqlite && !failed.has(outputs.sqlite)) {
+    if (outputs.sqlite && !fanout.failures.has(outputs.sqlite)) {
       await outputs.sqlite.finishRun(counters).catch((e: unknown) => sinkFailed(outputs.sqlite!, e, 0));
     }
     for (const s of outputs.sinks) {
-      await s.close().catch((e: unknown) => (failed.has(s) ? undefined : sinkFailed(s, e, 0)));
+      await s.close().catch((e: unknown) => (fanout.failures.has(s) ? undefined : sinkFailed(s, e, 0)));
     }
     log.info(
       {

@@ -10,7 +10,8 @@ import { CaptureError, PcapSource, META_STRIDE } from '../sources/pcap-source.js
 import { SUPPORTED_LINK_TYPES, SUPPORTED_LINK_TYPES_TEXT } from '../decode/decode.js';
 import { Engine, type EngineAccounting } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
-import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import type { FlowRows, FlowSink } from '../sinks/flow-rows.js';
+import { SinkFanout, sinkName, type SinkFailure } from '../sinks/fanout.js';
 import type { VerdictQueue } from '../classify/stage.js';
 
 export interface ReplayOptions {
@@ -61,14 +62,6 @@ export interface ReplaySummary {
   sinkFailures: SinkFailure[];
 }
 
-export interface SinkFailure {
-  sink: FlowSink;
-  /** Short name for counters: `csv`, `sqlite`, ... (counted as `sink.<name>.rows_lost`). */
-  name: string;
-  error: SinkError;
-  /** Flows written by the engine that this sink did not store. */
-  rowsLost: number;
-}
 
 /** A sink may report how many rows it has made durable (SqliteSink: committed rows); otherwise rows accepted. */
 interface CountingSink extends FlowSink {
@@ -76,9 +69,6 @@ interface CountingSink extends FlowSink {
 }
 
 /** `CsvSink` → `csv`, `SqliteSink` → `sqlite`. */
-function sinkName(sink: FlowSink): string {
-  return sink.constructor.name.replace(/Sink$/, '').toLowerCase() || 'sink';
-}
 
 /** Partial output batches are handed to the sinks at least this often (ms), so a kill loses at most ~1 s. */
 const FLUSH_INTERVAL_MS = 1000;
@@ -122,15 +112,8 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
       opts.verdicts?.submit(rows);
     },
   });
-  // A sink that fails (disk full, database locked for too long) is set aside: the others still get every flow,
-  // and the flows it did not store are counted. Only SinkError is expected here; anything else is a bug.
-  const failures = new Map<FlowSink, SinkFailure>();
-  const failed = (sink: FlowSink, e: unknown, rows: number): void => {
-    if (!(e instanceof SinkError)) throw e;
-    const f = failures.get(sink);
-    if (f) f.rowsLost += rows;
-    else failures.set(sink, { sink, name: sinkName(sink), error: e, rowsLost: rows });
-  };
+  // A sink that fails (disk full, database locked for too long) is set aside: the others still get every flow.
+  const fanout = new SinkFanout();
   // final = false between input batches: a batch whose verdicts are not in yet waits (the engine reads on)
   // unless more than verdicts.maxInFlight batches wait.
   const drain = async (final = true): Promise<void> => {
@@ -139,20 +122,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
       if (v && !final && !v.isDone(pending[0]!) && pending.length <= v.maxInFlight) break;
       const rows = pending.shift()!;
       if (v) await v.done(rows);
-      for (const sink of opts.sinks) {
-        if (failures.has(sink)) {
-          failures.get(sink)!.rowsLost += rows.count;
-          continue;
-        }
-        let taken = false;
-        try {
-          const r = sink.write(rows);
-          taken = true;
-          if (r !== undefined) await r;
-        } catch (e) {
-          failed(sink, e, taken ? 0 : rows.count);
-        }
-      }
+      await fanout.write(opts.sinks, rows);
     }
   };
 
@@ -216,19 +186,12 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   for (let fi = 0; fi < sources.length; fi++) sources[fi]!.close();
   engine.finish();
   await drain();
-  for (const sink of opts.sinks) {
-    if (failures.has(sink)) continue;
-    try {
-      await sink.flush();
-    } catch (e) {
-      failed(sink, e, 0);
-    }
-  }
+  await fanout.flush(opts.sinks);
   const elapsedMs = performance.now() - started;
 
   // Rows lost by a failed sink: the batches it refused, or, when it says what it made durable (SQLite:
   // committed batches), every flow minus that.
-  for (const f of failures.values()) {
+  for (const f of fanout.failures.values()) {
     const committed = (f.sink as CountingSink).rowsCommitted;
     if (committed !== undefined) f.rowsLost = engine.flowsWritten - committed;
   }
@@ -237,7 +200,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   const accounting = engine.accounting();
   accounting.info['capture.files_cut_short'] = warnings.length;
   for (const sink of opts.sinks) {
-    const lost = failures.get(sink)?.rowsLost ?? 0;
+    const lost = fanout.rowsLost(sink);
     counters[`sink.${sinkName(sink)}.rows_lost`] = lost;
     accounting.info[`sink.${sinkName(sink)}.rows_lost`] = lost;
   }
@@ -251,7 +214,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     warnings,
     stopped,
     accounting,
-    sinkFailures: [...failures.values()],
+    sinkFailures: [...fanout.failures.values()],
   };
 }
 
