@@ -28,6 +28,7 @@ import { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
 import pino, { type Logger } from 'pino';
 import { ExitCode } from './exit-codes.js';
+import { strictCommandLine, UsageError } from './usage.js';
 import { parseConfig, RELOADABLE_KEYS, FIELDS, type ConfigKey, type LiveConfig } from '../config/schema.js';
 import { LiveSource, type LiveStats } from '../sources/live-source.js';
 import { CaptureError } from '../sources/pcap-source.js';
@@ -58,11 +59,9 @@ export interface LiveIo {
   logStream?: pino.DestinationStream;
 }
 
-class UsageError extends Error {}
-
 /** Command-line flags of live mode: the config keys plus --config. Values stay text for parseConfig. */
 function parseLiveArgs(argv: string[]): { configFile: string | undefined; values: Partial<Record<ConfigKey, unknown>> } {
-  const y = yargs(argv)
+  const y = strictCommandLine(yargs(argv))
     .scriptName('sensor')
     .usage(
       'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [options]\n\n' +
@@ -91,14 +90,7 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
     .option('ipv6', { type: 'boolean', describe: 'Make flows of IPv6 packets [ipv6].' })
     .example('sensor --iface eth0 --db /var/lib/sensor/flows.sqlite', 'Capture on eth0 into SQLite')
     .example('sensor --config /etc/sensor/sensor.json', 'Everything from the config file (the systemd unit does this)')
-    .epilog('Exit codes: 0 stopped by SIGTERM/SIGINT with every flow written, 2 bad usage/config, 3 capture failed, 4 output failed, 1 internal error.')
-    .strict()
-    .version(false)
-    .help()
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw new UsageError(err?.message ?? msg);
-    });
+    .epilog('Exit codes: 0 stopped by SIGTERM/SIGINT with every flow written, 2 bad usage/config, 3 capture failed, 4 output failed, 1 internal error.');
   const a = y.parseSync() as Record<string, unknown>;
   if (Array.isArray(a._) && a._.length > 0) throw new UsageError(`Unexpected argument: ${String(a._[0])}`);
   const values: Partial<Record<ConfigKey, unknown>> = {};

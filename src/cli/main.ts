@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
+import { strictCommandLine, UsageError } from './usage.js';
 import { isLiveCommand, runLive } from './live.js';
 import { openSources, replay, runCounters, type ReplayProgress, type ReplaySummary } from './replay.js';
 import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.js';
@@ -35,8 +36,6 @@ interface Args {
   quiet: boolean;
 }
 
-class UsageError extends Error {}
-
 /**
  * yargs reads a lone "-" as a positional argument; here it means standard input after --replay and standard
  * output after --csv, as in tcpdump and most Unix tools. Rewrite it before parsing.
@@ -53,7 +52,7 @@ function stdioDashes(argv: string[]): string[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const parsed = yargs(stdioDashes(argv))
+  const parsed = strictCommandLine(yargs(stdioDashes(argv)))
     .scriptName('sensor')
     .usage(
       'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +
@@ -79,13 +78,6 @@ function parseArgs(argv: string[]): Args {
     .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
     .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
     .epilog('Exit codes: 0 ok, 2 bad usage or a model that cannot be used, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
-    .strict()
-    .version(false)
-    .help()
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw new UsageError(err?.message ?? msg);
-    })
     .parseSync() as unknown as Args;
   return parsed;
 }
