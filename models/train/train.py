@@ -297,6 +297,8 @@ def main() -> None:
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime agreement check (node)')
     ap.add_argument('--cic-dir', default=os.path.join(SHARED, 'data', 'cic'))
     ap.add_argument('--lab-dir', default=os.path.join(SHARED, 'data', 'lab'))
+    ap.add_argument('--cic-sample', help='the CIC-IDS2017 sample CSV (default: CICIDS2017_sample.csv in --cic-dir)')
+    ap.add_argument('--no-lab', action='store_true', help='CI without ../shared: train on --cic-sample only (no lab captures)')
     ap.add_argument('--trees', type=int, default=None)
     ap.add_argument('--depth', type=int, default=None)
     args = ap.parse_args()
@@ -308,7 +310,7 @@ def main() -> None:
     phases = ['sshpatator', 'ftppatator'] if args.subset else PHASES
     cap = 3000
 
-    sample_path = os.path.join(args.cic_dir, 'CICIDS2017_sample.csv')
+    sample_path = args.cic_sample or os.path.join(args.cic_dir, 'CICIDS2017_sample.csv')
     friday_path = os.path.join(args.cic_dir, 'cicids2017-friday-ddos-head.csv')
     cic = load_cic_sample(sample_path)
     features_all = [c for c in cic.columns if c not in ('Label', 'source', 'unit', 'order')]
@@ -321,16 +323,17 @@ def main() -> None:
         fri = load_friday_head(friday_path)
         parts.append(fri[features_all + ['Label', 'source', 'unit', 'order']])
         data_lines.append(f'{os.path.basename(friday_path)}: {len(fri)} rows, sha256 {sha256_file(friday_path)[:16]}')
-    work = tempfile.mkdtemp(prefix='sensor-train-')
-    try:
-        lab = load_lab(args.lab_dir, phases, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    for p in phases:
-        f = os.path.join(args.lab_dir, f'phase-{p}.pcap.gz')
-        data_lines.append(f'lab phase-{p}.pcap.gz: {int((lab.unit == f"lab:{p}").sum())} flows (sensor --profile cic2017), sha256 {sha256_file(f)[:16]}')
-    data_lines.append(f'lab labels.csv sha256 {sha256_file(os.path.join(args.lab_dir, "labels.csv"))[:16]}')
-    parts.append(lab[features_all + ['Label', 'lab_label', 'source', 'unit', 'order']])
+    if not args.no_lab:
+        work = tempfile.mkdtemp(prefix='sensor-train-')
+        try:
+            lab = load_lab(args.lab_dir, phases, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for p in phases:
+            f = os.path.join(args.lab_dir, f'phase-{p}.pcap.gz')
+            data_lines.append(f'lab phase-{p}.pcap.gz: {int((lab.unit == f"lab:{p}").sum())} flows (sensor --profile cic2017), sha256 {sha256_file(f)[:16]}')
+        data_lines.append(f'lab labels.csv sha256 {sha256_file(os.path.join(args.lab_dir, "labels.csv"))[:16]}')
+        parts.append(lab[features_all + ['Label', 'lab_label', 'source', 'unit', 'order']])
     d = pd.concat(parts, ignore_index=True)
 
     test = split_by_time(d)
@@ -356,18 +359,21 @@ def main() -> None:
                   f'{cap} per phase and label'),
         'held_out_all': evaluate(y_test, y_pred, classes),
         'held_out_cic': evaluate(y_test[src != 'lab'], y_pred[src != 'lab'], classes),
-        'held_out_lab': evaluate(y_test[src == 'lab'], y_pred[src == 'lab'], classes),
     }
-    lab_test = d.loc[test & (d['source'] == 'lab').to_numpy()]
-    lab_pred = y_pred[src == 'lab']
-    metrics['held_out_lab_by_label'] = {
-        lbl: {'flows': int((lab_test['lab_label'] == lbl).sum()),
-              'predicted': {k: int(v) for k, v in pd.Series(lab_pred[(lab_test['lab_label'] == lbl).to_numpy()]).value_counts().items()}}
-        for lbl in sorted(lab_test['lab_label'].unique())
-    }
+    if not args.no_lab:
+        metrics['held_out_lab'] = evaluate(y_test[src == 'lab'], y_pred[src == 'lab'], classes)
+        lab_test = d.loc[test & (d['source'] == 'lab').to_numpy()]
+        lab_pred = y_pred[src == 'lab']
+        metrics['held_out_lab_by_label'] = {
+            lbl: {'flows': int((lab_test['lab_label'] == lbl).sum()),
+                  'predicted': {k: int(v) for k, v in pd.Series(lab_pred[(lab_test['lab_label'] == lbl).to_numpy()]).value_counts().items()}}
+            for lbl in sorted(lab_test['lab_label'].unique())
+        }
     if not args.subset:
         metrics['random_row_split_for_comparison'] = random_split_reference(d, inputs, trees, depth, cap)
     for k in ('held_out_all', 'held_out_cic', 'held_out_lab'):
+        if k not in metrics:
+            continue
         m = metrics[k]
         log(f'{k}: rows {m["rows"]} accuracy {m["accuracy"]} macro-F1 {m["macro_f1"]} benign FPR {m["benign_fpr"]}')
 
@@ -392,7 +398,7 @@ def main() -> None:
             'data': data_lines,
             'created': dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace('+00:00', 'Z'),
             'code_commit': git_commit(),
-            'command': 'python3 models/train/train.py' + (' --subset' if args.subset else ''),
+            'command': 'python3 models/train/train.py' + (' --subset' if args.subset else '') + (' --no-lab' if args.no_lab else ''),
             'label_mapping': LAB_GROUP,
             'excluded_columns': EXCLUDED,
             'estimator': f'sklearn {sklearn.__version__} RandomForestClassifier(n_estimators={trees}, max_depth={depth}, min_samples_leaf=2, max_features=0.5, class_weight="balanced_subsample", random_state={SEED})',
