@@ -887,16 +887,17 @@ function icmpQuoteAsTransport(buf: Uint8Array, off: number, caplen: number, pkt:
   return true;
 }
 
-/** Add a sample to a summary-statistics block (Welford's update, as Commons-Math's moments do). */
+/** Add a sample to a summary-statistics block (Welford's update, as Commons-Math's moments do it). */
 export function statAdd(st: Float64Array, o: number, x: number): void {
   const n = st[o + Stat.N]! + 1;
   st[o + Stat.N] = n;
   st[o + Stat.SUM]! += x;
-  const mean = st[o + Stat.MEAN]!;
-  const d = x - mean;
-  const m = mean + d / n;
-  st[o + Stat.MEAN] = m;
-  st[o + Stat.M2]! += d * (x - m);
+  // The same operations in the same order as Commons-Math's FirstMoment/SecondMoment, so means and standard
+  // deviations come out bit-identical to the Java references (and print the same digits).
+  const dev = x - st[o + Stat.MEAN]!;
+  const nDev = dev / n;
+  st[o + Stat.MEAN]! += nDev;
+  st[o + Stat.M2]! += (n - 1) * dev * nDev;
   if (n === 1) {
     st[o + Stat.MIN] = x;
     st[o + Stat.MAX] = x;
