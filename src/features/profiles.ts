@@ -329,7 +329,7 @@ function writeSubflows(r: Row, st: Float64Array, b: number, integer: boolean): v
 
 /** Fwd/Bwd Header Length, Fwd/Bwd Packets/s and the five Packet Length columns (same in every profile). */
 function writeHeadersRatesLengths(r: Row, st: Float64Array, b: number): void {
-  r.ints(st, b, [S.FWD_HDR, S.BWD_HDR]);
+  r.ints(st, b, HEADER_BYTES);
   writePacketRates(r, st, b);
   writePacketLength(r, st, b);
 }
@@ -349,6 +349,14 @@ function writeCic(r: Row, st: Float64Array, b: number): void {
 }
 
 const PSH_URG = [S.FWD_PSH, S.BWD_PSH, S.FWD_URG, S.BWD_URG];
+// Runs of integer state fields written as they are (module constants: no array per written flow).
+const HEADER_BYTES = [S.FWD_HDR, S.BWD_HDR];
+const RST_FLAGS = [S.FWD_RST, S.BWD_RST];
+const RETX = [S.FWD_RETX, S.BWD_RETX];
+const CIC_TAIL = [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.FWD_MIN_HDR];
+const FIXED_TAIL = [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.BWD_ACT_DATA, S.FWD_MIN_HDR, S.BWD_MIN_HDR];
+/** cic2017's subflow columns: the flow's packet and byte totals per direction. */
+const TOTALS = [S.FWD_LEN + Stat.N, S.FWD_LEN + Stat.SUM, S.BWD_LEN + Stat.N, S.BWD_LEN + Stat.SUM];
 
 const cicProfile: Profile = {
   id: ProfileId.Cic,
@@ -363,7 +371,7 @@ const cicProfile: Profile = {
     writeBulk(r, st, b + S.FBULK_DUR, true);
     writeBulk(r, st, b + S.BBULK_DUR, true);
     writeSubflows(r, st, b, true);
-    r.ints(st, b, [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.FWD_MIN_HDR]);
+    r.ints(st, b, CIC_TAIL);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
     return identity(st, b, slot, table, cicTime, false);
@@ -393,20 +401,20 @@ const fixedProfile: Profile = {
     r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MIN)));
     writeIats(r, st, b);
     r.ints(st, b, PSH_URG);
-    r.ints(st, b, [S.FWD_RST, S.BWD_RST]);
+    r.ints(st, b, RST_FLAGS);
     writeHeadersRatesLengths(r, st, b);
     writeFlagCounts(r, st, b);
     writeRatios(r, st, b, true);
     writeBulk(r, st, b + S.FBULK_DUR, false);
     writeBulk(r, st, b + S.BBULK_DUR, false);
     writeSubflows(r, st, b, false);
-    r.ints(st, b, [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.BWD_ACT_DATA, S.FWD_MIN_HDR, S.BWD_MIN_HDR]);
+    r.ints(st, b, FIXED_TAIL);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
     const icmp = st[b + S.PROTO] === 1;
     r.int(icmp ? st[b + S.ICMP_CODE]! : -1);
     r.int(icmp ? st[b + S.ICMP_TYPE]! : -1);
-    r.ints(st, b, [S.FWD_RETX, S.BWD_RETX]);
+    r.ints(st, b, RETX);
     r.int(st[b + S.FWD_RETX]! + st[b + S.BWD_RETX]!);
     r.int(st[b + S.CUM_DURATION]!);
     return identity(st, b, slot, table, fixedTime, false);
@@ -431,8 +439,8 @@ const cic2017Profile: Profile = {
     r.int(st[b + S.FWD_HDR]!); // the dataset's second "Fwd Header Length"
     for (let i = 0; i < 6; i++) r.int(0); // bulk: the state only ever saw the first packet
     // Subflow count stuck at 1: the subflow columns are the totals.
-    r.ints(st, b, [S.FWD_LEN + Stat.N, S.FWD_LEN + Stat.SUM, S.BWD_LEN + Stat.N, S.BWD_LEN + Stat.SUM]);
-    r.ints(st, b, [S.INIT_WIN_FWD, S.INIT_WIN_BWD, S.FWD_ACT_DATA, S.FWD_MIN_HDR]);
+    r.ints(st, b, TOTALS);
+    r.ints(st, b, CIC_TAIL);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
     return identity(st, b, slot, table, cic2017Time, true);
