@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, SENSOR } from './helpers/cli.js';
+import { ROOT, SENSOR, runCommand } from './helpers/cli.js';
 import { ethIpv4Tcp, ethIpv4Udp, Flags } from './helpers/frames.js';
 import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
 
@@ -40,22 +40,13 @@ interface Result {
   lines: string[];
 }
 
-function run(args: string[], opts: { asNobody?: boolean; timeoutMs?: number } = {}): Promise<Result> {
+async function run(args: string[], opts: { asNobody?: boolean; timeoutMs?: number } = {}): Promise<Result> {
   const argv = [SENSOR, ...args, '--no-model', '-q'];
   const [cmd, full] = opts.asNobody
     ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, ...argv]]
     : [process.execPath, argv];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, full, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stderr, lines: stderr.split('\n').filter((l) => l !== '') });
-    });
-  });
+  const { status, signal, stderr } = await runCommand(cmd, full, { timeoutMs: opts.timeoutMs ?? 60_000 });
+  return { status, signal, stderr, lines: stderr.split('\n').filter((l) => l !== '') };
 }
 
 /** `n` distinct UDP conversations of a request and a reply each: the cic profile writes each as one 2-packet flow. */

@@ -16,12 +16,12 @@ export interface CliResult {
 }
 
 /**
- * Runs `sensor ARGS` asynchronously (a synchronous spawn would block vitest's worker and its RPC).
- * Kills it with SIGKILL after `timeoutMs` and reports `timedOut`.
+ * Runs a command asynchronously (a synchronous spawn would block vitest's worker and its RPC), collecting its
+ * output; kills it with SIGKILL after `timeoutMs` and reports `timedOut`. Every test that runs a process uses this.
  */
-export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SENSOR, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -37,4 +37,9 @@ export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string 
       resolve({ status, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/** Runs `sensor ARGS` (the built CLI) with runCommand. */
+export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [SENSOR, ...args], opts);
 }

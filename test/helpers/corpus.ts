@@ -2,13 +2,12 @@
  * Helpers for the tests that replay whole directories of captures (corpus, accounting): run the CLI with a time
  * bound and its peak RSS, list captures, and read a capture's declared link types from its bytes.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/decode.js';
-import { ROOT, SENSOR } from './cli.js';
+import { SENSOR, runCommand } from './cli.js';
 
 const TIME = '/usr/bin/time';
 
@@ -22,36 +21,25 @@ export interface Run {
 }
 
 /** Runs the CLI (under /usr/bin/time when present, for the peak RSS), killed after `timeoutMs`. */
-export function runSensor(args: string[], timeoutMs = 60_000): Promise<Run> {
+export async function runSensor(args: string[], timeoutMs = 60_000): Promise<Run> {
   const rssFile = join(tmpdir(), `sensor-rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const useTime = existsSync(TIME);
   const [cmd, argv] = useTime ? [TIME, ['-o', rssFile, '-f', '%M', process.execPath, SENSOR, ...args]] : [process.execPath, [SENSOR, ...args]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let timedOut = false;
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      let maxRssKb: number | undefined;
-      if (useTime && existsSync(rssFile)) {
-        // time(1) reports a signal-killed child as "Command terminated by signal N" before the number.
-        const text = readFileSync(rssFile, 'utf8');
-        const sig = /terminated by signal (\d+)/.exec(text);
-        if (sig && signal === null) signal = `SIG${sig[1]}` as NodeJS.Signals;
-        maxRssKb = Number(text.trim().split('\n').pop());
-        rmSync(rssFile, { force: true });
-      }
-      // time(1) exits 128+N when its child dies of signal N: report that as the signal.
-      if (useTime && status !== null && status > 128 && status < 160 && signal === null) signal = `SIG${status - 128}` as NodeJS.Signals;
-      resolve({ status, signal, stderr, timedOut, maxRssKb });
-    });
-  });
+  const r = await runCommand(cmd, argv, { timeoutMs });
+  const { status, stderr, timedOut } = r;
+  let signal = r.signal;
+  let maxRssKb: number | undefined;
+  if (useTime && existsSync(rssFile)) {
+    // time(1) reports a signal-killed child as "Command terminated by signal N" before the number.
+    const text = readFileSync(rssFile, 'utf8');
+    const sig = /terminated by signal (\d+)/.exec(text);
+    if (sig && signal === null) signal = `SIG${sig[1]}` as NodeJS.Signals;
+    maxRssKb = Number(text.trim().split('\n').pop());
+    rmSync(rssFile, { force: true });
+  }
+  // time(1) exits 128+N when its child dies of signal N: report that as the signal.
+  if (useTime && status !== null && status > 128 && status < 160 && signal === null) signal = `SIG${status - 128}` as NodeJS.Signals;
+  return { status, signal, stderr, timedOut, maxRssKb };
 }
 
 /** Every capture file under `root` (pcap, pcapng, cap, plain or .gz), sorted. */

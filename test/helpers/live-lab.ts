@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ROOT, SENSOR } from './cli.js';
+import { ROOT, SENSOR, runCommand } from './cli.js';
 
 export const SEND_FRAMES = fileURLToPath(new URL('./send-frames.py', import.meta.url));
 
@@ -20,24 +20,9 @@ export interface Run {
 }
 
 /** Runs a command, SIGKILLed after `timeoutMs`. */
-export function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-  });
+export async function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<Run> {
+  const { status, ...rest } = await runCommand(cmd, args, { timeoutMs });
+  return { code: status, ...rest };
 }
 
 async function must(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
