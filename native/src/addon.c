@@ -76,6 +76,19 @@ static sp_source *get_source(napi_env env, napi_value v) {
   return ptr;
 }
 
+/* The source of a call whose only argument is a capture handle; NULL with an exception pending. */
+static sp_source *only_source_arg(napi_env env, napi_callback_info cbinfo) {
+  napi_value argv[1];
+  if (!get_args(env, cbinfo, 1, argv)) return NULL;
+  return get_source(env, argv[0]);
+}
+
+/* Wraps s in a new type-tagged handle object owned by `fin`; 0 (nothing pending) on failure, s still the caller's. */
+static int wrap_source(napi_env env, sp_source *s, napi_finalize fin, napi_value *handle) {
+  return napi_create_object(env, handle) == napi_ok && napi_type_tag_object(env, *handle, &HANDLE_TAG) == napi_ok &&
+         napi_wrap(env, *handle, s, fin, NULL, NULL) == napi_ok;
+}
+
 /* Copies a JS string argument into a malloc'd C string; NULL with TypeError pending. */
 static char *get_string(napi_env env, napi_value v, const char *what) {
   napi_valuetype t;
@@ -187,9 +200,7 @@ static napi_value js_open_offline(napi_env env, napi_callback_info cbinfo) {
   }
 
   napi_value handle;
-  if (napi_create_object(env, &handle) != napi_ok ||
-      napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok ||
-      napi_wrap(env, handle, s, finalize_source, NULL, NULL) != napi_ok) {
+  if (!wrap_source(env, s, finalize_source, &handle)) {
     sp_free(s);
     throw_last_error(env);
     return NULL;
@@ -221,9 +232,8 @@ static napi_value js_next(napi_env env, napi_callback_info cbinfo) {
 }
 
 static napi_value js_info(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[1], obj;
-  if (!get_args(env, cbinfo, 1, argv)) return NULL;
-  sp_source *s = get_source(env, argv[0]);
+  napi_value obj;
+  sp_source *s = only_source_arg(env, cbinfo);
   if (!s) return NULL;
   NAPI_OK(env, napi_create_object(env, &obj));
   const char *name = pcap_datalink_val_to_name(s->linktype);
@@ -241,9 +251,8 @@ static napi_value js_info(napi_env env, napi_callback_info cbinfo) {
 }
 
 static napi_value js_counters(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[1], obj;
-  if (!get_args(env, cbinfo, 1, argv)) return NULL;
-  sp_source *s = get_source(env, argv[0]);
+  napi_value obj;
+  sp_source *s = only_source_arg(env, cbinfo);
   if (!s) return NULL;
   NAPI_OK(env, napi_create_object(env, &obj));
   if (!set_number(env, obj, "packets", (double)s->packets) ||
@@ -258,9 +267,8 @@ static napi_value js_counters(napi_env env, napi_callback_info cbinfo) {
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[1], obj;
-  if (!get_args(env, cbinfo, 1, argv)) return NULL;
-  sp_source *s = get_source(env, argv[0]);
+  napi_value obj;
+  sp_source *s = only_source_arg(env, cbinfo);
   if (!s) return NULL;
   double received, dropped, if_dropped;
   sp_stats(s, &received, &dropped, &if_dropped);
@@ -395,9 +403,7 @@ static napi_value js_open_live(napi_env env, napi_callback_info cbinfo) {
     return NULL;
   }
   sp_live_set_notify(s, live_notify, tsfn);
-  if (napi_create_object(env, &handle) != napi_ok ||
-      napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok ||
-      napi_wrap(env, handle, s, finalize_live, NULL, NULL) != napi_ok) {
+  if (!wrap_source(env, s, finalize_live, &handle)) {
     release_live_notify(s);
     sp_free(s);
     throw_last_error(env);
@@ -413,18 +419,15 @@ static napi_value js_open_live(napi_env env, napi_callback_info cbinfo) {
 }
 
 static napi_value js_stop_live(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[1];
-  if (!get_args(env, cbinfo, 1, argv)) return NULL;
-  sp_source *s = get_source(env, argv[0]);
+  sp_source *s = only_source_arg(env, cbinfo);
   if (!s) return NULL;
   sp_live_stop(s);
   return NULL;
 }
 
 static napi_value js_live_stats(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[1], obj;
-  if (!get_args(env, cbinfo, 1, argv)) return NULL;
-  sp_source *s = get_source(env, argv[0]);
+  napi_value obj;
+  sp_source *s = only_source_arg(env, cbinfo);
   if (!s) return NULL;
   if (!s->live) {
     napi_throw_type_error(env, NULL, "expected a live capture handle from openLive()");
@@ -447,9 +450,7 @@ static napi_value js_live_stats(napi_env env, napi_callback_info cbinfo) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[1];
-  if (!get_args(env, cbinfo, 1, argv)) return NULL;
-  sp_source *s = get_source(env, argv[0]);
+  sp_source *s = only_source_arg(env, cbinfo);
   if (!s) return NULL;
   sp_close(s); /* the struct itself lives until the handle is collected */
   release_live_notify(s);
