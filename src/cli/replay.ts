@@ -52,8 +52,6 @@ export interface ReplaySummary {
   packetsInFlows: number;
   elapsedMs: number;
   packetsPerSecond: number;
-  /** Every counter by dotted name, non-zero or not. */
-  counters: Record<string, number>;
   warnings: string[];
   stopped: boolean;
   /** The counters grouped by meaning (packet reasons vs information), as the runs table stores them. */
@@ -195,13 +193,10 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     const committed = (f.sink as CountingSink).rowsCommitted;
     if (committed !== undefined) f.rowsLost = engine.flowsWritten - committed;
   }
-  const counters = engine.counters();
-  counters['capture.files_cut_short'] = warnings.length;
   const accounting = engine.accounting();
   accounting.info['capture.files_cut_short'] = warnings.length;
   for (const sink of opts.sinks) {
     const lost = fanout.rowsLost(sink);
-    counters[`sink.${sinkName(sink)}.rows_lost`] = lost;
     accounting.info[`sink.${sinkName(sink)}.rows_lost`] = lost;
   }
   return {
@@ -210,7 +205,6 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     packetsInFlows: engine.packetsInFlows,
     elapsedMs,
     packetsPerSecond: elapsedMs > 0 ? (engine.packets * 1000) / elapsedMs : 0,
-    counters,
     warnings,
     stopped,
     accounting,

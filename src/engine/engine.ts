@@ -809,29 +809,6 @@ export class Engine {
       info,
     };
   }
-
-  /**
-   * Every counter by name, for logs and the runs table: `packets` (read), `flows` (written),
-   * `packets.in_written_flows`, `flows.active`, then each decode and engine reason. Accounting invariant:
-   * packets = packets.in_written_flows + every decode.* reason + flow.ipv6_disabled + flow.cic_dropped_fin +
-   * flow.unwritten_packets + packets of still-active flows. `accounting()` groups the same counters by meaning.
-   */
-  counters(): Record<string, number> {
-    this.retxUntracked();
-    const out: Record<string, number> = {
-      packets: this.packets,
-      flows: this.flowsWritten,
-      'packets.in_written_flows': this.packetsInFlows,
-      'flows.active': this.table.size,
-    };
-    DECODE_STATUS_NAMES.forEach((name, i) => {
-      if (i !== DecodeStatus.Ok) out[name] = this.decodeCounters[i]!;
-    });
-    ENGINE_COUNTER_NAMES.forEach((name, i) => {
-      out[name] = this.engineCounters[i]!;
-    });
-    return out;
-  }
 }
 
 /**
