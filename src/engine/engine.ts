@@ -207,15 +207,7 @@ export class Engine {
     }
   }
 
-  /**
-   * Decode one frame and account it to a flow or to a counter. `buf[off .. off+caplen)` is the frame,
-   * `tsUs` its capture time in µs since the epoch.
-   */
-  ingest(linkType: number, buf: Uint8Array, off: number, caplen: number, tsUs: number): void {
-    this.tsUs = tsUs;
-    this.frame(linkType, buf, off, caplen);
-  }
-
+  /** Decode the frame `buf[off .. off+caplen)`, stamped `this.tsUs`, and account it to a flow or a counter. */
   private frame(linkType: number, buf: Uint8Array, off: number, caplen: number): void {
     this.packets++;
     const pkt = this.pkt;
