@@ -58,7 +58,8 @@ export function checkModelTask(card: ModelCard, cardPath: string, task: ModelTas
   const got = cardTask(card);
   if (got === task) return undefined;
   const slot: Record<ModelTask, string> = { attack: '--model (config "model")', application: 'the application model' };
-  return `model card ${cardPath}: task is "${got}", but ${slot[task]} takes a model of task "${task}" (an application model has no place in a run yet)`;
+  const why = got === 'application' ? ' (an application model has no place in a run yet)' : '';
+  return `model card ${cardPath}: task is "${got}", but ${slot[task]} takes a model of task "${task}"${why}`;
 }
 
 /** Where a model's files are, from what the user typed: the .onnx, the .json, or a name in models/. */

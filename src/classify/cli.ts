@@ -11,7 +11,6 @@ import { resolveInputs } from './feature-names.js';
 import { DEFAULT_DRIFT_THRESHOLD, DriftError, formatDrift, measureDrift } from './drift.js';
 import { ExitCode } from '../cli/exit-codes.js';
 import { cardTask, type ModelCard } from './model-card.js';
-export { alertThresholdError } from './model-card.js';
 
 export interface ModelChoice {
   classifier?: Classifier;
