@@ -265,8 +265,8 @@ export class Classifier {
 
   /**
    * Classify a batch: sets rows.labels/scores (the verdict: thresholded when there is a threshold, else the most
-   * probable class), rows.attackLabels/attackScores (the most probable attack class, always), rows.kdd and
-   * rows.model. Returns the verdicts as class indices (for counting).
+   * probable class), rows.attackLabels/attackScores (the most probable attack class, always), rows.kdd (when the
+   * card maps classes to KDD categories; absent = NULL) and rows.model. Returns the verdicts as class indices (for counting).
    */
   async classify(rows: FlowRows): Promise<BatchVerdicts> {
     const { verdicts: v } = await this.run(rows);
@@ -277,25 +277,26 @@ export class Classifier {
       rows.scores = new Float64Array(0);
       rows.attackLabels = [];
       rows.attackScores = new Float64Array(0);
-      rows.kdd = [];
       rows.model = this.id;
       return { label: new Int32Array(0), score: new Float64Array(0), attack: new Int32Array(0), attackScore: new Float64Array(0) };
     }
     const labels: string[] = new Array<string>(n);
     const attackLabels: string[] = new Array<string>(n);
-    const kdd: (string | null)[] = new Array<string | null>(n);
     const classes = this.classes;
     for (let i = 0; i < n; i++) {
-      const c = v.label[i]!;
-      labels[i] = classes[c]!;
+      labels[i] = classes[v.label[i]!]!;
       attackLabels[i] = classes[v.attack[i]!]!;
-      kdd[i] = this.kddOf[c]!;
     }
     rows.labels = labels;
     rows.scores = v.score;
     rows.attackLabels = attackLabels;
     rows.attackScores = v.attackScore;
-    rows.kdd = kdd;
+    // Without a kdd mapping the column is NULL: no per-row array to build and send to the sinks.
+    if (this.card.kdd !== undefined) {
+      const kdd: (string | null)[] = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) kdd[i] = this.kddOf[v.label[i]!]!;
+      rows.kdd = kdd;
+    }
     rows.model = this.id;
     return v;
   }
