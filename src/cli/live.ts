@@ -77,7 +77,7 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
     .option('filter', { type: 'string', describe: 'BPF filter, tcpdump syntax [filter].' })
     .option('db', { type: 'string', describe: 'SQLite database to append flows to [db].' })
     .option('csv', { type: 'string', describe: 'CSV file to append flows to; header written when new [csv].' })
-    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default cic) [profile].' })
+    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default: the model\'s, cic2017 for the default model; cic with --no-model) [profile].' })
     .option('flow-timeout', { type: 'string', describe: 'Flow timeout, s from the first packet (default 120) [flowTimeout].' })
     .option('activity-timeout', { type: 'string', describe: 'Active/Idle threshold, s (default 5) [activityTimeout].' })
     .option('idle-timeout', { type: 'string', describe: 'End a flow after S s without packets; 0 = never (default: the flow timeout) [idleTimeout].' })
