@@ -29,7 +29,8 @@ describe('parseConfig', () => {
       bufferSize: 64,
       promiscuous: true,
       statsInterval: 60,
-      model: null,
+      model: undefined, // the default model
+      alertThreshold: undefined, // the card's
       retention: 0,
       maxFlows: 262144,
       portDirection: false,
@@ -91,6 +92,18 @@ describe('parseConfig', () => {
       'no interface to capture on: pass --iface NAME or set "interface" in the config file',
       'retention applies to the database, but no "db" is set',
     ]);
+  });
+
+  it('alertThreshold: in (0, 1], from the file, SENSOR_ALERT_THRESHOLD or --alert-threshold; not without a model', () => {
+    expect(parseConfig({ ...base, alertThreshold: 0.62 }, {}, {}).config?.alertThreshold).toBe(0.62);
+    expect(parseConfig(base, { alertThreshold: '1' }, { SENSOR_ALERT_THRESHOLD: '0.3' }).config?.alertThreshold).toBe(1);
+    expect(parseConfig({ ...base, alertThreshold: 0 }, { alertThreshold: '1.5' }, { SENSOR_ALERT_THRESHOLD: 'high' }).errors).toEqual([
+      'config file: "alertThreshold": expected a number in (0, 1] (or null: the model card\'s), got 0',
+      'environment SENSOR_ALERT_THRESHOLD: expected a number in (0, 1] (or null: the model card\'s), got "high"',
+      '--alert-threshold: expected a number in (0, 1] (or null: the model card\'s), got "1.5"',
+    ]);
+    expect(parseConfig({ ...base, alertThreshold: '0.5' }, {}, {}).errors).toEqual(['config file: "alertThreshold": expected a number in (0, 1] (or null: the model card\'s), got "0.5"']);
+    expect(parseConfig({ ...base, alertThreshold: 0.5, model: null }, {}, {}).errors).toEqual(['an alert threshold applies to a model\'s verdicts, but "model" is none']);
   });
 
   it('model: a path, or none via null / false / --no-model', () => {

@@ -15,9 +15,10 @@
  *   run's row in `runs` (ended_at stays NULL until the end).
  * - Retention: flows whose first packet is older than `retention` days are deleted hourly, in small chunks, by a
  *   worker thread with its own connection (off the packet path).
- * - Verdicts: with `model`, completed flows are classified in the model's worker thread (pipelined as in replay)
- *   before the sinks get them; the model decides the profile unless one was given. If inference fails, flows keep
- *   being written without verdicts (logged, counted).
+ * - Verdicts: with the default model or `model` (unless `model` is null), completed flows are classified in the
+ *   model's worker thread (pipelined as in replay) before the sinks get them; the model decides the profile unless
+ *   one was given. If inference fails, flows keep being written without verdicts (logged, counted). The stats
+ *   line and the run's counters carry the verdicts by class.
  *
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
@@ -39,7 +40,8 @@ import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
 import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
 import { SinkFanout } from '../sinks/fanout.js';
-import { Classifier, ModelError } from '../classify/classifier.js';
+import { ModelError, type Classifier } from '../classify/classifier.js';
+import { chooseModel } from '../classify/cli.js';
 import { VerdictQueue } from '../classify/stage.js';
 
 /** nextAsync() timeout: the longest the loop waits before looking at signals, timers and the clock. */
@@ -75,7 +77,7 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
     .option('filter', { type: 'string', describe: 'BPF filter, tcpdump syntax [filter].' })
     .option('db', { type: 'string', describe: 'SQLite database to append flows to [db].' })
     .option('csv', { type: 'string', describe: 'CSV file to append flows to; header written when new [csv].' })
-    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default cic) [profile].' })
+    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default: the model\'s, cic2017 for the default model; cic with --no-model) [profile].' })
     .option('flow-timeout', { type: 'string', describe: 'Flow timeout, s from the first packet (default 120) [flowTimeout].' })
     .option('activity-timeout', { type: 'string', describe: 'Active/Idle threshold, s (default 5) [activityTimeout].' })
     .option('idle-timeout', { type: 'string', describe: 'End a flow after S s without packets; 0 = never (default: the flow timeout) [idleTimeout].' })
@@ -83,7 +85,8 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
     .option('buffer-size', { type: 'string', describe: 'Kernel capture buffer, MiB (default 64) [bufferSize].' })
     .option('promiscuous', { type: 'boolean', describe: 'Promiscuous mode (default on; --no-promiscuous) [promiscuous].' })
     .option('stats-interval', { type: 'string', describe: 'Seconds between stats log lines; 0 = off (default 60) [statsInterval].' })
-    .option('model', { type: 'string', describe: 'ONNX model path (--no-model: none) [model].' })
+    .option('model', { type: 'string', describe: 'ONNX model path or name in models/ (default: the shipped model; --no-model: none) [model].' })
+    .option('alert-threshold', { type: 'string', describe: 'Alert when the most likely attack class has at least this probability, in (0, 1] (default: the card\'s) [alertThreshold].' })
     .option('retention', { type: 'string', describe: 'Delete flows older than N days; 0 = keep (default 0) [retention].' })
     .option('max-flows', { type: 'string', describe: 'Flow table capacity (default 262144) [maxFlows].' })
     .option('port-direction', { type: 'boolean', describe: 'Direction by address and port [portDirection].' })
@@ -226,19 +229,21 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     }
     throw e;
   }
-  // The model, if any, is checked before the capture starts (every problem, exit 2); unless a profile was given,
-  // it decides the profile, as in replay.
+  // The model (the default one unless `model` says otherwise or is null) is checked before the capture starts
+  // (every problem, exit 2); unless a profile was given, it decides the profile, as in replay. The default model
+  // with another profile is not an error: no verdicts, and a line that says why.
   let classifier: Classifier | undefined;
-  if (loaded.config.model !== null) {
-    try {
-      classifier = await Classifier.load(loaded.config.model, loaded.profileGiven ? { profile: loaded.config.profile } : {});
-    } catch (e) {
-      if (e instanceof ModelError) {
-        for (const p of e.problems) io.stderr(`sensor: ${p}`);
-        return ExitCode.Usage;
-      }
-      throw e;
+  try {
+    const c = loaded.config;
+    const choice = await chooseModel(c.model === null ? false : c.model, loaded.profileGiven ? c.profile : undefined, c.alertThreshold);
+    classifier = choice.classifier;
+    if (choice.notice) io.stderr(`sensor: ${choice.notice}`);
+  } catch (e) {
+    if (e instanceof ModelError) {
+      for (const p of e.problems) io.stderr(`sensor: ${p}`);
+      return ExitCode.Usage;
     }
+    throw e;
   }
   try {
     return await daemon(argv, io, loaded, classifier);
@@ -375,6 +380,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
       info,
       capture: captureCounters(src.stats()),
+      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
     };
   };
 
@@ -420,6 +426,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       runId: outputs.sqlite?.runId ?? null,
       retention: cfg.retention,
       model: classifier?.id ?? null,
+      alertThreshold: classifier?.threshold ?? null,
     },
     `capturing on ${src.iface}`,
   );
@@ -470,6 +477,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       flows_per_s: dt > 0 ? Math.round((a.flows - lastStatsFlows) / dt) : 0,
       not_in_flows: nonZero(a.packetsNotInWrittenFlows),
       info: nonZero(a.info),
+      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
     };
     if (drops > lastStatsDrops) log.warn(fields, `stats: ${drops - lastStatsDrops} packets dropped in the last ${dt.toFixed(0)} s`);
     else log.info(fields, 'stats');

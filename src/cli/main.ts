@@ -14,6 +14,8 @@ import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink } from '../sinks/sqlite.js';
 import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
 import { chooseModel, modelsCommand } from '../classify/cli.js';
+import { alertThresholdError } from '../classify/model-card.js';
+import { formatVerdictCounts } from '../classify/tally.js';
 import { ModelError, type Classifier } from '../classify/classifier.js';
 import { VerdictQueue } from '../classify/stage.js';
 
@@ -32,6 +34,8 @@ interface Args {
   ipv6: boolean;
   /** A model path or name; false for --no-model; absent for the default model. */
   model?: string | false;
+  /** Overrides the card's alert_threshold. */
+  'alert-threshold'?: number;
   progress?: boolean;
   quiet: boolean;
 }
@@ -57,7 +61,8 @@ function parseArgs(argv: string[]): Args {
     .usage(
       'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +
         '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n' +
-        '       sensor models inspect PATH   (check a model against its card and print the contract)\n\n' +
+        '       sensor models inspect PATH   (check a model against its card and print the contract)\n' +
+        '       sensor models drift MODEL DB [--run N]   (how far a run\'s flows are from the model\'s training data)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
         'features, one row per flow, to SQLite and/or CSV.',
     )
@@ -73,6 +78,7 @@ function parseArgs(argv: string[]): Args {
     .option('port-direction', { type: 'boolean', default: false, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only).' })
     .option('ipv6', { type: 'boolean', default: false, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled).' })
     .option('model', { type: 'string', describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-rf). --no-model skips classification.' })
+    .option('alert-threshold', { type: 'number', describe: 'Call a flow an attack only when its most likely attack class has at least this probability, in (0, 1] (default: the card\'s alert_threshold; none = the most probable class).' })
     .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
     .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
@@ -95,6 +101,12 @@ function validate(a: Args): string[] {
   if (!Number.isFinite(a['idle-timeout']) || a['idle-timeout'] < 0) errors.push(`Expected --idle-timeout to be 0 or a positive number of seconds, got "${a['idle-timeout']}"`);
   if (!Number.isInteger(a['max-flows']) || a['max-flows'] < 1 || a['max-flows'] > 50_000_000) errors.push(`Expected --max-flows to be an integer from 1 to 50000000, got "${a['max-flows']}"`);
   if (!a.db && !a.csv) errors.push('Expected --db PATH and/or --csv PATH: where should the flows go?');
+  const t = a['alert-threshold'];
+  if (t !== undefined) {
+    const e = alertThresholdError(t);
+    if (e !== undefined) errors.push(`Expected --alert-threshold to be ${e}, got "${t}"`);
+    else if (a.model === false) errors.push('Expected --alert-threshold only with a model (it thresholds the model\'s verdicts), but --no-model was given');
+  }
   return errors;
 }
 
@@ -115,6 +127,12 @@ function formatSummary(s: ReplaySummary): string {
   if (reasons.length > 0) lines.push('not in a written flow, by reason: ' + reasons.join('  '));
   const notes = nonZero(s.accounting.info);
   if (notes.length > 0) lines.push('notes: ' + notes.join('  '));
+  if (s.verdicts) {
+    const t = s.verdicts.threshold;
+    lines.push(`verdicts: ${formatVerdictCounts(s.verdicts.counts)} (${t === null ? 'no alert threshold: the most probable class' : `alert threshold ${t}`})`);
+    const top = s.verdicts.topAlertSources;
+    if (top.length > 0) lines.push(`top alert sources: ${top.map((x) => `${x.address} (${x.alerts.toLocaleString('en-US')})`).join(', ')}`);
+  }
   return lines.join('\n');
 }
 
@@ -141,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
   // before any input is opened or output created.
   let classifier: Classifier | undefined;
   try {
-    const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined);
+    const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined, args['alert-threshold']);
     classifier = choice.classifier;
     if (choice.notice && !args.quiet) process.stderr.write(`sensor: ${choice.notice}\n`);
   } catch (e) {
@@ -212,7 +230,7 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
         ipv6: args.ipv6,
         sinks,
         stop,
-        ...(classifier ? { verdicts: new VerdictQueue(classifier) } : {}),
+        ...(classifier ? { verdicts: new VerdictQueue(classifier, undefined, { countAlertSources: true }) } : {}),
         ...(showProgress
           ? {
               onProgress: (p: ReplayProgress) => {

@@ -6,9 +6,10 @@
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
- *   promiscuous, statsInterval, model, retention, maxFlows, portDirection, ipv6.
+ *   promiscuous, statsInterval, model, alertThreshold, retention, maxFlows, portDirection, ipv6.
  */
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
+import { alertThresholdError } from '../classify/model-card.js';
 
 export interface LiveConfig {
   /** Interface to capture on, e.g. "eth0" (a span/mirror port). */
@@ -33,8 +34,10 @@ export interface LiveConfig {
   promiscuous: boolean;
   /** Seconds between stats log lines (and runs-table updates); 0 = off. */
   statsInterval: number;
-  /** ONNX model (.onnx/.json path or a name in models/), or null for none (the live default). */
-  model: string | null;
+  /** ONNX model (.onnx/.json path or a name in models/); null for none; undefined = the default model. */
+  model: string | null | undefined;
+  /** Overrides the model card's alert_threshold, in (0, 1]; undefined = the card's. */
+  alertThreshold: number | undefined;
   /** Delete flows whose first packet is older than this many days; 0 = keep everything. */
   retention: number;
   /** Flow table capacity. */
@@ -172,12 +175,25 @@ export const FIELDS: readonly Field[] = [
     key: 'model',
     flag: 'model',
     env: 'SENSOR_MODEL',
-    def: null,
+    // undefined: the default model (as in replay); null / false: none.
+    def: undefined,
     check: (v, text) => {
       if (v === null || v === false) return ok(null);
       if (text && typeof v === 'string' && /^(false|no|off|none)$/i.test(v.trim())) return ok(null);
       if (typeof v === 'string' && v.trim() !== '' && !v.includes('\0')) return ok(v);
       return bad('a path to an ONNX model, or null / false for none');
+    },
+  },
+  {
+    key: 'alertThreshold',
+    flag: 'alert-threshold',
+    env: 'SENSOR_ALERT_THRESHOLD',
+    def: undefined,
+    check: (v, text) => {
+      if (v === null) return ok(undefined);
+      const n = num(v, text);
+      const e = alertThresholdError(n);
+      return e === undefined ? ok(n) : bad(`${e} (or null: the model card's)`);
     },
   },
   {
@@ -296,6 +312,9 @@ export function parseConfig(
   }
   if (values.db === undefined && values.csv === undefined) {
     errors.push('no output: pass --db PATH and/or --csv PATH, or set "db" / "csv" in the config file');
+  }
+  if (values.alertThreshold !== undefined && values.model === null) {
+    errors.push('an alert threshold applies to a model\'s verdicts, but "model" is none');
   }
   if (typeof values.retention === 'number' && values.retention > 0 && values.db === undefined) {
     errors.push(`retention applies to the database, but no "db" is set`);

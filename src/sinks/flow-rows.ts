@@ -46,9 +46,14 @@ export interface FlowRows {
   ids: FlowIdentity[];
   features: Float64Array;
   kinds: Uint8Array;
-  /** Verdicts, when a classifier ran: per row, or undefined. */
+  /** Verdicts, when a classifier ran: per row, or undefined (classify/verdict.ts says how each is decided). */
   labels?: (string | null)[];
   scores?: Float64Array;
+  /** The most probable non-benign class and its probability, whether or not it passed the alert threshold. */
+  attackLabels?: (string | null)[];
+  attackScores?: Float64Array;
+  /** The verdict's KDD'99 category (card `kdd`), or null when the card has no mapping. */
+  kdd?: (string | null)[];
   model?: string;
 }
 
