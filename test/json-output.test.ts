@@ -4,7 +4,7 @@
  * line counts equal the SQLite rows of the same run, alerts equal the rows whose label is not the model's benign
  * class; a reader slower than the sensor gets every line.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -13,7 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, SHARED, runCommand, sensor } from './helpers/cli.js';
 import { EtherType, IpProto, ethernet, ethIpv4Udp, icmp, icmpv6, ipv4, ipv6, udp } from './helpers/frames.js';
 import { writePcap } from './helpers/pcap-file.js';
-import { FLOW_END_NAMES } from '../src/sinks/flow-rows.js';
+import { FLOW_END_NAMES, type FlowRows } from '../src/sinks/flow-rows.js';
+import { JsonSink } from '../src/sinks/json.js';
+import { getProfile } from '../src/features/profiles.js';
 import { communityId } from '../src/sinks/community-id.js';
 
 
@@ -226,6 +228,41 @@ describe('a slow reader of --json - gets every line', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(Number(r.stdout.trim())).toBe(3000);
     expect(sqliteCounts(db).flows).toBe(3000);
+  });
+});
+
+describe('live: a file that cannot keep up loses whole batches, counted, never silently', () => {
+  it('past dropAboveBytes a batch is dropped and counted; written + dropped = every line', async () => {
+    const fifo = join(dir, 'stalled.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A reader that opens the FIFO and reads nothing for 2 s, then everything.
+    const reader = spawn('sh', ['-c', `exec 3<'${fifo}'; sleep 2; wc -l <&3`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let counted = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (counted += d));
+    const columns = getProfile('cic').columns;
+    let dropEvents = 0;
+    const sink = new JsonSink(fifo, columns, { sensor: 's', iface: 'eth9', append: true, dropAboveBytes: 256 * 1024, onDrop: () => dropEvents++ });
+    const F = columns.featureNames.length;
+    const batch = (n: number, base: number): FlowRows => ({
+      count: n,
+      ids: Array.from({ length: n }, (_, i) => ({
+        flowId: `10.0.0.1-10.0.0.2-${base + i}-80-6`, srcIp: '10.0.0.1', srcPort: base + i, dstIp: '10.0.0.2', dstPort: 80, protocol: 6,
+        startUs: 1_700_000_000_000_000, endUs: 1_700_000_000_100_000, timestamp: '',
+      })),
+      features: new Float64Array(n * F),
+      kinds: new Uint8Array(n * F),
+    });
+    const batches = 40;
+    for (let b = 0; b < batches; b++) {
+      // Live never waits: write() returns nothing to await.
+      expect(sink.write(batch(100, b * 100))).toBeUndefined();
+    }
+    expect(sink.linesDropped).toBeGreaterThan(0);
+    expect(dropEvents).toBeGreaterThan(0);
+    expect(sink.lines.flow + sink.linesDropped).toBe(batches * 100);
+    await sink.close();
+    await new Promise((resolve) => reader.on('close', resolve));
+    expect(Number(counted.trim())).toBe(sink.lines.flow);
   });
 });
 

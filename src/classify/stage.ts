@@ -19,11 +19,16 @@ export class VerdictQueue {
     readonly maxInFlight = 8,
   ) {}
 
+  /** Told how long each batch took to classify, ms (the live daemon's inference latency metric). */
+  onClassified?: (ms: number, flows: number) => void;
+
   /** Start classifying a batch (sets rows.labels/scores/model when done). */
   submit(rows: FlowRows): void {
     const job = { promise: Promise.resolve(), done: false };
+    const started = performance.now();
     job.promise = this.classifier.classify(rows).then(() => {
       job.done = true;
+      this.onClassified?.(performance.now() - started, rows.count);
     });
     job.promise.catch(() => undefined); // reported by done()
     this.jobs.set(rows, job);
