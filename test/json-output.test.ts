@@ -161,7 +161,7 @@ describe.skipIf(!hasTshark)('Community ID equals Wireshark\'s, and JSON counts e
     }
   });
 
-  it('ICMP and ICMPv6 requests, replies and one-way messages (types stand in for ports), both address orders', async () => {
+  it('ICMP and ICMPv6 requests, replies and one-way messages (types stand in for ports), both address orders, one address', async () => {
     const frames: Uint8Array[] = [];
     // A timestamp message carries three 4-byte timestamps (tshark reads a shorter one as malformed).
     const v4 = (src: string, dst: string, type: number, code = 0): Uint8Array =>
@@ -177,12 +177,14 @@ describe.skipIf(!hasTshark)('Community ID equals Wireshark\'s, and JSON counts e
     frames.push(v6('fd00::9', 'fd00::1', 135), v6('fd00::1', 'fd00::9', 136)); // neighbour solicitation/advert
     frames.push(v6('fd01::1', 'fd01::2', 128), v6('fd01::2', 'fd01::1', 129)); // echo
     frames.push(v6('fd02::9', 'fd02::1', 1, 4), v6('fd02::9', 'fd02::1', 1, 4)); // unreachable: one-way
+    // Both ends on one address: the smaller port goes first.
+    frames.push(ethIpv4Udp({ sport: 5000, dport: 53 }, [1], { src: '10.5.0.1', dst: '10.5.0.1' }), ethIpv4Udp({ sport: 53, dport: 5000 }, [2], { src: '10.5.0.1', dst: '10.5.0.1' }));
     const pcap = join(dir, 'icmp.pcap');
     writeFileSync(pcap, writePcap(1, frames.map((data, i) => ({ data, tsUs: 1_700_000_000_000_000 + i * 1000 }))));
     const ids = tsharkIds(pcap);
     const events = await replayBoth(pcap, 'fixed', 'icmp');
-    expect(events.map((e) => e.proto).sort()).toEqual(['ICMP', 'ICMP', 'ICMP', 'ICMP', 'IPv6-ICMP', 'IPv6-ICMP', 'IPv6-ICMP']);
-    expect(expectSameIds(events, ids, 'crafted ICMP')).toBe(7);
+    expect(events.map((e) => e.proto).sort()).toEqual(['ICMP', 'ICMP', 'ICMP', 'ICMP', 'IPv6-ICMP', 'IPv6-ICMP', 'IPv6-ICMP', 'UDP']);
+    expect(expectSameIds(events, ids, 'crafted ICMP')).toBe(8);
   });
 });
 
