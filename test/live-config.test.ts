@@ -34,6 +34,11 @@ describe('parseConfig', () => {
       maxFlows: 262144,
       portDirection: false,
       ipv6: false,
+      json: undefined,
+      jsonAlertsOnly: false,
+      jsonFeatures: false,
+      sensorName: undefined,
+      metrics: undefined,
     });
     expect(parseConfig({ ...base, flowTimeout: 30 }, {}, {}).config?.idleTimeout).toBe(30);
     expect(parseConfig({ ...base, flowTimeout: 30, idleTimeout: 0 }, {}, {}).config?.idleTimeout).toBe(0);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
 import { LiveLab, liveLabUnavailable, run, type SensorProcess } from './helpers/live-lab.js';
+import { parseConfig } from '../src/config/schema.js';
 
 const unavailable = liveLabUnavailable();
 const [A, B] = ['zeek-wikipedia', 'cic2017-webattack-sqlinj'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`)) as [string, string];
@@ -197,6 +198,32 @@ if (unavailable !== null) {
 }
 
 describe('metrics and JSON options of the live daemon', () => {
+  const base = { interface: 'eth1', json: '/var/log/sensor/eve.json' };
+  it('the metrics address: a bare port is loopback; IPv4 and [IPv6] with a port; anything else refused', () => {
+    expect(parseConfig({ ...base, metrics: 9464 }, {}, {}).config?.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseConfig(base, { metrics: '0.0.0.0:9100' }, {}).config?.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(parseConfig(base, {}, { SENSOR_METRICS: '[::1]:9464' }).config?.metrics).toEqual({ host: '::1', port: 9464 });
+    expect(parseConfig({ ...base, metrics: null }, {}, {}).config?.metrics).toBeUndefined();
+    for (const bad of ['localhost:9464', '127.0.0.1:0', '300.0.0.1:80', '[::1]', ':9464', 'on']) {
+      expect(parseConfig(base, { metrics: bad }, {}).errors, bad).toEqual([
+        `--metrics: expected PORT, HOST:PORT or [IPv6]:PORT with a numeric address and a port from 1 to 65535 (e.g. 127.0.0.1:9464), or null for off, got "${bad}"`,
+      ]);
+    }
+  });
+
+  it('jsonAlertsOnly / jsonFeatures without json are refused', () => {
+    expect(parseConfig({ interface: 'eth1', db: '/x.sqlite', jsonAlertsOnly: true, jsonFeatures: true }, {}, {}).errors).toEqual([
+      'jsonAlertsOnly applies to the JSON output, but no "json" is set',
+      'jsonFeatures applies to the JSON output, but no "json" is set',
+    ]);
+  });
+
+  it('--json-alerts-only without a model exits 2 with one line', async () => {
+    const r = await sensor(['--iface', 'lo', '--json', join(dir, 'y.json'), '--json-alerts-only']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('sensor: jsonAlertsOnly needs verdicts, and no model is set (alerts are flows a model calls an attack)\n');
+  });
+
   it('a bad --metrics address exits 2 with one exact line', async () => {
     const r = await sensor(['--iface', 'lo', '--json', join(dir, 'x.json'), '--metrics', '127.0.0.1:99999']);
     expect(r.status).toBe(2);

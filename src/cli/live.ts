@@ -296,6 +296,10 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
       throw e;
     }
   }
+  if (loaded.config.jsonAlertsOnly && !classifier) {
+    io.stderr('sensor: jsonAlertsOnly needs verdicts, and no model is set (alerts are flows a model calls an attack)');
+    return ExitCode.Usage;
+  }
   try {
     return await daemon(argv, io, loaded, classifier);
   } finally {
@@ -672,7 +676,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       fresh.json = old.json;
       fresh.jsonIno = old.jsonIno;
       fresh.jsonKey = old.jsonKey;
-      fresh.sinks.push(old.json!);
+      fresh.sinks.splice(keepCsv ? 1 : 0, 0, old.json!); // before SQLite, as openOutputs orders them
     }
     outputs = fresh;
     cfg = applied;

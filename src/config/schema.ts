@@ -347,6 +347,9 @@ export function parseConfig(
   if (values.db === undefined && values.csv === undefined && values.json === undefined) {
     errors.push('no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file');
   }
+  for (const k of ['jsonAlertsOnly', 'jsonFeatures'] as const) {
+    if (values[k] === true && values.json === undefined) errors.push(`${k} applies to the JSON output, but no "json" is set`);
+  }
   if (typeof values.retention === 'number' && values.retention > 0 && values.db === undefined) {
     errors.push(`retention applies to the database, but no "db" is set`);
   }
