@@ -81,11 +81,12 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
   const y = strictCommandLine(yargs(args))
     .scriptName('sensor')
     .usage(
-      'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [--json PATH] [--metrics ADDR] [options]\n\n' +
-        'Captures live from a network interface (a span/mirror port), assembles bidirectional flows and writes\n' +
-        'CICFlowMeter-compatible features to SQLite, CSV and/or JSON lines, until SIGTERM/SIGINT. SIGHUP reopens the outputs and\n' +
-        'rereads the config file. Every option can also be set in the JSON config file (key in brackets) or as an\n' +
-        'environment variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
+      'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [--json PATH] [options]\n\n' +
+        'Captures live from a network interface (a span/mirror port), assembles bidirectional flows and\n' +
+        'writes CICFlowMeter-compatible features to SQLite, CSV and/or JSON lines, until SIGTERM/SIGINT.\n' +
+        'SIGHUP reopens the outputs and rereads the config file. --metrics serves Prometheus metrics.\n' +
+        'Every option can also be set in the JSON config file (key in brackets) or as an environment\n' +
+        'variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
     )
     .option('config', { type: 'string', describe: 'JSON config file (see config/sensor.json).' })
     .option('iface', { alias: ['interface', 'i'], type: 'string', describe: 'Interface to capture on [interface].' })
