@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, SHARED, runCommand, sensor } from './helpers/cli.js';
-import { EtherType, IpProto, ethernet, ethIpv4Udp, icmp, icmpv6, ipv4, ipv6, udp } from './helpers/frames.js';
+import { EtherType, Flags, IpProto, ethernet, ethIpv4Tcp, ethIpv4Udp, icmp, icmpv6, ipv4, ipv6, udp } from './helpers/frames.js';
 import { writePcap } from './helpers/pcap-file.js';
 import { FLOW_END_NAMES, type FlowRows } from '../src/sinks/flow-rows.js';
 import { JsonSink } from '../src/sinks/json.js';
@@ -265,6 +265,46 @@ describe('live: a file that cannot keep up loses whole batches, counted, never s
     await sink.close();
     await new Promise((resolve) => reader.on('close', resolve));
     expect(Number(counted.trim())).toBe(sink.lines.flow);
+  });
+});
+
+describe('flow.reason says why each flow ended', () => {
+  const T0 = 1_700_000_000_000_000;
+  const S = 1_000_000;
+  const tcpAt = (t: number, sport: number, flags: number, fwd = true): { data: Uint8Array; tsUs: number } => ({
+    data: ethIpv4Tcp(fwd ? { sport, dport: 80, flags } : { sport: 80, dport: sport, flags }, [], fwd ? { src: '10.0.0.1', dst: '10.0.0.2' } : { src: '10.0.0.2', dst: '10.0.0.1' }),
+    tsUs: T0 + t,
+  });
+  const udpAt = (t: number, sport: number): { data: Uint8Array; tsUs: number } => ({
+    data: ethIpv4Udp({ sport, dport: 53 }, [1], { src: '10.0.0.1', dst: '10.0.0.2' }),
+    tsUs: T0 + t,
+  });
+  const reasons = async (tag: string, frames: { data: Uint8Array; tsUs: number }[], args: string[]): Promise<string[]> => {
+    const pcap = join(dir, `${tag}.pcap`);
+    writeFileSync(pcap, writePcap(1, [...frames].sort((x, y) => x.tsUs - y.tsUs)));
+    const json = join(dir, `${tag}.json`);
+    const r = await sensor(['--replay', pcap, '--no-model', '--profile', 'cic', '--json', json, ...args]);
+    expect(r.status, r.stderr).toBe(0);
+    return readEvents(json).map((e) => `${e.src_port === 80 ? e.dest_port : e.src_port} ${e.flow.reason}`).sort();
+  };
+
+  it('fin, rst, timeout, idle, end_of_capture (cic rules, --flow-timeout 10 --idle-timeout 3)', async () => {
+    const frames = [
+      tcpAt(0, 1001, Flags.SYN), tcpAt(0.1 * S, 1001, Flags.SYN | Flags.ACK, false), tcpAt(0.2 * S, 1001, Flags.RST),
+      tcpAt(0, 1002, Flags.ACK), tcpAt(0.1 * S, 1002, Flags.ACK, false), tcpAt(0.3 * S, 1002, Flags.FIN | Flags.ACK, false),
+      // A packet a second for 12 s: the flow timeout (10 s from the first packet) splits it; the rest ends with the file.
+      ...Array.from({ length: 13 }, (_, k) => udpAt(k * S, 1003)),
+      // Silent for 4.5 s > the idle timeout: idle; the two later packets end with the file.
+      udpAt(0, 1004), udpAt(0.5 * S, 1004), udpAt(5 * S, 1004), udpAt(5.5 * S, 1004),
+    ];
+    expect(await reasons('reasons', frames, ['--flow-timeout', '10', '--idle-timeout', '3'])).toEqual(
+      ['1001 rst', '1002 fin', '1003 end_of_capture', '1003 timeout', '1004 end_of_capture', '1004 idle'].sort(),
+    );
+  });
+
+  it('evicted when the flow table is full (--max-flows 1)', async () => {
+    const frames = [udpAt(0, 2001), udpAt(0.1 * S, 2001), udpAt(0.2 * S, 2002), udpAt(0.3 * S, 2002)];
+    expect(await reasons('evicted', frames, ['--max-flows', '1'])).toEqual(['2001 evicted', '2002 end_of_capture']);
   });
 });
 
