@@ -107,12 +107,15 @@ if (unavailable !== null) {
     const lab = new LiveLab(LiveLab.randomId());
     const started: SensorProcess[] = [];
 
-    /** GET /metrics from inside the capture namespace (the daemon serves on that namespace's loopback). */
-    const scrape = async (): Promise<{ headers: string; body: string }> => {
-      const r = await run('ip', ['netns', 'exec', lab.capNs, 'curl', '-sS', '-D', '-', '--max-time', '5', `http://127.0.0.1:${PORT}/metrics`]);
+    /** GET /metrics over HTTP from inside the capture namespace (the daemon serves on that namespace's loopback). */
+    const scrape = async (): Promise<{ status: number; type: string; body: string }> => {
+      const get =
+        "require('node:http').get(process.argv[1],(r)=>{let b='';r.setEncoding('utf8');r.on('data',(d)=>(b+=d));" +
+        "r.on('end',()=>process.stdout.write(JSON.stringify({status:r.statusCode,type:r.headers['content-type'],body:b})))})" +
+        ".on('error',(e)=>{console.error(e.message);process.exit(1)})";
+      const r = await run('ip', ['netns', 'exec', lab.capNs, process.execPath, '-e', get, `http://127.0.0.1:${PORT}/metrics`]);
       expect(r.code, r.stderr).toBe(0);
-      const at = r.stdout.indexOf('\r\n\r\n');
-      return { headers: r.stdout.slice(0, at), body: r.stdout.slice(at + 4) };
+      return JSON.parse(r.stdout) as { status: number; type: string; body: string };
     };
 
     beforeAll(async () => {
@@ -162,8 +165,9 @@ if (unavailable !== null) {
         await new Promise((r) => setTimeout(r, 200));
         m = parseExposition((await scrape()).body);
       }
-      const { headers } = await scrape();
-      expect(headers).toMatch(/^content-type: text\/plain; version=0\.0\.4; charset=utf-8$/im);
+      const res = await scrape();
+      expect(res.status).toBe(200);
+      expect(res.type).toBe('text/plain; version=0.0.4; charset=utf-8');
       expect(sum(m.samples, 'sensor_packets_total')).toBe(sentA + sentB);
       expect(sum(m.samples, 'sensor_kernel_received_packets_total')).toBeGreaterThanOrEqual(sentA + sentB);
       expect(m.types.get('sensor_kernel_dropped_packets_total')).toBe('counter');
