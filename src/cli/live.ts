@@ -645,6 +645,10 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     }
     const applied: LiveConfig = { ...cfg };
     for (const k of RELOADABLE_KEYS) (applied as unknown as Record<string, unknown>)[k] = next[k];
+    if (applied.jsonAlertsOnly && !classifier) {
+      log.error({ event: 'reload', key: 'jsonAlertsOnly' }, 'reload: jsonAlertsOnly needs verdicts, and no model is set; keeping every flow in the JSON output');
+      applied.jsonAlertsOnly = false;
+    }
     // Everything completed so far goes to the current outputs first.
     engine.flushRows();
     await drain();
