@@ -35,6 +35,11 @@ describe('parseConfig', () => {
       maxFlows: 262144,
       portDirection: false,
       ipv6: false,
+      json: undefined,
+      jsonAlertsOnly: false,
+      jsonFeatures: false,
+      sensorName: undefined,
+      metrics: undefined,
     });
     expect(parseConfig({ ...base, flowTimeout: 30 }, {}, {}).config?.idleTimeout).toBe(30);
     expect(parseConfig({ ...base, flowTimeout: 30, idleTimeout: 0 }, {}, {}).config?.idleTimeout).toBe(0);
@@ -73,7 +78,7 @@ describe('parseConfig', () => {
       '--snaplen: expected an integer number of bytes from 64 to 262144, got "9k"',
       '--stats-interval: expected 0 (off) or a positive number of seconds, got "often"',
       'no interface to capture on: pass --iface NAME or set "interface" in the config file',
-      'no output: pass --db PATH and/or --csv PATH, or set "db" / "csv" in the config file',
+      'no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file',
     ]);
   });
 

@@ -25,12 +25,17 @@ export class VerdictQueue {
     this.tally = new VerdictTally(classifier.classes, classifier.benignIndex, opts.countAlertSources ?? false);
   }
 
+  /** Told how long each batch took to classify, ms (the live daemon's inference latency metric). */
+  onClassified?: (ms: number, flows: number) => void;
+
   /** Start classifying a batch (sets rows.labels/scores/attackLabels/attackScores/kdd/model when done). */
   submit(rows: FlowRows): void {
     const job = { promise: Promise.resolve(), done: false };
+    const started = performance.now();
     job.promise = this.classifier.classify(rows).then((v) => {
       this.tally.add(rows, v);
       job.done = true;
+      this.onClassified?.(performance.now() - started, rows.count);
     });
     job.promise.catch(() => undefined); // reported by done()
     this.jobs.set(rows, job);

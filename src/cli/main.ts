@@ -12,6 +12,8 @@ import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.j
 import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink } from '../sinks/sqlite.js';
+import { JsonSink } from '../sinks/json.js';
+import { hostname } from 'node:os';
 import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
 import { chooseModel, modelsCommand } from '../classify/cli.js';
 import { alertThresholdError } from '../classify/model-card.js';
@@ -23,6 +25,10 @@ interface Args {
   replay?: string[];
   db?: string;
   csv?: string;
+  json?: string;
+  'json-alerts-only': boolean;
+  'json-features': boolean;
+  'sensor-name'?: string;
   /** Absent: the model's profile (cic without a model). */
   profile?: string;
   filter?: string;
@@ -50,7 +56,7 @@ function stdioDashes(argv: string[]): string[] {
     if (a.startsWith('--')) last = a;
     if (a !== '-') return a;
     if (last === '--replay') return '/dev/stdin';
-    if (last === '--csv') return '/dev/stdout';
+    if (last === '--csv' || last === '--json') return '/dev/stdout';
     return a;
   });
 }
@@ -59,16 +65,20 @@ function parseArgs(argv: string[]): Args {
   const parsed = strictCommandLine(yargs(stdioDashes(argv)))
     .scriptName('sensor')
     .usage(
-      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +
+      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [--json PATH] [options]\n' +
         '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n' +
         '       sensor models inspect PATH   (check a model against its card and print the contract)\n' +
         '       sensor models drift MODEL DB [--run N]   (how far a run\'s flows are from the model\'s training data)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
-        'features, one row per flow, to SQLite and/or CSV.',
+        'features, one row per flow, to SQLite, CSV and/or JSON lines.',
     )
     .option('replay', { type: 'string', array: true, describe: 'Capture file(s) to replay: pcap, pcapng, or either gzip-compressed; "-" reads standard input. Several files are one continuous stream.' })
     .option('db', { type: 'string', describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`).' })
     .option('csv', { type: 'string', describe: 'CSV file to write, with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout).' })
+    .option('json', { type: 'string', describe: 'JSON lines in the style of Suricata\'s EVE ("-" = stdout): a `flow` event per flow, an `alert` event per attack verdict, with Community ID.' })
+    .option('json-alerts-only', { type: 'boolean', default: false, describe: 'With --json: write only the `alert` events (needs a model).' })
+    .option('json-features', { type: 'boolean', default: false, describe: 'With --json: add every CIC feature of the flow under `features`.' })
+    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name).' })
     .option('profile', { type: 'string', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}). Default: the model's profile (cic2017 for the default model; cic with --no-model).` })
     .option('filter', { type: 'string', describe: 'BPF filter applied while reading, e.g. "tcp port 80".' })
     .option('flow-timeout', { type: 'number', default: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet (CICFlowMeter: 120).' })
@@ -83,6 +93,7 @@ function parseArgs(argv: string[]): Args {
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
     .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
     .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
+    .example('sensor --replay day1.pcap --json - | jq -c \'select(.event_type=="alert")\'', 'Alerts as JSON lines on stdout')
     .epilog('Exit codes: 0 ok, 2 bad usage or a model that cannot be used, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
     .parseSync() as unknown as Args;
   return parsed;
@@ -100,7 +111,12 @@ function validate(a: Args): string[] {
   positive('activity-timeout', a['activity-timeout']);
   if (!Number.isFinite(a['idle-timeout']) || a['idle-timeout'] < 0) errors.push(`Expected --idle-timeout to be 0 or a positive number of seconds, got "${a['idle-timeout']}"`);
   if (!Number.isInteger(a['max-flows']) || a['max-flows'] < 1 || a['max-flows'] > 50_000_000) errors.push(`Expected --max-flows to be an integer from 1 to 50000000, got "${a['max-flows']}"`);
-  if (!a.db && !a.csv) errors.push('Expected --db PATH and/or --csv PATH: where should the flows go?');
+  if (!a.db && !a.csv && !a.json) errors.push('Expected --db PATH, --csv PATH and/or --json PATH: where should the flows go?');
+  if (a.json === '') errors.push('Expected --json PATH (a file, or "-" for standard output)');
+  if (a.json === undefined && a['json-alerts-only']) errors.push('Expected --json PATH with --json-alerts-only');
+  if (a.json === undefined && a['json-features']) errors.push('Expected --json PATH with --json-features');
+  if (a.json !== undefined && a.json !== '' && a.json === a.csv) errors.push(`Expected --json and --csv to name different files, both are "${a.json === '/dev/stdout' ? '-' : a.json}"`);
+  if (a['sensor-name'] !== undefined && a['sensor-name'].trim() === '') errors.push('Expected --sensor-name NAME (not empty)');
   const t = a['alert-threshold'];
   if (t !== undefined) {
     const e = alertThresholdError(t);
@@ -162,6 +178,10 @@ export async function main(argv: string[]): Promise<number> {
     const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined, args['alert-threshold']);
     classifier = choice.classifier;
     if (choice.notice && !args.quiet) process.stderr.write(`sensor: ${choice.notice}\n`);
+    if (args['json-alerts-only'] && !classifier) {
+      process.stderr.write('sensor: --json-alerts-only needs verdicts, and this run has no model (alerts are flows a model calls an attack)\n');
+      return ExitCode.Usage;
+    }
   } catch (e) {
     if (e instanceof ModelError) {
       for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
@@ -194,6 +214,16 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
   let sqlite: SqliteSink | undefined;
   try {
     if (args.csv) sinks.push(new CsvSink(args.csv, profile.columns));
+    if (args.json) {
+      sinks.push(
+        new JsonSink(args.json, profile.columns, {
+          sensor: args['sensor-name'] ?? hostname(),
+          ...(classifier ? { benignClass: classifier.card.benign } : {}),
+          alertsOnly: args['json-alerts-only'],
+          features: args['json-features'],
+        }),
+      );
+    }
     if (args.db) {
       sqlite = await SqliteSink.open(args.db, profile.columns, { source: args.replay!.join(' '), mode: 'replay', profile: profile.name, argv });
       sinks.push(sqlite);

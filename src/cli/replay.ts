@@ -105,6 +105,7 @@ if (META_STRIDE !== 6) throw new Error('engine and packet source disagree on the
 
 export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promise<ReplaySummary> {
   const pending: FlowRows[] = [];
+  let currentFile = sources[0]?.path;
   const engine = new Engine({
     profile: opts.profile,
     flowTimeoutUs: opts.flowTimeoutUs,
@@ -115,6 +116,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     portAwareDirection: opts.portAwareDirection,
     ipv6: opts.ipv6,
     onFlows: (rows) => {
+      rows.source = currentFile;
       pending.push(rows);
       opts.verdicts?.submit(rows);
     },
@@ -141,6 +143,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   let stopped = false;
   for (let fi = 0; fi < sources.length; fi++) {
     const src = sources[fi]!;
+    currentFile = src.path;
     const size = fileSize(src.path);
     const linkType = src.linkType;
     const data = src.data;
@@ -189,6 +192,8 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     }
     src.close();
     if (stopped) break;
+    // A batch never spans two files, so each flow's batch names the file it completed in (JSON `pcap_file`).
+    if (fi + 1 < sources.length) engine.flushRows();
   }
   for (let fi = 0; fi < sources.length; fi++) sources[fi]!.close();
   engine.finish();
