@@ -11,7 +11,7 @@
  * One process per profile replays all 259 captures (test/helpers/replay-many.mjs): a Node start-up per capture
  * would cost more than the replays. Skipped when the shared workspace is absent.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,7 @@ describe.skipIf(captures.length === 0)('parity on nDPI captures vs the three Jav
             return;
           }
           const p = parity(ref, x!.csv!);
+          rmSync(x!.csv!); // ~800 CSVs a run: keep only the per-capture report
           results.set(name, p);
           if (x!.linkType !== LINKTYPE_ETHERNET) return; // the Java tools misread these as Ethernet: reported only
           const report = `flows matched ${p.matched}/${p.refFlows} (ours wrote ${p.ourFlows}), cells equal ${p.equal}/${p.cells}; worst: ${JSON.stringify(p.worst)}`;
