@@ -5,8 +5,8 @@
  *
  * Layers live in `link.ts` (Ethernet/VLAN/MPLS/PPPoE, SLL, SLL2, NULL, LOOP, raw, PPP, Cisco HDLC, FDDI, 802.11,
  * radiotap, NFLOG; PPI is here because it names another link type), `ipv4.ts`, `ipv6.ts` and
- * `transport.ts`. Tunnels (GRE, IPIP, VXLAN...) are not decapsulated: CICFlowMeter places them on the outer
- * header, and so do we.
+ * `transport.ts`. Tunnels (GRE, IPIP, VXLAN...) are not decapsulated here; `jnetpcap.ts` reads Ethernet frames
+ * the way the reference CICFlowMeters' packet library does where that differs (IP in IP among others).
  */
 import type { DecodedPacket } from './packet.js';
 import { DecodeStatus, LinkType } from './status.js';

@@ -11,7 +11,8 @@
  * branches below, each named after what the reference CICFlowMeter version does (docs: CIC-FEATURES.md §4-6, §9).
  */
 import { DecodedPacket, TcpFlag } from '../decode/packet.js';
-import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES } from '../decode/status.js';
+import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES, LinkType } from '../decode/status.js';
+import { JnetpcapRead, needsJnetpcapRead, readEthernetAsJnetpcap } from '../decode/jnetpcap.js';
 import { decodeFrame } from '../decode/decode.js';
 import { FlowTable } from '../flows/flow-table.js';
 import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
@@ -55,14 +56,16 @@ export const EngineCounter = {
   IdleExpiredFlows: 5,
   /** Retransmission checks skipped because the tracking table was full. */
   RetxUntracked: 6,
-  /** Ethernet ARP frames placed in a flow as the CIC profiles' packet library did (see `arpAsIpv4`). */
-  ArpAsIpv4: 7,
+  /** Non-IPv4 Ethernet frames whose first bytes were read as an IPv4 header, as CIC master's packet library did. */
+  FrameStartAsIpv4: 7,
   /** ICMP errors placed in the TCP/UDP flow they quote, as the CIC profiles' packet library did. */
   IcmpQuoteAsTransport: 8,
-  /** Non-first IP fragments placed in a protocol-0 flow, as the CIC profiles' packet library did. */
+  /** Non-first IP fragments placed in a protocol-0 flow, as the references' packet library did. */
   FragmentsInFlows: 9,
-  /** Packets earlier than their flow's last packet: their time is taken as the flow's last time (see `packet`). */
+  /** Packets earlier than their flow's last packet (negative inter-arrival times, as in the references). */
   TimeBackwards: 10,
+  /** Frames our decoder reads as IP but the references' packet library does not (IPv4 behind MPLS or PPPoE). */
+  NotIpv4ForReference: 11,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.ipv6_disabled',
@@ -72,10 +75,11 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.unwritten_single_packet_flows',
   'flow.idle_expired',
   'flow.retx_untracked',
-  'flow.arp_as_ipv4',
+  'flow.frame_start_as_ipv4',
   'flow.icmp_quote_as_transport',
   'flow.fragments_in_flows',
   'flow.time_backwards',
+  'flow.not_ipv4_for_reference',
 ];
 
 /**
@@ -86,6 +90,7 @@ const ENGINE_PACKET_REASONS: ReadonlySet<number> = new Set<number>([
   EngineCounter.Ipv6Disabled,
   EngineCounter.CicDroppedFin,
   EngineCounter.UnwrittenFlowPackets,
+  EngineCounter.NotIpv4ForReference,
 ]);
 
 /**
@@ -110,6 +115,7 @@ const BATCH_META_STRIDE = 6;
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
+const PROTO_SCTP = 132;
 
 export class Engine {
   readonly profile: Profile;
@@ -215,17 +221,29 @@ export class Engine {
   private frame(linkType: number, buf: Uint8Array, off: number, caplen: number): void {
     this.packets++;
     const pkt = this.pkt;
-    const status = decodeFrame(linkType, buf, off, caplen, pkt);
-    this.decodeCounters[status]!++;
+    let status: DecodeStatus = decodeFrame(linkType, buf, off, caplen, pkt);
     if (this.tsUs > this.nowUs) this.nowUs = this.tsUs;
-    if (status !== DecodeStatus.Ok && status !== DecodeStatus.Fragment) {
-      if (status === DecodeStatus.NonIp && this.p !== ProfileId.Fixed && arpAsIpv4(linkType, buf, off, caplen, pkt)) {
-        this.decodeCounters[status]!--;
-        this.engineCounters[EngineCounter.ArpAsIpv4]!++;
-        this.packet(pkt, false);
+    if (linkType === LinkType.EN10MB && !(this.ipv6 && pkt.ipVersion === 6) && needsJnetpcapRead(status, pkt, buf, off)) {
+      // Not a plain IPv4 packet on Ethernet: read it as the references' packet library does (decode/jnetpcap.ts).
+      const wasIpv6 = pkt.ipVersion === 6;
+      const decoded = status === DecodeStatus.Ok || status === DecodeStatus.Fragment;
+      const read = readEthernetAsJnetpcap(buf, off, caplen, pkt, this.p !== ProfileId.Fixed);
+      if (read === JnetpcapRead.None) {
+        if (wasIpv6) this.engineCounters[EngineCounter.Ipv6Disabled]!++;
+        else if (decoded) this.engineCounters[EngineCounter.NotIpv4ForReference]!++;
+        else this.decodeCounters[status]!++;
+        return;
       }
-      return;
+      if (read === JnetpcapRead.FrameStartAsIpv4) {
+        this.engineCounters[EngineCounter.FrameStartAsIpv4]!++;
+        this.decodeCounters[DecodeStatus.Ok]!++;
+        this.packet(pkt, pkt.fragOffset !== 0);
+        return;
+      }
+      status = read === JnetpcapRead.Fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
     }
+    this.decodeCounters[status]!++;
+    if (status !== DecodeStatus.Ok && status !== DecodeStatus.Fragment) return;
     if (pkt.ipVersion === 6 && !this.ipv6) {
       // One reason per packet: an IPv6 fragment is counted as IPv6, not also as a fragment.
       if (status === DecodeStatus.Fragment) this.decodeCounters[status]!--;
@@ -233,8 +251,9 @@ export class Engine {
       return;
     }
     if (status === DecodeStatus.Fragment) {
-      if (this.p === ProfileId.Fixed) return; // stays counted as decode.ip.fragment
-      // The CIC profiles place it in a protocol-0 flow: not a reason any more, only information.
+      // The fork keeps a non-first fragment only when MF is clear (the last one); measured on 5 fuzzed packets.
+      if (this.p === ProfileId.Fixed && (buf[off + pkt.ipOffset + 6]! & 0x20) !== 0) return; // stays decode.ip.fragment
+      // Placed in a protocol-0 flow: not a reason any more, only information.
       this.decodeCounters[status]!--;
       this.engineCounters[EngineCounter.FragmentsInFlows]!++;
     }
@@ -252,7 +271,9 @@ export class Engine {
     let dstPort = pkt.dstPort;
     const isTcp = proto === PROTO_TCP && !fragment;
     const isUdp = proto === PROTO_UDP && !fragment;
-    if (isTcp || isUdp) {
+    // The fork reads SCTP's ports and 12-byte common header (the others key SCTP as protocol 0).
+    const isSctp = proto === PROTO_SCTP && !fragment && this.p === ProfileId.Fixed;
+    if (isTcp || isUdp || isSctp) {
       this.payload = pkt.payloadBytes;
       this.hdr = pkt.l4HeaderBytes;
     } else {
@@ -273,12 +294,9 @@ export class Engine {
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.p === ProfileId.Cic2017);
     this.srcIsA = table.srcIsA;
     let slot = table.find();
-    if (slot >= 0 && this.tsUs < this.st[slot * STRIDE + S.LAST]!) {
-      // Time went backwards within the flow (merged captures, a bad clock, a corrupt record): take the packet
-      // as simultaneous with the flow's last one, so durations and inter-arrival times are never negative.
-      this.tsUs = this.st[slot * STRIDE + S.LAST]!;
-      this.engineCounters[EngineCounter.TimeBackwards]!++;
-    }
+    // A packet stamped earlier than its flow's last one (merged captures, a bad clock) keeps its time, as in the
+    // references: the flow's inter-arrival times (and perhaps its duration) come out negative. Counted.
+    if (slot >= 0 && this.tsUs < this.st[slot * STRIDE + S.LAST]!) this.engineCounters[EngineCounter.TimeBackwards]!++;
     const tsUs = this.tsUs;
     if (slot >= 0 && this.idleTimeoutUs > 0 && tsUs - this.st[slot * STRIDE + S.LAST]! > this.idleTimeoutUs) {
       this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
@@ -351,7 +369,9 @@ export class Engine {
     const ts = this.tsUs;
     const fwd = this.isForward(slot);
     if (ts - st[b + S.START]! > this.flowTimeoutUs) {
-      this.restartFlow(slot, fwd);
+      // The new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket sets the
+      // source from it before the constructor restores the old one); the old orientation stays.
+      this.restartFlow(slot, true);
       return;
     }
     if ((this.flags & TcpFlag.FIN) !== 0) {
@@ -815,34 +835,15 @@ export class Engine {
 }
 
 /**
- * The jnetpcap build behind CICFlowMeter master and the 2017 build decodes an Ethernet ARP frame as an IPv4
- * header starting at the frame's first byte: source "address" = ethertype + hardware type (8.6.0.1),
- * destination = protocol type + lengths (8.0.6.4), protocol 0. So every ARP frame of a capture joins one
- * protocol-0 flow 8.6.0.1 → 8.0.6.4 in their output (seen in the reference CSVs); the fork's newer jnetpcap
- * does not do this. Inferred from the reference CSVs. Fills `pkt` and returns true for such a frame.
- */
-function arpAsIpv4(linkType: number, buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): boolean {
-  // Only when the frame's first byte reads as a plausible IPv4 header length (low nibble >= 5): broadcast
-  // requests (ff:ff:...) appear in the reference output, unicast ARP (02:..., 00:...) never does.
-  if (linkType !== 1 || caplen < 20 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x06 || (buf[off]! & 0x0f) < 5) return false;
-  pkt.reset();
-  pkt.ipVersion = 4;
-  pkt.proto = 0;
-  pkt.srcAddr[0] = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
-  pkt.dstAddr[0] = ((buf[off + 16]! << 24) | (buf[off + 17]! << 16) | (buf[off + 18]! << 8) | buf[off + 19]!) >>> 0;
-  return true;
-}
-
-/**
- * The same packet library decodes the datagram quoted inside an ICMP error (destination unreachable, source
- * quench, redirect, time exceeded, parameter problem) and reports its TCP/UDP header as the packet's own: the
- * reference CSVs of CICFlowMeter master and the 2017 build then show a UDP/TCP flow with the OUTER addresses
+ * The same packet library decodes the datagram quoted inside an ICMP destination unreachable or parameter problem
+ * (not inside the other errors: a redirect stays a protocol-0 packet in the nDPI references) and reports its
+ * TCP/UDP header as the packet's own: the reference CSVs of CICFlowMeter master and the 2017 build then show a UDP/TCP flow with the OUTER addresses
  * and the INNER ports, payload = the bytes after the inner transport header up to the end of the outer packet.
  * Rewrites `pkt` that way and returns true when the ICMP packet quotes a complete IPv4 TCP/UDP header.
  */
 function icmpQuoteAsTransport(buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): boolean {
   const t = pkt.icmpType;
-  if (t !== 3 && t !== 4 && t !== 5 && t !== 11 && t !== 12) return false;
+  if (t !== 3 && t !== 12) return false; // jnetpcap follows the quoted header of these two types only
   const end = off + Math.min(caplen, pkt.ipOffset + pkt.ipTotalBytes);
   const inner = off + pkt.ipOffset + pkt.ipHeaderBytes + 8;
   if (inner + 20 > end || buf[inner]! >> 4 !== 4) return false;

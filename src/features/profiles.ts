@@ -438,8 +438,11 @@ const cic2017Profile: Profile = {
     writeRatios(r, st, b, false);
     r.int(st[b + S.FWD_HDR]!); // the dataset's second "Fwd Header Length"
     for (let i = 0; i < 6; i++) r.int(0); // bulk: the state only ever saw the first packet
-    // Subflow count stuck at 1: the subflow columns are the totals.
-    r.ints(st, b, TOTALS);
+    // The subflow detector only sees the first packet, with the misplaced parenthesis `t - last / 1e6 > 1.0`:
+    // the count is 1 (subflow columns = the totals) unless the flow starts within 1 µs of the epoch, then 0.
+    const t0 = st[b + S.START]!;
+    if (t0 - t0 / 1e6 > 1.0) r.ints(st, b, TOTALS);
+    else for (let i = 0; i < 4; i++) r.int(0);
     r.ints(st, b, CIC_TAIL);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
