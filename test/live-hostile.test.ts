@@ -101,7 +101,12 @@ if (unavailable !== null) {
       const sent = await lab.send(pcap, LOOPS, 60_000);
       expect(sent).toBe(FRAMES * LOOPS);
       // Still alive and reporting after the garbage: a stats line that has seen all of it.
-      await p.waitFor((l) => l.event === 'stats' && (l.packets as number) + (l.kernel_dropped as number) + (l.interface_dropped as number) >= sent, 15_000);
+      const seen = await p.waitFor((l) => l.event === 'stats' && (l.packets as number) + (l.kernel_dropped as number) + (l.interface_dropped as number) >= sent, 15_000);
+      // The stats line's process health (what the soak samples): memory, event-loop delay, queues.
+      const health = seen.process as Record<string, number>;
+      expect(health.rss_mib).toBeGreaterThan(health.heap_used_mib!);
+      expect(health.loop_delay_max_ms).toBeGreaterThanOrEqual(health.loop_delay_p99_ms!);
+      for (const k of ['batches_waiting', 'batches_classifying', 'batches_writing_sqlite']) expect(health[k], k).toBeGreaterThanOrEqual(0);
       const stop = await p.stop('SIGTERM');
       expect(stop.timedOut).toBe(false);
       expect(stop.code, p.stderr).toBe(0);
