@@ -28,22 +28,26 @@ def main():
     t = [x / 60 for x in col("t_s")]
     flood = col("flood")
     fig, axes = plt.subplots(5, 1, figsize=(11, 13), sharex=True)
+    # Each panel: a label, the series on the left axis, and optionally one on a right axis (other units).
     panels = [
-        ("memory (MiB)", [("rss_mib", "RSS"), ("heap_used_mib", "JS heap used")]),
-        ("event-loop delay (ms)", [("loop_delay_p99_ms", "p99 per interval"), ("loop_delay_max_ms", "max per interval")]),
-        ("flow batches waiting", [("batches_waiting", "for verdicts/sinks"), ("batches_classifying", "in the model"), ("batches_writing_sqlite", "in the SQLite writer")]),
-        ("rates", [("packets_per_s", "packets/s"), ("flows_per_s", "flows/s (x100)")]),
-        ("flows / drops", [("flows_active", "active flows"), ("kernel_dropped", "kernel drops (cumulative)")]),
+        ("memory (MiB)", [("rss_mib", "RSS"), ("heap_used_mib", "JS heap used")], None),
+        ("event-loop delay (ms)", [("loop_delay_p99_ms", "p99 per interval"), ("loop_delay_max_ms", "max per interval")], None),
+        ("flow batches waiting", [("batches_waiting", "for verdicts/sinks"), ("batches_classifying", "in the model"), ("batches_writing_sqlite", "in the SQLite writer")], None),
+        ("packets/s", [("packets_per_s", "packets/s")], ("flows_per_s", "flows written/s (right)")),
+        ("active flows", [("flows_active", "active flows")], ("kernel_dropped", "kernel drops, cumulative (right)")),
     ]
-    for ax, (label, series) in zip(axes, panels):
+    for ax, (label, series, right) in zip(axes, panels):
         for name, legend in series:
-            y = col(name)
-            if name == "flows_per_s":
-                y = [v * 100 for v in y]
-            ax.plot(t, y, label=legend, linewidth=1)
+            ax.plot(t, col(name), label=legend, linewidth=1)
+        handles, labels = ax.get_legend_handles_labels()
+        if right:
+            ax2 = ax.twinx()
+            ax2.plot(t, col(right[0]), label=right[1], linewidth=1, color="tab:red")
+            h2, l2 = ax2.get_legend_handles_labels()
+            handles, labels = handles + h2, labels + l2
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(handles, labels, loc="upper left", fontsize=8)
         # Shade the samples taken while a flood burst was on.
         for i, fl in enumerate(flood):
             if fl == 1:
