@@ -27,6 +27,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
 import pino, { type Logger } from 'pino';
@@ -563,11 +564,29 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
   };
 
   // ---- stats ----
+  // Event-loop delay: the packet loop yields every YIELD_EVERY_MS, so a long synchronous stretch (a huge batch of
+  // expiries, a slow sink call) shows here; the soak watches it with memory and the queues.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const started = performance.now();
   let lastStats = started;
   let lastStatsPackets = 0;
   let lastStatsFlows = 0;
   let lastStatsDrops = 0;
+  /** Memory, event-loop delay over the interval, and how many flow batches wait at each stage. */
+  const processHealth = (): Record<string, number> => {
+    const m = process.memoryUsage();
+    const ms = (ns: number): number => (Number.isFinite(ns) ? +(ns / 1e6).toFixed(1) : 0);
+    return {
+      rss_mib: +(m.rss / 1048576).toFixed(1),
+      heap_used_mib: +(m.heapUsed / 1048576).toFixed(1),
+      loop_delay_p99_ms: ms(loopDelay.percentile(99)),
+      loop_delay_max_ms: ms(loopDelay.max),
+      batches_waiting: pending.length,
+      batches_classifying: verdicts?.inFlight ?? 0,
+      batches_writing_sqlite: outputs.sqlite?.batchesInFlight ?? 0,
+    };
+  };
   const logStats = (now: number, event: string, updateRun = true): void => {
     const s = src.stats();
     const a = engine.accounting();
@@ -588,6 +607,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       not_in_flows: nonZero(a.packetsNotInWrittenFlows),
       info: nonZero({ ...a.info, 'sink.json.lines_dropped': jsonLinesDropped }),
       ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
+      process: processHealth(),
     };
     if (drops > lastStatsDrops) log.warn(fields, `stats: ${drops - lastStatsDrops} packets dropped in the last ${dt.toFixed(0)} s`);
     else log.info(fields, 'stats');
@@ -595,6 +615,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     lastStatsPackets = a.packets;
     lastStatsFlows = a.flows;
     lastStatsDrops = drops;
+    loopDelay.reset();
     if (updateRun && outputs.sqlite && !fanout.failures.has(outputs.sqlite)) {
       const sq = outputs.sqlite;
       sq.updateRun(runCounters()).catch((e: unknown) => sinkFailed(sq, e, 0));
@@ -765,6 +786,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onTerm);
     process.off('SIGHUP', onHup);
+    loopDelay.disable();
     src.close();
     metricsServer?.closeAllConnections();
     metricsServer?.close();

@@ -181,6 +181,11 @@ export class SqliteSink implements FlowSink {
   private readonly nFeatures: number;
   private readonly lowWater: number;
 
+  /** Batches handed to the writer thread and not yet committed (the live stats line reports it). */
+  get batchesInFlight(): number {
+    return this.inFlight;
+  }
+
   private constructor(
     private readonly worker: Worker,
     readonly path: string,

@@ -19,9 +19,9 @@ export interface CliResult {
  * Runs a command asynchronously (a synchronous spawn would block vitest's worker and its RPC), collecting its
  * output; kills it with SIGKILL after `timeoutMs` and reports `timedOut`. Every test that runs a process uses this.
  */
-export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -40,6 +40,6 @@ export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: numb
 }
 
 /** Runs `sensor ARGS` (the built CLI) with runCommand. */
-export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function sensor(args: string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return runCommand(process.execPath, [SENSOR, ...args], opts);
 }

@@ -132,10 +132,13 @@ export class LiveLab {
     return Number(out.trim());
   }
 
-  /** Starts sending in a loop until killed (for traffic while something else happens). */
-  sendForever(pcap: string): ChildProcess {
+  /**
+   * Starts sending in a loop until killed (for traffic while something else happens). `uniqueIp`: tcpreplay
+   * changes the addresses on every loop, so each loop makes new flows and the old ones go idle and complete.
+   */
+  sendForever(pcap: string, opts: { uniqueIp?: boolean } = {}): ChildProcess {
     const args = hasTcpreplay()
-      ? ['netns', 'exec', this.sndNs, 'tcpreplay', '-q', '--topspeed', '--loop=0', '-i', this.sndIf, pcap]
+      ? ['netns', 'exec', this.sndNs, 'tcpreplay', '-q', '--topspeed', '--loop=0', ...(opts.uniqueIp ? ['--unique-ip'] : []), '-i', this.sndIf, pcap]
       : ['netns', 'exec', this.sndNs, 'python3', SEND_FRAMES, this.sndIf, pcap, '100000000'];
     return spawn('ip', args, { cwd: ROOT, stdio: 'ignore' });
   }

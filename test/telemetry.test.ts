@@ -1,0 +1,35 @@
+/**
+ * onnxruntime-node (1.30) starts Microsoft's telemetry client when a model loads: a device id and an event store
+ * under ~/.cache/Microsoft/DeveloperTools/.onnxruntime, uploaded over HTTPS. The `sensor` command turns it off
+ * (bin/sensor.js sets ORT_DISABLE_TELEMETRY=1 unless the environment sets it): a replay with the default model
+ * leaves nothing there. The control run, with the variable set to 0, shows the check can see the store.
+ */
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, sensor } from './helpers/cli.js';
+
+const EDGE = join(ROOT, 'fixtures/reference/edge.pcap');
+const store = (home: string): string => join(home, '.cache/Microsoft/DeveloperTools/.onnxruntime');
+
+async function replayWithModel(env: NodeJS.ProcessEnv): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), 'sensor-home-'));
+  const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-rf', '-q'], { env: { ...env, HOME: home }, timeoutMs: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return home;
+}
+
+describe.skipIf(!existsSync(join(ROOT, 'models/cic2017-rf.onnx')))('onnxruntime telemetry', () => {
+  it('the sensor command leaves no telemetry store behind', async () => {
+    const env = { ...process.env };
+    delete env.ORT_DISABLE_TELEMETRY;
+    const home = await replayWithModel(env);
+    expect(existsSync(store(home)) ? readdirSync(store(home)) : []).toEqual([]);
+  }, 60_000);
+
+  it('control: with ORT_DISABLE_TELEMETRY=0 the store appears', async () => {
+    const home = await replayWithModel({ ...process.env, ORT_DISABLE_TELEMETRY: '0' });
+    expect(readdirSync(store(home))).toContain('deviceid');
+  }, 60_000);
+});
