@@ -1,4 +1,4 @@
-"""Export a fitted scikit-learn RandomForestClassifier to ONNX (ai.onnx.ml TreeEnsembleClassifier).
+"""Export a fitted scikit-learn forest or histogram gradient boosting to ONNX (ai.onnx.ml TreeEnsembleClassifier).
 
 skl2onnx is not packaged for Debian, so this writes the graph itself with python3-onnx. The graph is
 
@@ -88,6 +88,66 @@ def forest_to_onnx(forest, n_features: int, *, name: str, doc: str = '') -> onnx
                 nodes_true.append(int(left[i]))
                 nodes_false.append(int(right[i]))
 
+    return _ensemble_model(name, doc, n_features, n_classes, 'NONE', None, nodes_treeids, nodes_nodeids, nodes_featureids,
+                           nodes_values, nodes_modes, nodes_true, nodes_false, class_treeids, class_nodeids, class_ids, class_weights)
+
+
+def gradient_boosting_to_onnx(model, n_features: int, *, name: str, doc: str = '') -> onnx.ModelProto:
+    """The ONNX model of a fitted HistGradientBoostingClassifier (multi-class): every iteration has one tree per
+    class; a row's raw score for class c is the baseline plus the values of the leaves it reaches in c's trees,
+    and the probabilities are their softmax (post_transform SOFTMAX, base_values = the baseline). A node sends
+    x left when x <= its threshold; the sensor's inputs never hold NaN (the card replaces it), so the missing-value
+    direction is not needed. Thresholds are rounded down to float32 as for the forests."""
+    n_classes = len(model.classes_)
+    if n_classes < 3:
+        raise ValueError(f'need at least 3 classes, got {n_classes}')
+    if any(p.nodes['is_categorical'].any() for it in model._predictors for p in it):
+        raise ValueError('categorical splits are not supported')
+    base = np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
+    if base.shape != (n_classes,):
+        raise ValueError(f'unexpected baseline shape {np.shape(model._baseline_prediction)}')
+    lists: tuple[list, ...] = tuple([] for _ in range(12))
+    (nodes_treeids, nodes_nodeids, nodes_featureids, nodes_values, nodes_modes, nodes_true, nodes_false,
+     class_treeids, class_nodeids, class_ids, class_weights, _) = lists
+    t = 0
+    for iteration in model._predictors:
+        for c, predictor in enumerate(iteration):
+            nodes = predictor.nodes
+            thresholds = floor_float32(nodes['num_threshold'].astype(np.float64))
+            for i in range(len(nodes)):
+                nodes_treeids.append(t)
+                nodes_nodeids.append(i)
+                if nodes['is_leaf'][i]:
+                    nodes_featureids.append(0)
+                    nodes_values.append(np.float32(0))
+                    nodes_modes.append('LEAF')
+                    nodes_true.append(0)
+                    nodes_false.append(0)
+                    class_treeids.append(t)
+                    class_nodeids.append(i)
+                    class_ids.append(c)
+                    class_weights.append(float(nodes['value'][i]))
+                else:
+                    nodes_featureids.append(int(nodes['feature_idx'][i]))
+                    nodes_values.append(thresholds[i])
+                    nodes_modes.append('BRANCH_LEQ')
+                    nodes_true.append(int(nodes['left'][i]))
+                    nodes_false.append(int(nodes['right'][i]))
+            t += 1
+    return _ensemble_model(name, doc, n_features, n_classes, 'SOFTMAX', base, nodes_treeids, nodes_nodeids, nodes_featureids,
+                           nodes_values, nodes_modes, nodes_true, nodes_false, class_treeids, class_nodeids, class_ids, class_weights)
+
+
+def model_to_onnx(model, n_features: int, *, name: str, doc: str = '') -> onnx.ModelProto:
+    """Forests and histogram gradient boosting: the families train.py may ship."""
+    if hasattr(model, '_predictors'):
+        return gradient_boosting_to_onnx(model, n_features, name=name, doc=doc)
+    return forest_to_onnx(model, n_features, name=name, doc=doc)
+
+
+def _ensemble_model(name, doc, n_features, n_classes, post_transform, base_values, nodes_treeids, nodes_nodeids, nodes_featureids,
+                    nodes_values, nodes_modes, nodes_true, nodes_false, class_treeids, class_nodeids, class_ids, class_weights) -> onnx.ModelProto:
+    extra = {} if base_values is None else {'base_values': [float(v) for v in base_values]}
     node = helper.make_node(
         'TreeEnsembleClassifier',
         inputs=[INPUT_NAME],
@@ -95,7 +155,8 @@ def forest_to_onnx(forest, n_features: int, *, name: str, doc: str = '') -> onnx
         domain='ai.onnx.ml',
         name='forest',
         classlabels_int64s=list(range(n_classes)),
-        post_transform='NONE',
+        post_transform=post_transform,
+        **extra,
         nodes_treeids=nodes_treeids,
         nodes_nodeids=nodes_nodeids,
         nodes_featureids=nodes_featureids,

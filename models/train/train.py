@@ -54,7 +54,7 @@ import evaluation as ev  # noqa: E402
 import families  # noqa: E402
 import sources  # noqa: E402
 from evaluation import BENIGN  # noqa: E402
-from onnx_export import INPUT_NAME, PROBABILITIES_NAME, forest_to_onnx  # noqa: E402
+from onnx_export import INPUT_NAME, PROBABILITIES_NAME, model_to_onnx  # noqa: E402
 from report import plot_confusion, plot_roc, write_report  # noqa: E402
 
 ROOT = sources.ROOT
@@ -297,7 +297,7 @@ def load(args, features: list[str], work: str) -> tuple[pd.DataFrame, pd.DataFra
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default=os.path.join(ROOT, 'models'), help='directory for <name>.onnx/.json/.md/.png')
-    ap.add_argument('--name', default='cic2017-rf')
+    ap.add_argument('--name', default='cic2017-attack')
     ap.add_argument('--subset', action='store_true', help='CI: the CIC sample, two small lab phases, 24 nDPI captures, one feature set and family, a small forest')
     ap.add_argument('--check-dir', help="write the test rows and scikit-learn's probabilities here (for the ONNX agreement check)")
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime agreement check (node)')
@@ -340,7 +340,7 @@ def main() -> None:
     ablation = {}
     chosen_set = 'no_init_win'
     if not small:
-        for fam in families.EXPORTABLE:
+        for fam in families.ABLATION:
             for fs in FEATURE_SETS:
                 inputs = inputs_for(fs, candidates)
                 f = Fitted(fam, inputs, d, train, val, small, trees, depth)
@@ -395,7 +395,7 @@ def main() -> None:
 
     # ---- export
     os.makedirs(args.out, exist_ok=True)
-    model = forest_to_onnx(final.model, len(inputs), name=args.name, doc=f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features')
+    model = model_to_onnx(final.model, len(inputs), name=args.name, doc=f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features')
     onnx_path = os.path.join(args.out, f'{args.name}.onnx')
     onnx.save(model, onnx_path)
     card_path = os.path.join(args.out, f'{args.name}.json')
