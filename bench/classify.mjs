@@ -1,6 +1,6 @@
 // Classification throughput and its cost to a replay.
 //
-//   node bench/classify.mjs [--model models/cic2017-rf.onnx] [--repeat N] [--captures a.pcap,b.pcap.gz] [--no-replay]
+//   node bench/classify.mjs [--model models/cic2017-attack.onnx] [--repeat N] [--captures a.pcap,b.pcap.gz] [--no-replay]
 //
 // 1. Inference alone: the Classifier (worker thread, onnxruntime, 1 intra-op thread) on batches of 1,024 flows
 //    (the engine's batch size), one batch at a time and with 8 in flight (what the replay loop allows); plus the
@@ -21,7 +21,7 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const model = opt('model', join(ROOT, 'models', 'cic2017-rf.onnx'));
+const model = opt('model', join(ROOT, 'models', 'cic2017-attack.onnx'));
 const repeat = Number(opt('repeat', '3'));
 const defaultCaptures = [join(ROOT, '..', 'shared', 'data', 'lab', 'phase-ddos.pcap.gz'), join(ROOT, 'bench', 'data', 'quick.pcap')].filter(existsSync);
 const captures = opt('captures', defaultCaptures.join(',')).split(',').filter(Boolean);
@@ -35,7 +35,7 @@ console.log(`load average at start: ${load()}`);
 
 // ---- 1. inference alone
 {
-  const golden = JSON.parse(readFileSync(join(ROOT, 'models', 'train', 'golden-cic2017-rf.json'), 'utf8'));
+  const golden = JSON.parse(readFileSync(join(ROOT, 'models', 'train', 'golden-cic2017-attack.json'), 'utf8'));
   const num = (v) => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity);
   const F = getProfile('cic2017').columns.featureNames.length;
   const B = 1024;

@@ -201,7 +201,7 @@ async function main() {
   const flood = join(out, 'flood.pcap');
   writeFlood(flood);
   const db = join(out, 'soak.sqlite');
-  const sensorArgs = [SENSOR, '--iface', CAPIF, '--db', db, '--stats-interval', String(opts.interval), ...(opts.model ? ['--model', 'cic2017-rf'] : [])];
+  const sensorArgs = [SENSOR, '--iface', CAPIF, '--db', db, '--stats-interval', String(opts.interval), ...(opts.model ? ['--model', 'cic2017-attack'] : [])];
   const log = createWriteStream(join(out, 'sensor.log'));
   const sensor = spawn('ip', ['netns', 'exec', CAP, process.execPath, ...sensorArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(sensor);

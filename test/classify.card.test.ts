@@ -8,7 +8,7 @@ import { canonicalFeatureName, lookupFeatureName, resolveInputs } from '../src/c
 import { binIndex, preprocessValue, validateModelCard } from '../src/classify/model-card.js';
 import { getProfile, PROFILE_NAMES } from '../src/features/profiles.js';
 
-const SHIPPED = JSON.parse(readFileSync(new URL('../models/cic2017-rf.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const SHIPPED = JSON.parse(readFileSync(new URL('../models/cic2017-attack.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 const card = (patch: Record<string, unknown>): Record<string, unknown> => ({ ...structuredClone(SHIPPED), ...patch });
 
 describe('feature names', () => {

@@ -14,8 +14,8 @@ import { ensureBuilt } from './setup/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-'));
 const EDGE = 'fixtures/reference/edge.pcap';
-const MODEL_ONNX = join(ROOT, 'models', 'cic2017-rf.onnx');
-const MODEL_CARD = join(ROOT, 'models', 'cic2017-rf.json');
+const MODEL_ONNX = join(ROOT, 'models', 'cic2017-attack.onnx');
+const MODEL_CARD = join(ROOT, 'models', 'cic2017-attack.json');
 const shipped = (): Record<string, any> => JSON.parse(readFileSync(MODEL_CARD, 'utf8'));
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -149,7 +149,7 @@ describe('which model and which profile', () => {
     const csv = join(dir, 'cic.csv');
     const r = await sensor(['--replay', EDGE, '--csv', csv, '--profile', 'fixed']);
     expect(r.status).toBe(0);
-    expect(r.stderr.split('\n')[0]).toBe('sensor: no verdicts: the default model cic2017-rf reads profile cic2017 features, not fixed (use --profile cic2017, or --model PATH)');
+    expect(r.stderr.split('\n')[0]).toBe('sensor: no verdicts: the default model cic2017-attack reads profile cic2017 features, not fixed (use --profile cic2017, or --model PATH)');
     for (const row of readCsv(csv)) expect(row.get('Label')).toBe('NeedManualLabel');
   });
   it('--model with no path is a usage error', async () => {
@@ -161,11 +161,11 @@ describe('which model and which profile', () => {
 
 describe('sensor models inspect', () => {
   it('prints the contract of the shipped model', async () => {
-    const r = await sensor(['models', 'inspect', 'models/cic2017-rf.onnx']);
+    const r = await sensor(['models', 'inspect', 'models/cic2017-attack.onnx']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const card = shipped();
-    expect(r.stdout).toContain(`onnx           models/cic2017-rf.onnx  sha256 ${card.onnx.sha256} (matches)`);
+    expect(r.stdout).toContain(`onnx           models/cic2017-attack.onnx  sha256 ${card.onnx.sha256} (matches)`);
     expect(r.stdout).toContain('graph          input float32 [N, 66] -> probabilities float32 [N, 7]');
     expect(r.stdout).toContain('profile        cic2017');
     expect(r.stdout).toContain('classes        BENIGN (benign), Bot, BruteForce, DoS, Infiltration, PortScan, WebAttack');
@@ -174,7 +174,7 @@ describe('sensor models inspect', () => {
     expect(r.stdout).toContain(`  code         ${card.provenance.code_commit}`);
   });
   it('--json prints the card; a refused model is exit 2 with the same messages as a run', async () => {
-    const r = await sensor(['models', 'inspect', 'cic2017-rf', '--json']);
+    const r = await sensor(['models', 'inspect', 'cic2017-attack', '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(shipped());
     const m = variant('few2', (c) => c.inputs.pop());
@@ -216,7 +216,7 @@ function truth(rules: Rule[], srcIp: string, dstIp: string, startUs: number): st
   const r = rules.find((x) => t >= x.start && t <= x.end && (srcIp === x.src || dstIp === x.src));
   return r ? r.label : 'BENIGN';
 }
-/** The lab labels in the sample's groups (models/cic2017-rf.md: DDoS is a SYN flood, i.e. denial of service). */
+/** The lab labels in the sample's groups (models/cic2017-attack.md: DDoS is a SYN flood, i.e. denial of service). */
 const GROUP: Record<string, string> = {
   BENIGN: 'BENIGN', PortScan: 'PortScan', 'DoS Hulk': 'DoS', 'DoS slowloris': 'DoS', 'DoS Slowhttptest': 'DoS', DDoS: 'DoS',
   'SSH-Patator': 'BruteForce', 'FTP-Patator': 'BruteForce',
@@ -245,12 +245,12 @@ describe.skipIf(!haveLab)('default model on the lab captures (../shared/data/lab
       expect(classes).toContain(r.label);
       expect(r.score).toBeGreaterThanOrEqual(1 / classes.length);
       expect(r.score).toBeLessThanOrEqual(1 + 1e-6);
-      expect(r.model).toBe('cic2017-rf@1');
+      expect(r.model).toBe('cic2017-attack@2');
     }
     expect(readCsv(csv).map((m) => m.get('Label'))).toEqual(rows.map((r) => r.label));
   });
 
-  /** The flows of a phase the model was not trained on: the last 30 % by first packet (models/cic2017-rf.md). */
+  /** The flows of a phase the model was not trained on: the last 30 % by first packet (models/cic2017-attack.md). */
   function heldOut(rules: Rule[], phase: string): Row[] {
     const w = rules.find((r) => r.phase === phase)!;
     const inPhase = rows.filter((r) => r.start_us / 1e6 >= w.start - 2 && r.start_us / 1e6 <= w.end + 2).sort((a, b) => a.start_us - b.start_us);

@@ -23,7 +23,7 @@ const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status
 const dir = mkdtempSync(join(tmpdir(), 'sensor-json-'));
 const BUNDLED = join(ROOT, 'fixtures/reference');
 const PROFILES = ['cic', 'fixed', 'cic2017'] as const;
-const BENIGN = (JSON.parse(readFileSync(join(ROOT, 'models/cic2017-rf.json'), 'utf8')) as { benign: string }).benign;
+const BENIGN = (JSON.parse(readFileSync(join(ROOT, 'models/cic2017-attack.json'), 'utf8')) as { benign: string }).benign;
 
 interface FlowEvent {
   timestamp: string;
@@ -136,7 +136,7 @@ async function replayBoth(pcap: string, profile: string, tag: string, extra: str
     const first = events.find(bad);
     expect(first, `${tag}: ${what}`).toBeUndefined();
   };
-  const modelId = profile === 'cic2017' ? /^cic2017-rf@/ : null;
+  const modelId = profile === 'cic2017' ? /^cic2017-attack@/ : null;
   wrong('reason is a documented one', (e) => !FLOW_END_NAMES.includes(e.flow.reason));
   wrong('sensor and pcap_file', (e) => e.sensor !== 'test-sensor' || e.pcap_file !== pcap);
   wrong('timestamp is ISO 8601 UTC with µs', (e) => !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(e.timestamp) || e.timestamp !== e.flow.end);

@@ -134,7 +134,7 @@ if (unavailable !== null) {
       const json = join(dir, 'eve.json');
       const db = join(dir, 'live.sqlite');
       const [wantA, wantB] = [await replayFlows(A, 'a'), await replayFlows(B, 'b')];
-      const p = lab.startSensor(['--iface', lab.capIf, '--db', db, '--json', json, '--model', 'cic2017-rf', '--metrics', `127.0.0.1:${PORT}`, '--idle-timeout', '1', '--stats-interval', '0']);
+      const p = lab.startSensor(['--iface', lab.capIf, '--db', db, '--json', json, '--model', 'cic2017-attack', '--metrics', `127.0.0.1:${PORT}`, '--idle-timeout', '1', '--stats-interval', '0']);
       started.push(p);
       const startLine = await p.waitFor((l) => l.event === 'start', 30_000);
       expect(startLine.metrics).toBe(`http://127.0.0.1:${PORT}/metrics`);

@@ -22,7 +22,7 @@ const HEAVY = join(ROOT, 'fixtures/reference/zeek-wikipedia.pcap');
 const AFTER = join(ROOT, 'fixtures/reference/cic2017-webattack-sqlinj.pcap');
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-kill-'));
 // The model makes the kill land with batches in the inference thread too; its card sets the profile (cic2017).
-const MODEL = ['--model', 'cic2017-rf'];
+const MODEL = ['--model', 'cic2017-attack'];
 
 // Column names of the cic2017 profile (the model's).
 const FLOW_COLUMNS = `id, run_id, flow_id, src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, total_fwd_packets,

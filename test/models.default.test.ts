@@ -1,5 +1,5 @@
 /**
- * The shipped model against scikit-learn: models/train/golden-cic2017-rf.json holds held-out rows (raw cic2017
+ * The shipped model against scikit-learn: models/train/golden-cic2017-attack.json holds held-out rows (raw cic2017
  * profile columns, NaN/Infinity included) with the probabilities scikit-learn's predict_proba gave when the model
  * was trained. The sensor's Classifier (column picking, NaN/Infinity replacement, float32, onnxruntime in its
  * worker) must give the same class and probabilities within 1e-5. No Python needed.
@@ -16,11 +16,12 @@ import { ensureBuilt } from './setup/build.js';
 interface Golden {
   columns: string[];
   classes: string[];
+  alert_threshold: number | null;
   rows: (number | string)[][];
   labels: string[];
   proba: number[][];
 }
-const golden = JSON.parse(readFileSync(new URL('../models/train/golden-cic2017-rf.json', import.meta.url), 'utf8')) as Golden;
+const golden = JSON.parse(readFileSync(new URL('../models/train/golden-cic2017-attack.json', import.meta.url), 'utf8')) as Golden;
 const num = (v: number | string): number => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity);
 
 function batch(): FlowRows {
@@ -34,10 +35,10 @@ beforeAll(async () => {
   await ensureBuilt(['src/classify/worker.ts']);
 });
 
-describe('shipped model cic2017-rf', () => {
+describe('shipped model cic2017-attack', () => {
   let c: Classifier;
   beforeAll(async () => {
-    c = await Classifier.load('models/cic2017-rf.onnx');
+    c = await Classifier.load('models/cic2017-attack.onnx');
   });
   afterAll(async () => c?.close());
 
@@ -47,28 +48,36 @@ describe('shipped model cic2017-rf', () => {
     expect(new Set(golden.labels)).toEqual(new Set(c.classes));
   });
 
-  it('gives scikit-learn\'s probabilities (within 1e-5) and class on every golden row', async () => {
+  it('gives scikit-learn\'s probabilities (within 1e-5) and the card rule\'s verdict on every golden row', async () => {
     const rows = batch();
     const probs = await c.probabilities(rows);
     await c.classify(rows);
     const C = c.classes.length;
     expect(c.classes).toEqual(golden.classes);
+    expect(c.threshold).toBe(golden.alert_threshold);
+    const benign = golden.classes.indexOf('BENIGN');
     golden.proba.forEach((want, i) => {
       for (let k = 0; k < C; k++) expect(Math.abs(probs[i * C + k]! - want[k]!), `row ${i} class ${golden.classes[k]}`).toBeLessThan(1e-5);
-      const best = want.indexOf(Math.max(...want));
-      expect(rows.labels![i]).toBe(golden.classes[best]);
-      expect(rows.scores![i]).toBeCloseTo(want[best]!, 5);
+      // The verdict contract, from scikit-learn's probabilities: the best attack class when it reaches the threshold.
+      const attack = want.reduce((a, p, k) => (k !== benign && (a < 0 || p > want[a]!) ? k : a), -1);
+      const t = golden.alert_threshold;
+      if (t !== null && Math.abs(want[attack]! - t) < 1e-6) return; // on the line: float32 may fall either side
+      const verdict = t === null ? want.indexOf(Math.max(...want)) : want[attack]! >= t ? attack : benign;
+      expect(rows.labels![i], `row ${i}`).toBe(golden.classes[verdict]);
+      expect(rows.scores![i]).toBeCloseTo(want[verdict]!, 5);
+      expect(rows.attackLabels![i]).toBe(golden.classes[attack]);
+      expect(rows.attackScores![i]).toBeCloseTo(want[attack]!, 5);
     });
-    expect(rows.model).toBe('cic2017-rf@1');
+    expect(rows.model).toBe('cic2017-attack@2');
   });
 
   it('a card that names the same inputs in 2018 and leading-space 2017 spellings gives the same verdicts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sensor-model-'));
-    const card = JSON.parse(readFileSync('models/cic2017-rf.json', 'utf8')) as { inputs: string[] };
+    const card = JSON.parse(readFileSync('models/cic2017-attack.json', 'utf8')) as { inputs: string[] };
     const spell2018: Record<string, string> = { 'Total Fwd Packets': 'Tot Fwd Pkts', 'Total Backward Packets': 'Tot Bwd Pkts', 'Flow Bytes/s': 'Flow Byts/s', 'Init_Win_bytes_backward': 'Init Bwd Win Byts', 'min_seg_size_forward': 'Fwd Seg Size Min' };
     card.inputs = card.inputs.map((n, i) => spell2018[n] ?? (i % 2 === 0 ? ` ${n}` : n));
     writeFileSync(join(dir, 'm.json'), JSON.stringify(card));
-    copyFileSync('models/cic2017-rf.onnx', join(dir, 'm.onnx'));
+    copyFileSync('models/cic2017-attack.onnx', join(dir, 'm.onnx'));
     const other = await Classifier.load(join(dir, 'm.onnx'));
     try {
       const a = batch();

@@ -34,7 +34,7 @@ const ROOTFS = process.env.SENSOR_SYSTEMD_ROOT ?? '/var/cache/sensor-systemd-tes
 const MIRROR = process.env.SENSOR_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const FIX = (n: string): string => join(ROOT, 'fixtures/reference', `${n}.pcap`);
 const [A, B, C] = [FIX('zeek-wikipedia'), FIX('cic2017-webattack-sqlinj'), FIX('zeek-http-vlan')];
-const MODEL = 'cic2017-rf';
+const MODEL = 'cic2017-attack';
 const CAP_NET_RAW = '0000000000002000'; // capability bit 13
 
 function has(cmd: string, args: string[]): boolean {

@@ -15,12 +15,12 @@ const store = (home: string): string => join(home, '.cache/Microsoft/DeveloperTo
 
 async function replayWithModel(env: NodeJS.ProcessEnv): Promise<string> {
   const home = mkdtempSync(join(tmpdir(), 'sensor-home-'));
-  const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-rf', '-q'], { env: { ...env, HOME: home }, timeoutMs: 60_000 });
+  const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-attack', '-q'], { env: { ...env, HOME: home }, timeoutMs: 60_000 });
   expect(r.status, r.stderr).toBe(0);
   return home;
 }
 
-describe.skipIf(!existsSync(join(ROOT, 'models/cic2017-rf.onnx')))('onnxruntime telemetry', () => {
+describe.skipIf(!existsSync(join(ROOT, 'models/cic2017-attack.onnx')))('onnxruntime telemetry', () => {
   it('the sensor command leaves no telemetry store behind', async () => {
     const env = { ...process.env };
     delete env.ORT_DISABLE_TELEMETRY;

@@ -27,7 +27,7 @@ import type { FromWorker, RunRequest, TensorInfo, WorkerInit } from './worker.js
 import type { BatchVerdicts } from './verdict.js';
 
 /** The model shipped in models/ and used when the command line names none. */
-export const DEFAULT_MODEL_NAME = 'cic2017-rf';
+export const DEFAULT_MODEL_NAME = 'cic2017-attack';
 /** models/ of this package (from src/classify/ or dist/classify/ alike). */
 export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 

@@ -87,7 +87,7 @@ function parseArgs(argv: string[]): Args {
     .option('max-flows', { type: 'number', default: 262144, describe: 'Flow table capacity (memory bound); when full the oldest flow is ended early and counted.' })
     .option('port-direction', { type: 'boolean', default: false, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only).' })
     .option('ipv6', { type: 'boolean', default: false, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled).' })
-    .option('model', { type: 'string', describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-rf). --no-model skips classification.' })
+    .option('model', { type: 'string', describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips classification.' })
     .option('alert-threshold', { type: 'number', describe: 'Call a flow an attack only when its most likely attack class has at least this probability, in (0, 1] (default: the card\'s alert_threshold; none = the most probable class).' })
     .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
