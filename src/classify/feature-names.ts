@@ -222,3 +222,9 @@ export function resolveInputs(names: readonly string[], columns: ProfileColumns)
   });
   return { sources: errors.length === 0 ? sources : [], errors };
 }
+
+/** Every spelling this table accepts for a canonical name (for messages that name a missing column). */
+export function spellingsOf(canonical: string): string[] {
+  const row = [...FEATURES, ...IDENTITY_SPELLINGS].find((r) => r[0] === canonical);
+  return row ? [...new Set(row)] : [canonical];
+}

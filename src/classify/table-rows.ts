@@ -1,0 +1,250 @@
+/**
+ * Rows of a table that already holds CICFlowMeter features (a CSV that CICFlowMeter or a public dataset wrote,
+ * or JSON objects posted to `sensor serve`) → the model's inputs → verdicts. One module for `sensor classify`
+ * and `POST /api/predict`, so both accept the same spellings and give the same verdicts as the packet path.
+ *
+ * Columns are matched by meaning (src/classify/feature-names.ts): any spelling the card accepts, with or
+ * without CIC-IDS2017's leading spaces, any case. The second of two `Fwd Header Length` columns (or pandas'
+ * `Fwd Header Length.1`) is the copy a card's `Fwd Header Length.1` asks for. The rows go through the loaded
+ * Classifier (its worker thread, the card's preprocessing), laid out as the profile's feature rows.
+ */
+import type { Classifier } from './classifier.js';
+import { lookupFeatureName, resolveInputs, spellingsOf } from './feature-names.js';
+import type { ModelCard } from './model-card.js';
+import type { FlowIdentity, FlowRows } from '../sinks/flow-rows.js';
+
+/** A flow's verdict, in the contract's JSON spelling (/work/notes/verdict-contract.md). */
+export interface Verdict {
+  label: string;
+  score: number;
+  model: string;
+  attack_label: string | null;
+  attack_score: number | null;
+  kdd: string | null;
+}
+
+/** What decides a verdict from the class probabilities: the card's task, classes, threshold and KDD map. */
+export interface VerdictRule {
+  model: string;
+  task: 'attack' | 'application';
+  classes: readonly string[];
+  benign: string;
+  /** p[A] >= threshold makes the flow an alert of class A; null = plain argmax. */
+  threshold: number | null;
+  kdd: Readonly<Record<string, string>> | null;
+}
+
+/**
+ * The rule for a card, with `--alert-threshold` (already checked to be in (0, 1]) overriding the card's.
+ * The card fields `task`, `alert_threshold` and `kdd` are optional (old cards have none); their validation
+ * belongs to the card validator, so a malformed value here is simply not used.
+ */
+export function verdictRule(card: ModelCard, modelId: string, alertThreshold?: number): VerdictRule {
+  const extra = card as unknown as { task?: unknown; alert_threshold?: unknown; kdd?: unknown };
+  const task = extra.task === 'application' ? 'application' : 'attack';
+  const cardT = typeof extra.alert_threshold === 'number' && extra.alert_threshold > 0 && extra.alert_threshold <= 1 ? extra.alert_threshold : null;
+  const kdd = typeof extra.kdd === 'object' && extra.kdd !== null && !Array.isArray(extra.kdd) ? (extra.kdd as Record<string, string>) : null;
+  return { model: modelId, task, classes: card.classes, benign: card.benign, threshold: task === 'attack' ? (alertThreshold ?? cardT) : null, kdd };
+}
+
+/**
+ * The contract's verdict of one flow from its class probabilities p[off .. off + classes). Kept in this one
+ * function so that it can be replaced by the classifier's own when that gives the same fields.
+ * - attack task: A = the non-benign class with the highest probability (ties: first in class order);
+ *   attack_label = A, attack_score = p[A]. With a threshold T: label = A if p[A] >= T, else the benign class
+ *   (score = its probability). Without: label = argmax p.
+ * - application task: label = argmax p; no attack fields.
+ * - kdd = the card's kdd[label], or null.
+ */
+export function decideVerdict(p: ArrayLike<number>, off: number, rule: VerdictRule): Verdict {
+  const C = rule.classes.length;
+  let best = 0;
+  for (let c = 1; c < C; c++) if (p[off + c]! > p[off + best]!) best = c;
+  let attack = -1;
+  if (rule.task === 'attack') {
+    for (let c = 0; c < C; c++) {
+      if (rule.classes[c] === rule.benign) continue;
+      if (attack < 0 || p[off + c]! > p[off + attack]!) attack = c;
+    }
+  }
+  let labelIndex = best;
+  if (rule.threshold !== null && attack >= 0) {
+    labelIndex = p[off + attack]! >= rule.threshold ? attack : rule.classes.indexOf(rule.benign);
+  }
+  const label = rule.classes[labelIndex]!;
+  return {
+    label,
+    score: p[off + labelIndex]!,
+    model: rule.model,
+    attack_label: attack >= 0 ? rule.classes[attack]! : null,
+    attack_score: attack >= 0 ? p[off + attack]! : null,
+    kdd: rule.kdd?.[label] ?? null,
+  };
+}
+
+/** Where each model input is in a table: a column index per card input, and the table's own label, if any. */
+export interface TableColumns {
+  input: number[];
+  /** Column holding the data's own label (e.g. CIC-IDS2017's ` Label`), or -1. */
+  label: number;
+}
+
+/** Every spelling a missing input could have had, for the message that names it. */
+export interface MissingColumn {
+  /** The card's name of the input. */
+  input: string;
+  /** 0-based position among the card's inputs. */
+  position: number;
+  accepted: string[];
+}
+
+/** Find every model input among a table's column names; `missing` names each one that is absent. */
+export function mapTableColumns(header: readonly string[], card: ModelCard): { ok: true; columns: TableColumns } | { ok: false; missing: MissingColumn[] } {
+  // canonical name → its columns in header order; `X.1` (pandas) is placed as the second copy.
+  const byCanonical = new Map<string, number[]>();
+  let label = -1;
+  header.forEach((raw, i) => {
+    const name = i === 0 ? raw.replace(/^(\uFEFF|\u00EF\u00BB\u00BF)/, '') : raw; // a UTF-8 BOM (as text or latin1 bytes)
+    const r = lookupFeatureName(name);
+    if (r.kind === 'label') {
+      if (label < 0) label = i;
+      return;
+    }
+    if (r.kind !== 'feature' && r.kind !== 'identity') return;
+    const list = byCanonical.get(r.canonical) ?? [];
+    const copy = r.kind === 'feature' ? r.copy : 0;
+    if (copy > 0) list[copy] = i;
+    else if (list[0] === undefined) list[0] = i;
+    else list.push(i);
+    byCanonical.set(r.canonical, list);
+  });
+  const input: number[] = [];
+  const missing: MissingColumn[] = [];
+  card.inputs.forEach((name, j) => {
+    const r = lookupFeatureName(name);
+    const canonical = r.kind === 'feature' || r.kind === 'identity' ? r.canonical : name;
+    const copy = r.kind === 'feature' ? r.copy : 0;
+    const at = byCanonical.get(canonical);
+    // A second copy that the table lacks is the first one (cic2017 writes the same value twice).
+    const col = at?.[copy] ?? at?.[0];
+    if (col === undefined) missing.push({ input: name, position: j, accepted: spellingsOf(canonical) });
+    else input.push(col);
+  });
+  return missing.length > 0 ? { ok: false, missing } : { ok: true, columns: { input, label } };
+}
+
+/** One line per missing column: `missing column "Flow Bytes/s" (model input 14 of 66; accepted: ...)`. */
+export function describeMissing(missing: readonly MissingColumn[], inputs: number): string[] {
+  return missing.map((m) => `missing column "${m.input.trim()}" (model input ${m.position + 1} of ${inputs}; accepted spellings: ${m.accepted.map((s) => `"${s}"`).join(', ')}, any case, spaces around ignored)`);
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A cell as a number: decimal numbers (Java's `1.0E-4` too), `Infinity`/`inf` and `NaN`/`nan` in any case (the
+ * CSVs hold them where a flow has zero duration; the card's preprocessing replaces them). JSON may give
+ * numbers, numeric strings, or null for NaN (what a JSON writer makes of NaN). Anything else is undefined.
+ */
+export function parseCell(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v === null) return NaN;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  if (NUMBER.test(s)) return Number(s);
+  const l = s.toLowerCase();
+  if (l === 'nan') return NaN;
+  if (l === 'infinity' || l === 'inf' || l === '+infinity' || l === '+inf') return Infinity;
+  if (l === '-infinity' || l === '-inf') return -Infinity;
+  return undefined;
+}
+
+/** Why a row got no verdict: the first bad cell, or a row shorter than the header. */
+export interface RowProblem {
+  /** Index of the row in the batch. */
+  row: number;
+  message: string;
+}
+
+/**
+ * Classifies tables for one model: maps columns, turns rows into the profile's feature layout, runs the
+ * classifier and applies the verdict rule.
+ */
+export class TableClassifier {
+  readonly rule: VerdictRule;
+  private readonly stride: number;
+  /** Per card input: its position in the profile's feature row, or the identity field it fills. */
+  private readonly targets: ({ feature: number } | { identity: 'srcPort' | 'dstPort' | 'protocol' })[];
+
+  constructor(
+    readonly classifier: Classifier,
+    alertThreshold?: number,
+  ) {
+    this.rule = verdictRule(classifier.card, classifier.id, alertThreshold);
+    this.stride = classifier.columns.featureNames.length;
+    const { sources } = resolveInputs(classifier.card.inputs, classifier.columns); // checked by Classifier.load
+    this.targets = sources.map((s) => (s.from === 'feature' ? { feature: s.index } : { identity: s.field }));
+  }
+
+  get card(): ModelCard {
+    return this.classifier.card;
+  }
+
+  columns(header: readonly string[]): ReturnType<typeof mapTableColumns> {
+    return mapTableColumns(header, this.card);
+  }
+
+  /**
+   * Verdicts for rows of cells (strings from CSV, or JSON values; `undefined` = the row lacks the column).
+   * A row with a cell that is not a number gets null and a problem naming the column and the value.
+   */
+  async classify(rows: readonly (readonly unknown[])[], columns: TableColumns, header: readonly string[]): Promise<{ verdicts: (Verdict | null)[]; problems: RowProblem[] }> {
+    const W = this.targets.length;
+    const values = new Float64Array(rows.length * W);
+    const good: number[] = [];
+    const problems: RowProblem[] = [];
+    rows.forEach((cells, r) => {
+      for (let j = 0; j < W; j++) {
+        const col = columns.input[j]!;
+        const cell = cells[col];
+        if (cell === undefined) {
+          problems.push({ row: r, message: `no value in column "${header[col]!.trim()}" (the row has ${cells.length} fields)` });
+          return;
+        }
+        const v = parseCell(cell);
+        if (v === undefined) {
+          problems.push({ row: r, message: `column "${header[col]!.trim()}": ${JSON.stringify(cell)} is not a number` });
+          return;
+        }
+        values[good.length * W + j] = v;
+      }
+      good.push(r);
+    });
+    const verdicts: (Verdict | null)[] = new Array<Verdict | null>(rows.length).fill(null);
+    if (good.length === 0) return { verdicts, problems };
+
+    const batch = this.toFlowRows(values, good.length);
+    const probs = await this.classifier.probabilities(batch);
+    const C = this.rule.classes.length;
+    good.forEach((r, i) => (verdicts[r] = decideVerdict(probs, i * C, this.rule)));
+    return { verdicts, problems };
+  }
+
+  /** The rows in the layout the classifier reads from the packet path: the profile's feature row, and ports. */
+  private toFlowRows(values: Float64Array, count: number): FlowRows {
+    const W = this.targets.length;
+    const S = this.stride;
+    const features = new Float64Array(count * S);
+    const ids: FlowIdentity[] = new Array<FlowIdentity>(count);
+    for (let i = 0; i < count; i++) {
+      const id: FlowIdentity = { flowId: '', srcIp: '', srcPort: 0, dstIp: '', dstPort: 0, protocol: 0, startUs: 0, endUs: 0, timestamp: '' };
+      for (let j = 0; j < W; j++) {
+        const t = this.targets[j]!;
+        const v = values[i * W + j]!;
+        if ('feature' in t) features[i * S + t.feature] = v;
+        else id[t.identity] = v;
+      }
+      ids[i] = id;
+    }
+    return { count, ids, features, kinds: new Uint8Array(0) };
+  }
+}
