@@ -142,7 +142,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * A cell as a number: decimal numbers (Java's `1.0E-4` too), `Infinity`/`inf` and `NaN`/`nan` in any case (the
- * CSVs hold them where a flow has zero duration; the card's preprocessing replaces them). JSON may give
+ * CSVs hold them where a flow has zero duration; the card's preprocessing replaces them); an empty cell is NaN. JSON may give
  * numbers, numeric strings, or null for NaN (what a JSON writer makes of NaN). Anything else is undefined.
  */
 export function parseCell(v: unknown): number | undefined {
@@ -151,6 +151,7 @@ export function parseCell(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;
   const s = v.trim();
   if (NUMBER.test(s)) return Number(s);
+  if (s === '') return NaN; // an empty cell is NaN, as pandas reads it (CIC-DDoS2019 leaves Flow Bytes/s empty)
   const l = s.toLowerCase();
   if (l === 'nan') return NaN;
   if (l === 'infinity' || l === 'inf' || l === '+infinity' || l === '+inf') return Infinity;

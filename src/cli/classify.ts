@@ -145,7 +145,15 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
   };
   const write = async (text: string): Promise<void> => {
     if (!out || outError) return;
-    if (!out.write(text)) await new Promise<void>((res) => out!.once('drain', res).once('error', () => res()));
+    if (out.write(text)) return;
+    const o = out;
+    await new Promise<void>((res) => {
+      const done = (): void => {
+        o.off('drain', done).off('error', done);
+        res();
+      };
+      o.on('drain', done).on('error', done);
+    });
   };
 
   const flush = async (): Promise<void> => {
