@@ -196,9 +196,10 @@ export class TableClassifier {
 
   /**
    * Verdicts for rows of cells (strings from CSV, or JSON values; `undefined` = the row lacks the column).
-   * A row with a cell that is not a number gets null and a problem naming the column and the value.
+   * A row with a cell that is not a number gets null and a problem naming the column and the value. `rule`:
+   * this model's rule with another threshold (verdictRule), for a request that asks for one.
    */
-  async classify(rows: readonly (readonly unknown[])[], columns: TableColumns, header: readonly string[]): Promise<{ verdicts: (Verdict | null)[]; problems: RowProblem[] }> {
+  async classify(rows: readonly (readonly unknown[])[], columns: TableColumns, header: readonly string[], rule: VerdictRule = this.rule): Promise<{ verdicts: (Verdict | null)[]; problems: RowProblem[] }> {
     const W = this.targets.length;
     const values = new Float64Array(rows.length * W);
     const good: number[] = [];
@@ -208,7 +209,7 @@ export class TableClassifier {
         const col = columns.input[j]!;
         const cell = cells[col];
         if (cell === undefined) {
-          problems.push({ row: r, message: `no value in column "${header[col]!.trim()}" (the row has ${cells.length} fields)` });
+          problems.push({ row: r, message: `no value in column "${header[col]!.trim()}"${cells.length <= col ? ` (the row has ${cells.length} fields)` : ''}` });
           return;
         }
         const v = parseCell(cell);
@@ -225,8 +226,8 @@ export class TableClassifier {
 
     const batch = this.toFlowRows(values, good.length);
     const probs = await this.classifier.probabilities(batch);
-    const C = this.rule.classes.length;
-    good.forEach((r, i) => (verdicts[r] = decideVerdict(probs, i * C, this.rule)));
+    const C = rule.classes.length;
+    good.forEach((r, i) => (verdicts[r] = decideVerdict(probs, i * C, rule)));
     return { verdicts, problems };
   }
 

@@ -59,7 +59,8 @@ function parseArgs(argv: string[]): Args {
         '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n' +
         '       sensor models inspect PATH   (check a model against its card and print the contract)\n' +
         '       sensor classify FLOWS.csv [--out verdicts.csv]   (verdicts for CICFlowMeter CSVs: sensor classify --help)\n' +
-        '       sensor report DB [--run N] [--out report.html]   (an HTML report of a run: sensor report --help)\n\n' +
+        '       sensor report DB [--run N] [--out report.html]   (an HTML report of a run: sensor report --help)\n' +
+        '       sensor serve --db DB [--listen 127.0.0.1:8080]   (JSON API, predictions, metrics, dashboard: sensor serve --help)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
         'features, one row per flow, to SQLite and/or CSV.',
     )
@@ -126,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
   // Commands over tables and databases (cli/classify.ts, report/, serve/): loaded only when asked for.
   if (argv[0] === 'classify') return (await import('./classify.js')).classifyCommand(argv.slice(1));
   if (argv[0] === 'report') return (await import('../report/cli.js')).reportCommand(argv.slice(1));
+  if (argv[0] === 'serve') return (await import('../serve/cli.js')).serveCommand(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);
