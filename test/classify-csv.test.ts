@@ -106,6 +106,11 @@ describe('every header spelling the card accepts gives the same verdicts', () =>
   };
 
   it('CICFlowMeter master\'s names', async () => expect(await variantVerdicts('master', spelling(0))).toEqual(reference));
+  it('a header in another tool\'s spelling is accepted with a note that the values may differ', async () => {
+    const note = 'note: the header is spelled as CICFlowMeter master writes it; the model reads profile cic2017 features (the CICFlowMeter build that made CIC-IDS2017). Columns the two compute differently shift the verdicts (README: Which profile?).\n';
+    expect((await sensor(['classify', join(dir, 'master.csv')])).stdout.endsWith(note)).toBe(true);
+    expect((await sensor(['classify', SAMPLE])).stdout).not.toContain('note:');
+  });
   it('CSE-CIC-IDS2018\'s abbreviations', async () => expect(await variantVerdicts('y2018', spelling(2))).toEqual(reference));
   it('the Python port\'s snake_case keys', async () => expect(await variantVerdicts('python', spelling(3))).toEqual(reference));
   it('CIC-IDS2017\'s leading spaces, other case, CRLF line ends, columns in reverse order', async () => {

@@ -11,6 +11,7 @@ import { strictCommandLine } from './usage.js';
 import { Classifier, DEFAULT_MODEL_NAME, ModelError } from '../classify/classifier.js';
 import { CsvRecordReader, csvField, type CsvRecord } from '../classify/csv-records.js';
 import { describeMissing, TableClassifier, type TableColumns, type Verdict } from '../classify/table-rows.js';
+import { headerFamily } from '../classify/feature-names.js';
 
 /** Columns appended to every row (JSON spelling of the contract, `predicted_` where the datasets have `Label`). */
 export const VERDICT_COLUMNS = ['predicted_label', 'predicted_score', 'model', 'attack_label', 'attack_score', 'kdd'] as const;
@@ -124,6 +125,7 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
   let outError: Error | undefined;
   let pending: CsvRecord[] = [];
   let nl = '\n';
+  let family: ReturnType<typeof headerFamily> = null;
   const stats = { rows: 0, classified: 0, empty: 0, problems: 0 };
   const problems: string[] = [];
   const predicted: Tally = new Map();
@@ -201,6 +203,7 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
         const m = table.columns(r.fields);
         if (!m.ok) throw new Refused(ExitCode.Input, [`${file} lacks ${m.missing.length} column(s) the model ${table.rule.model} needs:`, ...describeMissing(m.missing, table.card.inputs.length)]);
         columns = m.columns;
+        family = headerFamily(r.fields);
         await openOutput(r);
         continue;
       }
@@ -228,7 +231,7 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
   if (outError) throw new Refused(ExitCode.Output, [`writing ${args.out} failed: ${ioReason(outError)}`]);
 
   if (!args.quiet) {
-    const summary = formatSummary(file, table, stats, predicted, byInputLabel, problems);
+    const summary = formatSummary(file, table, stats, predicted, byInputLabel, problems) + spellingNote(family, table.card.profile);
     // The summary goes to stdout unless the rows do.
     if (args.out === '-') process.stderr.write(summary);
     else process.stdout.write(summary);
@@ -238,6 +241,19 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
     return ExitCode.Input;
   }
   return ExitCode.Ok;
+}
+
+/** The tool whose values a profile's model was trained on, by the header spelling that tool writes. */
+const PROFILE_FAMILY: Record<string, string> = { cic: 'CICFlowMeter master', fixed: 'CICFlowMeter master', cic2017: 'CIC-IDS2017' };
+
+/**
+ * A header in another tool's spelling is accepted (the names mean the same quantities), but that tool may compute
+ * some of them differently from the model's profile: say so, once.
+ */
+function spellingNote(family: string | null, profile: string): string {
+  if (family === null || family === PROFILE_FAMILY[profile]) return '';
+  const tool = profile === 'cic2017' ? 'the CICFlowMeter build that made CIC-IDS2017' : profile === 'fixed' ? 'the corrected CICFlowMeter fork' : 'CICFlowMeter master';
+  return `note: the header is spelled as ${family} writes it; the model reads profile ${profile} features (${tool}). Columns the two compute differently shift the verdicts (README: Which profile?).\n`;
 }
 
 function verdictCells(v: Verdict | null): string {

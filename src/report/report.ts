@@ -225,7 +225,9 @@ export function renderReport(d: ReportData): string {
   // The model
   const model = d.card
     ? `<p>${esc(d.card.name)}@${esc(d.card.version)}${d.card.description ? `: ${esc(d.card.description)}` : ''}. Classes ${d.card.classes.map((k) => esc(k)).join(', ')}; benign class ${esc(d.card.benign)}; ${d.threshold === null ? 'no alert threshold (most likely class)' : `alert threshold ${d.threshold}`}.</p>`
-    : `<p class="none">Model card not found: ${esc(d.cardNote ?? '')}. Alerts are flows labelled other than ${esc(d.benign ?? '(no benign class found)')}.</p>`;
+    : d.labels.every((l) => l.key === '(none)')
+      ? `<p class="none">No verdicts in this run (${esc(d.cardNote ?? '')}), so no alerts.</p>`
+      : `<p class="none">Model card not found: ${esc(d.cardNote ?? '')}. ${d.benign ? `Alerts are flows labelled other than ${esc(d.benign)}.` : 'No benign class found (BENIGN, benign, normal): every labelled flow counts as an alert.'}</p>`;
   section('model', 'Model', model);
 
   // Over time

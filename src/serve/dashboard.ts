@@ -29,6 +29,7 @@ function dashboardMain(kit: ReturnType<typeof chartKit>): void {
   type Count = { key: string; n: number };
   type Stats = {
     benign: string | null;
+    classes: string[] | null;
     flows_total: number;
     max_flow_id: number;
     alerts_total: number;
@@ -73,7 +74,7 @@ function dashboardMain(kit: ReturnType<typeof chartKit>): void {
     $('alerts').textContent = s.alerts_total.toLocaleString('en-US');
     $('rate').textContent = rate === null ? '…' : rate.toFixed(1);
     $('prate').textContent = s.recent ? s.recent.flows_per_s.toFixed(2) : '–';
-    const classes = s.by_label.map((c) => c.key);
+    const classes = [...(s.classes ?? []), ...s.by_label.map((c) => c.key).filter((k) => !(s.classes ?? []).includes(k))];
     const colors = kit.colorMap(classes, s.benign);
     const alerts = s.by_label.filter((c) => c.key !== s.benign && c.key !== '(none)');
     $('by-class').innerHTML = alerts.length ? kit.bars(alerts.map((c) => ({ label: c.key, value: c.n, color: colors[c.key] })), { title: 'alerts by class', unit: 'flows', width: 460 }) : '<p class="none">no alerts</p>';

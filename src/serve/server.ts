@@ -78,7 +78,8 @@ export function createServer(opts: ServeOptions): Server {
   let benignKnown: string | null | undefined;
   const benign = (): string | null => {
     if (benignKnown) return benignKnown;
-    const card = opts.table?.card ?? cardForRun(db, {}).card;
+    // The database's own model decides what is benign; the predict model is the fallback.
+    const card = cardForRun(db, {}).card ?? opts.table?.card;
     const b = card ? card.benign : db.benignLabel(null);
     if (b !== null) benignKnown = b;
     return b;
@@ -250,6 +251,8 @@ export function createServer(opts: ServeOptions): Server {
         generated_at: new Date().toISOString(),
         run: run ?? null,
         benign: b,
+        // The model's classes in card order when its card is installed, so colors match the report's.
+        classes: (cardForRun(db, scope).card ?? opts.table?.card)?.classes ?? null,
         flows_total: total,
         max_flow_id: maxId,
         alerts_total: db.count(scope, alert),
