@@ -344,10 +344,10 @@ export function createServer(opts: ServeOptions): Server {
       (r) => send(r.status, r.text ?? JSON.stringify(r.body), r.type ?? 'application/json; charset=utf-8', r.headers),
       (e: unknown) => {
         if (e instanceof HttpError) {
-          // After a refused body, do not read the rest of it: answer and close the connection.
-          const close: Record<string, string> = e.status === 413 || e.status === 408 ? { Connection: 'close' } : {};
-          send(e.status, JSON.stringify({ error: e.message, ...e.details }), 'application/json; charset=utf-8', { ...e.headers, ...close });
-          if (e.status === 413) res.on('finish', () => req.destroy());
+          // After a refused body: answer at once, then let the rest of it drain (bounded) and close the connection.
+          // (No Connection: close here: Node would cut the socket while the client is still sending.)
+          send(e.status, JSON.stringify({ error: e.message, ...e.details }), 'application/json; charset=utf-8', e.headers);
+          if (e.status === 413) discardBody(req);
           return;
         }
         counters.internalErrors++;
@@ -366,7 +366,20 @@ export function createServer(opts: ServeOptions): Server {
   return server;
 }
 
-/** The request body as text, at most `limit` bytes (413 beyond, without reading the rest). */
+/**
+ * Throw away the rest of a refused body, so the client, still sending, gets to read the 413 instead of a reset.
+ * Bounded: past 64 MiB the connection is cut (and the request timeout bounds the time).
+ */
+function discardBody(req: IncomingMessage): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n > 64 << 20) req.destroy();
+  });
+  req.resume();
+}
+
+/** The request body as text, at most `limit` bytes (413 beyond: the caller answers, then discards the rest). */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(413, `body of ${declared} bytes; at most ${limit}`));
