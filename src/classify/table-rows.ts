@@ -140,6 +140,22 @@ export function describeMissing(missing: readonly MissingColumn[], inputs: numbe
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** Digits with at most a leading sign and one point, e.g. `79`, `-0.5`, `31.0` (exponents take the slow path). */
+function plainDecimal(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  let digits = 0;
+  let point = false;
+  if (n > 0 && (s.charCodeAt(0) === 45 || s.charCodeAt(0) === 43)) i = 1;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && !point) point = true;
+    else return false;
+  }
+  return digits > 0;
+}
+
 /**
  * A cell as a number: decimal numbers (Java's `1.0E-4` too), `Infinity`/`inf` and `NaN`/`nan` in any case (the
  * CSVs hold them where a flow has zero duration; the card's preprocessing replaces them); an empty cell is NaN. JSON may give
@@ -149,6 +165,7 @@ export function parseCell(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (v === null) return NaN;
   if (typeof v !== 'string') return undefined;
+  if (plainDecimal(v)) return Number(v); // the common case, without a regular expression or a trimmed copy
   const s = v.trim();
   if (NUMBER.test(s)) return Number(s);
   if (s === '') return NaN; // an empty cell is NaN, as pandas reads it (CIC-DDoS2019 leaves Flow Bytes/s empty)
