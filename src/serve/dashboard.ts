@@ -32,7 +32,8 @@ function dashboardMain(kit: ReturnType<typeof chartKit>): void {
     classes: string[] | null;
     flows_total: number;
     max_flow_id: number;
-    alerts_total: number;
+    flows: number;
+    alerts: number;
     by_label: Count[];
     by_app: Count[] | null;
     top_talkers: Count[];
@@ -71,7 +72,7 @@ function dashboardMain(kit: ReturnType<typeof chartKit>): void {
     $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
     $('status').className = 'ok';
     $('flows').textContent = s.flows_total.toLocaleString('en-US');
-    $('alerts').textContent = s.alerts_total.toLocaleString('en-US');
+    $('alerts').textContent = s.alerts.toLocaleString('en-US');
     $('rate').textContent = rate === null ? '…' : rate.toFixed(1);
     $('prate').textContent = s.recent ? s.recent.flows_per_s.toFixed(2) : '–';
     const classes = [...(s.classes ?? []), ...s.by_label.map((c) => c.key).filter((k) => !(s.classes ?? []).includes(k))];
@@ -115,9 +116,10 @@ export function dashboardHtml(): { html: string; csp: string } {
 <div class="tile"><b id="rate">…</b><span>flows/s written now (database growth)</span></div>
 <div class="tile"><b id="prate">…</b><span>flows/s in traffic time (last 5 min of packets)</span></div>
 <div class="tile"><b id="flows">…</b><span>flows in the database</span></div>
-<div class="tile"><b id="alerts">…</b><span>alerts</span></div>
+<div class="tile"><b id="alerts">…</b><span>alerts in the last 5 min of traffic</span></div>
 </div>
 <h2>Flows over the last 5 minutes of traffic, by class</h2><div id="recent"></div>
+<p class="none">Breakdowns below: flows that started in the last 5 minutes of traffic (packet time).</p>
 <div class="row"><div><h2>Alerts by class</h2><div id="by-class"></div></div><div><h2>Application groups</h2><div id="apps"></div></div></div>
 <div class="row"><div><h2>Top talkers</h2><div id="talkers"></div></div><div><h2>Top alert sources</h2><div id="alert-sources"></div></div><div><h2>Top destination ports</h2><div id="ports"></div></div></div>
 <script>${script}</script>
