@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -159,6 +160,28 @@ describe('bad input is named, counted and kept', () => {
     expect(o.rows.length).toBe(7);
     // The verdict columns are appended to each row as it is (the short row keeps its 20 fields).
     expect(o.rows.map((x) => x[x.length - 6] !== '')).toEqual([true, false, true, false, true, false, true]);
+  });
+
+  it('gzip-compressed input: the same rows; cut short: the rows before the cut kept, a warning, exit 3', async () => {
+    const plain = readFileSync(SAMPLE);
+    const gz = join(dir, 'sample.csv.gz');
+    writeFileSync(gz, gzipSync(plain));
+    const out = join(dir, 'gz-out.csv');
+    expect((await sensor(['classify', gz, '--out', out, '-q'])).status).toBe(0);
+    const ref = join(dir, 'plain-out.csv');
+    expect((await sensor(['classify', SAMPLE, '--out', ref, '-q'])).status).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(ref))).toBe(true);
+    const cut = join(dir, 'cut.csv.gz');
+    writeFileSync(cut, gzipSync(plain).subarray(0, 20_000));
+    const cutOut = join(dir, 'cut-out.csv');
+    const r = await sensor(['classify', cut, '--out', cutOut]);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toBe(`sensor classify: warning: ${cut}: damaged gzip stream (unexpected end of file); the rows before it are kept, the partial last line is not\n`);
+    const kept = readFileSync(cutOut, 'latin1').split('\n').filter((l) => l !== '');
+    expect(kept.length).toBeGreaterThan(10);
+    // Every kept line is a whole line of the reference output (no partial row).
+    const refLines = new Set(readFileSync(ref, 'latin1').split('\n'));
+    expect(kept.every((l) => refLines.has(l))).toBe(true);
   });
 
   it('usage errors: exit 2 with the exact message; unreadable input exit 3; unwritable output exit 4', async () => {

@@ -4,7 +4,9 @@
  * rule as the packet path (classify/table-rows.ts), writes the input's rows byte for byte with the verdict
  * columns appended, and prints a per-class summary.
  */
-import { createReadStream, createWriteStream, openSync, closeSync, fstatSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, closeSync, fstatSync, readSync, type WriteStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import yargs from 'yargs';
 import { ExitCode } from './exit-codes.js';
 import { strictCommandLine } from './usage.js';
@@ -49,7 +51,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
           `${VERDICT_COLUMNS.join(', ')} appended, and a summary per class.`,
       )
       .command('$0 <file>', false)
-      .positional('file', { type: 'string', describe: 'CSV with a header line ("-" = standard input)' })
+      .positional('file', { type: 'string', describe: 'CSV with a header line, plain or gzip-compressed ("-" = standard input, plain)' })
       .option('model', { type: 'string', describe: `Model: models/<name>.onnx, its card <name>.json, or a name in models/ (default ${DEFAULT_MODEL_NAME}).` })
       .option('out', { type: 'string', describe: 'Write the rows with verdicts here ("-" = standard output). Without it only the summary is printed.' })
       .option('alert-threshold', { type: 'number', describe: 'Alert when the most likely attack class has at least this probability, in (0, 1]; overrides the card\'s alert_threshold.' })
@@ -116,7 +118,13 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
   } catch (e) {
     throw new Refused(ExitCode.Input, [`cannot read ${file}: ${ioReason(e)}`]);
   }
-  const input = createReadStream('', { fd, encoding: 'latin1', highWaterMark: 1 << 20 });
+  // The datasets often come gzip-compressed (a regular file is peeked at; a pipe is taken as plain text).
+  const magic = Buffer.alloc(2);
+  const gzip = fstatSync(fd).isFile() && readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  const raw = createReadStream('', { fd, highWaterMark: 1 << 20 });
+  const input: Readable = gzip ? raw.pipe(createGunzip()) : raw;
+  if (gzip) raw.on('error', (e) => input.destroy(e));
+  input.setEncoding('latin1');
   const reader = new CsvRecordReader();
 
   let header: CsvRecord | undefined;
@@ -212,6 +220,8 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
     }
   };
 
+  /** A compressed file cut short or damaged: the rows before the damage are kept, as replay keeps packets. */
+  let cutShort: string | undefined;
   try {
     for await (const chunk of input) await take(reader.push(chunk as string));
     await take(reader.end());
@@ -219,8 +229,9 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
     input.destroy();
     if (e instanceof Refused) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== undefined) throw new Refused(ExitCode.Input, [`cannot read ${file}: ${ioReason(e)}`]);
-    throw e;
+    if (code === undefined) throw e;
+    if (!code.startsWith('Z_') || !header) throw new Refused(ExitCode.Input, [`cannot read ${file}: ${code.startsWith('Z_') ? `damaged gzip stream (${(e as Error).message})` : ioReason(e)}`]);
+    cutShort = `${file}: damaged gzip stream (${(e as Error).message}); the rows before it are kept, the partial last line is not`;
   }
   if (!header) throw new Refused(ExitCode.Input, [`${file} is empty (expected a header line of CICFlowMeter column names)`]);
   await flush();
@@ -235,6 +246,10 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
     // The summary goes to stdout unless the rows do.
     if (args.out === '-') process.stderr.write(summary);
     else process.stdout.write(summary);
+  }
+  if (cutShort !== undefined) {
+    process.stderr.write(`sensor classify: warning: ${cutShort}\n`);
+    return ExitCode.Input;
   }
   if (stats.problems > 0) {
     if (args.quiet) for (const p of problems) process.stderr.write(`sensor classify: ${file}: ${p}\n`);
