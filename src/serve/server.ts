@@ -111,7 +111,7 @@ export function createServer(opts: ServeOptions): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<{ status: number; body?: unknown; text?: string; type?: string; headers?: Record<string, string> }> {
     const path = url.pathname;
-    const methods = ROUTES[path];
+    const methods = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (!methods) throw new HttpError(404, `no such path ${JSON.stringify(path)} (paths: ${Object.keys(ROUTES).join(', ')})`);
     if (!methods.includes(req.method ?? '')) throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${methods.join(', ')})`, {}, { Allow: methods.join(', ') });
     if (path === '/') return { status: 200, text: dashboard.html, type: 'text/html; charset=utf-8', headers: { 'Content-Security-Policy': dashboard.csp } };
@@ -342,7 +342,7 @@ export function createServer(opts: ServeOptions): Server {
     } catch {
       url = new URL('http://localhost/bad-url');
     }
-    const route = ROUTES[url.pathname] ? url.pathname : 'other';
+    const route = Object.hasOwn(ROUTES, url.pathname) ? url.pathname : 'other';
     const send = (status: number, body: string, type: string, headers: Record<string, string> = {}): void => {
       const key = `${route} ${status}`;
       requests.set(key, (requests.get(key) ?? 0) + 1);
