@@ -278,6 +278,20 @@ describe('address and token', () => {
     expect([inUse.status, inUse.stderr]).toEqual([4, `sensor serve: cannot listen on ${new URL(srv.base).host}: the address is in use\n`]);
   });
 
+  it('--listen, --token and --help: exact messages (exit 2 / 0)', async () => {
+    const bad = await sensor(['serve', '--db', DB, '--listen', 'localhost']);
+    expect([bad.status, bad.stderr]).toEqual([2, 'sensor serve: Expected --listen HOST:PORT or [IPv6]:PORT with a port from 0 to 65535, got "localhost"\n']);
+    const short = await sensor(['serve', '--db', DB, '--token', 'short']);
+    expect([short.status, short.stderr]).toEqual([2, 'sensor serve: Expected a token of at least 16 characters (e.g. openssl rand -hex 24)\n']);
+    const v6 = await sensor(['serve', '--db', DB, '--listen', '[::]:0']);
+    expect(v6.status).toBe(2);
+    expect(v6.stderr).toMatch(/^sensor serve: refusing to listen on \[::\]:0 without --token/);
+    const h = await sensor(['serve', '--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toContain('Usage: sensor serve --db DB [--listen 127.0.0.1:8080]');
+    expect(h.stdout).toContain('Exit codes: 0 stopped by SIGTERM/SIGINT');
+  });
+
   it('with --token-file: 401 without or with a wrong token, 200 with it; the page itself is open', async () => {
     const file = join(dir, 'token');
     writeFileSync(file, TOKEN + '\n');

@@ -201,7 +201,12 @@ export function renderReport(d: ReportData): string {
   };
 
   // The run
-  const drops = ['kernel_dropped', 'interface_dropped'].map((k) => `${k.replace('_', ' ')} ${typeof capture[k] === 'number' ? num(capture[k]) : 'n/a'}`).join(', ');
+  const drops =
+    typeof capture.kernel_dropped === 'number' || typeof capture.interface_dropped === 'number'
+      ? ['kernel_dropped', 'interface_dropped'].map((k) => `${k.replace('_', ' ')} ${typeof capture[k] === 'number' ? num(capture[k]) : 'n/a'}`).join(', ')
+      : r.mode === 'replay'
+        ? 'none (a replay reads every packet of its files)'
+        : 'not recorded';
   const runRows: [string, string][] = [
     ['run', `#${r.id} (${r.mode ?? '?'}${r.ended_at ? '' : ', not ended: live or interrupted'})`],
     ['source', r.source ?? ''],
