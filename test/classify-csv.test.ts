@@ -195,6 +195,11 @@ describe('bad input is named, counted and kept', () => {
     expect([er.status, er.stderr]).toEqual([3, `sensor classify: ${e} is empty (expected a header line of CICFlowMeter column names)\n`]);
     const o = await sensor(['classify', SAMPLE, '--out', join(dir, 'no/such/dir/out.csv')]);
     expect([o.status, o.stderr]).toEqual([4, `sensor classify: cannot write ${join(dir, 'no/such/dir/out.csv')}: no such file\n`]);
+    const copy = join(dir, 'self.csv');
+    copyFileSync(SAMPLE, copy);
+    const self = await sensor(['classify', copy, '--out', copy]);
+    expect([self.status, self.stderr]).toEqual([2, `sensor classify: --out ${copy} is the input file: write the verdicts elsewhere\n`]);
+    expect(readFileSync(copy).equals(readFileSync(SAMPLE))).toBe(true);
     const h = await sensor(['classify', '--help']);
     expect(h.status).toBe(0);
     expect(h.stdout).toContain('Usage: sensor classify FLOWS.csv');

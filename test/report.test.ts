@@ -192,6 +192,8 @@ describe('errors: exact message and exit code', () => {
     const out = await sensor(['report', DB, '--out', join(dir, 'no/dir/r.html')]);
     expect([out.status, out.stderr]).toEqual([4, `sensor report: cannot write ${join(dir, 'no/dir/r.html')}: directory does not exist\n`]);
     expect(existsSync(join(dir, 'no'))).toBe(false);
+    const self = await sensor(['report', DB, '--out', DB]);
+    expect([self.status, self.stderr]).toEqual([2, `sensor report: --out ${DB} is the database: write the report elsewhere\n`]);
     const h = await sensor(['report', '--help']);
     expect(h.status).toBe(0);
     expect(h.stdout).toContain('Usage: sensor report DB [--run N] [--out report.html]');

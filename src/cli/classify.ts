@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import yargs from 'yargs';
 import { ExitCode } from './exit-codes.js';
-import { strictCommandLine } from './usage.js';
+import { sameFile, strictCommandLine } from './usage.js';
 import { Classifier, DEFAULT_MODEL_NAME, ModelError } from '../classify/classifier.js';
 import { CsvRecordReader, csvField, type CsvRecord } from '../classify/csv-records.js';
 import { describeMissing, TableClassifier, type TableColumns, type Verdict } from '../classify/table-rows.js';
@@ -61,6 +61,10 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       .parseSync() as unknown as Args;
   } catch (e) {
     err(`sensor classify: ${(e as Error).message}\nRun sensor classify --help for the options.\n`);
+    return ExitCode.Usage;
+  }
+  if (args.out !== undefined && args.out !== '-' && sameFile(args.out, args.file)) {
+    err(`sensor classify: --out ${args.out} is the input file: write the verdicts elsewhere\n`);
     return ExitCode.Usage;
   }
   const t = args['alert-threshold'];

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode } from '../cli/exit-codes.js';
-import { strictCommandLine } from '../cli/usage.js';
+import { sameFile, strictCommandLine } from '../cli/usage.js';
 import { ModelError } from '../classify/classifier.js';
 import { FlowDb, FlowDbError } from './flow-db.js';
 import { collectReport, renderReport } from './report.js';
@@ -50,6 +50,10 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
   if (!(Number.isInteger(args.top) && args.top >= 0 && args.top <= 10000)) {
     err(`Expected --top to be an integer from 0 to 10000, got "${args.top}"`);
+    return ExitCode.Usage;
+  }
+  if (args.out !== '-' && sameFile(args.out, args.db)) {
+    err(`--out ${args.out} is the database: write the report elsewhere`);
     return ExitCode.Usage;
   }
   let db: FlowDb;
