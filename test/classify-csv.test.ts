@@ -207,6 +207,32 @@ describe('bad input is named, counted and kept', () => {
   });
 });
 
+describe('CSV records', () => {
+  const text = 'a,"b,1","c ""q"""\r\n1,"multi\nline",3\n,,\n"x",y,"" \n\nlast,no,end';
+  const expected = [
+    { fields: ['a', 'b,1', 'c "q"'], raw: 'a,"b,1","c ""q"""', line: 1 },
+    { fields: ['1', 'multi\nline', '3'], raw: '1,"multi\nline",3', line: 2 },
+    { fields: ['', '', ''], raw: ',,', line: 4 },
+    { fields: ['x', 'y', ' '], raw: '"x",y,"" ', line: 5 },
+    { fields: [''], raw: '', line: 6 },
+    { fields: ['last', 'no', 'end'], raw: 'last,no,end', line: 7 },
+  ];
+  it('quotes, doubled quotes, line ends inside quotes, CRLF and LF, a last line without its end', () => {
+    const r = new CsvRecordReader();
+    expect([...r.push(text), ...r.end()]).toEqual(expected);
+    expect(r.lineEnd).toBe('\r\n');
+  });
+  it('the same records whatever the chunk boundaries (every split point, and one character at a time)', () => {
+    for (let cut = 0; cut <= text.length; cut++) {
+      const r = new CsvRecordReader();
+      expect([...r.push(text.slice(0, cut)), ...r.push(text.slice(cut)), ...r.end()]).toEqual(expected);
+    }
+    const r = new CsvRecordReader();
+    const got = [...text].flatMap((c) => r.push(c));
+    expect([...got, ...r.end()]).toEqual(expected);
+  });
+});
+
 describe('the contract\'s verdict rule', () => {
   const rule: VerdictRule = { model: 'm@1', task: 'attack', classes: ['BENIGN', 'DoS', 'PortScan'], benign: 'BENIGN', threshold: 0.5, kdd: { BENIGN: 'normal', DoS: 'DoS', PortScan: 'Probe' } };
   it('attack_label is the most likely non-benign class; the label crosses to it at the threshold', () => {
