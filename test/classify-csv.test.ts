@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { ROOT, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 import { CsvRecordReader } from '../src/classify/csv-records.js';
-import { decideVerdict, parseCell, type VerdictRule } from '../src/classify/table-rows.js';
+import { parseCell, tableVerdicts, type TableRule } from '../src/classify/table-rows.js';
 import { spellingsOf, canonicalFeatureName } from '../src/classify/feature-names.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-csv-'));
@@ -234,18 +234,22 @@ describe('CSV records', () => {
 });
 
 describe('the contract\'s verdict rule', () => {
-  const rule: VerdictRule = { model: 'm@1', task: 'attack', classes: ['BENIGN', 'DoS', 'PortScan'], benign: 'BENIGN', threshold: 0.5, kdd: { BENIGN: 'normal', DoS: 'DoS', PortScan: 'Probe' } };
+  const rule: TableRule = { model: 'm@1', task: 'attack', classes: ['BENIGN', 'DoS', 'PortScan'], benign: 'BENIGN', threshold: 0.5, kdd: { BENIGN: 'normal', DoS: 'DoS', PortScan: 'Probe' } };
+  // Probabilities exact in float32, as the model's output is.
+  const one = (p: number[], r: TableRule = rule) => tableVerdicts(Float32Array.from(p), 1, r)[0];
   it('attack_label is the most likely non-benign class; the label crosses to it at the threshold', () => {
-    expect(decideVerdict([0.6, 0.3, 0.1], 0, rule)).toEqual({ label: 'BENIGN', score: 0.6, model: 'm@1', attack_label: 'DoS', attack_score: 0.3, kdd: 'normal' });
-    expect(decideVerdict([0.5, 0.0, 0.5], 0, rule)).toEqual({ label: 'PortScan', score: 0.5, model: 'm@1', attack_label: 'PortScan', attack_score: 0.5, kdd: 'Probe' });
-    // Below the line: benign even though an attack class is the argmax (0.45 > 0.1 and 0.45).
-    expect(decideVerdict([0.1, 0.45, 0.45], 0, rule).label).toBe('BENIGN');
+    expect(one([0.625, 0.25, 0.125])).toEqual({ label: 'BENIGN', score: 0.625, model: 'm@1', attack_label: 'DoS', attack_score: 0.25, kdd: 'normal' });
+    expect(one([0.5, 0, 0.5])).toEqual({ label: 'PortScan', score: 0.5, model: 'm@1', attack_label: 'PortScan', attack_score: 0.5, kdd: 'Probe' });
+    // Below the line: benign even though an attack class is the argmax.
+    expect(one([0.125, 0.4375, 0.4375])!.label).toBe('BENIGN');
     // Ties go to the first class in card order.
-    expect(decideVerdict([0.1, 0.45, 0.45], 0, rule).attack_label).toBe('DoS');
+    expect(one([0.125, 0.4375, 0.4375])!.attack_label).toBe('DoS');
     // No threshold: argmax, the attack fields still there; no kdd map: null.
-    expect(decideVerdict([0.1, 0.45, 0.45], 0, { ...rule, threshold: null, kdd: null })).toEqual({ label: 'DoS', score: 0.45, model: 'm@1', attack_label: 'DoS', attack_score: 0.45, kdd: null });
+    expect(one([0.125, 0.4375, 0.4375], { ...rule, threshold: null, kdd: null })).toEqual({ label: 'DoS', score: 0.4375, model: 'm@1', attack_label: 'DoS', attack_score: 0.4375, kdd: null });
     // Application task: argmax, no attack fields.
-    expect(decideVerdict([0.2, 0.7, 0.1], 0, { ...rule, task: 'application', threshold: null })).toMatchObject({ label: 'DoS', attack_label: null, attack_score: null });
+    expect(one([0.25, 0.625, 0.125], { ...rule, task: 'application', threshold: null })).toMatchObject({ label: 'DoS', attack_label: null, attack_score: null });
+    // A batch: row by row.
+    expect(tableVerdicts(Float32Array.from([0.625, 0.25, 0.125, 0.5, 0, 0.5]), 2, rule).map((v) => v.label)).toEqual(['BENIGN', 'PortScan']);
   });
 
   it('cells: Java and Python numbers, Infinity/NaN spellings; anything else is refused', () => {

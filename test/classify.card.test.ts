@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalFeatureName, lookupFeatureName, resolveInputs } from '../src/classify/feature-names.js';
-import { preprocessValue, validateModelCard } from '../src/classify/model-card.js';
+import { binIndex, preprocessValue, validateModelCard } from '../src/classify/model-card.js';
 import { getProfile, PROFILE_NAMES } from '../src/features/profiles.js';
 
 const SHIPPED = JSON.parse(readFileSync(new URL('../models/cic2017-rf.json', import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -113,5 +113,76 @@ describe('preprocessing', () => {
     expect(preprocessValue(-Infinity, p, 0)).toBe(-5e8);
     expect(preprocessValue(14, p, 1)).toBe(2);
     expect(preprocessValue(3, { ...p, clip: null, scale: null }, 0)).toBe(3);
+  });
+});
+
+describe('verdict fields of the card (task, alert_threshold, kdd, drift_reference)', () => {
+  const KDD = { BENIGN: 'normal', Bot: 'R2L', BruteForce: 'R2L', DoS: 'DoS', Infiltration: 'U2R', PortScan: 'Probe', WebAttack: 'R2L' };
+  const drift = (features: Record<string, unknown>): Record<string, unknown> => ({ method: 'quantile-bins', rows: 1000, features });
+  const errors = (patch: Record<string, unknown>): string[] => {
+    const r = validateModelCard(card(patch));
+    return r.ok ? [] : r.errors;
+  };
+
+  it('accepts a card with all of them, and an old card without them', () => {
+    expect(errors({ task: 'attack', alert_threshold: 0.62, kdd: KDD, drift_reference: drift({ 'Flow Duration': { edges: [1, 10, 10, 100], fractions: [0.25, 0.25, 0, 0.25, 0.25], per_class: { BENIGN: [0.5, 0.5, 0, 0, 0], Bot: [0, 0, 0, 0, 0] } } }) })).toEqual([]);
+    expect(errors({ alert_threshold: 1 })).toEqual([]);
+    expect(errors({ task: 'application' })).toEqual([]);
+  });
+  it('task: attack or application only', () => {
+    expect(errors({ task: 'anomaly' })).toEqual(['task: expected "attack" or "application", got "anomaly"']);
+    expect(errors({ task: null })).toEqual(['task: expected "attack" or "application", got null']);
+  });
+  it('alert_threshold: a number in (0, 1], on an attack model', () => {
+    expect(errors({ alert_threshold: 0 })).toEqual(['alert_threshold: expected a number in (0, 1], got 0']);
+    expect(errors({ alert_threshold: 1.5 })).toEqual(['alert_threshold: expected a number in (0, 1], got 1.5']);
+    expect(errors({ alert_threshold: '0.6' })).toEqual(['alert_threshold: expected a number in (0, 1], got "0.6"']);
+    expect(errors({ task: 'application', alert_threshold: 0.5 })).toEqual(['alert_threshold: expected no threshold on an application model (it applies to task "attack"), got 0.5']);
+  });
+  it('kdd: every class to one of normal, DoS, Probe, R2L, U2R; the benign class to normal; nothing else', () => {
+    const { Infiltration: _dropped, ...partial } = KDD;
+    expect(errors({ kdd: { ...partial, DoS: 'DDoS', Worm: 'U2R', BENIGN: 'Probe' } })).toEqual([
+      'kdd.BENIGN: expected "normal" (the benign class), got "Probe"',
+      'kdd.DoS: expected one of normal, DoS, Probe, R2L, U2R, got "DDoS"',
+      'kdd.Infiltration: expected one of normal, DoS, Probe, R2L, U2R, got nothing',
+      'kdd.Worm: expected only classes as keys (BENIGN, Bot, BruteForce, DoS, Infiltration, PortScan, WebAttack), got "Worm"',
+    ]);
+    expect(errors({ kdd: ['normal'] })).toEqual(['kdd: expected an object mapping every class to one of normal, DoS, Probe, R2L, U2R, got ["normal"]']);
+  });
+  it('drift_reference: names of inputs, ascending edges, len(edges) + 1 shares summing to 1', () => {
+    expect(
+      errors({
+        drift_reference: drift({
+          'Flow Duraton': { edges: [1], fractions: [0.5, 0.5] },
+          'Flow Duration': { edges: [10, 1], fractions: [0.5, 0.5] },
+          'Total Fwd Packets': { edges: [1, 2], fractions: [0.5, 0.5] },
+          'Total Backward Packets': { edges: [1, 2], fractions: [0.5, 0.2, 0.2] },
+          'Flow Bytes/s': { edges: [1], fractions: [0.5, 0.5], per_class: { DoS: [1, 0, 0], Worm: [0.5, 0.5] } },
+          'Flow IAT Max': [1, 2],
+        }),
+      }),
+    ).toEqual([
+      'drift_reference.features["Flow Duraton"]: expected the name of one of the card\'s inputs, got "Flow Duraton"',
+      'drift_reference.features["Flow Duration"].edges: expected an array of finite numbers in ascending order, got [10,1]',
+      'drift_reference.features["Total Fwd Packets"].fractions: expected 3 shares in [0, 1] that sum to 1, got [0.5,0.5]',
+      'drift_reference.features["Total Backward Packets"].fractions: expected 3 shares in [0, 1] that sum to 1, got [0.5,0.2,0.2]',
+      'drift_reference.features["Flow Bytes/s"].per_class.DoS: expected 2 shares in [0, 1] that sum to 1, got [1,0,0]',
+      'drift_reference.features["Flow Bytes/s"].per_class.Worm: expected a class of the card (BENIGN, Bot, BruteForce, DoS, Infiltration, PortScan, WebAttack), got "Worm"',
+      'drift_reference.features["Flow IAT Max"]: expected {edges, fractions}, got [1,2]',
+    ]);
+    expect(errors({ drift_reference: { method: 'deciles', rows: 0, features: {} } })).toEqual([
+      'drift_reference.method: expected "quantile-bins", got "deciles"',
+      'drift_reference.rows: expected a positive integer (training rows), got 0',
+      'drift_reference.features: expected an object with an entry per input, got {}',
+    ]);
+    expect(errors({ drift_reference: drift({ 'Flow Duration': { edges: [1, 'x'], fractions: [0.7] } }) })).toEqual([
+      'drift_reference.features["Flow Duration"].edges: expected an array of finite numbers in ascending order, got [1,"x"]',
+      'drift_reference.features["Flow Duration"].fractions: expected len(edges) + 1 shares in [0, 1] that sum to 1, got [0.7]',
+    ]);
+  });
+  it('binIndex: the first edge >= x, else the last bin', () => {
+    const edges = [1, 10, 10, 100];
+    expect([-5, 1, 1.5, 10, 11, 100, 101, Infinity].map((x) => binIndex(x, edges))).toEqual([0, 0, 1, 1, 3, 3, 4, 4]);
+    expect(binIndex(3, [])).toBe(0);
   });
 });

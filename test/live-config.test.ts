@@ -29,11 +29,17 @@ describe('parseConfig', () => {
       bufferSize: 64,
       promiscuous: true,
       statsInterval: 60,
-      model: null,
+      model: undefined, // the default model
+      alertThreshold: undefined, // the card's
       retention: 0,
       maxFlows: 262144,
       portDirection: false,
       ipv6: false,
+      json: undefined,
+      jsonAlertsOnly: false,
+      jsonFeatures: false,
+      sensorName: undefined,
+      metrics: undefined,
     });
     expect(parseConfig({ ...base, flowTimeout: 30 }, {}, {}).config?.idleTimeout).toBe(30);
     expect(parseConfig({ ...base, flowTimeout: 30, idleTimeout: 0 }, {}, {}).config?.idleTimeout).toBe(0);
@@ -72,7 +78,7 @@ describe('parseConfig', () => {
       '--snaplen: expected an integer number of bytes from 64 to 262144, got "9k"',
       '--stats-interval: expected 0 (off) or a positive number of seconds, got "often"',
       'no interface to capture on: pass --iface NAME or set "interface" in the config file',
-      'no output: pass --db PATH and/or --csv PATH, or set "db" / "csv" in the config file',
+      'no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file',
     ]);
   });
 
@@ -91,6 +97,18 @@ describe('parseConfig', () => {
       'no interface to capture on: pass --iface NAME or set "interface" in the config file',
       'retention applies to the database, but no "db" is set',
     ]);
+  });
+
+  it('alertThreshold: in (0, 1], from the file, SENSOR_ALERT_THRESHOLD or --alert-threshold; not without a model', () => {
+    expect(parseConfig({ ...base, alertThreshold: 0.62 }, {}, {}).config?.alertThreshold).toBe(0.62);
+    expect(parseConfig(base, { alertThreshold: '1' }, { SENSOR_ALERT_THRESHOLD: '0.3' }).config?.alertThreshold).toBe(1);
+    expect(parseConfig({ ...base, alertThreshold: 0 }, { alertThreshold: '1.5' }, { SENSOR_ALERT_THRESHOLD: 'high' }).errors).toEqual([
+      'config file: "alertThreshold": expected a number in (0, 1] (or null: the model card\'s), got 0',
+      'environment SENSOR_ALERT_THRESHOLD: expected a number in (0, 1] (or null: the model card\'s), got "high"',
+      '--alert-threshold: expected a number in (0, 1] (or null: the model card\'s), got "1.5"',
+    ]);
+    expect(parseConfig({ ...base, alertThreshold: '0.5' }, {}, {}).errors).toEqual(['config file: "alertThreshold": expected a number in (0, 1] (or null: the model card\'s), got "0.5"']);
+    expect(parseConfig({ ...base, alertThreshold: 0.5, model: null }, {}, {}).errors).toEqual(['an alert threshold applies to a model\'s verdicts, but "model" is none']);
   });
 
   it('model: a path, or none via null / false / --no-model', () => {

@@ -127,7 +127,7 @@ if (unavailable !== null) {
       const name = pcap.split('/').pop()!;
       it(`${name}: live finds every flow replay finds, same packet and byte counts`, async () => {
         const db = join(dir, `live-${name}.sqlite`);
-        const p = start(['--iface', lab.capIf, '--db', db, '--stats-interval', '1']);
+        const p = start(['--iface', lab.capIf, '--no-model', '--db', db, '--stats-interval', '1']);
         await p.waitFor((l) => l.event === 'start');
         const sent = await lab.send(pcap);
         const stop = await p.stop('SIGTERM');
@@ -157,7 +157,7 @@ if (unavailable !== null) {
 
     it('SIGTERM during heavy traffic: every captured packet is in a written flow or counted, every flow stored', async () => {
       const db = join(dir, 'live-heavy.sqlite');
-      const p = start(['--iface', lab.capIf, '--db', db, '--stats-interval', '1']);
+      const p = start(['--iface', lab.capIf, '--no-model', '--db', db, '--stats-interval', '1']);
       await p.waitFor((l) => l.event === 'start');
       const sender = lab.sendForever(FIXTURES[0]!);
       try {
@@ -185,7 +185,7 @@ if (unavailable !== null) {
       const db = join(dir, 'live-quiet.sqlite');
       const pcap = FIXTURES[0]!;
       const want = await replayCounts(pcap);
-      const p = start(['--iface', lab.capIf, '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
+      const p = start(['--iface', lab.capIf, '--no-model', '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
       await p.waitFor((l) => l.event === 'start');
       await lab.send(pcap);
       // No more traffic: every flow must reach the database while the sensor keeps running.
@@ -204,7 +204,7 @@ if (unavailable !== null) {
       const db = join(dir, 'live-hup.sqlite');
       const [a, b] = [FIXTURES[0]!, FIXTURES[1]!];
       const [wantA, wantB] = [await replayCounts(a), await replayCounts(b)];
-      const p = start(['--iface', lab.capIf, '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
+      const p = start(['--iface', lab.capIf, '--no-model', '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
       await p.waitFor((l) => l.event === 'start');
       await lab.send(a);
       const deadline = Date.now() + 10_000;
@@ -228,7 +228,7 @@ if (unavailable !== null) {
     it('SIGHUP rereads the config file: reloadable keys apply, others ask for a restart, a broken file is refused; no flow lost', async () => {
       const db = join(dir, 'live-reload.sqlite');
       const cfg = join(dir, 'reload.json');
-      const base = { interface: lab.capIf, db, idleTimeout: 1, statsInterval: 0 };
+      const base = { interface: lab.capIf, db, idleTimeout: 1, statsInterval: 0, model: null };
       writeFileSync(cfg, JSON.stringify(base));
       const [a, b] = [FIXTURES[0]!, FIXTURES[1]!];
       const want = [...(await replayCounts(a)), ...(await replayCounts(b))].sort();
@@ -258,26 +258,32 @@ if (unavailable !== null) {
       expectAccounted(JSON.parse(all[2]!.counters) as Counters);
     }, 60_000);
 
-    it.skipIf(!existsSync(join(ROOT, 'models/cic2017-rf.json')))('with --model, every live flow carries a verdict and the profile follows the model', async () => {
+    it.skipIf(!existsSync(join(ROOT, 'models/cic2017-rf.json')))('without --model the default model classifies every live flow; the profile follows it; verdict counts in the stats line and the run', async () => {
       const db = join(dir, 'live-model.sqlite');
       const pcap = FIXTURES[0]!;
-      const p = start(['--iface', lab.capIf, '--db', db, '--model', 'cic2017-rf', '--stats-interval', '0']);
+      const p = start(['--iface', lab.capIf, '--db', db, '--stats-interval', '1']);
       const line = await p.waitFor((l) => l.event === 'start');
       expect(line).toMatchObject({ model: 'cic2017-rf@1', profile: 'cic2017' });
       await lab.send(pcap);
       const stop = await p.stop('SIGTERM');
+      const stats = await p.waitFor((l) => l.event === 'final_stats', 1000);
       expect(stop.code, p.stderr).toBe(0);
       const conn = new Database(db, { readonly: true });
-      const byModel = conn.prepare('SELECT model, count(*) AS n, sum(label IS NULL) AS unlabelled FROM flows GROUP BY model').all();
+      const byModel = conn.prepare('SELECT model, count(*) AS n, sum(label IS NULL) AS unlabelled, sum(attack_label IS NULL) AS no_attack_label FROM flows GROUP BY model').all();
+      const byLabel = conn.prepare('SELECT label, count(*) AS n FROM flows GROUP BY label').all() as { label: string; n: number }[];
       const profile = (conn.prepare('SELECT profile FROM runs').get() as { profile: string }).profile;
       conn.close();
       const r = await sensor(['--replay', pcap, '--profile', 'cic2017', '--csv', join(dir, 'model-ref.csv'), '-q', '--no-model'], { timeoutMs: 60_000 });
       expect(r.status, r.stderr).toBe(0);
       const refFlows = readFileSync(join(dir, 'model-ref.csv'), 'utf8').trimEnd().split('\n').length - 1;
-      expect(byModel).toEqual([{ model: 'cic2017-rf@1', n: refFlows, unlabelled: 0 }]);
+      expect(byModel).toEqual([{ model: 'cic2017-rf@1', n: refFlows, unlabelled: 0, no_attack_label: 0 }]);
       expect(profile).toBe('cic2017');
-      const c = JSON.parse(runs(db)[0]!.counters) as Counters;
+      const c = JSON.parse(runs(db)[0]!.counters) as Counters & { verdicts: Record<string, number> };
       expect(c.info['verdicts.unclassified_flows']).toBe(0);
+      // The run's verdict counts are the labels stored; the stats line carries the counts so far.
+      for (const { label, n } of byLabel) expect(c.verdicts[label]).toBe(n);
+      expect(Object.values(c.verdicts).reduce((a, b) => a + b, 0)).toBe(refFlows);
+      expect(stats.verdicts).toEqual(c.verdicts);
       expectAccounted(c);
     }, 60_000);
 
@@ -289,7 +295,7 @@ if (unavailable !== null) {
       const old = count(db);
       expect(old).toBeGreaterThan(0);
       const want = await replayCounts(FIXTURES[1]!);
-      const p = start(['--iface', lab.capIf, '--db', db, '--retention', '1', '--stats-interval', '0']);
+      const p = start(['--iface', lab.capIf, '--no-model', '--db', db, '--retention', '1', '--stats-interval', '0']);
       await p.waitFor((l) => l.event === 'start');
       const line = await p.waitFor((l) => l.event === 'retention', 10_000);
       expect(line).toMatchObject({ deleted: old, days: 1 });
@@ -303,7 +309,7 @@ if (unavailable !== null) {
     describe('refusals: one line, non-zero exit, nothing written', () => {
       it('a missing interface', async () => {
         const db = join(dir, 'never-1.sqlite');
-        const p = start(['--iface', `nosuch${lab.id}`, '--db', db]);
+        const p = start(['--iface', `nosuch${lab.id}`, '--no-model', '--db', db]);
         const r = await p.exited;
         expect(r.code).toBe(3);
         expect(p.stderr).toMatch(new RegExp(`^sensor: nosuch${lab.id}: no such interface \\(present: .*${lab.capIf}.*\\)\\n$`));
@@ -312,7 +318,7 @@ if (unavailable !== null) {
 
       it('without permission (uid nobody, no capabilities)', async () => {
         const db = join(dir, 'never-2.sqlite');
-        const p = start(['--iface', lab.capIf, '--db', db], ['--reuid=nobody', '--clear-groups', '--inh-caps=-all']);
+        const p = start(['--iface', lab.capIf, '--no-model', '--db', db], ['--reuid=nobody', '--clear-groups', '--inh-caps=-all']);
         const r = await p.exited;
         expect(r.code).toBe(3);
         expect(p.stderr).toMatch(new RegExp(`^sensor: ${lab.capIf}: permission denied: live capture needs root or CAP_NET_RAW \\(.*\\)\\n$`));
@@ -321,7 +327,7 @@ if (unavailable !== null) {
 
       it('a bad filter', async () => {
         const db = join(dir, 'never-3.sqlite');
-        const p = start(['--iface', lab.capIf, '--db', db, '--filter', 'tcp port ((']);
+        const p = start(['--iface', lab.capIf, '--no-model', '--db', db, '--filter', 'tcp port ((']);
         const r = await p.exited;
         expect(r.code).toBe(3);
         expect(p.stderr).toBe(`sensor: ${lab.capIf}: bad filter "tcp port ((": can't parse filter expression: syntax error\n`);

@@ -443,6 +443,9 @@ describe('SqliteSink', () => {
     rows.features.set([0, NaN, 0, 0, Infinity], 1 * F);
     rows.labels = ['BENIGN', null, 'DoS'];
     rows.scores = new Float64Array([0.1, 0.5, 0.9]);
+    rows.attackLabels = ['DoS', null, 'DoS'];
+    rows.attackScores = new Float64Array([0.05, 0.4, 0.9]);
+    rows.kdd = ['normal', null, 'DoS'];
     rows.model = 'm1';
     const before = rows.features.slice();
     await sink.write(rows);
@@ -479,6 +482,9 @@ describe('SqliteSink', () => {
         'label:TEXT',
         'score:REAL',
         'model:TEXT',
+        'attack_label:TEXT',
+        'attack_score:REAL',
+        'kdd:TEXT',
       ]);
       const r = db
         .prepare(
@@ -505,13 +511,17 @@ describe('SqliteSink', () => {
         label: 'BENIGN',
         score: 0.1,
         model: 'm1',
+        attack_label: 'DoS',
+        attack_score: 0.05,
+        kdd: 'normal',
         t0: 'integer',
         t1: 'real',
         t3: 'integer',
         ts: 'integer',
       });
       expect(r[1]).toMatchObject({ flow_bytes_s: null, idle_min: Infinity, label: null, score: 0.5 });
-      expect(r[3]).toMatchObject({ run_id: 2, src_port: 40100, label: null, score: null, model: null });
+      expect(r[2]).toMatchObject({ label: 'DoS', attack_label: 'DoS', attack_score: 0.9, kdd: 'DoS' });
+      expect(r[3]).toMatchObject({ run_id: 2, src_port: 40100, label: null, score: null, model: null, attack_label: null, attack_score: null, kdd: null });
       const runs = db.prepare('SELECT * FROM runs ORDER BY id').all() as Record<string, unknown>[];
       expect(runs).toHaveLength(2);
       expect(runs[0]).toMatchObject({

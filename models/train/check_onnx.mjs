@@ -5,8 +5,9 @@
  *
  *   node models/train/check_onnx.mjs CHECK_DIR      (CHECK_DIR written by train.py --check-dir)
  *
- * Prints {"rows", "same_class", "ties", "max_abs_prob_diff"} as JSON; exits 1 when a class differs (other than
- * at a tie, two classes within 1e-6 in scikit-learn) or a probability differs by more than 1e-5.
+ * Prints {"rows", "same_class", "ties", "max_abs_prob_diff"} as JSON; exits 1 when a verdict differs (other than
+ * at a tie: two classes, or the best attack probability and the alert threshold, within 1e-6 in scikit-learn) or
+ * a probability differs by more than 1e-5.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,11 +49,15 @@ async function compare(checkDir) {
         const r = start + i;
         const p = Array.from(want.subarray(r * C, (r + 1) * C));
         for (let k = 0; k < C; k++) maxDiff = Math.max(maxDiff, Math.abs(probs[i * C + k] - p[k]));
-        const sk = meta.predicted[r];
+        // the verdict by the card's rule (alert threshold applied), which is what the sensor stores as `label`
+        const sk = (meta.verdict ?? meta.predicted)[r];
         if (batch.labels[i] === c.classes[sk]) same++;
         else {
           const sorted = [...p].sort((a, b) => b - a);
-          if (sorted[0] - sorted[1] < 1e-6) ties++;
+          const benign = c.classes.indexOf(meta.benign ?? 'BENIGN');
+          const bestAttack = Math.max(...p.filter((_, k) => k !== benign));
+          const atThreshold = meta.alert_threshold != null && Math.abs(bestAttack - meta.alert_threshold) < 1e-6;
+          if (sorted[0] - sorted[1] < 1e-6 || atThreshold) ties++;
           else if (bad.length < 5) bad.push({ row: r, sklearn: c.classes[sk], onnx: batch.labels[i], p });
         }
       }

@@ -1,23 +1,26 @@
 #!/usr/bin/env python3
-"""Train the sensor's default flow classifier and export it as models/<name>.onnx + .json (+ .md, .png).
+"""Train the sensor's default attack classifier; export models/<name>.onnx + .json (card) + .md (report) + PNGs.
 
-    python3 models/train/train.py                      # the shipped model (about a minute on 2 cores)
+    python3 models/train/train.py                      # the shipped model (npm run train; ~10 min on 2 cores)
     python3 models/train/train.py --subset --out DIR --check-dir DIR   # CI: small and fast, same code path
 
-Data (all in the sensor's `cic2017` feature definitions, the build that produced CIC-IDS2017):
-  * ../shared/data/cic/CICIDS2017_sample.csv: 6,311 published CIC-IDS2017 rows (groups BENIGN, DoS, PortScan,
-    BruteForce, WebAttack, Bot, Infiltration);
-  * ../shared/data/cic/cicids2017-friday-ddos-head.csv: the first 299 rows of the Friday DDoS day file (all BENIGN);
-  * ../shared/data/lab/phase-*.pcap.gz, replayed by this checkout (`bin/sensor.js --profile cic2017 --db`) and
-    labelled with labels.csv's rule (flow start time within a row's window and an endpoint equal to its src_ip).
+Data, all as `cic2017` features (the build that produced CIC-IDS2017); captures are replayed by this checkout's
+sensor, so the rows are what the sensor computes at run time (models/train/sources.py says where each comes from):
+  * cic:    published CIC-IDS2017 rows: ../shared/data/cic (the 6,311-row sample, the Friday head, more/CIC-IDS2017);
+  * lab:    ../shared/data/lab (run 1: benign, port scan, Hulk, slowloris, slow body, SYN flood, SSH/FTP brute
+            force) and ../shared/data/lab/run2 (ACK and PSH-ACK floods), labelled by their labels.csv rule;
+  * ndpi:   ../shared/data/ndpi: nDPI's test captures of real application traffic (benign), flows nDPI calls
+            malware, mining or an exploit left out; its attack captures are a foreign test set only;
+  * corpus: the plainly benign protocol traces of ../shared/corpus (Zeek, suricata-verify).
 
-Split (never random rows; see split_* below and models/<name>.md): the later 30 % of each lab phase's time
-window, the later 30 % of each contiguous slice of the CIC sample (rows in file order), and the later 30 % of the
-Friday head are held out; exact duplicate feature vectors of the CIC sample stay on one side.
+Validation (models/train/evaluation.py): test = the later 30 % of each lab phase and published slice (by time),
+and 30 % of the nDPI/corpus captures (whole captures); validation = the 20 % before the test part, and another
+20 % of captures. Feature set, model family and the alert threshold are chosen on validation rows and on
+leave-one-source-out runs, never on test rows.
 
-Needs Debian's python3-sklearn, python3-pandas, python3-numpy, python3-onnx (python3-matplotlib for the PNG);
-no PyPI. Node and a built checkout (`npm install` / `npx tsc`) replay the lab captures and check the ONNX export
-against scikit-learn with onnxruntime, the runtime the sensor uses.
+Needs Debian's python3-sklearn, python3-pandas, python3-numpy, python3-onnx (python3-matplotlib for the PNGs);
+no PyPI. Node and a built checkout (`npm install`) replay the captures and check the ONNX export against
+scikit-learn with onnxruntime, the runtime the sensor uses.
 """
 from __future__ import annotations
 
@@ -35,10 +38,8 @@ except ImportError:
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 
@@ -46,182 +47,66 @@ import numpy as np
 import onnx
 import pandas as pd
 import sklearn
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import evaluation as ev  # noqa: E402
+import families  # noqa: E402
+import sources  # noqa: E402
+from evaluation import BENIGN  # noqa: E402
 from onnx_export import INPUT_NAME, PROBABILITIES_NAME, forest_to_onnx  # noqa: E402
-from report import write_report  # noqa: E402
+from report import plot_confusion, plot_roc, write_report  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
-PROFILE = 'cic2017'
-BENIGN = 'BENIGN'
-SEED = 20261123
-HOLDOUT = 0.30  # the later fraction of each time-ordered unit that is held out
+ROOT = sources.ROOT
+SHARED = sources.SHARED
+PROFILE = sources.PROFILE
+log = sources.log
 
-PHASES = ['benign', 'portscan', 'hulk', 'slowloris', 'slowbody', 'ddos', 'sshpatator', 'ftppatator']
-# Lab labels → the CIC sample's groups. DDoS → DoS: the sample has no DDoS group, the lab's "DDoS" is an
-# hping3 SYN flood (CIC-IDS2017's was an HTTP flood), and a per-flow model cannot see that several sources
-# take part (that is a property across flows), so what it can learn from these flows is "denial of service".
-LAB_GROUP = {
-    'BENIGN': 'BENIGN', 'PortScan': 'PortScan',
-    'DoS Hulk': 'DoS', 'DoS slowloris': 'DoS', 'DoS Slowhttptest': 'DoS', 'DDoS': 'DoS',
-    'SSH-Patator': 'BruteForce', 'FTP-Patator': 'BruteForce',
-}
-# cic2017 columns left out of the model's inputs: the second Fwd Header Length is a copy of the first; the bulk
-# columns are always 0 in the 2017 build and the Subflow columns equal the totals (CIC-FEATURES.md §9).
+# cic2017 columns that are never inputs: the second Fwd Header Length is a copy of the first; the bulk columns
+# are always 0 in the 2017 build and the Subflow columns equal the totals (CIC-FEATURES.md §9).
 EXCLUDED = [
     'Fwd Header Length.1',
     'Fwd Avg Bytes/Bulk', 'Fwd Avg Packets/Bulk', 'Fwd Avg Bulk Rate', 'Bwd Avg Bytes/Bulk', 'Bwd Avg Packets/Bulk', 'Bwd Avg Bulk Rate',
     'Subflow Fwd Packets', 'Subflow Fwd Bytes', 'Subflow Bwd Packets', 'Subflow Bwd Bytes',
 ]
+# Columns suspected of carrying the identity of a network, an operating system or a tool rather than behaviour:
+# the initial TCP windows (OS and tool defaults: hping3 sends 64, Linux 64240, Windows 8192...), and the header
+# lengths (TCP options: Linux adds 12 bytes of timestamps, Windows none); and the rates, which scale with link
+# speed. The ablation trains without each group and the selection keeps the set that generalises best.
+IDENTITY_GROUPS = {
+    'init_win': ['Init_Win_bytes_forward', 'Init_Win_bytes_backward'],
+    'header': ['Fwd Header Length', 'Bwd Header Length', 'min_seg_size_forward'],
+    'rates': ['Flow Bytes/s', 'Flow Packets/s', 'Fwd Packets/s', 'Bwd Packets/s'],
+    # every clock-based column: round-trip times and host speed differ between networks (the lab's namespaces
+    # answer in microseconds), but slow attacks are only visible in time
+    'timing': ['Flow Duration', 'Flow IAT Mean', 'Flow IAT Std', 'Flow IAT Max', 'Flow IAT Min', 'Fwd IAT Total', 'Fwd IAT Mean',
+               'Fwd IAT Std', 'Fwd IAT Max', 'Fwd IAT Min', 'Bwd IAT Total', 'Bwd IAT Mean', 'Bwd IAT Std', 'Bwd IAT Max', 'Bwd IAT Min',
+               'Active Mean', 'Active Std', 'Active Max', 'Active Min', 'Idle Mean', 'Idle Std', 'Idle Max', 'Idle Min'],
+}
+FEATURE_SETS = {
+    'all': [],
+    'no_init_win': ['init_win'],
+    'no_header': ['header'],
+    'no_init_win_header': ['init_win', 'header'],
+    'no_init_win_header_rates': ['init_win', 'header', 'rates'],
+    'no_init_win_rates_timing': ['init_win', 'rates', 'timing'],
+}
 # Zero-duration flows have Flow Bytes/s and Flow Packets/s of Infinity (or NaN with no payload) in the 2017
 # build; they become -1, as the corrected CICFlowMeter prints them. No clipping or scaling: trees need none.
 PREPROCESSING = {'nan': -1.0, 'posinf': -1.0, 'neginf': -1.0, 'clip': None, 'scale': None}
+# The benign false-positive budget the alert threshold is chosen for (on validation rows).
+FPR_BUDGET = 0.002
+# KDD'99 categories of the classes (stored with every verdict): scans probe; floods and resource exhaustion deny
+# service; password guessing, web-application attacks and bot command-and-control are remote-to-local access;
+# infiltration (a foothold inside, then internal discovery) is the closest this set has to user-to-root.
+KDD = {'BENIGN': 'normal', 'DoS': 'DoS', 'PortScan': 'Probe', 'BruteForce': 'R2L', 'WebAttack': 'R2L', 'Bot': 'R2L',
+       'Infiltration': 'U2R'}
+TRAIN_CAP = 3000  # training rows per (unit, label)
+LOSO_CAP = 5000  # left-out rows measured per (unit, label): a random sample of the big flood phases
+DRIFT_BINS = 10
 
 
-def log(msg: str) -> None:
-    print(f'train: {msg}', file=sys.stderr, flush=True)
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-# ---- data ---------------------------------------------------------------------------------------------------
-
-def load_cic_sample(path: str) -> pd.DataFrame:
-    d = pd.read_csv(path)
-    d.columns = [c.strip() for c in d.columns]
-    d['source'] = 'cic-sample'
-    d['unit'] = cic_slices(d['Label'])
-    d['order'] = np.arange(len(d), dtype=float)
-    return d
-
-
-def cic_slices(labels: pd.Series) -> np.ndarray:
-    """Contiguous slices of the sample: it is made of runs of one attack group (from one day file) with benign
-    rows in between; a benign row belongs to the slice of the attack rows before it (or after, at the start)."""
-    attack = labels.where(labels != BENIGN).ffill().bfill()
-    slice_id = (attack != attack.shift()).cumsum()
-    return np.array([f'cic-sample:{i:02d}:{a}' for i, a in zip(slice_id, attack)])
-
-
-def load_friday_head(path: str) -> pd.DataFrame:
-    d = pd.read_csv(path, skipinitialspace=True)
-    d.columns = [c.strip() for c in d.columns]
-    d['source'] = 'cic-friday-head'
-    d['unit'] = 'cic-friday-head'
-    d['order'] = np.arange(len(d), dtype=float)  # Timestamp is the same minute for all rows: file order
-    return d
-
-
-def replay_phase(phase: str, lab_dir: str, work: str) -> pd.DataFrame:
-    """Replay one lab capture with this checkout's sensor in the cic2017 profile; the flows as a DataFrame."""
-    pcap = os.path.join(lab_dir, f'phase-{phase}.pcap.gz')
-    db = os.path.join(work, f'{phase}.sqlite')
-    for p in (db, db + '-wal', db + '-shm'):
-        if os.path.exists(p):
-            os.remove(p)
-    cmd = ['node', os.path.join(ROOT, 'bin', 'sensor.js'), '--replay', pcap, '--profile', PROFILE, '--db', db, '--no-model', '-q']
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f'train.py: {" ".join(cmd)} failed ({r.returncode}): {r.stderr.strip()}')
-    con = sqlite3.connect(db)
-    cols = json.loads(con.execute("SELECT value FROM meta WHERE key = 'columns'").fetchone()[0])
-    sql = ', '.join(f'"{c["sql"]}"' for c in cols)
-    d = pd.read_sql(f'SELECT src_ip, dst_ip, start_us, {sql} FROM flows ORDER BY start_us, id', con)
-    con.close()
-    names, seen = [], set()
-    for c in cols:  # the profile's names; pandas' ".1" for the repeated Fwd Header Length, as in the sample
-        n = c['name']
-        names.append(n + '.1' if n in seen else n)
-        seen.add(n)
-    d.columns = ['src_ip', 'dst_ip', 'start_us', *names]
-    for n in names:
-        d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
-    return d
-
-
-def label_lab(d: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
-    """labels.csv's rule: the row whose window holds the flow's first packet and whose src_ip is an endpoint;
-    a flow matching no row is BENIGN."""
-    t = d['start_us'] / 1e6
-    out = pd.Series(BENIGN, index=d.index, dtype=object)
-    for _, r in rules.iterrows():
-        m = (t >= r.start_epoch) & (t <= r.end_epoch) & ((d['src_ip'] == r.src_ip) | (d['dst_ip'] == r.src_ip))
-        out[m] = r.label
-    return out
-
-
-def load_lab(lab_dir: str, phases: list[str], work: str) -> pd.DataFrame:
-    rules = pd.read_csv(os.path.join(lab_dir, 'labels.csv'), comment='#')
-    parts = []
-    for phase in phases:
-        d = replay_phase(phase, lab_dir, work)
-        d['lab_label'] = label_lab(d, rules)
-        d['Label'] = d['lab_label'].map(LAB_GROUP)
-        w = rules[rules.phase == phase].iloc[0]
-        d['source'] = 'lab'
-        d['unit'] = f'lab:{phase}'
-        # Position in the phase's window, 0..1: the split key.
-        d['order'] = (d['start_us'] / 1e6 - w.start_epoch) / (w.end_epoch - w.start_epoch)
-        log(f'lab {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['lab_label'].value_counts().items()))
-        parts.append(d)
-    return pd.concat(parts, ignore_index=True)
-
-
-# ---- split --------------------------------------------------------------------------------------------------
-
-def split_by_time(d: pd.DataFrame) -> np.ndarray:
-    """Held out (True) = the later HOLDOUT of the rows of each unit, in time order: a lab phase's flows by their
-    first packet, a CIC sample slice and the Friday head in file order. (By flow count rather than by clock: the
-    port scan phase has 99 % of its flows in its first 2 seconds, so a clock split would hold out 17 flows.)"""
-    test = np.zeros(len(d), dtype=bool)
-    for _, idx in d.groupby('unit').groups.items():
-        rank = d.loc[idx, 'order'].rank(method='first') - 1
-        test[d.index.get_indexer(idx)] = (rank >= np.floor(len(idx) * (1 - HOLDOUT))).to_numpy()
-    return test
-
-
-def keep_duplicates_together(d: pd.DataFrame, test: np.ndarray, features: list[str]) -> np.ndarray:
-    """The CIC sample repeats some feature vectors (1,015 rows): every copy goes where its first copy is, so no
-    held-out row is a training row in disguise."""
-    test = test.copy()
-    cic = (d['source'] != 'lab').to_numpy()
-    key = pd.util.hash_pandas_object(d.loc[cic, features].round(9), index=False).to_numpy()
-    first_side: dict[int, bool] = {}
-    positions = np.flatnonzero(cic)
-    for pos, k in zip(positions, key):
-        if k in first_side:
-            test[pos] = first_side[k]
-        else:
-            first_side[k] = test[pos]
-    return test
-
-
-def cap_training(d: pd.DataFrame, train: np.ndarray, cap: int) -> np.ndarray:
-    """At most `cap` training flows per (lab phase, label): the DDoS and scan phases have 10^5 near-identical
-    flows, which would otherwise be most of the training set. The held-out set keeps every flow."""
-    rng = np.random.default_rng(SEED)
-    keep = train.copy()
-    lab_train = d[train & (d['source'] == 'lab').to_numpy()]
-    for _, idx in lab_train.groupby(['unit', 'Label']).groups.items():
-        if len(idx) > cap:
-            drop = rng.choice(np.asarray(idx), size=len(idx) - cap, replace=False)
-            keep[d.index.get_indexer(drop)] = False
-    return keep
-
-
-# ---- model --------------------------------------------------------------------------------------------------
-
-def preprocess(x: np.ndarray) -> np.ndarray:
+def preprocess(x) -> np.ndarray:
     """The card's preprocessing, then float32 (what the ONNX graph takes)."""
     x = np.array(x, dtype=np.float64)
     x[np.isnan(x)] = PREPROCESSING['nan']
@@ -230,53 +115,135 @@ def preprocess(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def per_class(y_true, y_pred, classes) -> dict:
-    rep = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
-    return {c: {'precision': round(rep[c]['precision'], 4), 'recall': round(rep[c]['recall'], 4),
-                'f1': round(rep[c]['f1-score'], 4), 'support': int(rep[c]['support'])} for c in classes}
+def inputs_for(feature_set: str, candidates: list[str]) -> list[str]:
+    drop = {c for g in FEATURE_SETS[feature_set] for c in IDENTITY_GROUPS[g]}
+    return [c for c in candidates if c not in drop]
 
 
-def benign_fpr(y_true, y_pred) -> float | None:
-    b = y_true == BENIGN
-    return None if b.sum() == 0 else round(float((y_pred[b] != BENIGN).mean()), 4)
+# ---- one model, measured ------------------------------------------------------------------------------------
+
+class Fitted:
+    """A model fitted on the training rows, with its alert threshold from the validation rows."""
+
+    def __init__(self, family: str, inputs: list[str], d: pd.DataFrame, train: np.ndarray, val: np.ndarray, small: bool, trees: int, depth: int):
+        self.family, self.inputs = family, inputs
+        self.model = families.make(family, trees=trees, depth=depth, small=small)
+        x = preprocess(d.loc[train, inputs].to_numpy())
+        y = d.loc[train, 'Label'].to_numpy()
+        if family == 'knn' and len(y) > 30_000:  # kNN's prediction cost grows with its training set
+            keep = np.random.default_rng(ev.SEED).choice(len(y), 30_000, replace=False)
+            x, y = x[keep], y[keep]
+        with ev.Timer() as t:
+            families.fit(self.model, x, y, ev.class_weights(y))
+        self.train_seconds = round(t.seconds, 2)
+        self.classes = [str(c) for c in self.model.classes_]
+        yv = d.loc[val, 'Label'].to_numpy()
+        pv = self.proba(d.loc[val])
+        if BENIGN in self.classes and len(self.classes) > 1:
+            _, score = ev.attack_best(pv, self.classes)
+            self.threshold = ev.threshold_for_budget(score[yv == BENIGN], FPR_BUDGET)
+        else:
+            self.threshold = None
+        self.val_pred = ev.verdicts(pv, self.classes, self.threshold) if len(yv) else np.array([], dtype=object)
+        self.val_recall = ev.macro_attack_recall(yv, self.val_pred)
+
+    def proba(self, rows: pd.DataFrame) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros((0, len(self.classes)))
+        return self.model.predict_proba(preprocess(rows[self.inputs].to_numpy()))
+
+    def predict(self, rows: pd.DataFrame, threshold: bool = True) -> np.ndarray:
+        return ev.verdicts(self.proba(rows), self.classes, self.threshold if threshold else None)
 
 
-def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict:
-    present = [c for c in classes if (y_true == c).any()]
-    return {
-        'rows': int(len(y_true)),
-        'accuracy': round(float(accuracy_score(y_true, y_pred)), 4),
-        'macro_f1': round(float(f1_score(y_true, y_pred, labels=present, average='macro', zero_division=0)), 4),
-        'per_class': per_class(y_true, y_pred, present),
-        'benign_fpr': benign_fpr(y_true, y_pred),
-        'attack_detection_rate': None if (y_true != BENIGN).sum() == 0 else round(float((y_pred[y_true != BENIGN] != BENIGN).mean()), 4),
-        'confusion_matrix': {'labels': classes, 'rows_true_cols_predicted': confusion_matrix(y_true, y_pred, labels=classes).tolist()},
-    }
-
-
-def make_forest(trees: int, depth: int) -> RandomForestClassifier:
-    return RandomForestClassifier(
-        n_estimators=trees, max_depth=depth, min_samples_leaf=2, max_features=0.5,
-        class_weight='balanced_subsample', random_state=SEED, n_jobs=2,
-    )
-
-
-def random_split_reference(d: pd.DataFrame, inputs: list[str], trees: int, depth: int, cap: int) -> dict:
-    """For comparison only: the same forest on a random 70/30 split of rows, the way many published figures are
-    made. The gap to the time split is how much a random split flatters a model on this data."""
-    rng = np.random.default_rng(SEED)
-    test = rng.random(len(d)) < HOLDOUT
-    train = cap_training(d, ~test, cap)
-    f = make_forest(trees, depth).fit(preprocess(d.loc[train, inputs].to_numpy()), d.loc[train, 'Label'].to_numpy())
-    y = d.loc[test, 'Label'].to_numpy()
-    p = f.predict(preprocess(d.loc[test, inputs].to_numpy()))
-    src = d.loc[test, 'source'].to_numpy()
+def leave_one_source_out(d: pd.DataFrame, family: str, inputs: list[str], small: bool, trees: int, depth: int) -> dict:
+    """Train without source S (its training, validation and test rows), test on every row of S: how the model
+    does on a network, a tool set or an application mix it has never seen. Verdicts by the model alone (argmax):
+    the fold has no validation rows of S to set a threshold on. The flood phases are measured on a random
+    LOSO_CAP flows each."""
     out = {}
-    for k, m in (('all', src == src), ('cic', src != 'lab'), ('lab', src == 'lab')):
-        present = sorted(set(y[m]))
-        out[k] = {'accuracy': round(float(accuracy_score(y[m], p[m])), 4),
-                  'macro_f1': round(float(f1_score(y[m], p[m], labels=present, average='macro', zero_division=0)), 4)}
+    srcs = d['source'].to_numpy()
+    for s in sorted(set(srcs)):
+        rest = srcs != s
+        if len(set(d.loc[rest, 'Label'])) < 2:
+            continue
+        train = ev.cap_rows(d, rest, TRAIN_CAP)
+        m = families.make(family, trees=trees, depth=depth, small=small)
+        x = preprocess(d.loc[train, inputs].to_numpy())
+        y = d.loc[train, 'Label'].to_numpy()
+        if family == 'knn' and len(y) > 30_000:
+            keep = np.random.default_rng(ev.SEED).choice(len(y), 30_000, replace=False)
+            x, y = x[keep], y[keep]
+        families.fit(m, x, y, ev.class_weights(y))
+        held = d[ev.cap_rows(d, ~rest, LOSO_CAP)]
+        yt = held['Label'].to_numpy()
+        pred = m.predict(preprocess(held[inputs].to_numpy())).astype(object)
+        unseen = sorted(set(yt) - set(m.classes_))
+        out[s] = {
+            'rows': int(len(yt)), 'benign_fpr': ev.benign_fpr(yt, pred),
+            'macro_attack_recall': None if ev.macro_attack_recall(yt, pred) is None else round(ev.macro_attack_recall(yt, pred), 4),
+            'attack_detection_rate': None if (yt != BENIGN).sum() == 0 else round(float((pred[yt != BENIGN] != BENIGN).mean()), 4),
+            'classes_never_seen_in_training': unseen,
+            'by_label': ev.by_detail(held['detail'].astype(str).to_numpy(), yt, pred),
+        }
     return out
+
+
+def generalisation_score(fitted: Fitted, loso: dict) -> float:
+    """The selection measure: the mean of (a) the validation rows' macro attack recall at the alert threshold
+    and (b) the macro attack recall on sources left out of training (where that source has attacks), minus the
+    benign false-positive rate on left-out sources of benign traffic (nDPI, corpus)."""
+    a = fitted.val_recall or 0.0
+    recalls = [v['macro_attack_recall'] for v in loso.values() if v['macro_attack_recall'] is not None]
+    b = float(np.mean(recalls)) if recalls else a
+    fprs = [v['benign_fpr'] for s, v in loso.items() if s in ('ndpi', 'corpus') and v['benign_fpr'] is not None]
+    return round((a + b) / 2 - (float(np.mean(fprs)) if fprs else 0.0), 4)
+
+
+def measure(fitted: Fitted, d: pd.DataFrame, test: np.ndarray, foreign: pd.DataFrame) -> dict:
+    held = d[test]
+    y = held['Label'].to_numpy()
+    src = held['source'].to_numpy()
+    with ev.Timer() as t:
+        proba = fitted.proba(held)
+    pred = ev.verdicts(proba, fitted.classes, fitted.threshold)
+    argmax = ev.verdicts(proba, fitted.classes, None)
+    classes = fitted.classes
+    m = {
+        'held_out_all': ev.evaluate(y, pred, classes),
+        'held_out_all_argmax': {k: v for k, v in ev.evaluate(y, argmax, classes).items() if k != 'confusion_matrix'},
+        'inference_seconds_per_1000_rows': round(1000 * t.seconds / max(1, len(y)), 4),
+        'train_seconds': fitted.train_seconds,
+    }
+    for s in sorted(set(src)):
+        m[f'held_out_{s}'] = ev.evaluate(y[src == s], pred[src == s], classes)
+        m[f'held_out_{s}_by_label'] = ev.by_detail(held.loc[src == s, 'detail'].astype(str).to_numpy(), y[src == s], pred[src == s])
+    if len(foreign):
+        fp = fitted.predict(foreign)
+        m['foreign_attack_captures'] = {
+            u: {'class': str(g['Label'].iloc[0]), 'flows': int(len(g)),
+                'flagged_as_attack': round(float((fp[foreign.index.get_indexer(g.index)] != BENIGN).mean()), 4),
+                'right_class': round(float((fp[foreign.index.get_indexer(g.index)] == g['Label'].to_numpy()).mean()), 4)}
+            for u, g in foreign.groupby('unit')
+        }
+    return m, proba
+
+
+# ---- the card's extras --------------------------------------------------------------------------------------
+
+def drift_reference(x: np.ndarray, y: np.ndarray, inputs: list[str], classes: list[str]) -> dict:
+    """Per input: decile edges of the training rows (after preprocessing) and the share of rows in each bin,
+    overall and per class. Bin rule (the card contract): the index of the first edge >= x, else the last bin."""
+    feats = {}
+    for j, name in enumerate(inputs):
+        col = x[:, j].astype(np.float64)
+        edges = np.unique(np.quantile(col, np.linspace(0, 1, DRIFT_BINS + 1)[1:-1]))
+        def shares(v):
+            counts = np.bincount(np.searchsorted(edges, v, side='left'), minlength=len(edges) + 1)
+            return [round(float(c) / max(1, len(v)), 6) for c in counts]
+        feats[name] = {'edges': [float(e) for e in edges], 'fractions': shares(col),
+                       'per_class': {c: shares(col[y == c]) for c in classes if (y == c).any()}}
+    return {'method': 'quantile-bins', 'rows': int(len(y)), 'features': feats}
 
 
 def git_commit() -> str:
@@ -288,141 +255,200 @@ def git_commit() -> str:
         return 'unknown'
 
 
+def write_json(path: str, obj) -> None:
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2, allow_nan=False)
+        f.write('\n')
+
+
+# ---- main ---------------------------------------------------------------------------------------------------
+
+def load(args, features: list[str], work: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    cols = features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group']
+    # --cic-sample or --subset: the sample alone; otherwise every published row in --cic-dir
+    only = args.cic_sample or (os.path.join(args.cic_dir, 'CICIDS2017_sample.csv') if args.subset else None)
+    cic, lines = sources.load_cic(args.cic_dir, features, sample_only=only)
+    parts = [cic[cols]]
+    foreign = pd.DataFrame(columns=cols)
+    if not args.no_lab:
+        lab, more = sources.load_lab(args.lab_dir, ['sshpatator', 'ftppatator'] if args.subset else sources.LAB_RUN1, work, features, 'run1')
+        parts.append(lab[cols])
+        lines += more
+        run2 = os.path.join(args.lab_dir, 'run2')
+        if not args.subset and os.path.isdir(run2):
+            lab2, more = sources.load_lab(run2, sources.LAB_RUN2, work, features, 'run2')
+            parts.append(lab2[cols])
+            lines += more
+    ndpi_dir = os.path.join(SHARED, 'data', 'ndpi')
+    if not args.no_lab and os.path.isdir(ndpi_dir):
+        nd, foreign, more = sources.load_ndpi(ndpi_dir, work, features, limit=24 if args.subset else None)
+        parts.append(nd[cols])
+        foreign = foreign[cols]
+        lines += more
+    corpus_dir = os.path.join(SHARED, 'corpus')
+    if not args.no_lab and not args.subset and os.path.isdir(corpus_dir):
+        co, more = sources.load_corpus(corpus_dir, work, features)
+        parts.append(co[cols])
+        lines += more
+    d = pd.concat(parts, ignore_index=True)
+    return d, foreign.reset_index(drop=True), lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default=os.path.join(ROOT, 'models'), help='directory for <name>.onnx/.json/.md/.png')
     ap.add_argument('--name', default='cic2017-rf')
-    ap.add_argument('--subset', action='store_true', help='CI: the CIC sample and two small lab phases, a small forest')
-    ap.add_argument('--check-dir', help='write the held-out rows and scikit-learn\'s probabilities here (for the ONNX agreement check)')
+    ap.add_argument('--subset', action='store_true', help='CI: the CIC sample, two small lab phases, 24 nDPI captures, one feature set and family, a small forest')
+    ap.add_argument('--check-dir', help="write the test rows and scikit-learn's probabilities here (for the ONNX agreement check)")
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime agreement check (node)')
     ap.add_argument('--cic-dir', default=os.path.join(SHARED, 'data', 'cic'))
     ap.add_argument('--lab-dir', default=os.path.join(SHARED, 'data', 'lab'))
-    ap.add_argument('--cic-sample', help='the CIC-IDS2017 sample CSV (default: CICIDS2017_sample.csv in --cic-dir)')
-    ap.add_argument('--no-lab', action='store_true', help='CI without ../shared: train on --cic-sample only (no lab captures)')
+    ap.add_argument('--cic-sample', help='train on this CIC-IDS2017 sample CSV only (CI without ../shared, with --no-lab)')
+    ap.add_argument('--no-lab', action='store_true', help='no captures at all (lab, nDPI, corpus): CI without ../shared')
+    ap.add_argument('--data-cache', help='developing: keep the replayed data in this pickle and reuse it (delete it when the sensor or the data change)')
     ap.add_argument('--trees', type=int, default=None)
     ap.add_argument('--depth', type=int, default=None)
     args = ap.parse_args()
 
-    # Chosen on a validation split inside the training part (the later 20 % of each unit's training rows),
-    # never on the held-out rows; the trials are listed in models/<name>.md.
-    trees = args.trees or (9 if args.subset else 25)
-    depth = args.depth or (8 if args.subset else 12)
-    phases = ['sshpatator', 'ftppatator'] if args.subset else PHASES
-    cap = 3000
+    small = args.subset
+    trees = args.trees or (9 if small else 40)
+    depth = args.depth or (8 if small else 16)
+    sample = args.cic_sample or os.path.join(args.cic_dir, 'CICIDS2017_sample.csv')
+    header = pd.read_csv(sample, nrows=0, encoding='latin-1').columns
+    features = [c.strip() for c in header if c.strip() not in ('Label', 'Destination Port')]
+    if len(features) != 77:
+        raise SystemExit(f'train.py: expected the 77 cic2017 feature columns in {sample}, found {len(features)}')
+    candidates = [c for c in features if c not in EXCLUDED]
 
-    sample_path = args.cic_sample or os.path.join(args.cic_dir, 'CICIDS2017_sample.csv')
-    friday_path = os.path.join(args.cic_dir, 'cicids2017-friday-ddos-head.csv')
-    cic = load_cic_sample(sample_path)
-    features_all = [c for c in cic.columns if c not in ('Label', 'source', 'unit', 'order')]
-    if len(features_all) != 77:
-        raise SystemExit(f'train.py: expected the 77 cic2017 feature columns in {sample_path}, found {len(features_all)}')
-    inputs = [c for c in features_all if c not in EXCLUDED]
-    parts = [cic]
-    data_lines = [f'{os.path.basename(sample_path)}: {len(cic)} rows, sha256 {sha256_file(sample_path)[:16]}']
-    if not args.subset:
-        fri = load_friday_head(friday_path)
-        parts.append(fri[features_all + ['Label', 'source', 'unit', 'order']])
-        data_lines.append(f'{os.path.basename(friday_path)}: {len(fri)} rows, sha256 {sha256_file(friday_path)[:16]}')
-    if not args.no_lab:
+    if args.data_cache and os.path.exists(args.data_cache):
+        d, foreign, data_lines = pd.read_pickle(args.data_cache)
+    else:
         work = tempfile.mkdtemp(prefix='sensor-train-')
         try:
-            lab = load_lab(args.lab_dir, phases, work)
+            d, foreign, data_lines = load(args, features, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        for p in phases:
-            f = os.path.join(args.lab_dir, f'phase-{p}.pcap.gz')
-            data_lines.append(f'lab phase-{p}.pcap.gz: {int((lab.unit == f"lab:{p}").sum())} flows (sensor --profile cic2017), sha256 {sha256_file(f)[:16]}')
-        data_lines.append(f'lab labels.csv sha256 {sha256_file(os.path.join(args.lab_dir, "labels.csv"))[:16]}')
-        parts.append(lab[features_all + ['Label', 'lab_label', 'source', 'unit', 'order']])
-    d = pd.concat(parts, ignore_index=True)
+        if args.data_cache:
+            pd.to_pickle((d, foreign, data_lines), args.data_cache)
+    test, val = ev.split(d)
+    test, val = ev.keep_duplicates_together(d, test, val, features)
+    train = ev.cap_rows(d, ~test & ~val, TRAIN_CAP)
+    log(f'{len(d)} rows: train {int(train.sum())} (capped at {TRAIN_CAP} per unit and label), validation {int(val.sum())}, test {int(test.sum())}')
+    log('training rows: ' + ', '.join(f'{s}/{c} {n}' for (s, c), n in d[train].groupby(['source', 'Label']).size().items()))
 
-    test = split_by_time(d)
-    test = keep_duplicates_together(d, test, features_all)
-    train = cap_training(d, ~test, cap)
-    classes = sorted(d['Label'].unique())
-    log(f'{len(d)} rows: train {int(train.sum())} (after capping lab phases at {cap}), held out {int(test.sum())}; classes {classes}')
+    # ---- ablation: which inputs generalise, for each exportable family (validation + leave-one-source-out)
+    ablation = {}
+    chosen_set = 'no_init_win'
+    if not small:
+        for fam in families.EXPORTABLE:
+            for fs in FEATURE_SETS:
+                inputs = inputs_for(fs, candidates)
+                f = Fitted(fam, inputs, d, train, val, small, trees, depth)
+                loso = leave_one_source_out(d, fam, inputs, small, trees, depth)
+                key = f'{fam}/{fs}'
+                ablation[key] = {'family': fam, 'feature_set': fs, 'dropped': [c for c in candidates if c not in inputs], 'inputs': len(inputs),
+                                 'validation_macro_attack_recall_at_threshold': round(f.val_recall or 0, 4),
+                                 'validation_benign_fpr': ev.benign_fpr(d.loc[val, 'Label'].to_numpy(), f.val_pred),
+                                 'threshold': f.threshold, 'leave_one_source_out': loso, 'score': generalisation_score(f, loso)}
+                log(f'ablation {key}: score {ablation[key]["score"]} (validation recall {ablation[key]["validation_macro_attack_recall_at_threshold"]}, '
+                    + ', '.join(f'LOSO {s} recall {v["macro_attack_recall"]} FPR {v["benign_fpr"]}' for s, v in loso.items()) + ')')
+        chosen_set = ablation[max(ablation, key=lambda k: ablation[k]['score'])]['feature_set']
+    inputs = inputs_for(chosen_set, candidates)
+    log(f'inputs: feature set {chosen_set}, {len(inputs)} columns')
 
-    x_train = preprocess(d.loc[train, inputs].to_numpy())
-    y_train = d.loc[train, 'Label'].to_numpy()
-    forest = make_forest(trees, depth)
-    forest.fit(x_train, y_train)
-    classes = [str(c) for c in forest.classes_]
-
-    x_test = preprocess(d.loc[test, inputs].to_numpy())
-    y_test = d.loc[test, 'Label'].to_numpy()
-    proba = forest.predict_proba(x_test)
-    y_pred = forest.classes_[np.argmax(proba, axis=1)]
-    src = d.loc[test, 'source'].to_numpy()
-    metrics = {
-        'split': (f'held out = the later {int(HOLDOUT * 100)} % of each lab phase\'s time window, of each contiguous slice of the CIC sample '
-                  '(file order) and of the Friday head; duplicate CIC vectors kept on one side; lab training flows capped at '
-                  f'{cap} per phase and label'),
-        'held_out_all': evaluate(y_test, y_pred, classes),
-        'held_out_cic': evaluate(y_test[src != 'lab'], y_pred[src != 'lab'], classes),
-    }
-    if not args.no_lab:
-        metrics['held_out_lab'] = evaluate(y_test[src == 'lab'], y_pred[src == 'lab'], classes)
-        lab_test = d.loc[test & (d['source'] == 'lab').to_numpy()]
-        lab_pred = y_pred[src == 'lab']
-        metrics['held_out_lab_by_label'] = {
-            lbl: {'flows': int((lab_test['lab_label'] == lbl).sum()),
-                  'predicted': {k: int(v) for k, v in pd.Series(lab_pred[(lab_test['lab_label'] == lbl).to_numpy()]).value_counts().items()}}
-            for lbl in sorted(lab_test['lab_label'].unique())
+    # ---- model families on the chosen inputs
+    comparison, fitted, probas = {}, {}, {}
+    for fam in (families.FAMILIES if not small else ('random_forest',)):
+        f = Fitted(fam, inputs, d, train, val, small, trees, depth)
+        m, proba = measure(f, d, test, foreign)
+        loso = leave_one_source_out(d, fam, inputs, small, trees, depth) if not small else {}
+        fitted[fam], probas[fam] = f, proba
+        comparison[fam] = {
+            'estimator': families.describe(fam, f.model), 'threshold': f.threshold,
+            'validation_macro_attack_recall_at_threshold': round(f.val_recall or 0, 4),
+            'score': generalisation_score(f, loso), 'leave_one_source_out': loso,
+            'test': {k: v for k, v in m['held_out_all'].items() if k != 'confusion_matrix'},
+            'test_argmax': m['held_out_all_argmax'],
+            'test_by_source': {k[len('held_out_'):]: {'benign_fpr': v['benign_fpr'], 'macro_f1': v['macro_f1']}
+                               for k, v in m.items() if k.startswith('held_out_') and not k.endswith(('_by_label', '_argmax')) and k != 'held_out_all'},
+            'train_seconds': m['train_seconds'], 'inference_seconds_per_1000_rows': m['inference_seconds_per_1000_rows'],
         }
-    if not args.subset:
-        metrics['random_row_split_for_comparison'] = random_split_reference(d, inputs, trees, depth, cap)
-    for k in ('held_out_all', 'held_out_cic', 'held_out_lab'):
-        if k not in metrics:
-            continue
-        m = metrics[k]
-        log(f'{k}: rows {m["rows"]} accuracy {m["accuracy"]} macro-F1 {m["macro_f1"]} benign FPR {m["benign_fpr"]}')
+        log(f'{fam}: score {comparison[fam]["score"]}, test macro-F1 {m["held_out_all"]["macro_f1"]}, benign FPR {m["held_out_all"]["benign_fpr"]}, '
+            f'train {m["train_seconds"]} s')
+    shipped = max(families.EXPORTABLE if not small else ('random_forest',), key=lambda k: comparison.get(k, {'score': -9})['score'])
+    best_any = max(comparison, key=lambda k: comparison[k]['score'])
+    final = fitted[shipped]
+    metrics, proba = measure(final, d, test, foreign)
+    metrics.update({
+        'split': (f'test = the later {int(ev.TEST_SHARE * 100)} % of each lab phase and published slice (time order) and '
+                  f'{int(ev.TEST_SHARE * 100)} % of the nDPI and corpus captures (whole captures); validation = the '
+                  f'{int(ev.VALIDATION_SHARE * 100)} % before it and {int(ev.VALIDATION_SHARE * 100)} % of other captures; '
+                  f'duplicate feature vectors kept on one side; training rows capped at {TRAIN_CAP} per unit and label'),
+        'fpr_budget': FPR_BUDGET, 'alert_threshold': final.threshold, 'feature_set': chosen_set,
+        'shipped_family': shipped, 'best_family_by_score': best_any,
+        'comparison': comparison, 'ablation': ablation,
+    })
+    for k in ('held_out_all', 'held_out_cic', 'held_out_lab', 'held_out_ndpi', 'held_out_corpus'):
+        if k in metrics:
+            m = metrics[k]
+            log(f'{k}: rows {m["rows"]} accuracy {m["accuracy"]} macro-F1 {m["macro_f1"]} benign FPR {m["benign_fpr"]}')
 
     # ---- export
     os.makedirs(args.out, exist_ok=True)
-    model = forest_to_onnx(forest, len(inputs), name=args.name, doc=f'{args.name}: random forest on {PROFILE} CICFlowMeter features')
+    model = forest_to_onnx(final.model, len(inputs), name=args.name, doc=f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features')
     onnx_path = os.path.join(args.out, f'{args.name}.onnx')
     onnx.save(model, onnx_path)
     card_path = os.path.join(args.out, f'{args.name}.json')
+    x_train = preprocess(d.loc[train, inputs].to_numpy())
+    y_train = d.loc[train, 'Label'].to_numpy()
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '1' if not args.subset else '0-subset',
-        'description': f'random forest ({trees} trees, depth <= {depth}) over {len(inputs)} {PROFILE} features; classes = CIC-IDS2017 sample groups',
+        'version': '2' if not small else '0-subset',
+        'task': 'attack',
+        'description': (f'{families.describe(shipped, final.model)} over {len(inputs)} {PROFILE} features; classes = CIC-IDS2017 groups; '
+                        f'trained on published CIC-IDS2017 rows, two lab runs, nDPI application traffic and benign protocol traces'),
         'profile': PROFILE,
-        'onnx': {'file': os.path.basename(onnx_path), 'input': INPUT_NAME, 'probabilities': PROBABILITIES_NAME, 'sha256': sha256_file(onnx_path)},
+        'onnx': {'file': os.path.basename(onnx_path), 'input': INPUT_NAME, 'probabilities': PROBABILITIES_NAME, 'sha256': sources.sha256_file(onnx_path)},
         'inputs': inputs,
         'preprocessing': PREPROCESSING,
-        'classes': classes,
+        'classes': final.classes,
         'benign': BENIGN,
+        'alert_threshold': final.threshold,
+        'kdd': {c: KDD[c] for c in final.classes},
         'provenance': {
             'data': data_lines,
             'created': dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace('+00:00', 'Z'),
             'code_commit': git_commit(),
-            'command': 'python3 models/train/train.py' + (' --subset' if args.subset else '') + (' --no-lab' if args.no_lab else ''),
-            'label_mapping': LAB_GROUP,
-            'excluded_columns': EXCLUDED,
-            'estimator': f'sklearn {sklearn.__version__} RandomForestClassifier(n_estimators={trees}, max_depth={depth}, min_samples_leaf=2, max_features=0.5, class_weight="balanced_subsample", random_state={SEED})',
+            'command': 'python3 models/train/train.py' + (' --subset' if small else '') + (' --no-lab' if args.no_lab else ''),
+            'label_mapping': sources.GROUP,
+            'excluded_columns': EXCLUDED + [c for c in candidates if c not in inputs],
+            'estimator': f'sklearn {sklearn.__version__} {families.describe(shipped, final.model)}, class-balanced sample weights, random_state={families.SEED}',
             'libraries': f'numpy {np.__version__}, pandas {pd.__version__}, onnx {onnx.__version__}',
             'train_rows': int(train.sum()),
         },
         'metrics': metrics,
+        'drift_reference': drift_reference(x_train, y_train, inputs, final.classes),
     }
     write_json(card_path, card)
 
-    # ---- rows for the ONNX/sklearn agreement check: every held-out row, plus every other row with a NaN or an
+    # ---- rows for the ONNX/sklearn agreement check: every test row, plus every other row with a NaN or an
     # Infinity (raw profile rows, so the check covers the card's preprocessing too)
     check_dir = args.check_dir or tempfile.mkdtemp(prefix='sensor-check-')
     os.makedirs(check_dir, exist_ok=True)
-    all_raw = d[features_all].to_numpy(dtype=np.float64)
+    all_raw = d[features].to_numpy(dtype=np.float64)
     extra = ~test & ~np.isfinite(all_raw).all(axis=1)
     raw = np.concatenate([all_raw[test], all_raw[extra]])
-    check_proba = np.concatenate([proba, forest.predict_proba(preprocess(d.loc[extra, inputs].to_numpy()))])
+    check_proba = np.concatenate([proba, final.proba(d[extra])])
     raw.astype('<f8').tofile(os.path.join(check_dir, 'rows.f64'))
     check_proba.astype('<f8').tofile(os.path.join(check_dir, 'proba.f64'))
+    cls_index = {c: i for i, c in enumerate(final.classes)}
     write_json(os.path.join(check_dir, 'meta.json'), {
         'rows': int(raw.shape[0]), 'held_out_rows': int(test.sum()), 'non_finite_training_rows': int(extra.sum()),
-        'columns': features_all, 'classes': classes,
-        'predicted': [int(i) for i in np.argmax(check_proba, axis=1)], 'card': card_path,
+        'columns': features, 'classes': final.classes, 'alert_threshold': final.threshold,
+        'predicted': [int(i) for i in np.argmax(check_proba, axis=1)],
+        'verdict': [cls_index[v] for v in ev.verdicts(check_proba, final.classes, final.threshold)],
+        'card': card_path,
     })
     if not args.no_check:
         r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), check_dir], capture_output=True, text=True)
@@ -432,25 +458,21 @@ def main() -> None:
         log(f'ONNX agreement: {agreement}')
         card['metrics']['onnx_agreement'] = agreement
         write_json(card_path, card)
-    if not args.subset:
-        write_golden(os.path.join(HERE, f'golden-{args.name}.json'), d.loc[test], features_all, proba, classes)
-        plot_confusion(os.path.join(args.out, f'{args.name}.png'), metrics, classes)
+    if not small:
+        write_golden(os.path.join(HERE, f'golden-{args.name}.json'), d.loc[test], features, proba, final.classes, final.threshold)
+        plot_confusion(os.path.join(args.out, f'{args.name}.png'), metrics, final.classes)
+        y_test = d.loc[test, 'Label'].to_numpy()
+        plot_roc(os.path.join(args.out, f'{args.name}-roc.png'), y_test, probas, {k: fitted[k].classes for k in fitted}, shipped)
         write_report(os.path.join(args.out, f'{args.name}.md'), card, {'onnx_bytes': os.path.getsize(onnx_path)})
     if not args.check_dir:
         shutil.rmtree(check_dir, ignore_errors=True)
     log(f'wrote {onnx_path} ({os.path.getsize(onnx_path)} bytes) and {card_path}')
 
 
-def write_json(path: str, obj) -> None:
-    with open(path, 'w') as f:
-        json.dump(obj, f, indent=2, allow_nan=False)
-        f.write('\n')
-
-
-def write_golden(path: str, held_out: pd.DataFrame, columns: list[str], proba: np.ndarray, classes: list[str]) -> None:
-    """A few held-out rows per class with scikit-learn's probabilities: a test checks the shipped ONNX against them
+def write_golden(path: str, held_out: pd.DataFrame, columns: list[str], proba: np.ndarray, classes: list[str], threshold: float | None) -> None:
+    """A few test rows per class with scikit-learn's probabilities: a test checks the shipped ONNX against them
     without Python. Rows with NaN/Infinity features are included on purpose."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(ev.SEED)
     labels = held_out['Label'].to_numpy()
     raw = held_out[columns].to_numpy(dtype=np.float64)
     special = np.flatnonzero(~np.isfinite(raw).all(axis=1))
@@ -464,39 +486,12 @@ def write_golden(path: str, held_out: pd.DataFrame, columns: list[str], proba: n
         return 'NaN' if np.isnan(v) else 'Infinity' if v == np.inf else '-Infinity' if v == -np.inf else float(v)
 
     write_json(path, {
-        'about': 'held-out rows (cic2017 profile columns, raw) and scikit-learn predict_proba of the forest exported to models/; written by train.py',
-        'columns': columns, 'classes': classes,
+        'about': 'test rows (cic2017 profile columns, raw) and scikit-learn predict_proba of the model exported to models/; written by train.py',
+        'columns': columns, 'classes': classes, 'alert_threshold': threshold,
         'rows': [[cell(v) for v in raw[i]] for i in pick],
         'labels': [str(labels[i]) for i in pick],
         'proba': [[round(float(p), 9) for p in proba[i]] for i in pick],
     })
-
-
-def plot_confusion(path: str, metrics: dict, classes: list[str]) -> None:
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log('python3-matplotlib missing: no confusion-matrix PNG')
-        return
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.6))
-    for ax, key, title in ((axes[0], 'held_out_cic', 'CIC-IDS2017 sample, held out'), (axes[1], 'held_out_lab', 'lab captures, held out')):
-        cm = np.array(metrics[key]['confusion_matrix']['rows_true_cols_predicted'], dtype=float)
-        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
-        ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right')
-        ax.set_yticks(range(len(classes)), classes)
-        ax.set_xlabel('predicted')
-        ax.set_ylabel('true')
-        ax.set_title(f'{title} (macro-F1 {metrics[key]["macro_f1"]})')
-        for i in range(len(classes)):
-            for j in range(len(classes)):
-                if cm[i, j] > 0:
-                    ax.text(j, i, f'{int(cm[i, j])}', ha='center', va='center', fontsize=7, color='white' if norm[i, j] > 0.5 else 'black')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 if __name__ == '__main__':

@@ -21,9 +21,10 @@ import { Worker } from 'node:worker_threads';
 import { getProfile, type ProfileName } from '../features/profiles.js';
 import type { FlowRows, ProfileColumns } from '../sinks/flow-rows.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
-import { validateModelCard, type ModelCard } from './model-card.js';
+import { cardTask, validateModelCard, type ModelCard, type ModelTask } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';
 import type { FromWorker, RunRequest, TensorInfo, WorkerInit } from './worker.js';
+import type { BatchVerdicts } from './verdict.js';
 
 /** The model shipped in models/ and used when the command line names none. */
 export const DEFAULT_MODEL_NAME = 'cic2017-rf';
@@ -43,6 +44,22 @@ export interface LoadOptions {
   profile?: ProfileName;
   /** Threads onnxruntime may use inside the worker (default 1: the packet path needs the other core). */
   threads?: number;
+  /** The task the run's model slot takes (checkModelTask); absent = any task (`sensor models inspect`, drift). */
+  task?: ModelTask;
+  /** --alert-threshold: overrides the card's alert_threshold (in (0, 1], checked by the caller). */
+  alertThreshold?: number;
+}
+
+/**
+ * The one place that says which task a model slot takes. A run has one slot today, --model (config `model`),
+ * for the attack model; an application-model slot will be another entry here.
+ */
+export function checkModelTask(card: ModelCard, cardPath: string, task: ModelTask): string | undefined {
+  const got = cardTask(card);
+  if (got === task) return undefined;
+  const slot: Record<ModelTask, string> = { attack: '--model (config "model")', application: 'the application model' };
+  const why = got === 'application' ? ' (an application model has no place in a run yet)' : '';
+  return `model card ${cardPath}: task is "${got}", but ${slot[task]} takes a model of task "${task}"${why}`;
 }
 
 /** Where a model's files are, from what the user typed: the .onnx, the .json, or a name in models/. */
@@ -96,7 +113,7 @@ function defaultWorkerUrl(): URL {
 }
 
 interface Pending {
-  resolve: (probs: Float32Array) => void;
+  resolve: (r: { probs: Float32Array; verdicts: BatchVerdicts | null }) => void;
   reject: (e: Error) => void;
   /** The batch whose features were lent to the worker (they are put back on the reply). */
   rows: FlowRows;
@@ -110,6 +127,12 @@ export class Classifier {
   readonly columns: ProfileColumns;
   readonly classes: readonly string[];
   readonly width: number;
+  /** The alert threshold in use (--alert-threshold, else the card's), or null: plain argmax. */
+  readonly threshold: number | null;
+  /** Index of the benign class. */
+  readonly benignIndex: number;
+  /** Per class index: its KDD category (card `kdd`), or null when the card has none. */
+  private readonly kddOf: (string | null)[];
   private readonly spec: InputSpec;
   /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
   private readonly identityFields: (keyof FlowRows['ids'][number])[];
@@ -126,8 +149,12 @@ export class Classifier {
     spec: InputSpec,
     identityFields: (keyof FlowRows['ids'][number])[],
     private readonly worker: Worker,
+    threshold: number | null,
   ) {
     this.id = `${card.name}@${card.version}`;
+    this.threshold = threshold;
+    this.benignIndex = card.classes.indexOf(card.benign);
+    this.kddOf = card.classes.map((c) => card.kdd?.[c] ?? null);
     this.profile = card.profile;
     this.columns = getProfile(card.profile).columns;
     this.classes = card.classes;
@@ -147,6 +174,10 @@ export class Classifier {
     const { card, cardPath, onnxPath } = readModelCard(spec);
     const problems: string[] = [];
     const where = `model card ${cardPath}`;
+    if (opts.task !== undefined) {
+      const wrongTask = checkModelTask(card, cardPath, opts.task);
+      if (wrongTask !== undefined) problems.push(wrongTask);
+    }
     if (opts.profile !== undefined && opts.profile !== card.profile) {
       problems.push(`${where}: the model reads profile ${card.profile} features, but --profile ${opts.profile} was given`);
     }
@@ -166,8 +197,10 @@ export class Classifier {
     if (problems.length > 0) throw new ModelError(problems);
 
     const { spec: input, identityFields } = inputSpec(sources, card);
+    const threshold = cardTask(card) === 'attack' ? (opts.alertThreshold ?? card.alert_threshold ?? null) : null;
+    const verdict = { benign: card.classes.indexOf(card.benign), threshold };
     // execArgv: [] so that flags of the parent (e.g. node --input-type) do not reach the worker's own start.
-    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1, spec: input } satisfies WorkerInit, execArgv: [] });
+    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1, spec: input, verdict } satisfies WorkerInit, execArgv: [] });
     const ready = await new Promise<FromWorker | { t: 'crashed'; message: string }>((res) => {
       worker.once('message', res);
       worker.once('error', (e) => res({ t: 'crashed', message: e.message }));
@@ -182,7 +215,7 @@ export class Classifier {
       await worker.terminate();
       throw new ModelError(graphProblems);
     }
-    return new Classifier(card, cardPath, onnxPath, { inputs: ready.inputs, outputs: ready.outputs }, input, identityFields, worker);
+    return new Classifier(card, cardPath, onnxPath, { inputs: ready.inputs, outputs: ready.outputs }, input, identityFields, worker, threshold);
   }
 
   /** The model's input for a batch, built on the calling thread (what the worker does; for tests and benchmarks). */
@@ -199,10 +232,15 @@ export class Classifier {
   }
 
   /** Class probabilities of every flow in the batch, row-major [count × classes]. */
-  probabilities(rows: FlowRows): Promise<Float32Array> {
+  async probabilities(rows: FlowRows): Promise<Float32Array> {
+    return (await this.run(rows)).probs;
+  }
+
+  /** One inference of a batch in the worker: the probabilities and the verdicts computed there. */
+  private run(rows: FlowRows): Promise<{ probs: Float32Array; verdicts: BatchVerdicts | null }> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error(`model ${this.id} is closed`));
-    if (rows.count === 0) return Promise.resolve(new Float32Array(0));
+    if (rows.count === 0) return Promise.resolve({ probs: new Float32Array(0), verdicts: null });
     const seq = ++this.seq;
     const C = this.classes.length;
     const count = rows.count;
@@ -212,41 +250,55 @@ export class Classifier {
     const lent = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer;
     const features = lent ? f : f.slice(0, count * stride);
     const identity = this.identityMatrix(rows);
-    return new Promise<Float32Array>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.pending.set(seq, {
-        resolve: (p) => (p.length === count * C ? resolve(p) : reject(new Error(`model ${this.id}: output has ${p.length / count} classes per row, the card lists ${C}`))),
+        resolve: (r) => (r.probs.length === count * C ? resolve(r) : reject(new Error(`model ${this.id}: output has ${r.probs.length / count} classes per row, the card lists ${C}`))),
         reject,
         rows,
         lent,
       });
       if (this.pending.size === 1) this.worker.ref();
-      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, input: this.card.onnx.input, output: this.card.onnx.probabilities };
+      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, input: this.card.onnx.input, output: this.card.onnx.probabilities, classes: C };
       this.worker.postMessage(msg, [features.buffer as ArrayBuffer]);
     });
   }
 
-  /** Classify a batch: sets rows.labels (most probable class), rows.scores (its probability) and rows.model. */
-  async classify(rows: FlowRows): Promise<void> {
-    const probs = await this.probabilities(rows);
-    const C = this.classes.length;
-    const labels: string[] = new Array<string>(rows.count);
-    const scores = new Float64Array(rows.count);
-    for (let i = 0; i < rows.count; i++) {
-      let best = 0;
-      let bestP = probs[i * C]!;
-      for (let c = 1; c < C; c++) {
-        const p = probs[i * C + c]!;
-        if (p > bestP) {
-          best = c;
-          bestP = p;
-        }
-      }
-      labels[i] = this.classes[best]!;
-      scores[i] = bestP;
+  /**
+   * Classify a batch: sets rows.labels/scores (the verdict: thresholded when there is a threshold, else the most
+   * probable class), rows.attackLabels/attackScores (the most probable attack class, always), rows.kdd (when the
+   * card maps classes to KDD categories; absent = NULL) and rows.model. Returns the verdicts as class indices (for counting).
+   */
+  async classify(rows: FlowRows): Promise<BatchVerdicts> {
+    const { verdicts: v } = await this.run(rows);
+    const n = rows.count;
+    if (v === null) {
+      // rows.count === 0 (an empty batch has nothing to label).
+      rows.labels = [];
+      rows.scores = new Float64Array(0);
+      rows.attackLabels = [];
+      rows.attackScores = new Float64Array(0);
+      rows.model = this.id;
+      return { label: new Int32Array(0), score: new Float64Array(0), attack: new Int32Array(0), attackScore: new Float64Array(0) };
+    }
+    const labels: string[] = new Array<string>(n);
+    const attackLabels: string[] = new Array<string>(n);
+    const classes = this.classes;
+    for (let i = 0; i < n; i++) {
+      labels[i] = classes[v.label[i]!]!;
+      attackLabels[i] = classes[v.attack[i]!]!;
     }
     rows.labels = labels;
-    rows.scores = scores;
+    rows.scores = v.score;
+    rows.attackLabels = attackLabels;
+    rows.attackScores = v.attackScore;
+    // Without a kdd mapping the column is NULL: no per-row array to build and send to the sinks.
+    if (this.card.kdd !== undefined) {
+      const kdd: (string | null)[] = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) kdd[i] = this.kddOf[v.label[i]!]!;
+      rows.kdd = kdd;
+    }
     rows.model = this.id;
+    return v;
   }
 
   async close(): Promise<void> {
@@ -264,7 +316,7 @@ export class Classifier {
     this.pending.delete(m.seq);
     if (this.pending.size === 0) this.worker.unref();
     if (p.lent) p.rows.features = m.features;
-    if (m.t === 'done') p.resolve(m.probs);
+    if (m.t === 'done') p.resolve({ probs: m.probs, verdicts: m.verdicts });
     else p.reject(new Error(`model ${this.id}: inference failed: ${m.message}`));
   }
 

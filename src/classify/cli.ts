@@ -1,6 +1,6 @@
 /**
  * The command line's side of models: which model a run uses (--model PATH, --no-model, or the default one),
- * which profile follows from it, and `sensor models inspect PATH`.
+ * which profile follows from it, `sensor models inspect PATH` and `sensor models drift MODEL DB`.
  */
 import yargs from 'yargs';
 import { existsSync } from 'node:fs';
@@ -8,7 +8,9 @@ import { relative } from 'node:path';
 import { getProfile, type ProfileName } from '../features/profiles.js';
 import { Classifier, DEFAULT_MODEL_NAME, MODELS_DIR, ModelError, modelPaths, readModelCard } from './classifier.js';
 import { resolveInputs } from './feature-names.js';
-import type { ModelCard } from './model-card.js';
+import { DEFAULT_DRIFT_THRESHOLD, DriftError, formatDrift, measureDrift } from './drift.js';
+import { ExitCode } from '../cli/exit-codes.js';
+import { cardTask, type ModelCard } from './model-card.js';
 
 export interface ModelChoice {
   classifier?: Classifier;
@@ -24,25 +26,30 @@ export interface ModelChoice {
  * given. The default model is only used when it fits the profile: with `--profile cic` the run goes on without
  * verdicts and says so, because the user asked for those features and not for the model.
  */
-export async function chooseModel(model: string | false | undefined, profile: ProfileName | undefined): Promise<ModelChoice> {
+export async function chooseModel(model: string | false | undefined, profile: ProfileName | undefined, alertThreshold?: number): Promise<ModelChoice> {
   if (model === false) return {};
-  if (model !== undefined) return { classifier: await Classifier.load(model, profile === undefined ? {} : { profile }) };
+  // The run's one model slot takes the attack model (Classifier.load refuses another task: checkModelTask).
+  const opts = { task: 'attack' as const, ...(alertThreshold !== undefined ? { alertThreshold } : {}) };
+  if (model !== undefined) return { classifier: await Classifier.load(model, profile === undefined ? opts : { ...opts, profile }) };
   if (!existsSync(modelPaths(DEFAULT_MODEL_NAME).cardPath)) return { notice: `no verdicts: the default model ${DEFAULT_MODEL_NAME} is not installed in ${MODELS_DIR} (give --model PATH, or --no-model)` };
   const { card } = readModelCard(DEFAULT_MODEL_NAME);
   if (profile !== undefined && profile !== card.profile) {
     return { notice: `no verdicts: the default model ${card.name} reads profile ${card.profile} features, not ${profile} (use --profile ${card.profile}, or --model PATH)` };
   }
-  return { classifier: await Classifier.load(DEFAULT_MODEL_NAME) };
+  return { classifier: await Classifier.load(DEFAULT_MODEL_NAME, opts) };
 }
 
-/** `sensor models <command>`: returns the exit code (0, or 2 when the model is refused or the usage is wrong). */
+/**
+ * `sensor models <command>`: returns the exit code: 0; 2 when the model is refused or the usage is wrong; for
+ * drift, 3 when the database or run cannot be used and 5 when an input drifted above the threshold.
+ */
 export async function modelsCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   let code = 0;
   let task: Promise<void> = Promise.resolve();
   try {
     yargs(argv)
       .scriptName('sensor models')
-      .usage('Usage: sensor models inspect PATH [--json]')
+      .usage('Usage: sensor models inspect PATH [--json]\n       sensor models drift MODEL DB [--run N] [--threshold X] [--top K]')
       .command(
         'inspect <path>',
         'Check a model (.onnx or .json, or a name in models/) against its card and print the contract.',
@@ -54,7 +61,24 @@ export async function modelsCommand(argv: string[], out: (s: string) => void, er
           task = inspect(a.path, a.json, out);
         },
       )
-      .demandCommand(1, 'Expected a command: inspect')
+      .command(
+        'drift <model> <db>',
+        'Compare the flows of one run in a SQLite database with the training data of the model (its card\'s drift_reference): population stability index per input.',
+        (y) =>
+          y
+            .positional('model', { type: 'string', demandOption: true, describe: 'models/<name>.onnx, models/<name>.json, or <name>' })
+            .positional('db', { type: 'string', demandOption: true, describe: 'SQLite database written by sensor --db' })
+            .option('run', { type: 'number', describe: 'Run id (runs.id; default: the latest run).' })
+            .option('threshold', { type: 'number', default: DEFAULT_DRIFT_THRESHOLD, describe: 'PSI above which an input counts as drifted (exit 5); 0.25 is the usual "significant shift".' })
+            .option('top', { type: 'number', default: 10, describe: 'How many of the most drifted inputs to print.' })
+            .epilog('Exit codes: 0 no input above the threshold, 5 some input above it, 2 bad usage or a model without drift_reference, 3 a database or run that cannot be used.'),
+        (a) => {
+          task = drift(a.model, a.db, a.run, a.threshold, a.top, out).then((c) => {
+            code = c;
+          });
+        },
+      )
+      .demandCommand(1, 'Expected a command: inspect or drift')
       .strict()
       .version(false)
       .help()
@@ -68,10 +92,28 @@ export async function modelsCommand(argv: string[], out: (s: string) => void, er
       for (const p of e.problems) err(`sensor: ${p}\n`);
       return 2;
     }
+    if (e instanceof DriftError) {
+      err(`sensor: ${e.message}\n`);
+      return e.kind === 'model' ? ExitCode.Usage : ExitCode.Input;
+    }
     err(`sensor: ${(e as Error).message}\nRun sensor models --help for the commands.\n`);
     code = 2;
   }
   return code;
+}
+
+async function drift(model: string, db: string, run: number | undefined, threshold: number, top: number, out: (s: string) => void): Promise<number> {
+  const problems: string[] = [];
+  if (run !== undefined && (!Number.isInteger(run) || run < 1)) problems.push(`Expected --run to be a run id (a positive integer), got "${run}"`);
+  if (!Number.isFinite(threshold) || threshold <= 0) problems.push(`Expected --threshold to be a positive number (PSI), got "${threshold}"`);
+  if (!Number.isInteger(top) || top < 1) problems.push(`Expected --top to be a positive integer, got "${top}"`);
+  if (problems.length > 0) throw new Error(problems.join('\nsensor: '));
+  // The card is what drift needs (its reference and preprocessing); the ONNX file is checked as for a run.
+  const c = await Classifier.load(model);
+  await c.close();
+  const report = measureDrift(c.card, c.cardPath, db, run, top);
+  out(formatDrift(c.card, db, report, threshold, top));
+  return report.features.some((f) => f.psi > threshold) ? ExitCode.Drift : ExitCode.Ok;
 }
 
 async function inspect(spec: string, json: boolean, out: (s: string) => void): Promise<void> {
@@ -107,6 +149,10 @@ export function describeModel(c: Classifier): string {
     `profile        ${card.profile} (the sensor uses it unless --profile says otherwise)`,
     `preprocessing  NaN -> ${p.nan}, +Infinity -> ${p.posinf}, -Infinity -> ${p.neginf}; clip ${p.clip ? `[${p.clip[0]}, ${p.clip[1]}]` : 'none'}; scaling ${p.scale ? '(x - center) / scale per input' : 'none'}`,
     `classes        ${card.classes.map((k) => (k === card.benign ? `${k} (benign)` : k)).join(', ')}`,
+    `task           ${cardTask(card)}${card.task === undefined ? ' (no task in the card)' : ''}`,
+    `threshold      ${card.alert_threshold !== undefined ? `alert_threshold ${card.alert_threshold}: a flow is an attack when its most likely attack class has p >= ${card.alert_threshold}` : 'none: the verdict is the most probable class'}`,
+    `kdd            ${card.kdd ? card.classes.map((k) => `${k} -> ${card.kdd![k]}`).join(', ') : 'none'}`,
+    `drift          ${card.drift_reference ? `reference of ${Object.keys(card.drift_reference.features).length} of ${card.inputs.length} inputs, ${card.drift_reference.method}, ${card.drift_reference.rows.toLocaleString('en-US')} training rows (sensor models drift)` : 'no drift_reference (sensor models drift cannot check this model)'}`,
     `inputs         ${card.inputs.length}, in order (card name -> ${card.profile} column):`,
   ];
   card.inputs.forEach((name, j) => {

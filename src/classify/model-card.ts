@@ -5,10 +5,37 @@
  * does not validate, or whose ONNX graph does not match the card, before it reads any packet.
  *
  * validateModelCard() returns every problem at once, each as `<field>: <what was expected>, got <what>`.
+ *
+ * Optional fields (old cards without them stay valid; /work/notes/verdict-contract.md): `task` (attack or
+ * application), `alert_threshold` (the thresholded verdict, verdict.ts), `kdd` (class → KDD'99 category) and
+ * `drift_reference` (the training distribution of the inputs, for `sensor models drift`).
  */
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 
 export const CARD_FORMAT = 'sensor-model-card/1';
+
+/** What a model decides: whether a flow is an attack (and which), or which application it is. */
+export const MODEL_TASKS = ['attack', 'application'] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+/** The KDD'99 attack categories a class may map to (`kdd`). */
+export const KDD_CATEGORIES = ['normal', 'DoS', 'Probe', 'R2L', 'U2R'] as const;
+export type KddCategory = (typeof KDD_CATEGORIES)[number];
+
+/** One input's training distribution: k bins cut by k-1 edges, bin i = (e_i, e_{i+1}] (see binIndex). */
+export interface DriftFeature {
+  edges: number[];
+  /** Share of training rows in each bin (k entries, sum 1). */
+  fractions: number[];
+  /** The same per training class (optional). */
+  per_class?: Record<string, number[]>;
+}
+export interface DriftReference {
+  method: 'quantile-bins';
+  /** Training rows the bins were computed on. */
+  rows: number;
+  /** Keyed by the card's `inputs` names, exactly as spelled there. */
+  features: Record<string, DriftFeature>;
+}
 
 export interface Preprocessing {
   /** Value that replaces NaN (e.g. Flow Bytes/s of a zero-length flow with no payload). */
@@ -59,7 +86,22 @@ export interface ModelCard {
   };
   /** Measured on held-out data: free-form, but present (how good is this model?). */
   metrics: Record<string, unknown>;
+  /** Absent = "attack". */
+  task?: ModelTask;
+  /** Attack task only, in (0, 1]: a flow is an alert only when its most likely attack class has at least this. */
+  alert_threshold?: number;
+  /** Every class → its KDD'99 category (the benign class → normal). */
+  kdd?: Record<string, KddCategory>;
+  drift_reference?: DriftReference;
 }
+
+/** What an alert threshold must be ("a number in (0, 1]"), or undefined when `t` is one. */
+export function alertThresholdError(t: unknown): string | undefined {
+  return typeof t === 'number' && t > 0 && t <= 1 ? undefined : 'a number in (0, 1]';
+}
+
+/** The card's task (absent = attack). */
+export const cardTask = (card: ModelCard): ModelTask => card.task ?? 'attack';
 
 export type CardResult = { ok: true; card: ModelCard } | { ok: false; errors: string[] };
 
@@ -162,7 +204,95 @@ export function validateModelCard(json: unknown): CardResult {
   }
   if (!isObject(c.metrics)) errors.push(`metrics: expected an object of measured metrics, got ${c.metrics === undefined ? 'nothing' : show(c.metrics)}`);
 
+  validateVerdictFields(c, classes, benign, Array.isArray(c.inputs) ? (c.inputs as unknown[]) : [], errors);
+
   return errors.length > 0 ? { ok: false, errors } : { ok: true, card: c as unknown as ModelCard };
+}
+
+/** `task`, `alert_threshold`, `kdd` and `drift_reference`: all optional; every problem goes to `errors`. */
+function validateVerdictFields(c: Record<string, unknown>, classes: string[] | undefined, benign: string | undefined, inputs: unknown[], errors: string[]): void {
+  const task = c.task;
+  if (task !== undefined && !(MODEL_TASKS as readonly unknown[]).includes(task)) {
+    errors.push(`task: expected "attack" or "application", got ${show(task)}`);
+  }
+  const t = c.alert_threshold;
+  if (t !== undefined) {
+    const bad = alertThresholdError(t);
+    if (bad !== undefined) errors.push(`alert_threshold: expected ${bad}, got ${show(t)}`);
+    else if (task === 'application') errors.push(`alert_threshold: expected no threshold on an application model (it applies to task "attack"), got ${show(t)}`);
+  }
+
+  if (c.kdd !== undefined) {
+    const k = c.kdd;
+    const one = `one of ${KDD_CATEGORIES.join(', ')}`;
+    if (!isObject(k)) errors.push(`kdd: expected an object mapping every class to ${one}, got ${show(k)}`);
+    else if (classes !== undefined) {
+      for (const cls of classes) {
+        const v = k[cls];
+        if (!(KDD_CATEGORIES as readonly unknown[]).includes(v)) errors.push(`kdd.${cls}: expected ${one}, got ${v === undefined ? 'nothing' : show(v)}`);
+        else if (cls === benign && v !== 'normal') errors.push(`kdd.${cls}: expected "normal" (the benign class), got ${show(v)}`);
+      }
+      for (const key of Object.keys(k)) {
+        if (!classes.includes(key)) errors.push(`kdd.${key}: expected only classes as keys (${classes.join(', ')}), got ${show(key)}`);
+      }
+    }
+  }
+
+  if (c.drift_reference !== undefined) {
+    const d = c.drift_reference;
+    if (!isObject(d)) {
+      errors.push(`drift_reference: expected an object {method, rows, features}, got ${show(d)}`);
+      return;
+    }
+    if (d.method !== 'quantile-bins') errors.push(`drift_reference.method: expected "quantile-bins", got ${d.method === undefined ? 'nothing' : show(d.method)}`);
+    if (typeof d.rows !== 'number' || !Number.isInteger(d.rows) || d.rows < 1) errors.push(`drift_reference.rows: expected a positive integer (training rows), got ${d.rows === undefined ? 'nothing' : show(d.rows)}`);
+    if (!isObject(d.features) || Object.keys(d.features).length === 0) {
+      errors.push(`drift_reference.features: expected an object with an entry per input, got ${d.features === undefined ? 'nothing' : show(d.features)}`);
+      return;
+    }
+    for (const [name, f] of Object.entries(d.features)) {
+      const at = `drift_reference.features[${JSON.stringify(name)}]`;
+      if (!inputs.includes(name)) errors.push(`${at}: expected the name of one of the card's inputs, got ${show(name)}`);
+      if (!isObject(f)) {
+        errors.push(`${at}: expected {edges, fractions}, got ${show(f)}`);
+        continue;
+      }
+      const edges = f.edges;
+      const finite = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number' && Number.isFinite(x));
+      let k: number | undefined;
+      if (!finite(edges) || edges.some((e, i) => i > 0 && e < edges[i - 1]!)) errors.push(`${at}.edges: expected an array of finite numbers in ascending order, got ${show(edges)}`);
+      else k = edges.length + 1;
+      const shares = (a: unknown, path: string): void => {
+        if (!finite(a) || (k !== undefined && a.length !== k) || a.some((x) => x < 0 || x > 1) || Math.abs(a.reduce((s, x) => s + x, 0) - 1) > 1e-3) {
+          errors.push(`${path}: expected ${k ?? 'len(edges) + 1'} shares in [0, 1] that sum to 1, got ${show(a)}`);
+        }
+      };
+      shares(f.fractions, `${at}.fractions`);
+      if (f.per_class !== undefined) {
+        if (!isObject(f.per_class)) errors.push(`${at}.per_class: expected an object of shares per class, got ${show(f.per_class)}`);
+        else {
+          for (const [cls, a] of Object.entries(f.per_class)) {
+            if (classes !== undefined && !classes.includes(cls)) errors.push(`${at}.per_class.${cls}: expected a class of the card (${classes.join(', ')}), got ${show(cls)}`);
+            // A class may have no training row in a bin; an all-zero row (a class absent from training) is allowed.
+            if (Array.isArray(a) && a.every((x) => x === 0) && (k === undefined || a.length === k)) continue;
+            shares(a, `${at}.per_class.${cls}`);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Bin of a (preprocessed) value: the index of the first edge >= x, else the last bin (edges ascending). */
+export function binIndex(x: number, edges: readonly number[]): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid]! >= x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** Replace NaN/±Infinity, clip and scale one value the way the card says (input `j`). */

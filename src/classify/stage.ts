@@ -9,21 +9,33 @@
  */
 import type { FlowRows } from '../sinks/flow-rows.js';
 import type { Classifier } from './classifier.js';
+import { VerdictTally } from './tally.js';
 
 export class VerdictQueue {
   private readonly jobs = new Map<FlowRows, { promise: Promise<void>; done: boolean }>();
+  /** The verdicts of every batch classified so far, by class (and alert sources when asked). */
+  readonly tally: VerdictTally;
 
   constructor(
     readonly classifier: Classifier,
     /** Batches allowed to wait for verdicts before the packet loop waits for them (default 8 = 8 k flows). */
     readonly maxInFlight = 8,
-  ) {}
+    opts: { countAlertSources?: boolean } = {},
+  ) {
+    this.tally = new VerdictTally(classifier.classes, classifier.benignIndex, opts.countAlertSources ?? false);
+  }
 
-  /** Start classifying a batch (sets rows.labels/scores/model when done). */
+  /** Told how long each batch took to classify, ms (the live daemon's inference latency metric). */
+  onClassified?: (ms: number, flows: number) => void;
+
+  /** Start classifying a batch (sets rows.labels/scores/attackLabels/attackScores/kdd/model when done). */
   submit(rows: FlowRows): void {
     const job = { promise: Promise.resolve(), done: false };
-    job.promise = this.classifier.classify(rows).then(() => {
+    const started = performance.now();
+    job.promise = this.classifier.classify(rows).then((v) => {
+      this.tally.add(rows, v);
       job.done = true;
+      this.onClassified?.(performance.now() - started, rows.count);
     });
     job.promise.catch(() => undefined); // reported by done()
     this.jobs.set(rows, job);

@@ -10,7 +10,8 @@
  */
 import type { Classifier } from './classifier.js';
 import { lookupFeatureName, resolveInputs, spellingsOf } from './feature-names.js';
-import type { ModelCard } from './model-card.js';
+import { cardTask, type ModelCard } from './model-card.js';
+import { batchVerdicts } from './verdict.js';
 import type { FlowIdentity, FlowRows } from '../sinks/flow-rows.js';
 
 /** A flow's verdict, in the contract's JSON spelling (/work/notes/verdict-contract.md). */
@@ -23,8 +24,8 @@ export interface Verdict {
   kdd: string | null;
 }
 
-/** What decides a verdict from the class probabilities: the card's task, classes, threshold and KDD map. */
-export interface VerdictRule {
+/** The rule a table's rows are judged by: the model's, with its threshold or one the request gives. */
+export interface TableRule {
   model: string;
   task: 'attack' | 'application';
   classes: readonly string[];
@@ -34,52 +35,33 @@ export interface VerdictRule {
   kdd: Readonly<Record<string, string>> | null;
 }
 
-/**
- * The rule for a card, with `--alert-threshold` (already checked to be in (0, 1]) overriding the card's.
- * The card fields `task`, `alert_threshold` and `kdd` are optional (old cards have none); their validation
- * belongs to the card validator, so a malformed value here is simply not used.
- */
-export function verdictRule(card: ModelCard, modelId: string, alertThreshold?: number): VerdictRule {
-  const extra = card as unknown as { task?: unknown; alert_threshold?: unknown; kdd?: unknown };
-  const task = extra.task === 'application' ? 'application' : 'attack';
-  const cardT = typeof extra.alert_threshold === 'number' && extra.alert_threshold > 0 && extra.alert_threshold <= 1 ? extra.alert_threshold : null;
-  const kdd = typeof extra.kdd === 'object' && extra.kdd !== null && !Array.isArray(extra.kdd) ? (extra.kdd as Record<string, string>) : null;
-  return { model: modelId, task, classes: card.classes, benign: card.benign, threshold: task === 'attack' ? (alertThreshold ?? cardT) : null, kdd };
+/** The rule of a card, with `--alert-threshold` / `?alert_threshold` (checked to be in (0, 1]) overriding the card's. */
+export function tableRule(card: ModelCard, modelId: string, alertThreshold?: number): TableRule {
+  const task = cardTask(card);
+  return { model: modelId, task, classes: card.classes, benign: card.benign, threshold: task === 'attack' ? (alertThreshold ?? card.alert_threshold ?? null) : null, kdd: card.kdd ?? null };
 }
 
 /**
- * The contract's verdict of one flow from its class probabilities p[off .. off + classes). Kept in this one
- * function so that it can be replaced by the classifier's own when that gives the same fields.
- * - attack task: A = the non-benign class with the highest probability (ties: first in class order);
- *   attack_label = A, attack_score = p[A]. With a threshold T: label = A if p[A] >= T, else the benign class
- *   (score = its probability). Without: label = argmax p.
- * - application task: label = argmax p; no attack fields.
- * - kdd = the card's kdd[label], or null.
+ * The contract's verdicts of a batch, by the packet path's own rule (verdict.ts, batchVerdicts), in the JSON
+ * spelling. An application model has no attack fields.
  */
-export function decideVerdict(p: ArrayLike<number>, off: number, rule: VerdictRule): Verdict {
+export function tableVerdicts(probs: Float32Array, count: number, rule: TableRule): Verdict[] {
   const C = rule.classes.length;
-  let best = 0;
-  for (let c = 1; c < C; c++) if (p[off + c]! > p[off + best]!) best = c;
-  let attack = -1;
-  if (rule.task === 'attack') {
-    for (let c = 0; c < C; c++) {
-      if (rule.classes[c] === rule.benign) continue;
-      if (attack < 0 || p[off + c]! > p[off + attack]!) attack = c;
-    }
+  const v = batchVerdicts(probs, count, C, { benign: rule.classes.indexOf(rule.benign), threshold: rule.threshold });
+  const out: Verdict[] = new Array<Verdict>(count);
+  for (let i = 0; i < count; i++) {
+    const label = rule.classes[v.label[i]!]!;
+    const attack = rule.task === 'attack' && v.attack[i]! >= 0;
+    out[i] = {
+      label,
+      score: v.score[i]!,
+      model: rule.model,
+      attack_label: attack ? rule.classes[v.attack[i]!]! : null,
+      attack_score: attack ? v.attackScore[i]! : null,
+      kdd: rule.kdd?.[label] ?? null,
+    };
   }
-  let labelIndex = best;
-  if (rule.threshold !== null && attack >= 0) {
-    labelIndex = p[off + attack]! >= rule.threshold ? attack : rule.classes.indexOf(rule.benign);
-  }
-  const label = rule.classes[labelIndex]!;
-  return {
-    label,
-    score: p[off + labelIndex]!,
-    model: rule.model,
-    attack_label: attack >= 0 ? rule.classes[attack]! : null,
-    attack_score: attack >= 0 ? p[off + attack]! : null,
-    kdd: rule.kdd?.[label] ?? null,
-  };
+  return out;
 }
 
 /** Where each model input is in a table: a column index per card input, and the table's own label, if any. */
@@ -188,7 +170,7 @@ export interface RowProblem {
  * classifier and applies the verdict rule.
  */
 export class TableClassifier {
-  readonly rule: VerdictRule;
+  readonly rule: TableRule;
   private readonly stride: number;
   /** Per card input: its position in the profile's feature row, or the identity field it fills. */
   private readonly targets: ({ feature: number } | { identity: 'srcPort' | 'dstPort' | 'protocol' })[];
@@ -197,7 +179,7 @@ export class TableClassifier {
     readonly classifier: Classifier,
     alertThreshold?: number,
   ) {
-    this.rule = verdictRule(classifier.card, classifier.id, alertThreshold);
+    this.rule = tableRule(classifier.card, classifier.id, alertThreshold ?? classifier.threshold ?? undefined);
     this.stride = classifier.columns.featureNames.length;
     const { sources } = resolveInputs(classifier.card.inputs, classifier.columns); // checked by Classifier.load
     this.targets = sources.map((s) => (s.from === 'feature' ? { feature: s.index } : { identity: s.field }));
@@ -214,9 +196,9 @@ export class TableClassifier {
   /**
    * Verdicts for rows of cells (strings from CSV, or JSON values; `undefined` = the row lacks the column).
    * A row with a cell that is not a number gets null and a problem naming the column and the value. `rule`:
-   * this model's rule with another threshold (verdictRule), for a request that asks for one.
+   * this model's rule with another threshold (tableRule), for a request that asks for one.
    */
-  async classify(rows: readonly (readonly unknown[])[], columns: TableColumns, header: readonly string[], rule: VerdictRule = this.rule): Promise<{ verdicts: (Verdict | null)[]; problems: RowProblem[] }> {
+  async classify(rows: readonly (readonly unknown[])[], columns: TableColumns, header: readonly string[], rule: TableRule = this.rule): Promise<{ verdicts: (Verdict | null)[]; problems: RowProblem[] }> {
     const W = this.targets.length;
     const values = new Float64Array(rows.length * W);
     const good: number[] = [];
@@ -243,8 +225,8 @@ export class TableClassifier {
 
     const batch = this.toFlowRows(values, good.length);
     const probs = await this.classifier.probabilities(batch);
-    const C = rule.classes.length;
-    good.forEach((r, i) => (verdicts[r] = decideVerdict(probs, i * C, rule)));
+    const v = tableVerdicts(probs, good.length, rule);
+    good.forEach((r, i) => (verdicts[r] = v[i]!));
     return { verdicts, problems };
   }
 

@@ -4,14 +4,15 @@
  *   → workerData {onnxPath, threads, spec}
  *   ← {t:'ready', inputs, outputs} once the session is created, or {t:'error', message}
  *   → {t:'run', seq, count, stride, features: Float64Array, identity, input, output}   (features transferred)
- *   ← {t:'done', seq, probs: Float32Array, dims, features} or {t:'failed', seq, message, features}
+ *   ← {t:'done', seq, probs: Float32Array, dims, verdicts, features} or {t:'failed', seq, message, features}
  * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking the
- * card's columns and preprocessing them happens here, off the packet thread.
+ * card's columns and preprocessing them, and the verdicts (verdict.ts), happen here, off the packet thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
 import { buildModelInput, type InputSpec } from './input.js';
+import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
@@ -20,6 +21,7 @@ export interface WorkerInit {
   onnxPath: string;
   threads: number;
   spec: InputSpec;
+  verdict: VerdictRule;
 }
 export interface TensorInfo {
   name: string;
@@ -30,7 +32,7 @@ export interface TensorInfo {
 export type FromWorker =
   | { t: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[] }
   | { t: 'error'; message: string }
-  | { t: 'done'; seq: number; probs: Float32Array; dims: number[]; features: Float64Array }
+  | { t: 'done'; seq: number; probs: Float32Array; dims: number[]; verdicts: BatchVerdicts | null; features: Float64Array }
   | { t: 'failed'; seq: number; message: string; features: Float64Array };
 export interface RunRequest {
   t: 'run';
@@ -43,6 +45,8 @@ export interface RunRequest {
   identity: Float64Array | null;
   input: string;
   output: string;
+  /** The card's class count (the verdicts need the output to have this width). */
+  classes: number;
 }
 
 const port = parentPort!;
@@ -77,7 +81,11 @@ async function main(): Promise<void> {
         const probs = t.data as Float32Array;
         // Own the buffer before transferring it (the tensor may view a larger one).
         const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
-        port.postMessage({ t: 'done', seq: m.seq, probs: copy, dims: [...t.dims], features: m.features } satisfies FromWorker, [copy.buffer as ArrayBuffer, ...back]);
+        // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
+        const classes = m.count > 0 ? copy.length / m.count : 0;
+        const v = classes === m.classes ? batchVerdicts(copy, m.count, classes, init.verdict) : null;
+        const buffers = v ? [v.label.buffer, v.score.buffer, v.attack.buffer, v.attackScore.buffer] : [];
+        port.postMessage({ t: 'done', seq: m.seq, probs: copy, dims: [...t.dims], verdicts: v, features: m.features } satisfies FromWorker, [copy.buffer as ArrayBuffer, ...(buffers as ArrayBuffer[]), ...back]);
       } catch (e) {
         port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e), features: m.features } satisfies FromWorker, back);
       }

@@ -12,6 +12,8 @@ export const ExitCode = {
   Input: 3,
   /** An output could not be written: database or CSV path missing, read-only, locked, wrong profile. */
   Output: 4,
+  /** `sensor models drift`: some input of the run drifted beyond the threshold (PSI) from the training data. */
+  Drift: 5,
   /** Interrupted by SIGINT/SIGTERM: flows seen so far were written. */
   Interrupted: 130,
 } as const;

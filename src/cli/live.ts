@@ -15,14 +15,17 @@
  *   run's row in `runs` (ended_at stays NULL until the end).
  * - Retention: flows whose first packet is older than `retention` days are deleted hourly, in small chunks, by a
  *   worker thread with its own connection (off the packet path).
- * - Verdicts: with `model`, completed flows are classified in the model's worker thread (pipelined as in replay)
- *   before the sinks get them; the model decides the profile unless one was given. If inference fails, flows keep
- *   being written without verdicts (logged, counted).
+ * - Verdicts: with the default model or `model` (unless `model` is null), completed flows are classified in the
+ *   model's worker thread (pipelined as in replay) before the sinks get them; the model decides the profile unless
+ *   one was given. If inference fails, flows keep being written without verdicts (logged, counted). The stats
+ *   line and the run's counters carry the verdicts by class.
  *
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
@@ -37,9 +40,12 @@ import { Engine } from '../engine/engine.js';
 import { getProfile } from '../features/profiles.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
-import { SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import { FLOW_END_NAMES, FlowEnd, SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import { JsonSink } from '../sinks/json.js';
+import { Histogram, MetricsError, serveMetrics, type Metric } from './metrics.js';
 import { SinkFanout } from '../sinks/fanout.js';
-import { Classifier, ModelError } from '../classify/classifier.js';
+import { ModelError, type Classifier } from '../classify/classifier.js';
+import { chooseModel } from '../classify/cli.js';
 import { VerdictQueue } from '../classify/stage.js';
 
 /** nextAsync() timeout: the longest the loop waits before looking at signals, timers and the clock. */
@@ -50,6 +56,12 @@ const EXPIRE_EVERY_MS = 1000;
 const YIELD_EVERY_MS = 50;
 const RETENTION_EVERY_MS = 3600_000;
 const BATCH_FLOWS = 1024;
+/** A JSON lines file may fall this far behind before batches are dropped (and counted) rather than queued. */
+const JSON_MAX_BUFFERED_BYTES = 64 << 20;
+/** At most one warning about dropped JSON lines this often (the count is in every stats line). */
+const JSON_DROP_WARN_EVERY_MS = 10_000;
+/** Inference latency histogram bounds, seconds per batch. */
+const INFERENCE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export interface LiveIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -61,21 +73,29 @@ export interface LiveIo {
 
 /** Command-line flags of live mode: the config keys plus --config. Values stay text for parseConfig. */
 function parseLiveArgs(argv: string[]): { configFile: string | undefined; values: Partial<Record<ConfigKey, unknown>> } {
-  const y = strictCommandLine(yargs(argv))
+  // yargs reads a lone "-" as a positional argument; keep it as the value so the config check says why it is refused.
+  const args: string[] = [];
+  for (const a of argv) {
+    const last = args.length - 1;
+    if (a === '-' && (args[last] === '--csv' || args[last] === '--json')) args[last] += '=-';
+    else args.push(a);
+  }
+  const y = strictCommandLine(yargs(args))
     .scriptName('sensor')
     .usage(
-      'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [options]\n\n' +
-        'Captures live from a network interface (a span/mirror port), assembles bidirectional flows and writes\n' +
-        'CICFlowMeter-compatible features to SQLite and/or CSV, until SIGTERM/SIGINT. SIGHUP reopens the outputs and\n' +
-        'rereads the config file. Every option can also be set in the JSON config file (key in brackets) or as an\n' +
-        'environment variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
+      'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [--json PATH] [options]\n\n' +
+        'Captures live from a network interface (a span/mirror port), assembles bidirectional flows and\n' +
+        'writes CICFlowMeter-compatible features to SQLite, CSV and/or JSON lines, until SIGTERM/SIGINT.\n' +
+        'SIGHUP reopens the outputs and rereads the config file. --metrics serves Prometheus metrics.\n' +
+        'Every option can also be set in the JSON config file (key in brackets) or as an environment\n' +
+        'variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
     )
     .option('config', { type: 'string', describe: 'JSON config file (see config/sensor.json).' })
     .option('iface', { alias: ['interface', 'i'], type: 'string', describe: 'Interface to capture on [interface].' })
     .option('filter', { type: 'string', describe: 'BPF filter, tcpdump syntax [filter].' })
     .option('db', { type: 'string', describe: 'SQLite database to append flows to [db].' })
     .option('csv', { type: 'string', describe: 'CSV file to append flows to; header written when new [csv].' })
-    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default cic) [profile].' })
+    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default: the model\'s, cic2017 for the default model; cic with --no-model) [profile].' })
     .option('flow-timeout', { type: 'string', describe: 'Flow timeout, s from the first packet (default 120) [flowTimeout].' })
     .option('activity-timeout', { type: 'string', describe: 'Active/Idle threshold, s (default 5) [activityTimeout].' })
     .option('idle-timeout', { type: 'string', describe: 'End a flow after S s without packets; 0 = never (default: the flow timeout) [idleTimeout].' })
@@ -83,14 +103,21 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
     .option('buffer-size', { type: 'string', describe: 'Kernel capture buffer, MiB (default 64) [bufferSize].' })
     .option('promiscuous', { type: 'boolean', describe: 'Promiscuous mode (default on; --no-promiscuous) [promiscuous].' })
     .option('stats-interval', { type: 'string', describe: 'Seconds between stats log lines; 0 = off (default 60) [statsInterval].' })
-    .option('model', { type: 'string', describe: 'ONNX model path (--no-model: none) [model].' })
+    .option('model', { type: 'string', describe: 'ONNX model path or name in models/ (default: the shipped model; --no-model: none) [model].' })
+    .option('alert-threshold', { type: 'string', describe: 'Alert when the most likely attack class has at least this probability, in (0, 1] (default: the card\'s) [alertThreshold].' })
     .option('retention', { type: 'string', describe: 'Delete flows older than N days; 0 = keep (default 0) [retention].' })
     .option('max-flows', { type: 'string', describe: 'Flow table capacity (default 262144) [maxFlows].' })
     .option('port-direction', { type: 'boolean', describe: 'Direction by address and port [portDirection].' })
     .option('ipv6', { type: 'boolean', describe: 'Make flows of IPv6 packets [ipv6].' })
+    .option('json', { type: 'string', describe: 'JSON lines file (EVE-style flow and alert events, Community ID) to append to; reopened on SIGHUP [json].' })
+    .option('json-alerts-only', { type: 'boolean', describe: 'Write only alert events to --json [jsonAlertsOnly].' })
+    .option('json-features', { type: 'boolean', describe: 'Add every CIC feature to each JSON event [jsonFeatures].' })
+    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name) [sensorName].' })
+    .option('metrics', { type: 'string', describe: 'Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1), HOST:PORT or [IPv6]:PORT [metrics].' })
     .example('sensor --iface eth0 --db /var/lib/sensor/flows.sqlite', 'Capture on eth0 into SQLite')
     .example('sensor --config /etc/sensor/sensor.json', 'Everything from the config file (the systemd unit does this)')
-    .epilog('Exit codes: 0 stopped by SIGTERM/SIGINT with every flow written, 2 bad usage/config, 3 capture failed, 4 output failed, 1 internal error.');
+    .example('sensor --iface eth0 --json /var/log/sensor/eve.json --metrics 127.0.0.1:9464', 'JSON events, and Prometheus metrics on loopback')
+    .epilog('Exit codes: 0 stopped by SIGTERM/SIGINT with every flow written, 2 bad usage/config, 3 capture failed, 4 output failed (or the metrics address cannot be used), 1 internal error.');
   const a = y.parseSync() as Record<string, unknown>;
   if (Array.isArray(a._) && a._.length > 0) throw new UsageError(`Unexpected argument: ${String(a._[0])}`);
   const values: Partial<Record<ConfigKey, unknown>> = {};
@@ -174,15 +201,48 @@ interface Outputs {
   csv: CsvSink | undefined;
   /** Inode of the CSV when opened, to notice rotation on SIGHUP. */
   csvIno: number | undefined;
+  json: JsonSink | undefined;
+  /** Inode of the JSON file when opened (rotation), and the settings it was opened with. */
+  jsonIno: number | undefined;
+  jsonKey: string | undefined;
 }
 
-async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<typeof getProfile>['columns']): Promise<Outputs> {
-  const out: Outputs = { sinks: [], sqlite: undefined, csv: undefined, csvIno: undefined };
+/** What the JSON sink needs beyond the config: shared across reopenings. */
+interface JsonContext {
+  benignClass: string | undefined;
+  flowIds: { next: number };
+  onDrop: (lines: number) => void;
+}
+
+/** The JSON settings a reopened file must share with the open one to be kept. */
+function jsonKey(cfg: LiveConfig): string | undefined {
+  return cfg.json === undefined ? undefined : JSON.stringify([cfg.json, cfg.jsonAlertsOnly, cfg.jsonFeatures, cfg.sensorName]);
+}
+
+async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<typeof getProfile>['columns'], json: JsonContext): Promise<Outputs> {
+  const out: Outputs = { sinks: [], sqlite: undefined, csv: undefined, csvIno: undefined, json: undefined, jsonIno: undefined, jsonKey: undefined };
   try {
     if (cfg.csv !== undefined) {
       out.csv = new CsvSink(cfg.csv, columns, { append: true });
       out.csvIno = inode(cfg.csv);
       out.sinks.push(out.csv);
+    }
+    if (cfg.json !== undefined) {
+      out.json = new JsonSink(cfg.json, columns, {
+        sensor: cfg.sensorName ?? hostname(),
+        iface: cfg.interface,
+        ...(json.benignClass !== undefined ? { benignClass: json.benignClass } : {}),
+        alertsOnly: cfg.jsonAlertsOnly,
+        features: cfg.jsonFeatures,
+        append: true,
+        // The capture must not wait for a slow disk: past this, batches are dropped and counted.
+        dropAboveBytes: JSON_MAX_BUFFERED_BYTES,
+        onDrop: json.onDrop,
+        flowIds: json.flowIds,
+      });
+      out.jsonIno = inode(cfg.json);
+      out.jsonKey = jsonKey(cfg);
+      out.sinks.push(out.json);
     }
     if (cfg.db !== undefined) {
       out.sqlite = await SqliteSink.open(cfg.db, columns, { source: cfg.interface, mode: 'live', profile: cfg.profile, argv });
@@ -226,19 +286,25 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     }
     throw e;
   }
-  // The model, if any, is checked before the capture starts (every problem, exit 2); unless a profile was given,
-  // it decides the profile, as in replay.
+  // The model (the default one unless `model` says otherwise or is null) is checked before the capture starts
+  // (every problem, exit 2); unless a profile was given, it decides the profile, as in replay. The default model
+  // with another profile is not an error: no verdicts, and a line that says why.
   let classifier: Classifier | undefined;
-  if (loaded.config.model !== null) {
-    try {
-      classifier = await Classifier.load(loaded.config.model, loaded.profileGiven ? { profile: loaded.config.profile } : {});
-    } catch (e) {
-      if (e instanceof ModelError) {
-        for (const p of e.problems) io.stderr(`sensor: ${p}`);
-        return ExitCode.Usage;
-      }
-      throw e;
+  try {
+    const c = loaded.config;
+    const choice = await chooseModel(c.model === null ? false : c.model, loaded.profileGiven ? c.profile : undefined, c.alertThreshold);
+    classifier = choice.classifier;
+    if (choice.notice) io.stderr(`sensor: ${choice.notice}`);
+  } catch (e) {
+    if (e instanceof ModelError) {
+      for (const p of e.problems) io.stderr(`sensor: ${p}`);
+      return ExitCode.Usage;
     }
+    throw e;
+  }
+  if (loaded.config.jsonAlertsOnly && !classifier) {
+    io.stderr('sensor: jsonAlertsOnly needs verdicts, and no model is set (alerts are flows a model calls an attack)');
+    return ExitCode.Usage;
   }
   try {
     return await daemon(argv, io, loaded, classifier);
@@ -283,11 +349,43 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
   }
 
   const profile = getProfile(cfg.profile);
+
+  // Metrics before the outputs, so an address in use fails before a run is recorded.
+  let collect: () => readonly Metric[] = () => [];
+  let metricsServer: Server | undefined;
+  if (cfg.metrics !== undefined) {
+    try {
+      metricsServer = await serveMetrics(cfg.metrics.host, cfg.metrics.port, () => collect());
+    } catch (e) {
+      src.close();
+      if (e instanceof MetricsError) {
+        io.stderr(`sensor: ${e.message}`);
+        return ExitCode.Output;
+      }
+      throw e;
+    }
+  }
+
+  let jsonLinesDropped = 0;
+  let lastDropWarning = -Infinity;
+  const jsonContext: JsonContext = {
+    benignClass: classifier?.card.benign,
+    flowIds: { next: 1 },
+    onDrop: (lines) => {
+      jsonLinesDropped += lines;
+      const now = performance.now();
+      if (now - lastDropWarning >= JSON_DROP_WARN_EVERY_MS) {
+        lastDropWarning = now;
+        log.warn({ event: 'json_lines_dropped', json: cfg.json ?? null, dropped: jsonLinesDropped }, `the JSON file cannot keep up: ${jsonLinesDropped} lines dropped so far (sink.json.lines_dropped)`);
+      }
+    },
+  };
   let outputs: Outputs;
   try {
-    outputs = await openOutputs(cfg, argv, profile.columns);
+    outputs = await openOutputs(cfg, argv, profile.columns, jsonContext);
   } catch (e) {
     src.close();
+    metricsServer?.close();
     if (e instanceof SinkError) {
       io.stderr(`sensor: ${e.message}`);
       return ExitCode.Output;
@@ -348,9 +446,23 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
           continue;
         }
       }
+      countWritten(rows);
       await fanout.write(outputs.sinks, rows);
     }
   };
+  // For /metrics: flows handed to the outputs, by why they ended and by verdict.
+  const flowsEnded = new Array<number>(FLOW_END_NAMES.length).fill(0);
+  const verdictCounts = new Map<string, number>();
+  const countWritten = (rows: FlowRows): void => {
+    for (let i = 0; i < rows.count; i++) {
+      const r = rows.endReasons?.[i];
+      if (r !== undefined) flowsEnded[r]!++;
+      const label = rows.labels?.[i];
+      if (label != null) verdictCounts.set(label, (verdictCounts.get(label) ?? 0) + 1);
+    }
+  };
+  const inferenceLatency = new Histogram(INFERENCE_BUCKETS);
+  if (verdicts) verdicts.onClassified = (ms) => inferenceLatency.observe(ms / 1000);
 
   const captureCounters = (s: LiveStats): Record<string, number> => ({
     kernel_received: s.received,
@@ -364,6 +476,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     const a = engine.accounting();
     const info: Record<string, number> = { ...a.info };
     for (const f of fanout.failures.values()) info[`sink.${f.name}.rows_lost`] = f.rowsLost;
+    if (cfg.json !== undefined || jsonLinesDropped > 0) info['sink.json.lines_dropped'] = jsonLinesDropped;
     if (classifier) {
       info['verdicts.unclassified_flows'] = unclassified;
       info['verdicts.flows_lost'] = lostWithInference;
@@ -375,6 +488,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
       info,
       capture: captureCounters(src.stats()),
+      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
     };
   };
 
@@ -417,9 +531,12 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       idleTimeout: cfg.idleTimeout,
       db: cfg.db ?? null,
       csv: cfg.csv ?? null,
+      json: cfg.json ?? null,
+      metrics: cfg.metrics ? `http://${cfg.metrics.host.includes(':') ? `[${cfg.metrics.host}]` : cfg.metrics.host}:${cfg.metrics.port}/metrics` : null,
       runId: outputs.sqlite?.runId ?? null,
       retention: cfg.retention,
       model: classifier?.id ?? null,
+      alertThreshold: classifier?.threshold ?? null,
     },
     `capturing on ${src.iface}`,
   );
@@ -469,7 +586,8 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       flows_written: a.flows,
       flows_per_s: dt > 0 ? Math.round((a.flows - lastStatsFlows) / dt) : 0,
       not_in_flows: nonZero(a.packetsNotInWrittenFlows),
-      info: nonZero(a.info),
+      info: nonZero({ ...a.info, 'sink.json.lines_dropped': jsonLinesDropped }),
+      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
     };
     if (drops > lastStatsDrops) log.warn(fields, `stats: ${drops - lastStatsDrops} packets dropped in the last ${dt.toFixed(0)} s`);
     else log.info(fields, 'stats');
@@ -481,6 +599,41 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       const sq = outputs.sqlite;
       sq.updateRun(runCounters()).catch((e: unknown) => sinkFailed(sq, e, 0));
     }
+  };
+
+  // ---- /metrics: the stats line's counters, read when scraped ----
+  collect = (): Metric[] => {
+    const s = src.stats();
+    const a = engine.accounting();
+    const counter = (name: string, help: string, value: number): Metric => ({ name, help, type: 'counter', samples: [{ value }] });
+    const gauge = (name: string, help: string, value: number): Metric => ({ name, help, type: 'gauge', samples: [{ value }] });
+    const labelled = (name: string, help: string, label: string, entries: [string, number][], type: Metric['type'] = 'counter'): Metric => ({
+      name,
+      help,
+      type,
+      samples: entries.map(([k, value]) => ({ labels: { [label]: k }, value })),
+    });
+    const { 'flow.open_packets': openPackets = 0, ...reasons } = a.packetsNotInWrittenFlows;
+    const { 'flows.active': _active, ...info } = a.info;
+    const metrics: Metric[] = [
+      counter('sensor_packets_total', 'Packets read from the capture.', a.packets),
+      counter('sensor_kernel_received_packets_total', 'Packets the kernel passed the filter (including those it dropped).', s.received),
+      counter('sensor_kernel_dropped_packets_total', 'Packets the kernel dropped because its capture buffer was full.', s.dropped),
+      counter('sensor_interface_dropped_packets_total', 'Packets the interface or its driver dropped.', s.ifDropped),
+      counter('sensor_flows_written_total', 'Flows completed by the engine (they reach the outputs once classified).', a.flows),
+      gauge('sensor_flows_active', 'Flows open in the flow table.', engine.table.size),
+      gauge('sensor_open_flow_packets', 'Packets in flows still open.', openPackets),
+      labelled('sensor_flows_ended_total', 'Flows written to the outputs, by why they ended.', 'reason', FLOW_END_NAMES.map((n, i) => [n, flowsEnded[i]!])),
+      labelled('sensor_packets_not_in_written_flows_total', 'Packets not in a written flow, by reason.', 'reason', Object.entries(reasons)),
+      labelled('sensor_events_total', 'Counts about flows, files and outputs (the runs counters\' info group).', 'counter', Object.entries({ ...info, 'sink.json.lines_dropped': jsonLinesDropped })),
+      labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', [...verdictCounts.entries()]),
+      gauge('sensor_output_queue_batches', 'Batches of completed flows waiting for verdicts or outputs.', pending.length),
+      gauge('sensor_verdict_queue_batches', 'Batches being classified by the model.', verdicts?.inFlight ?? 0),
+      gauge('sensor_capture_queue_packets', 'Packets captured by the capture thread and not yet read by the engine.', Math.max(0, s.captured - a.packets)),
+      gauge('sensor_json_buffered_bytes', 'Bytes of JSON lines waiting for the file.', outputs.json?.buffered ?? 0),
+      { name: 'sensor_inference_seconds', help: 'Time to classify one batch of flows in the model thread.', type: 'histogram', samples: inferenceLatency.samples() },
+    ];
+    return metrics;
   };
 
   // ---- SIGHUP: reopen outputs, reread config ----
@@ -500,14 +653,20 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     }
     const applied: LiveConfig = { ...cfg };
     for (const k of RELOADABLE_KEYS) (applied as unknown as Record<string, unknown>)[k] = next[k];
+    if (applied.jsonAlertsOnly && !classifier) {
+      log.error({ event: 'reload', key: 'jsonAlertsOnly' }, 'reload: jsonAlertsOnly needs verdicts, and no model is set; keeping every flow in the JSON output');
+      applied.jsonAlertsOnly = false;
+    }
     // Everything completed so far goes to the current outputs first.
     engine.flushRows();
     await drain();
     // New outputs before the old ones close, so a failure keeps the old ones.
     const keepCsv = outputs.csv !== undefined && applied.csv === cfg.csv && inode(applied.csv!) === outputs.csvIno && !fanout.failures.has(outputs.csv);
+    // The JSON file likewise (logrotate: moved away, or another path or settings: a new file).
+    const keepJson = outputs.json !== undefined && jsonKey(applied) === outputs.jsonKey && inode(applied.json!) === outputs.jsonIno && !fanout.failures.has(outputs.json);
     let fresh: Outputs;
     try {
-      fresh = await openOutputs({ ...applied, csv: keepCsv ? undefined : applied.csv }, argv, profile.columns);
+      fresh = await openOutputs({ ...applied, csv: keepCsv ? undefined : applied.csv, json: keepJson ? undefined : applied.json }, argv, profile.columns, jsonContext);
     } catch (e) {
       log.error({ event: 'reload', error: (e as Error).message }, `reload: cannot open outputs (${(e as Error).message}); keeping the current ones`);
       return;
@@ -518,6 +677,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     }
     for (const s of old.sinks) {
       if (keepCsv && s === old.csv) continue;
+      if (keepJson && s === old.json) continue;
       await s.close().catch((e: unknown) => log.error({ event: 'reload', error: (e as Error).message }, `reload: closing an output: ${(e as Error).message}`));
     }
     if (keepCsv) {
@@ -525,10 +685,16 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       fresh.csvIno = old.csvIno;
       fresh.sinks.unshift(old.csv!);
     }
+    if (keepJson) {
+      fresh.json = old.json;
+      fresh.jsonIno = old.jsonIno;
+      fresh.jsonKey = old.jsonKey;
+      fresh.sinks.splice(keepCsv ? 1 : 0, 0, old.json!); // before SQLite, as openOutputs orders them
+    }
     outputs = fresh;
     cfg = applied;
     lastRetention = -Infinity;
-    log.info({ event: 'reload', db: cfg.db ?? null, csv: cfg.csv ?? null, runId: outputs.sqlite?.runId ?? null, statsInterval: cfg.statsInterval, retention: cfg.retention }, 'reload: outputs reopened');
+    log.info({ event: 'reload', db: cfg.db ?? null, csv: cfg.csv ?? null, json: cfg.json ?? null, runId: outputs.sqlite?.runId ?? null, statsInterval: cfg.statsInterval, retention: cfg.retention }, 'reload: outputs reopened');
   };
 
   // ---- the loop ----
@@ -572,7 +738,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       log.error({ event: 'capture_ended', error: warning ?? 'unknown' }, `capture on ${src.iface} ended: ${warning ?? 'unknown reason'}`);
       if (exitCode === ExitCode.Ok) exitCode = ExitCode.Input;
     }
-    engine.finish();
+    engine.finish(FlowEnd.Shutdown);
     await drain();
     await fanout.flush(outputs.sinks);
     src.close();
@@ -600,6 +766,8 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     process.off('SIGINT', onTerm);
     process.off('SIGHUP', onHup);
     src.close();
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
   }
 }
 

@@ -12,8 +12,12 @@ import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.j
 import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink } from '../sinks/sqlite.js';
+import { JsonSink } from '../sinks/json.js';
+import { hostname } from 'node:os';
 import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
 import { chooseModel, modelsCommand } from '../classify/cli.js';
+import { alertThresholdError } from '../classify/model-card.js';
+import { formatVerdictCounts } from '../classify/tally.js';
 import { ModelError, type Classifier } from '../classify/classifier.js';
 import { VerdictQueue } from '../classify/stage.js';
 
@@ -21,6 +25,10 @@ interface Args {
   replay?: string[];
   db?: string;
   csv?: string;
+  json?: string;
+  'json-alerts-only': boolean;
+  'json-features': boolean;
+  'sensor-name'?: string;
   /** Absent: the model's profile (cic without a model). */
   profile?: string;
   filter?: string;
@@ -32,6 +40,8 @@ interface Args {
   ipv6: boolean;
   /** A model path or name; false for --no-model; absent for the default model. */
   model?: string | false;
+  /** Overrides the card's alert_threshold. */
+  'alert-threshold'?: number;
   progress?: boolean;
   quiet: boolean;
 }
@@ -46,7 +56,7 @@ function stdioDashes(argv: string[]): string[] {
     if (a.startsWith('--')) last = a;
     if (a !== '-') return a;
     if (last === '--replay') return '/dev/stdin';
-    if (last === '--csv') return '/dev/stdout';
+    if (last === '--csv' || last === '--json') return '/dev/stdout';
     return a;
   });
 }
@@ -55,18 +65,23 @@ function parseArgs(argv: string[]): Args {
   const parsed = strictCommandLine(yargs(stdioDashes(argv)))
     .scriptName('sensor')
     .usage(
-      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [options]\n' +
+      'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [--json PATH] [options]\n' +
         '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n' +
         '       sensor models inspect PATH   (check a model against its card and print the contract)\n' +
+        '       sensor models drift MODEL DB [--run N]   (how far a run\'s flows are from the model\'s training data)\n' +
         '       sensor classify FLOWS.csv [--out verdicts.csv]   (verdicts for CICFlowMeter CSVs: sensor classify --help)\n' +
         '       sensor report DB [--run N] [--out report.html]   (an HTML report of a run: sensor report --help)\n' +
         '       sensor serve --db DB [--listen 127.0.0.1:8080]   (JSON API, predictions, metrics, dashboard: sensor serve --help)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
-        'features, one row per flow, to SQLite and/or CSV.',
+        'features, one row per flow, to SQLite, CSV and/or JSON lines.',
     )
     .option('replay', { type: 'string', array: true, describe: 'Capture file(s) to replay: pcap, pcapng, or either gzip-compressed; "-" reads standard input. Several files are one continuous stream.' })
     .option('db', { type: 'string', describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`).' })
     .option('csv', { type: 'string', describe: 'CSV file to write, with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout).' })
+    .option('json', { type: 'string', describe: 'JSON lines in the style of Suricata\'s EVE ("-" = stdout): a `flow` event per flow, an `alert` event per attack verdict, with Community ID.' })
+    .option('json-alerts-only', { type: 'boolean', default: false, describe: 'With --json: write only the `alert` events (needs a model).' })
+    .option('json-features', { type: 'boolean', default: false, describe: 'With --json: add every CIC feature of the flow under `features`.' })
+    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name).' })
     .option('profile', { type: 'string', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}). Default: the model's profile (cic2017 for the default model; cic with --no-model).` })
     .option('filter', { type: 'string', describe: 'BPF filter applied while reading, e.g. "tcp port 80".' })
     .option('flow-timeout', { type: 'number', default: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet (CICFlowMeter: 120).' })
@@ -76,10 +91,12 @@ function parseArgs(argv: string[]): Args {
     .option('port-direction', { type: 'boolean', default: false, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only).' })
     .option('ipv6', { type: 'boolean', default: false, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled).' })
     .option('model', { type: 'string', describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-rf). --no-model skips classification.' })
+    .option('alert-threshold', { type: 'number', describe: 'Call a flow an attack only when its most likely attack class has at least this probability, in (0, 1] (default: the card\'s alert_threshold; none = the most probable class).' })
     .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
     .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
     .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
+    .example('sensor --replay day1.pcap --json - | jq -c \'select(.event_type=="alert")\'', 'Alerts as JSON lines on stdout')
     .epilog('Exit codes: 0 ok, 2 bad usage or a model that cannot be used, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
     .parseSync() as unknown as Args;
   return parsed;
@@ -97,7 +114,18 @@ function validate(a: Args): string[] {
   positive('activity-timeout', a['activity-timeout']);
   if (!Number.isFinite(a['idle-timeout']) || a['idle-timeout'] < 0) errors.push(`Expected --idle-timeout to be 0 or a positive number of seconds, got "${a['idle-timeout']}"`);
   if (!Number.isInteger(a['max-flows']) || a['max-flows'] < 1 || a['max-flows'] > 50_000_000) errors.push(`Expected --max-flows to be an integer from 1 to 50000000, got "${a['max-flows']}"`);
-  if (!a.db && !a.csv) errors.push('Expected --db PATH and/or --csv PATH: where should the flows go?');
+  if (!a.db && !a.csv && !a.json) errors.push('Expected --db PATH, --csv PATH and/or --json PATH: where should the flows go?');
+  if (a.json === '') errors.push('Expected --json PATH (a file, or "-" for standard output)');
+  if (a.json === undefined && a['json-alerts-only']) errors.push('Expected --json PATH with --json-alerts-only');
+  if (a.json === undefined && a['json-features']) errors.push('Expected --json PATH with --json-features');
+  if (a.json !== undefined && a.json !== '' && a.json === a.csv) errors.push(`Expected --json and --csv to name different files, both are "${a.json === '/dev/stdout' ? '-' : a.json}"`);
+  if (a['sensor-name'] !== undefined && a['sensor-name'].trim() === '') errors.push('Expected --sensor-name NAME (not empty)');
+  const t = a['alert-threshold'];
+  if (t !== undefined) {
+    const e = alertThresholdError(t);
+    if (e !== undefined) errors.push(`Expected --alert-threshold to be ${e}, got "${t}"`);
+    else if (a.model === false) errors.push('Expected --alert-threshold only with a model (it thresholds the model\'s verdicts), but --no-model was given');
+  }
   return errors;
 }
 
@@ -118,6 +146,12 @@ function formatSummary(s: ReplaySummary): string {
   if (reasons.length > 0) lines.push('not in a written flow, by reason: ' + reasons.join('  '));
   const notes = nonZero(s.accounting.info);
   if (notes.length > 0) lines.push('notes: ' + notes.join('  '));
+  if (s.verdicts) {
+    const t = s.verdicts.threshold;
+    lines.push(`verdicts: ${formatVerdictCounts(s.verdicts.counts)} (${t === null ? 'no alert threshold: the most probable class' : `alert threshold ${t}`})`);
+    const top = s.verdicts.topAlertSources;
+    if (top.length > 0) lines.push(`top alert sources: ${top.map((x) => `${x.address} (${x.alerts.toLocaleString('en-US')})`).join(', ')}`);
+  }
   return lines.join('\n');
 }
 
@@ -148,9 +182,13 @@ export async function main(argv: string[]): Promise<number> {
   // before any input is opened or output created.
   let classifier: Classifier | undefined;
   try {
-    const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined);
+    const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined, args['alert-threshold']);
     classifier = choice.classifier;
     if (choice.notice && !args.quiet) process.stderr.write(`sensor: ${choice.notice}\n`);
+    if (args['json-alerts-only'] && !classifier) {
+      process.stderr.write('sensor: --json-alerts-only needs verdicts, and this run has no model (alerts are flows a model calls an attack)\n');
+      return ExitCode.Usage;
+    }
   } catch (e) {
     if (e instanceof ModelError) {
       for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
@@ -183,6 +221,16 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
   let sqlite: SqliteSink | undefined;
   try {
     if (args.csv) sinks.push(new CsvSink(args.csv, profile.columns));
+    if (args.json) {
+      sinks.push(
+        new JsonSink(args.json, profile.columns, {
+          sensor: args['sensor-name'] ?? hostname(),
+          ...(classifier ? { benignClass: classifier.card.benign } : {}),
+          alertsOnly: args['json-alerts-only'],
+          features: args['json-features'],
+        }),
+      );
+    }
     if (args.db) {
       sqlite = await SqliteSink.open(args.db, profile.columns, { source: args.replay!.join(' '), mode: 'replay', profile: profile.name, argv });
       sinks.push(sqlite);
@@ -219,7 +267,7 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
         ipv6: args.ipv6,
         sinks,
         stop,
-        ...(classifier ? { verdicts: new VerdictQueue(classifier) } : {}),
+        ...(classifier ? { verdicts: new VerdictQueue(classifier, undefined, { countAlertSources: true }) } : {}),
         ...(showProgress
           ? {
               onProgress: (p: ReplayProgress) => {

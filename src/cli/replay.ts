@@ -58,7 +58,16 @@ export interface ReplaySummary {
   accounting: EngineAccounting;
   /** Sinks that failed while writing: the replay went on with the others; `rowsLost` flows did not reach it. */
   sinkFailures: SinkFailure[];
+  /** With a model: the verdicts by class, the alert threshold used, and the sources with the most alerts. */
+  verdicts?: {
+    counts: Record<string, number>;
+    threshold: number | null;
+    topAlertSources: { address: string; alerts: number }[];
+  };
 }
+
+/** How many alert sources the summary names. */
+export const TOP_ALERT_SOURCES = 5;
 
 
 /** A sink may report how many rows it has made durable (SqliteSink: committed rows); otherwise rows accepted. */
@@ -96,6 +105,7 @@ if (META_STRIDE !== 6) throw new Error('engine and packet source disagree on the
 
 export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promise<ReplaySummary> {
   const pending: FlowRows[] = [];
+  let currentFile = sources[0]?.path;
   const engine = new Engine({
     profile: opts.profile,
     flowTimeoutUs: opts.flowTimeoutUs,
@@ -106,6 +116,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     portAwareDirection: opts.portAwareDirection,
     ipv6: opts.ipv6,
     onFlows: (rows) => {
+      rows.source = currentFile;
       pending.push(rows);
       opts.verdicts?.submit(rows);
     },
@@ -132,6 +143,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   let stopped = false;
   for (let fi = 0; fi < sources.length; fi++) {
     const src = sources[fi]!;
+    currentFile = src.path;
     const size = fileSize(src.path);
     const linkType = src.linkType;
     const data = src.data;
@@ -180,6 +192,8 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     }
     src.close();
     if (stopped) break;
+    // A batch never spans two files, so each flow's batch names the file it completed in (JSON `pcap_file`).
+    if (fi + 1 < sources.length) engine.flushRows();
   }
   for (let fi = 0; fi < sources.length; fi++) sources[fi]!.close();
   engine.finish();
@@ -209,13 +223,23 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     stopped,
     accounting,
     sinkFailures: [...fanout.failures.values()],
+    ...(opts.verdicts
+      ? {
+          verdicts: {
+            counts: opts.verdicts.tally.verdicts(),
+            threshold: opts.verdicts.classifier.threshold,
+            topAlertSources: opts.verdicts.tally.topAlertSources(TOP_ALERT_SOURCES),
+          },
+        }
+      : {}),
   };
 }
 
 /**
  * The runs table's `counters` JSON: `packets`, `flows`, `packets_in_written_flows`, the group
  * `packets_not_in_written_flows` (reason → packets; with `packets_in_written_flows` it sums to `packets`) and the
- * group `info` (counts about flows, files and sinks that are not packet reasons).
+ * group `info` (counts about flows, files and sinks that are not packet reasons); with a model, `verdicts`
+ * (class → flows with that verdict).
  */
 export function runCounters(s: ReplaySummary): Record<string, number | Record<string, number>> {
   const a = s.accounting;
@@ -225,6 +249,7 @@ export function runCounters(s: ReplaySummary): Record<string, number | Record<st
     packets_in_written_flows: a.packetsInWrittenFlows,
     packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
     info: { ...a.info },
+    ...(s.verdicts ? { verdicts: { ...s.verdicts.counts } } : {}),
   };
 }
 

@@ -6,9 +6,12 @@
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
- *   promiscuous, statsInterval, model, retention, maxFlows, portDirection, ipv6.
+ *   promiscuous, statsInterval, model, alertThreshold, retention, maxFlows, portDirection, ipv6, json, jsonAlertsOnly,
+ *   jsonFeatures, sensorName, metrics.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
+import { alertThresholdError } from '../classify/model-card.js';
 
 export interface LiveConfig {
   /** Interface to capture on, e.g. "eth0" (a span/mirror port). */
@@ -33,8 +36,10 @@ export interface LiveConfig {
   promiscuous: boolean;
   /** Seconds between stats log lines (and runs-table updates); 0 = off. */
   statsInterval: number;
-  /** ONNX model (.onnx/.json path or a name in models/), or null for none (the live default). */
-  model: string | null;
+  /** ONNX model (.onnx/.json path or a name in models/); null for none; undefined = the default model. */
+  model: string | null | undefined;
+  /** Overrides the model card's alert_threshold, in (0, 1]; undefined = the card's. */
+  alertThreshold: number | undefined;
   /** Delete flows whose first packet is older than this many days; 0 = keep everything. */
   retention: number;
   /** Flow table capacity. */
@@ -43,6 +48,16 @@ export interface LiveConfig {
   portDirection: boolean;
   /** Make flows of IPv6 packets. */
   ipv6: boolean;
+  /** JSON lines file (EVE-style flow and alert events) to append to. */
+  json: string | undefined;
+  /** Write only alert events to `json`. */
+  jsonAlertsOnly: boolean;
+  /** Add every CIC feature to each JSON event. */
+  jsonFeatures: boolean;
+  /** The JSON events' `sensor` field; undefined = the host name. */
+  sensorName: string | undefined;
+  /** Where to serve Prometheus metrics (`/metrics`); undefined = off. */
+  metrics: { host: string; port: number } | undefined;
 }
 
 export type ConfigKey = keyof LiveConfig;
@@ -172,12 +187,25 @@ export const FIELDS: readonly Field[] = [
     key: 'model',
     flag: 'model',
     env: 'SENSOR_MODEL',
-    def: null,
+    // undefined: the default model (as in replay); null / false: none.
+    def: undefined,
     check: (v, text) => {
       if (v === null || v === false) return ok(null);
       if (text && typeof v === 'string' && /^(false|no|off|none)$/i.test(v.trim())) return ok(null);
       if (typeof v === 'string' && v.trim() !== '' && !v.includes('\0')) return ok(v);
       return bad('a path to an ONNX model, or null / false for none');
+    },
+  },
+  {
+    key: 'alertThreshold',
+    flag: 'alert-threshold',
+    env: 'SENSOR_ALERT_THRESHOLD',
+    def: undefined,
+    check: (v, text) => {
+      if (v === null) return ok(undefined);
+      const n = num(v, text);
+      const e = alertThresholdError(n);
+      return e === undefined ? ok(n) : bad(`${e} (or null: the model card's)`);
     },
   },
   {
@@ -193,7 +221,45 @@ export const FIELDS: readonly Field[] = [
   { key: 'maxFlows', flag: 'max-flows', env: 'SENSOR_MAX_FLOWS', def: 262144, check: integer(1, 50_000_000) },
   { key: 'portDirection', flag: 'port-direction', env: 'SENSOR_PORT_DIRECTION', def: false, check: boolean },
   { key: 'ipv6', flag: 'ipv6', env: 'SENSOR_IPV6', def: false, check: boolean },
+  {
+    key: 'json',
+    flag: 'json',
+    env: 'SENSOR_JSON',
+    def: undefined,
+    check: (v) => {
+      if (v === null) return ok(undefined);
+      if (v === '-') return bad('a JSON lines file path ("-" is not allowed live: stdout carries the JSON log)');
+      return path('JSON lines file')(v);
+    },
+  },
+  { key: 'jsonAlertsOnly', flag: 'json-alerts-only', env: 'SENSOR_JSON_ALERTS_ONLY', def: false, check: boolean },
+  { key: 'jsonFeatures', flag: 'json-features', env: 'SENSOR_JSON_FEATURES', def: false, check: boolean },
+  {
+    key: 'sensorName',
+    flag: 'sensor-name',
+    env: 'SENSOR_SENSOR_NAME',
+    def: undefined,
+    check: (v) => (v === null ? ok(undefined) : typeof v === 'string' && v.trim() !== '' && !v.includes('\0') ? ok(v) : bad('a non-empty name, or null for the host name')),
+  },
+  { key: 'metrics', flag: 'metrics', env: 'SENSOR_METRICS', def: undefined, check: (v, text) => (v === null || v === false ? ok(undefined) : metricsAddress(v, text)) },
 ];
+
+/**
+ * `HOST:PORT`, `[IPv6]:PORT` or a bare `PORT` (loopback: 127.0.0.1). Names are not resolved: an address keeps a
+ * metrics endpoint from landing on an interface by accident.
+ */
+function metricsAddress(v: unknown, text: boolean): Check {
+  const expected = 'PORT, HOST:PORT or [IPv6]:PORT with a numeric address and a port from 1 to 65535 (e.g. 127.0.0.1:9464), or null for off';
+  const s = typeof v === 'number' && Number.isInteger(v) ? String(v) : typeof v === 'string' ? v.trim() : undefined;
+  if (s === undefined) return bad(expected);
+  if (text && /^(false|no|off|none)$/i.test(s)) return ok(undefined);
+  const m = /^(?:(?:([\d.]+)|\[([0-9a-fA-F:.]+)\]):)?(\d{1,5})$/.exec(s);
+  if (!m) return bad(expected);
+  const port = Number(m[3]);
+  const host = m[1] ?? m[2] ?? '127.0.0.1';
+  if (port < 1 || port > 65535 || (m[1] !== undefined && !isIPv4(host)) || (m[2] !== undefined && !isIPv6(host))) return bad(expected);
+  return ok({ host, port });
+}
 
 export const CONFIG_KEYS: readonly ConfigKey[] = FIELDS.map((f) => f.key);
 
@@ -294,8 +360,14 @@ export function parseConfig(
   if (values.interface === undefined) {
     errors.push(`no interface to capture on: pass --iface NAME or set "interface" in the config file`);
   }
-  if (values.db === undefined && values.csv === undefined) {
-    errors.push('no output: pass --db PATH and/or --csv PATH, or set "db" / "csv" in the config file');
+  if (values.db === undefined && values.csv === undefined && values.json === undefined) {
+    errors.push('no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file');
+  }
+  for (const k of ['jsonAlertsOnly', 'jsonFeatures'] as const) {
+    if (values[k] === true && values.json === undefined) errors.push(`${k} applies to the JSON output, but no "json" is set`);
+  }
+  if (values.alertThreshold !== undefined && values.model === null) {
+    errors.push('an alert threshold applies to a model\'s verdicts, but "model" is none');
   }
   if (typeof values.retention === 'number' && values.retention > 0 && values.db === undefined) {
     errors.push(`retention applies to the database, but no "db" is set`);
@@ -308,4 +380,4 @@ export function parseConfig(
 }
 
 /** Config keys that can change on SIGHUP without a restart; the others need one. */
-export const RELOADABLE_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['db', 'csv', 'statsInterval', 'retention']);
+export const RELOADABLE_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['db', 'csv', 'statsInterval', 'retention', 'json', 'jsonAlertsOnly', 'jsonFeatures', 'sensorName']);

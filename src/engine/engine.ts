@@ -17,7 +17,7 @@ import { FlowTable } from '../flows/flow-table.js';
 import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
 import { ProfileId, type Profile } from '../features/profiles.js';
-import type { FlowRows } from '../sinks/flow-rows.js';
+import { FlowEnd, type FlowRows } from '../sinks/flow-rows.js';
 
 export interface EngineConfig {
   profile: Profile;
@@ -184,6 +184,10 @@ export class Engine {
       ids: [],
       features: new Float64Array(this.batchSize * this.featureCount),
       kinds: new Uint8Array(this.batchSize * this.featureCount),
+      endReasons: new Uint8Array(this.batchSize),
+      ipProtos: new Uint8Array(this.batchSize),
+      icmpTypes: new Uint8Array(this.batchSize),
+      icmpCodes: new Uint8Array(this.batchSize),
     };
   }
 
@@ -278,7 +282,7 @@ export class Engine {
     const tsUs = this.tsUs;
     if (slot >= 0 && this.idleTimeoutUs > 0 && tsUs - this.st[slot * STRIDE + S.LAST]! > this.idleTimeoutUs) {
       this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
-      this.endFlow(slot, true);
+      this.endFlow(slot, true, FlowEnd.Idle);
       slot = -1;
     }
     if (slot < 0) {
@@ -286,7 +290,7 @@ export class Engine {
       if (slot < 0) {
         // Full: end the oldest flow early (counted) and reuse its place.
         this.engineCounters[EngineCounter.EvictedFlows]!++;
-        this.endFlow(table.oldest, true);
+        this.endFlow(table.oldest, true, FlowEnd.Evicted);
         slot = table.insert();
       }
       this.newFlow(slot, pkt);
@@ -356,7 +360,7 @@ export class Engine {
           // The close test adds the backward counter to itself, so a forward FIN never closes the flow.
           if (st[b + S.GEN_BWD_FIN]! + st[b + S.GEN_BWD_FIN]! === 2) {
             this.addPacket(slot, fwd);
-            this.endFlow(slot, false);
+            this.endFlow(slot, false, FlowEnd.Fin);
           } else {
             this.updateActiveIdle(b);
             this.addPacket(slot, fwd);
@@ -367,7 +371,7 @@ export class Engine {
       } else if (++st[b + S.GEN_BWD_FIN]! === 1) {
         // 1 + 1 == 2: the first backward FIN closes the flow at once.
         this.addPacket(slot, fwd);
-        this.endFlow(slot, false);
+        this.endFlow(slot, false, FlowEnd.Fin);
       } else {
         this.engineCounters[EngineCounter.CicDroppedFin]!++;
       }
@@ -375,7 +379,7 @@ export class Engine {
     }
     if ((this.flags & TcpFlag.RST) !== 0) {
       this.addPacket(slot, fwd);
-      this.endFlow(slot, false);
+      this.endFlow(slot, false, FlowEnd.Rst);
       return;
     }
     if ((fwd && st[b + S.GEN_FWD_FIN] === 0) || st[b + S.GEN_BWD_FIN] === 0) {
@@ -400,15 +404,17 @@ export class Engine {
       if (tcpOrUdp) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
       const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
       const pktTcpOrUdp = this.proto === PROTO_TCP || this.proto === PROTO_UDP;
+      // Not timed out: a SYN after the teardown (READY comes from a RST, or from FIN, FIN, ACK).
+      const reason = ts - st[b + S.START]! > this.flowTimeoutUs ? FlowEnd.Timeout : st[b + S.FLAG_RST]! > 0 ? FlowEnd.Rst : FlowEnd.Fin;
       if ((state === TcpState.READY && syn) || newUdp || !pktTcpOrUdp) {
-        this.emit(slot);
+        this.emit(slot, reason);
         this.table.renew(slot);
         this.newFlow(slot, pkt);
       } else {
         // A continuing connection: same orientation, same retransmission memory, connection time carried.
         const cum = st[b + S.CUM_DURATION]! + (ts - st[b + S.LAST]!);
         const fwd = this.isForward(slot);
-        this.emit(slot);
+        this.emit(slot, reason);
         this.table.renew(slot);
         this.firstPacket(slot, fwd);
         st[b + S.CUM_DURATION] = cum;
@@ -437,7 +443,7 @@ export class Engine {
     }
     if (st[b + S.PROTO] === PROTO_ICMP && st[b + S.ICMP_CODE] !== pkt.icmpCode && st[b + S.ICMP_TYPE] !== pkt.icmpType) {
       // A different ICMP exchange under the same addresses: a new flow, oriented by this packet.
-      this.emit(slot);
+      this.emit(slot, FlowEnd.NewExchange);
       this.table.renew(slot);
       this.serial[slot] = this.nextSerial++;
       this.orient(slot, pkt, false);
@@ -461,7 +467,7 @@ export class Engine {
     }
     if ((this.flags & TcpFlag.FIN) !== 0) {
       this.addPacket(slot, fwd);
-      this.endFlow(slot, false);
+      this.endFlow(slot, false, FlowEnd.Fin);
       return;
     }
     this.updateActiveIdle(b);
@@ -470,7 +476,7 @@ export class Engine {
 
   /** Timeout split keeping the flow's orientation (CIC master, 2017): write the old flow, start anew in place. */
   private restartFlow(slot: number, firstIsForward: boolean): void {
-    this.emit(slot);
+    this.emit(slot, FlowEnd.Timeout);
     this.table.renew(slot);
     this.serial[slot] = this.nextSerial++;
     this.firstPacket(slot, firstIsForward);
@@ -499,6 +505,7 @@ export class Engine {
     st[b + S.END_ACTIVE] = ts;
     st[b + S.SF_LAST] = ts;
     st[b + S.PROTO] = this.proto;
+    st[b + S.IP_PROTO] = this.pkt.proto;
     st[b + S.FIRST_FLAGS] = flags;
     st[b + S.ICMP_CODE] = this.pkt.icmpCode;
     st[b + S.ICMP_TYPE] = this.pkt.icmpType;
@@ -698,18 +705,18 @@ export class Engine {
   // Flow completion.
 
   /** End the flow in `slot` and free the slot. `early`: ended by the engine (eviction/idle/EOF), not by a packet. */
-  private endFlow(slot: number, early: boolean): void {
+  private endFlow(slot: number, early: boolean, reason: FlowEnd): void {
     const b = slot * STRIDE;
     if (early && this.p === ProfileId.Fixed) {
       const proto = this.st[b + S.PROTO];
       if (proto === PROTO_TCP || proto === PROTO_UDP) this.st[b + S.CUM_DURATION]! += this.st[b + S.LAST]! - this.st[b + S.START]!;
     }
-    this.emit(slot);
+    this.emit(slot, reason);
     this.table.remove(slot);
   }
 
   /** Write the flow in `slot` to the output batch if the profile writes it; count it otherwise. */
-  private emit(slot: number): void {
+  private emit(slot: number, reason: FlowEnd): void {
     const b = slot * STRIDE;
     const pkts = this.st[b + S.PKTS]!;
     // CIC master and the 2017 build never write a flow of one packet (bug 10); the fork does.
@@ -722,6 +729,10 @@ export class Engine {
     const i = rows.count;
     const id = this.profile.writeRow(this.st, b, this.fwdAddr, slot, this.table, rows.features, rows.kinds, i * this.featureCount);
     rows.ids.push(id);
+    rows.endReasons![i] = reason;
+    rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
+    rows.icmpTypes![i] = this.st[b + S.ICMP_TYPE]!;
+    rows.icmpCodes![i] = this.st[b + S.ICMP_CODE]!;
     rows.count = i + 1;
     this.packetsInFlows += pkts;
     this.flowsWritten++;
@@ -749,7 +760,7 @@ export class Engine {
       const n = t.next(s);
       if (nowUs - this.st[s * STRIDE + S.LAST]! > this.idleTimeoutUs) {
         this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
-        this.endFlow(s, true);
+        this.endFlow(s, true, FlowEnd.Idle);
         ended++;
       }
       s = n;
@@ -757,10 +768,10 @@ export class Engine {
     return ended;
   }
 
-  /** End of input: write every open flow (by the profile's rule), then flush the batch. */
-  finish(): void {
+  /** End of input (or the daemon's shutdown): write every open flow (by the profile's rule), then flush the batch. */
+  finish(reason: FlowEnd = FlowEnd.EndOfCapture): void {
     const t = this.table;
-    while (t.oldest >= 0) this.endFlow(t.oldest, true);
+    while (t.oldest >= 0) this.endFlow(t.oldest, true, reason);
     this.retxUntracked();
     this.flushRows();
   }

@@ -100,6 +100,8 @@ export const S = {
   ICMP_TYPE: field(),
   /** Flow protocol as the profile keys it (0 for "other" in the CIC profiles). */
   PROTO: field(),
+  /** IP protocol of the flow's first packet as on the wire (for output identity: Community ID, JSON `proto`). */
+  IP_PROTO: field(),
   /** 1 when endpoint A of the canonical key is the flow's forward (source) side. */
   FWD_IS_A: field(),
   /** 1 when both endpoints have the same address (IP-only direction then counts everything as forward). */

@@ -5,12 +5,12 @@
  * collectReport() asks the database; renderReport() turns the answers into HTML. Sections whose column the
  * database lacks (kdd, app_label, attack_score: added by later versions) say so instead of drawing.
  */
-import { preprocessValue } from '../classify/model-card.js';
-import type { ModelCard } from '../classify/model-card.js';
+import { preprocessValue, type ModelCard } from '../classify/model-card.js';
 import { lookupFeatureName } from '../classify/feature-names.js';
 import { CHART_CSS, chartKit } from './charts.js';
 import { cardForRun, type Count, type FlowDb, type RunRow } from './flow-db.js';
-import { binIndex, psi, psiLevel, PSI_EPSILON } from './psi.js';
+import { binIndex } from '../classify/model-card.js';
+import { psi, PSI_FLOOR } from '../classify/drift.js';
 
 const TIME_BINS = 60;
 const SCORE_BINS = 20;
@@ -18,6 +18,11 @@ const TOP = 10;
 
 /** Features shown with each of the top alerts (canonical names; the profile's spelling is used). */
 const KEY_FEATURES = ['Flow Duration', 'Total Fwd Packet', 'Total Bwd packets', 'Total Length of Fwd Packet', 'Total Length of Bwd Packet', 'Flow Bytes/s', 'Flow Packets/s', 'SYN Flag Count'];
+
+/** The usual reading of a PSI: < 0.1 stable, 0.1–0.25 moderate shift, above 0.25 major (sensor models drift flags >= 0.25). */
+export function psiLevel(v: number): 'stable' | 'moderate' | 'major' {
+  return v < 0.1 ? 'stable' : v < 0.25 ? 'moderate' : 'major';
+}
 
 export interface DriftRow {
   feature: string;
@@ -143,7 +148,7 @@ function driftOf(db: FlowDb, runId: number, card: ModelCard | null): ReportData[
   }
   const features: DriftRow[] = cols.map((c, k) => {
     const actual = counts[k]!.map((n) => (rows > 0 ? n / rows : 0));
-    const v = psi(c.ref.fractions, actual);
+    const v = psi(actual, c.ref.fractions);
     return { feature: c.name, psi: v, level: psiLevel(v), actual, expected: c.ref.fractions };
   });
   features.sort((a, b) => b.psi - a.psi);
@@ -365,7 +370,7 @@ function driftHtml(d: ReportData): string {
   const counts = { major: dr.features.filter((f) => f.level === 'major').length, moderate: dr.features.filter((f) => f.level === 'moderate').length };
   return (
     `<p>Population stability index (PSI) of each input over this run's ${num(dr.rows)} flows, against the card's drift_reference (${num(dr.reference)} training rows), values preprocessed as the model sees them. ` +
-    `PSI = Σ (a − e)·ln(a/e) over the reference bins, shares floored at ${PSI_EPSILON}; below 0.1 stable, 0.1–0.25 moderate, above 0.25 major shift. ` +
+    `PSI = Σ (q − p)·ln(q/p) over the reference bins, q this run's share, p training's, each floored at ${PSI_FLOOR} (as sensor models drift computes it); below 0.1 stable, 0.1–0.25 moderate, 0.25 and above major shift. ` +
     `<b>${counts.major}</b> major, <b>${counts.moderate}</b> moderate of ${dr.features.length} inputs.${dr.skipped.length > 0 ? ` Not compared (unknown column): ${esc(dr.skipped.join(', '))}.` : ''}</p>` +
     kit.bars(top.map((f) => ({ label: f.feature, value: Number(f.psi.toFixed(4)), color: f.level === 'major' ? kit.PALETTE[0] : f.level === 'moderate' ? kit.PALETTE[1] : kit.PALETTE[2] })), { title: 'PSI per input, highest first', width: 640 }) +
     `<details><summary>every input</summary><table class="counts"><thead><tr><th>input</th><th class="n">PSI</th><th>level</th></tr></thead><tbody>${dr.features

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as httpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CsvRecordReader } from '../classify/csv-records.js';
-import { describeMissing, verdictRule, type TableClassifier } from '../classify/table-rows.js';
+import { describeMissing, tableRule, type TableClassifier } from '../classify/table-rows.js';
 import { cardForRun, type FlowDb, type Scope } from '../report/flow-db.js';
 import { dashboardHtml } from './dashboard.js';
 
@@ -320,7 +320,7 @@ export function createServer(opts: ServeOptions): Server {
         const lines = describeMissing(m.missing, table.card.inputs.length);
         throw new HttpError(400, `${m.missing.length} column(s) the model needs are missing: ${m.missing.map((x) => JSON.stringify(x.input.trim())).join(', ')}`, { missing: m.missing.map((x, i) => ({ column: x.input.trim(), position: x.position + 1, accepted: x.accepted, message: lines[i] })) });
       }
-      const rule = t === undefined ? table.rule : verdictRule(table.card, table.rule.model, t);
+      const rule = t === undefined ? table.rule : tableRule(table.card, table.rule.model, t);
       const { verdicts, problems } = await table.classify(rows, m.columns, header, rule);
       if (problems.length > 0) {
         throw new HttpError(400, `${problems.length} row(s) have bad cells: ${problems.slice(0, 3).map((x) => `row ${x.row + 1}: ${x.message}`).join('; ')}${problems.length > 3 ? '; ...' : ''}`, {

@@ -10,7 +10,10 @@ import Database from 'better-sqlite3';
 import type { SinkErrorKind } from './flow-rows.js';
 import type { FromWorker, ToWorker, WorkerInit } from './sqlite.js';
 
-const SCHEMA_VERSION = 1;
+/** 2: flows gained attack_label, attack_score, kdd (a version-1 database is upgraded when opened). */
+const SCHEMA_VERSION = 2;
+/** Columns added to `flows` by each version after 1 (all nullable: rows written before have NULL). */
+const ADDED_COLUMNS: Record<number, string[]> = { 2: ['attack_label TEXT NULL', 'attack_score REAL NULL', 'kdd TEXT NULL'] };
 /**
  * Rows per multi-row INSERT (one statement call per 32 rows is ~1.4x faster than one per row); fewer when a row
  * has so many columns that 32 rows would pass SQLite's limit of 32766 bound variables.
@@ -120,7 +123,8 @@ function ensureSchema(db: Database.Database, path: string): void {
       ]),
     );
     const version = Number(meta.get('schema_version'));
-    if (version !== SCHEMA_VERSION) {
+    const older = Number.isInteger(version) && version >= 1 && version < SCHEMA_VERSION;
+    if (!older && version !== SCHEMA_VERSION) {
       throw new OpenError(
         'schema-mismatch',
         `database ${path} has schema version ${meta.get('schema_version') ?? '(none)'}, this program writes ${SCHEMA_VERSION}`,
@@ -141,6 +145,14 @@ function ensureSchema(db: Database.Database, path: string): void {
     }
     if (!tableExists(db, 'runs') || !tableExists(db, 'flows')) {
       throw new OpenError('schema-mismatch', `database ${path} lacks its runs/flows tables`);
+    }
+    if (older) {
+      // An older database of ours (checked above): add the new nullable columns. This runs inside the opening
+      // transaction (BEGIN IMMEDIATE), so the upgrade is all or nothing; ADD COLUMN does not rewrite the rows.
+      for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
+        for (const col of ADDED_COLUMNS[v] ?? []) db.exec(`ALTER TABLE flows ADD COLUMN ${col}`);
+      }
+      db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
     }
     return;
   }
@@ -182,7 +194,10 @@ CREATE TABLE flows (
 ${featureDdl}${specs.length > 0 ? ',' : ''}
   label TEXT NULL,
   score REAL NULL,
-  model TEXT NULL
+  model TEXT NULL,
+  attack_label TEXT NULL,
+  attack_score REAL NULL,
+  kdd TEXT NULL
 );
 CREATE INDEX flows_run_id ON flows(run_id);
 CREATE INDEX flows_start_us ON flows(start_us);
@@ -248,6 +263,9 @@ function serve(db: Database.Database, runId: number): void {
     'label',
     'score',
     'model',
+    'attack_label',
+    'attack_score',
+    'kdd',
   ];
   const P = insertColumns.length;
   const ROWS_PER_STATEMENT = Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(32_000 / P)));
@@ -281,6 +299,9 @@ function serve(db: Database.Database, runId: number): void {
     args[o] = b.labels?.[i] ?? null;
     args[o + 1] = b.scores ? b.scores[i] : null;
     args[o + 2] = b.model ?? null;
+    args[o + 3] = b.attackLabels?.[i] ?? null;
+    args[o + 4] = b.attackScores ? b.attackScores[i] : null;
+    args[o + 5] = b.kdd?.[i] ?? null;
   }
 
   const insertBatch = db.transaction((b: Batch) => {

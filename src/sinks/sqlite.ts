@@ -17,8 +17,11 @@
  * - `meta(key, value)`: schema_version, profile, columns (JSON [{name, sql, type}]);
  * - `runs(id, source, mode, profile, started_at, ended_at, packets, flows, counters, argv)`, one row per open();
  * - `flows(id, run_id, flow_id, src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, timestamp,
- *    <one typed column per feature, named by sqlName()>, label, score, model)`, indexes on run_id and start_us.
- * A database created with another profile (or other feature columns) is refused with 'profile-mismatch'.
+ *    <one typed column per feature, named by sqlName()>, label, score, model, attack_label, attack_score, kdd)`,
+ *    indexes on run_id and start_us.
+ * A database created with another profile (or other feature columns) is refused with 'profile-mismatch'. A
+ * database of schema version 1 (before attack_label, attack_score, kdd) gets those three columns, NULL in its
+ * old rows, in the transaction that opens it (sqlite-worker.ts); any other version is refused.
  * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
  * worker has it, well within a second).
  */
@@ -81,6 +84,9 @@ export const FIXED_FLOW_COLUMNS: readonly string[] = [
   'label',
   'score',
   'model',
+  'attack_label',
+  'attack_score',
+  'kdd',
 ];
 
 /**
@@ -125,6 +131,9 @@ export type ToWorker =
       features: Float64Array;
       labels?: (string | null)[];
       scores?: Float64Array;
+      attackLabels?: (string | null)[];
+      attackScores?: Float64Array;
+      kdd?: (string | null)[];
       model?: string;
     }
   | { t: 'flush'; seq: number }
@@ -289,6 +298,9 @@ export class SqliteSink implements FlowSink {
     };
     if (rows.labels) msg.labels = rows.labels.slice(0, rows.count);
     if (rows.scores) msg.scores = rows.scores.slice(0, rows.count);
+    if (rows.attackLabels) msg.attackLabels = rows.attackLabels.slice(0, rows.count);
+    if (rows.attackScores) msg.attackScores = rows.attackScores.slice(0, rows.count);
+    if (rows.kdd) msg.kdd = rows.kdd.slice(0, rows.count);
     if (rows.model !== undefined) msg.model = rows.model;
     this.post(msg, [features.buffer as ArrayBuffer]);
     this.inFlight++;

@@ -1,0 +1,339 @@
+"""The training data's sources, each turned into one table of `cic2017` feature rows with a label.
+
+Every row carries: the 77 cic2017 feature columns (CIC-IDS2017 names, pandas' `.1` for the repeated Fwd Header
+Length), `Label` (the model's class), `source` (cic, lab, ndpi, corpus), `unit` (what a split keeps together: a
+capture, a lab phase, a slice of a published file), `order` (position in time inside the unit, for splits by
+time) and, where known, `detail` (the original label or nDPI category) and `app_group` (nDPI's application group).
+
+Captures are replayed by this checkout's sensor (`bin/sensor.js --profile cic2017 --no-model --db`), so the rows
+are exactly what the sensor computes at run time. Published CIC-IDS2017 rows are read as they are: the `cic2017`
+profile reproduces them (README "Which profile?").
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
+PROFILE = 'cic2017'
+BENIGN = 'BENIGN'
+
+# Published CIC-IDS2017 labels (as spelled in the day files, web attacks with an en dash, 0x96 or U+FFFD) and the
+# lab's labels → the model's classes. DDoS and the floods are DoS: a per-flow model cannot see that several
+# sources take part (a property across flows), so what it can learn from one flow is "denial of service".
+GROUP = {
+    'BENIGN': 'BENIGN', 'DoS': 'DoS', 'DDoS': 'DoS', 'DoS Hulk': 'DoS', 'DoS GoldenEye': 'DoS', 'DoS slowloris': 'DoS',
+    'DoS Slowhttptest': 'DoS', 'Heartbleed': 'DoS', 'DDoS-ACK': 'DoS', 'DDoS-PSH-ACK': 'DoS',
+    'PortScan': 'PortScan', 'BruteForce': 'BruteForce', 'FTP-Patator': 'BruteForce', 'SSH-Patator': 'BruteForce',
+    'WebAttack': 'WebAttack', 'Bot': 'Bot', 'Infiltration': 'Infiltration',
+}
+
+# nDPI categories → application groups (../shared/data/ndpi/README.md); anything else is Other.
+APP_GROUPS = {
+    'Web': ['Web', 'Advertisement', 'Shopping', 'SocialNetwork', 'AdultContent', 'Gambling'],
+    'Media': ['Media', 'Video', 'Streaming', 'Music'],
+    'Chat': ['Chat', 'Collaborative', 'Email', 'VirtAssistant'],
+    'VoIP': ['VoIP'], 'VPN': ['VPN'], 'RemoteAccess': ['RemoteAccess'],
+    'Transfer': ['Download', 'DataTransfer', 'Cloud', 'SoftwareUpdate'],
+    'Network': ['Network', 'System', 'RPC', 'ConnCheck', 'Database'],
+    'Game': ['Game'],
+}
+CATEGORY_GROUP = {c: g for g, cs in APP_GROUPS.items() for c in cs}
+
+# nDPI captures that are not benign samples (the data README: attacks, exploits, malware, scans, exfiltration
+# tunnels, fuzzing, deliberately malformed traffic). Kept out of training; the attack ones are a foreign test set.
+NDPI_NOT_BENIGN = re.compile(
+    r'attack|exploit|malware|scan|emotet|log4j|sql_?inj|xss|dos_|exfil|iodine|dns2tcp|tunnel|fuzz|crash|malformed|'
+    r'bad-?|badpackets|invalid|custom_risk|portable_executable|mining|ossfuzz|_error|false_positive|teso', re.I)
+# nDPI captures of attacks recorded elsewhere, with the class their traffic is (capture level: every flow of the
+# capture that nDPI does not name a known benign service counts as that attack). Evaluation only.
+NDPI_FOREIGN_ATTACKS = {'synscan.pcap': 'PortScan', 'sql_injection.pcap': 'WebAttack', 'xss.pcap': 'WebAttack'}
+# nDPI categories and risks that make a flow not benign even in a benign capture.
+NDPI_BAD_CATEGORY = {'Malware', 'Mining'}
+NDPI_BAD_RISK = re.compile(r'exploit|malicious|suspicious entropy', re.I)
+
+# ../shared/corpus captures that are plainly benign protocol traces (ordinary clients and servers; not fuzzed,
+# truncated or malformed on purpose).
+CORPUS_BENIGN = [
+    'zeek/wikipedia.pcap', 'zeek/http-vlan-0.pcap', 'zeek/http-qinq-0.pcap', 'zeek/vlan-qinqinq.pcap',
+    'zeek/mixed-vlan-mpls.pcap', 'zeek/echo-connections.pcap.gz', 'zeek/communityid/tcp.pcap',
+    'zeek/communityid/udp.pcap', 'zeek/communityid/icmp.pcap', 'zeek/raw_packets.pcap',
+    'suricata-verify/flow-test-01.pcap', 'suricata-verify/pppoe-session-http.pcap',
+]
+CORPUS_BENIGN_DIRS = ['zeek/dns', 'zeek/ftp', 'zeek/http', 'zeek/smb', 'zeek/quic', 'zeek/modbus']
+
+LAB_RUN1 = ['benign', 'portscan', 'hulk', 'slowloris', 'slowbody', 'ddos', 'sshpatator', 'ftppatator']
+LAB_RUN2 = ['ackflood', 'pshack']
+
+
+def log(msg: str) -> None:
+    print(f'train: {msg}', file=sys.stderr, flush=True)
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---- replay -------------------------------------------------------------------------------------------------
+
+def replay(pcap: str, work: str) -> pd.DataFrame:
+    """One capture through this checkout's sensor (cic2017, no model): its flows with identity and features."""
+    db = os.path.join(work, hashlib.sha1(pcap.encode()).hexdigest()[:16] + '.sqlite')
+    for p in (db, db + '-wal', db + '-shm'):
+        if os.path.exists(p):
+            os.remove(p)
+    cmd = ['node', os.path.join(ROOT, 'bin', 'sensor.js'), '--replay', pcap, '--profile', PROFILE, '--db', db, '--no-model', '-q']
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode not in (0,):
+        raise SystemExit(f'train.py: {" ".join(cmd)} failed ({r.returncode}): {r.stderr.strip()}')
+    con = sqlite3.connect(db)
+    cols = json.loads(con.execute("SELECT value FROM meta WHERE key = 'columns'").fetchone()[0])
+    sql = ', '.join(f'"{c["sql"]}"' for c in cols)
+    d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, {sql} FROM flows ORDER BY start_us, id', con)
+    con.close()
+    for p in (db, db + '-wal', db + '-shm'):
+        if os.path.exists(p):
+            os.remove(p)
+    names, seen = [], set()
+    for c in cols:  # the profile's names; pandas' ".1" for the repeated Fwd Header Length, as in the sample
+        n = c['name']
+        names.append(n + '.1' if n in seen else n)
+        seen.add(n)
+    d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', *names]
+    for n in names:
+        d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
+    return d
+
+
+def replay_many(pcaps: list[str], work: str) -> dict[str, pd.DataFrame]:
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        return dict(zip(pcaps, ex.map(lambda p: replay(p, work), pcaps)))
+
+
+# ---- CIC-IDS2017 published rows -------------------------------------------------------------------------------
+
+def clean_label(s: str) -> str:
+    s = str(s).strip()
+    if s.startswith('Web Attack'):
+        return 'WebAttack'
+    return s
+
+
+def load_cic(cic_dir: str, features: list[str], sample_only: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The 6,311-row sample, the Friday head and the further published rows of `more/` (not `flagged/`),
+    deduplicated by feature values (the README says some files overlap). unit = the file (the sample: its
+    contiguous slices), order = file order."""
+    files = [sample_only] if sample_only else [os.path.join(cic_dir, 'CICIDS2017_sample.csv'), os.path.join(cic_dir, 'cicids2017-friday-ddos-head.csv')]
+    more = os.path.join(cic_dir, 'more', 'CIC-IDS2017')
+    if not sample_only and os.path.isdir(more):
+        files += sorted(os.path.join(more, f) for f in os.listdir(more) if f.endswith('.csv'))
+    parts, lines = [], []
+    for f in files:
+        d = pd.read_csv(f, encoding='latin-1', low_memory=False)
+        d.columns = [c.strip() for c in d.columns]
+        if 'Fwd Header Length.1' not in d.columns:
+            raise SystemExit(f'train.py: {f}: no second Fwd Header Length column')
+        d['detail'] = d['Label'].map(clean_label)
+        d['Label'] = d['detail'].map(lambda s: GROUP.get(s, s))
+        for c in features:
+            d[c] = pd.to_numeric(d[c], errors='coerce') if d[c].dtype == object else d[c].astype(float)
+        name = os.path.basename(f)
+        d['source'] = 'cic'
+        d['unit'] = cic_slices(d['Label'], name) if name.startswith('CICIDS2017_sample') else f'cic:{name}'
+        d['order'] = np.arange(len(d), dtype=float)
+        d['app_group'] = None
+        parts.append(d[features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group']])
+        lines.append(f'CIC-IDS2017 {name}: {len(d)} rows, sha256 {sha256_file(f)[:16]}')
+    d = pd.concat(parts, ignore_index=True)
+    key = pd.util.hash_pandas_object(d[features].round(6), index=False)
+    dup = key.duplicated()
+    log(f'cic: {len(d)} published rows, {int(dup.sum())} duplicates of earlier rows dropped')
+    d = d[~dup].reset_index(drop=True)
+    unknown = sorted(set(d['Label']) - set(GROUP.values()))
+    if unknown:
+        raise SystemExit(f'train.py: unknown CIC labels {unknown}')
+    lines.append(f'CIC-IDS2017 rows after dropping duplicate feature vectors: {len(d)}')
+    return d, lines
+
+
+def cic_slices(labels: pd.Series, name: str) -> np.ndarray:
+    """Contiguous slices of the sample: runs of one attack group with benign rows in between; a benign row
+    belongs to the slice of the attack rows before it (or after, at the start)."""
+    attack = labels.where(labels != BENIGN).ffill().bfill()
+    slice_id = (attack != attack.shift()).cumsum()
+    return np.array([f'cic:{name}:{i:02d}:{a}' for i, a in zip(slice_id, attack)])
+
+
+# ---- the lab ------------------------------------------------------------------------------------------------
+
+def label_lab(d: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
+    """labels.csv's rule: the row whose window holds the flow's first packet and whose src_ip is an endpoint;
+    a flow matching no row is BENIGN. Attack rows win over the run-2 background row that spans them."""
+    t = d['start_us'] / 1e6
+    out = pd.Series(BENIGN, index=d.index, dtype=object)
+    for _, r in rules.sort_values('label', key=lambda s: s != BENIGN).iterrows():
+        m = (t >= r.start_epoch) & (t <= r.end_epoch) & ((d['src_ip'] == r.src_ip) | (d['dst_ip'] == r.src_ip))
+        out[m] = r.label
+    return out
+
+
+def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], run: str) -> tuple[pd.DataFrame, list[str]]:
+    rules = pd.read_csv(os.path.join(lab_dir, 'labels.csv'), comment='#')
+    pcaps = [os.path.join(lab_dir, f'phase-{p}.pcap.gz') for p in phases]
+    flows = replay_many(pcaps, work)
+    parts, lines = [], []
+    for phase, pcap in zip(phases, pcaps):
+        d = flows[pcap]
+        d['detail'] = label_lab(d, rules)
+        d['Label'] = d['detail'].map(GROUP)
+        w = rules[(rules.phase == phase)].iloc[0]
+        d['source'] = 'lab'
+        d['unit'] = f'lab:{run}:{phase}'
+        d['order'] = (d['start_us'] / 1e6 - w.start_epoch) / (w.end_epoch - w.start_epoch)
+        d['app_group'] = None
+        log(f'lab {run} {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['detail'].value_counts().items()))
+        parts.append(d[features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']])
+        lines.append(f'lab {run} phase-{phase}.pcap.gz: {len(d)} flows, sha256 {sha256_file(pcap)[:16]}')
+    lines.append(f'lab {run} labels.csv sha256 {sha256_file(os.path.join(lab_dir, "labels.csv"))[:16]}')
+    return pd.concat(parts, ignore_index=True), lines
+
+
+# ---- nDPI's captures ----------------------------------------------------------------------------------------
+
+FLOW_LINE = re.compile(r'^\s+\d+\s+(TCP|UDP|ICMP|ICMPV6|\S+)\s+(\S+)\s+(<->|->)\s+(\S+)\s+\[proto:')
+
+
+def split_endpoint(s: str) -> tuple[str, int]:
+    """`1.2.3.4:80`, `[2001:db8::1]:443`, or an address without port (ICMP)."""
+    if s.startswith('['):
+        addr, _, port = s[1:].partition(']:')
+        return addr, int(port) if port.isdigit() else 0
+    addr, sep, port = s.rpartition(':')
+    if not sep or '.' not in addr:
+        return s, 0
+    return addr, int(port) if port.isdigit() else 0
+
+
+PROTO_NUMBER = {'TCP': 6, 'UDP': 17, 'ICMP': 1}
+
+
+def parse_ndpi_result(path: str) -> dict[tuple, dict]:
+    """nDPI's per-flow verdicts: key (protocol number, endpoint A, endpoint B) with A < B → category, risks."""
+    out: dict[tuple, dict] = {}
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for line in f:
+            m = FLOW_LINE.match(line)
+            if not m:
+                continue
+            proto = PROTO_NUMBER.get(m.group(1))
+            if proto is None:
+                continue
+            a, b = split_endpoint(m.group(2)), split_endpoint(m.group(4))
+            cat = re.search(r'\[cat: ([^/\]]+)/', line)
+            risk = re.search(r'\[Risk: ([^\]]*)\]', line)
+            app = re.search(r'\[proto: [\d.]+/([^\]]+)\]', line)
+            out[(proto, *sorted([a, b]))] = {
+                'category': cat.group(1) if cat else 'Unknown', 'risk': risk.group(1) if risk else '',
+                'app': app.group(1) if app else 'Unknown',
+            }
+    return out
+
+
+def ndpi_match(d: pd.DataFrame, verdicts: dict[tuple, dict]) -> list[dict | None]:
+    out = []
+    for src, sp, dst, dp, proto in zip(d['src_ip'], d['src_port'], d['dst_ip'], d['dst_port'], d['protocol']):
+        a, b = (src, int(sp)), (dst, int(dp))
+        out.append(verdicts.get((int(proto), *sorted([a, b]))))
+    return out
+
+
+def load_ndpi(ndpi_dir: str, work: str, features: list[str], limit: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Benign captures (all flows BENIGN unless nDPI calls the flow malware/mining or an exploit) and the foreign
+    attack captures (evaluation only). unit = the capture."""
+    pdir = os.path.join(ndpi_dir, 'pcap')
+    names = sorted(os.listdir(pdir))
+    benign = [n for n in names if not NDPI_NOT_BENIGN.search(n)]
+    if limit:
+        benign = benign[::max(1, len(benign) // limit)][:limit]
+    attacks = [n for n in names if n in NDPI_FOREIGN_ATTACKS] if not limit else []
+    flows = replay_many([os.path.join(pdir, n) for n in benign + attacks], work)
+    parts, foreign, dropped = [], [], 0
+    for n in benign + attacks:
+        d = flows[os.path.join(pdir, n)]
+        if d.empty:
+            continue
+        res = os.path.join(ndpi_dir, 'result', n + '.out')
+        verdicts = parse_ndpi_result(res) if os.path.exists(res) else {}
+        match = ndpi_match(d, verdicts)
+        cats = [m['category'] if m else None for m in match]
+        d['detail'] = [c or 'unmatched' for c in cats]
+        d['app_group'] = [None if c is None else CATEGORY_GROUP.get(c, 'Other') for c in cats]
+        d['source'] = 'ndpi'
+        d['unit'] = f'ndpi:{n}'
+        d['order'] = (d['start_us'] - d['start_us'].min()).astype(float)
+        if n in NDPI_FOREIGN_ATTACKS:
+            d['Label'] = NDPI_FOREIGN_ATTACKS[n]
+            foreign.append(d)
+            continue
+        bad = np.array([bool(m) and (m['category'] in NDPI_BAD_CATEGORY or bool(NDPI_BAD_RISK.search(m['risk']))) for m in match])
+        dropped += int(bad.sum())
+        d = d[~bad].copy()
+        d['Label'] = BENIGN
+        parts.append(d)
+    cols = features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']
+    d = pd.concat(parts, ignore_index=True)[cols]
+    f = pd.concat(foreign, ignore_index=True)[cols] if foreign else pd.DataFrame(columns=cols)
+    lines = [f'nDPI test suite (ntop/nDPI 3b1286ab, LGPL-3.0) ../shared/data/ndpi/pcap: {len(benign)} benign captures, '
+             f'{len(d)} flows ({dropped} flows nDPI calls malware, mining or an exploit left out), matched to nDPI results '
+             f'for {int(d["app_group"].notna().sum())}; sha256 of the sorted capture list {hashlib.sha256("".join(benign).encode()).hexdigest()[:16]}']
+    log(lines[-1])
+    return d, f, lines
+
+
+# ---- ../shared/corpus ---------------------------------------------------------------------------------------
+
+def load_corpus(corpus_dir: str, work: str, features: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    paths = [os.path.join(corpus_dir, p) for p in CORPUS_BENIGN]
+    for sub in CORPUS_BENIGN_DIRS:
+        full = os.path.join(corpus_dir, sub)
+        if os.path.isdir(full):
+            paths += sorted(os.path.join(full, f) for f in os.listdir(full) if re.search(r'\.(pcap|pcapng|cap)(\.gz)?$', f))
+    paths = [p for p in paths if os.path.exists(p)]
+    flows = replay_many(paths, work)
+    parts = []
+    for p in paths:
+        d = flows[p]
+        if d.empty:
+            continue
+        d['detail'] = 'corpus'
+        d['Label'] = BENIGN
+        d['source'] = 'corpus'
+        d['unit'] = 'corpus:' + os.path.relpath(p, corpus_dir)
+        d['order'] = (d['start_us'] - d['start_us'].min()).astype(float)
+        d['app_group'] = None
+        parts.append(d)
+    cols = features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']
+    d = pd.concat(parts, ignore_index=True)[cols]
+    line = f'../shared/corpus benign protocol traces (Zeek BSD-3-Clause, suricata-verify MIT): {len(paths)} captures, {len(d)} flows'
+    log(line)
+    return d, [line]
+
+
+def workdir() -> str:
+    return tempfile.mkdtemp(prefix='sensor-train-')

@@ -1,0 +1,57 @@
+/**
+ * Counts of the verdicts written, per class (`runs.counters.verdicts`, the replay summary, the live stats line),
+ * and, when asked, the sources of the alerts (flows whose verdict is not the benign class) by address.
+ */
+import type { FlowRows } from '../sinks/flow-rows.js';
+import type { BatchVerdicts } from './verdict.js';
+
+export class VerdictTally {
+  private readonly counts: Float64Array;
+  private readonly alertSources: Map<string, number> | null;
+
+  constructor(
+    readonly classes: readonly string[],
+    readonly benignIndex: number,
+    /** Count alerts per source address (replay: yes; the live daemon: no, its set of sources has no bound). */
+    countSources: boolean,
+  ) {
+    this.counts = new Float64Array(classes.length);
+    this.alertSources = countSources ? new Map() : null;
+  }
+
+  add(rows: FlowRows, v: BatchVerdicts): void {
+    const sources = this.alertSources;
+    for (let i = 0; i < rows.count; i++) {
+      const c = v.label[i]!;
+      this.counts[c]!++;
+      if (sources !== null && c !== this.benignIndex) {
+        const ip = rows.ids[i]!.srcIp;
+        sources.set(ip, (sources.get(ip) ?? 0) + 1);
+      }
+    }
+  }
+
+  /** `{label: count}` for every class, in the card's order (zeros included). */
+  verdicts(): Record<string, number> {
+    const o: Record<string, number> = {};
+    this.classes.forEach((c, i) => (o[c] = this.counts[i]!));
+    return o;
+  }
+
+  /** The `n` source addresses with the most alerts, most first (ties: address order), or [] when not counted. */
+  topAlertSources(n: number): { address: string; alerts: number }[] {
+    if (this.alertSources === null) return [];
+    return [...this.alertSources.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, n)
+      .map(([address, alerts]) => ({ address, alerts }));
+  }
+}
+
+/** `BENIGN 1,204, DoS 31` (classes with no flow left out; `none` when there is none). */
+export function formatVerdictCounts(counts: Record<string, number>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([c, n]) => `${c} ${n.toLocaleString('en-US')}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
