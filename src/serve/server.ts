@@ -13,6 +13,7 @@ import { CsvRecordReader } from '../classify/csv-records.js';
 import { describeMissing, tableRule, type TableClassifier } from '../classify/table-rows.js';
 import { cardForRun, type FlowDb, type Scope } from '../report/flow-db.js';
 import { dashboardHtml } from './dashboard.js';
+import { exposition, type Metric } from '../cli/metrics.js';
 
 export interface ServeLimits {
   /** Largest request body, bytes (413 beyond). 4 MiB: 10,000 CIC-IDS2017 rows (about 330 bytes each) fit. */
@@ -279,26 +280,30 @@ export function createServer(opts: ServeOptions): Server {
     });
   }
 
+  /** Prometheus text, written by the live daemon's formatter (cli/metrics.ts). */
   function metrics(): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: [Record<string, string>, number][]): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of samples) {
-        const l = Object.entries(labels).map(([k, x]) => `${k}="${x.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-        lines.push(`${name}${l.length ? `{${l.join(',')}}` : ''} ${v}`);
-      }
-    };
-    metric('sensor_serve_requests_total', 'counter', 'HTTP requests answered, by path and status code.', [...requests.entries()].map(([k, v]) => {
-      const [route, code] = k.split(' ');
-      return [{ path: route!, code: code! }, v];
+    const s = cached('metrics', () => ({
+      labels: db.countBy('label', {}, 100),
+      runs: db.runs().length,
+      newest: (db.db.prepare('SELECT max(start_us) AS m FROM flows').get() as { m: number | null }).m,
     }));
-    metric('sensor_serve_predict_rows_total', 'counter', 'Rows classified by POST /api/predict.', [[{}, counters.predictRows]]);
-    metric('sensor_serve_internal_errors_total', 'counter', 'Requests that failed inside the server (answered 500).', [[{}, counters.internalErrors]]);
-    const s = cached('metrics', () => ({ labels: db.countBy('label', {}, 100), runs: db.runs().length, last: db.span({})?.endUs ?? null }));
-    metric('sensor_db_flows', 'gauge', 'Flows in the database, by verdict label ("(none)" = not classified).', s.labels.map((c) => [{ label: c.key }, c.n]));
-    metric('sensor_db_runs', 'gauge', 'Runs recorded in the database.', [[{}, s.runs]]);
-    if (s.last !== null) metric('sensor_db_last_packet_timestamp_seconds', 'gauge', 'Time of the newest flow\'s last packet.', [[{}, s.last / 1e6]]);
-    return lines.join('\n') + '\n';
+    const list: Metric[] = [
+      {
+        name: 'sensor_serve_requests_total',
+        help: 'HTTP requests answered, by path and status code.',
+        type: 'counter',
+        samples: [...requests.entries()].map(([k, value]) => {
+          const [path, code] = k.split(' ');
+          return { labels: { path: path!, code: code! }, value };
+        }),
+      },
+      { name: 'sensor_serve_predict_rows_total', help: 'Rows classified by POST /api/predict.', type: 'counter', samples: [{ value: counters.predictRows }] },
+      { name: 'sensor_serve_internal_errors_total', help: 'Requests that failed inside the server (answered 500).', type: 'counter', samples: [{ value: counters.internalErrors }] },
+      { name: 'sensor_db_flows', help: 'Flows in the database, by verdict label ("(none)" = not classified).', type: 'gauge', samples: s.labels.map((c) => ({ labels: { label: c.key }, value: c.n })) },
+      { name: 'sensor_db_runs', help: 'Runs recorded in the database.', type: 'gauge', samples: [{ value: s.runs }] },
+    ];
+    if (s.newest !== null) list.push({ name: 'sensor_db_newest_flow_start_seconds', help: "First packet time of the newest flow in the database.", type: 'gauge', samples: [{ value: s.newest / 1e6 }] });
+    return exposition(list);
   }
 
   async function predict(req: IncomingMessage, url: URL) {
