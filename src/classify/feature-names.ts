@@ -222,3 +222,35 @@ export function resolveInputs(names: readonly string[], columns: ProfileColumns)
   });
   return { sources: errors.length === 0 ? sources : [], errors };
 }
+
+/** Every spelling this table accepts for a canonical name (for messages that name a missing column). */
+export function spellingsOf(canonical: string): string[] {
+  const row = [...FEATURES, ...IDENTITY_SPELLINGS].find((r) => r[0] === canonical);
+  return row ? [...new Set(row)] : [canonical];
+}
+
+/** The spelling families of FEATURES' columns, in order. */
+export const SPELLING_FAMILIES = ['CICFlowMeter master', 'CIC-IDS2017', 'CSE-CIC-IDS2018', 'Python port'] as const;
+const FAMILIES_OF = new Map<string, number[]>();
+for (const row of FEATURES) {
+  row.forEach((s, f) => {
+    const k = key(s);
+    const list = FAMILIES_OF.get(k) ?? [];
+    if (!list.includes(f)) list.push(f);
+    FAMILIES_OF.set(k, list);
+  });
+}
+
+/**
+ * Which tool's header a list of column names looks like: the family that most names belong to alone (a name
+ * several families share says nothing), or null when no name tells.
+ */
+export function headerFamily(names: readonly string[]): (typeof SPELLING_FAMILIES)[number] | null {
+  const votes = [0, 0, 0, 0];
+  for (const n of names) {
+    const f = FAMILIES_OF.get(key(n));
+    if (f && f.length === 1) votes[f[0]!]!++;
+  }
+  const best = votes.indexOf(Math.max(...votes));
+  return votes[best]! > 0 ? SPELLING_FAMILIES[best]! : null;
+}

@@ -68,7 +68,10 @@ function parseArgs(argv: string[]): Args {
       'Usage: sensor --replay FILE... [--db PATH] [--csv PATH] [--json PATH] [options]\n' +
         '       sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH]   (live capture: sensor --iface x --help)\n' +
         '       sensor models inspect PATH   (check a model against its card and print the contract)\n' +
-        '       sensor models drift MODEL DB [--run N]   (how far a run\'s flows are from the model\'s training data)\n\n' +
+        '       sensor models drift MODEL DB [--run N]   (how far a run\'s flows are from the model\'s training data)\n' +
+        '       sensor classify FLOWS.csv [--out verdicts.csv]   (verdicts for CICFlowMeter CSVs: sensor classify --help)\n' +
+        '       sensor report DB [--run N] [--out report.html]   (an HTML report of a run: sensor report --help)\n' +
+        '       sensor serve --db DB [--listen 127.0.0.1:8080]   (JSON API, predictions, metrics, dashboard: sensor serve --help)\n\n' +
         'Reads pcap/pcapng captures (gzip too), assembles bidirectional flows and writes CICFlowMeter-compatible\n' +
         'features, one row per flow, to SQLite, CSV and/or JSON lines.',
     )
@@ -155,6 +158,10 @@ function formatSummary(s: ReplaySummary): string {
 export async function main(argv: string[]): Promise<number> {
   if (isLiveCommand(argv)) return runLive(argv); // --iface / --config: the live daemon (cli/live.ts)
   if (argv[0] === 'models') return modelsCommand(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  // Commands over tables and databases (cli/classify.ts, report/, serve/): loaded only when asked for.
+  if (argv[0] === 'classify') return (await import('./classify.js')).classifyCommand(argv.slice(1));
+  if (argv[0] === 'report') return (await import('../report/cli.js')).reportCommand(argv.slice(1));
+  if (argv[0] === 'serve') return (await import('../serve/cli.js')).serveCommand(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);

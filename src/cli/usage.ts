@@ -2,6 +2,7 @@
  * What every `sensor` command line shares: yargs only tokenizes and prints --help; a usage problem becomes a
  * UsageError (exit 2) that the command reports in its own words.
  */
+import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 
 export class UsageError extends Error {}
@@ -16,4 +17,15 @@ export function strictCommandLine<T>(y: Argv<T>): Argv<T> {
     .fail((msg, err) => {
       throw new UsageError(err?.message ?? msg);
     });
+}
+
+/** Whether two paths name the same existing file (so writing one would truncate the other). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
