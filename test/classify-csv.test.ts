@@ -16,11 +16,22 @@ import { ensureBuilt } from './setup/build.js';
 import { CsvRecordReader } from '../src/classify/csv-records.js';
 import { parseCell, tableVerdicts, type TableRule } from '../src/classify/table-rows.js';
 import { spellingsOf, canonicalFeatureName } from '../src/classify/feature-names.js';
+import { DEFAULT_MODEL_NAME } from '../src/classify/classifier.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-csv-'));
+/** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */
+const LOW_T = '0.3';
 const SAMPLE = join(ROOT, 'fixtures/train/CICIDS2017_sample-every4th.csv');
-const MODEL_ONNX = join(ROOT, 'models', 'cic2017-rf.onnx');
-const MODEL_CARD = join(ROOT, 'models', 'cic2017-rf.json');
+const MODEL_ONNX = join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.onnx`);
+const MODEL_CARD = join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.json`);
+/** The shipped model's card: names, inputs and threshold come from it, so these tests follow a retrained model. */
+const SHIPPED = JSON.parse(readFileSync(MODEL_CARD, 'utf8')) as { name: string; version: string; inputs: string[]; alert_threshold?: number };
+const MODEL_ID = `${SHIPPED.name}@${SHIPPED.version}`;
+const inputNo = (name: string): number => {
+  const i = SHIPPED.inputs.indexOf(name);
+  if (i < 0) throw new Error(`the shipped model has no input ${name}`);
+  return i + 1;
+};
 
 function parseCsv(text: string): string[][] {
   const r = new CsvRecordReader();
@@ -44,10 +55,10 @@ describe('the verdicts are the packet path\'s', () => {
   it('a replay\'s own CSV, classified again, gives every flow the label and score SQLite stored', async () => {
     const csv = join(dir, 'replay.csv');
     const db = join(dir, 'replay.sqlite');
-    const r = await sensor(['--replay', 'fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/reference/zeek-wikipedia.pcap', '--csv', csv, '--db', db, '-q']);
+    const r = await sensor(['--replay', 'fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/reference/zeek-wikipedia.pcap', '--csv', csv, '--db', db, '-q', '--alert-threshold', LOW_T]);
     expect(r.stderr).toBe('');
     const out = join(dir, 'replay-verdicts.csv');
-    const c = await sensor(['classify', csv, '--out', out]);
+    const c = await sensor(['classify', csv, '--out', out, '--alert-threshold', LOW_T]);
     expect(c.stderr).toBe('');
     expect(c.status).toBe(0);
     const { header, rows } = rowsOf(out);
@@ -61,7 +72,7 @@ describe('the verdicts are the packet path\'s', () => {
       expect(s).toBeDefined();
       expect(row[col(header, 'predicted_label')]).toBe(s.label);
       expect(Number(row[col(header, 'predicted_score')])).toBe(s.score);
-      expect(row[col(header, 'model')]).toBe('cic2017-rf@1');
+      expect(row[col(header, 'model')]).toBe(MODEL_ID);
       labels.add(s.label);
     }
     expect(labels.size).toBeGreaterThan(1); // benign and attack rows both seen
@@ -71,7 +82,7 @@ describe('the verdicts are the packet path\'s', () => {
     expect(outLines.length).toBe(inLines.length);
     inLines.forEach((l, i) => (l === '' ? expect(outLines[i]).toBe('') : expect(outLines[i]!.startsWith(l + ',')).toBe(true)));
     // The summary counts per predicted class and against the input's own Label.
-    expect(c.stdout).toContain(`${csv}: ${rows.length} rows, ${rows.length} classified by cic2017-rf@1`);
+    expect(c.stdout).toContain(`${csv}: ${rows.length} rows, ${rows.length} classified by ${MODEL_ID}`);
     expect(c.stdout).toMatch(/^BENIGN +\d+ +[\d.]+ % +0\.\d{3}$/m);
   });
 });
@@ -132,9 +143,9 @@ describe('bad input is named, counted and kept', () => {
     const r = await sensor(['classify', path, '--out', out]);
     expect(r.status).toBe(3);
     expect(r.stderr).toBe(
-      `sensor classify: ${path} lacks 2 column(s) the model cic2017-rf@1 needs:\n` +
-        'sensor classify: missing column "Flow Bytes/s" (model input 14 of 66; accepted spellings: "Flow Bytes/s", "Flow Byts/s", "flow_byts_s", any case, spaces around ignored)\n' +
-        'sensor classify: missing column "Init_Win_bytes_backward" (model input 56 of 66; accepted spellings: "Bwd Init Win Bytes", "Init_Win_bytes_backward", "Init Bwd Win Byts", "init_bwd_win_byts", any case, spaces around ignored)\n',
+      `sensor classify: ${path} lacks 2 column(s) the model ${MODEL_ID} needs:\n` +
+        `sensor classify: missing column "Flow Bytes/s" (model input ${inputNo('Flow Bytes/s')} of ${SHIPPED.inputs.length}; accepted spellings: "Flow Bytes/s", "Flow Byts/s", "flow_byts_s", any case, spaces around ignored)\n` +
+        `sensor classify: missing column "Init_Win_bytes_backward" (model input ${inputNo('Init_Win_bytes_backward')} of ${SHIPPED.inputs.length}; accepted spellings: "Bwd Init Win Bytes", "Init_Win_bytes_backward", "Init Bwd Win Byts", "init_bwd_win_byts", any case, spaces around ignored)\n`,
     );
     expect(existsSync(out)).toBe(false);
   });
@@ -155,7 +166,9 @@ describe('bad input is named, counted and kept', () => {
     expect(r.status).toBe(3);
     expect(r.stdout).toContain('7 rows, 4 classified');
     expect(r.stdout).toContain('1 empty rows (every field blank): no verdict');
-    expect(r.stdout).toContain('2 rows could not be classified (written without a verdict):\n  line 3: column "Flow Duration": "abc" is not a number\n  line 5: no value in column "Fwd IAT Mean" (the row has 20 fields)\n');
+    // The first model input (in card order) whose column the 20-field row lacks is the one named.
+    const lacking = SHIPPED.inputs.find((n) => header.indexOf(n) >= 20)!;
+    expect(r.stdout).toContain(`2 rows could not be classified (written without a verdict):\n  line 3: column "Flow Duration": "abc" is not a number\n  line 5: no value in column "${lacking}" (the row has 20 fields)\n`);
     const o = rowsOf(out);
     expect(o.rows.length).toBe(7);
     // The verdict columns are appended to each row as it is (the short row keeps its 20 fields).

@@ -16,16 +16,21 @@ import { ensureBuilt } from './setup/build.js';
 import { launchBrowser, NO_BROWSER } from './helpers/browser.js';
 import { binIndex } from '../src/classify/model-card.js';
 import { psi } from '../src/classify/drift.js';
+import { DEFAULT_MODEL_NAME } from '../src/classify/classifier.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-report-'));
+/** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */
+const LOW_T = '0.3';
 const DB = join(dir, 'flows.sqlite');
 const CAPTURES = ['fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/reference/zeek-wikipedia.pcap', 'fixtures/reference/cic2017-wednesday-tls-flow.pcap'];
+/** The shipped model's card: what the report can show depends on its fields (kdd, drift_reference). */
+const SHIPPED = JSON.parse(readFileSync(join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.json`), 'utf8')) as { name: string; version: string; kdd?: object; drift_reference?: { features: object } };
 /** Kept after the run for a person to look at (the test prints where). */
 const SCREENSHOT = join(dir, 'report.png');
 
 beforeAll(async () => {
   ensureBuilt(['src/report/cli.ts', 'src/report/report.ts', 'src/report/charts.ts', 'src/report/flow-db.ts', 'src/cli/main.ts', 'src/classify/worker.ts']);
-  const r = await sensor(['--replay', ...CAPTURES, '--db', DB, '-q']);
+  const r = await sensor(['--replay', ...CAPTURES, '--db', DB, '-q', '--alert-threshold', LOW_T]);
   expect(r.status).toBe(0);
 });
 
@@ -70,10 +75,19 @@ describe('sensor report on a replayed run', () => {
 
   it('says what this run did not record instead of drawing it', () => {
     const t = text(html);
+    // The run's own --alert-threshold, marked on the attack_score histogram.
+    expect(html.split('<section id="scores">')[1]!.split('</section>')[0]).toContain(`threshold ${LOW_T}`);
     expect(t).toContain("Application groups (app_label): not recorded by this run's model (the database has no such column).");
-    expect(t).toContain("KDD categories: not recorded by this run's model (its card has no kdd map).");
     expect(t).not.toContain('attack_score: not recorded');
-    expect(t).toContain('Not shown: the card of cic2017-rf@1 has no drift_reference.');
+    const db = new Database(DB, { readonly: true });
+    if (SHIPPED.kdd) {
+      for (const c of db.prepare('SELECT kdd k, count(*) n FROM flows GROUP BY kdd').all() as { k: string; n: number }[]) expect(t).toContain(`${c.k} ${c.n}`);
+    } else expect(t).toContain("KDD categories: not recorded by this run's model (its card has no kdd map).");
+    const flows = db.prepare('SELECT count(*) FROM flows').pluck().get() as number;
+    db.close();
+    if (SHIPPED.drift_reference) {
+      expect(t).toMatch(new RegExp(`over this run's ${flows} flows, against the card's drift_reference .* major, \\d+ moderate of ${Object.keys(SHIPPED.drift_reference.features).length} inputs`));
+    } else expect(t).toContain(`Not shown: the card of ${SHIPPED.name}@${SHIPPED.version} has no drift_reference.`);
   });
 
   it('a database of an older version (no attack_label, attack_score, kdd columns): those sections say so', async () => {
@@ -117,6 +131,8 @@ describe('sensor report on a replayed run', () => {
       expect(of('talkers').length).toBe(4);
       expect(of('talkers').every((n) => n > 0)).toBe(true);
       expect(of('scores').length).toBe(3); // benign scores, alert scores, attack_score of every flow
+      if (SHIPPED.kdd) expect(of('kdd')).toEqual([new Database(DB, { readonly: true }).prepare('SELECT count(DISTINCT kdd) n FROM flows').pluck().get()]);
+      if (SHIPPED.drift_reference) expect(of('drift')[0]).toBeGreaterThan(0);
       expect(of('scores').every((n) => n > 0)).toBe(true);
       expect(requests).toEqual([url]);
       console.log(`report screenshot: ${SCREENSHOT}`);
@@ -142,8 +158,8 @@ describe('columns of later versions, and drift against the card\'s reference', (
       UPDATE flows SET kdd = CASE label WHEN 'BENIGN' THEN 'normal' WHEN 'DoS' THEN 'DoS' ELSE 'R2L' END, app_label = CASE dst_port WHEN 80 THEN 'Web' WHEN 53 THEN 'DNS' ELSE 'Other' END;`);
     db.close();
     mkdirSync(model, { recursive: true });
-    copyFileSync(join(ROOT, 'models/cic2017-rf.onnx'), join(model, 'drift.onnx'));
-    const card = JSON.parse(readFileSync(join(ROOT, 'models/cic2017-rf.json'), 'utf8'));
+    copyFileSync(join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.onnx`), join(model, 'drift.onnx'));
+    const card = JSON.parse(readFileSync(join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.json`), 'utf8'));
     card.onnx.file = 'drift.onnx';
     card.onnx.sha256 = createHash('sha256').update(readFileSync(join(model, 'drift.onnx'))).digest('hex');
     card.alert_threshold = 0.7;
@@ -164,8 +180,10 @@ describe('columns of later versions, and drift against the card\'s reference', (
     }
     db.close();
     const kdd = html.split('<section id="kdd">')[1]!.split('</section>')[0]!;
-    expect(kdd.match(/class="mark"/g)!.length).toBe(3);
-    expect(html.split('<section id="scores">')[1]!.split('</section>')[0]).toContain('threshold 0.7');
+    expect(kdd.match(/class="mark"/g)!.length).toBe(new Database(db2, { readonly: true }).prepare('SELECT count(DISTINCT kdd) FROM flows').pluck().get());
+    // The run was made with --alert-threshold, which overrides the card's 0.7: the report says both.
+    expect(html.split('<section id="scores">')[1]!.split('</section>')[0]).toContain(`threshold ${LOW_T}`);
+    expect(text(html)).toContain(`alert threshold ${LOW_T} (this run's --alert-threshold; the card's is 0.7)`);
   });
 
   it('PSI per input, computed independently here from the flows\' values and the reference bins', () => {

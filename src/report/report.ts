@@ -78,8 +78,10 @@ export function collectReport(db: FlowDb, runId: number, opts: { modelSpec?: str
     time = { startUs: span.startUs, binUs, series: db.timeSeries(scope, span.startUs, binUs, bins) };
   }
   const benignCond = benign === null ? 'label IS NULL' : `label = '${benign.replace(/'/g, "''")}'`;
-  const extra = card as unknown as { alert_threshold?: unknown } | null;
-  const threshold = typeof extra?.alert_threshold === 'number' ? extra.alert_threshold : null;
+  // The run's threshold: --alert-threshold on its command line (it overrides the card's), else the card's.
+  const argv = run.argv ?? [];
+  const given = argv.flatMap((a, i) => (a === '--alert-threshold' ? [argv[i + 1]] : a.startsWith('--alert-threshold=') ? [a.slice(18)] : [])).map(Number).filter((t) => t > 0 && t <= 1);
+  const threshold = given.length > 0 ? given[given.length - 1]! : (card?.alert_threshold ?? null);
 
   return {
     generatedAt: (opts.now ?? new Date()).toISOString(),
@@ -234,7 +236,7 @@ export function renderReport(d: ReportData): string {
 
   // The model
   const model = d.card
-    ? `<p>${esc(d.card.name)}@${esc(d.card.version)}${d.card.description ? `: ${esc(d.card.description)}` : ''}. Classes ${d.card.classes.map((k) => esc(k)).join(', ')}; benign class ${esc(d.card.benign)}; ${d.threshold === null ? 'no alert threshold (most likely class)' : `alert threshold ${d.threshold}`}.</p>`
+    ? `<p>${esc(d.card.name)}@${esc(d.card.version)}${d.card.description ? `: ${esc(d.card.description)}` : ''}. Classes ${d.card.classes.map((k) => esc(k)).join(', ')}; benign class ${esc(d.card.benign)}; ${d.threshold === null ? 'no alert threshold (most likely class)' : `alert threshold ${Number(d.threshold.toPrecision(4))}${d.card.alert_threshold !== undefined && d.card.alert_threshold !== d.threshold ? ` (this run's --alert-threshold; the card's is ${Number(d.card.alert_threshold.toPrecision(4))})` : ''}`}.</p>`
     : d.labels.every((l) => l.key === '(none)')
       ? `<p class="none">No verdicts in this run (${esc(d.cardNote ?? '')}), so no alerts.</p>`
       : `<p class="none">Model card not found: ${esc(d.cardNote ?? '')}. ${d.benign ? `Alerts are flows labelled other than ${esc(d.benign)}.` : 'No benign class found (BENIGN, benign, normal): every labelled flow counts as an alert.'}</p>`;
@@ -306,7 +308,7 @@ export function renderReport(d: ReportData): string {
     'Score histograms',
     `<div class="row">${hist(d.scoreHist.benign, `score of ${d.benign ?? 'unlabelled'} verdicts`, kit.BENIGN_COLOR)}${hist(d.scoreHist.alerts, 'score of alerts', kit.PALETTE[0]!)}` +
       (d.columnsPresent.attack_score
-        ? hist(d.attackScoreHist, 'attack_score of every flow (the most likely attack class)', kit.PALETTE[1]!, d.threshold !== null ? { at: d.threshold, label: `threshold ${d.threshold}` } : undefined)
+        ? hist(d.attackScoreHist, 'attack_score of every flow (the most likely attack class)', kit.PALETTE[1]!, d.threshold !== null ? { at: d.threshold, label: `threshold ${Number(d.threshold.toPrecision(4))}` } : undefined)
         : `<div><h3>attack_score</h3>${notRecorded('attack_score')}</div>`) +
       '</div>',
   );
