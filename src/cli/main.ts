@@ -94,7 +94,7 @@ function parseArgs(argv: string[]): Args {
     .option('alert-threshold', { type: 'number', describe: 'Call a flow an attack only when its most likely attack class has at least this probability, in (0, 1] (default: the card\'s alert_threshold; none = the most probable class).' })
     .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
-    .example('sensor --replay fixtures/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
+    .example('sensor --replay fixtures/reference/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
     .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
     .example('sensor --replay day1.pcap --json - | jq -c \'select(.event_type=="alert")\'', 'Alerts as JSON lines on stdout')
     .epilog('Exit codes: 0 ok, 2 bad usage or a model that cannot be used, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
