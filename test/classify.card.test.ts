@@ -10,6 +10,8 @@ import { getProfile, PROFILE_NAMES } from '../src/features/profiles.js';
 
 const SHIPPED = JSON.parse(readFileSync(new URL('../models/cic2017-attack.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 const card = (patch: Record<string, unknown>): Record<string, unknown> => ({ ...structuredClone(SHIPPED), ...patch });
+/** The shipped card as a card of the first format version: none of the optional verdict fields. */
+const OLD_FIELDS = { task: undefined, alert_threshold: undefined, kdd: undefined, drift_reference: undefined };
 
 describe('feature names', () => {
   it('CIC-FEATURES.md §1 spellings of one feature all mean the same column', () => {
@@ -80,6 +82,8 @@ describe('model card validation', () => {
         onnx: { file: 'm.onnx', input: 'input', probabilities: 'probabilities', sha256: 'abc' },
         provenance: { data: [], created: 'yesterday', code_commit: '', command: 'python3 train.py' },
         metrics: undefined,
+        // The optional verdict fields are checked below; here they would only repeat the class errors.
+        ...OLD_FIELDS,
       }),
     );
     expect(r).toEqual({
@@ -126,8 +130,9 @@ describe('verdict fields of the card (task, alert_threshold, kdd, drift_referenc
 
   it('accepts a card with all of them, and an old card without them', () => {
     expect(errors({ task: 'attack', alert_threshold: 0.62, kdd: KDD, drift_reference: drift({ 'Flow Duration': { edges: [1, 10, 10, 100], fractions: [0.25, 0.25, 0, 0.25, 0.25], per_class: { BENIGN: [0.5, 0.5, 0, 0, 0], Bot: [0, 0, 0, 0, 0] } } }) })).toEqual([]);
-    expect(errors({ alert_threshold: 1 })).toEqual([]);
-    expect(errors({ task: 'application' })).toEqual([]);
+    expect(errors(OLD_FIELDS)).toEqual([]);
+    expect(errors({ ...OLD_FIELDS, alert_threshold: 1 })).toEqual([]);
+    expect(errors({ ...OLD_FIELDS, task: 'application' })).toEqual([]);
   });
   it('task: attack or application only', () => {
     expect(errors({ task: 'anomaly' })).toEqual(['task: expected "attack" or "application", got "anomaly"']);

@@ -139,9 +139,12 @@ describe('sensor models drift', () => {
   });
 
   it('exact errors: no drift_reference (2), no such run (3), another profile (3), no database (3), bad options (2)', async () => {
-    const plain = await sensor(['models', 'drift', DEFAULT_CARD, db]);
+    const { drift_reference: _ref, ...bare } = card;
+    const noRef = join(dir, 'model', 'no-drift.json');
+    writeFileSync(noRef, JSON.stringify(bare, null, 2));
+    const plain = await sensor(['models', 'drift', noRef, db]);
     expect(plain.status).toBe(2);
-    expect(plain.stderr).toBe(`sensor: model card ${DEFAULT_CARD}: has no drift_reference (the training distribution of its inputs), so there is nothing to compare the flows with\n`);
+    expect(plain.stderr).toBe(`sensor: model card ${noRef}: has no drift_reference (the training distribution of its inputs), so there is nothing to compare the flows with\n`);
 
     const noRun = await sensor(['models', 'drift', cardPath, db, '--run', '9']);
     expect(noRun.status).toBe(3);
@@ -161,6 +164,16 @@ describe('sensor models drift', () => {
     const bad = await sensor(['models', 'drift', cardPath, db, '--threshold', '0', '--top', '0']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('sensor: Expected --threshold to be a positive number (PSI), got "0"\nsensor: Expected --top to be a positive integer, got "0"\nRun sensor models --help for the commands.\n');
+  });
+});
+
+describe("the shipped model's own reference", () => {
+  it('is read: every input of the card against its training rows (exit 0 or 5 by what the run holds)', async () => {
+    const c = shipped();
+    const r = await sensor(['models', 'drift', DEFAULT_CARD, db]);
+    expect([0, 5], r.stderr).toContain(r.status);
+    expect(r.stdout.split('\n')[0]).toBe(`model      ${c.name}@${c.version}: training reference of ${Object.keys(c.drift_reference.features).length} inputs, ${c.drift_reference.rows.toLocaleString('en-US')} rows`);
+    expect(Object.keys(c.drift_reference.features)).toEqual(c.inputs);
   });
 });
 

@@ -223,7 +223,9 @@ describe('metrics and JSON options of the live daemon', () => {
   });
 
   it('--json-alerts-only without a model exits 2 with one line', async () => {
-    const r = await sensor(['--iface', 'lo', '--json', join(dir, 'y.json'), '--json-alerts-only']);
+    // --no-model: live classifies with the default model unless told not to. Bounded: were the option accepted,
+    // the daemon would capture until killed.
+    const r = await sensor(['--iface', 'lo', '--json', join(dir, 'y.json'), '--json-alerts-only', '--no-model'], { timeoutMs: 20_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('sensor: jsonAlertsOnly needs verdicts, and no model is set (alerts are flows a model calls an attack)\n');
   });

@@ -73,9 +73,14 @@ describe('shipped model cic2017-attack', () => {
 
   it('a card that names the same inputs in 2018 and leading-space 2017 spellings gives the same verdicts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sensor-model-'));
-    const card = JSON.parse(readFileSync('models/cic2017-attack.json', 'utf8')) as { inputs: string[] };
-    const spell2018: Record<string, string> = { 'Total Fwd Packets': 'Tot Fwd Pkts', 'Total Backward Packets': 'Tot Bwd Pkts', 'Flow Bytes/s': 'Flow Byts/s', 'Init_Win_bytes_backward': 'Init Bwd Win Byts', 'min_seg_size_forward': 'Fwd Seg Size Min' };
-    card.inputs = card.inputs.map((n, i) => spell2018[n] ?? (i % 2 === 0 ? ` ${n}` : n));
+    const card = JSON.parse(readFileSync('models/cic2017-attack.json', 'utf8')) as { inputs: string[]; drift_reference: { features: Record<string, unknown> } };
+    const spell2018: Record<string, string> = { 'Total Fwd Packets': 'Tot Fwd Pkts', 'Total Backward Packets': 'Tot Bwd Pkts', 'Flow Bytes/s': 'Flow Byts/s', 'Init_Win_bytes_backward': 'Init Bwd Win Byts' };
+    const respelled = card.inputs.map((n, i) => spell2018[n] ?? (i % 2 === 0 ? ` ${n}` : n));
+    // The drift reference is keyed by the card's input names as spelled there: a card written in these
+    // spellings has them there too.
+    card.drift_reference.features = Object.fromEntries(card.inputs.map((n, i) => [respelled[i]!, card.drift_reference.features[n]]));
+    card.inputs = respelled;
+    expect(card.inputs.filter((n) => Object.values(spell2018).includes(n))).toHaveLength(Object.keys(spell2018).length);
     writeFileSync(join(dir, 'm.json'), JSON.stringify(card));
     copyFileSync('models/cic2017-attack.onnx', join(dir, 'm.onnx'));
     const other = await Classifier.load(join(dir, 'm.onnx'));

@@ -207,6 +207,26 @@ describe('columns of later versions, and drift against the card\'s reference', (
   });
 });
 
+describe('a model whose card has no kdd map and no drift_reference', () => {
+  it('the KDD and drift sections say so instead of drawing', async () => {
+    // The shipped ONNX with a card of the first format version, as a user's older model would have.
+    const d = join(dir, 'old-card');
+    mkdirSync(d, { recursive: true });
+    const { kdd: _k, drift_reference: _d, ...old } = JSON.parse(readFileSync(join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.json`), 'utf8'));
+    copyFileSync(join(ROOT, 'models', old.onnx.file), join(d, old.onnx.file));
+    const card = join(d, 'old.json');
+    writeFileSync(card, JSON.stringify(old));
+    const db = join(dir, 'old-card.sqlite');
+    expect((await sensor(['--replay', CAPTURES[0]!, '--db', db, '--model', card, '-q'])).status).toBe(0);
+    const out = join(dir, 'old-card.html');
+    const r = await sensor(['report', db, '--model', card, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const t = text(readFileSync(out, 'utf8'));
+    expect(t).toContain("KDD categories: not recorded by this run's model (its card has no kdd map).");
+    expect(t).toContain(`Not shown: the card of ${old.name}@${old.version} has no drift_reference.`);
+  });
+});
+
 describe('errors: exact message and exit code', () => {
   it('a database that is missing or not a sensor database: exit 3; no such run: exit 2; unwritable output: exit 4', async () => {
     const missing = await sensor(['report', join(dir, 'nope.sqlite')]);

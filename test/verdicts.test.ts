@@ -25,7 +25,7 @@ const CAPTURES = ['fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/
 const kddOf = (classes: string[], benign: string): Record<string, string> =>
   Object.fromEntries(classes.map((c, i) => [c, c === benign ? 'normal' : ['DoS', 'Probe', 'R2L', 'U2R'][i % 4]!]));
 
-/** The default model's ONNX next to a copy of its card with `patch` applied. */
+/** The default model's ONNX next to a copy of its card with `patch` applied (a field patched to undefined is removed). */
 function variant(name: string, patch: Record<string, unknown>): string {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
@@ -91,7 +91,7 @@ describe('the verdict rule on held-out rows (in-process, the inference thread co
   }
 
   it('without a threshold: the most probable class; attack_label/attack_score still the best attack class', async () => {
-    await check(variant('plain', { kdd }), {}, null);
+    await check(variant('plain', { kdd, alert_threshold: undefined }), {}, null);
   });
   it("with the card's alert_threshold, and --alert-threshold overriding it: both sides of the line are exercised", async () => {
     const t = 0.62;
@@ -137,7 +137,7 @@ describe('replay: verdict columns, counters and summary', () => {
   let threshold = 0;
 
   beforeAll(async () => {
-    const r = await sensor(['--replay', ...CAPTURES, '--db', db, '--model', variant('cli-plain', { kdd })]);
+    const r = await sensor(['--replay', ...CAPTURES, '--db', db, '--model', variant('cli-plain', { kdd, alert_threshold: undefined })]);
     expect(r.status, r.stderr).toBe(0);
     plain = runRows(db, 1);
     // A threshold between two of the run's attack scores, so that flows fall on both sides of it.
@@ -209,7 +209,7 @@ describe('replay: verdict columns, counters and summary', () => {
     expect(r.stderr).not.toContain('verdicts:');
     for (const x of runRows(nm, 1)) expect([x.label, x.score, x.attack_label, x.attack_score, x.kdd]).toEqual([null, null, null, null, null]);
     expect(runCounters(nm, 1).verdicts).toBeUndefined();
-    const r2 = await sensor(['--replay', CAPTURES[0]!, '--db', nm]);
+    const r2 = await sensor(['--replay', CAPTURES[0]!, '--db', nm, '--model', variant('cli-bare', { kdd: undefined, alert_threshold: undefined })]);
     expect(r2.status, r2.stderr).toBe(0);
     expect(r2.stderr).toContain('(no alert threshold: the most probable class)');
     for (const x of runRows(nm, 2)) {
@@ -233,7 +233,8 @@ describe('refusals (exit 2, nothing written)', () => {
     expect(await refused(['--alert-threshold', '0.5', '--no-model'])).toBe("sensor: Expected --alert-threshold only with a model (it thresholds the model's verdicts), but --no-model was given\n");
   });
   it('an application model given as --model', async () => {
-    const app = variant('app', { task: 'application' });
+    // (no threshold: the validator refuses one on an application model, and that is not what is tested here)
+    const app = variant('app', { task: 'application', alert_threshold: undefined });
     expect(await refused(['--model', app])).toBe(
       `sensor: model card ${app}: task is "application", but --model (config "model") takes a model of task "attack" (an application model has no place in a run yet)\n`,
     );
@@ -286,8 +287,12 @@ describe('sensor models inspect shows the verdict fields', () => {
     expect(r.stdout).toContain('\nthreshold      alert_threshold 0.7: a flow is an attack when its most likely attack class has p >= 0.7\n');
     expect(r.stdout).toContain(`\nkdd            ${card.classes.map((c: string) => `${c} -> ${kdd[c]}`).join(', ')}\n`);
     expect(r.stdout).toContain(`\ndrift          reference of 1 of ${card.inputs.length} inputs, quantile-bins, 500 training rows (sensor models drift)\n`);
-    const plain = await sensor(['models', 'inspect', DEFAULT_CARD]);
-    if (card.task === undefined) expect(plain.stdout).toContain('\ntask           attack (no task in the card)\n');
-    if (card.alert_threshold === undefined) expect(plain.stdout).toContain('\nthreshold      none: the verdict is the most probable class\n');
+    // A card of the first format version: none of the fields.
+    const plain = await sensor(['models', 'inspect', variant('inspect-old', { task: undefined, alert_threshold: undefined, kdd: undefined, drift_reference: undefined })]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain('\ntask           attack (no task in the card)\n');
+    expect(plain.stdout).toContain('\nthreshold      none: the verdict is the most probable class\n');
+    expect(plain.stdout).toContain('\nkdd            none\n');
+    expect(plain.stdout).toContain('\ndrift          no drift_reference (sensor models drift cannot check this model)\n');
   });
 });
