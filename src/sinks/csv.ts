@@ -6,10 +6,10 @@
  * Ownership: write() reads the batch synchronously (it formats the text before returning), so the caller may
  * reuse or mutate the FlowRows as soon as write() returns, even if it returned a promise.
  */
-import { openSync, fsync, createWriteStream, fstatSync, readSync, closeSync, type WriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CellKind, SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { javaDouble, javaLong } from './java-format.js';
+import { TextOutput } from './text-output.js';
 
 export interface CsvSinkOptions {
   /** Stream buffer size in bytes before write() applies backpressure (default 1 MiB). */
@@ -22,35 +22,9 @@ export interface CsvSinkOptions {
   append?: boolean;
 }
 
-/** Maps an fs error from opening `path` to a one-line SinkError. */
-export function fsOpenError(path: string, err: unknown): SinkError {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const why = (err as Error | undefined)?.message ?? String(err);
-  switch (code) {
-    case 'ENOENT':
-      return new SinkError('directory-missing', `cannot create ${path}: directory does not exist`, { cause: err });
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new SinkError('not-writable', `cannot write ${path}: permission denied or read-only (${code})`, {
-        cause: err,
-      });
-    case 'EISDIR':
-      return new SinkError('not-writable', `cannot write ${path}: it is a directory`, { cause: err });
-    default:
-      return new SinkError('write-failed', `cannot open ${path}: ${why}`, { cause: err });
-  }
-}
-
 export class CsvSink implements FlowSink {
-  private readonly out: Writable;
-  private readonly fd: number | null;
-  private readonly toStdout: boolean;
+  private readonly file: TextOutput;
   private readonly nFeatures: number;
-  private error: SinkError | null = null;
-  private closed = false;
-  /** Resolves when the most recent chunk has been handed to the OS. */
-  private lastWrite: Promise<void> = Promise.resolve();
 
   /**
    * Opens (truncates) `path` synchronously and writes the header; `-` writes to stdout.
@@ -62,53 +36,25 @@ export class CsvSink implements FlowSink {
     options: CsvSinkOptions = {},
   ) {
     this.nFeatures = columns.featureNames.length;
-    this.toStdout = path === '-';
-    if (this.toStdout) {
-      this.out = process.stdout;
-      this.fd = null;
-    } else {
-      let fd: number;
-      try {
-        fd = openSync(path, options.append === true ? 'a' : 'w', 0o644);
-      } catch (err) {
-        throw fsOpenError(path, err);
-      }
-      if (options.append === true && !appendableHeader(path, fd, headerLine(columns))) {
-        closeSync(fd);
-        throw new SinkError('profile-mismatch', `${path} holds CSV of another profile or format (its first line differs): use another file`);
-      }
-      this.fd = fd;
-      const ws: WriteStream = createWriteStream('', {
-        fd,
-        autoClose: true,
-        highWaterMark: options.highWaterMark ?? 1 << 20,
-      });
-      this.out = ws;
-    }
-    this.out.on('error', (err: unknown) => {
-      this.error ??= new SinkError('write-failed', `writing ${path} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+    const append = options.append === true;
+    this.file = new TextOutput(path, 'CSV sink', {
+      append,
+      highWaterMark: options.highWaterMark,
+      accept: (fd) => {
+        if (append && !appendableHeader(path, fd, headerLine(columns))) {
+          throw new SinkError('profile-mismatch', `${path} holds CSV of another profile or format (its first line differs): use another file`);
+        }
+      },
     });
-    if (this.fd === null || options.append !== true || fstatSync(this.fd).size === 0) this.push(headerLine(columns));
+    const fd = this.file.fd;
+    if (fd === null || !append || fstatSync(fd).size === 0) this.file.push(headerLine(columns));
   }
 
   write(rows: FlowRows): void | Promise<void> {
-    this.check();
+    this.file.check();
     if (rows.count === 0) return;
-    if (this.push(this.format(rows))) return;
-    return new Promise<void>((resolve, reject) => {
-      const onDrain = (): void => {
-        this.out.off('error', onError);
-        resolve();
-      };
-      const onError = (): void => {
-        this.out.off('drain', onDrain);
-        reject(this.error ?? new SinkError('write-failed', `writing ${this.path} failed`));
-      };
-      this.out.once('drain', onDrain);
-      this.out.once('error', onError);
-    });
+    if (this.file.push(this.format(rows))) return;
+    return this.file.drained();
   }
 
   /** Formats a batch as CSV lines (exposed for tests and for callers that want the text). */
@@ -135,52 +81,12 @@ export class CsvSink implements FlowSink {
     return text;
   }
 
-  async flush(): Promise<void> {
-    this.check();
-    await this.lastWrite.catch(() => undefined);
-    this.check();
-    const fd = this.fd;
-    if (fd !== null) {
-      await new Promise<void>((resolve, reject) =>
-        fsync(fd, (err) =>
-          // Character devices and pipes (/dev/null, a FIFO) cannot be synced: nothing to make durable there.
-          err && err.code !== 'EINVAL' && err.code !== 'ENOTSUP'
-            ? reject(new SinkError('write-failed', `fsync ${this.path} failed: ${err.message}`))
-            : resolve(),
-        ),
-      );
-    }
+  flush(): Promise<void> {
+    return this.file.sync();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.lastWrite.catch(() => undefined);
-    if (this.toStdout) {
-      if (this.error) throw this.error;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      if (this.out.destroyed) return resolve();
-      this.out.once('close', resolve);
-      this.out.end();
-    });
-    if (this.error) throw this.error;
-  }
-
-  private check(): void {
-    if (this.error) throw this.error;
-    if (this.closed) throw new SinkError('closed', `CSV sink ${this.path} is closed`);
-  }
-
-  /** Queues a chunk; returns false when the stream's buffer is above its high-water mark. */
-  private push(chunk: string): boolean {
-    let ok = true;
-    this.lastWrite = new Promise<void>((resolve, reject) => {
-      ok = this.out.write(chunk, (err) => (err ? reject(err) : resolve()));
-    });
-    this.lastWrite.catch(() => undefined); // surfaced through this.error
-    return ok;
+  close(): Promise<void> {
+    return this.file.close();
   }
 }
 

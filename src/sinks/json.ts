@@ -11,10 +11,8 @@
  *
  * Ownership: write() formats the batch before it returns, as CsvSink does.
  */
-import { openSync, createWriteStream, fsync } from 'node:fs';
-import type { Writable } from 'node:stream';
-import { FLOW_END_NAMES, SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
-import { fsOpenError } from './csv.js';
+import { FLOW_END_NAMES, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
+import { TextOutput } from './text-output.js';
 import { communityId } from './community-id.js';
 import { resolveInputs } from '../classify/feature-names.js';
 
@@ -68,12 +66,7 @@ export function verdictJson(rows: FlowRows, i: number): Record<string, string | 
 }
 
 export class JsonSink implements FlowSink {
-  private readonly out: Writable;
-  private readonly fd: number;
-  private error: SinkError | null = null;
-  private closed = false;
-  /** Resolves when the most recent chunk has been handed to the OS. */
-  private lastWrite: Promise<void> = Promise.resolve();
+  private readonly file: TextOutput;
   private readonly flowIds: { next: number };
   /** `"name":` of each feature (`Fwd Header Length.1` for cic2017's second copy), when features are written. */
   private readonly featureKeys: string[] | null;
@@ -89,15 +82,7 @@ export class JsonSink implements FlowSink {
     private readonly columns: ProfileColumns,
     private readonly opts: JsonSinkOptions,
   ) {
-    try {
-      this.fd = openSync(path, opts.append === true ? 'a' : 'w', 0o644);
-    } catch (err) {
-      throw fsOpenError(path, err);
-    }
-    this.out = createWriteStream('', { fd: this.fd, autoClose: true, highWaterMark: opts.highWaterMark ?? 1 << 20 });
-    this.out.on('error', (err: unknown) => {
-      this.error ??= new SinkError('write-failed', `writing ${path} failed: ${(err as Error).message}`, { cause: err });
-    });
+    this.file = new TextOutput(path, 'JSON sink', { append: opts.append, highWaterMark: opts.highWaterMark });
     this.flowIds = opts.flowIds ?? { next: 1 };
     const { sources } = resolveInputs(['Total Fwd Packets', 'Total Backward Packets', 'Total Length of Fwd Packets', 'Total Length of Bwd Packets'], columns);
     this.summaryAt = sources.map((s) => (s.from === 'feature' ? s.index : -1));
@@ -115,15 +100,16 @@ export class JsonSink implements FlowSink {
 
   /** Bytes queued for the file and not yet written. */
   get buffered(): number {
-    return this.out.writableLength;
+    return this.file.buffered;
   }
 
   write(rows: FlowRows): void | Promise<void> {
-    this.check();
+    this.file.check();
     if (rows.count === 0) return;
     const { text, flows, alerts } = this.format(rows);
     const limit = this.opts.dropAboveBytes;
-    if (limit !== undefined && this.out.writableLength > 0 && this.out.writableLength + text.length > limit) {
+    const queued = this.file.buffered;
+    if (limit !== undefined && queued > 0 && queued + text.length > limit) {
       this.linesDropped += flows + alerts;
       this.opts.onDrop?.(flows + alerts);
       return;
@@ -131,19 +117,8 @@ export class JsonSink implements FlowSink {
     this.lines.flow += flows;
     this.lines.alert += alerts;
     if (text === '') return;
-    if (this.push(text) || limit !== undefined) return;
-    return new Promise<void>((resolve, reject) => {
-      const onDrain = (): void => {
-        this.out.off('error', onError);
-        resolve();
-      };
-      const onError = (): void => {
-        this.out.off('drain', onDrain);
-        reject(this.error ?? new SinkError('write-failed', `writing ${this.path} failed`));
-      };
-      this.out.once('drain', onDrain);
-      this.out.once('error', onError);
-    });
+    if (this.file.push(text) || limit !== undefined) return;
+    return this.file.drained();
   }
 
   /**
@@ -213,41 +188,11 @@ export class JsonSink implements FlowSink {
     return { text, flows, alerts };
   }
 
-  async flush(): Promise<void> {
-    this.check();
-    await this.lastWrite.catch(() => undefined);
-    this.check();
-    await new Promise<void>((resolve, reject) =>
-      fsync(this.fd, (err) =>
-        // Pipes and character devices (stdout into a pipe, /dev/null) cannot be synced: nothing to make durable.
-        err && err.code !== 'EINVAL' && err.code !== 'ENOTSUP' ? reject(new SinkError('write-failed', `fsync ${this.path} failed: ${err.message}`)) : resolve(),
-      ),
-    );
+  flush(): Promise<void> {
+    return this.file.sync();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await new Promise<void>((resolve) => {
-      if (this.out.destroyed) return resolve();
-      this.out.once('close', resolve);
-      this.out.end();
-    });
-    if (this.error) throw this.error;
-  }
-
-  private check(): void {
-    if (this.error) throw this.error;
-    if (this.closed) throw new SinkError('closed', `JSON sink ${this.path} is closed`);
-  }
-
-  /** Queues a chunk; returns false when the stream's buffer is above its high-water mark. */
-  private push(chunk: string): boolean {
-    let ok = true;
-    this.lastWrite = new Promise<void>((resolve, reject) => {
-      ok = this.out.write(chunk, (err) => (err ? reject(err) : resolve()));
-    });
-    this.lastWrite.catch(() => undefined); // surfaced through this.error
-    return ok;
+  close(): Promise<void> {
+    return this.file.close();
   }
 }
