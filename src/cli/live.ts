@@ -451,15 +451,13 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       await fanout.write(outputs.sinks, rows);
     }
   };
-  // For /metrics: flows handed to the outputs, by why they ended and by verdict.
+  // For /metrics: flows handed to the outputs, by why they ended (the verdicts are counted by the verdict queue's
+  // tally, which the stats line prints too).
   const flowsEnded = new Array<number>(FLOW_END_NAMES.length).fill(0);
-  const verdictCounts = new Map<string, number>();
   const countWritten = (rows: FlowRows): void => {
     for (let i = 0; i < rows.count; i++) {
       const r = rows.endReasons?.[i];
       if (r !== undefined) flowsEnded[r]!++;
-      const label = rows.labels?.[i];
-      if (label != null) verdictCounts.set(label, (verdictCounts.get(label) ?? 0) + 1);
     }
   };
   const inferenceLatency = new Histogram(INFERENCE_BUCKETS);
@@ -647,7 +645,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       labelled('sensor_flows_ended_total', 'Flows written to the outputs, by why they ended.', 'reason', FLOW_END_NAMES.map((n, i) => [n, flowsEnded[i]!])),
       labelled('sensor_packets_not_in_written_flows_total', 'Packets not in a written flow, by reason.', 'reason', Object.entries(reasons)),
       labelled('sensor_events_total', 'Counts about flows, files and outputs (the runs counters\' info group).', 'counter', Object.entries({ ...info, 'sink.json.lines_dropped': jsonLinesDropped })),
-      labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', [...verdictCounts.entries()]),
+      labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', Object.entries(verdicts?.tally.verdicts() ?? {})),
       gauge('sensor_output_queue_batches', 'Batches of completed flows waiting for verdicts or outputs.', pending.length),
       gauge('sensor_verdict_queue_batches', 'Batches being classified by the model.', verdicts?.inFlight ?? 0),
       gauge('sensor_capture_queue_packets', 'Packets captured by the capture thread and not yet read by the engine.', Math.max(0, s.captured - a.packets)),
