@@ -122,19 +122,24 @@ def inputs_for(feature_set: str, candidates: list[str]) -> list[str]:
 
 # ---- one model, measured ------------------------------------------------------------------------------------
 
+def fit_rows(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], small: bool, trees: int, depth: int):
+    """A model of `family` fitted on `rows` with class-balancing weights."""
+    model = families.make(family, trees=trees, depth=depth, small=small)
+    x = preprocess(d.loc[rows, inputs].to_numpy())
+    y = d.loc[rows, 'Label'].to_numpy()
+    if family == 'knn' and len(y) > 30_000:  # kNN's prediction cost grows with its training set
+        keep = np.random.default_rng(ev.SEED).choice(len(y), 30_000, replace=False)
+        x, y = x[keep], y[keep]
+    return families.fit(model, x, y, ev.class_weights(y))
+
+
 class Fitted:
     """A model fitted on the training rows, with its alert threshold from the validation rows."""
 
     def __init__(self, family: str, inputs: list[str], d: pd.DataFrame, train: np.ndarray, val: np.ndarray, small: bool, trees: int, depth: int):
         self.family, self.inputs = family, inputs
-        self.model = families.make(family, trees=trees, depth=depth, small=small)
-        x = preprocess(d.loc[train, inputs].to_numpy())
-        y = d.loc[train, 'Label'].to_numpy()
-        if family == 'knn' and len(y) > 30_000:  # kNN's prediction cost grows with its training set
-            keep = np.random.default_rng(ev.SEED).choice(len(y), 30_000, replace=False)
-            x, y = x[keep], y[keep]
         with ev.Timer() as t:
-            families.fit(self.model, x, y, ev.class_weights(y))
+            self.model = fit_rows(family, d, train, inputs, small, trees, depth)
         self.train_seconds = round(t.seconds, 2)
         self.classes = [str(c) for c in self.model.classes_]
         yv = d.loc[val, 'Label'].to_numpy()
@@ -168,13 +173,7 @@ def leave_one_source_out(d: pd.DataFrame, family: str, inputs: list[str], small:
         if len(set(d.loc[rest, 'Label'])) < 2:
             continue
         train = ev.cap_rows(d, rest, TRAIN_CAP)
-        m = families.make(family, trees=trees, depth=depth, small=small)
-        x = preprocess(d.loc[train, inputs].to_numpy())
-        y = d.loc[train, 'Label'].to_numpy()
-        if family == 'knn' and len(y) > 30_000:
-            keep = np.random.default_rng(ev.SEED).choice(len(y), 30_000, replace=False)
-            x, y = x[keep], y[keep]
-        families.fit(m, x, y, ev.class_weights(y))
+        m = fit_rows(family, d, train, inputs, small, trees, depth)
         held = d[ev.cap_rows(d, ~rest, LOSO_CAP)]
         yt = held['Label'].to_numpy()
         pred = m.predict(preprocess(held[inputs].to_numpy())).astype(object)
