@@ -1,8 +1,10 @@
 /**
  * onnxruntime-node (1.30) starts Microsoft's telemetry client when a model loads: a device id and an event store
- * under ~/.cache/Microsoft/DeveloperTools/.onnxruntime, uploaded over HTTPS. The `sensor` command turns it off
+ * under $XDG_CACHE_HOME (else ~/.cache)/Microsoft/DeveloperTools/.onnxruntime, uploaded over HTTPS. The `sensor` command turns it off
  * (bin/sensor.js sets ORT_DISABLE_TELEMETRY=1 unless the environment sets it): a replay with the default model
- * leaves nothing there. The control run, with the variable set to 0, shows the check can see the store.
+ * leaves nothing there. The control run, with the variable set to 0, shows the check can see the store. Both runs
+ * pin HOME and XDG_CACHE_HOME to a fresh directory: a CI runner that sets XDG_CACHE_HOME would otherwise put the
+ * store where neither check looks, and the first check would pass for the wrong reason.
  */
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,7 @@ const store = (home: string): string => join(home, '.cache/Microsoft/DeveloperTo
 
 async function replayWithModel(env: NodeJS.ProcessEnv): Promise<string> {
   const home = mkdtempSync(join(tmpdir(), 'sensor-home-'));
-  const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-attack', '-q'], { env: { ...env, HOME: home }, timeoutMs: 60_000 });
+  const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-attack', '-q'], { env: { ...env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') }, timeoutMs: 60_000 });
   expect(r.status, r.stderr).toBe(0);
   return home;
 }
