@@ -308,7 +308,9 @@ async function runStage(stage, file, profileName) {
       };
     }
     const tReplay = performance.now();
-    const summary = await replay({ files: [file], profile, ...CLI_DEFAULTS, sinks: [sink] }, sources);
+    const c = CLI_DEFAULTS;
+    const settings = { flowTimeout: c.flowTimeoutUs / 1e6, activityTimeout: c.activityTimeoutUs / 1e6, idleTimeout: c.idleTimeoutUs / 1e6, maxFlows: c.maxFlows, portDirection: c.portAwareDirection, ipv6: c.ipv6 };
+    const summary = await replay({ profile, settings, sinks: [{ kind: 'sqlite', sink, key: db, ino: undefined }] }, sources);
     const tReplayEnd = performance.now();
     await sink.close();
     Object.assign(res, {

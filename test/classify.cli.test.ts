@@ -174,7 +174,7 @@ describe('which model and which profile', () => {
   it('--model with no path is a usage error', async () => {
     const r = await sensor(['--replay', EDGE, '--csv', join(dir, 'y.csv'), '--model']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('sensor: Expected --model PATH (a .onnx or .json file, or a model name in models/), or --no-model\n');
+    expect(r.stderr).toBe('sensor: --model: expected a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-model for none, got ""\n');
   });
 });
 

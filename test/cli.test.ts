@@ -36,13 +36,13 @@ describe('usage errors exit 2 with the exact expectation', () => {
   it('bad values are all reported at once', async () => {
     const r = await sensor(['--replay', EDGE, '--csv', join(dir, 'x.csv'), '--profile', 'cicc', '--flow-timeout', '-3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('Expected --profile to be one of cic, fixed, cic2017, got "cicc"');
-    expect(r.stderr).toContain('Expected --flow-timeout to be a positive number of seconds, got "-3"');
+    expect(r.stderr).toContain('sensor: --profile: expected one of cic, fixed, cic2017, got "cicc"');
+    expect(r.stderr).toContain('sensor: --flow-timeout: expected a positive number of seconds, got "-3"');
   });
   it('no output given', async () => {
     const r = await sensor(['--replay', EDGE]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('Expected --db PATH, --csv PATH and/or --json PATH');
+    expect(r.stderr).toContain('sensor: no output: pass --db PATH, --csv PATH and/or --json PATH\n');
   });
 });
 

@@ -282,15 +282,9 @@ describe('SIGKILL during a replay', () => {
     };
     await replay(
       {
-        files: ['slow-source'],
         profile: getProfile('cic'),
-        flowTimeoutUs: 120e6,
-        activityTimeoutUs: 5e6,
-        idleTimeoutUs: 0,
-        maxFlows: 1024,
-        portAwareDirection: false,
-        ipv6: false,
-        sinks: [sink as never],
+        settings: { flowTimeout: 120, activityTimeout: 5, idleTimeout: 0, maxFlows: 1024, portDirection: false, ipv6: false },
+        sinks: [{ kind: 'test', sink: sink as never, key: '', ino: undefined }],
       },
       [source as never],
     );

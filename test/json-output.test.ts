@@ -330,10 +330,10 @@ describe('command line', () => {
     const edge = join(BUNDLED, 'edge.pcap');
     let r = await sensor(['--replay', edge, '--db', join(dir, 'x.sqlite'), '--json-features']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('sensor: Expected --json PATH with --json-features\n');
+    expect(r.stderr).toBe('sensor: --json-features applies to the JSON output, but no --json is set\n');
     r = await sensor(['--replay', edge, '--json', '-', '--csv', '-']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('sensor: Expected --json and --csv to name different files, both are "-"\n');
+    expect(r.stderr).toBe('sensor: --json and --csv name the same file, "-": give each its own\n');
     r = await sensor(['--replay', edge, '--no-model', '--json', join(dir, 'a.json'), '--json-alerts-only']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('sensor: --json-alerts-only needs verdicts, and this run has no model (alerts are flows a model calls an attack)\n');

@@ -114,7 +114,7 @@ describe('parseConfig', () => {
   it('model: a path, or none via null / false / --no-model', () => {
     expect(parseConfig({ ...base, model: 'models/m.onnx' }, {}, {}).config?.model).toBe('models/m.onnx');
     expect(parseConfig({ ...base, model: 'models/m.onnx' }, { model: false }, {}).config?.model).toBeNull();
-    expect(parseConfig({ ...base, model: 3 }, {}, {}).errors).toEqual(['config file: "model": expected a path to an ONNX model, or null / false for none, got 3']);
+    expect(parseConfig({ ...base, model: 3 }, {}, {}).errors).toEqual(['config file: "model": expected a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-model for none, got 3']);
   });
 
   it('is pure: same inputs, same result, inputs untouched', () => {

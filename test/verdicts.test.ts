@@ -228,9 +228,9 @@ describe('refusals (exit 2, nothing written)', () => {
     return r.stderr;
   };
   it('--alert-threshold outside (0, 1], or with --no-model', async () => {
-    expect(await refused(['--alert-threshold', '0'])).toBe('sensor: Expected --alert-threshold to be a number in (0, 1], got "0"\n');
-    expect(await refused(['--alert-threshold', '1.01'])).toBe('sensor: Expected --alert-threshold to be a number in (0, 1], got "1.01"\n');
-    expect(await refused(['--alert-threshold', '0.5', '--no-model'])).toBe("sensor: Expected --alert-threshold only with a model (it thresholds the model's verdicts), but --no-model was given\n");
+    expect(await refused(['--alert-threshold', '0'])).toBe('sensor: --alert-threshold: expected a number in (0, 1], got "0"\n');
+    expect(await refused(['--alert-threshold', '1.01'])).toBe('sensor: --alert-threshold: expected a number in (0, 1], got "1.01"\n');
+    expect(await refused(['--alert-threshold', '0.5', '--no-model'])).toBe("sensor: --alert-threshold applies to a model's verdicts, but --no-model was given\n");
   });
   it('an application model given as --model', async () => {
     // (no threshold: the validator refuses one on an application model, and that is not what is tested here)

@@ -1,6 +1,7 @@
 /**
- * `sensor --iface IFACE` / `sensor --config FILE`: the live daemon. Captures from an interface (LiveSource),
- * feeds the same engine and sinks as replay, and behaves as a service:
+ * `sensor --iface IFACE` / `sensor --config FILE`: the live daemon. Captures from an interface (LiveSource) into
+ * the same pipeline as replay (src/pipeline/: engine, verdicts, outputs, run counters); this file is the service
+ * around it (the stats line and /metrics are in live-telemetry.ts):
  *
  * - Flow expiry: the CIC rules as in replay, plus the idle timeout in packet time, plus a tick once a second that
  *   expires idle flows at "now in packet time" = the latest packet's time + the wall time since it arrived, so a
@@ -23,46 +24,35 @@
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
 import pino, { type Logger } from 'pino';
 import { ExitCode } from './exit-codes.js';
 import { strictCommandLine, UsageError } from './usage.js';
-import { parseConfig, RELOADABLE_KEYS, FIELDS, type ConfigKey, type LiveConfig } from '../config/schema.js';
-import { LiveSource, type LiveStats } from '../sources/live-source.js';
+import { alertsOnlyWithoutModel, commandLineOptions, parseConfig, RELOADABLE_KEYS, FIELDS, type ConfigKey, type LiveConfig } from '../config/schema.js';
+import { LiveSource } from '../sources/live-source.js';
 import { CaptureError } from '../sources/pcap-source.js';
 import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
-import { Engine } from '../engine/engine.js';
 import { getProfile } from '../features/profiles.js';
-import { CsvSink } from '../sinks/csv.js';
-import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
-import { FLOW_END_NAMES, FlowEnd, SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
-import { JsonSink } from '../sinks/json.js';
-import { Histogram, MetricsError, serveMetrics, type Metric } from './metrics.js';
-import { SinkFanout } from '../sinks/fanout.js';
+import { FlowEnd, SinkError, type FlowSink } from '../sinks/flow-rows.js';
+import { runRetention } from '../sinks/retention.js';
+import type { SqliteSink } from '../sinks/sqlite.js';
+import { MetricsError, serveMetrics, type Metric } from './metrics.js';
+import { LiveTelemetry } from './live-telemetry.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { openSinks, type OpenSink, type SinkContext } from '../pipeline/sinks.js';
 import { ModelError, type Classifier } from '../classify/classifier.js';
 import { chooseModel } from '../classify/cli.js';
 import { VerdictQueue } from '../classify/stage.js';
 
 /** nextAsync() timeout: the longest the loop waits before looking at signals, timers and the clock. */
 const TICK_MS = 250;
-/** Idle expiry and partial-batch flush period. */
-const EXPIRE_EVERY_MS = 1000;
 /** The loop yields to the event loop (signals, SQLite acks, tsfn calls) at least this often. */
 const YIELD_EVERY_MS = 50;
 const RETENTION_EVERY_MS = 3600_000;
-const BATCH_FLOWS = 1024;
-/** A JSON lines file may fall this far behind before batches are dropped (and counted) rather than queued. */
-const JSON_MAX_BUFFERED_BYTES = 64 << 20;
 /** At most one warning about dropped JSON lines this often (the count is in every stats line). */
 const JSON_DROP_WARN_EVERY_MS = 10_000;
-/** Inference latency histogram bounds, seconds per batch. */
-const INFERENCE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export interface LiveIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -92,29 +82,8 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
         'variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
     )
     .option('config', { type: 'string', describe: 'JSON config file (see config/sensor.json).' })
-    .option('iface', { alias: ['interface', 'i'], type: 'string', describe: 'Interface to capture on [interface].' })
-    .option('filter', { type: 'string', describe: 'BPF filter, tcpdump syntax [filter].' })
-    .option('db', { type: 'string', describe: 'SQLite database to append flows to [db].' })
-    .option('csv', { type: 'string', describe: 'CSV file to append flows to; header written when new [csv].' })
-    .option('profile', { type: 'string', describe: 'cic | fixed | cic2017 (default: the model\'s, cic2017 for the default model; cic with --no-model) [profile].' })
-    .option('flow-timeout', { type: 'string', describe: 'Flow timeout, s from the first packet (default 120) [flowTimeout].' })
-    .option('activity-timeout', { type: 'string', describe: 'Active/Idle threshold, s (default 5) [activityTimeout].' })
-    .option('idle-timeout', { type: 'string', describe: 'End a flow after S s without packets; 0 = never (default: the flow timeout) [idleTimeout].' })
-    .option('snaplen', { type: 'string', describe: 'Bytes kept per packet (default 262144) [snaplen].' })
-    .option('buffer-size', { type: 'string', describe: 'Kernel capture buffer, MiB (default 64) [bufferSize].' })
-    .option('promiscuous', { type: 'boolean', describe: 'Promiscuous mode (default on; --no-promiscuous) [promiscuous].' })
-    .option('stats-interval', { type: 'string', describe: 'Seconds between stats log lines; 0 = off (default 60) [statsInterval].' })
-    .option('model', { type: 'string', describe: 'ONNX model path or name in models/ (default: the shipped model; --no-model: none) [model].' })
-    .option('alert-threshold', { type: 'string', describe: 'Alert when the most likely attack class has at least this probability, in (0, 1] (default: the card\'s) [alertThreshold].' })
-    .option('retention', { type: 'string', describe: 'Delete flows older than N days; 0 = keep (default 0) [retention].' })
-    .option('max-flows', { type: 'string', describe: 'Flow table capacity (default 262144) [maxFlows].' })
-    .option('port-direction', { type: 'boolean', describe: 'Direction by address and port [portDirection].' })
-    .option('ipv6', { type: 'boolean', describe: 'Make flows of IPv6 packets [ipv6].' })
-    .option('json', { type: 'string', describe: 'JSON lines file (EVE-style flow and alert events, Community ID) to append to; reopened on SIGHUP [json].' })
-    .option('json-alerts-only', { type: 'boolean', describe: 'Write only alert events to --json [jsonAlertsOnly].' })
-    .option('json-features', { type: 'boolean', describe: 'Add every CIC feature to each JSON event [jsonFeatures].' })
-    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name) [sensorName].' })
-    .option('metrics', { type: 'string', describe: 'Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1), HOST:PORT or [IPv6]:PORT [metrics].' })
+    .options(commandLineOptions('live'))
+    .alias('iface', ['interface', 'i'])
     .example('sensor --iface eth0 --db /var/lib/sensor/flows.sqlite', 'Capture on eth0 into SQLite')
     .example('sensor --config /etc/sensor/sensor.json', 'Everything from the config file (the systemd unit does this)')
     .example('sensor --iface eth0 --json /var/log/sensor/eve.json --metrics 127.0.0.1:9464', 'JSON events, and Prometheus metrics on loopback')
@@ -161,115 +130,6 @@ class ConfigErrors extends Error {
   }
 }
 
-/** Deletes old flows in a worker thread with its own connection, in chunks, so the sink's writer never waits long. */
-function runRetention(db: string, days: number): Promise<number> {
-  const require = createRequire(import.meta.url);
-  const code = `
-const { workerData, parentPort } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.db, { timeout: 30000 });
-let deleted = 0;
-try {
-  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'").get();
-  if (has) {
-    const del = db.prepare('DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE start_us < ? LIMIT 2000)');
-    const pause = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) {
-      const n = del.run(workerData.cutoffUs).changes;
-      deleted += n;
-      if (n < 2000) break;
-      Atomics.wait(pause, 0, 0, 5); // let the flow writer take the lock between chunks
-    }
-  }
-} finally {
-  db.close();
-}
-parentPort.postMessage(deleted);
-`;
-  const cutoffUs = Math.floor((Date.now() - days * 86400_000) * 1000);
-  return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { db, cutoffUs, driver: require.resolve('better-sqlite3') } });
-    w.unref();
-    w.once('message', (n: number) => resolve(n));
-    w.once('error', reject);
-    w.once('exit', (c) => (c !== 0 ? reject(new Error(`retention worker exited with code ${c}`)) : undefined));
-  });
-}
-
-interface Outputs {
-  sinks: FlowSink[];
-  sqlite: SqliteSink | undefined;
-  csv: CsvSink | undefined;
-  /** Inode of the CSV when opened, to notice rotation on SIGHUP. */
-  csvIno: number | undefined;
-  json: JsonSink | undefined;
-  /** Inode of the JSON file when opened (rotation), and the settings it was opened with. */
-  jsonIno: number | undefined;
-  jsonKey: string | undefined;
-}
-
-/** What the JSON sink needs beyond the config: shared across reopenings. */
-interface JsonContext {
-  benignClass: string | undefined;
-  flowIds: { next: number };
-  onDrop: (lines: number) => void;
-}
-
-/** The JSON settings a reopened file must share with the open one to be kept. */
-function jsonKey(cfg: LiveConfig): string | undefined {
-  return cfg.json === undefined ? undefined : JSON.stringify([cfg.json, cfg.jsonAlertsOnly, cfg.jsonFeatures, cfg.sensorName]);
-}
-
-async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<typeof getProfile>['columns'], json: JsonContext): Promise<Outputs> {
-  const out: Outputs = { sinks: [], sqlite: undefined, csv: undefined, csvIno: undefined, json: undefined, jsonIno: undefined, jsonKey: undefined };
-  try {
-    if (cfg.csv !== undefined) {
-      out.csv = new CsvSink(cfg.csv, columns, { append: true });
-      out.csvIno = inode(cfg.csv);
-      out.sinks.push(out.csv);
-    }
-    if (cfg.json !== undefined) {
-      out.json = new JsonSink(cfg.json, columns, {
-        sensor: cfg.sensorName ?? hostname(),
-        iface: cfg.interface,
-        ...(json.benignClass !== undefined ? { benignClass: json.benignClass } : {}),
-        alertsOnly: cfg.jsonAlertsOnly,
-        features: cfg.jsonFeatures,
-        append: true,
-        // The capture must not wait for a slow disk: past this, batches are dropped and counted.
-        dropAboveBytes: JSON_MAX_BUFFERED_BYTES,
-        onDrop: json.onDrop,
-        flowIds: json.flowIds,
-      });
-      out.jsonIno = inode(cfg.json);
-      out.jsonKey = jsonKey(cfg);
-      out.sinks.push(out.json);
-    }
-    if (cfg.db !== undefined) {
-      out.sqlite = await SqliteSink.open(cfg.db, columns, { source: cfg.interface, mode: 'live', profile: cfg.profile, argv });
-      out.sinks.push(out.sqlite);
-    }
-  } catch (e) {
-    for (const s of out.sinks) await s.close().catch(() => undefined);
-    throw e;
-  }
-  return out;
-}
-
-function inode(path: string): number | undefined {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return undefined;
-  }
-}
-
-function nonZero(c: Record<string, number>): Record<string, number> {
-  const o: Record<string, number> = {};
-  for (const [k, v] of Object.entries(c)) if (v !== 0) o[k] = v;
-  return o;
-}
-
 /** Runs the daemon until a signal (or a capture error); returns the exit code. */
 export async function runLive(argv: string[], io: LiveIo = { env: process.env, stderr: (l) => process.stderr.write(l + '\n') }): Promise<number> {
   let loaded: ReturnType<typeof loadConfig>;
@@ -304,7 +164,7 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     throw e;
   }
   if (loaded.config.jsonAlertsOnly && !classifier) {
-    io.stderr('sensor: jsonAlertsOnly needs verdicts, and no model is set (alerts are flows a model calls an attack)');
+    io.stderr(`sensor: ${alertsOnlyWithoutModel('live')}`);
     return ExitCode.Usage;
   }
   try {
@@ -319,6 +179,11 @@ function effectiveConfig(c: LiveConfig, profileGiven: boolean, classifier: Class
   return classifier && !profileGiven ? { ...c, profile: classifier.profile } : c;
 }
 
+/**
+ * The daemon: opens the capture, the metrics endpoint and the outputs (in that order, so the cheapest failure
+ * comes first), then runs the pipeline until a signal, answering SIGHUP with a reload, logging stats and pruning
+ * old flows on their clocks.
+ */
 async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof loadConfig>, classifier: Classifier | undefined): Promise<number> {
   let cfg = effectiveConfig(loaded.config, loaded.profileGiven, classifier);
   const log: Logger = pino(
@@ -367,23 +232,28 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     }
   }
 
-  let jsonLinesDropped = 0;
+  let telemetry: LiveTelemetry | undefined;
   let lastDropWarning = -Infinity;
-  const jsonContext: JsonContext = {
-    benignClass: classifier?.card.benign,
+  const sinkContext: SinkContext = {
+    mode: 'live',
+    columns: profile.columns,
+    source: cfg.interface,
+    argv,
+    ...(classifier ? { benignClass: classifier.card.benign } : {}),
     flowIds: { next: 1 },
-    onDrop: (lines) => {
-      jsonLinesDropped += lines;
+    onJsonDrop: (lines) => {
+      if (!telemetry) return;
+      telemetry.jsonLinesDropped += lines;
       const now = performance.now();
       if (now - lastDropWarning >= JSON_DROP_WARN_EVERY_MS) {
         lastDropWarning = now;
-        log.warn({ event: 'json_lines_dropped', json: cfg.json ?? null, dropped: jsonLinesDropped }, `the JSON file cannot keep up: ${jsonLinesDropped} lines dropped so far (sink.json.lines_dropped)`);
+        log.warn({ event: 'json_lines_dropped', json: cfg.json ?? null, dropped: telemetry.jsonLinesDropped }, `the JSON file cannot keep up: ${telemetry.jsonLinesDropped} lines dropped so far (sink.json.lines_dropped)`);
       }
     },
   };
-  let outputs: Outputs;
+  let sinks: OpenSink[];
   try {
-    outputs = await openOutputs(cfg, argv, profile.columns, jsonContext);
+    sinks = await openSinks(cfg, sinkContext);
   } catch (e) {
     src.close();
     metricsServer?.close();
@@ -394,101 +264,33 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     throw e;
   }
 
-  const pending: FlowRows[] = [];
-  const engine = new Engine({
+  // An output that fails is set aside (the others keep every flow); the daemon then stops and exits 4. If
+  // inference fails, flows keep being written, without verdicts, and counted.
+  let exitCode: number = ExitCode.Ok;
+  const pipeline = new Pipeline({
     profile,
-    flowTimeoutUs: Math.round(cfg.flowTimeout * 1e6),
-    activityTimeoutUs: Math.round(cfg.activityTimeout * 1e6),
-    idleTimeoutUs: Math.round(cfg.idleTimeout * 1e6),
-    maxFlows: cfg.maxFlows,
-    batchSize: BATCH_FLOWS,
-    portAwareDirection: cfg.portDirection,
-    ipv6: cfg.ipv6,
-    onFlows: (rows) => {
-      pending.push(rows);
-      if (!verdictsFailed) verdicts?.submit(rows);
+    settings: cfg,
+    sinks,
+    ...(classifier ? { verdicts: new VerdictQueue(classifier) } : {}),
+    continueWithoutVerdicts: true,
+    onModelFailed: (e) => log.error({ event: 'model_failed', error: e.message }, `${e.message}: flows are written without verdicts from now on`),
+    onSinkFailed: ({ error }) => {
+      log.error({ event: 'output_failed', error: error.message }, `output failed: ${error.message}; stopping`);
+      exitCode = ExitCode.Output;
+      requestStop('output failed');
     },
   });
-  // Verdicts between the engine and the sinks (the model's worker thread), pipelined as in replay. If inference
-  // fails, flows keep being written, without verdicts, and counted.
-  const verdicts = classifier ? new VerdictQueue(classifier) : undefined;
-  let verdictsFailed = false;
-  let unclassified = 0;
-  let lostWithInference = 0;
-  const featureCount = profile.columns.featureNames.length;
-
-  // A sink that fails is set aside (the others keep every flow); the daemon then stops and exits 4.
-  let exitCode: number = ExitCode.Ok;
-  const fanout = new SinkFanout(({ error }) => {
-    log.error({ event: 'output_failed', error: error.message }, `output failed: ${error.message}; stopping`);
-    exitCode = ExitCode.Output;
-    requestStop('output failed');
-  });
-  const sinkFailed = (sink: FlowSink, e: unknown, rows: number): void => fanout.fail(sink, e, rows);
-  // final = false in the packet loop: a batch whose verdicts are not in yet waits, unless too many wait.
-  const drain = async (final = true): Promise<void> => {
-    while (pending.length > 0) {
-      const v = verdicts;
-      if (v && !verdictsFailed && !final && !v.isDone(pending[0]!) && pending.length <= v.maxInFlight) break;
-      const rows = pending.shift()!;
-      if (v) {
-        try {
-          await v.done(rows);
-        } catch (e) {
-          if (!verdictsFailed) {
-            log.error({ event: 'model_failed', error: (e as Error).message }, `${(e as Error).message}: flows are written without verdicts from now on`);
-          }
-          verdictsFailed = true;
-        }
-        if (rows.model === undefined) unclassified += rows.count;
-        if (rows.features.length < rows.count * featureCount) {
-          // The features were lent to an inference thread that died with them.
-          lostWithInference += rows.count;
-          continue;
-        }
-      }
-      countWritten(rows);
-      await fanout.write(outputs.sinks, rows);
-    }
-  };
-  // For /metrics: flows handed to the outputs, by why they ended (the verdicts are counted by the verdict queue's
-  // tally, which the stats line prints too).
-  const flowsEnded = new Array<number>(FLOW_END_NAMES.length).fill(0);
-  const countWritten = (rows: FlowRows): void => {
-    for (let i = 0; i < rows.count; i++) {
-      const r = rows.endReasons?.[i];
-      if (r !== undefined) flowsEnded[r]!++;
-    }
-  };
-  const inferenceLatency = new Histogram(INFERENCE_BUCKETS);
-  if (verdicts) verdicts.onClassified = (ms) => inferenceLatency.observe(ms / 1000);
-
-  const captureCounters = (s: LiveStats): Record<string, number> => ({
-    kernel_received: s.received,
-    kernel_dropped: s.dropped,
-    interface_dropped: s.ifDropped,
-    captured: s.captured,
-    unread_at_stop: s.unreadAtStop,
-    discarded_at_close: s.discardedAtClose,
-  });
-  const runCounters = (): RunCounters => {
-    const a = engine.accounting();
-    const info: Record<string, number> = { ...a.info };
-    for (const f of fanout.failures.values()) info[`sink.${f.name}.rows_lost`] = f.rowsLost;
-    if (cfg.json !== undefined || jsonLinesDropped > 0) info['sink.json.lines_dropped'] = jsonLinesDropped;
-    if (classifier) {
-      info['verdicts.unclassified_flows'] = unclassified;
-      info['verdicts.flows_lost'] = lostWithInference;
-    }
-    return {
-      packets: a.packets,
-      flows: a.flows,
-      packets_in_written_flows: a.packetsInWrittenFlows,
-      packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
-      info,
-      capture: captureCounters(src.stats()),
-      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
-    };
+  const sinkFailed = (sink: FlowSink, e: unknown): void => pipeline.fanout.fail(sink, e, 0);
+  const failed = (o: OpenSink): boolean => pipeline.fanout.failures.has(o.sink);
+  const sqliteOf = (list: readonly OpenSink[]): SqliteSink | undefined => list.find((o) => o.kind === 'sqlite' && !failed(o))?.sink as SqliteSink | undefined;
+  const tel = new LiveTelemetry(src, pipeline, log, () => cfg.json !== undefined);
+  telemetry = tel;
+  collect = () => tel.collect();
+  /** The stats line, and the run's row brought up to date. */
+  const logStats = (now: number, event: string, updateRun = true): void => {
+    tel.logStats(now, event);
+    const sq = sqliteOf(pipeline.sinks);
+    if (updateRun && sq) sq.updateRun(tel.runCounters()).catch((e: unknown) => sinkFailed(sq, e));
   };
 
   // ---- signals ----
@@ -532,7 +334,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       csv: cfg.csv ?? null,
       json: cfg.json ?? null,
       metrics: cfg.metrics ? `http://${cfg.metrics.host.includes(':') ? `[${cfg.metrics.host}]` : cfg.metrics.host}:${cfg.metrics.port}/metrics` : null,
-      runId: outputs.sqlite?.runId ?? null,
+      runId: sqliteOf(sinks)?.runId ?? null,
       retention: cfg.retention,
       model: classifier?.id ?? null,
       alertThreshold: classifier?.threshold ?? null,
@@ -540,7 +342,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     `capturing on ${src.iface}`,
   );
 
-  // ---- retention ----
+  // ---- retention, hourly, in a worker thread ----
   let retentionBusy = false;
   let lastRetention = -Infinity;
   const maybeRetention = (now: number): void => {
@@ -561,101 +363,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     );
   };
 
-  // ---- stats ----
-  // Event-loop delay: the packet loop yields every YIELD_EVERY_MS, so a long synchronous stretch (a huge batch of
-  // expiries, a slow sink call) shows here; the soak watches it with memory and the queues.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const started = performance.now();
-  let lastStats = started;
-  let lastStatsPackets = 0;
-  let lastStatsFlows = 0;
-  let lastStatsDrops = 0;
-  /** Memory, event-loop delay over the interval, and how many flow batches wait at each stage. */
-  const processHealth = (): Record<string, number> => {
-    const m = process.memoryUsage();
-    const ms = (ns: number): number => (Number.isFinite(ns) ? +(ns / 1e6).toFixed(1) : 0);
-    return {
-      rss_mib: +(m.rss / 1048576).toFixed(1),
-      heap_used_mib: +(m.heapUsed / 1048576).toFixed(1),
-      loop_delay_p99_ms: ms(loopDelay.percentile(99)),
-      loop_delay_max_ms: ms(loopDelay.max),
-      batches_waiting: pending.length,
-      batches_classifying: verdicts?.inFlight ?? 0,
-      batches_writing_sqlite: outputs.sqlite?.batchesInFlight ?? 0,
-    };
-  };
-  const logStats = (now: number, event: string, updateRun = true): void => {
-    const s = src.stats();
-    const a = engine.accounting();
-    const dt = (now - lastStats) / 1000;
-    const drops = s.dropped + s.ifDropped;
-    const fields = {
-      event,
-      interval_s: +dt.toFixed(3),
-      packets: a.packets,
-      packets_per_s: dt > 0 ? Math.round((a.packets - lastStatsPackets) / dt) : 0,
-      kernel_received: s.received,
-      kernel_dropped: s.dropped,
-      interface_dropped: s.ifDropped,
-      drops_in_interval: drops - lastStatsDrops,
-      flows_active: engine.table.size,
-      flows_written: a.flows,
-      flows_per_s: dt > 0 ? Math.round((a.flows - lastStatsFlows) / dt) : 0,
-      not_in_flows: nonZero(a.packetsNotInWrittenFlows),
-      info: nonZero({ ...a.info, 'sink.json.lines_dropped': jsonLinesDropped }),
-      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
-      process: processHealth(),
-    };
-    if (drops > lastStatsDrops) log.warn(fields, `stats: ${drops - lastStatsDrops} packets dropped in the last ${dt.toFixed(0)} s`);
-    else log.info(fields, 'stats');
-    lastStats = now;
-    lastStatsPackets = a.packets;
-    lastStatsFlows = a.flows;
-    lastStatsDrops = drops;
-    loopDelay.reset();
-    if (updateRun && outputs.sqlite && !fanout.failures.has(outputs.sqlite)) {
-      const sq = outputs.sqlite;
-      sq.updateRun(runCounters()).catch((e: unknown) => sinkFailed(sq, e, 0));
-    }
-  };
-
-  // ---- /metrics: the stats line's counters, read when scraped ----
-  collect = (): Metric[] => {
-    const s = src.stats();
-    const a = engine.accounting();
-    const counter = (name: string, help: string, value: number): Metric => ({ name, help, type: 'counter', samples: [{ value }] });
-    const gauge = (name: string, help: string, value: number): Metric => ({ name, help, type: 'gauge', samples: [{ value }] });
-    const labelled = (name: string, help: string, label: string, entries: [string, number][], type: Metric['type'] = 'counter'): Metric => ({
-      name,
-      help,
-      type,
-      samples: entries.map(([k, value]) => ({ labels: { [label]: k }, value })),
-    });
-    const { 'flow.open_packets': openPackets = 0, ...reasons } = a.packetsNotInWrittenFlows;
-    const { 'flows.active': _active, ...info } = a.info;
-    const metrics: Metric[] = [
-      counter('sensor_packets_total', 'Packets read from the capture.', a.packets),
-      counter('sensor_kernel_received_packets_total', 'Packets the kernel passed the filter (including those it dropped).', s.received),
-      counter('sensor_kernel_dropped_packets_total', 'Packets the kernel dropped because its capture buffer was full.', s.dropped),
-      counter('sensor_interface_dropped_packets_total', 'Packets the interface or its driver dropped.', s.ifDropped),
-      counter('sensor_flows_written_total', 'Flows completed by the engine (they reach the outputs once classified).', a.flows),
-      gauge('sensor_flows_active', 'Flows open in the flow table.', engine.table.size),
-      gauge('sensor_open_flow_packets', 'Packets in flows still open.', openPackets),
-      labelled('sensor_flows_ended_total', 'Flows written to the outputs, by why they ended.', 'reason', FLOW_END_NAMES.map((n, i) => [n, flowsEnded[i]!])),
-      labelled('sensor_packets_not_in_written_flows_total', 'Packets not in a written flow, by reason.', 'reason', Object.entries(reasons)),
-      labelled('sensor_events_total', 'Counts about flows, files and outputs (the runs counters\' info group).', 'counter', Object.entries({ ...info, 'sink.json.lines_dropped': jsonLinesDropped })),
-      labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', Object.entries(verdicts?.tally.verdicts() ?? {})),
-      gauge('sensor_output_queue_batches', 'Batches of completed flows waiting for verdicts or outputs.', pending.length),
-      gauge('sensor_verdict_queue_batches', 'Batches being classified by the model.', verdicts?.inFlight ?? 0),
-      gauge('sensor_capture_queue_packets', 'Packets captured by the capture thread and not yet read by the engine.', Math.max(0, s.captured - a.packets)),
-      gauge('sensor_json_buffered_bytes', 'Bytes of JSON lines waiting for the file.', outputs.json?.buffered ?? 0),
-      { name: 'sensor_inference_seconds', help: 'Time to classify one batch of flows in the model thread.', type: 'histogram', samples: inferenceLatency.samples() },
-    ];
-    return metrics;
-  };
-
-  // ---- SIGHUP: reopen outputs, reread config ----
+  // ---- SIGHUP: reread the config, reopen the outputs (log rotation) ----
   const reload = async (): Promise<void> => {
     let next = cfg;
     try {
@@ -677,47 +385,31 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       applied.jsonAlertsOnly = false;
     }
     // Everything completed so far goes to the current outputs first.
-    engine.flushRows();
-    await drain();
-    // New outputs before the old ones close, so a failure keeps the old ones.
-    const keepCsv = outputs.csv !== undefined && applied.csv === cfg.csv && inode(applied.csv!) === outputs.csvIno && !fanout.failures.has(outputs.csv);
-    // The JSON file likewise (logrotate: moved away, or another path or settings: a new file).
-    const keepJson = outputs.json !== undefined && jsonKey(applied) === outputs.jsonKey && inode(applied.json!) === outputs.jsonIno && !fanout.failures.has(outputs.json);
-    let fresh: Outputs;
+    await pipeline.flush();
+    // New outputs before the old ones close, so a failure keeps the old ones. A file output whose settings and
+    // file are unchanged is kept (logrotate moved it away, or other settings: a new file); SQLite starts a new run.
+    const old = pipeline.sinks;
+    let fresh: OpenSink[];
     try {
-      fresh = await openOutputs({ ...applied, csv: keepCsv ? undefined : applied.csv, json: keepJson ? undefined : applied.json }, argv, profile.columns, jsonContext);
+      fresh = await openSinks(applied, sinkContext, old.filter((o) => !failed(o)));
     } catch (e) {
       log.error({ event: 'reload', error: (e as Error).message }, `reload: cannot open outputs (${(e as Error).message}); keeping the current ones`);
       return;
     }
-    const old = outputs;
-    if (old.sqlite && !fanout.failures.has(old.sqlite)) {
-      await old.sqlite.finishRun(runCounters()).catch((e: unknown) => sinkFailed(old.sqlite!, e, 0));
+    const oldSqlite = sqliteOf(old);
+    if (oldSqlite) await oldSqlite.finishRun(tel.runCounters()).catch((e: unknown) => sinkFailed(oldSqlite, e));
+    for (const o of old) {
+      if (fresh.includes(o)) continue;
+      await o.sink.close().catch((e: unknown) => log.error({ event: 'reload', error: (e as Error).message }, `reload: closing an output: ${(e as Error).message}`));
     }
-    for (const s of old.sinks) {
-      if (keepCsv && s === old.csv) continue;
-      if (keepJson && s === old.json) continue;
-      await s.close().catch((e: unknown) => log.error({ event: 'reload', error: (e as Error).message }, `reload: closing an output: ${(e as Error).message}`));
-    }
-    if (keepCsv) {
-      fresh.csv = old.csv;
-      fresh.csvIno = old.csvIno;
-      fresh.sinks.unshift(old.csv!);
-    }
-    if (keepJson) {
-      fresh.json = old.json;
-      fresh.jsonIno = old.jsonIno;
-      fresh.jsonKey = old.jsonKey;
-      fresh.sinks.splice(keepCsv ? 1 : 0, 0, old.json!); // before SQLite, as openOutputs orders them
-    }
-    outputs = fresh;
+    pipeline.setSinks(fresh);
     cfg = applied;
     lastRetention = -Infinity;
-    log.info({ event: 'reload', db: cfg.db ?? null, csv: cfg.csv ?? null, json: cfg.json ?? null, runId: outputs.sqlite?.runId ?? null, statsInterval: cfg.statsInterval, retention: cfg.retention }, 'reload: outputs reopened');
+    log.info({ event: 'reload', db: cfg.db ?? null, csv: cfg.csv ?? null, json: cfg.json ?? null, runId: sqliteOf(fresh)?.runId ?? null, statsInterval: cfg.statsInterval, retention: cfg.retention }, 'reload: outputs reopened');
   };
 
   // ---- the loop ----
-  let lastExpire = started;
+  const started = performance.now();
   let lastYield = started;
   let lastArrival = started;
   try {
@@ -726,20 +418,13 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       if (n < 0) break;
       const now = performance.now();
       if (n > 0) {
-        engine.ingestBatch(src.linkType, src.data, src.meta, n);
+        pipeline.ingest(src.linkType, src.data, src.meta, n);
         lastArrival = now;
       }
-      if (now - lastExpire >= EXPIRE_EVERY_MS) {
-        lastExpire = now;
-        if (cfg.idleTimeout > 0 && engine.table.size > 0) {
-          // "Now" in packet time: the latest packet's time plus the wall time since its batch arrived.
-          engine.expireIdle(engine.nowUs + (now - lastArrival) * 1000, engine.table.size + 1);
-        }
-        engine.flushRows();
-        maybeRetention(now);
-      }
-      if (pending.length > 0) await drain(false);
-      if (cfg.statsInterval > 0 && now - lastStats >= cfg.statsInterval * 1000) logStats(now, 'stats');
+      // Idle flows end at the live clock: the latest packet's time plus the wall time since its batch arrived.
+      await pipeline.pump(now, cfg.idleTimeout > 0 ? now - lastArrival : undefined);
+      maybeRetention(now);
+      if (cfg.statsInterval > 0 && tel.sinceStats(now) >= cfg.statsInterval * 1000) logStats(now, 'stats');
       if (reloadRequested && stopReason === null) {
         reloadRequested = false;
         log.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reopening outputs and rereading the configuration');
@@ -757,17 +442,14 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       log.error({ event: 'capture_ended', error: warning ?? 'unknown' }, `capture on ${src.iface} ended: ${warning ?? 'unknown reason'}`);
       if (exitCode === ExitCode.Ok) exitCode = ExitCode.Input;
     }
-    engine.finish(FlowEnd.Shutdown);
-    await drain();
-    await fanout.flush(outputs.sinks);
+    await pipeline.finish(FlowEnd.Shutdown);
     src.close();
     logStats(performance.now(), 'final_stats', false);
-    const counters = runCounters();
-    if (outputs.sqlite && !fanout.failures.has(outputs.sqlite)) {
-      await outputs.sqlite.finishRun(counters).catch((e: unknown) => sinkFailed(outputs.sqlite!, e, 0));
-    }
-    for (const s of outputs.sinks) {
-      await s.close().catch((e: unknown) => (fanout.failures.has(s) ? undefined : sinkFailed(s, e, 0)));
+    const counters = tel.runCounters();
+    const sq = sqliteOf(pipeline.sinks);
+    if (sq) await sq.finishRun(counters).catch((e: unknown) => sinkFailed(sq, e));
+    for (const o of pipeline.sinks) {
+      await o.sink.close().catch((e: unknown) => (failed(o) ? undefined : sinkFailed(o.sink, e)));
     }
     log.info(
       {
@@ -777,14 +459,14 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
         counters,
         exitCode,
       },
-      `stopped: ${engine.flowsWritten} flows written, ${engine.packets} packets`,
+      `stopped: ${pipeline.engine.flowsWritten} flows written, ${pipeline.engine.packets} packets`,
     );
     return exitCode;
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onTerm);
     process.off('SIGHUP', onHup);
-    loopDelay.disable();
+    tel.close();
     src.close();
     metricsServer?.closeAllConnections();
     metricsServer?.close();

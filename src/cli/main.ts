@@ -7,42 +7,24 @@ import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
 import { strictCommandLine, UsageError } from './usage.js';
 import { isLiveCommand, runLive } from './live.js';
-import { openSources, replay, runCounters, type ReplayProgress, type ReplaySummary } from './replay.js';
-import { getProfile, isProfileName, PROFILE_NAMES } from '../features/profiles.js';
+import { openSources, replay, type ReplayProgress, type ReplaySummary } from './replay.js';
+import { getProfile } from '../features/profiles.js';
 import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
-import { CsvSink } from '../sinks/csv.js';
+import { SinkError } from '../sinks/flow-rows.js';
 import { SqliteSink } from '../sinks/sqlite.js';
-import { JsonSink } from '../sinks/json.js';
-import { hostname } from 'node:os';
-import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
+import { alertsOnlyWithoutModel, commandLineOptions, fieldsOf, parseConfig, type ConfigKey, type ReplayConfig } from '../config/schema.js';
+import { openSinks, type OpenSink } from '../pipeline/sinks.js';
 import { chooseModel, modelsCommand } from '../classify/cli.js';
-import { alertThresholdError } from '../classify/model-card.js';
 import { formatVerdictCounts } from '../classify/tally.js';
 import { ModelError, type Classifier } from '../classify/classifier.js';
 import { VerdictQueue } from '../classify/stage.js';
 
+/** A replay's settings (config/schema.ts, as the daemon's) and the flags only replay has. */
 interface Args {
-  replay?: string[];
-  db?: string;
-  csv?: string;
-  json?: string;
-  'json-alerts-only': boolean;
-  'json-features': boolean;
-  'sensor-name'?: string;
-  /** Absent: the model's profile (cic without a model). */
-  profile?: string;
-  filter?: string;
-  'flow-timeout': number;
-  'activity-timeout': number;
-  'idle-timeout': number;
-  'max-flows': number;
-  'port-direction': boolean;
-  ipv6: boolean;
-  /** A model path or name; false for --no-model; absent for the default model. */
-  model?: string | false;
-  /** Overrides the card's alert_threshold. */
-  'alert-threshold'?: number;
-  progress?: boolean;
+  config: ReplayConfig;
+  /** --profile given (else the model decides). */
+  profileGiven: boolean;
+  progress: boolean | undefined;
   quiet: boolean;
 }
 
@@ -61,7 +43,8 @@ function stdioDashes(argv: string[]): string[] {
   });
 }
 
-function parseArgs(argv: string[]): Args {
+/** Parses and checks the command line: a UsageError for yargs' own complaints, else the settings or every problem. */
+function parseArgs(argv: string[]): { args: Args } | { errors: string[] } {
   const parsed = strictCommandLine(yargs(stdioDashes(argv)))
     .scriptName('sensor')
     .usage(
@@ -76,58 +59,40 @@ function parseArgs(argv: string[]): Args {
         'features, one row per flow, to SQLite, CSV and/or JSON lines.',
     )
     .option('replay', { type: 'string', array: true, describe: 'Capture file(s) to replay: pcap, pcapng, or either gzip-compressed; "-" reads standard input. Several files are one continuous stream.' })
-    .option('db', { type: 'string', describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`).' })
-    .option('csv', { type: 'string', describe: 'CSV file to write, with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout).' })
-    .option('json', { type: 'string', describe: 'JSON lines in the style of Suricata\'s EVE ("-" = stdout): a `flow` event per flow, an `alert` event per attack verdict, with Community ID.' })
-    .option('json-alerts-only', { type: 'boolean', default: false, describe: 'With --json: write only the `alert` events (needs a model).' })
-    .option('json-features', { type: 'boolean', default: false, describe: 'With --json: add every CIC feature of the flow under `features`.' })
-    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name).' })
-    .option('profile', { type: 'string', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}). Default: the model's profile (cic2017 for the default model; cic with --no-model).` })
-    .option('filter', { type: 'string', describe: 'BPF filter applied while reading, e.g. "tcp port 80".' })
-    .option('flow-timeout', { type: 'number', default: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet (CICFlowMeter: 120).' })
-    .option('activity-timeout', { type: 'number', default: 5, describe: 'Activity timeout in seconds for the Active/Idle features (CICFlowMeter: 5).' })
-    .option('idle-timeout', { type: 'number', default: 0, describe: 'End a flow after this many seconds without packets; 0 = never (as the references).' })
-    .option('max-flows', { type: 'number', default: 262144, describe: 'Flow table capacity (memory bound); when full the oldest flow is ended early and counted.' })
-    .option('port-direction', { type: 'boolean', default: false, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only).' })
-    .option('ipv6', { type: 'boolean', default: false, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled).' })
-    .option('model', { type: 'string', describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips classification.' })
-    .option('alert-threshold', { type: 'number', describe: 'Call a flow an attack only when its most likely attack class has at least this probability, in (0, 1] (default: the card\'s alert_threshold; none = the most probable class).' })
+    .options(commandLineOptions('replay'))
     .option('progress', { type: 'boolean', describe: 'Show a progress line (default: when stderr is a terminal).' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
-    .example('sensor --replay fixtures/reference/edge.pcap --db flows.sqlite --csv flows.csv', 'Replay a capture into SQLite and CSV')
-    .example('sensor --replay day1.pcap.gz --profile cic2017 --csv day1.csv', 'Features as in the public CIC-IDS2017 CSVs')
-    .example('sensor --replay day1.pcap --json - | jq -c \'select(.event_type=="alert")\'', 'Alerts as JSON lines on stdout')
+    .example(EXAMPLES.map((e) => [e.command, e.description] as [string, string]))
     .epilog('Exit codes: 0 ok, 2 bad usage or a model that cannot be used, 3 unreadable input, 4 unwritable output, 130 interrupted, 1 internal error.')
-    .parseSync() as unknown as Args;
-  return parsed;
+    .parseSync() as Record<string, unknown>;
+  const errors: string[] = [];
+  const files = (parsed.replay as string[] | undefined) ?? [];
+  if (files.length === 0) errors.push('no input: pass --replay FILE (or --iface IFACE for live capture: sensor --iface x --help)');
+  const values: Partial<Record<ConfigKey, unknown>> = {};
+  for (const f of fieldsOf('replay')) {
+    const v = parsed[f.flag];
+    if (v !== undefined) values[f.key] = Array.isArray(v) ? v[v.length - 1] : v;
+  }
+  const r = parseConfig(undefined, values, {}, { mode: 'replay' });
+  errors.push(...r.errors);
+  if (!r.config) return { errors };
+  if (errors.length > 0) return { errors };
+  return {
+    args: {
+      config: { ...r.config, replay: files },
+      profileGiven: r.sources.profile !== 'default',
+      progress: parsed.progress as boolean | undefined,
+      quiet: parsed.quiet === true,
+    },
+  };
 }
 
-/** Check option values; every problem is reported at once, each with the exact expectation. */
-function validate(a: Args): string[] {
-  const errors: string[] = [];
-  if (!a.replay || a.replay.length === 0) errors.push('Expected --replay FILE (or --iface IFACE for live capture: sensor --iface x --help)');
-  if (a.profile !== undefined && !isProfileName(a.profile)) errors.push(`Expected --profile to be one of ${PROFILE_NAMES.join(', ')}, got "${a.profile}"`);
-  const positive = (name: string, v: number): void => {
-    if (!Number.isFinite(v) || v <= 0) errors.push(`Expected --${name} to be a positive number of seconds, got "${v}"`);
-  };
-  positive('flow-timeout', a['flow-timeout']);
-  positive('activity-timeout', a['activity-timeout']);
-  if (!Number.isFinite(a['idle-timeout']) || a['idle-timeout'] < 0) errors.push(`Expected --idle-timeout to be 0 or a positive number of seconds, got "${a['idle-timeout']}"`);
-  if (!Number.isInteger(a['max-flows']) || a['max-flows'] < 1 || a['max-flows'] > 50_000_000) errors.push(`Expected --max-flows to be an integer from 1 to 50000000, got "${a['max-flows']}"`);
-  if (!a.db && !a.csv && !a.json) errors.push('Expected --db PATH, --csv PATH and/or --json PATH: where should the flows go?');
-  if (a.json === '') errors.push('Expected --json PATH (a file, or "-" for standard output)');
-  if (a.json === undefined && a['json-alerts-only']) errors.push('Expected --json PATH with --json-alerts-only');
-  if (a.json === undefined && a['json-features']) errors.push('Expected --json PATH with --json-features');
-  if (a.json !== undefined && a.json !== '' && a.json === a.csv) errors.push(`Expected --json and --csv to name different files, both are "${a.json === '/dev/stdout' ? '-' : a.json}"`);
-  if (a['sensor-name'] !== undefined && a['sensor-name'].trim() === '') errors.push('Expected --sensor-name NAME (not empty)');
-  const t = a['alert-threshold'];
-  if (t !== undefined) {
-    const e = alertThresholdError(t);
-    if (e !== undefined) errors.push(`Expected --alert-threshold to be ${e}, got "${t}"`);
-    else if (a.model === false) errors.push('Expected --alert-threshold only with a model (it thresholds the model\'s verdicts), but --no-model was given');
-  }
-  return errors;
-}
+/** The --help examples (test/help-examples.test.ts runs each as printed, from the repository's root). */
+export const EXAMPLES: readonly { command: string; description: string }[] = [
+  { command: 'sensor --replay fixtures/reference/edge.pcap --db flows.sqlite --csv flows.csv', description: 'Replay a capture into SQLite and CSV' },
+  { command: 'sensor --replay fixtures/reference/edge.pcap --profile cic2017 --csv edge.csv', description: 'Features as in the public CIC-IDS2017 CSVs' },
+  { command: 'sensor --replay fixtures/reference/edge.pcap --json - | jq -c \'select(.event_type=="alert")\'', description: 'Alerts as JSON lines on stdout' },
+];
 
 function formatProgress(p: ReplayProgress): string {
   const pct = Number.isNaN(p.fraction) ? '' : ` ${(p.fraction * 100).toFixed(1)}%`;
@@ -162,31 +127,29 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'classify') return (await import('./classify.js')).classifyCommand(argv.slice(1));
   if (argv[0] === 'report') return (await import('../report/cli.js')).reportCommand(argv.slice(1));
   if (argv[0] === 'serve') return (await import('../serve/cli.js')).serveCommand(argv.slice(1));
-  let args: Args;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    args = parseArgs(argv);
+    parsed = parseArgs(argv);
   } catch (e) {
-    process.stderr.write(`sensor: ${(e as Error).message}\nRun sensor --help for the options.\n`);
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`sensor: ${e.message}\nRun sensor --help for the options.\n`);
     return ExitCode.Usage;
   }
-  const errors = validate(args);
-  if (errors.length > 0) {
-    for (const e of errors) process.stderr.write(`sensor: ${e}\n`);
+  if ('errors' in parsed) {
+    for (const e of parsed.errors) process.stderr.write(`sensor: ${e}\n`);
     return ExitCode.Usage;
   }
-  if (args.model === '') {
-    process.stderr.write('sensor: Expected --model PATH (a .onnx or .json file, or a model name in models/), or --no-model\n');
-    return ExitCode.Usage;
-  }
+  const args = parsed.args;
+  const cfg = args.config;
   // The model decides the profile unless --profile says otherwise; a model that does not fit is refused here,
   // before any input is opened or output created.
   let classifier: Classifier | undefined;
   try {
-    const choice = await chooseModel(args.model, args.profile as (typeof PROFILE_NAMES)[number] | undefined, args['alert-threshold']);
+    const choice = await chooseModel(cfg.model === null ? false : cfg.model, args.profileGiven ? cfg.profile : undefined, cfg.alertThreshold);
     classifier = choice.classifier;
     if (choice.notice && !args.quiet) process.stderr.write(`sensor: ${choice.notice}\n`);
-    if (args['json-alerts-only'] && !classifier) {
-      process.stderr.write('sensor: --json-alerts-only needs verdicts, and this run has no model (alerts are flows a model calls an attack)\n');
+    if (cfg.jsonAlertsOnly && !classifier) {
+      process.stderr.write(`sensor: ${alertsOnlyWithoutModel('replay')}\n`);
       return ExitCode.Usage;
     }
   } catch (e) {
@@ -204,11 +167,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runReplay(args: Args, argv: string[], classifier: Classifier | undefined): Promise<number> {
-  const profile = getProfile((args.profile ?? classifier?.profile ?? 'cic') as (typeof PROFILE_NAMES)[number]);
+  const cfg = args.config;
+  const profile = getProfile(args.profileGiven ? cfg.profile : (classifier?.profile ?? 'cic'));
 
   let sources: PcapSource[];
   try {
-    sources = openSources(args.replay!, args.filter);
+    sources = openSources(cfg.replay, cfg.filter);
   } catch (e) {
     if (e instanceof CaptureError) {
       process.stderr.write(`sensor: ${e.message}\n`);
@@ -217,27 +181,18 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
     throw e;
   }
 
-  const sinks: FlowSink[] = [];
-  let sqlite: SqliteSink | undefined;
+  let sinks: OpenSink[];
   try {
-    if (args.csv) sinks.push(new CsvSink(args.csv, profile.columns));
-    if (args.json) {
-      sinks.push(
-        new JsonSink(args.json, profile.columns, {
-          sensor: args['sensor-name'] ?? hostname(),
-          ...(classifier ? { benignClass: classifier.card.benign } : {}),
-          alertsOnly: args['json-alerts-only'],
-          features: args['json-features'],
-        }),
-      );
-    }
-    if (args.db) {
-      sqlite = await SqliteSink.open(args.db, profile.columns, { source: args.replay!.join(' '), mode: 'replay', profile: profile.name, argv });
-      sinks.push(sqlite);
-    }
+    sinks = await openSinks(cfg, {
+      mode: 'replay',
+      columns: profile.columns,
+      source: cfg.replay.join(' '),
+      argv,
+      ...(classifier ? { benignClass: classifier.card.benign } : {}),
+      flowIds: { next: 1 },
+    });
   } catch (e) {
     for (const s of sources) s.close();
-    for (const s of sinks) await s.close().catch(() => undefined);
     if (e instanceof SinkError) {
       process.stderr.write(`sensor: ${e.message}\n`);
       return ExitCode.Output;
@@ -256,15 +211,8 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
   try {
     const summary = await replay(
       {
-        files: args.replay!,
         profile,
-        ...(args.filter !== undefined ? { filter: args.filter } : {}),
-        flowTimeoutUs: Math.round(args['flow-timeout'] * 1e6),
-        activityTimeoutUs: Math.round(args['activity-timeout'] * 1e6),
-        idleTimeoutUs: Math.round(args['idle-timeout'] * 1e6),
-        maxFlows: args['max-flows'],
-        portAwareDirection: args['port-direction'],
-        ipv6: args.ipv6,
+        settings: cfg,
         sinks,
         stop,
         ...(classifier ? { verdicts: new VerdictQueue(classifier, undefined, { countAlertSources: true }) } : {}),
@@ -281,10 +229,12 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
       sources,
     );
     if (progressShown) process.stderr.write('\r\x1b[K');
-    // A sink that failed mid-run was set aside (the others completed); say how many flows it lost, exit 4.
+    // An output that failed mid-run was set aside (the others completed); say how many flows it lost, exit 4.
     const failed = new Set(summary.sinkFailures.map((f) => f.sink));
-    if (sqlite && !failed.has(sqlite)) await sqlite.finishRun(runCounters(summary));
-    for (const s of sinks) await s.close().catch((e: unknown) => (failed.has(s) ? undefined : Promise.reject(e)));
+    for (const o of sinks) {
+      if (o.sink instanceof SqliteSink && !failed.has(o.sink)) await o.sink.finishRun(summary.counters);
+    }
+    for (const { sink } of sinks) await sink.close().catch((e: unknown) => (failed.has(sink) ? undefined : Promise.reject(e)));
     if (!args.quiet) process.stderr.write(formatSummary(summary) + '\n');
     for (const f of summary.sinkFailures) {
       process.stderr.write(`sensor: ${f.error.message}; ${f.rowsLost} of ${summary.flows} flows not written there (other outputs are complete)\n`);

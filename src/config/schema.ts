@@ -1,8 +1,11 @@
 /**
- * Configuration of the live daemon (`sensor --iface ...` / `sensor --config FILE`): one pure function,
- * `parseConfig(json, argv, env)`, merges defaults < config file < environment (SENSOR_*) < command line and
- * returns the result with EVERY problem found, each message naming where the value came from and what was
- * expected. No I/O here: the caller reads the file and prints the errors.
+ * The settings of a run, replay (`sensor --replay FILE...`) and live (`sensor --iface ...` / `sensor --config
+ * FILE`) alike: one table of fields (FIELDS) gives each setting its flag, environment variable, default, check and
+ * --help text, and one pure function, `parseConfig(json, argv, env, {mode})`, merges defaults < config file <
+ * environment (SENSOR_*) < command line and returns the result with EVERY problem found, each message in one form
+ * (`<where>: expected <what>, got <value>`, where = `--flag`, `environment SENSOR_X` or `<file>: "key"`).
+ * Replay reads only the command line; the file and the environment are the daemon's. No I/O here: the caller
+ * reads the file and prints the errors.
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
@@ -60,6 +63,15 @@ export interface LiveConfig {
   metrics: { host: string; port: number } | undefined;
 }
 
+/** A replay's settings: the shared ones (live-only keys keep their defaults and are unused) plus the files. */
+export interface ReplayConfig extends LiveConfig {
+  /** Capture files, in order ("/dev/stdin" for "-"). */
+  replay: string[];
+}
+
+/** Which command the settings are for: they differ only in live-only keys, two defaults and "-" outputs. */
+export type Mode = 'replay' | 'live';
+
 export type ConfigKey = keyof LiveConfig;
 export type ConfigSource = 'default' | 'file' | 'env' | 'cli';
 
@@ -75,6 +87,8 @@ export interface ParsedConfig {
 export interface ParseConfigOptions {
   /** Name of the config file, for messages (default "config file"). */
   file?: string;
+  /** Default "live". */
+  mode?: Mode;
 }
 
 type Check = { ok: true; value: unknown } | { ok: false; expected: string };
@@ -84,10 +98,16 @@ interface Field {
   /** Command-line flag without dashes. */
   flag: string;
   env: string;
-  /** undefined = required (no default). */
+  /** undefined = required (no default); see `defaultOf` for the two that differ by mode. */
   def: unknown;
   /** Validates a value; `text` is true when it came as a string from the environment or command line. */
-  check: (v: unknown, text: boolean) => Check;
+  check: (v: unknown, text: boolean, mode: Mode) => Check;
+  /** --help text (the default and, live, the config key are appended). */
+  describe: string;
+  /** A switch (--x / --no-x) rather than a flag with a value. */
+  boolean?: true;
+  /** Only the live daemon has this setting. */
+  liveOnly?: true;
 }
 
 const ok = (value: unknown): Check => ({ ok: true, value });
@@ -133,12 +153,24 @@ const path = (what: string) => (v: unknown): Check => {
   return ok(v);
 };
 
+/** An output file: "-" (standard output) is fine in replay; live, stdout carries the JSON log. */
+const output = (what: string) => (v: unknown, _text: boolean, mode: Mode): Check => {
+  if (v === null) return ok(undefined);
+  if (v === '-' && mode === 'live') return bad(`a ${what} path ("-" is not allowed live: stdout carries the JSON log)`);
+  return path(what)(v);
+};
+
+const PROFILE_HELP =
+  'cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017';
+
 export const FIELDS: readonly Field[] = [
   {
     key: 'interface',
     flag: 'iface',
     env: 'SENSOR_INTERFACE',
     def: undefined,
+    liveOnly: true,
+    describe: 'Interface to capture on',
     check: (v) =>
       typeof v === 'string' && v !== '' && v.length <= 15 && !/[\s/\0]/.test(v)
         ? ok(v)
@@ -149,51 +181,75 @@ export const FIELDS: readonly Field[] = [
     flag: 'filter',
     env: 'SENSOR_FILTER',
     def: undefined,
+    describe: 'BPF filter, tcpdump syntax, e.g. "tcp port 80"',
     check: (v) => {
       if (v === null) return ok(undefined);
       if (typeof v !== 'string' || v.includes('\0')) return bad('a BPF filter string (tcpdump syntax) or null');
       return ok(v.trim() === '' ? undefined : v);
     },
   },
-  { key: 'db', flag: 'db', env: 'SENSOR_DB', def: undefined, check: (v) => (v === null ? ok(undefined) : path('database file')(v)) },
+  {
+    key: 'db',
+    flag: 'db',
+    env: 'SENSOR_DB',
+    def: undefined,
+    describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`)',
+    check: (v) => (v === null ? ok(undefined) : path('database file')(v)),
+  },
   {
     key: 'csv',
     flag: 'csv',
     env: 'SENSOR_CSV',
     def: undefined,
-    check: (v) => {
-      if (v === null) return ok(undefined);
-      if (v === '-') return bad('a CSV file path ("-" is not allowed live: stdout carries the JSON log)');
-      return path('CSV file')(v);
-    },
+    describe: 'CSV file with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout in replay; live appends, header written when new)',
+    check: output('CSV file'),
+  },
+  {
+    key: 'json',
+    flag: 'json',
+    env: 'SENSOR_JSON',
+    def: undefined,
+    describe: 'JSON lines in the style of Suricata\'s EVE ("-" = stdout in replay): a `flow` event per flow, an `alert` event per attack verdict, with Community ID; live appends and reopens it on SIGHUP',
+    check: output('JSON lines file'),
+  },
+  { key: 'jsonAlertsOnly', flag: 'json-alerts-only', env: 'SENSOR_JSON_ALERTS_ONLY', def: false, boolean: true, describe: 'With --json: write only the `alert` events (needs a model)', check: boolean },
+  { key: 'jsonFeatures', flag: 'json-features', env: 'SENSOR_JSON_FEATURES', def: false, boolean: true, describe: 'With --json: add every CIC feature of the flow under `features`', check: boolean },
+  {
+    key: 'sensorName',
+    flag: 'sensor-name',
+    env: 'SENSOR_SENSOR_NAME',
+    def: undefined,
+    describe: 'The `sensor` field of JSON events (default: the host name)',
+    check: (v) => (v === null ? ok(undefined) : typeof v === 'string' && v.trim() !== '' && !v.includes('\0') ? ok(v) : bad('a non-empty name, or null for the host name')),
   },
   {
     key: 'profile',
     flag: 'profile',
     env: 'SENSOR_PROFILE',
     def: 'cic',
+    describe: `Feature definitions: ${PROFILE_HELP} (${PROFILE_NAMES.join('|')}). Default: the model's profile (cic2017 for the default model; cic with --no-model)`,
     check: (v) =>
       typeof v === 'string' && (PROFILE_NAMES as readonly string[]).includes(v) ? ok(v) : bad(`one of ${PROFILE_NAMES.join(', ')}`),
   },
-  { key: 'flowTimeout', flag: 'flow-timeout', env: 'SENSOR_FLOW_TIMEOUT', def: 120, check: seconds(false, '') },
-  { key: 'activityTimeout', flag: 'activity-timeout', env: 'SENSOR_ACTIVITY_TIMEOUT', def: 5, check: seconds(false, '') },
-  // Default filled in from flowTimeout below (see parseConfig).
-  { key: 'idleTimeout', flag: 'idle-timeout', env: 'SENSOR_IDLE_TIMEOUT', def: null, check: seconds(true, 'never') },
-  { key: 'snaplen', flag: 'snaplen', env: 'SENSOR_SNAPLEN', def: 262144, check: integer(64, 262144, ' number of bytes') },
-  { key: 'bufferSize', flag: 'buffer-size', env: 'SENSOR_BUFFER_SIZE', def: 64, check: integer(1, 2047, ' number of MiB') },
-  { key: 'promiscuous', flag: 'promiscuous', env: 'SENSOR_PROMISCUOUS', def: true, check: boolean },
-  { key: 'statsInterval', flag: 'stats-interval', env: 'SENSOR_STATS_INTERVAL', def: 60, check: seconds(true, 'off') },
+  { key: 'flowTimeout', flag: 'flow-timeout', env: 'SENSOR_FLOW_TIMEOUT', def: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet, as CICFlowMeter', check: seconds(false, '') },
+  { key: 'activityTimeout', flag: 'activity-timeout', env: 'SENSOR_ACTIVITY_TIMEOUT', def: 5, describe: 'Activity timeout in seconds for the Active/Idle features, as CICFlowMeter', check: seconds(false, '') },
+  // Default by mode (defaultOf): replay 0 as the references; live the flow timeout (see parseConfig).
+  { key: 'idleTimeout', flag: 'idle-timeout', env: 'SENSOR_IDLE_TIMEOUT', def: null, describe: 'End a flow after this many seconds without packets; 0 = never (default: replay 0, as the references; live the flow timeout)', check: seconds(true, 'never') },
+  { key: 'maxFlows', flag: 'max-flows', env: 'SENSOR_MAX_FLOWS', def: 262144, describe: 'Flow table capacity (memory bound); when full the oldest flow is ended early and counted', check: integer(1, 50_000_000) },
+  { key: 'portDirection', flag: 'port-direction', env: 'SENSOR_PORT_DIRECTION', def: false, boolean: true, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only)', check: boolean },
+  { key: 'ipv6', flag: 'ipv6', env: 'SENSOR_IPV6', def: false, boolean: true, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled)', check: boolean },
   {
     key: 'model',
     flag: 'model',
     env: 'SENSOR_MODEL',
-    // undefined: the default model (as in replay); null / false: none.
+    // undefined: the default model; null / false: none.
     def: undefined,
+    describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips classification',
     check: (v, text) => {
       if (v === null || v === false) return ok(null);
       if (text && typeof v === 'string' && /^(false|no|off|none)$/i.test(v.trim())) return ok(null);
       if (typeof v === 'string' && v.trim() !== '' && !v.includes('\0')) return ok(v);
-      return bad('a path to an ONNX model, or null / false for none');
+      return bad('a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-model for none');
     },
   },
   {
@@ -201,48 +257,64 @@ export const FIELDS: readonly Field[] = [
     flag: 'alert-threshold',
     env: 'SENSOR_ALERT_THRESHOLD',
     def: undefined,
-    check: (v, text) => {
+    describe: 'Call a flow an attack only when its most likely attack class has at least this probability, in (0, 1] (default: the card\'s alert_threshold; none = the most probable class)',
+    check: (v, text, mode) => {
       if (v === null) return ok(undefined);
       const n = num(v, text);
       const e = alertThresholdError(n);
-      return e === undefined ? ok(n) : bad(`${e} (or null: the model card's)`);
+      return e === undefined ? ok(n) : bad(mode === 'live' ? `${e} (or null: the model card's)` : e);
     },
   },
+  { key: 'snaplen', flag: 'snaplen', env: 'SENSOR_SNAPLEN', def: 262144, liveOnly: true, describe: 'Bytes kept per packet', check: integer(64, 262144, ' number of bytes') },
+  { key: 'bufferSize', flag: 'buffer-size', env: 'SENSOR_BUFFER_SIZE', def: 64, liveOnly: true, describe: 'Kernel capture buffer, MiB', check: integer(1, 2047, ' number of MiB') },
+  { key: 'promiscuous', flag: 'promiscuous', env: 'SENSOR_PROMISCUOUS', def: true, liveOnly: true, boolean: true, describe: 'Promiscuous mode (--no-promiscuous: off)', check: boolean },
+  { key: 'statsInterval', flag: 'stats-interval', env: 'SENSOR_STATS_INTERVAL', def: 60, liveOnly: true, describe: 'Seconds between stats log lines; 0 = off', check: seconds(true, 'off') },
   {
     key: 'retention',
     flag: 'retention',
     env: 'SENSOR_RETENTION',
     def: 0,
+    liveOnly: true,
+    describe: 'Delete flows older than N days; 0 = keep',
     check: (v, text) => {
       const n = num(v, text);
       return n === undefined || n < 0 || n > 36500 ? bad('0 (keep everything) or a positive number of days') : ok(n);
     },
   },
-  { key: 'maxFlows', flag: 'max-flows', env: 'SENSOR_MAX_FLOWS', def: 262144, check: integer(1, 50_000_000) },
-  { key: 'portDirection', flag: 'port-direction', env: 'SENSOR_PORT_DIRECTION', def: false, check: boolean },
-  { key: 'ipv6', flag: 'ipv6', env: 'SENSOR_IPV6', def: false, check: boolean },
   {
-    key: 'json',
-    flag: 'json',
-    env: 'SENSOR_JSON',
+    key: 'metrics',
+    flag: 'metrics',
+    env: 'SENSOR_METRICS',
     def: undefined,
-    check: (v) => {
-      if (v === null) return ok(undefined);
-      if (v === '-') return bad('a JSON lines file path ("-" is not allowed live: stdout carries the JSON log)');
-      return path('JSON lines file')(v);
-    },
+    liveOnly: true,
+    describe: 'Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1), HOST:PORT or [IPv6]:PORT',
+    check: (v, text) => (v === null || v === false ? ok(undefined) : metricsAddress(v, text)),
   },
-  { key: 'jsonAlertsOnly', flag: 'json-alerts-only', env: 'SENSOR_JSON_ALERTS_ONLY', def: false, check: boolean },
-  { key: 'jsonFeatures', flag: 'json-features', env: 'SENSOR_JSON_FEATURES', def: false, check: boolean },
-  {
-    key: 'sensorName',
-    flag: 'sensor-name',
-    env: 'SENSOR_SENSOR_NAME',
-    def: undefined,
-    check: (v) => (v === null ? ok(undefined) : typeof v === 'string' && v.trim() !== '' && !v.includes('\0') ? ok(v) : bad('a non-empty name, or null for the host name')),
-  },
-  { key: 'metrics', flag: 'metrics', env: 'SENSOR_METRICS', def: undefined, check: (v, text) => (v === null || v === false ? ok(undefined) : metricsAddress(v, text)) },
 ];
+
+/** The fields a mode has (replay: the shared ones). */
+export function fieldsOf(mode: Mode): readonly Field[] {
+  return mode === 'live' ? FIELDS : FIELDS.filter((f) => !f.liveOnly);
+}
+
+/**
+ * The yargs options of a mode, from FIELDS: every value stays text (or a switch's boolean) for parseConfig to
+ * check, so the command line and the config file say the same thing about a bad value.
+ */
+export function commandLineOptions(mode: Mode): Record<string, { type: 'string' | 'boolean'; describe: string }> {
+  const o: Record<string, { type: 'string' | 'boolean'; describe: string }> = {};
+  for (const f of fieldsOf(mode)) {
+    const def = defaultOf(f, mode);
+    const shown = f.boolean || def === undefined || def === null || /default/i.test(f.describe) ? '' : ` (default ${String(def)})`;
+    o[f.flag] = { type: f.boolean ? 'boolean' : 'string', describe: `${f.describe}${shown}${mode === 'live' ? ` [${f.key}]` : ''}.` };
+  }
+  return o;
+}
+
+/** A field's default in a mode: the idle timeout is 0 in replay (the references never use one). */
+function defaultOf(f: Field, mode: Mode): unknown {
+  return f.key === 'idleTimeout' && mode === 'replay' ? 0 : f.def;
+}
 
 /**
  * `HOST:PORT`, `[IPv6]:PORT` or a bare `PORT` (loopback: 127.0.0.1). Names are not resolved: an address keeps a
@@ -310,16 +382,18 @@ export function parseConfig(
   opts: ParseConfigOptions = {},
 ): ParsedConfig {
   const file = opts.file ?? 'config file';
+  const mode = opts.mode ?? 'live';
   const errors: string[] = [];
   const values = {} as Record<ConfigKey, unknown>;
   const sources = {} as Record<ConfigKey, ConfigSource>;
   for (const f of FIELDS) {
-    values[f.key] = f.def;
+    values[f.key] = defaultOf(f, mode);
     sources[f.key] = 'default';
   }
+  const fields = fieldsOf(mode);
 
   const apply = (f: Field, raw: unknown, text: boolean, where: string, source: ConfigSource): void => {
-    const r = f.check(raw, text);
+    const r = f.check(raw, text, mode);
     if (r.ok) {
       values[f.key] = r.value;
       sources[f.key] = source;
@@ -339,35 +413,42 @@ export function parseConfig(
           errors.push(`${file}: unknown key "${key}"${suggest(key)}; known keys: ${CONFIG_KEYS.join(', ')}`);
         }
       }
-      for (const f of FIELDS) {
+      for (const f of fields) {
         if (Object.prototype.hasOwnProperty.call(obj, f.key)) apply(f, obj[f.key], false, `${file}: "${f.key}"`, 'file');
       }
     }
   }
   // 2. The environment.
-  for (const f of FIELDS) {
+  for (const f of fields) {
     const v = env[f.env];
     if (v !== undefined) apply(f, v, true, `environment ${f.env}`, 'env');
   }
   // 3. The command line.
-  for (const f of FIELDS) {
+  for (const f of fields) {
     if (Object.prototype.hasOwnProperty.call(argv, f.key) && argv[f.key] !== undefined) {
       apply(f, argv[f.key], true, `--${f.flag}`, 'cli');
     }
   }
 
-  // Cross-checks.
-  if (values.interface === undefined) {
+  // Cross-checks. Replay has only the command line, so its messages name flags; live names the config keys.
+  const live = mode === 'live';
+  const name = (k: ConfigKey): string => (live ? k : `--${FIELDS.find((f) => f.key === k)!.flag}`);
+  const setting = (k: ConfigKey): string => (live ? `"${k}"` : name(k));
+  if (live && values.interface === undefined) {
     errors.push(`no interface to capture on: pass --iface NAME or set "interface" in the config file`);
   }
   if (values.db === undefined && values.csv === undefined && values.json === undefined) {
-    errors.push('no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file');
+    errors.push(`no output: pass --db PATH, --csv PATH and/or --json PATH${live ? ', or set "db" / "csv" / "json" in the config file' : ''}`);
   }
   for (const k of ['jsonAlertsOnly', 'jsonFeatures'] as const) {
-    if (values[k] === true && values.json === undefined) errors.push(`${k} applies to the JSON output, but no "json" is set`);
+    if (values[k] === true && values.json === undefined) errors.push(`${name(k)} applies to the JSON output, but no ${setting('json')} is set`);
+  }
+  if (values.json !== undefined && values.json === values.csv) {
+    const shown = values.json === '/dev/stdout' ? '-' : String(values.json);
+    errors.push(`${setting('json')} and ${setting('csv')} name the same file, ${JSON.stringify(shown)}: give each its own`);
   }
   if (values.alertThreshold !== undefined && values.model === null) {
-    errors.push('an alert threshold applies to a model\'s verdicts, but "model" is none');
+    errors.push(live ? 'an alert threshold applies to a model\'s verdicts, but "model" is none' : '--alert-threshold applies to a model\'s verdicts, but --no-model was given');
   }
   if (typeof values.retention === 'number' && values.retention > 0 && values.db === undefined) {
     errors.push(`retention applies to the database, but no "db" is set`);
@@ -377,6 +458,13 @@ export function parseConfig(
   if (values.idleTimeout === null) values.idleTimeout = values.flowTimeout;
 
   return { config: errors.length === 0 ? (values as unknown as LiveConfig) : null, errors, sources };
+}
+
+/** The message when alerts-only JSON is asked for and the run has no model (known once the model is chosen). */
+export function alertsOnlyWithoutModel(mode: Mode): string {
+  return mode === 'live'
+    ? 'jsonAlertsOnly needs verdicts, and no model is set (alerts are flows a model calls an attack)'
+    : '--json-alerts-only needs verdicts, and this run has no model (alerts are flows a model calls an attack)';
 }
 
 /** Config keys that can change on SIGHUP without a restart; the others need one. */

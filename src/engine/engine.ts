@@ -788,6 +788,19 @@ export class Engine {
     return ended;
   }
 
+  /**
+   * expireIdle at the live clock: the latest packet's time plus `quietUs`, the wall time since its batch arrived,
+   * so a quiet link still ends its idle flows.
+   */
+  expireIdleAfterQuiet(quietUs: number): number {
+    return this.table.size === 0 ? 0 : this.expireIdle(this.nowUs + quietUs, this.table.size + 1);
+  }
+
+  /** Flows open in the table. */
+  get activeFlows(): number {
+    return this.table.size;
+  }
+
   /** End of input (or the daemon's shutdown): write every open flow (by the profile's rule), then flush the batch. */
   finish(reason: FlowEnd = FlowEnd.EndOfCapture): void {
     const t = this.table;

@@ -33,15 +33,9 @@ for (const file of captures) {
   const sink = new CsvSink(csv, profile.columns);
   const summary = await replay(
     {
-      files: [file],
       profile,
-      flowTimeoutUs: 120e6,
-      activityTimeoutUs: 5e6,
-      idleTimeoutUs: 0,
-      maxFlows: 262144,
-      portAwareDirection: false,
-      ipv6: false,
-      sinks: [sink],
+      settings: { flowTimeout: 120, activityTimeout: 5, idleTimeout: 0, maxFlows: 262144, portDirection: false, ipv6: false },
+      sinks: [{ kind: 'csv', sink, key: csv, ino: undefined }],
     },
     sources,
   );

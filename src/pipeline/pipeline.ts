@@ -1,0 +1,225 @@
+/**
+ * One pipeline for replay and live: packet batches → engine → verdicts (the model's thread) → every output.
+ *
+ * The caller (cli/replay.ts, cli/live.ts) owns the source and the clock: it hands each packet batch to ingest()
+ * and calls pump() between batches. The pipeline owns the rest: the engine built from the run's settings, the
+ * queue of completed flow batches waiting for their verdicts, the fan-out to the outputs (a failing output is set
+ * aside, the others still get every flow), the once-a-second flush of partial batches (so a kill loses at most
+ * about a second of flows), and the run's counters (the `runs` table's `counters` JSON).
+ *
+ * Ownership: the engine hands over a fresh FlowRows each time; a batch is held here until every output has it.
+ */
+import { Engine, type EngineAccounting } from '../engine/engine.js';
+import type { Profile } from '../features/profiles.js';
+import type { LiveConfig } from '../config/schema.js';
+import { FLOW_END_NAMES, FlowEnd, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
+import type { RunCounters } from '../sinks/sqlite.js';
+import { SinkFanout, type SinkFailure } from '../sinks/fanout.js';
+import type { VerdictQueue } from '../classify/stage.js';
+import type { OpenSink } from './sinks.js';
+
+/** Completed flows per output batch. */
+const BATCH_FLOWS = 1024;
+/** Partial output batches are handed to the outputs at least this often (ms). */
+const FLUSH_INTERVAL_MS = 1000;
+
+/** The settings the engine is built from (seconds, as the command line and config file give them). */
+export type EngineSettings = Pick<LiveConfig, 'flowTimeout' | 'activityTimeout' | 'idleTimeout' | 'maxFlows' | 'portDirection' | 'ipv6'>;
+
+export interface PipelineOptions {
+  profile: Profile;
+  settings: EngineSettings;
+  sinks: readonly OpenSink[];
+  /** Classify each completed batch before the outputs get it; absent = no verdicts. */
+  verdicts?: VerdictQueue;
+  /**
+   * Live: when inference fails, flows keep being written without verdicts (counted as
+   * `verdicts.unclassified_flows`, and `verdicts.flows_lost` for those whose features died with the thread).
+   * Replay: the failure ends the run.
+   */
+  continueWithoutVerdicts?: boolean;
+  /** Told once, when inference first fails (with continueWithoutVerdicts). */
+  onModelFailed?: (error: Error) => void;
+  /** Told once per output, when it first fails (the daemon stops then; replay carries on). */
+  onSinkFailed?: (failure: SinkFailure) => void;
+}
+
+/** A sink may report how many rows it has made durable (SqliteSink: committed rows); otherwise rows accepted. */
+interface CountingSink extends FlowSink {
+  readonly rowsCommitted?: number;
+}
+
+export class Pipeline {
+  readonly engine: Engine;
+  readonly fanout: SinkFanout;
+  readonly verdicts: VerdictQueue | undefined;
+  /** The capture file being read (replay): each completed batch names it (JSON `pcap_file`). */
+  source: string | undefined;
+  /** Flows handed to the outputs, by why they ended (FLOW_END_NAMES order). */
+  readonly flowsEnded = new Array<number>(FLOW_END_NAMES.length).fill(0);
+  /** Flows handed to the outputs without verdicts, and flows lost with a dead inference thread (live). */
+  unclassified = 0;
+  lostWithInference = 0;
+
+  private readonly pending: FlowRows[] = [];
+  private readonly continueWithoutVerdicts: boolean;
+  private readonly onModelFailed: (error: Error) => void;
+  private readonly featureCount: number;
+  private verdictsFailed = false;
+  private open: readonly OpenSink[] = [];
+  private sinkList: FlowSink[] = [];
+  /** Flows handed to the outputs so far, and that count when each output was attached (for its losses). */
+  private handed = 0;
+  private readonly attachedAt = new Map<FlowSink, number>();
+  private lastFlush = performance.now();
+
+  constructor(opts: PipelineOptions) {
+    const s = opts.settings;
+    this.verdicts = opts.verdicts;
+    this.continueWithoutVerdicts = opts.continueWithoutVerdicts ?? false;
+    this.onModelFailed = opts.onModelFailed ?? (() => undefined);
+    this.featureCount = opts.profile.columns.featureNames.length;
+    this.fanout = new SinkFanout(opts.onSinkFailed);
+    this.engine = new Engine({
+      profile: opts.profile,
+      flowTimeoutUs: Math.round(s.flowTimeout * 1e6),
+      activityTimeoutUs: Math.round(s.activityTimeout * 1e6),
+      idleTimeoutUs: Math.round(s.idleTimeout * 1e6),
+      maxFlows: s.maxFlows,
+      batchSize: BATCH_FLOWS,
+      portAwareDirection: s.portDirection,
+      ipv6: s.ipv6,
+      onFlows: (rows) => {
+        if (this.source !== undefined) rows.source = this.source;
+        this.pending.push(rows);
+        if (!this.verdictsFailed) this.verdicts?.submit(rows);
+      },
+    });
+    this.setSinks(opts.sinks);
+  }
+
+  /** The outputs being written. */
+  get sinks(): readonly OpenSink[] {
+    return this.open;
+  }
+
+  /** Switch to another set of outputs (a live reload); flows completed before go to the old ones (drain first). */
+  setSinks(sinks: readonly OpenSink[]): void {
+    this.open = sinks;
+    this.sinkList = sinks.map((o) => o.sink);
+    for (const s of this.sinkList) if (!this.attachedAt.has(s)) this.attachedAt.set(s, this.handed);
+  }
+
+  /** Batches of completed flows waiting for their verdicts or for the outputs. */
+  get batchesWaiting(): number {
+    return this.pending.length;
+  }
+
+  /** Feed one packet batch (the source's reused data/meta) to the engine. Synchronous; allocates nothing per packet. */
+  ingest(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void {
+    this.engine.ingestBatch(linkType, data, meta, n);
+  }
+
+  /**
+   * Between input batches (`now` = performance.now()): once a second, end flows idle at the live clock (with
+   * `quietMs`, the wall time since the last packet arrived) and hand the partial batch over; then pass on the
+   * batches whose verdicts are in (waiting for the oldest only when too many wait).
+   */
+  async pump(now: number, quietMs?: number): Promise<void> {
+    if (now - this.lastFlush >= FLUSH_INTERVAL_MS) {
+      this.lastFlush = now;
+      if (quietMs !== undefined) this.engine.expireIdleAfterQuiet(quietMs * 1000);
+      this.engine.flushRows();
+    }
+    if (this.pending.length > 0) await this.drain(false);
+  }
+
+  /** Everything completed so far to the outputs (before a reload switches them). */
+  async flush(): Promise<void> {
+    this.engine.flushRows();
+    await this.drain();
+  }
+
+  /** End of input or shutdown: end every open flow, write everything, flush every output. */
+  async finish(reason: FlowEnd = FlowEnd.EndOfCapture): Promise<void> {
+    this.engine.finish(reason);
+    await this.drain();
+    await this.fanout.flush(this.sinkList);
+    this.settleLosses();
+  }
+
+  /** final = false between input batches: a batch whose verdicts are not in yet waits, unless too many wait. */
+  private async drain(final = true): Promise<void> {
+    const v = this.verdicts;
+    while (this.pending.length > 0) {
+      if (v && !this.verdictsFailed && !final && !v.isDone(this.pending[0]!) && this.pending.length <= v.maxInFlight) break;
+      const rows = this.pending.shift()!;
+      if (v) {
+        if (!this.continueWithoutVerdicts) await v.done(rows);
+        else {
+          try {
+            await v.done(rows);
+          } catch (e) {
+            if (!this.verdictsFailed) this.onModelFailed(e as Error);
+            this.verdictsFailed = true;
+          }
+          if (rows.model === undefined) this.unclassified += rows.count;
+          if (rows.features.length < rows.count * this.featureCount) {
+            // The features were lent to an inference thread that died with them.
+            this.lostWithInference += rows.count;
+            continue;
+          }
+        }
+      }
+      for (let i = 0; i < rows.count; i++) {
+        const r = rows.endReasons?.[i];
+        if (r !== undefined) this.flowsEnded[r]!++;
+      }
+      this.handed += rows.count;
+      await this.fanout.write(this.sinkList, rows);
+    }
+  }
+
+  /**
+   * Rows lost by a failed output: the batches it refused, or, when it says what it made durable (SQLite:
+   * committed batches), every flow handed over since it was attached minus that.
+   */
+  private settleLosses(): void {
+    for (const f of this.fanout.failures.values()) {
+      const committed = (f.sink as CountingSink).rowsCommitted;
+      if (committed !== undefined) f.rowsLost = this.handed - (this.attachedAt.get(f.sink) ?? 0) - committed;
+    }
+  }
+
+  /** The engine's counters with each output's losses (`sink.<kind>.rows_lost`) and `extraInfo` in `info`. */
+  accounting(extraInfo: Record<string, number> = {}): EngineAccounting {
+    const a = this.engine.accounting();
+    Object.assign(a.info, extraInfo);
+    for (const o of this.open) a.info[`sink.${o.kind}.rows_lost`] = this.fanout.rowsLost(o.sink);
+    for (const f of this.fanout.failures.values()) a.info[`sink.${f.name}.rows_lost`] = f.rowsLost;
+    if (this.verdicts && this.continueWithoutVerdicts) {
+      a.info['verdicts.unclassified_flows'] = this.unclassified;
+      a.info['verdicts.flows_lost'] = this.lostWithInference;
+    }
+    return a;
+  }
+
+  /**
+   * The runs table's `counters` JSON: `packets`, `flows`, `packets_in_written_flows`, the group
+   * `packets_not_in_written_flows` (reason → packets; with `packets_in_written_flows` it sums to `packets`), the
+   * group `info` (counts about flows, files and outputs that are not packet reasons), `groups` (e.g. live's
+   * `capture`) and, with a model, `verdicts` (class → flows with that verdict).
+   */
+  counters(extraInfo: Record<string, number> = {}, groups: Record<string, Record<string, number>> = {}): RunCounters {
+    const a = this.accounting(extraInfo);
+    return {
+      packets: a.packets,
+      flows: a.flows,
+      packets_in_written_flows: a.packetsInWrittenFlows,
+      packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
+      info: { ...a.info },
+      ...groups,
+      ...(this.verdicts ? { verdicts: this.verdicts.tally.verdicts() } : {}),
+    };
+  }
+}
