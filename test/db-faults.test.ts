@@ -217,7 +217,7 @@ describe('SIGKILL during a replay', () => {
     // hand-over gets a flow to the sinks before the end of the input.
     const { replay } = await import('../src/cli/replay.js');
     const { getProfile } = await import('../src/features/profiles.js');
-    const { META_STRIDE } = await import('../src/sources/pcap-source.js');
+    const { META_STRIDE } = await import('../src/sources/batch.js');
     const c = { src: '10.0.0.1', dst: '10.0.0.2' };
     const s = { src: '10.0.0.2', dst: '10.0.0.1' };
     const filler = ethIpv4Udp({ sport: 5000, dport: 6000 }, new Uint8Array(4), { src: '10.9.9.9', dst: '10.9.9.8' });

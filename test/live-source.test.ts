@@ -6,7 +6,7 @@
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { LiveSource } from '../src/sources/live-source.js';
-import { CaptureError, Meta, META_STRIDE } from '../src/sources/pcap-source.js';
+import { CaptureError, Meta, META_STRIDE } from '../src/sources/batch.js';
 
 describe('LiveSource.open: arguments', () => {
   it('refuses bad interface names and options before touching libpcap', () => {

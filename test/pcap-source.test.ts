@@ -7,14 +7,8 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../src/sources/native.js';
-import {
-  CaptureError,
-  Meta,
-  META_STRIDE,
-  PcapSource,
-  type CaptureErrorKind,
-  type PcapSourceOptions,
-} from '../src/sources/pcap-source.js';
+import { CaptureError, checkBatchLayout, Meta, META_STRIDE, type CaptureErrorKind } from '../src/sources/batch.js';
+import { PcapSource, type PcapSourceOptions } from '../src/sources/pcap-source.js';
 
 const CORPUS = '/work/shared/corpus';
 const REF = '/work/shared/reference';
@@ -434,8 +428,15 @@ describe('native binding misuse throws instead of crashing', () => {
   const data = new Uint8Array(4096);
   const meta = new Float64Array(10 * META_STRIDE);
 
-  it('exports the meta stride the TS side uses', () => {
+  it('exports the batch layout the TS side uses, field by field; another layout is refused at load', () => {
     expect(native.META_STRIDE).toBe(META_STRIDE);
+    expect({ ...native.META_FIELDS }).toEqual({ ...Meta });
+    expect(() => checkBatchLayout(native)).not.toThrow();
+    // An addon built from other sources (here: offset and caplen swapped, one more slot) would misread every packet.
+    const other = { META_STRIDE: 7, META_FIELDS: { ...Meta, Offset: 2, CapLen: 4 } };
+    expect(() => checkBatchLayout(other)).toThrow(
+      'native addon writes another packet batch layout (META_STRIDE 7, expected 6; CapLen at 4, expected 2; Offset at 2, expected 4): rebuild it with npm install',
+    );
   });
 
   it('wrong argument types are TypeErrors', () => {

@@ -471,6 +471,14 @@ NAPI_MODULE_INIT() {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;
+  /* The packet batch layout, checked by src/sources/batch.ts when it loads the addon. */
+  napi_value fields;
+  if (napi_create_object(env, &fields) != napi_ok || !set_number(env, fields, "TsSec", SP_META_TS_SEC) ||
+      !set_number(env, fields, "TsNsec", SP_META_TS_NSEC) || !set_number(env, fields, "CapLen", SP_META_CAPLEN) ||
+      !set_number(env, fields, "WireLen", SP_META_WIRELEN) || !set_number(env, fields, "Offset", SP_META_OFFSET) ||
+      !set_number(env, fields, "LinkType", SP_META_LINKTYPE) ||
+      napi_set_named_property(env, exports, "META_FIELDS", fields) != napi_ok)
+    return NULL;
   if (!set_number(env, exports, "META_STRIDE", SP_META_STRIDE) ||
       !set_string(env, exports, "libVersion", pcap_lib_version()))
     return NULL;

@@ -282,6 +282,12 @@ static void *capture_main(void *arg) {
 
 /* ---- open / start / stop ---- */
 
+/* sp_stats for a live source: libpcap's counters as last refreshed. */
+static void live_stats(sp_source *s, double *received, double *dropped, double *if_dropped) {
+  double captured;
+  sp_live_stats(s, received, dropped, if_dropped, &captured);
+}
+
 sp_source *sp_open_live(const sp_live_options *o, sp_error *err) {
   memset(err, 0, sizeof *err);
   char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -372,6 +378,9 @@ sp_source *sp_open_live(const sp_live_options *o, sp_error *err) {
 
   s->type = SP_SOURCE_LIVE;
   s->fill = sp_live_fill;
+  s->stats = live_stats;
+  s->close_hook = sp_live_close;
+  s->free_hook = sp_live_free;
   s->pcap = p;
   s->linktype = L->linktype;
   s->live = L;

@@ -83,7 +83,7 @@ size_t sp_live_slot_packets(sp_source *s);
 /* The ctx given to sp_live_set_notify (the addon releases it after close). */
 void *sp_live_notify_ctx(sp_source *s);
 
-/* Used by source.c: sp_next's fill for live sources, and close/free hooks. */
+/* The live source's fill, close and free hooks (set on the sp_source by sp_open_live). */
 size_t sp_live_fill(sp_source *s, uint8_t *data, size_t data_cap, double *meta, size_t pkt_cap);
 void sp_live_close(sp_source *s); /* stops and joins the thread, frees the slots */
 void sp_live_free(sp_source *s);  /* frees what sp_live_close kept readable */

@@ -3,7 +3,6 @@
  * with libpcap and copies packets into caller-owned batches. See source.h.
  */
 #include "source.h"
-#include "live.h"
 #include "readahead.h"
 
 #include <errno.h>
@@ -355,19 +354,18 @@ size_t sp_next(sp_source *s, uint8_t *data, size_t data_cap, double *meta, size_
 }
 
 void sp_stats(sp_source *s, double *received, double *dropped, double *if_dropped) {
-  if (s->live) {
-    double captured;
-    sp_live_stats(s, received, dropped, if_dropped, &captured);
+  if (s->stats) {
+    s->stats(s, received, dropped, if_dropped);
     return;
   }
-  /* pcap_stats() is not available on savefiles; a live source will use it. */
+  /* pcap_stats() is not available on savefiles. */
   *received = (double)s->packets;
   *dropped = 0;
   *if_dropped = 0;
 }
 
 void sp_close(sp_source *s) {
-  if (s->live) sp_live_close(s); /* joins the capture thread before its pcap handle goes */
+  if (s->close_hook) s->close_hook(s); /* live: joins the capture thread before its pcap handle goes */
   if (s->readahead) sp_readahead_close(s); /* joins the reader thread before its pcap handle goes */
   if (s->pcap) {
     pcap_close(s->pcap); /* fcloses the FILE, which gzcloses the gzip stream */
@@ -383,6 +381,6 @@ void sp_close(sp_source *s) {
 void sp_free(sp_source *s) {
   if (!s) return;
   sp_close(s);
-  sp_live_free(s);
+  if (s->free_hook) s->free_hook(s);
   free(s);
 }

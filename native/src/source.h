@@ -15,7 +15,7 @@
 #include <string.h>
 #include <zlib.h>
 
-/* Layout of one packet's row in the meta table (must match Meta in pcap-source.ts). */
+/* Layout of one packet's row in the meta table: src/sources/batch.ts checks it against META_FIELDS at load. */
 #define SP_META_STRIDE 6
 enum {
   SP_META_TS_SEC = 0,   /* seconds since the epoch */
@@ -63,10 +63,16 @@ typedef struct sp_source sp_source;
  */
 typedef size_t (*sp_fill_fn)(sp_source *s, uint8_t *data, size_t data_cap, double *meta,
                              size_t pkt_cap);
+/* Per-kind hooks set by the opener (live.c for live sources), so source.c never calls into live.c. */
+typedef void (*sp_stats_fn)(sp_source *s, double *received, double *dropped, double *if_dropped);
+typedef void (*sp_release_fn)(sp_source *s);
 
 struct sp_source {
   sp_source_type type;
   sp_fill_fn fill;
+  sp_stats_fn stats;         /* NULL offline: packets handed out, no drops */
+  sp_release_fn close_hook;  /* before the pcap handle closes (live: stop and join the capture thread) */
+  sp_release_fn free_hook;   /* when the struct is freed (live: what close kept readable) */
   pcap_t *pcap; /* NULL once closed */
   int linktype;
   int compressed;

@@ -32,7 +32,7 @@ import { ExitCode } from './exit-codes.js';
 import { strictCommandLine, UsageError } from './usage.js';
 import { alertsOnlyWithoutModel, commandLineOptions, parseConfig, RELOADABLE_KEYS, FIELDS, type ConfigKey, type LiveConfig } from '../config/schema.js';
 import { LiveSource } from '../sources/live-source.js';
-import { CaptureError } from '../sources/pcap-source.js';
+import { CaptureError } from '../sources/batch.js';
 import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
 import { getProfile } from '../features/profiles.js';
 import { FlowEnd, SinkError, type FlowSink } from '../sinks/flow-rows.js';

@@ -7,7 +7,8 @@
  * never drops rows. Several files are one continuous stream (like a rotated capture): flows may span them.
  */
 import { statSync } from 'node:fs';
-import { CaptureError, PcapSource } from '../sources/pcap-source.js';
+import { CaptureError } from '../sources/batch.js';
+import { PcapSource } from '../sources/pcap-source.js';
 import { SUPPORTED_LINK_TYPES, SUPPORTED_LINK_TYPES_TEXT } from '../decode/decode.js';
 import type { EngineAccounting } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';

@@ -19,6 +19,7 @@ import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
 import { ProfileId, type Profile } from '../features/profiles.js';
 import { FlowEnd, type FlowRows } from '../sinks/flow-rows.js';
+import { META_STRIDE, Meta } from './packet-batch.js';
 
 export interface EngineConfig {
   profile: Profile;
@@ -110,8 +111,6 @@ export interface EngineAccounting {
   info: Record<string, number>;
 }
 
-/** Numbers per packet in a source batch's `meta` (sources/pcap-source.ts): tsSec, tsNsec, caplen, wirelen, offset, linktype. */
-const BATCH_META_STRIDE = 6;
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
@@ -206,14 +205,14 @@ export class Engine {
   }
 
   /**
-   * Feed one batch from a packet source: `meta` holds META_STRIDE numbers per packet (sources/pcap-source.ts
+   * Feed one batch from a packet source: `meta` holds META_STRIDE numbers per packet (packet-batch.ts
    * `Meta`), `data` the frame bytes. The loop lives here so per-packet values stay unboxed doubles.
    */
   ingestBatch(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void {
     for (let i = 0; i < n; i++) {
-      const m = i * BATCH_META_STRIDE;
-      this.tsUs = meta[m]! * 1e6 + Math.floor(meta[m + 1]! / 1000);
-      this.frame(linkType, data, meta[m + 4]!, meta[m + 2]!);
+      const m = i * META_STRIDE;
+      this.tsUs = meta[m + Meta.TsSec]! * 1e6 + Math.floor(meta[m + Meta.TsNsec]! / 1000);
+      this.frame(linkType, data, meta[m + Meta.Offset]!, meta[m + Meta.CapLen]!);
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * LiveSource: captures from a network interface through the sensor_pcap addon, with the same batch shape as
- * PcapSource (reused `data` / `meta`, META_STRIDE numbers per packet, see `Meta` in pcap-source.ts).
+ * PcapSource: a PacketSource (batch.ts: reused `data` / `meta`, META_STRIDE numbers per packet, see `Meta`).
  *
  * Capture runs on a native thread that drains the kernel ring into a ring of batches, so the kernel ring keeps
  * being emptied while JS is busy. JS pulls batches without blocking:
@@ -19,7 +19,7 @@
  * LiveSource keeps the process alive (its capture thread holds a reference to it): close() it.
  */
 import { readdirSync } from 'node:fs';
-import { CaptureError, META_STRIDE, type CaptureErrorKind } from './pcap-source.js';
+import { CaptureError, META_STRIDE, type CaptureErrorKind, type PacketSource } from './batch.js';
 import { loadNative, type NativeBinding, type NativeHandle } from './native.js';
 
 export const LIVE_DEFAULTS = {
@@ -176,7 +176,7 @@ function fromNative(e: unknown, iface: string, filter: string | undefined): unkn
   return new CaptureError(kind, iface, message, { cause: e });
 }
 
-export class LiveSource {
+export class LiveSource implements PacketSource {
   /** Interface name. */
   readonly iface: string;
   /** pcap_datalink of the interface, e.g. 1 for Ethernet. */
@@ -318,6 +318,11 @@ export class LiveSource {
       this.#handle as NativeHandle,
     );
     return { received, dropped, ifDropped, captured, unreadAtStop, discardedAtClose };
+  }
+
+  /** The interface, for messages (PacketSource). */
+  get name(): string {
+    return this.iface;
   }
 
   /** Stops the capture thread and releases the handle. Idempotent; stats() and warning stay readable. */

@@ -3,6 +3,7 @@
  * batching only; use PcapSource (pcap-source.ts) rather than calling it directly.
  */
 import { createRequire } from 'node:module';
+import { checkBatchLayout } from './batch.js';
 
 /** Opaque capture handle returned by openOffline (a type-tagged object). */
 export interface NativeHandle {
@@ -27,17 +28,10 @@ export interface NativeCounters {
   warning: string | null;
 }
 
-/** Error thrown by openOffline: `code` is a CaptureErrorKind, message libpcap's or errno's text. */
-export interface NativeOpenError extends Error {
-  code: string;
-  /** First 4 bytes of the (decompressed) file, when libpcap did not recognise them. */
-  magic?: number;
-  gzip: boolean;
-}
-
 export interface NativeBinding {
-  /** Per-packet stride of the meta Float64Array. */
+  /** Per-packet stride of the meta Float64Array, and the offset of each field in a row (checked at load). */
   readonly META_STRIDE: number;
+  readonly META_FIELDS: Readonly<Record<string, number>>;
   readonly libVersion: string;
   openOffline(path: string, filter?: string | null): NativeHandle;
   /** Fills data/meta with one batch; returns the packet count, 0 at end of input. */
@@ -57,8 +51,9 @@ let binding: NativeBinding | undefined;
 export function loadNative(): NativeBinding {
   if (binding) return binding;
   const require = createRequire(import.meta.url);
+  let loaded: NativeBinding;
   try {
-    binding = require(ADDON_PATH) as NativeBinding;
+    loaded = require(ADDON_PATH) as NativeBinding;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'MODULE_NOT_FOUND') {
@@ -70,5 +65,7 @@ export function loadNative(): NativeBinding {
       cause: e,
     });
   }
+  checkBatchLayout(loaded);
+  binding = loaded;
   return binding;
 }

@@ -1,6 +1,7 @@
 /**
  * PcapSource: reads pcap / pcapng files (optionally gzip-compressed) through the sensor_pcap addon
- * in batches. One next() call fills the reused `data` / `meta` buffers with many packets:
+ * in batches: a PacketSource (batch.ts, with the layout of `meta`). One next() call fills the reused `data` /
+ * `meta` buffers with many packets:
  *
  *   const src = PcapSource.openFile('capture.pcap');
  *   for (let n = src.next(); n > 0; n = src.next()) {
@@ -17,64 +18,12 @@
  */
 import * as fs from 'node:fs';
 import { loadNative, type NativeBinding, type NativeCounters, type NativeHandle } from './native.js';
-
-/** Float64 slots per packet in `meta`. */
-export const META_STRIDE = 6;
-
-/** Offsets inside one packet's META_STRIDE-long row of `meta`. */
-export const Meta = {
-  /** Seconds since the epoch. */
-  TsSec: 0,
-  /** Nanoseconds, 0..999999999 (µs files are scaled; pcapng if_tsresol honoured). */
-  TsNsec: 1,
-  /** Bytes of the frame present in `data`. */
-  CapLen: 2,
-  /** Original length on the wire (may be < CapLen in a corrupt file: passed through). */
-  WireLen: 3,
-  /** Byte offset of the frame in `data`. */
-  Offset: 4,
-  /** pcap link type (DLT) of the frame. */
-  LinkType: 5,
-} as const;
+import { CAPTURE_ERROR_KINDS, CaptureError, META_STRIDE, type CaptureErrorKind, type PacketSource } from './batch.js';
 
 export const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_BATCH_PACKETS = 8192;
 const MAX_BATCH_BYTES = 1024 * 1024 * 1024;
 const MAX_BATCH_PACKETS = 1 << 22;
-
-export type CaptureErrorKind =
-  | 'not-found'
-  | 'permission'
-  | 'is-directory'
-  | 'not-a-capture'
-  | 'empty'
-  | 'unsupported'
-  | 'bad-filter'
-  | 'read-error';
-
-const KINDS: ReadonlySet<string> = new Set<CaptureErrorKind>([
-  'not-found',
-  'permission',
-  'is-directory',
-  'not-a-capture',
-  'empty',
-  'unsupported',
-  'bad-filter',
-  'read-error',
-]);
-
-/** A capture that cannot be opened. The message is one line naming the file and the reason. */
-export class CaptureError extends Error {
-  readonly kind: CaptureErrorKind;
-  readonly path: string;
-
-  constructor(kind: CaptureErrorKind, path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CaptureError';
-    this.kind = kind;
-    this.path = path;
-  }
-}
 
 export interface PcapSourceOptions {
   /** BPF filter (tcpdump syntax), applied by libpcap before packets reach JS. */
@@ -169,7 +118,7 @@ function fromNative(e: unknown, path: string, filter: string | undefined): unkno
   if (!(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) return e;
   const ne = e as Error & { code?: unknown; magic?: unknown; gzip?: unknown };
   const kind: CaptureErrorKind =
-    typeof ne.code === 'string' && KINDS.has(ne.code) ? (ne.code as CaptureErrorKind) : 'read-error';
+    typeof ne.code === 'string' && CAPTURE_ERROR_KINDS.has(ne.code) ? (ne.code as CaptureErrorKind) : 'read-error';
   const libpcap = ne.message.replace(/\s+/g, ' ').trim();
   let detail = libpcap ? `: ${libpcap}` : '';
   if (kind === 'not-a-capture' && typeof ne.magic === 'number') {
@@ -183,7 +132,7 @@ function fromNative(e: unknown, path: string, filter: string | undefined): unkno
   return new CaptureError(kind, path, message, { cause: e });
 }
 
-export class PcapSource {
+export class PcapSource implements PacketSource {
   readonly path: string;
   /** pcap_datalink of the file, e.g. 1 for Ethernet. */
   readonly linkType: number;
@@ -224,6 +173,11 @@ export class PcapSource {
     this.snaplen = info.snaplen;
     this.data = new Uint8Array(batchBytes);
     this.meta = new Float64Array(batchPackets * META_STRIDE);
+  }
+
+  /** The file, for messages (PacketSource). */
+  get name(): string {
+    return this.path;
   }
 
   /** Opens a pcap or pcapng file (gzip detected by content). Throws CaptureError. */

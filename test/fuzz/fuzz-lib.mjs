@@ -22,7 +22,8 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const SENSOR = join(ROOT, 'bin', 'sensor.js');
 
-const { PcapSource, CaptureError } = await import(join(DIST, 'sources', 'pcap-source.js'));
+const { PcapSource } = await import(join(DIST, 'sources', 'pcap-source.js'));
+const { CaptureError } = await import(join(DIST, 'sources', 'batch.js'));
 const { Engine } = await import(join(DIST, 'engine', 'engine.js'));
 const { getProfile, PROFILE_NAMES } = await import(join(DIST, 'features', 'profiles.js'));
 
