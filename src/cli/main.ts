@@ -92,7 +92,7 @@ function parseArgs(argv: string[]): { args: Args } | { errors: string[] } {
 export const EXAMPLES: readonly { command: string; description: string }[] = [
   { command: 'sensor --replay fixtures/reference/edge.pcap --db flows.sqlite --csv flows.csv', description: 'Replay a capture into SQLite and CSV' },
   { command: 'sensor --replay fixtures/reference/edge.pcap --profile cic2017 --csv edge.csv', description: 'Features as in the public CIC-IDS2017 CSVs' },
-  { command: 'sensor --replay fixtures/reference/edge.pcap --json - | jq -c \'select(.event_type=="alert")\'', description: 'Alerts as JSON lines on stdout' },
+  { command: 'sensor --replay fixtures/reference/edge.pcap --json - -q | jq -c \'[.src_ip, .dest_ip, .community_id]\'', description: 'JSON lines on stdout, e.g. into jq' },
 ];
 
 function formatProgress(p: ReplayProgress): string {
