@@ -30,6 +30,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomId, setupSync, sh, teardownSync, vethLab } from '../scripts/veth-lab.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SENSOR = join(ROOT, 'bin', 'sensor.js');
@@ -69,33 +70,11 @@ for (const [cmd, a] of [['tcpreplay', '--version'], ['tcpdump', '--version'], ['
   }
 }
 
-const id = `${process.pid % 1000}b${Math.floor(Math.random() * 1296).toString(36)}`;
-const CAP = `sensor-${id}-cap`;
-const SND = `sensor-${id}-snd`;
-const CAPIF = `sv${id}c`;
-const SNDIF = `sv${id}s`;
+const lab = vethLab(randomId('b'));
+const { capNs: CAP, sndNs: SND, capIf: CAPIF, sndIf: SNDIF } = lab;
 const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-live-'));
-
-function sh(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
-  return r.stdout;
-}
-
-function setup() {
-  sh('ip', ['netns', 'add', CAP]);
-  sh('ip', ['netns', 'add', SND]);
-  sh('ip', ['link', 'add', CAPIF, 'type', 'veth', 'peer', 'name', SNDIF]);
-  sh('ip', ['link', 'set', CAPIF, 'netns', CAP]);
-  sh('ip', ['link', 'set', SNDIF, 'netns', SND]);
-  for (const [ns, dev] of [[CAP, CAPIF], [SND, SNDIF]]) {
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-    sh('ip', ['-n', ns, 'link', 'set', dev, 'mtu', '9000', 'up']);
-  }
-}
-function teardown() {
-  for (const ns of [CAP, SND]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-}
+const setup = () => setupSync(lab);
+const teardown = () => teardownSync(lab);
 process.on('exit', teardown);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, SENSOR, runCommand } from './helpers/cli.js';
+import { ROOT, SENSOR, runCommand, type CliResult } from './helpers/cli.js';
 import { ethIpv4Tcp, ethIpv4Udp, Flags } from './helpers/frames.js';
 import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
 
@@ -33,20 +33,16 @@ afterAll(() => {
 const IS_ROOT = process.getuid?.() === 0;
 const T0 = 1_700_000_000_000_000;
 
-interface Result {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  lines: string[];
-}
+/** A run of the CLI, with its stderr split into lines. */
+type Result = CliResult & { lines: string[] };
 
 async function run(args: string[], opts: { asNobody?: boolean; timeoutMs?: number } = {}): Promise<Result> {
   const argv = [SENSOR, ...args, '--no-model', '-q'];
   const [cmd, full] = opts.asNobody
     ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, ...argv]]
     : [process.execPath, argv];
-  const { status, signal, stderr } = await runCommand(cmd, full, { timeoutMs: opts.timeoutMs ?? 60_000 });
-  return { status, signal, stderr, lines: stderr.split('\n').filter((l) => l !== '') };
+  const r = await runCommand(cmd, full, { timeoutMs: opts.timeoutMs ?? 60_000 });
+  return { ...r, lines: r.stderr.split('\n').filter((l) => l !== '') };
 }
 
 /** `n` distinct UDP conversations of a request and a reply each: the cic profile writes each as one 2-packet flow. */

@@ -68,7 +68,7 @@ if (unavailable !== null) {
       // No address on the sensor's side: its kernel then answers nothing (no ARP reply, no RST), so exactly the
       // frames sent arrive there and nothing else.
       const r = await run('ip', ['-n', lab.capNs, 'addr', 'flush', 'dev', lab.capIf]);
-      if (r.code !== 0) throw new Error(r.stderr);
+      if (r.status !== 0) throw new Error(r.stderr);
     }, 60_000);
 
     afterAll(async () => {

@@ -114,7 +114,7 @@ if (unavailable !== null) {
         "r.on('end',()=>process.stdout.write(JSON.stringify({status:r.statusCode,type:r.headers['content-type'],body:b})))})" +
         ".on('error',(e)=>{console.error(e.message);process.exit(1)})";
       const r = await run('ip', ['netns', 'exec', lab.capNs, process.execPath, '-e', get, `http://127.0.0.1:${PORT}/metrics`]);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as { status: number; type: string; body: string };
     };
 
@@ -122,7 +122,7 @@ if (unavailable !== null) {
       await lab.create();
       // A new namespace's loopback is down: the metrics endpoint listens there.
       const r = await run('ip', ['-n', lab.capNs, 'link', 'set', 'lo', 'up']);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.status, r.stderr).toBe(0);
     }, 60_000);
 
     afterAll(async () => {

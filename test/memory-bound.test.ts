@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ethIpv4Udp, inetChecksum } from './helpers/frames.js';
 import { runSensor } from './helpers/corpus.js';
+import { putPcapHeader, putRecordHeader } from './helpers/pcap-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-memory-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,18 +35,10 @@ function conversations(n: number): string {
   const rep = ethIpv4Udp({ sport: 53, dport: 40000 }, new Uint8Array(60), { src: '192.0.2.1', dst: '10.0.0.0' });
   const out = new Uint8Array(24 + n * (32 + req.length + rep.length));
   const dv = new DataView(out.buffer);
-  dv.setUint32(0, 0xa1b2c3d4, true);
-  dv.setUint16(4, 2, true);
-  dv.setUint16(6, 4, true);
-  dv.setUint32(16, 262144, true);
-  dv.setUint32(20, 1, true);
+  putPcapHeader(dv, 1);
   let pos = 24;
   const put = (frame: Uint8Array, addrAt: number, i: number, tsUs: number): void => {
-    dv.setUint32(pos, Math.floor(tsUs / 1e6), true);
-    dv.setUint32(pos + 4, tsUs % 1e6, true);
-    dv.setUint32(pos + 8, frame.length, true);
-    dv.setUint32(pos + 12, frame.length, true);
-    const f = pos + 16;
+    const f = putRecordHeader(dv, pos, tsUs, frame.length);
     out.set(frame, f);
     out[f + addrAt + 1] = (i >> 16) & 255;
     out[f + addrAt + 2] = (i >> 8) & 255;
@@ -57,7 +50,7 @@ function conversations(n: number): string {
     out[f + 25] = sum & 255;
     out[f + 40] = 0; // UDP checksum: none
     out[f + 41] = 0;
-    pos += 16 + frame.length;
+    pos = f + frame.length;
   };
   for (let i = 0; i < n; i++) {
     put(req, 26, i, T0 + i * 100); // source address at Ethernet 14 + IP 12

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../src/sources/native.js';
 import { CaptureError, checkBatchLayout, Meta, META_STRIDE, type CaptureErrorKind } from '../src/sources/batch.js';
 import { PcapSource, type PcapSourceOptions } from '../src/sources/pcap-source.js';
+import { writePcap } from './helpers/pcap-file.js';
 
 const CORPUS = '/work/shared/corpus';
 const REF = '/work/shared/reference';
@@ -169,18 +170,9 @@ describe('file properties', () => {
   });
 
   it('passes caplen > wirelen from a corrupt record through without harm', () => {
-    const hdr = Buffer.alloc(24);
-    hdr.writeUInt32LE(0xa1b2c3d4, 0);
-    hdr.writeUInt16LE(2, 4);
-    hdr.writeUInt16LE(4, 6);
-    hdr.writeUInt32LE(65535, 16);
-    hdr.writeUInt32LE(1, 20);
-    const rec = Buffer.alloc(16 + 60, 0xab);
-    rec.writeUInt32LE(1_700_000_000, 0);
-    rec.writeUInt32LE(123_456, 4);
-    rec.writeUInt32LE(60, 8); // caplen
-    rec.writeUInt32LE(10, 12); // wirelen, smaller
-    const { rows, frames } = readAll(tmpFile('caplen-gt-len.pcap', Buffer.concat([hdr, rec])));
+    // caplen 60, wirelen 10 (smaller)
+    const pcap = writePcap(1, [{ data: new Uint8Array(60).fill(0xab), tsUs: 1_700_000_000_123_456, wirelen: 10 }], 65535);
+    const { rows, frames } = readAll(tmpFile('caplen-gt-len.pcap', Buffer.from(pcap)));
     expect(rows).toEqual(['1700000000.123456000\t60\t10']);
     expect(frames[0]).toEqual(Buffer.alloc(60, 0xab));
   });

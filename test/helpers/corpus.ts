@@ -7,18 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { SUPPORTED_LINK_TYPES } from '../../src/decode/decode.js';
-import { SENSOR, runCommand } from './cli.js';
+import { SENSOR, runCommand, type CliResult } from './cli.js';
 
 const TIME = '/usr/bin/time';
 
-export interface Run {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  timedOut: boolean;
-  /** Peak resident set size in KiB (from /usr/bin/time), when available. */
-  maxRssKb: number | undefined;
-}
+/** A CLI run with its peak resident set size in KiB (from /usr/bin/time), when available. */
+export type Run = CliResult & { maxRssKb: number | undefined };
 
 /** Runs the CLI (under /usr/bin/time when present, for the peak RSS), killed after `timeoutMs`. */
 export async function runSensor(args: string[], timeoutMs = 60_000): Promise<Run> {
@@ -26,7 +20,7 @@ export async function runSensor(args: string[], timeoutMs = 60_000): Promise<Run
   const useTime = existsSync(TIME);
   const [cmd, argv] = useTime ? [TIME, ['-o', rssFile, '-f', '%M', process.execPath, SENSOR, ...args]] : [process.execPath, [SENSOR, ...args]];
   const r = await runCommand(cmd, argv, { timeoutMs });
-  const { status, stderr, timedOut } = r;
+  const { status, stdout, stderr, timedOut } = r;
   let signal = r.signal;
   let maxRssKb: number | undefined;
   if (useTime && existsSync(rssFile)) {
@@ -39,7 +33,7 @@ export async function runSensor(args: string[], timeoutMs = 60_000): Promise<Run
   }
   // time(1) exits 128+N when its child dies of signal N: report that as the signal.
   if (useTime && status !== null && status > 128 && status < 160 && signal === null) signal = `SIG${status - 128}` as NodeJS.Signals;
-  return { status, signal, stderr, timedOut, maxRssKb };
+  return { status, signal, stdout, stderr, timedOut, maxRssKb };
 }
 
 /** Every capture file under `root` (pcap, pcapng, cap, plain or .gz), sorted. */

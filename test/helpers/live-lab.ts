@@ -1,33 +1,26 @@
 /**
- * A two-namespace lab for live capture tests: `<id>-cap` holds the sensor's end of a veth pair, `<id>-snd` the
- * sender's end. Frames written into the sender's end arrive unchanged at the sensor's. Everything the lab
- * creates is removed by `destroy()` (deleting a namespace deletes its veth end, and with it the pair).
+ * A two-namespace lab for live capture tests (scripts/veth-lab.mjs, shared with the soak and the live bench):
+ * `<id>-cap` holds the sensor's end of a veth pair, `<id>-snd` the sender's end. Frames written into the sender's
+ * end arrive unchanged at the sensor's. Everything the lab creates is removed by `destroy()`.
  *
  * Every command is asynchronous and bounded in time (a synchronous spawn would block vitest's worker).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ROOT, SENSOR, runCommand } from './cli.js';
+import { ROOT, SENSOR, runCommand, type CliResult } from './cli.js';
+// @ts-expect-error: a plain ES module shared with the scripts (no types)
+import { randomId, setupCommands, vethLab } from '../../scripts/veth-lab.mjs';
 
 export const SEND_FRAMES = fileURLToPath(new URL('./send-frames.py', import.meta.url));
 
-export interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
 /** Runs a command, SIGKILLed after `timeoutMs`. */
-export async function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<Run> {
-  const { status, ...rest } = await runCommand(cmd, args, { timeoutMs });
-  return { code: status, ...rest };
+export function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<CliResult> {
+  return runCommand(cmd, args, { timeoutMs });
 }
 
 async function must(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
   const r = await run(cmd, args, timeoutMs);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.timedOut ? 'timed out' : `exit ${r.status}`}): ${r.stderr.trim()}`);
   return r.stdout;
 }
 
@@ -71,53 +64,35 @@ export class LiveLab {
   readonly sndNs: string;
   readonly capIf: string;
   readonly sndIf: string;
-  private created: string[] = [];
+  /** What removes each thing create() made, in the order made. */
+  private undo: [string, string[]][] = [];
 
   constructor(readonly id: string) {
-    this.capNs = `sensor-${id}-cap`;
-    this.sndNs = `sensor-${id}-snd`;
-    this.capIf = `sv${id}c`;
-    this.sndIf = `sv${id}s`;
-    if (this.capIf.length > 15) throw new Error(`lab id ${id} too long for an interface name`);
+    const lab = vethLab(id) as { capNs: string; sndNs: string; capIf: string; sndIf: string };
+    this.capNs = lab.capNs;
+    this.sndNs = lab.sndNs;
+    this.capIf = lab.capIf;
+    this.sndIf = lab.sndIf;
   }
 
   /** A random id short enough for interface names. */
   static randomId(): string {
-    return `${process.pid % 1000}${Math.floor(Math.random() * 46656).toString(36)}`;
+    return randomId() as string;
   }
 
+  /** Builds the lab, with an address on each end. */
   async create(): Promise<void> {
-    const a = 100 + Math.floor(Math.random() * 150);
-    const b = Math.floor(Math.random() * 250);
-    for (const ns of [this.capNs, this.sndNs]) {
-      await must('ip', ['netns', 'add', ns]);
-      this.created.push(ns);
-    }
-    await must('ip', ['link', 'add', this.capIf, 'type', 'veth', 'peer', 'name', this.sndIf]);
-    this.created.push(`link:${this.capIf}`);
-    await must('ip', ['link', 'set', this.capIf, 'netns', this.capNs]);
-    await must('ip', ['link', 'set', this.sndIf, 'netns', this.sndNs]);
-    for (const [ns, dev, host] of [
-      [this.capNs, this.capIf, 1],
-      [this.sndNs, this.sndIf, 2],
-    ] as const) {
-      // No IPv6 (no router solicitations, no MLD): the sensor's end hears only the frames the test sends.
-      await must('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-      await must('ip', ['-n', ns, 'link', 'set', dev, 'mtu', '9000', 'up']);
-      await must('ip', ['-n', ns, 'addr', 'add', `10.${a}.${b}.${host}/24`, 'dev', dev]);
+    for (const [cmd, args, undo] of setupCommands(vethLab(this.id), { addresses: true }) as [string, string[], string[]?][]) {
+      await must(cmd, args);
+      if (undo) this.undo.push([cmd, undo]);
     }
   }
 
   /** Removes everything create() made; safe to call after a partial create or twice. */
   async destroy(): Promise<void> {
-    for (const what of this.created.reverse()) {
-      if (what.startsWith('link:')) {
-        await run('ip', ['link', 'del', what.slice(5)], 10_000); // only if it never moved into a namespace
-      } else {
-        await run('ip', ['netns', 'del', what], 10_000);
-      }
-    }
-    this.created = [];
+    // The veth's own undo only matters if it never moved into a namespace (deleting one deletes its end).
+    for (const [cmd, args] of this.undo.reverse()) await run(cmd, args, 10_000);
+    this.undo = [];
   }
 
   /** Sends a capture's frames from the sender's end as fast as possible; resolves with the frames sent. */

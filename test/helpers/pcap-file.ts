@@ -71,26 +71,36 @@ export interface PcapFrame {
   wirelen?: number;
 }
 
+/** Writes the 24-byte file header of a little-endian microsecond classic pcap at the start of `view`. */
+export function putPcapHeader(view: DataView, linkType: number, snaplen = 262144): void {
+  view.setUint32(0, 0xa1b2c3d4, true);
+  view.setUint16(4, 2, true);
+  view.setUint16(6, 4, true);
+  view.setUint32(16, snaplen, true);
+  view.setUint32(20, linkType, true);
+}
+
+/** Writes a 16-byte record header at `pos` (the frame's bytes follow it); returns where the frame goes. */
+export function putRecordHeader(view: DataView, pos: number, tsUs: number, caplen: number, wirelen = caplen): number {
+  view.setUint32(pos, Math.floor(tsUs / 1e6), true);
+  view.setUint32(pos + 4, tsUs % 1e6, true);
+  view.setUint32(pos + 8, caplen, true);
+  view.setUint32(pos + 12, wirelen, true);
+  return pos + 16;
+}
+
 /** Build a little-endian microsecond classic pcap holding `frames` (timestamps default to 1 s apart). */
 export function writePcap(linkType: number, frames: (Uint8Array | PcapFrame)[], snaplen = 262144): Uint8Array {
   const norm = frames.map((f) => (f instanceof Uint8Array ? { data: f } : f));
   const size = 24 + norm.reduce((n, f) => n + 16 + f.data.length, 0);
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
-  view.setUint32(0, 0xa1b2c3d4, true);
-  view.setUint16(4, 2, true);
-  view.setUint16(6, 4, true);
-  view.setUint32(16, snaplen, true);
-  view.setUint32(20, linkType, true);
+  putPcapHeader(view, linkType, snaplen);
   let pos = 24;
   norm.forEach((f, i) => {
-    const ts = f.tsUs ?? 1_700_000_000_000_000 + i * 1_000_000;
-    view.setUint32(pos, Math.floor(ts / 1e6), true);
-    view.setUint32(pos + 4, ts % 1e6, true);
-    view.setUint32(pos + 8, f.data.length, true);
-    view.setUint32(pos + 12, f.wirelen ?? f.data.length, true);
-    out.set(f.data, pos + 16);
-    pos += 16 + f.data.length;
+    const at = putRecordHeader(view, pos, f.tsUs ?? 1_700_000_000_000_000 + i * 1_000_000, f.data.length, f.wirelen);
+    out.set(f.data, at);
+    pos = at + f.data.length;
   });
   return out;
 }
