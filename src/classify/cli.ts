@@ -130,7 +130,7 @@ async function inspect(spec: string, json: boolean, out: (s: string) => void): P
 }
 
 /** The contract in a human-readable form: what `sensor models inspect` prints. */
-export function describeModel(c: Classifier): string {
+function describeModel(c: Classifier): string {
   const card: ModelCard = c.card;
   const rel = (p: string): string => {
     const r = relative(process.cwd(), p);

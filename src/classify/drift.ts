@@ -189,7 +189,7 @@ function describeIds(ids: number[]): string {
 }
 
 /** A number for a table: integers as they are, others with 4 significant digits. */
-export function formatValue(v: number): string {
+function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return String(v);
   return String(Number(v.toPrecision(4)));

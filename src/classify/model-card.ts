@@ -12,13 +12,13 @@
  */
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 
-export const CARD_FORMAT = 'sensor-model-card/1';
+const CARD_FORMAT = 'sensor-model-card/1';
 
 /** What a model decides: whether a flow is an attack (and which), or which application it is. */
-export const MODEL_TASKS = ['attack', 'application'] as const;
+const MODEL_TASKS = ['attack', 'application'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 /** The KDD'99 attack categories a class may map to (`kdd`). */
-export const KDD_CATEGORIES = ['normal', 'DoS', 'Probe', 'R2L', 'U2R'] as const;
+const KDD_CATEGORIES = ['normal', 'DoS', 'Probe', 'R2L', 'U2R'] as const;
 export type KddCategory = (typeof KDD_CATEGORIES)[number];
 
 /** One input's training distribution: k bins cut by k-1 edges, bin i = (e_i, e_{i+1}] (see binIndex). */

@@ -81,7 +81,7 @@ export interface MissingColumn {
 }
 
 /** Find every model input among a table's column names; `missing` names each one that is absent. */
-export function mapTableColumns(header: readonly string[], card: ModelCard): { ok: true; columns: TableColumns } | { ok: false; missing: MissingColumn[] } {
+function mapTableColumns(header: readonly string[], card: ModelCard): { ok: true; columns: TableColumns } | { ok: false; missing: MissingColumn[] } {
   // canonical name → its columns in header order; `X.1` (pandas) is placed as the second copy.
   const byCanonical = new Map<string, number[]>();
   let label = -1;

@@ -16,7 +16,7 @@ import { describeMissing, TableClassifier, type TableColumns, type Verdict } fro
 import { headerFamily } from '../classify/feature-names.js';
 
 /** Columns appended to every row (JSON spelling of the contract, `predicted_` where the datasets have `Label`). */
-export const VERDICT_COLUMNS = ['predicted_label', 'predicted_score', 'model', 'attack_label', 'attack_score', 'kdd'] as const;
+const VERDICT_COLUMNS = ['predicted_label', 'predicted_score', 'model', 'attack_label', 'attack_score', 'kdd'] as const;
 const BATCH_ROWS = 4096;
 /** Rows without a verdict named one by one in the summary; the rest are counted. */
 const PROBLEMS_SHOWN = 10;

@@ -22,7 +22,7 @@ function nonZero(c: Record<string, number>): Record<string, number> {
 }
 
 /** The `capture` group of the run's counters. */
-export function captureCounters(s: LiveStats): Record<string, number> {
+function captureCounters(s: LiveStats): Record<string, number> {
   return {
     kernel_received: s.received,
     kernel_dropped: s.dropped,

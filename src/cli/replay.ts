@@ -66,7 +66,7 @@ export interface ReplaySummary {
 }
 
 /** How many alert sources the summary names. */
-export const TOP_ALERT_SOURCES = 5;
+const TOP_ALERT_SOURCES = 5;
 
 
 /** Open every file first so a missing or corrupt one fails before any output is written. */

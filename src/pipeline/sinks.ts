@@ -49,7 +49,7 @@ interface SinkKind {
   open(cfg: LiveConfig, ctx: SinkContext): FlowSink | Promise<FlowSink>;
 }
 
-export const SINK_KINDS: readonly SinkKind[] = [
+const SINK_KINDS: readonly SinkKind[] = [
   {
     kind: 'csv',
     key: (cfg) => cfg.csv,

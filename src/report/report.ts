@@ -20,7 +20,7 @@ const TOP = 10;
 const KEY_FEATURES = ['Flow Duration', 'Total Fwd Packet', 'Total Bwd packets', 'Total Length of Fwd Packet', 'Total Length of Bwd Packet', 'Flow Bytes/s', 'Flow Packets/s', 'SYN Flag Count'];
 
 /** The usual reading of a PSI: < 0.1 stable, 0.1–0.25 moderate shift, above 0.25 major (sensor models drift flags >= 0.25). */
-export function psiLevel(v: number): 'stable' | 'moderate' | 'major' {
+function psiLevel(v: number): 'stable' | 'moderate' | 'major' {
   return v < 0.1 ? 'stable' : v < 0.25 ? 'moderate' : 'major';
 }
 

@@ -23,7 +23,7 @@ interface Args {
 }
 
 /** `HOST:PORT` or `[IPv6]:PORT`; null when it is not one. */
-export function parseListen(s: string): { host: string; port: number } | null {
+function parseListen(s: string): { host: string; port: number } | null {
   const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:[\]]+):(\d{1,5})$/.exec(s);
   if (!m) return null;
   const port = Number(m[2]);
@@ -31,7 +31,7 @@ export function parseListen(s: string): { host: string; port: number } | null {
   return { host: m[1]!, port };
 }
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(host);

@@ -35,7 +35,7 @@ const ICMP6_COUNTERPART = new Map<number, number>([
 ]);
 
 /** The bytes of an IPv4 or IPv6 address in text form (as the flow identity holds it), in network order. */
-export function addressBytes(ip: string): Buffer {
+function addressBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
   // IPv6: expand "::" and an embedded dotted quad, then 8 groups of 16 bits.
   let text = ip;

@@ -15,7 +15,7 @@ export interface SinkFailure {
 }
 
 /** `CsvSink` → `csv`, `SqliteSink` → `sqlite`. */
-export function sinkName(sink: FlowSink): string {
+function sinkName(sink: FlowSink): string {
   return sink.constructor.name.replace(/Sink$/, '').toLowerCase() || 'sink';
 }
 

@@ -52,7 +52,7 @@ export function isoMicros(us: number): string {
  * The `verdict` object of row i: every verdict field the batch carries, null where it has none; null when no
  * model ran. Field names are the verdict contract's JSON spelling.
  */
-export function verdictJson(rows: FlowRows, i: number): Record<string, string | number | null> | null {
+function verdictJson(rows: FlowRows, i: number): Record<string, string | number | null> | null {
   if (rows.model === undefined) return null;
   return {
     label: rows.labels?.[i] ?? null,

@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import { SinkError } from './flow-rows.js';
 
 /** Maps an fs error from opening `path` to a one-line SinkError. */
-export function fsOpenError(path: string, err: unknown): SinkError {
+function fsOpenError(path: string, err: unknown): SinkError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const why = (err as Error | undefined)?.message ?? String(err);
   switch (code) {

@@ -22,7 +22,7 @@ import { readdirSync } from 'node:fs';
 import { CaptureError, META_STRIDE, type CaptureErrorKind, type PacketSource } from './batch.js';
 import { loadNative, type NativeBinding, type NativeHandle } from './native.js';
 
-export const LIVE_DEFAULTS = {
+const LIVE_DEFAULTS = {
   /** Bytes kept per packet: the largest libpcap accepts, so nothing is truncated. */
   snaplen: 262144,
   promiscuous: true,
@@ -141,7 +141,7 @@ function checkIface(iface: unknown): string {
 }
 
 /** Interfaces present on this host (for the "no such interface" message), or [] if unknown. */
-export function listInterfaces(): string[] {
+function listInterfaces(): string[] {
   try {
     return readdirSync('/sys/class/net').sort();
   } catch {

@@ -20,8 +20,8 @@ import * as fs from 'node:fs';
 import { loadNative, type NativeBinding, type NativeCounters, type NativeHandle } from './native.js';
 import { CAPTURE_ERROR_KINDS, CaptureError, META_STRIDE, type CaptureErrorKind, type PacketSource } from './batch.js';
 
-export const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_BATCH_PACKETS = 8192;
+const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+const DEFAULT_BATCH_PACKETS = 8192;
 const MAX_BATCH_BYTES = 1024 * 1024 * 1024;
 const MAX_BATCH_PACKETS = 1 << 22;
 
