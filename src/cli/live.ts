@@ -24,13 +24,12 @@
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
  */
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import yargs from 'yargs';
 import pino, { type Logger } from 'pino';
 import { ExitCode } from './exit-codes.js';
-import { strictCommandLine, UsageError } from './usage.js';
-import { alertsOnlyWithoutModel, commandLineOptions, parseConfig, RELOADABLE_KEYS, FIELDS, type ConfigKey, type LiveConfig } from '../config/schema.js';
+import { UsageError } from './usage.js';
+import { ConfigErrors, loadConfig } from './live-args.js';
+import { alertsOnlyWithoutModel, RELOADABLE_KEYS, FIELDS, type LiveConfig } from '../config/schema.js';
 import { LiveSource } from '../sources/live-source.js';
 import { CaptureError } from '../sources/batch.js';
 import { SUPPORTED_LINK_TYPES } from '../decode/decode.js';
@@ -60,74 +59,6 @@ export interface LiveIo {
   stderr: (line: string) => void;
   /** Logger destination (default: stdout, synchronous, so nothing is lost at exit). */
   logStream?: pino.DestinationStream;
-}
-
-/** Command-line flags of live mode: the config keys plus --config. Values stay text for parseConfig. */
-function parseLiveArgs(argv: string[]): { configFile: string | undefined; values: Partial<Record<ConfigKey, unknown>> } {
-  // yargs reads a lone "-" as a positional argument; keep it as the value so the config check says why it is refused.
-  const args: string[] = [];
-  for (const a of argv) {
-    const last = args.length - 1;
-    if (a === '-' && (args[last] === '--csv' || args[last] === '--json')) args[last] += '=-';
-    else args.push(a);
-  }
-  const y = strictCommandLine(yargs(args))
-    .scriptName('sensor')
-    .usage(
-      'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [--json PATH] [options]\n\n' +
-        'Captures live from a network interface (a span/mirror port), assembles bidirectional flows and\n' +
-        'writes CICFlowMeter-compatible features to SQLite, CSV and/or JSON lines, until SIGTERM/SIGINT.\n' +
-        'SIGHUP reopens the outputs and rereads the config file. --metrics serves Prometheus metrics.\n' +
-        'Every option can also be set in the JSON config file (key in brackets) or as an environment\n' +
-        'variable SENSOR_<KEY>; the command line wins over the environment, which wins over the file.',
-    )
-    .option('config', { type: 'string', describe: 'JSON config file (see config/sensor.json).' })
-    .options(commandLineOptions('live'))
-    .alias('iface', ['interface', 'i'])
-    .example('sensor --iface eth0 --db /var/lib/sensor/flows.sqlite', 'Capture on eth0 into SQLite')
-    .example('sensor --config /etc/sensor/sensor.json', 'Everything from the config file (the systemd unit does this)')
-    .example('sensor --iface eth0 --json /var/log/sensor/eve.json --metrics 127.0.0.1:9464', 'JSON events, and Prometheus metrics on loopback')
-    .epilog('Exit codes: 0 stopped by SIGTERM/SIGINT with every flow written, 2 bad usage/config, 3 capture failed, 4 output failed (or the metrics address cannot be used), 1 internal error.');
-  const a = y.parseSync() as Record<string, unknown>;
-  if (Array.isArray(a._) && a._.length > 0) throw new UsageError(`Unexpected argument: ${String(a._[0])}`);
-  const values: Partial<Record<ConfigKey, unknown>> = {};
-  for (const f of FIELDS) {
-    const v = a[f.flag];
-    if (v !== undefined) values[f.key] = Array.isArray(v) ? v[v.length - 1] : v;
-  }
-  const configFile = a.config === undefined ? undefined : String(a.config);
-  return { configFile, values };
-}
-
-/** Reads and parses the config file; throws UsageError with one line. */
-function readConfigFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-    throw new UsageError(`config ${path}: ${why}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`config ${path}: not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function loadConfig(argv: string[], env: LiveIo['env']): { config: LiveConfig; configFile: string | undefined; profileGiven: boolean } {
-  const args = parseLiveArgs(argv);
-  const json = args.configFile === undefined ? undefined : readConfigFile(args.configFile);
-  const r = parseConfig(json, args.values, env, { file: args.configFile ?? 'config file' });
-  if (!r.config) throw new ConfigErrors(r.errors);
-  return { config: r.config, configFile: args.configFile, profileGiven: r.sources.profile !== 'default' };
-}
-
-class ConfigErrors extends Error {
-  constructor(readonly errors: string[]) {
-    super(errors.join('\n'));
-  }
 }
 
 /** Runs the daemon until a signal (or a capture error); returns the exit code. */

@@ -13,7 +13,7 @@ import { CaptureError } from '../sources/batch.js';
 import type { PcapSource } from '../sources/pcap-source.js';
 import { SinkError } from '../sinks/flow-rows.js';
 import { SqliteSink } from '../sinks/sqlite.js';
-import { alertsOnlyWithoutModel, commandLineOptions, fieldsOf, parseConfig, type ConfigKey, type ReplayConfig } from '../config/schema.js';
+import { alertsOnlyWithoutModel, commandLineOptions, parseConfig, valuesFromFlags, type ReplayConfig } from '../config/schema.js';
 import { openSinks, type OpenSink } from '../pipeline/sinks.js';
 import { chooseModel, modelsCommand } from '../classify/cli.js';
 import { formatVerdictCounts } from '../classify/tally.js';
@@ -69,12 +69,7 @@ function parseArgs(argv: string[]): { args: Args } | { errors: string[] } {
   const errors: string[] = [];
   const files = (parsed.replay as string[] | undefined) ?? [];
   if (files.length === 0) errors.push('no input: pass --replay FILE (or --iface IFACE for live capture: sensor --iface x --help)');
-  const values: Partial<Record<ConfigKey, unknown>> = {};
-  for (const f of fieldsOf('replay')) {
-    const v = parsed[f.flag];
-    if (v !== undefined) values[f.key] = Array.isArray(v) ? v[v.length - 1] : v;
-  }
-  const r = parseConfig(undefined, values, {}, { mode: 'replay' });
+  const r = parseConfig(undefined, valuesFromFlags(parsed, 'replay'), {}, { mode: 'replay' });
   errors.push(...r.errors);
   if (!r.config) return { errors };
   if (errors.length > 0) return { errors };

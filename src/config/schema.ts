@@ -5,7 +5,7 @@
  * environment (SENSOR_*) < command line and returns the result with EVERY problem found, each message in one form
  * (`<where>: expected <what>, got <value>`, where = `--flag`, `environment SENSOR_X` or `<file>: "key"`).
  * Replay reads only the command line; the file and the environment are the daemon's. No I/O here: the caller
- * reads the file and prints the errors.
+ * reads the file and prints the errors. (Over 400 lines because FIELDS is one table of every setting, on purpose.)
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
@@ -309,6 +309,16 @@ export function commandLineOptions(mode: Mode): Record<string, { type: 'string' 
     o[f.flag] = { type: f.boolean ? 'boolean' : 'string', describe: `${f.describe}${shown}${mode === 'live' ? ` [${f.key}]` : ''}.` };
   }
   return o;
+}
+
+/** The values a yargs parse (of commandLineOptions) holds, by config key; a flag given twice: the last. */
+export function valuesFromFlags(parsed: Record<string, unknown>, mode: Mode): Partial<Record<ConfigKey, unknown>> {
+  const values: Partial<Record<ConfigKey, unknown>> = {};
+  for (const f of fieldsOf(mode)) {
+    const v = parsed[f.flag];
+    if (v !== undefined) values[f.key] = Array.isArray(v) ? v[v.length - 1] : v;
+  }
+  return values;
 }
 
 /** A field's default in a mode: the idle timeout is 0 in replay (the references never use one). */
