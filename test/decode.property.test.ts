@@ -9,7 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, formatIpv6, SUPPORTED_LINK_TYPES } from '../src/decode/decode.js';
+import { decodeFrame, SUPPORTED_LINK_TYPES } from '../src/decode/decode.js';
+import { formatIpv6 } from '../src/features/address-text.js';
 import { DecodedPacket } from '../src/decode/packet.js';
 import { DECODE_STATUS_COUNT, DecodeStatus, LinkType } from '../src/decode/status.js';
 import {

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeFrame, formatIpv4, formatIpv6, SUPPORTED_LINK_TYPES } from '../src/decode/decode.js';
+import { decodeFrame, SUPPORTED_LINK_TYPES } from '../src/decode/decode.js';
+import { formatIpv4, formatIpv6 } from '../src/features/address-text.js';
 import { DecodedPacket, TcpFlag } from '../src/decode/packet.js';
 import { DECODE_STATUS_NAMES, DecodeStatus, LinkType } from '../src/decode/status.js';
 import {

@@ -4,7 +4,7 @@
  */
 import { Engine } from '../src/engine/engine.js';
 import { getProfile, type ProfileName } from '../src/features/profiles.js';
-import type { FlowIdentity, FlowRows } from '../src/sinks/flow-rows.js';
+import type { FlowIdentity, FlowRows } from '../src/engine/flow-batch.js';
 import { concat } from './helpers/frames.js';
 
 /** One frame and its capture time, µs since the epoch. */

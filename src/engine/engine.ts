@@ -18,7 +18,7 @@ import { FlowTable } from '../flows/flow-table.js';
 import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
 import { ProfileId, type Profile } from '../features/profiles.js';
-import { FlowEnd, type FlowRows } from '../sinks/flow-rows.js';
+import { FlowEnd, type FlowRows } from '../engine/flow-batch.js';
 
 export interface EngineConfig {
   profile: Profile;

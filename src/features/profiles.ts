@@ -8,9 +8,9 @@
  * The per-cell kind (Java long vs double) is what lets the CSV sink print exactly what Java printed.
  */
 import { S, Stat } from './flow-state.js';
-import { CellKind, type FlowIdentity, type ProfileColumns } from '../sinks/flow-rows.js';
-import { timestampFormatter } from '../sinks/time-format.js';
-import { formatIpv4, formatIpv6 } from '../decode/decode.js';
+import { CellKind, type FlowIdentity, type ProfileColumns } from './flow-columns.js';
+import { timestampFormatter } from './time-format.js';
+import { formatIpv4, formatIpv6 } from './address-text.js';
 import type { FlowTable } from '../flows/flow-table.js';
 
 export const ProfileId = { Cic: 0, Fixed: 1, Cic2017: 2 } as const;
@@ -115,14 +115,12 @@ function meanOrNaN(st: Float64Array, o: number, k: number): number {
 // Identity
 
 function endpointAddress(table: FlowTable, slot: number, a: boolean): string {
-  const base = a ? 0 : 4;
-  const ver = table.keyWord(slot, 9) >>> 8;
-  if (ver === 6) {
+  if (table.ipVersion(slot) === 6) {
     const w = new Uint32Array(4);
-    for (let i = 0; i < 4; i++) w[i] = table.keyWord(slot, base + i);
+    for (let i = 0; i < 4; i++) w[i] = table.addressWord(slot, a, i);
     return formatIpv6(w);
   }
-  return formatIpv4(table.keyWord(slot, base));
+  return formatIpv4(table.addressWord(slot, a, 0));
 }
 
 interface Endpoints {
@@ -137,19 +135,16 @@ interface Endpoints {
 
 function endpoints(st: Float64Array, b: number, slot: number, table: FlowTable): Endpoints {
   const fwdIsA = st[b + S.FWD_IS_A] === 1;
-  const ports = table.keyWord(slot, 8);
-  const portA = ports >>> 16;
-  const portB = ports & 0xffff;
   const a = endpointAddress(table, slot, true);
   const bAddr = endpointAddress(table, slot, false);
   return {
     srcIp: fwdIsA ? a : bAddr,
     dstIp: fwdIsA ? bAddr : a,
-    srcPort: fwdIsA ? portA : portB,
-    dstPort: fwdIsA ? portB : portA,
+    srcPort: table.port(slot, fwdIsA),
+    dstPort: table.port(slot, !fwdIsA),
     protocol: st[b + S.PROTO]!,
-    srcFirstWord: table.keyWord(slot, fwdIsA ? 0 : 4),
-    dstFirstWord: table.keyWord(slot, fwdIsA ? 4 : 0),
+    srcFirstWord: table.addressWord(slot, fwdIsA, 0),
+    dstFirstWord: table.addressWord(slot, !fwdIsA, 0),
   };
 }
 
@@ -223,23 +218,11 @@ const CIC2017_FEATURES = [
   ...ACTIVE_IDLE,
 ];
 
-/** SQLite column types: REAL where any profile prints a double, INTEGER for counts. */
-const INTEGER_COLUMNS = new Set([
-  'Flow Duration', 'Total Fwd Packet', 'Total Bwd packets', 'Total Fwd Packets', 'Total Backward Packets',
-  'Fwd PSH Flags', 'Bwd PSH Flags', 'Fwd URG Flags', 'Bwd URG Flags', 'Fwd RST Flags', 'Bwd RST Flags',
-  'Fwd Header Length', 'Bwd Header Length', 'FIN Flag Count', 'SYN Flag Count', 'RST Flag Count', 'PSH Flag Count',
-  'ACK Flag Count', 'URG Flag Count', 'CWR Flag Count', 'CWE Flag Count', 'ECE Flag Count',
-  'FWD Init Win Bytes', 'Bwd Init Win Bytes', 'Init_Win_bytes_forward', 'Init_Win_bytes_backward',
-  'Fwd Act Data Pkts', 'Bwd Act Data Pkts', 'act_data_pkt_fwd', 'Fwd Seg Size Min', 'Bwd Seg Size Min', 'min_seg_size_forward',
-  'ICMP Code', 'ICMP Type', 'Fwd TCP Retrans. Count', 'Bwd TCP Retrans. Count', 'Total TCP Retrans. Count', 'Total Connection Flow Time',
-]);
-
 function columns(name: ProfileName, identity: string[], features: string[], defaultLabel: string): ProfileColumns {
   return {
     name,
     identityNames: identity,
     featureNames: features,
-    featureTypes: features.map((f) => (INTEGER_COLUMNS.has(f) ? 'INTEGER' : 'REAL')),
     labelName: 'Label',
     defaultLabel,
   };
