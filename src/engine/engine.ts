@@ -7,8 +7,8 @@
  * completes and is written into the current output batch.
  *
  * The three profiles share every accumulator; they differ in the flow generator's rules (when a flow ends,
- * which packets count where) and in a handful of per-feature rules. Those differences are the `if (this.p...)`
- * branches below, each named after what the reference CICFlowMeter version does (docs: CIC-FEATURES.md §4-6, §9).
+ * which packets count where) and in a handful of per-feature rules. The engine reads those as the profile's named
+ * rules (features/profiles/profile.ts `ProfileRules`), each set in the profile's own file.
  */
 import { DecodedPacket, TcpFlag } from '../decode/packet.js';
 import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES, LinkType } from '../decode/status.js';
@@ -17,7 +17,7 @@ import { decodeFrame } from '../decode/decode.js';
 import { FlowTable } from '../flows/flow-table.js';
 import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
-import { ProfileId, type Profile } from '../features/profiles.js';
+import { BulkRule, Teardown, type Profile, type ProfileRules } from '../features/profiles.js';
 import { FlowEnd, type FlowRows } from '../engine/flow-batch.js';
 
 export interface EngineConfig {
@@ -119,7 +119,8 @@ const PROTO_SCTP = 132;
 
 export class Engine {
   readonly profile: Profile;
-  private readonly p: number;
+  /** The profile's flow-generator and packet-reading rules (features/profiles/). */
+  private readonly rules: ProfileRules;
   private readonly flowTimeoutUs: number;
   private readonly activityTimeoutUs: number;
   private readonly idleTimeoutUs: number;
@@ -130,8 +131,6 @@ export class Engine {
   readonly table: FlowTable;
   /** Feature state, STRIDE doubles per slot. */
   private readonly st: Float64Array;
-  /** Forward endpoint's address per slot (4 words), for the IP-only direction test. */
-  private readonly fwdAddr: Uint32Array;
   private readonly serial: Uint32Array;
   private nextSerial = 1;
   /** Only the `fixed` profile counts retransmissions; the others never allocate the table. */
@@ -163,7 +162,7 @@ export class Engine {
 
   constructor(cfg: EngineConfig) {
     this.profile = cfg.profile;
-    this.p = cfg.profile.id;
+    this.rules = cfg.profile.rules;
     this.flowTimeoutUs = cfg.flowTimeoutUs;
     this.activityTimeoutUs = cfg.activityTimeoutUs;
     this.idleTimeoutUs = cfg.idleTimeoutUs;
@@ -172,13 +171,12 @@ export class Engine {
     this.onFlows = cfg.onFlows;
     this.table = new FlowTable(cfg.maxFlows);
     this.st = new Float64Array(cfg.maxFlows * STRIDE);
-    this.fwdAddr = new Uint32Array(cfg.maxFlows * 4);
     this.serial = new Uint32Array(cfg.maxFlows);
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
     this.rows = this.newRows();
     this.retx =
-      this.p === ProfileId.Fixed
+      this.rules.countsRetransmissions
         ? new RetransmissionSet(Math.min(1 << 20, cfg.maxFlows * 16), Math.min(1 << 24, cfg.maxFlows * 64), () => this.liveSerials())
         : null;
   }
@@ -227,7 +225,7 @@ export class Engine {
       // Not a plain IPv4 packet on Ethernet: read it as the references' packet library does (decode/jnetpcap.ts).
       const wasIpv6 = pkt.ipVersion === 6;
       const decoded = status === DecodeStatus.Ok || status === DecodeStatus.Fragment;
-      const read = readEthernetAsJnetpcap(buf, off, caplen, pkt, this.p !== ProfileId.Fixed);
+      const read = readEthernetAsJnetpcap(buf, off, caplen, pkt, this.rules.readsFrameStartAsIpv4);
       if (read === JnetpcapRead.None) {
         if (wasIpv6) this.engineCounters[EngineCounter.Ipv6Disabled]!++;
         else if (decoded) this.engineCounters[EngineCounter.NotIpv4ForReference]!++;
@@ -252,12 +250,12 @@ export class Engine {
     }
     if (status === DecodeStatus.Fragment) {
       // The fork keeps a non-first fragment only when MF is clear (the last one); measured on 5 fuzzed packets.
-      if (this.p === ProfileId.Fixed && (buf[off + pkt.ipOffset + 6]! & 0x20) !== 0) return; // stays decode.ip.fragment
+      if (this.rules.dropsMiddleFragments && (buf[off + pkt.ipOffset + 6]! & 0x20) !== 0) return; // stays decode.ip.fragment
       // Placed in a protocol-0 flow: not a reason any more, only information.
       this.decodeCounters[status]!--;
       this.engineCounters[EngineCounter.FragmentsInFlows]!++;
     }
-    if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.p !== ProfileId.Fixed && icmpQuoteAsTransport(buf, off, caplen, pkt)) {
+    if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.rules.icmpErrorsJoinQuotedFlow && icmpQuoteAsTransport(buf, off, caplen, pkt)) {
       this.engineCounters[EngineCounter.IcmpQuoteAsTransport]!++;
     }
     this.packet(pkt, status === DecodeStatus.Fragment);
@@ -272,7 +270,7 @@ export class Engine {
     const isTcp = proto === PROTO_TCP && !fragment;
     const isUdp = proto === PROTO_UDP && !fragment;
     // The fork reads SCTP's ports and 12-byte common header (the others key SCTP as protocol 0).
-    const isSctp = proto === PROTO_SCTP && !fragment && this.p === ProfileId.Fixed;
+    const isSctp = proto === PROTO_SCTP && !fragment && this.rules.knowsIcmpIgmpSctp;
     if (isTcp || isUdp || isSctp) {
       this.payload = pkt.payloadBytes;
       this.hdr = pkt.l4HeaderBytes;
@@ -283,15 +281,15 @@ export class Engine {
       srcPort = 0;
       dstPort = 0;
       // CIC master and the 2017 build key every other IPv4 protocol as 0; the fork knows ICMP, IGMP, SCTP.
-      if (this.p !== ProfileId.Fixed || fragment) proto = 0;
+      if (!this.rules.knowsIcmpIgmpSctp || fragment) proto = 0;
       else if (proto !== PROTO_ICMP && proto !== 2 && proto !== 132) proto = 0;
     }
     this.proto = proto;
     this.flags = isTcp ? pkt.tcpFlags & 0xff : 0;
-    this.window = isTcp ? pkt.tcpWindow : this.p === ProfileId.Cic2017 ? -1 : 0;
+    this.window = isTcp ? pkt.tcpWindow : this.rules.noWindow;
 
     const table = this.table;
-    table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.p === ProfileId.Cic2017);
+    table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.rules.keysByCanonicalFlowId);
     this.srcIsA = table.srcIsA;
     let slot = table.find();
     // A packet stamped earlier than its flow's last one (merged captures, a bad clock) keeps its time, as in the
@@ -314,11 +312,11 @@ export class Engine {
       this.newFlow(slot, pkt);
       return;
     }
-    switch (this.p) {
-      case ProfileId.Cic:
+    switch (this.rules.teardown) {
+      case Teardown.MasterFinTypo:
         this.generatorCic(slot, pkt);
         break;
-      case ProfileId.Fixed:
+      case Teardown.StateMachine:
         this.generatorFixed(slot, pkt);
         break;
       default:
@@ -336,7 +334,7 @@ export class Engine {
   /** Start a flow in a fresh slot, oriented by the profile's rule for a new conversation. */
   private newFlow(slot: number, pkt: DecodedPacket): void {
     // The fork orients a flow whose first packet is a SYN-ACK the other way (the SYN was missed).
-    const reversed = this.p === ProfileId.Fixed && (this.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
+    const reversed = this.rules.synAckStartsReversed && (this.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
     this.serial[slot] = this.nextSerial++;
     this.orient(slot, pkt, reversed);
     this.firstPacket(slot, !reversed);
@@ -348,14 +346,10 @@ export class Engine {
     const st = this.st;
     const fwdIsA = reversed ? 1 - this.srcIsA : this.srcIsA;
     st[b + S.FWD_IS_A] = fwdIsA;
-    const fa = slot * 4;
-    const addr = reversed ? pkt.dstAddr : pkt.srcAddr;
-    const other = reversed ? pkt.srcAddr : pkt.dstAddr;
+    const addr = pkt.srcAddr;
+    const other = pkt.dstAddr;
     let same = 1;
-    for (let w = 0; w < 4; w++) {
-      this.fwdAddr[fa + w] = addr[w]!;
-      if (addr[w] !== other[w]) same = 0;
-    }
+    for (let w = 0; w < 4; w++) if (addr[w] !== other[w]) same = 0;
     st[b + S.SAME_ADDR] = same;
   }
 
@@ -371,7 +365,7 @@ export class Engine {
     if (ts - st[b + S.START]! > this.flowTimeoutUs) {
       // The new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket sets the
       // source from it before the constructor restores the old one); the old orientation stays.
-      this.restartFlow(slot, true);
+      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
       return;
     }
     if ((this.flags & TcpFlag.FIN) !== 0) {
@@ -482,7 +476,7 @@ export class Engine {
     const fwd = this.isForward(slot);
     if (ts - st[b + S.START]! > this.flowTimeoutUs) {
       // The new flow's first packet counts as forward whatever its direction; the old orientation stays.
-      this.restartFlow(slot, true);
+      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
       return;
     }
     if ((this.flags & TcpFlag.FIN) !== 0) {
@@ -515,7 +509,7 @@ export class Engine {
     st[b + S.FWD_IS_A] = fwdIsA;
     st[b + S.SAME_ADDR] = same;
     const ts = this.tsUs;
-    const p = this.p;
+    const rules = this.rules;
     const payload = this.payload;
     const hdr = this.hdr;
     const flags = this.flags;
@@ -529,18 +523,16 @@ export class Engine {
     st[b + S.FIRST_FLAGS] = flags;
     st[b + S.ICMP_CODE] = this.pkt.icmpCode;
     st[b + S.ICMP_TYPE] = this.pkt.icmpType;
-    const noWindow = p === ProfileId.Cic2017 ? -1 : 0;
-    st[b + S.INIT_WIN_FWD] = noWindow;
-    st[b + S.INIT_WIN_BWD] = noWindow;
+    st[b + S.INIT_WIN_FWD] = rules.noWindow;
+    st[b + S.INIT_WIN_BWD] = rules.noWindow;
     st[b + S.PKTS] = 1;
 
-    if (p === ProfileId.Cic) this.bulkCic(b);
-    else if (p === ProfileId.Fixed) this.bulkDirectional(b, fwd);
-    if (p !== ProfileId.Cic2017) this.countFlags(b, flags);
+    this.bulk(b, fwd);
+    if (!rules.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
 
     // CIC master and the 2017 build add the first packet's payload to "Packet Length" twice (bug 5).
     statAdd(st, b + S.FLOW_LEN, payload);
-    if (p !== ProfileId.Fixed) statAdd(st, b + S.FLOW_LEN, payload);
+    if (rules.firstPayloadTwice) statAdd(st, b + S.FLOW_LEN, payload);
     if (fwd) {
       statAdd(st, b + S.FWD_LEN, payload);
       st[b + S.FWD_HDR] = hdr;
@@ -551,7 +543,7 @@ export class Engine {
       if ((flags & TcpFlag.URG) !== 0) st[b + S.FWD_URG] = 1;
       if ((flags & TcpFlag.RST) !== 0) st[b + S.FWD_RST] = 1;
       if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN] = 1;
-      if (p === ProfileId.Fixed && payload >= 1) st[b + S.FWD_ACT_DATA] = 1;
+      if (rules.actDataCountsFirstPacket && payload >= 1) st[b + S.FWD_ACT_DATA] = 1;
     } else {
       statAdd(st, b + S.BWD_LEN, payload);
       st[b + S.BWD_HDR] = hdr;
@@ -562,9 +554,9 @@ export class Engine {
       if ((flags & TcpFlag.URG) !== 0) st[b + S.BWD_URG] = 1;
       if ((flags & TcpFlag.RST) !== 0) st[b + S.BWD_RST] = 1;
       if ((flags & TcpFlag.FIN) !== 0) st[b + S.BWD_FIN] = 1;
-      if (p === ProfileId.Fixed && payload >= 1) st[b + S.BWD_ACT_DATA] = 1;
+      if (rules.fixedBackwardColumns && payload >= 1) st[b + S.BWD_ACT_DATA] = 1;
     }
-    if (p === ProfileId.Fixed) this.checkRetransmission(slot, b, fwd);
+    if (rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
   }
 
   /** Add a packet to an open flow. */
@@ -572,28 +564,27 @@ export class Engine {
     const st = this.st;
     const b = slot * STRIDE;
     const ts = this.tsUs;
-    const p = this.p;
+    const rules = this.rules;
     const payload = this.payload;
     const hdr = this.hdr;
     const flags = this.flags;
     st[b + S.PKTS]!++;
 
-    if (p === ProfileId.Cic) this.bulkCic(b);
-    else if (p === ProfileId.Fixed) this.bulkDirectional(b, fwd);
-    if (p !== ProfileId.Cic2017) {
+    this.bulk(b, fwd);
+    if (rules.tracksSubflows) {
       // Subflows: a gap of more than 1 s starts one, and also runs the Active/Idle update.
       if ((ts - st[b + S.SF_LAST]!) / 1e6 > 1.0) {
         st[b + S.SF_COUNT]!++;
         this.updateActiveIdle(b);
       }
       st[b + S.SF_LAST] = ts;
-      this.countFlags(b, flags);
     }
-    if (p === ProfileId.Fixed) this.checkRetransmission(slot, b, fwd);
+    if (!rules.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
+    if (rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
 
     statAdd(st, b + S.FLOW_LEN, payload);
     // CIC master and 2017 count PSH/URG per direction from the first packet only (bug 3); the fork counts all.
-    const perPacketFlags = p === ProfileId.Fixed;
+    const perPacketFlags = rules.directionFlagsPerPacket;
     if (fwd) {
       if (payload >= 1) st[b + S.FWD_ACT_DATA]!++;
       statAdd(st, b + S.FWD_LEN, payload);
@@ -608,7 +599,7 @@ export class Engine {
       }
       if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN]!++;
     } else {
-      if (p === ProfileId.Fixed) {
+      if (rules.fixedBackwardColumns) {
         if (payload >= 1) st[b + S.BWD_ACT_DATA]!++;
         // The fork keeps the first non-zero backward window; master keeps the last one (bug 8).
         if (st[b + S.INIT_WIN_BWD] === 0) st[b + S.INIT_WIN_BWD] = this.window;
@@ -660,17 +651,20 @@ export class Engine {
     }
   }
 
-  /**
-   * CIC master's bulk: its direction test compares arrays by reference, so every packet takes the backward
-   * path, with the forward side's last bulk time (always 0) as "the other direction" (bug 7).
-   */
-  private bulkCic(b: number): void {
-    this.bulkUpdate(b + S.BBULK_DUR, 0);
-  }
-
-  private bulkDirectional(b: number, fwd: boolean): void {
-    if (fwd) this.bulkUpdate(b + S.FBULK_DUR, this.st[b + S.BBULK_LAST]!);
-    else this.bulkUpdate(b + S.BBULK_DUR, this.st[b + S.FBULK_LAST]!);
+  /** Feed the current packet to the bulk state machines, by the profile's rule. */
+  private bulk(b: number, fwd: boolean): void {
+    switch (this.rules.bulk) {
+      case BulkRule.AllBackward:
+        // CIC master's direction test compares arrays by reference, so every packet takes the backward path,
+        // with the forward side's last bulk time (always 0) as "the other direction" (bug 7).
+        this.bulkUpdate(b + S.BBULK_DUR, 0);
+        break;
+      case BulkRule.Directional:
+        if (fwd) this.bulkUpdate(b + S.FBULK_DUR, this.st[b + S.BBULK_LAST]!);
+        else this.bulkUpdate(b + S.BBULK_DUR, this.st[b + S.FBULK_LAST]!);
+        break;
+      default:
+    }
   }
 
   /**
@@ -727,7 +721,7 @@ export class Engine {
   /** End the flow in `slot` and free the slot. `early`: ended by the engine (eviction/idle/EOF), not by a packet. */
   private endFlow(slot: number, early: boolean, reason: FlowEnd): void {
     const b = slot * STRIDE;
-    if (early && this.p === ProfileId.Fixed) {
+    if (early && this.rules.carriesConnectionTime) {
       const proto = this.st[b + S.PROTO];
       if (proto === PROTO_TCP || proto === PROTO_UDP) this.st[b + S.CUM_DURATION]! += this.st[b + S.LAST]! - this.st[b + S.START]!;
     }
@@ -740,14 +734,14 @@ export class Engine {
     const b = slot * STRIDE;
     const pkts = this.st[b + S.PKTS]!;
     // CIC master and the 2017 build never write a flow of one packet (bug 10); the fork does.
-    if (pkts <= 1 && this.p !== ProfileId.Fixed) {
+    if (pkts <= 1 && !this.rules.writesSinglePacketFlows) {
       this.engineCounters[EngineCounter.UnwrittenFlows]!++;
       this.engineCounters[EngineCounter.UnwrittenFlowPackets]! += pkts;
       return;
     }
     const rows = this.rows;
     const i = rows.count;
-    const id = this.profile.writeRow(this.st, b, this.fwdAddr, slot, this.table, rows.features, rows.kinds, i * this.featureCount);
+    const id = this.profile.writeRow(this.st, b, slot, this.table, rows.features, rows.kinds, i * this.featureCount);
     rows.ids.push(id);
     rows.endReasons![i] = reason;
     rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
