@@ -15,7 +15,8 @@ import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES, LinkType } from
 import { JnetpcapRead, needsJnetpcapRead, readEthernetAsJnetpcap } from '../decode/jnetpcap.js';
 import { decodeFrame } from '../decode/decode.js';
 import { FlowTable } from '../flows/flow-table.js';
-import { S, Stat, STRIDE, TcpState } from '../features/flow-state.js';
+import { S, STRIDE, TcpState } from '../features/flow-state.js';
+import { Accumulators, type CurrentPacket } from '../features/accumulators.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
 import { BulkRule, Teardown, type Profile, type ProfileRules } from '../features/profiles.js';
 import { FlowEnd, type FlowRows } from '../engine/flow-batch.js';
@@ -122,7 +123,6 @@ export class Engine {
   /** The profile's flow-generator and packet-reading rules (features/profiles/). */
   private readonly rules: ProfileRules;
   private readonly flowTimeoutUs: number;
-  private readonly activityTimeoutUs: number;
   private readonly idleTimeoutUs: number;
   private readonly portAware: boolean;
   private readonly ipv6: boolean;
@@ -147,13 +147,9 @@ export class Engine {
   /** Latest packet time seen, µs. */
   nowUs = 0;
 
-  // The current packet as the profile sees it.
-  private tsUs = 0;
-  private payload = 0;
-  private hdr = 0;
-  private flags = 0;
-  private window = 0;
-  private proto = 0;
+  /** The feature accumulators and the current packet as the profile sees it (features/accumulators.ts). */
+  private readonly acc: Accumulators;
+  private readonly cur: CurrentPacket;
   private srcIsA = 1;
 
   // The output batch being filled.
@@ -164,13 +160,14 @@ export class Engine {
     this.profile = cfg.profile;
     this.rules = cfg.profile.rules;
     this.flowTimeoutUs = cfg.flowTimeoutUs;
-    this.activityTimeoutUs = cfg.activityTimeoutUs;
     this.idleTimeoutUs = cfg.idleTimeoutUs;
     this.portAware = cfg.portAwareDirection;
     this.ipv6 = cfg.ipv6;
     this.onFlows = cfg.onFlows;
     this.table = new FlowTable(cfg.maxFlows);
     this.st = new Float64Array(cfg.maxFlows * STRIDE);
+    this.acc = new Accumulators(this.st, this.rules, cfg.activityTimeoutUs);
+    this.cur = this.acc.cur;
     this.serial = new Uint32Array(cfg.maxFlows);
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
@@ -210,17 +207,17 @@ export class Engine {
   ingestBatch(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void {
     for (let i = 0; i < n; i++) {
       const m = i * BATCH_META_STRIDE;
-      this.tsUs = meta[m]! * 1e6 + Math.floor(meta[m + 1]! / 1000);
+      this.cur.tsUs = meta[m]! * 1e6 + Math.floor(meta[m + 1]! / 1000);
       this.frame(linkType, data, meta[m + 4]!, meta[m + 2]!);
     }
   }
 
-  /** Decode the frame `buf[off .. off+caplen)`, stamped `this.tsUs`, and account it to a flow or a counter. */
+  /** Decode the frame `buf[off .. off+caplen)`, stamped `this.cur.tsUs`, and account it to a flow or a counter. */
   private frame(linkType: number, buf: Uint8Array, off: number, caplen: number): void {
     this.packets++;
     const pkt = this.pkt;
     let status: DecodeStatus = decodeFrame(linkType, buf, off, caplen, pkt);
-    if (this.tsUs > this.nowUs) this.nowUs = this.tsUs;
+    if (this.cur.tsUs > this.nowUs) this.nowUs = this.cur.tsUs;
     if (linkType === LinkType.EN10MB && !(this.ipv6 && pkt.ipVersion === 6) && needsJnetpcapRead(status, pkt, buf, off)) {
       // Not a plain IPv4 packet on Ethernet: read it as the references' packet library does (decode/jnetpcap.ts).
       const wasIpv6 = pkt.ipVersion === 6;
@@ -272,21 +269,24 @@ export class Engine {
     // The fork reads SCTP's ports and 12-byte common header (the others key SCTP as protocol 0).
     const isSctp = proto === PROTO_SCTP && !fragment && this.rules.knowsIcmpIgmpSctp;
     if (isTcp || isUdp || isSctp) {
-      this.payload = pkt.payloadBytes;
-      this.hdr = pkt.l4HeaderBytes;
+      this.cur.payload = pkt.payloadBytes;
+      this.cur.hdr = pkt.l4HeaderBytes;
     } else {
       // Not TCP/UDP: no ports, no payload, no header in every reference.
-      this.payload = 0;
-      this.hdr = 0;
+      this.cur.payload = 0;
+      this.cur.hdr = 0;
       srcPort = 0;
       dstPort = 0;
       // CIC master and the 2017 build key every other IPv4 protocol as 0; the fork knows ICMP, IGMP, SCTP.
       if (!this.rules.knowsIcmpIgmpSctp || fragment) proto = 0;
       else if (proto !== PROTO_ICMP && proto !== 2 && proto !== 132) proto = 0;
     }
-    this.proto = proto;
-    this.flags = isTcp ? pkt.tcpFlags & 0xff : 0;
-    this.window = isTcp ? pkt.tcpWindow : this.rules.noWindow;
+    this.cur.proto = proto;
+    this.cur.ipProto = pkt.proto;
+    this.cur.icmpType = pkt.icmpType;
+    this.cur.icmpCode = pkt.icmpCode;
+    this.cur.flags = isTcp ? pkt.tcpFlags & 0xff : 0;
+    this.cur.window = isTcp ? pkt.tcpWindow : this.rules.noWindow;
 
     const table = this.table;
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.rules.keysByCanonicalFlowId);
@@ -294,8 +294,8 @@ export class Engine {
     let slot = table.find();
     // A packet stamped earlier than its flow's last one (merged captures, a bad clock) keeps its time, as in the
     // references: the flow's inter-arrival times (and perhaps its duration) come out negative. Counted.
-    if (slot >= 0 && this.tsUs < this.st[slot * STRIDE + S.LAST]!) this.engineCounters[EngineCounter.TimeBackwards]!++;
-    const tsUs = this.tsUs;
+    if (slot >= 0 && this.cur.tsUs < this.st[slot * STRIDE + S.LAST]!) this.engineCounters[EngineCounter.TimeBackwards]!++;
+    const tsUs = this.cur.tsUs;
     if (slot >= 0 && this.idleTimeoutUs > 0 && tsUs - this.st[slot * STRIDE + S.LAST]! > this.idleTimeoutUs) {
       this.engineCounters[EngineCounter.IdleExpiredFlows]!++;
       this.endFlow(slot, true, FlowEnd.Idle);
@@ -334,7 +334,7 @@ export class Engine {
   /** Start a flow in a fresh slot, oriented by the profile's rule for a new conversation. */
   private newFlow(slot: number, pkt: DecodedPacket): void {
     // The fork orients a flow whose first packet is a SYN-ACK the other way (the SYN was missed).
-    const reversed = this.rules.synAckStartsReversed && (this.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
+    const reversed = this.rules.synAckStartsReversed && (this.cur.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
     this.serial[slot] = this.nextSerial++;
     this.orient(slot, pkt, reversed);
     this.firstPacket(slot, !reversed);
@@ -360,7 +360,7 @@ export class Engine {
   private generatorCic(slot: number, pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
-    const ts = this.tsUs;
+    const ts = this.cur.tsUs;
     const fwd = this.isForward(slot);
     if (ts - st[b + S.START]! > this.flowTimeoutUs) {
       // The new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket sets the
@@ -368,7 +368,7 @@ export class Engine {
       this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
       return;
     }
-    if ((this.flags & TcpFlag.FIN) !== 0) {
+    if ((this.cur.flags & TcpFlag.FIN) !== 0) {
       if (fwd) {
         if (++st[b + S.GEN_FWD_FIN]! === 1) {
           // The close test adds the backward counter to itself, so a forward FIN never closes the flow.
@@ -376,7 +376,7 @@ export class Engine {
             this.addPacket(slot, fwd);
             this.endFlow(slot, false, FlowEnd.Fin);
           } else {
-            this.updateActiveIdle(b);
+            this.acc.activeIdle(b);
             this.addPacket(slot, fwd);
           }
         } else {
@@ -391,13 +391,13 @@ export class Engine {
       }
       return;
     }
-    if ((this.flags & TcpFlag.RST) !== 0) {
+    if ((this.cur.flags & TcpFlag.RST) !== 0) {
       this.addPacket(slot, fwd);
       this.endFlow(slot, false, FlowEnd.Rst);
       return;
     }
     if ((fwd && st[b + S.GEN_FWD_FIN] === 0) || st[b + S.GEN_BWD_FIN] === 0) {
-      this.updateActiveIdle(b);
+      this.acc.activeIdle(b);
       this.addPacket(slot, fwd);
     } else {
       this.engineCounters[EngineCounter.CicDroppedFin]!++;
@@ -408,8 +408,8 @@ export class Engine {
   private generatorFixed(slot: number, pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
-    const ts = this.tsUs;
-    const flags = this.flags;
+    const ts = this.cur.tsUs;
+    const flags = this.cur.flags;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const state = st[b + S.TCP_STATE]!;
     if (ts - st[b + S.START]! > this.flowTimeoutUs || (state === TcpState.READY && syn)) {
@@ -417,7 +417,7 @@ export class Engine {
       const tcpOrUdp = flowProto === PROTO_TCP || flowProto === PROTO_UDP;
       if (tcpOrUdp) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
       const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
-      const pktTcpOrUdp = this.proto === PROTO_TCP || this.proto === PROTO_UDP;
+      const pktTcpOrUdp = this.cur.proto === PROTO_TCP || this.cur.proto === PROTO_UDP;
       // Not timed out: a SYN after the teardown (READY comes from a RST, or from FIN, FIN, ACK).
       const reason = ts - st[b + S.START]! > this.flowTimeoutUs ? FlowEnd.Timeout : st[b + S.FLAG_RST]! > 0 ? FlowEnd.Rst : FlowEnd.Fin;
       if ((state === TcpState.READY && syn) || newUdp || !pktTcpOrUdp) {
@@ -437,20 +437,20 @@ export class Engine {
     }
     const fwd = this.isForward(slot);
     if ((flags & TcpFlag.FIN) !== 0) {
-      this.updateActiveIdle(b);
+      this.acc.activeIdle(b);
       this.addPacket(slot, fwd);
       if (state === TcpState.NONE) st[b + S.TCP_STATE] = TcpState.FIRST_FIN;
       else if (state === TcpState.FIRST_FIN && st[b + S.FWD_FIN]! > 0 && st[b + S.BWD_FIN]! > 0) st[b + S.TCP_STATE] = TcpState.SECOND_FIN;
       return;
     }
     if ((flags & TcpFlag.RST) !== 0) {
-      this.updateActiveIdle(b);
+      this.acc.activeIdle(b);
       this.addPacket(slot, fwd);
       st[b + S.TCP_STATE] = TcpState.READY;
       return;
     }
     if ((flags & TcpFlag.ACK) !== 0) {
-      this.updateActiveIdle(b);
+      this.acc.activeIdle(b);
       this.addPacket(slot, fwd);
       if (state === TcpState.SECOND_FIN) st[b + S.TCP_STATE] = TcpState.READY;
       return;
@@ -464,7 +464,7 @@ export class Engine {
       this.firstPacket(slot, true);
       return;
     }
-    this.updateActiveIdle(b);
+    this.acc.activeIdle(b);
     this.addPacket(slot, fwd);
   }
 
@@ -472,19 +472,19 @@ export class Engine {
   private generator2017(slot: number, _pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
-    const ts = this.tsUs;
+    const ts = this.cur.tsUs;
     const fwd = this.isForward(slot);
     if (ts - st[b + S.START]! > this.flowTimeoutUs) {
       // The new flow's first packet counts as forward whatever its direction; the old orientation stays.
       this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
       return;
     }
-    if ((this.flags & TcpFlag.FIN) !== 0) {
+    if ((this.cur.flags & TcpFlag.FIN) !== 0) {
       this.addPacket(slot, fwd);
       this.endFlow(slot, false, FlowEnd.Fin);
       return;
     }
-    this.updateActiveIdle(b);
+    this.acc.activeIdle(b);
     this.addPacket(slot, fwd);
   }
 
@@ -497,219 +497,28 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Accumulators.
+  // Accumulators (features/accumulators.ts), plus the retransmission check that needs the flow's serial.
 
   /** Reset the slot's state and add its first packet. Orientation fields (FWD_IS_A, SAME_ADDR) are kept. */
   private firstPacket(slot: number, fwd: boolean): void {
-    const st = this.st;
     const b = slot * STRIDE;
-    const fwdIsA = st[b + S.FWD_IS_A]!;
-    const same = st[b + S.SAME_ADDR]!;
-    st.fill(0, b, b + STRIDE);
-    st[b + S.FWD_IS_A] = fwdIsA;
-    st[b + S.SAME_ADDR] = same;
-    const ts = this.tsUs;
-    const rules = this.rules;
-    const payload = this.payload;
-    const hdr = this.hdr;
-    const flags = this.flags;
-    st[b + S.START] = ts;
-    st[b + S.LAST] = ts;
-    st[b + S.START_ACTIVE] = ts;
-    st[b + S.END_ACTIVE] = ts;
-    st[b + S.SF_LAST] = ts;
-    st[b + S.PROTO] = this.proto;
-    st[b + S.IP_PROTO] = this.pkt.proto;
-    st[b + S.FIRST_FLAGS] = flags;
-    st[b + S.ICMP_CODE] = this.pkt.icmpCode;
-    st[b + S.ICMP_TYPE] = this.pkt.icmpType;
-    st[b + S.INIT_WIN_FWD] = rules.noWindow;
-    st[b + S.INIT_WIN_BWD] = rules.noWindow;
-    st[b + S.PKTS] = 1;
-
-    this.bulk(b, fwd);
-    if (!rules.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
-
-    // CIC master and the 2017 build add the first packet's payload to "Packet Length" twice (bug 5).
-    statAdd(st, b + S.FLOW_LEN, payload);
-    if (rules.firstPayloadTwice) statAdd(st, b + S.FLOW_LEN, payload);
-    if (fwd) {
-      statAdd(st, b + S.FWD_LEN, payload);
-      st[b + S.FWD_HDR] = hdr;
-      st[b + S.FWD_MIN_HDR] = hdr;
-      st[b + S.FWD_LAST] = ts;
-      st[b + S.INIT_WIN_FWD] = this.window;
-      if ((flags & TcpFlag.PSH) !== 0) st[b + S.FWD_PSH] = 1;
-      if ((flags & TcpFlag.URG) !== 0) st[b + S.FWD_URG] = 1;
-      if ((flags & TcpFlag.RST) !== 0) st[b + S.FWD_RST] = 1;
-      if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN] = 1;
-      if (rules.actDataCountsFirstPacket && payload >= 1) st[b + S.FWD_ACT_DATA] = 1;
-    } else {
-      statAdd(st, b + S.BWD_LEN, payload);
-      st[b + S.BWD_HDR] = hdr;
-      st[b + S.BWD_MIN_HDR] = hdr;
-      st[b + S.BWD_LAST] = ts;
-      st[b + S.INIT_WIN_BWD] = this.window;
-      if ((flags & TcpFlag.PSH) !== 0) st[b + S.BWD_PSH] = 1;
-      if ((flags & TcpFlag.URG) !== 0) st[b + S.BWD_URG] = 1;
-      if ((flags & TcpFlag.RST) !== 0) st[b + S.BWD_RST] = 1;
-      if ((flags & TcpFlag.FIN) !== 0) st[b + S.BWD_FIN] = 1;
-      if (rules.fixedBackwardColumns && payload >= 1) st[b + S.BWD_ACT_DATA] = 1;
-    }
-    if (rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
+    this.acc.first(b, fwd);
+    if (this.rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
   }
 
   /** Add a packet to an open flow. */
   private addPacket(slot: number, fwd: boolean): void {
-    const st = this.st;
     const b = slot * STRIDE;
-    const ts = this.tsUs;
-    const rules = this.rules;
-    const payload = this.payload;
-    const hdr = this.hdr;
-    const flags = this.flags;
-    st[b + S.PKTS]!++;
-
-    this.bulk(b, fwd);
-    if (rules.tracksSubflows) {
-      // Subflows: a gap of more than 1 s starts one, and also runs the Active/Idle update.
-      if ((ts - st[b + S.SF_LAST]!) / 1e6 > 1.0) {
-        st[b + S.SF_COUNT]!++;
-        this.updateActiveIdle(b);
-      }
-      st[b + S.SF_LAST] = ts;
-    }
-    if (!rules.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
-    if (rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
-
-    statAdd(st, b + S.FLOW_LEN, payload);
-    // CIC master and 2017 count PSH/URG per direction from the first packet only (bug 3); the fork counts all.
-    const perPacketFlags = rules.directionFlagsPerPacket;
-    if (fwd) {
-      if (payload >= 1) st[b + S.FWD_ACT_DATA]!++;
-      statAdd(st, b + S.FWD_LEN, payload);
-      st[b + S.FWD_HDR]! += hdr;
-      if (st[b + S.FWD_LEN + Stat.N]! > 1) statAdd(st, b + S.FWD_IAT, ts - st[b + S.FWD_LAST]!);
-      st[b + S.FWD_LAST] = ts;
-      if (hdr < st[b + S.FWD_MIN_HDR]!) st[b + S.FWD_MIN_HDR] = hdr;
-      if (perPacketFlags) {
-        if ((flags & TcpFlag.PSH) !== 0) st[b + S.FWD_PSH]!++;
-        if ((flags & TcpFlag.URG) !== 0) st[b + S.FWD_URG]!++;
-        if ((flags & TcpFlag.RST) !== 0) st[b + S.FWD_RST]!++;
-      }
-      if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN]!++;
-    } else {
-      if (rules.fixedBackwardColumns) {
-        if (payload >= 1) st[b + S.BWD_ACT_DATA]!++;
-        // The fork keeps the first non-zero backward window; master keeps the last one (bug 8).
-        if (st[b + S.INIT_WIN_BWD] === 0) st[b + S.INIT_WIN_BWD] = this.window;
-        if (hdr < st[b + S.BWD_MIN_HDR]!) st[b + S.BWD_MIN_HDR] = hdr;
-      } else {
-        st[b + S.INIT_WIN_BWD] = this.window;
-      }
-      statAdd(st, b + S.BWD_LEN, payload);
-      st[b + S.BWD_HDR]! += hdr;
-      if (st[b + S.BWD_LEN + Stat.N]! > 1) statAdd(st, b + S.BWD_IAT, ts - st[b + S.BWD_LAST]!);
-      st[b + S.BWD_LAST] = ts;
-      if (perPacketFlags) {
-        if ((flags & TcpFlag.PSH) !== 0) st[b + S.BWD_PSH]!++;
-        if ((flags & TcpFlag.URG) !== 0) st[b + S.BWD_URG]!++;
-        if ((flags & TcpFlag.RST) !== 0) st[b + S.BWD_RST]!++;
-      }
-      if ((flags & TcpFlag.FIN) !== 0) st[b + S.BWD_FIN]!++;
-    }
-    statAdd(st, b + S.FLOW_IAT, ts - st[b + S.LAST]!);
-    st[b + S.LAST] = ts;
-  }
-
-  private countFlags(b: number, flags: number): void {
-    if (flags === 0) return;
-    const st = this.st;
-    if ((flags & TcpFlag.FIN) !== 0) st[b + S.FLAG_FIN]!++;
-    if ((flags & TcpFlag.SYN) !== 0) st[b + S.FLAG_SYN]!++;
-    if ((flags & TcpFlag.RST) !== 0) st[b + S.FLAG_RST]!++;
-    if ((flags & TcpFlag.PSH) !== 0) st[b + S.FLAG_PSH]!++;
-    if ((flags & TcpFlag.ACK) !== 0) st[b + S.FLAG_ACK]!++;
-    if ((flags & TcpFlag.URG) !== 0) st[b + S.FLAG_URG]!++;
-    if ((flags & TcpFlag.CWR) !== 0) st[b + S.FLAG_CWR]!++;
-    if ((flags & TcpFlag.ECE) !== 0) st[b + S.FLAG_ECE]!++;
-  }
-
-  /** Active/Idle: a silence longer than the activity timeout closes an active period and records an idle one. */
-  private updateActiveIdle(b: number): void {
-    const st = this.st;
-    const ts = this.tsUs;
-    const end = st[b + S.END_ACTIVE]!;
-    if (ts - end > this.activityTimeoutUs) {
-      const active = end - st[b + S.START_ACTIVE]!;
-      if (active > 0) statAdd(st, b + S.ACTIVE, active);
-      statAdd(st, b + S.IDLE, ts - end);
-      st[b + S.START_ACTIVE] = ts;
-      st[b + S.END_ACTIVE] = ts;
-    } else {
-      st[b + S.END_ACTIVE] = ts;
-    }
-  }
-
-  /** Feed the current packet to the bulk state machines, by the profile's rule. */
-  private bulk(b: number, fwd: boolean): void {
-    switch (this.rules.bulk) {
-      case BulkRule.AllBackward:
-        // CIC master's direction test compares arrays by reference, so every packet takes the backward path,
-        // with the forward side's last bulk time (always 0) as "the other direction" (bug 7).
-        this.bulkUpdate(b + S.BBULK_DUR, 0);
-        break;
-      case BulkRule.Directional:
-        if (fwd) this.bulkUpdate(b + S.FBULK_DUR, this.st[b + S.BBULK_LAST]!);
-        else this.bulkUpdate(b + S.BBULK_DUR, this.st[b + S.FBULK_LAST]!);
-        break;
-      default:
-    }
-  }
-
-  /**
-   * One direction's bulk state machine. `o` is the offset of that direction's block (DUR, PKTS, BYTES, COUNT,
-   * CAND_PKTS, CAND_START, CAND_BYTES, LAST); `otherLast` the other direction's last bulk packet time.
-   */
-  private bulkUpdate(o: number, otherLast: number): void {
-    const st = this.st;
-    const size = this.payload;
-    const ts = this.tsUs;
-    if (otherLast > st[o + 5]!) st[o + 5] = 0;
-    if (size <= 0) return;
-    if (st[o + 5] === 0) {
-      st[o + 5] = ts;
-      st[o + 4] = 1;
-      st[o + 6] = size;
-      st[o + 7] = ts;
-    } else if ((ts - st[o + 7]!) / 1e6 > 1.0) {
-      st[o + 5] = ts;
-      st[o + 7] = ts;
-      st[o + 4] = 1;
-      st[o + 6] = size;
-    } else {
-      const n = ++st[o + 4]!;
-      st[o + 6]! += size;
-      if (n === 4) {
-        st[o + 3]!++;
-        st[o + 1]! += n;
-        st[o + 2]! += st[o + 6]!;
-        st[o + 0]! += ts - st[o + 5]!;
-      } else if (n > 4) {
-        st[o + 1]!++;
-        st[o + 2]! += size;
-        st[o + 0]! += ts - st[o + 7]!;
-      }
-      st[o + 7] = ts;
-    }
+    this.acc.add(b, fwd);
+    if (this.rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {
-    if (this.st[b + S.PROTO] !== PROTO_TCP || this.proto !== PROTO_TCP) return;
+    if (this.st[b + S.PROTO] !== PROTO_TCP || this.cur.proto !== PROTO_TCP) return;
     const pkt = this.pkt;
     // The fork keys on the source address; when both ends share it, both directions look alike.
     const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
-    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.payload, pkt.tcpWindow)) {
+    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.cur.payload, pkt.tcpWindow)) {
       if (fwd) this.st[b + S.FWD_RETX]!++;
       else this.st[b + S.BWD_RETX]!++;
     }
@@ -860,24 +669,4 @@ function icmpQuoteAsTransport(buf: Uint8Array, off: number, caplen: number, pkt:
     pkt.tcpWindow = (buf[l4 + 14]! << 8) | buf[l4 + 15]!;
   }
   return true;
-}
-
-/** Add a sample to a summary-statistics block (Welford's update, as Commons-Math's moments do it). */
-export function statAdd(st: Float64Array, o: number, x: number): void {
-  const n = st[o + Stat.N]! + 1;
-  st[o + Stat.N] = n;
-  st[o + Stat.SUM]! += x;
-  // The same operations in the same order as Commons-Math's FirstMoment/SecondMoment, so means and standard
-  // deviations come out bit-identical to the Java references (and print the same digits).
-  const dev = x - st[o + Stat.MEAN]!;
-  const nDev = dev / n;
-  st[o + Stat.MEAN]! += nDev;
-  st[o + Stat.M2]! += (n - 1) * dev * nDev;
-  if (n === 1) {
-    st[o + Stat.MIN] = x;
-    st[o + Stat.MAX] = x;
-  } else {
-    if (x < st[o + Stat.MIN]!) st[o + Stat.MIN] = x;
-    if (x > st[o + Stat.MAX]!) st[o + Stat.MAX] = x;
-  }
 }
