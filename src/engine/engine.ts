@@ -6,20 +6,23 @@
  * Float64Array row of accumulators per flow (features/flow-state.ts). Objects appear only when a flow
  * completes and is written into the current output batch.
  *
- * The three profiles share every accumulator; they differ in the flow generator's rules (when a flow ends,
- * which packets count where) and in a handful of per-feature rules. The engine reads those as the profile's named
- * rules (features/profiles/profile.ts `ProfileRules`), each set in the profile's own file.
+ * The three profiles share every accumulator (features/accumulators.ts); they differ in the flow generator's rules
+ * (when a flow ends, which packets count where: flow-generator.ts) and in a handful of per-feature rules. Both read
+ * the profile's named rules (features/profiles/profile.ts `ProfileRules`), each set in the profile's own file. This
+ * file keeps the batch loop, the reading of each frame as the profile's packet library did, the flow lookup,
+ * expiry, the output batch and the accounting.
  */
-import { DecodedPacket, TcpFlag } from '../decode/packet.js';
+import type { DecodedPacket } from '../decode/packet.js';
 import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES, LinkType } from '../decode/status.js';
-import { JnetpcapRead, needsJnetpcapRead, readEthernetAsJnetpcap } from '../decode/jnetpcap.js';
+import { JnetpcapRead, needsJnetpcapRead, readEthernetAsJnetpcap, readIcmpQuoteAsJnetpcap } from '../decode/jnetpcap.js';
 import { decodeFrame } from '../decode/decode.js';
-import { FlowTable } from '../flows/flow-table.js';
-import { S, STRIDE, TcpState } from '../features/flow-state.js';
-import { Accumulators, type CurrentPacket } from '../features/accumulators.js';
-import { RetransmissionSet } from '../features/retransmissions.js';
-import { BulkRule, Teardown, type Profile, type ProfileRules } from '../features/profiles.js';
-import { FlowEnd, type FlowRows } from '../engine/flow-batch.js';
+import { S, STRIDE } from '../features/flow-state.js';
+import type { Profile } from '../features/profiles.js';
+import { FlowEnd, type FlowRows } from './flow-batch.js';
+import { FlowGenerator } from './flow-generator.js';
+import { ENGINE_COUNTER_NAMES, ENGINE_PACKET_REASONS, EngineCounter, type EngineAccounting } from './counters.js';
+
+export { ENGINE_COUNTER_NAMES, EngineCounter, type EngineAccounting } from './counters.js';
 
 export interface EngineConfig {
   profile: Profile;
@@ -41,76 +44,6 @@ export interface EngineConfig {
   onFlows: (rows: FlowRows) => void;
 }
 
-/** Why packets were not placed in a written flow, beyond the decoder's reasons. */
-export const EngineCounter = {
-  /** IPv6 packets while IPv6 flows are off (the references discard them). */
-  Ipv6Disabled: 0,
-  /** CIC master drops a second forward FIN of a flow (not added to any flow). */
-  CicDroppedFin: 1,
-  /** Packets of flows the profile does not write (CIC: flows of one packet). */
-  UnwrittenFlowPackets: 2,
-  /** Flows ended early because the flow table was full. */
-  EvictedFlows: 3,
-  /** Flows not written because they had a single packet. */
-  UnwrittenFlows: 4,
-  /** Flows ended by the idle timeout. */
-  IdleExpiredFlows: 5,
-  /** Retransmission checks skipped because the tracking table was full. */
-  RetxUntracked: 6,
-  /** Non-IPv4 Ethernet frames whose first bytes were read as an IPv4 header, as CIC master's packet library did. */
-  FrameStartAsIpv4: 7,
-  /** ICMP errors placed in the TCP/UDP flow they quote, as the CIC profiles' packet library did. */
-  IcmpQuoteAsTransport: 8,
-  /** Non-first IP fragments placed in a protocol-0 flow, as the references' packet library did. */
-  FragmentsInFlows: 9,
-  /** Packets earlier than their flow's last packet (negative inter-arrival times, as in the references). */
-  TimeBackwards: 10,
-  /** Frames our decoder reads as IP but the references' packet library does not (IPv4 behind MPLS or PPPoE). */
-  NotIpv4ForReference: 11,
-} as const;
-export const ENGINE_COUNTER_NAMES: readonly string[] = [
-  'flow.ipv6_disabled',
-  'flow.cic_dropped_fin',
-  'flow.unwritten_packets',
-  'flow.table_full_evictions',
-  'flow.unwritten_single_packet_flows',
-  'flow.idle_expired',
-  'flow.retx_untracked',
-  'flow.frame_start_as_ipv4',
-  'flow.icmp_quote_as_transport',
-  'flow.fragments_in_flows',
-  'flow.time_backwards',
-  'flow.not_ipv4_for_reference',
-];
-
-/**
- * Engine counters that are reasons a packet is not in a written flow (each such packet is counted in exactly one
- * reason); the others are information about flows or about packets that are inside a flow.
- */
-const ENGINE_PACKET_REASONS: ReadonlySet<number> = new Set<number>([
-  EngineCounter.Ipv6Disabled,
-  EngineCounter.CicDroppedFin,
-  EngineCounter.UnwrittenFlowPackets,
-  EngineCounter.NotIpv4ForReference,
-]);
-
-/**
- * Where every packet read went, for the runs table and the summary line. Invariant (tested on every capture):
- * `packets === packetsInWrittenFlows + Σ packetsNotInWrittenFlows`.
- */
-export interface EngineAccounting {
-  /** Packets read. */
-  packets: number;
-  /** Flows written. */
-  flows: number;
-  /** Packets inside written flows. */
-  packetsInWrittenFlows: number;
-  /** Packets not in a written flow, by reason: every decode.* reason and the engine's packet reasons. */
-  packetsNotInWrittenFlows: Record<string, number>;
-  /** Counts that are not packet reasons: about flows (evictions, idle expiry, ...) or packets already in a flow. */
-  info: Record<string, number>;
-}
-
 /** Numbers per packet in a source batch's `meta` (sources/pcap-source.ts): tsSec, tsNsec, caplen, wirelen, offset, linktype. */
 const BATCH_META_STRIDE = 6;
 const PROTO_ICMP = 1;
@@ -118,28 +51,15 @@ const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 const PROTO_SCTP = 132;
 
-export class Engine {
+export class Engine extends FlowGenerator {
   readonly profile: Profile;
-  /** The profile's flow-generator and packet-reading rules (features/profiles/). */
-  private readonly rules: ProfileRules;
-  private readonly flowTimeoutUs: number;
   private readonly idleTimeoutUs: number;
-  private readonly portAware: boolean;
   private readonly ipv6: boolean;
   private readonly onFlows: (rows: FlowRows) => void;
 
-  readonly table: FlowTable;
-  /** Feature state, STRIDE doubles per slot. */
-  private readonly st: Float64Array;
-  private readonly serial: Uint32Array;
-  private nextSerial = 1;
-  /** Only the `fixed` profile counts retransmissions; the others never allocate the table. */
-  private readonly retx: RetransmissionSet | null;
-  private readonly pkt = new DecodedPacket();
 
   /** Packets seen by `ingest`, per decode status. */
   readonly decodeCounters = new Float64Array(DECODE_STATUS_COUNT);
-  readonly engineCounters = new Float64Array(ENGINE_COUNTER_NAMES.length);
   packets = 0;
   /** Packets inside written flows, and the flows written. */
   packetsInFlows = 0;
@@ -147,35 +67,20 @@ export class Engine {
   /** Latest packet time seen, µs. */
   nowUs = 0;
 
-  /** The feature accumulators and the current packet as the profile sees it (features/accumulators.ts). */
-  private readonly acc: Accumulators;
-  private readonly cur: CurrentPacket;
-  private srcIsA = 1;
 
   // The output batch being filled.
   private rows: FlowRows;
   private readonly featureCount: number;
 
   constructor(cfg: EngineConfig) {
+    super(cfg.profile.rules, cfg.maxFlows, cfg.flowTimeoutUs, cfg.activityTimeoutUs, cfg.portAwareDirection);
     this.profile = cfg.profile;
-    this.rules = cfg.profile.rules;
-    this.flowTimeoutUs = cfg.flowTimeoutUs;
     this.idleTimeoutUs = cfg.idleTimeoutUs;
-    this.portAware = cfg.portAwareDirection;
     this.ipv6 = cfg.ipv6;
     this.onFlows = cfg.onFlows;
-    this.table = new FlowTable(cfg.maxFlows);
-    this.st = new Float64Array(cfg.maxFlows * STRIDE);
-    this.acc = new Accumulators(this.st, this.rules, cfg.activityTimeoutUs);
-    this.cur = this.acc.cur;
-    this.serial = new Uint32Array(cfg.maxFlows);
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
     this.rows = this.newRows();
-    this.retx =
-      this.rules.countsRetransmissions
-        ? new RetransmissionSet(Math.min(1 << 20, cfg.maxFlows * 16), Math.min(1 << 24, cfg.maxFlows * 64), () => this.liveSerials())
-        : null;
   }
   private readonly batchSize: number;
 
@@ -190,14 +95,6 @@ export class Engine {
       icmpTypes: new Uint8Array(this.batchSize),
       icmpCodes: new Uint8Array(this.batchSize),
     };
-  }
-
-  /** The serials of every open flow, built once per retransmission-table compaction (O(open flows)). */
-  private liveSerials(): Set<number> {
-    const live = new Set<number>();
-    const t = this.table;
-    for (let s = t.oldest; s >= 0; s = t.next(s)) live.add(this.serial[s]!);
-    return live;
   }
 
   /**
@@ -252,7 +149,7 @@ export class Engine {
       this.decodeCounters[status]!--;
       this.engineCounters[EngineCounter.FragmentsInFlows]!++;
     }
-    if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.rules.icmpErrorsJoinQuotedFlow && icmpQuoteAsTransport(buf, off, caplen, pkt)) {
+    if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.rules.icmpErrorsJoinQuotedFlow && readIcmpQuoteAsJnetpcap(buf, off, caplen, pkt) === JnetpcapRead.IcmpQuoteAsTransport) {
       this.engineCounters[EngineCounter.IcmpQuoteAsTransport]!++;
     }
     this.packet(pkt, status === DecodeStatus.Fragment);
@@ -312,223 +209,14 @@ export class Engine {
       this.newFlow(slot, pkt);
       return;
     }
-    switch (this.rules.teardown) {
-      case Teardown.MasterFinTypo:
-        this.generatorCic(slot, pkt);
-        break;
-      case Teardown.StateMachine:
-        this.generatorFixed(slot, pkt);
-        break;
-      default:
-        this.generator2017(slot, pkt);
-    }
-  }
-
-  /** Is the current packet in the forward direction of the flow in `slot`? */
-  private isForward(slot: number): boolean {
-    const b = slot * STRIDE;
-    if (this.portAware || this.st[b + S.SAME_ADDR] === 0) return (this.srcIsA === 1) === (this.st[b + S.FWD_IS_A] === 1);
-    return true; // both ends share one address: the reference's IP-only test calls every packet forward
-  }
-
-  /** Start a flow in a fresh slot, oriented by the profile's rule for a new conversation. */
-  private newFlow(slot: number, pkt: DecodedPacket): void {
-    // The fork orients a flow whose first packet is a SYN-ACK the other way (the SYN was missed).
-    const reversed = this.rules.synAckStartsReversed && (this.cur.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
-    this.serial[slot] = this.nextSerial++;
-    this.orient(slot, pkt, reversed);
-    this.firstPacket(slot, !reversed);
-  }
-
-  /** Set the flow's forward endpoint: the packet's source, or its destination when `reversed`. */
-  private orient(slot: number, pkt: DecodedPacket, reversed: boolean): void {
-    const b = slot * STRIDE;
-    const st = this.st;
-    const fwdIsA = reversed ? 1 - this.srcIsA : this.srcIsA;
-    st[b + S.FWD_IS_A] = fwdIsA;
-    const addr = pkt.srcAddr;
-    const other = pkt.dstAddr;
-    let same = 1;
-    for (let w = 0; w < 4; w++) if (addr[w] !== other[w]) same = 0;
-    st[b + S.SAME_ADDR] = same;
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Flow generators: when a flow ends and which packets it takes, per reference version.
-
-  /** CICFlowMeter master (98a5eba): FIN/RST handling with the Bwd+Bwd typo, 1-packet flows dropped. */
-  private generatorCic(slot: number, pkt: DecodedPacket): void {
-    const st = this.st;
-    const b = slot * STRIDE;
-    const ts = this.cur.tsUs;
-    const fwd = this.isForward(slot);
-    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
-      // The new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket sets the
-      // source from it before the constructor restores the old one); the old orientation stays.
-      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
-      return;
-    }
-    if ((this.cur.flags & TcpFlag.FIN) !== 0) {
-      if (fwd) {
-        if (++st[b + S.GEN_FWD_FIN]! === 1) {
-          // The close test adds the backward counter to itself, so a forward FIN never closes the flow.
-          if (st[b + S.GEN_BWD_FIN]! + st[b + S.GEN_BWD_FIN]! === 2) {
-            this.addPacket(slot, fwd);
-            this.endFlow(slot, false, FlowEnd.Fin);
-          } else {
-            this.acc.activeIdle(b);
-            this.addPacket(slot, fwd);
-          }
-        } else {
-          this.engineCounters[EngineCounter.CicDroppedFin]!++; // a second forward FIN is not added anywhere
-        }
-      } else if (++st[b + S.GEN_BWD_FIN]! === 1) {
-        // 1 + 1 == 2: the first backward FIN closes the flow at once.
-        this.addPacket(slot, fwd);
-        this.endFlow(slot, false, FlowEnd.Fin);
-      } else {
-        this.engineCounters[EngineCounter.CicDroppedFin]!++;
-      }
-      return;
-    }
-    if ((this.cur.flags & TcpFlag.RST) !== 0) {
-      this.addPacket(slot, fwd);
-      this.endFlow(slot, false, FlowEnd.Rst);
-      return;
-    }
-    if ((fwd && st[b + S.GEN_FWD_FIN] === 0) || st[b + S.GEN_BWD_FIN] === 0) {
-      this.acc.activeIdle(b);
-      this.addPacket(slot, fwd);
-    } else {
-      this.engineCounters[EngineCounter.CicDroppedFin]!++;
-    }
-  }
-
-  /** The corrected fork (4dd5319): TCP teardown state machine, SYN after teardown starts a new flow. */
-  private generatorFixed(slot: number, pkt: DecodedPacket): void {
-    const st = this.st;
-    const b = slot * STRIDE;
-    const ts = this.cur.tsUs;
-    const flags = this.cur.flags;
-    const syn = (flags & TcpFlag.SYN) !== 0;
-    const state = st[b + S.TCP_STATE]!;
-    if (ts - st[b + S.START]! > this.flowTimeoutUs || (state === TcpState.READY && syn)) {
-      const flowProto = st[b + S.PROTO]!;
-      const tcpOrUdp = flowProto === PROTO_TCP || flowProto === PROTO_UDP;
-      if (tcpOrUdp) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
-      const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
-      const pktTcpOrUdp = this.cur.proto === PROTO_TCP || this.cur.proto === PROTO_UDP;
-      // Not timed out: a SYN after the teardown (READY comes from a RST, or from FIN, FIN, ACK).
-      const reason = ts - st[b + S.START]! > this.flowTimeoutUs ? FlowEnd.Timeout : st[b + S.FLAG_RST]! > 0 ? FlowEnd.Rst : FlowEnd.Fin;
-      if ((state === TcpState.READY && syn) || newUdp || !pktTcpOrUdp) {
-        this.emit(slot, reason);
-        this.table.renew(slot);
-        this.newFlow(slot, pkt);
-      } else {
-        // A continuing connection: same orientation, same retransmission memory, connection time carried.
-        const cum = st[b + S.CUM_DURATION]! + (ts - st[b + S.LAST]!);
-        const fwd = this.isForward(slot);
-        this.emit(slot, reason);
-        this.table.renew(slot);
-        this.firstPacket(slot, fwd);
-        st[b + S.CUM_DURATION] = cum;
-      }
-      return;
-    }
-    const fwd = this.isForward(slot);
-    if ((flags & TcpFlag.FIN) !== 0) {
-      this.acc.activeIdle(b);
-      this.addPacket(slot, fwd);
-      if (state === TcpState.NONE) st[b + S.TCP_STATE] = TcpState.FIRST_FIN;
-      else if (state === TcpState.FIRST_FIN && st[b + S.FWD_FIN]! > 0 && st[b + S.BWD_FIN]! > 0) st[b + S.TCP_STATE] = TcpState.SECOND_FIN;
-      return;
-    }
-    if ((flags & TcpFlag.RST) !== 0) {
-      this.acc.activeIdle(b);
-      this.addPacket(slot, fwd);
-      st[b + S.TCP_STATE] = TcpState.READY;
-      return;
-    }
-    if ((flags & TcpFlag.ACK) !== 0) {
-      this.acc.activeIdle(b);
-      this.addPacket(slot, fwd);
-      if (state === TcpState.SECOND_FIN) st[b + S.TCP_STATE] = TcpState.READY;
-      return;
-    }
-    if (st[b + S.PROTO] === PROTO_ICMP && st[b + S.ICMP_CODE] !== pkt.icmpCode && st[b + S.ICMP_TYPE] !== pkt.icmpType) {
-      // A different ICMP exchange under the same addresses: a new flow, oriented by this packet.
-      this.emit(slot, FlowEnd.NewExchange);
-      this.table.renew(slot);
-      this.serial[slot] = this.nextSerial++;
-      this.orient(slot, pkt, false);
-      this.firstPacket(slot, true);
-      return;
-    }
-    this.acc.activeIdle(b);
-    this.addPacket(slot, fwd);
-  }
-
-  /** The February 2018 build (eaa853d) that made CIC-IDS2017: the first FIN ends the flow, RST does not. */
-  private generator2017(slot: number, _pkt: DecodedPacket): void {
-    const st = this.st;
-    const b = slot * STRIDE;
-    const ts = this.cur.tsUs;
-    const fwd = this.isForward(slot);
-    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
-      // The new flow's first packet counts as forward whatever its direction; the old orientation stays.
-      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
-      return;
-    }
-    if ((this.cur.flags & TcpFlag.FIN) !== 0) {
-      this.addPacket(slot, fwd);
-      this.endFlow(slot, false, FlowEnd.Fin);
-      return;
-    }
-    this.acc.activeIdle(b);
-    this.addPacket(slot, fwd);
-  }
-
-  /** Timeout split keeping the flow's orientation (CIC master, 2017): write the old flow, start anew in place. */
-  private restartFlow(slot: number, firstIsForward: boolean): void {
-    this.emit(slot, FlowEnd.Timeout);
-    this.table.renew(slot);
-    this.serial[slot] = this.nextSerial++;
-    this.firstPacket(slot, firstIsForward);
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Accumulators (features/accumulators.ts), plus the retransmission check that needs the flow's serial.
-
-  /** Reset the slot's state and add its first packet. Orientation fields (FWD_IS_A, SAME_ADDR) are kept. */
-  private firstPacket(slot: number, fwd: boolean): void {
-    const b = slot * STRIDE;
-    this.acc.first(b, fwd);
-    if (this.rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
-  }
-
-  /** Add a packet to an open flow. */
-  private addPacket(slot: number, fwd: boolean): void {
-    const b = slot * STRIDE;
-    this.acc.add(b, fwd);
-    if (this.rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
-  }
-
-  private checkRetransmission(slot: number, b: number, fwd: boolean): void {
-    if (this.st[b + S.PROTO] !== PROTO_TCP || this.cur.proto !== PROTO_TCP) return;
-    const pkt = this.pkt;
-    // The fork keys on the source address; when both ends share it, both directions look alike.
-    const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
-    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.cur.payload, pkt.tcpWindow)) {
-      if (fwd) this.st[b + S.FWD_RETX]!++;
-      else this.st[b + S.BWD_RETX]!++;
-    }
+    this.existingFlow(slot, pkt);
   }
 
   // ---------------------------------------------------------------------------------------------------------
   // Flow completion.
 
   /** End the flow in `slot` and free the slot. `early`: ended by the engine (eviction/idle/EOF), not by a packet. */
-  private endFlow(slot: number, early: boolean, reason: FlowEnd): void {
+  protected endFlow(slot: number, early: boolean, reason: FlowEnd): void {
     const b = slot * STRIDE;
     if (early && this.rules.carriesConnectionTime) {
       const proto = this.st[b + S.PROTO];
@@ -539,7 +227,7 @@ export class Engine {
   }
 
   /** Write the flow in `slot` to the output batch if the profile writes it; count it otherwise. */
-  private emit(slot: number, reason: FlowEnd): void {
+  protected emit(slot: number, reason: FlowEnd): void {
     const b = slot * STRIDE;
     const pkts = this.st[b + S.PKTS]!;
     // CIC master and the 2017 build never write a flow of one packet (bug 10); the fork does.
@@ -635,38 +323,4 @@ export class Engine {
       info,
     };
   }
-}
-
-/**
- * The same packet library decodes the datagram quoted inside an ICMP destination unreachable or parameter problem
- * (not inside the other errors: a redirect stays a protocol-0 packet in the nDPI references) and reports its
- * TCP/UDP header as the packet's own: the reference CSVs of CICFlowMeter master and the 2017 build then show a UDP/TCP flow with the OUTER addresses
- * and the INNER ports, payload = the bytes after the inner transport header up to the end of the outer packet.
- * Rewrites `pkt` that way and returns true when the ICMP packet quotes a complete IPv4 TCP/UDP header.
- */
-function icmpQuoteAsTransport(buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): boolean {
-  const t = pkt.icmpType;
-  if (t !== 3 && t !== 12) return false; // jnetpcap follows the quoted header of these two types only
-  const end = off + Math.min(caplen, pkt.ipOffset + pkt.ipTotalBytes);
-  const inner = off + pkt.ipOffset + pkt.ipHeaderBytes + 8;
-  if (inner + 20 > end || buf[inner]! >> 4 !== 4) return false;
-  const ihl = (buf[inner]! & 0x0f) * 4;
-  if (ihl < 20) return false;
-  const proto = buf[inner + 9]!;
-  const l4 = inner + ihl;
-  let hdr: number;
-  if (proto === PROTO_UDP) hdr = 8;
-  else if (proto === PROTO_TCP) hdr = l4 + 13 <= end ? (buf[l4 + 12]! >> 4) * 4 : 0;
-  else return false;
-  if (hdr < 8 || l4 + (proto === PROTO_TCP ? 20 : 8) > end) return false;
-  pkt.proto = proto;
-  pkt.srcPort = (buf[l4]! << 8) | buf[l4 + 1]!;
-  pkt.dstPort = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
-  pkt.l4HeaderBytes = hdr;
-  pkt.payloadBytes = Math.max(0, end - (l4 + hdr));
-  if (proto === PROTO_TCP) {
-    pkt.tcpFlags = buf[l4 + 13]!;
-    pkt.tcpWindow = (buf[l4 + 14]! << 8) | buf[l4 + 15]!;
-  }
-  return true;
 }
