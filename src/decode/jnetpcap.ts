@@ -87,7 +87,6 @@ export function readEthernetAsJnetpcap(buf: Uint8Array, off: number, caplen: num
       const inner = ipv6InnerIpv4(buf, p, end);
       if (inner >= 0) r = readIpv4(buf, off, inner, end, out, false, true);
     }
-    out.vlanDepth = tags;
     if (r !== JnetpcapRead.None) return r;
     out.reset();
   }
@@ -193,7 +192,6 @@ function readTransport(buf: Uint8Array, proto: number, q: number, end: number, o
 function setLengths(out: DecodedPacket, hdr: number, payload: number): void {
   out.l4HeaderBytes = hdr;
   out.payloadBytes = payload > 0 ? payload : 0;
-  out.wirePayloadBytes = out.payloadBytes;
 }
 
 /**
