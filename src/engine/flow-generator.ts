@@ -258,14 +258,14 @@ export abstract class FlowGenerator {
   private firstPacket(slot: number, fwd: boolean): void {
     const b = slot * STRIDE;
     this.acc.first(b, fwd);
-    if (this.rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
+    if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
   }
 
   /** Add a packet to an open flow. */
   private addPacket(slot: number, fwd: boolean): void {
     const b = slot * STRIDE;
     this.acc.add(b, fwd);
-    if (this.rules.countsRetransmissions) this.checkRetransmission(slot, b, fwd);
+    if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {

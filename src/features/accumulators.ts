@@ -31,11 +31,30 @@ export class Accumulators {
   /** The record the engine fills before calling `first`/`add`. */
   readonly cur = new CurrentPacket();
 
+  // The rules read per packet, as own fields (one load from `this`, like the engine's other per-packet state).
+  private readonly noWindow: number;
+  private readonly flagCountsFromFirstPacketOnly: boolean;
+  private readonly firstPayloadTwice: boolean;
+  private readonly actDataCountsFirstPacket: boolean;
+  private readonly fixedBackwardColumns: boolean;
+  private readonly tracksSubflows: boolean;
+  private readonly directionFlagsPerPacket: boolean;
+  private readonly bulkRule: BulkRule;
+
   constructor(
     private readonly st: Float64Array,
-    private readonly rules: ProfileRules,
+    rules: ProfileRules,
     private readonly activityTimeoutUs: number,
-  ) {}
+  ) {
+    this.noWindow = rules.noWindow;
+    this.flagCountsFromFirstPacketOnly = rules.flagCountsFromFirstPacketOnly;
+    this.firstPayloadTwice = rules.firstPayloadTwice;
+    this.actDataCountsFirstPacket = rules.actDataCountsFirstPacket;
+    this.fixedBackwardColumns = rules.fixedBackwardColumns;
+    this.tracksSubflows = rules.tracksSubflows;
+    this.directionFlagsPerPacket = rules.directionFlagsPerPacket;
+    this.bulkRule = rules.bulk;
+  }
 
   /** Reset the flow state at `st[b]` and add its first packet. Orientation fields (FWD_IS_A, SAME_ADDR) are kept. */
   first(b: number, fwd: boolean): void {
@@ -47,7 +66,6 @@ export class Accumulators {
     st[b + S.FWD_IS_A] = fwdIsA;
     st[b + S.SAME_ADDR] = same;
     const ts = cur.tsUs;
-    const rules = this.rules;
     const payload = cur.payload;
     const hdr = cur.hdr;
     const flags = cur.flags;
@@ -61,16 +79,16 @@ export class Accumulators {
     st[b + S.FIRST_FLAGS] = flags;
     st[b + S.ICMP_CODE] = cur.icmpCode;
     st[b + S.ICMP_TYPE] = cur.icmpType;
-    st[b + S.INIT_WIN_FWD] = rules.noWindow;
-    st[b + S.INIT_WIN_BWD] = rules.noWindow;
+    st[b + S.INIT_WIN_FWD] = this.noWindow;
+    st[b + S.INIT_WIN_BWD] = this.noWindow;
     st[b + S.PKTS] = 1;
 
     this.bulk(b, fwd);
-    if (!rules.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
+    if (!this.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
 
     // CIC master and the 2017 build add the first packet's payload to "Packet Length" twice (bug 5).
     statAdd(st, b + S.FLOW_LEN, payload);
-    if (rules.firstPayloadTwice) statAdd(st, b + S.FLOW_LEN, payload);
+    if (this.firstPayloadTwice) statAdd(st, b + S.FLOW_LEN, payload);
     if (fwd) {
       statAdd(st, b + S.FWD_LEN, payload);
       st[b + S.FWD_HDR] = hdr;
@@ -81,7 +99,7 @@ export class Accumulators {
       if ((flags & TcpFlag.URG) !== 0) st[b + S.FWD_URG] = 1;
       if ((flags & TcpFlag.RST) !== 0) st[b + S.FWD_RST] = 1;
       if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN] = 1;
-      if (rules.actDataCountsFirstPacket && payload >= 1) st[b + S.FWD_ACT_DATA] = 1;
+      if (this.actDataCountsFirstPacket && payload >= 1) st[b + S.FWD_ACT_DATA] = 1;
     } else {
       statAdd(st, b + S.BWD_LEN, payload);
       st[b + S.BWD_HDR] = hdr;
@@ -92,7 +110,7 @@ export class Accumulators {
       if ((flags & TcpFlag.URG) !== 0) st[b + S.BWD_URG] = 1;
       if ((flags & TcpFlag.RST) !== 0) st[b + S.BWD_RST] = 1;
       if ((flags & TcpFlag.FIN) !== 0) st[b + S.BWD_FIN] = 1;
-      if (rules.fixedBackwardColumns && payload >= 1) st[b + S.BWD_ACT_DATA] = 1;
+      if (this.fixedBackwardColumns && payload >= 1) st[b + S.BWD_ACT_DATA] = 1;
     }
   }
 
@@ -101,14 +119,13 @@ export class Accumulators {
     const st = this.st;
     const cur = this.cur;
     const ts = cur.tsUs;
-    const rules = this.rules;
     const payload = cur.payload;
     const hdr = cur.hdr;
     const flags = cur.flags;
     st[b + S.PKTS]!++;
 
     this.bulk(b, fwd);
-    if (rules.tracksSubflows) {
+    if (this.tracksSubflows) {
       // Subflows: a gap of more than 1 s starts one, and also runs the Active/Idle update.
       if ((ts - st[b + S.SF_LAST]!) / 1e6 > 1.0) {
         st[b + S.SF_COUNT]!++;
@@ -116,11 +133,11 @@ export class Accumulators {
       }
       st[b + S.SF_LAST] = ts;
     }
-    if (!rules.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
+    if (!this.flagCountsFromFirstPacketOnly) this.countFlags(b, flags);
 
     statAdd(st, b + S.FLOW_LEN, payload);
     // CIC master and 2017 count PSH/URG per direction from the first packet only (bug 3); the fork counts all.
-    const perPacketFlags = rules.directionFlagsPerPacket;
+    const perPacketFlags = this.directionFlagsPerPacket;
     if (fwd) {
       if (payload >= 1) st[b + S.FWD_ACT_DATA]!++;
       statAdd(st, b + S.FWD_LEN, payload);
@@ -135,7 +152,7 @@ export class Accumulators {
       }
       if ((flags & TcpFlag.FIN) !== 0) st[b + S.FWD_FIN]!++;
     } else {
-      if (rules.fixedBackwardColumns) {
+      if (this.fixedBackwardColumns) {
         if (payload >= 1) st[b + S.BWD_ACT_DATA]!++;
         // The fork keeps the first non-zero backward window; master keeps the last one (bug 8).
         if (st[b + S.INIT_WIN_BWD] === 0) st[b + S.INIT_WIN_BWD] = cur.window;
@@ -189,7 +206,7 @@ export class Accumulators {
 
   /** Feed the current packet to the bulk state machines, by the profile's rule. */
   private bulk(b: number, fwd: boolean): void {
-    switch (this.rules.bulk) {
+    switch (this.bulkRule) {
       case BulkRule.AllBackward:
         // CIC master's direction test compares arrays by reference, so every packet takes the backward path,
         // with the forward side's last bulk time (always 0) as "the other direction" (bug 7).
