@@ -69,13 +69,13 @@ export abstract class FlowGenerator {
   protected existingFlow(slot: number, pkt: DecodedPacket): void {
     switch (this.rules.teardown) {
       case Teardown.MasterFinTypo:
-        this.generatorCic(slot, pkt);
+        this.masterFinTypo(slot, pkt);
         break;
       case Teardown.StateMachine:
-        this.generatorFixed(slot, pkt);
+        this.stateMachine(slot, pkt);
         break;
       default:
-        this.generator2017(slot, pkt);
+        this.firstFin(slot, pkt);
     }
   }
 
@@ -112,7 +112,7 @@ export abstract class FlowGenerator {
   // Flow generators: when a flow ends and which packets it takes, per reference version.
 
   /** CICFlowMeter master (98a5eba): FIN/RST handling with the Bwd+Bwd typo, 1-packet flows dropped. */
-  private generatorCic(slot: number, pkt: DecodedPacket): void {
+  private masterFinTypo(slot: number, pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
     const ts = this.cur.tsUs;
@@ -160,7 +160,7 @@ export abstract class FlowGenerator {
   }
 
   /** The corrected fork (4dd5319): TCP teardown state machine, SYN after teardown starts a new flow. */
-  private generatorFixed(slot: number, pkt: DecodedPacket): void {
+  private stateMachine(slot: number, pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
     const ts = this.cur.tsUs;
@@ -224,7 +224,7 @@ export abstract class FlowGenerator {
   }
 
   /** The February 2018 build (eaa853d) that made CIC-IDS2017: the first FIN ends the flow, RST does not. */
-  private generator2017(slot: number, _pkt: DecodedPacket): void {
+  private firstFin(slot: number, _pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
     const ts = this.cur.tsUs;

@@ -68,7 +68,7 @@ export interface ProfileRules {
   readonly noWindow: number;
   /** Flows keyed by the 2017 build's canonical Flow ID: a same-host conversation's two directions are two flows. */
   readonly keysByCanonicalFlowId: boolean;
-  // How the profile's packet library read packets (decode/jnetpcap.ts and decode/quirks.ts).
+  // How the profile's packet library read packets (decode/jnetpcap.ts).
   /** A non-IPv4 Ethernet frame is read as an IPv4 header from its first byte (jnetpcap r1425: master, 2017). */
   readonly readsFrameStartAsIpv4: boolean;
   /** An ICMP unreachable or parameter problem joins the TCP/UDP flow it quotes (master, 2017). */
