@@ -10,7 +10,7 @@ import { CsvSink, headerLine } from '../src/sinks/csv.js';
 import { CellKind, SinkError, type FlowIdentity, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { javaDouble, javaLong } from '../src/sinks/java-format.js';
 import { SqliteSink, sqlColumnNames, sqlName, type RunInfo } from '../src/sinks/sqlite.js';
-import { cic2017Timestamp, cicTimestamp, fixedTimestamp, formatTimestamp } from '../src/sinks/time-format.js';
+import { cic2017Timestamp, cicTimestamp, fixedTimestamp, formatTimestamp } from '../src/features/time-format.js';
 import { ensureBuilt } from './setup/build.js';
 
 const REF = '/work/shared/reference';
@@ -268,7 +268,6 @@ const COLUMNS: ProfileColumns = {
   name: 'test5',
   identityNames: ['Flow ID', 'Src IP', 'Src Port', 'Dst IP', 'Dst Port', 'Protocol', 'Timestamp'],
   featureNames: ['Flow Duration', 'Flow Bytes/s', 'Fwd Header Length', 'Fwd Header Length', 'Idle Min'],
-  featureTypes: ['INTEGER', 'REAL', 'INTEGER', 'INTEGER', 'REAL'],
   labelName: 'Label',
   defaultLabel: 'NeedManualLabel',
 };
@@ -342,7 +341,6 @@ describe('CsvSink', () => {
       name: 'cic',
       identityNames: header.slice(0, 7),
       featureNames: header.slice(7, -1),
-      featureTypes: header.slice(7, -1).map(() => 'REAL'),
       labelName: header[header.length - 1]!,
       defaultLabel: 'NeedManualLabel',
     };
@@ -548,14 +546,14 @@ describe('SqliteSink', () => {
   it('refuses a database created with another profile, with a clear message', async () => {
     const path = dbPath('profile.sqlite');
     await (await SqliteSink.open(path, COLUMNS, run)).close();
-    const other: ProfileColumns = { ...COLUMNS, name: 'other', featureNames: ['A', 'B'], featureTypes: ['REAL', 'REAL'] };
+    const other: ProfileColumns = { ...COLUMNS, name: 'other', featureNames: ['A', 'B'] };
     const err = await SqliteSink.open(path, other, { ...run, profile: 'other' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
     expect(err).toMatchObject({ kind: 'profile-mismatch' });
     expect((err as Error).message).toMatch(/profile 'test5', not 'other'/);
     expect((err as Error).message).not.toContain('\n');
     // Same name, other columns: refused too.
-    const sameName: ProfileColumns = { ...COLUMNS, featureTypes: ['REAL', 'REAL', 'REAL', 'REAL', 'REAL'] };
+    const sameName: ProfileColumns = { ...COLUMNS, featureNames: [...COLUMNS.featureNames.slice(0, 4), 'Idle Max'] };
     await expect(SqliteSink.open(path, sameName, run)).rejects.toMatchObject({ kind: 'profile-mismatch' });
   });
 

@@ -19,7 +19,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { getProfile, type ProfileName } from '../features/profiles.js';
-import type { FlowRows, ProfileColumns } from '../sinks/flow-rows.js';
+import type { FlowRows, ProfileColumns } from '../engine/flow-batch.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
 import { cardTask, validateModelCard, type ModelCard, type ModelTask } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';

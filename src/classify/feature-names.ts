@@ -8,7 +8,7 @@
  * are. A name means the same *quantity* in every spelling; how it is computed is the profile's business, which
  * is why a model card also names its profile.
  */
-import type { ProfileColumns } from '../sinks/flow-rows.js';
+import type { ProfileColumns } from '../engine/flow-batch.js';
 
 /** One feature in every spelling: [CIC master, CIC-IDS2017, CSE-CIC-IDS2018, Python port key]. */
 type Spellings = readonly [cic: string, y2017: string, y2018: string, py: string];

@@ -7,7 +7,7 @@
  * Ownership: a batch is held until the sinks have it. The engine hands over a fresh FlowRows each time (it
  * never reuses one), which is what makes holding it safe.
  */
-import type { FlowRows } from '../sinks/flow-rows.js';
+import type { FlowRows } from '../engine/flow-batch.js';
 import type { Classifier } from './classifier.js';
 import { VerdictTally } from './tally.js';
 

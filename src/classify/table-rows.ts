@@ -12,7 +12,7 @@ import type { Classifier } from './classifier.js';
 import { lookupFeatureName, resolveInputs, spellingsOf } from './feature-names.js';
 import { cardTask, type ModelCard } from './model-card.js';
 import { batchVerdicts } from './verdict.js';
-import type { FlowIdentity, FlowRows } from '../sinks/flow-rows.js';
+import type { FlowIdentity, FlowRows } from '../engine/flow-batch.js';
 
 /** A flow's verdict, in the contract's JSON spelling (/work/notes/verdict-contract.md). */
 export interface Verdict {

@@ -2,7 +2,7 @@
  * Counts of the verdicts written, per class (`runs.counters.verdicts`, the replay summary, the live stats line),
  * and, when asked, the sources of the alerts (flows whose verdict is not the benign class) by address.
  */
-import type { FlowRows } from '../sinks/flow-rows.js';
+import type { FlowRows } from '../engine/flow-batch.js';
 import type { BatchVerdicts } from './verdict.js';
 
 export class VerdictTally {

@@ -34,6 +34,8 @@ export const JnetpcapRead = {
   Fragment: 2,
   /** The frame's first bytes read as an IPv4 header (see the module comment). */
   FrameStartAsIpv4: 3,
+  /** An ICMP error read as the TCP/UDP packet it quotes (`readIcmpQuoteAsJnetpcap`). */
+  IcmpQuoteAsTransport: 4,
 } as const;
 export type JnetpcapRead = (typeof JnetpcapRead)[keyof typeof JnetpcapRead];
 
@@ -85,7 +87,6 @@ export function readEthernetAsJnetpcap(buf: Uint8Array, off: number, caplen: num
       const inner = ipv6InnerIpv4(buf, p, end);
       if (inner >= 0) r = readIpv4(buf, off, inner, end, out, false, true);
     }
-    out.vlanDepth = tags;
     if (r !== JnetpcapRead.None) return r;
     out.reset();
   }
@@ -191,7 +192,6 @@ function readTransport(buf: Uint8Array, proto: number, q: number, end: number, o
 function setLengths(out: DecodedPacket, hdr: number, payload: number): void {
   out.l4HeaderBytes = hdr;
   out.payloadBytes = payload > 0 ? payload : 0;
-  out.wirePayloadBytes = out.payloadBytes;
 }
 
 /**
@@ -210,4 +210,39 @@ function ipv6InnerIpv4(buf: Uint8Array, p: number, end: number): number {
     q += (buf[q + 1]! + 1) * 8;
   }
   return -1;
+}
+
+/**
+ * The same packet library decodes the datagram quoted inside an ICMP destination unreachable or parameter problem
+ * (not inside the other errors: a redirect stays a protocol-0 packet in the nDPI references) and reports its
+ * TCP/UDP header as the packet's own: the reference CSVs of CICFlowMeter master and the 2017 build then show a
+ * UDP/TCP flow with the OUTER addresses and the INNER ports, payload = the bytes after the inner transport header up to the end of the outer packet.
+ * Rewrites `pkt` that way and returns `IcmpQuoteAsTransport` when the ICMP packet (already decoded in `pkt`) quotes a
+ * complete IPv4 TCP/UDP header; otherwise `Ipv4` and `pkt` is unchanged.
+ */
+export function readIcmpQuoteAsJnetpcap(buf: Uint8Array, off: number, caplen: number, pkt: DecodedPacket): JnetpcapRead {
+  const t = pkt.icmpType;
+  if (t !== 3 && t !== 12) return JnetpcapRead.Ipv4; // jnetpcap follows the quoted header of these two types only
+  const end = off + Math.min(caplen, pkt.ipOffset + pkt.ipTotalBytes);
+  const inner = off + pkt.ipOffset + pkt.ipHeaderBytes + 8;
+  if (inner + 20 > end || buf[inner]! >> 4 !== 4) return JnetpcapRead.Ipv4;
+  const ihl = (buf[inner]! & 0x0f) * 4;
+  if (ihl < 20) return JnetpcapRead.Ipv4;
+  const proto = buf[inner + 9]!;
+  const l4 = inner + ihl;
+  let hdr: number;
+  if (proto === PROTO_UDP) hdr = 8;
+  else if (proto === PROTO_TCP) hdr = l4 + 13 <= end ? (buf[l4 + 12]! >> 4) * 4 : 0;
+  else return JnetpcapRead.Ipv4;
+  if (hdr < 8 || l4 + (proto === PROTO_TCP ? 20 : 8) > end) return JnetpcapRead.Ipv4;
+  pkt.proto = proto;
+  pkt.srcPort = (buf[l4]! << 8) | buf[l4 + 1]!;
+  pkt.dstPort = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
+  pkt.l4HeaderBytes = hdr;
+  pkt.payloadBytes = Math.max(0, end - (l4 + hdr));
+  if (proto === PROTO_TCP) {
+    pkt.tcpFlags = buf[l4 + 13]!;
+    pkt.tcpWindow = (buf[l4 + 14]! << 8) | buf[l4 + 15]!;
+  }
+  return JnetpcapRead.IcmpQuoteAsTransport;
 }

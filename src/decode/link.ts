@@ -53,7 +53,6 @@ export function decodeEthertype(
     if (depth === MAX_VLAN_TAGS) return DecodeStatus.TooDeep;
     if (end - pos < 4) return DecodeStatus.TruncatedLink;
     depth++;
-    out.vlanDepth = depth;
     type = (buf[pos + 2]! << 8) | buf[pos + 3]!; // after the 2-byte TCI
     pos += 4;
   }

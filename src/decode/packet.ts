@@ -31,8 +31,6 @@ export class DecodedPacket {
    * captured bytes (so a short snaplen shortens it). Never negative.
    */
   payloadBytes = 0;
-  /** Transport payload bytes from the IP header's lengths alone (right even on truncated captures). */
-  wirePayloadBytes = 0;
   /** TCP flags byte plus the NS bit as bit 8: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80. */
   tcpFlags = 0;
   /** Raw TCP window field (no scaling). 0 for non-TCP. */
@@ -48,8 +46,6 @@ export class DecodedPacket {
   isFragment = 0;
   /** Fragment offset in bytes (0 for the first fragment and unfragmented packets). */
   fragOffset = 0;
-  /** 802.1Q tags seen (0, 1, 2 for QinQ, ...). */
-  vlanDepth = 0;
 
   /** Reset to the "nothing decoded" state. Called by the decoder at the start of every packet. */
   reset(): void {
@@ -73,7 +69,6 @@ export class DecodedPacket {
     this.ipTotalBytes = 0;
     this.l4HeaderBytes = 0;
     this.payloadBytes = 0;
-    this.wirePayloadBytes = 0;
     this.tcpFlags = 0;
     this.tcpWindow = 0;
     this.tcpSeq = 0;
@@ -82,7 +77,6 @@ export class DecodedPacket {
     this.icmpCode = -1;
     this.isFragment = 0;
     this.fragOffset = 0;
-    this.vlanDepth = 0;
   }
 }
 

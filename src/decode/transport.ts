@@ -4,7 +4,7 @@
  * Called by the IPv4/IPv6 decoders once the IP header (and IPv6 extension chain) is walked. Every function
  * reads only `buf[q .. limit)`, where `limit` is the end of the IP packet clamped to the captured bytes, so a
  * header is never read from Ethernet trailer padding or past the frame. Payload lengths follow the
- * `DecodedPacket` contract: `payloadBytes` from the captured bytes, `wirePayloadBytes` from the IP lengths.
+ * `DecodedPacket` contract: `payloadBytes` from the captured bytes (the IP lengths give what was sent).
  */
 import type { DecodedPacket } from './packet.js';
 import { DecodeStatus } from './status.js';
@@ -74,13 +74,11 @@ function decodeIcmp(buf: Uint8Array, q: number, limit: number, out: DecodedPacke
   return DecodeStatus.Ok;
 }
 
-/** Fill l4HeaderBytes, payloadBytes (captured, floored at 0) and wirePayloadBytes (from IP lengths). */
+/** Fill l4HeaderBytes and payloadBytes (captured, floored at 0). */
 function setPayload(q: number, limit: number, l4: number, out: DecodedPacket): void {
   out.l4HeaderBytes = l4;
   const captured = limit - q - l4;
   out.payloadBytes = captured > 0 ? captured : 0;
-  const wire = out.ipTotalBytes - out.ipHeaderBytes - l4;
-  out.wirePayloadBytes = wire > 0 ? wire : 0;
 }
 
 /** Payload of an IP packet whose transport header is not decoded (a non-first fragment). */

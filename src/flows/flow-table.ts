@@ -208,8 +208,26 @@ export class FlowTable {
     return this.newer[slot]!;
   }
 
-  /** Canonical key words of a slot (A address at 0..3, B at 4..7, ports at 8, proto|ver<<8 at 9). */
-  keyWord(slot: number, w: number): number {
-    return this.keys[slot * KEY_WORDS + w]!;
+  // Reading a slot's key back (once per completed flow): the key layout stays private to this file.
+
+  /** IP version (4 or 6) of the flow in `slot`. */
+  ipVersion(slot: number): number {
+    return this.keys[slot * KEY_WORDS + 9]! >>> 8;
+  }
+
+  /** Protocol number the flow was keyed with. */
+  protocol(slot: number): number {
+    return this.keys[slot * KEY_WORDS + 9]! & 0xff;
+  }
+
+  /** Port of endpoint A (`a`) or B of the canonical key. */
+  port(slot: number, a: boolean): number {
+    const ports = this.keys[slot * KEY_WORDS + 8]!;
+    return a ? ports >>> 16 : ports & 0xffff;
+  }
+
+  /** Word `i` (0..3; IPv4 uses word 0 only) of endpoint A's (`a`) or B's address, big-endian. */
+  addressWord(slot: number, a: boolean, i: number): number {
+    return this.keys[slot * KEY_WORDS + (a ? 0 : 4) + i]!;
   }
 }

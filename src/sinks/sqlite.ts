@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
+import { sqliteColumnTypes } from './column-types.js';
 
 /**
  * What `runs.counters` holds: numbers by name, or groups of them (the CLI stores `packets`, `flows`,
@@ -218,17 +219,12 @@ export class SqliteSink implements FlowSink {
     run: RunInfo,
     options: SqliteSinkOptions = {},
   ): Promise<SqliteSink> {
-    if (columns.featureTypes.length !== columns.featureNames.length) {
-      throw new Error(
-        `profile ${columns.name}: ${columns.featureNames.length} feature names but ${columns.featureTypes.length} types`,
-      );
-    }
     const init: WorkerInit = {
       path,
       profile: columns.name,
       featureNames: [...columns.featureNames],
       featureSqlNames: sqlColumnNames(columns.featureNames),
-      featureTypes: [...columns.featureTypes],
+      featureTypes: sqliteColumnTypes(columns.featureNames),
       run: { ...run, argv: [...run.argv] },
       startedAt: new Date().toISOString(),
       busyTimeoutMs: options.busyTimeoutMs ?? 2000,

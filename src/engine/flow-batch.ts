@@ -1,0 +1,59 @@
+/**
+ * Completed flows as they leave the engine: a columnar batch that the classifier and the sinks (CSV, SQLite, JSON)
+ * consume. Features are one row-major Float64Array so a batch crosses to a worker thread by transfer, not copy.
+ * This is the core's output contract; it imports nothing from the stages after it.
+ */
+import type { FlowIdentity } from '../features/flow-columns.js';
+
+export { CellKind, type FlowIdentity, type ProfileColumns } from '../features/flow-columns.js';
+
+/** Why a flow ended: the engine's code per row (`FlowRows.endReasons`); names as JSON output spells them. */
+export const FlowEnd = {
+  /** A FIN ended it, by the profile's teardown rule. */
+  Fin: 0,
+  /** A RST ended it (`cic`), or a SYN after a RST teardown started the next one (`fixed`). */
+  Rst: 1,
+  /** The flow timeout (counted from the first packet) split it. */
+  Timeout: 2,
+  /** No packet for the idle timeout. */
+  Idle: 3,
+  /** The flow table was full and this was the oldest flow. */
+  Evicted: 4,
+  /** The capture file(s) ended. */
+  EndOfCapture: 5,
+  /** The live daemon stopped (SIGTERM/SIGINT, or the capture ended by itself). */
+  Shutdown: 6,
+  /** `fixed`: an ICMP packet of another type and code under the same addresses began a new exchange. */
+  NewExchange: 7,
+} as const;
+export type FlowEnd = (typeof FlowEnd)[keyof typeof FlowEnd];
+export const FLOW_END_NAMES: readonly string[] = ['fin', 'rst', 'timeout', 'idle', 'evicted', 'end_of_capture', 'shutdown', 'new_exchange'];
+
+/** A batch of completed flows. `features`/`kinds` are row-major: row i starts at i * featureNames.length. */
+export interface FlowRows {
+  count: number;
+  ids: FlowIdentity[];
+  features: Float64Array;
+  kinds: Uint8Array;
+  /** Per row (the engine always sets these; hand-made batches may not): why the flow ended, a FlowEnd code. */
+  endReasons?: Uint8Array;
+  /**
+   * Per row: the IP protocol of the flow's first packet, and its ICMP type and code when it is ICMP. The identity's
+   * `protocol` is the profile's key (the CIC profiles print 0 for ICMP); this is what was on the wire.
+   */
+  ipProtos?: Uint8Array;
+  icmpTypes?: Uint8Array;
+  icmpCodes?: Uint8Array;
+  /** The capture file the flows completed in (replay; a batch never spans two files), or undefined. */
+  source?: string;
+  // Set downstream, when a classifier ran (classify/verdict.ts says how each is decided); the engine leaves them.
+  /** Verdicts: per row, or undefined. */
+  labels?: (string | null)[];
+  scores?: Float64Array;
+  /** The most probable non-benign class and its probability, whether or not it passed the alert threshold. */
+  attackLabels?: (string | null)[];
+  attackScores?: Float64Array;
+  /** The verdict's KDD'99 category (card `kdd`), or null when the card has no mapping. */
+  kdd?: (string | null)[];
+  model?: string;
+}

@@ -1,0 +1,281 @@
+/**
+ * The flow generator: how a packet joins, ends or restarts the open flow of its key, by the profile's teardown rule
+ * (features/profiles/profile.ts `Teardown`), and which direction it counts in. The Engine (engine.ts) extends it
+ * with the batch loop, the lookup, expiry, writing rows and accounting; this part holds the per-flow state.
+ */
+import { DecodedPacket, TcpFlag } from '../decode/packet.js';
+import { FlowTable } from '../flows/flow-table.js';
+import { S, STRIDE, TcpState } from '../features/flow-state.js';
+import { Accumulators, type CurrentPacket } from '../features/accumulators.js';
+import { RetransmissionSet } from '../features/retransmissions.js';
+import { Teardown, type ProfileRules } from '../features/profiles.js';
+import { FlowEnd } from './flow-batch.js';
+import { ENGINE_COUNTER_NAMES, EngineCounter } from './counters.js';
+
+const PROTO_ICMP = 1;
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+
+export abstract class FlowGenerator {
+  /** The profile's flow-generator and packet-reading rules (features/profiles/). */
+  protected readonly rules: ProfileRules;
+  protected readonly flowTimeoutUs: number;
+  protected readonly portAware: boolean;
+  readonly table: FlowTable;
+  /** Feature state, STRIDE doubles per slot. */
+  protected readonly st: Float64Array;
+  /** Per slot: a number no other flow had, for the retransmission memory. */
+  protected readonly serial: Uint32Array;
+  protected nextSerial = 1;
+  /** Only a profile that counts retransmissions allocates the table. */
+  protected readonly retx: RetransmissionSet | null;
+  /** The one decoded packet, reused for every frame. */
+  protected readonly pkt = new DecodedPacket();
+  /** The feature accumulators and the current packet as the profile sees it (features/accumulators.ts). */
+  protected readonly acc: Accumulators;
+  protected readonly cur: CurrentPacket;
+  /** After the lookup: 1 when the packet's source is endpoint A of the flow table's key. */
+  protected srcIsA = 1;
+  readonly engineCounters = new Float64Array(ENGINE_COUNTER_NAMES.length);
+
+  constructor(rules: ProfileRules, maxFlows: number, flowTimeoutUs: number, activityTimeoutUs: number, portAware: boolean) {
+    this.rules = rules;
+    this.flowTimeoutUs = flowTimeoutUs;
+    this.portAware = portAware;
+    this.table = new FlowTable(maxFlows);
+    this.st = new Float64Array(maxFlows * STRIDE);
+    this.acc = new Accumulators(this.st, rules, activityTimeoutUs);
+    this.cur = this.acc.cur;
+    this.serial = new Uint32Array(maxFlows);
+    this.retx = rules.countsRetransmissions
+      ? new RetransmissionSet(Math.min(1 << 20, maxFlows * 16), Math.min(1 << 24, maxFlows * 64), () => this.liveSerials())
+      : null;
+  }
+
+  /** Write the flow in `slot` (or count it, when the profile does not write it); the slot stays in use. */
+  protected abstract emit(slot: number, reason: FlowEnd): void;
+  /** Emit the flow in `slot` and free the slot. */
+  protected abstract endFlow(slot: number, early: boolean, reason: FlowEnd): void;
+
+  /** The serials of every open flow, built once per retransmission-table compaction (O(open flows)). */
+  private liveSerials(): Set<number> {
+    const live = new Set<number>();
+    const t = this.table;
+    for (let s = t.oldest; s >= 0; s = t.next(s)) live.add(this.serial[s]!);
+    return live;
+  }
+
+  /** A packet of the open flow in `slot`: the profile's teardown rule decides what it does. */
+  protected existingFlow(slot: number, pkt: DecodedPacket): void {
+    switch (this.rules.teardown) {
+      case Teardown.MasterFinTypo:
+        this.masterFinTypo(slot, pkt);
+        break;
+      case Teardown.StateMachine:
+        this.stateMachine(slot, pkt);
+        break;
+      default:
+        this.firstFin(slot, pkt);
+    }
+  }
+
+  /** Is the current packet in the forward direction of the flow in `slot`? */
+  protected isForward(slot: number): boolean {
+    const b = slot * STRIDE;
+    if (this.portAware || this.st[b + S.SAME_ADDR] === 0) return (this.srcIsA === 1) === (this.st[b + S.FWD_IS_A] === 1);
+    return true; // both ends share one address: the reference's IP-only test calls every packet forward
+  }
+
+  /** Start a flow in a fresh slot, oriented by the profile's rule for a new conversation. */
+  protected newFlow(slot: number, pkt: DecodedPacket): void {
+    // The fork orients a flow whose first packet is a SYN-ACK the other way (the SYN was missed).
+    const reversed = this.rules.synAckStartsReversed && (this.cur.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
+    this.serial[slot] = this.nextSerial++;
+    this.orient(slot, pkt, reversed);
+    this.firstPacket(slot, !reversed);
+  }
+
+  /** Set the flow's forward endpoint: the packet's source, or its destination when `reversed`. */
+  private orient(slot: number, pkt: DecodedPacket, reversed: boolean): void {
+    const b = slot * STRIDE;
+    const st = this.st;
+    const fwdIsA = reversed ? 1 - this.srcIsA : this.srcIsA;
+    st[b + S.FWD_IS_A] = fwdIsA;
+    const addr = pkt.srcAddr;
+    const other = pkt.dstAddr;
+    let same = 1;
+    for (let w = 0; w < 4; w++) if (addr[w] !== other[w]) same = 0;
+    st[b + S.SAME_ADDR] = same;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Flow generators: when a flow ends and which packets it takes, per reference version.
+
+  /** CICFlowMeter master (98a5eba): FIN/RST handling with the Bwd+Bwd typo, 1-packet flows dropped. */
+  private masterFinTypo(slot: number, pkt: DecodedPacket): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.cur.tsUs;
+    const fwd = this.isForward(slot);
+    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
+      // The new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket sets the
+      // source from it before the constructor restores the old one); the old orientation stays.
+      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
+      return;
+    }
+    if ((this.cur.flags & TcpFlag.FIN) !== 0) {
+      if (fwd) {
+        if (++st[b + S.GEN_FWD_FIN]! === 1) {
+          // The close test adds the backward counter to itself, so a forward FIN never closes the flow.
+          if (st[b + S.GEN_BWD_FIN]! + st[b + S.GEN_BWD_FIN]! === 2) {
+            this.addPacket(slot, fwd);
+            this.endFlow(slot, false, FlowEnd.Fin);
+          } else {
+            this.acc.activeIdle(b);
+            this.addPacket(slot, fwd);
+          }
+        } else {
+          this.engineCounters[EngineCounter.CicDroppedFin]!++; // a second forward FIN is not added anywhere
+        }
+      } else if (++st[b + S.GEN_BWD_FIN]! === 1) {
+        // 1 + 1 == 2: the first backward FIN closes the flow at once.
+        this.addPacket(slot, fwd);
+        this.endFlow(slot, false, FlowEnd.Fin);
+      } else {
+        this.engineCounters[EngineCounter.CicDroppedFin]!++;
+      }
+      return;
+    }
+    if ((this.cur.flags & TcpFlag.RST) !== 0) {
+      this.addPacket(slot, fwd);
+      this.endFlow(slot, false, FlowEnd.Rst);
+      return;
+    }
+    if ((fwd && st[b + S.GEN_FWD_FIN] === 0) || st[b + S.GEN_BWD_FIN] === 0) {
+      this.acc.activeIdle(b);
+      this.addPacket(slot, fwd);
+    } else {
+      this.engineCounters[EngineCounter.CicDroppedFin]!++;
+    }
+  }
+
+  /** The corrected fork (4dd5319): TCP teardown state machine, SYN after teardown starts a new flow. */
+  private stateMachine(slot: number, pkt: DecodedPacket): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.cur.tsUs;
+    const flags = this.cur.flags;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const state = st[b + S.TCP_STATE]!;
+    if (ts - st[b + S.START]! > this.flowTimeoutUs || (state === TcpState.READY && syn)) {
+      const flowProto = st[b + S.PROTO]!;
+      const tcpOrUdp = flowProto === PROTO_TCP || flowProto === PROTO_UDP;
+      if (tcpOrUdp) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
+      const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
+      const pktTcpOrUdp = this.cur.proto === PROTO_TCP || this.cur.proto === PROTO_UDP;
+      // Not timed out: a SYN after the teardown (READY comes from a RST, or from FIN, FIN, ACK).
+      const reason = ts - st[b + S.START]! > this.flowTimeoutUs ? FlowEnd.Timeout : st[b + S.FLAG_RST]! > 0 ? FlowEnd.Rst : FlowEnd.Fin;
+      if ((state === TcpState.READY && syn) || newUdp || !pktTcpOrUdp) {
+        this.emit(slot, reason);
+        this.table.renew(slot);
+        this.newFlow(slot, pkt);
+      } else {
+        // A continuing connection: same orientation, same retransmission memory, connection time carried.
+        const cum = st[b + S.CUM_DURATION]! + (ts - st[b + S.LAST]!);
+        const fwd = this.isForward(slot);
+        this.emit(slot, reason);
+        this.table.renew(slot);
+        this.firstPacket(slot, fwd);
+        st[b + S.CUM_DURATION] = cum;
+      }
+      return;
+    }
+    const fwd = this.isForward(slot);
+    if ((flags & TcpFlag.FIN) !== 0) {
+      this.acc.activeIdle(b);
+      this.addPacket(slot, fwd);
+      if (state === TcpState.NONE) st[b + S.TCP_STATE] = TcpState.FIRST_FIN;
+      else if (state === TcpState.FIRST_FIN && st[b + S.FWD_FIN]! > 0 && st[b + S.BWD_FIN]! > 0) st[b + S.TCP_STATE] = TcpState.SECOND_FIN;
+      return;
+    }
+    if ((flags & TcpFlag.RST) !== 0) {
+      this.acc.activeIdle(b);
+      this.addPacket(slot, fwd);
+      st[b + S.TCP_STATE] = TcpState.READY;
+      return;
+    }
+    if ((flags & TcpFlag.ACK) !== 0) {
+      this.acc.activeIdle(b);
+      this.addPacket(slot, fwd);
+      if (state === TcpState.SECOND_FIN) st[b + S.TCP_STATE] = TcpState.READY;
+      return;
+    }
+    if (st[b + S.PROTO] === PROTO_ICMP && st[b + S.ICMP_CODE] !== pkt.icmpCode && st[b + S.ICMP_TYPE] !== pkt.icmpType) {
+      // A different ICMP exchange under the same addresses: a new flow, oriented by this packet.
+      this.emit(slot, FlowEnd.NewExchange);
+      this.table.renew(slot);
+      this.serial[slot] = this.nextSerial++;
+      this.orient(slot, pkt, false);
+      this.firstPacket(slot, true);
+      return;
+    }
+    this.acc.activeIdle(b);
+    this.addPacket(slot, fwd);
+  }
+
+  /** The February 2018 build (eaa853d) that made CIC-IDS2017: the first FIN ends the flow, RST does not. */
+  private firstFin(slot: number, _pkt: DecodedPacket): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    const ts = this.cur.tsUs;
+    const fwd = this.isForward(slot);
+    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
+      // The new flow's first packet counts as forward whatever its direction; the old orientation stays.
+      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
+      return;
+    }
+    if ((this.cur.flags & TcpFlag.FIN) !== 0) {
+      this.addPacket(slot, fwd);
+      this.endFlow(slot, false, FlowEnd.Fin);
+      return;
+    }
+    this.acc.activeIdle(b);
+    this.addPacket(slot, fwd);
+  }
+
+  /** Timeout split keeping the flow's orientation (CIC master, 2017): write the old flow, start anew in place. */
+  private restartFlow(slot: number, firstIsForward: boolean): void {
+    this.emit(slot, FlowEnd.Timeout);
+    this.table.renew(slot);
+    this.serial[slot] = this.nextSerial++;
+    this.firstPacket(slot, firstIsForward);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Accumulators (features/accumulators.ts), plus the retransmission check that needs the flow's serial.
+
+  /** Reset the slot's state and add its first packet. Orientation fields (FWD_IS_A, SAME_ADDR) are kept. */
+  private firstPacket(slot: number, fwd: boolean): void {
+    const b = slot * STRIDE;
+    this.acc.first(b, fwd);
+    if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
+  }
+
+  /** Add a packet to an open flow. */
+  private addPacket(slot: number, fwd: boolean): void {
+    const b = slot * STRIDE;
+    this.acc.add(b, fwd);
+    if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
+  }
+
+  private checkRetransmission(slot: number, b: number, fwd: boolean): void {
+    if (this.st[b + S.PROTO] !== PROTO_TCP || this.cur.proto !== PROTO_TCP) return;
+    const pkt = this.pkt;
+    // The fork keys on the source address; when both ends share it, both directions look alike.
+    const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
+    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.cur.payload, pkt.tcpWindow)) {
+      if (fwd) this.st[b + S.FWD_RETX]!++;
+      else this.st[b + S.BWD_RETX]!++;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Profile `fixed`: the corrected fork (GintsEngelen/CICFlowMeter 4dd5319, jnetpcap 1.4.r1500): 94 columns.
+ * CIC-FEATURES.md §4 "CIC-fix (HEAD)" (its TCP state machine) and §6 (the bugs it fixed).
+ */
+import { S, Stat } from '../flow-state.js';
+import { timestampFormatter } from '../time-format.js';
+import { ACTIVE_IDLE, BULK_SUBFLOW, CIC_IDENTITY, columns, HEAD, MID } from './columns.js';
+import { BulkRule, Teardown, type Profile } from './profile.js';
+import {
+  FIXED_TAIL, identity, meanOrNaN, payloadBytes, PSH_URG, RETX, row, RST_FLAGS, std, writeBulk, writeCounts, writeFlagCounts,
+  writeHeadersRatesLengths, writeIats, writeRatios, writeSubflows,
+} from './row.js';
+
+const FEATURES = [
+  ...HEAD, 'Fwd RST Flags', 'Bwd RST Flags', ...MID, ...BULK_SUBFLOW,
+  'FWD Init Win Bytes', 'Bwd Init Win Bytes', 'Fwd Act Data Pkts', 'Bwd Act Data Pkts', 'Fwd Seg Size Min', 'Bwd Seg Size Min',
+  ...ACTIVE_IDLE, 'ICMP Code', 'ICMP Type', 'Fwd TCP Retrans. Count', 'Bwd TCP Retrans. Count', 'Total TCP Retrans. Count',
+  'Total Connection Flow Time',
+];
+const time = timestampFormatter('fixed');
+
+export const fixed: Profile = {
+  name: 'fixed',
+  rules: {
+    teardown: Teardown.StateMachine,
+    writesSinglePacketFlows: true,
+    timeoutSplitFirstIsForward: false, // a continuing connection keeps each packet's direction
+    synAckStartsReversed: true,
+    flagCountsFromFirstPacketOnly: false,
+    directionFlagsPerPacket: true,
+    firstPayloadTwice: false,
+    actDataCountsFirstPacket: true,
+    fixedBackwardColumns: true,
+    tracksSubflows: true,
+    bulk: BulkRule.Directional,
+    countsRetransmissions: true,
+    carriesConnectionTime: true,
+    noWindow: 0,
+    keysByCanonicalFlowId: false,
+    readsFrameStartAsIpv4: false, // jnetpcap r1500 does it only rarely (README: known differences)
+    icmpErrorsJoinQuotedFlow: false,
+    knowsIcmpIgmpSctp: true,
+    dropsMiddleFragments: true, // measured on 5 fuzzed packets
+  },
+  columns: columns('fixed', CIC_IDENTITY, FEATURES, 'NeedManualLabel'),
+  writeRow(st, b, slot, table, features, kinds, off) {
+    const r = row.at(features, kinds, off);
+    writeCounts(r, st, b);
+    const dur = st[b + S.LAST]! - st[b + S.START]!;
+    if (dur !== 0) {
+      r.dbl(payloadBytes(st, b) / (dur / 1e6));
+      r.dbl(st[b + S.PKTS]! / (dur / 1e6));
+    } else {
+      r.int(-1);
+      r.int(-1);
+    }
+    const iat = b + S.FLOW_IAT;
+    const nanTo0 = (v: number): number => (Number.isNaN(v) ? 0 : v);
+    r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MEAN)));
+    r.dbl(nanTo0(std(st, iat)));
+    r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MAX)));
+    r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MIN)));
+    writeIats(r, st, b);
+    r.ints(st, b, PSH_URG);
+    r.ints(st, b, RST_FLAGS);
+    writeHeadersRatesLengths(r, st, b);
+    writeFlagCounts(r, st, b);
+    writeRatios(r, st, b, true);
+    writeBulk(r, st, b + S.FBULK_DUR, false);
+    writeBulk(r, st, b + S.BBULK_DUR, false);
+    writeSubflows(r, st, b, false);
+    r.ints(st, b, FIXED_TAIL);
+    r.activeStats(st, b + S.ACTIVE);
+    r.activeStats(st, b + S.IDLE);
+    const icmp = st[b + S.PROTO] === 1;
+    r.int(icmp ? st[b + S.ICMP_CODE]! : -1);
+    r.int(icmp ? st[b + S.ICMP_TYPE]! : -1);
+    r.ints(st, b, RETX);
+    r.int(st[b + S.FWD_RETX]! + st[b + S.BWD_RETX]!);
+    r.int(st[b + S.CUM_DURATION]!);
+    return identity(st, b, slot, table, time, false);
+  },
+};
