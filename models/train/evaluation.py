@@ -150,6 +150,15 @@ def macro_attack_recall(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
     return float(np.mean([(y_pred[y_true == c] == c).mean() for c in attacks]))
 
 
+def macro_detail_recall(detail: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
+    """Mean over the attack rows' original labels (a lab tool, a published label) of the share called by their
+    own class: each tool counts the same, however many flows it made."""
+    attacks = sorted(set(detail[y_true != BENIGN]))
+    if not attacks:
+        return None
+    return float(np.mean([(y_pred[detail == k] == y_true[detail == k]).mean() for k in attacks]))
+
+
 def by_detail(detail: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Per original label (the lab's tool labels, nDPI categories...): rows, share called by the right class,
     share called any attack."""

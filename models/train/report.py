@@ -42,11 +42,91 @@ def _table_by_label(by: dict, min_rows: int = 1) -> str:
 
 
 def _table_loso(loso: dict) -> str:
-    rows = ['| left out | rows | benign FPR | macro attack recall | attacks flagged | classes it never saw |', '|---|---:|---:|---:|---:|---|']
+    at_threshold = any('threshold' in v for v in loso.values())
+    if not at_threshold:  # a card written before leave-one-source-out was judged at the threshold
+        rows = ['| left out | rows | benign FPR | macro attack recall | attacks flagged | classes it never saw |', '|---|---:|---:|---:|---:|---|']
+        for s, v in loso.items():
+            rows.append(f'| {s} | {v["rows"]} | {_pct(v["benign_fpr"])} | {_num(v["macro_attack_recall"])} | '
+                        f'{_pct(v["attack_detection_rate"])} | {", ".join(v["classes_never_seen_in_training"]) or "-"} |')
+        return '\n'.join(rows)
+    rows = ['| left out | rows | threshold | benign FPR | macro attack recall | attacks flagged | argmax: benign FPR, macro recall | classes it never saw |',
+            '|---|---:|---:|---:|---:|---:|---|---|']
     for s, v in loso.items():
-        rows.append(f'| {s} | {v["rows"]} | {_pct(v["benign_fpr"])} | {_num(v["macro_attack_recall"])} | '
-                    f'{_pct(v["attack_detection_rate"])} | {", ".join(v["classes_never_seen_in_training"]) or "-"} |')
+        rows.append(f'| {s} | {v["rows"]} | {_num(v["threshold"], "{:.4f}")} | {_pct(v["benign_fpr"])} | {_num(v["macro_attack_recall"])} | '
+                    f'{_pct(v["attack_detection_rate"])} | {_pct(v["argmax_benign_fpr"])}, {_num(v["argmax_macro_attack_recall"])} | '
+                    f'{", ".join(v["classes_never_seen_in_training"]) or "-"} |')
     return '\n'.join(rows)
+
+
+# What the corrected labels gave, measured 2026-12-06 on the data of version 2 (extra trees, 40 trees of depth 16,
+# threshold for the same budget): shown while the shipped model is one trained before the correction.
+RETRAINED_WITH_TAILS_RELABELLED = [
+    '**This model (version 2) was trained before that correction**: its tables below count tails as attacks. Retrained',
+    'with the corrected labels on the same data and splits, held-out lab **connections** (tails apart; every tail was',
+    'called benign) were caught as follows (test rows, threshold for the same 0.2 % validation budget):',
+    '',
+    '| | v2 (tails counted) | retrained, v2\'s inputs | retrained, no `Active` | the selection rule\'s choice |',
+    '|---|---:|---:|---:|---:|',
+    '| inputs | 63 (no header lengths) | 63 | 59 | 57 (no windows, header lengths, rates) |',
+    '| SYN flood | 99.4 % | 99.7 % | 100 % | **0 %** |',
+    '| ACK flood | 95.3 % | 83.7 % | 89.0 % | **0 %** |',
+    '| PSH-ACK flood | 98.9 % | 99.7 % | 100 % | 100 % |',
+    '| Hulk | 32.3 % (65 % of connections) | 97.1 % | 66.6 % | 69.2 % |',
+    '| slow body | 0 % (no connection in test) | 94.5 % | 94.5 % | 94.5 % |',
+    '| slowloris | 0 % (no connection in test) | 25.7 % | 99.5 % | 0.5 % |',
+    '| SSH-Patator | 47.4 % (98 % of connections) | 98.3 % | 98.3 % | 93.0 % |',
+    '| FTP-Patator (22 connections) | 80.0 % | 72.7 % | 72.7 % | 72.7 % |',
+    '| port scan | 79.4 % | 79.4 % | 74.2 % | 98.0 % |',
+    '| nDPI test captures, benign FPR | 0 % | 0 % | 0 % | **0.46 %** |',
+    '| published rows, benign FPR | 0.20 % | 0.41 % | 0.42 % | 0.30 % |',
+    '| left-out nDPI / corpus benign FPR (argmax) | 5.21 % / 0.35 % | 2.74 % / 0.96 % | 2.29 % / 0.17 % | 7.50 % / 1.40 % |',
+    '| left-out CIC / lab macro recall (argmax) | 0.097 / 0.513 | 0.139 / 0.095 | 0.127 / 0.093 | 0.156 / 0.424 |',
+    '',
+    'The selection score of version 2 (validation class recall and leave-one-source-out recall by argmax, minus left-out',
+    'benign FPR by argmax) picked the last column: without the windows and rates the lab\'s SYN flood and port scan look',
+    'like CIC-IDS2017\'s, which lifted the left-out lab recall from 0.09 to 0.42 and outweighed a left-out nDPI FPR of',
+    '7.5 %, yet that model lost both SYN and ACK floods on held-out lab rows and raised the nDPI test FPR. The score now',
+    'averages the validation recall over attack tools (each counts the same, as the issue asks) and judges the left-out',
+    'sources at the threshold, as the sensor decides: by argmax the forests\' input sets called 0.8–7.5 % of left-out',
+    'nDPI flows attacks, at the threshold 0–0.18 % (corpus: 0 %). The threshold carries over to benign traffic never',
+    'seen; attack knowledge hardly carries over between CIC-IDS2017 and our lab (left-out recall at most 0.21 for the',
+    'CIC rows and 0.09 for the lab, every forest and input set).',
+    '',
+    'With that score `npm run train` chooses the inputs without header lengths and `Active` (extra trees\' best set) and',
+    'then, on them, **histogram gradient boosting** (score 0.576; extra trees 0.476, random forest 0.450). Its held-out',
+    'lab connections: SYN, ACK and PSH-ACK floods and Hulk 100 %, port scan 98.4 %, slowloris 99.5 %, slow body 94.5 %,',
+    'SSH-Patator 98.3 %, FTP-Patator 72.7 % (16 of 22); published rows: benign FPR 0.34 %, macro-F1 0.78; ONNX equal to',
+    'scikit-learn on all 172,741 check rows. But it called 1 of the 874 nDPI test flows and 1 of the 81 corpus test',
+    'flows attacks, where version 2 called none (replayed through the sensor: a Viber flow and a Modbus flow, both',
+    'Infiltration, the class of 36 published rows), and its scikit-learn inference costs 7 times extra trees\' (0.11 against',
+    '0.016 s per 1,000 rows; version 2 already exceeds the 10 % budget). It raises the held-out benign FPR, so it was not',
+    'shipped; the three nDPI attack captures recorded elsewhere (11 flows) are still all called benign.',
+    '',
+    'Per-class thresholds (each class lowered from the single threshold as far as the validation benign budget allows,',
+    'the same 22 validation benign flows called attacks) took the no-`Active` model\'s Hulk from 66.6 % to 99.4 % and the',
+    'ACK flood from 89.0 % to 98.3 % at a test benign FPR of 0.212 % (0.206 % with one threshold); the card holds one',
+    'threshold today. A smaller forest (20 trees of depth 12, the inference budget) called 7.5 % of the left-out corpus',
+    'flows attacks and none of the published BruteForce test rows: size still buys generalisation here.',
+    '',
+]
+
+
+# Version 2's figures on its own test rows (its card, 2026-12-06): tool label → share called the right class, with
+# tails counted as the attack; and on the connections alone where that differs.
+VERSION_2_LAB = {'DDoS': (0.9943, None), 'DDoS-ACK': (0.9531, None), 'DDoS-PSH-ACK': (0.9891, None), 'DoS Hulk': (0.3227, 0.6469),
+                 'DoS Slowhttptest': (0.0, 'no connection in test'), 'DoS slowloris': (0.0, 'no connection in test'),
+                 'FTP-Patator': (0.8, 0.7273), 'PortScan': (0.7944, None), 'SSH-Patator': (0.4741, 0.9821)}
+
+
+def _versus_version_2(m: dict) -> list[str]:
+    by = m.get('held_out_lab_by_label', {})
+    L = ['Against version 2 (trained with tails labelled as attacks; its test rows held the tails, these hold the',
+         'connections, tails on lines of their own):', '',
+         '| lab tool | version 2 | version 2, connections only | this model, connections |', '|---|---:|---:|---:|']
+    for k, (v2, conn) in VERSION_2_LAB.items():
+        now = by.get(k, {}).get('right_class')
+        L.append(f'| {k} | {_pct(v2)} | {conn if isinstance(conn, str) else _pct(conn if conn is not None else v2)} | {_pct(now)} |')
+    return L + ['']
 
 
 def write_report(path: str, card: dict, counts: dict) -> None:
@@ -91,6 +171,42 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         f'{_num(allm["macro_f1"])}; by argmax alone (no threshold): benign FPR {_pct(m["held_out_all_argmax"]["benign_fpr"])}, macro-F1',
         f'{_num(m["held_out_all_argmax"]["macro_f1"])}. `--alert-threshold P` moves the line; `attack_label`/`attack_score` show what lies below it.',
         '',
+        '## Connection tails, and why version 2 missed slow DoS, Hulk and SSH',
+        '',
+        'The 2017 build ends a TCP flow at its first FIN; the rest of the connection (the other side\'s FIN and the last ACK)',
+        'becomes a flow of its own, two packets without payload whose first packet is FIN+ACK (CIC-FEATURES.md §9; Engelen',
+        'et al. 2021 call them artefact flows). Such a tail looks the same whatever the connection carried. Version 2 labelled',
+        'the tails of attack connections as the attack, and that explains its misses (measured on its own test rows):',
+        '',
+        '- **slowloris and slow body, 0 %**: slowhttptest opens its 800 connections in the first second of the phase and',
+        '  closes them all at its end, so the split by start time put all 800 connections (7 + 5 packets, ~35 s) in',
+        '  training and only their tails in test: the test rows held no slow connection at all, and the tails (1 + 1 packets)',
+        '  are rightly called benign.',
+        '- **Hulk, 32 %; SSH-Patator, 47 %**: half of each tool\'s flows were tails (20,000 of 40,000; 196 of 400). Called',
+        '  benign, all of them; of the connections themselves SSH-Patator was caught 98 %, Hulk 65 %.',
+        '- The published CIC-IDS2017 rows label tails as attacks too (found by their features: 200 rows, mostly BruteForce',
+        '  and WebAttack). Class-balanced weights made those few dozen rows outweigh a thousand benign tails, so a model',
+        '  trained without our lab called 89 % of the lab\'s benign flows (tails, most of them) attacks; 1 % once relabelled.',
+        '',
+        'The training code now labels a tail of an attack connection BENIGN (detail "<label> (connection tail)", a line of',
+        'its own in the tables: the alert is on the connection\'s first flow) and keeps it at its connection\'s place in',
+        'time, so the split keeps a connection on one side. In the lab a tail is found by its 5-tuple (a flow without SYN',
+        'after a flow of the same 5-tuple that began with one); in published rows, which have no 5-tuples, by its features.',
+        'The per-unit cap did not starve these classes (slow DoS had 800 connections, below the cap of 3,000; Hulk kept',
+        '3,000 of its 20,000 training flows, half of them tails, so about 1,500 connections).',
+        '',
+        'With the tails out of the way the slow connections showed a second problem: the `Active` columns. The 2017 build',
+        'closes an active period only when a gap over 5 s follows, so for slowloris they measure where in the tool\'s 10 s',
+        'send cycle a connection opened (median 100 µs for the first connections, 1–2 s for the later ones), not what it',
+        'does; the ablation\'s `active` group drops them. Published slow DoS rows differ from the lab\'s (flows of ~100 s',
+        'cut by the 120 s timeout, 2–18 packets, another server): both sources are in training, neither predicts the other.',
+        '',
+    ]
+    if 'connection tail' not in m['split']:
+        L += RETRAINED_WITH_TAILS_RELABELLED
+    else:
+        L += _versus_version_2(m)
+    L += [
         '## Test results by source (with the threshold)',
         '',
         '| source | rows | accuracy | macro-F1 | benign FPR | attacks flagged |',
@@ -117,16 +233,24 @@ def write_report(path: str, card: dict, counts: dict) -> None:
     L += [
         '## Leave one source out (the shipped family and inputs)',
         '',
-        'Trained without a source (every row of it), tested on all of it, verdicts by argmax (no validation rows of that',
-        'source to set a threshold on). This is the question "does it work on a network it has never seen?".',
+        *(['Trained without a source (on the other sources\' training rows), tested on all of it, with the alert threshold for',
+           'the same budget set on the other sources\' validation rows (the left-out source has none to offer); argmax too.']
+          if any('threshold' in v for v in comp[shipped]['leave_one_source_out'].values()) else
+          ['Trained without a source (every row of it), tested on all of it, verdicts by argmax (no validation rows of that',
+           'source to set a threshold on).']),
+        'This is the question "does it work on a network it has never seen?".',
         '',
         _table_loso(comp[shipped]['leave_one_source_out']),
         '',
         '## Model comparison (same inputs, same splits)',
         '',
         'Each family is trained on the training rows with class-balanced sample weights (kNN unweighted), its threshold set on',
-        'validation rows for the same budget, and measured on the test rows. Score = mean of validation macro attack recall',
-        'at the threshold and leave-one-source-out macro attack recall, minus the left-out benign FPR (nDPI, corpus).',
+        *(['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
+           'threshold averaged over attack tools and published labels, and the leave-one-source-out macro attack recall at the',
+           'threshold, minus the left-out benign FPR at the threshold (nDPI, corpus).']
+          if 'validation_tool_recall_at_threshold' in comp[shipped] else
+          ['validation rows for the same budget, and measured on the test rows. Score = mean of validation macro attack recall',
+           'at the threshold and leave-one-source-out macro attack recall, minus the left-out benign FPR (nDPI, corpus).']),
         '',
         '| family | estimator | score | threshold | test accuracy | test macro-F1 | test benign FPR | argmax macro-F1 | train s | infer s/1000 rows |',
         '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -150,18 +274,18 @@ def write_report(path: str, card: dict, counts: dict) -> None:
             '## Feature ablation (both forests)',
             '',
             'Which columns carry the identity of a network or a tool rather than behaviour. Each set drops groups of',
-            'columns (the initial windows, the header lengths, the rates, every clock-based column); the selection keeps the',
+            'columns (the initial windows, the header lengths, the rates, every clock-based column, the active periods); the selection keeps the',
             'set of the best (family, set) score (validation and leave-one-source-out, never test).',
             '',
-            '| family / feature set | inputs | dropped | score | validation recall at threshold | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO ndpi FPR | LOSO corpus FPR |',
+            '| family / feature set | inputs | dropped | score | validation recall at threshold (classes / tools) | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO ndpi FPR | LOSO corpus FPR |',
             '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
         ]
         for fs, v in m['ablation'].items():
             lo = v['leave_one_source_out']
             g = lambda s, k: lo.get(s, {}).get(k)  # noqa: E731
-            dropped = [grp for grp in ('init_win', 'header', 'rates', 'timing') if grp in v['feature_set']]
+            dropped = [grp for grp in ('init_win', 'header', 'rates', 'timing', 'active') if grp in v['feature_set']]
             L.append(f'| {fs}{" (chosen)" if v["feature_set"] == m["feature_set"] and v["family"] == m["shipped_family"] else ""} | {v["inputs"]} | {", ".join(dropped) or "-"} | {v["score"]:.3f} | '
-                     f'{v["validation_macro_attack_recall_at_threshold"]:.3f} | {_pct(v["validation_benign_fpr"])} | {_num(g("cic", "macro_attack_recall"))} | '
+                     f'{v["validation_macro_attack_recall_at_threshold"]:.3f} / {_num(v.get("validation_tool_recall_at_threshold"))} | {_pct(v["validation_benign_fpr"])} | {_num(g("cic", "macro_attack_recall"))} | '
                      f'{_num(g("lab", "macro_attack_recall"))} | {_pct(g("ndpi", "benign_fpr"))} | {_pct(g("corpus", "benign_fpr"))} |')
         L += ['']
     agree = m.get('onnx_agreement')
@@ -177,6 +301,13 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '  flows of one shape by the thousand, not because one flow is unmistakable.',
         '- Leave-one-source-out shows how little attack knowledge transfers between the CIC testbed and our lab (table above):',
         '  a tool or network the model has not seen may well be called benign. Retrain with your own labelled traffic.',
+        '- A connection tail is called benign whatever its connection was: the alert is on the connection\'s first flow.',
+        '  A slow attack that lasts past the 120 s timeout is cut into flows the lab (phases of 41 s) never showed.',
+        '- The lab\'s held-out attack flows are the later connections of the same run as the training ones: the same tool,',
+        '  host and network. The attack captures recorded elsewhere and leave-one-source-out are the foreign measures.',
+        '- One threshold for every class (the card contract): a class whose flows score just under it loses recall that',
+        '  per-class thresholds keep at the same validation budget (tried on extra trees without header lengths and `Active`:',
+        '  Hulk 66.6 → 99.4 %, ACK flood 89.0 → 98.3 %, test benign FPR 0.206 → 0.212 %). A contract change for later.',
         '- Bot and Infiltration come only from the published rows (a few hundred and 36 rows); their test figures are',
         '  those of one testbed.',
         '- nDPI\'s captures are short and many are IPv4-less or single-packet; the sensor writes no flow for those',

@@ -29,6 +29,12 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
 PROFILE = 'cic2017'
 BENIGN = 'BENIGN'
+# The cic2017 profile's columns that hold the first packet's SYN, FIN and ACK (the 2017 build prints its flag counters
+# in a hash map's order: CIC-FEATURES.md §9 item 2).
+FIRST_PACKET_SYN = 'PSH Flag Count'
+FIRST_PACKET_FIN = 'URG Flag Count'
+FIRST_PACKET_ACK = 'ACK Flag Count'
+TAIL = ' (connection tail)'
 
 # Published CIC-IDS2017 labels (as spelled in the day files, web attacks with an en dash, 0x96 or U+FFFD) and the
 # lab's labels → the model's classes. DDoS and the floods are DoS: a per-flow model cannot see that several
@@ -165,11 +171,34 @@ def load_cic(cic_dir: str, features: list[str], sample_only: str | None = None) 
     dup = key.duplicated()
     log(f'cic: {len(d)} published rows, {int(dup.sum())} duplicates of earlier rows dropped')
     d = d[~dup].reset_index(drop=True)
+    d = relabel_published_tails(d)
     unknown = sorted(set(d['Label']) - set(GROUP.values()))
     if unknown:
         raise SystemExit(f'train.py: unknown CIC labels {unknown}')
     lines.append(f'CIC-IDS2017 rows after dropping duplicate feature vectors: {len(d)}')
     return d, lines
+
+
+def published_tails(d: pd.DataFrame) -> np.ndarray:
+    """Published rows that are a connection tail by their features alone (their 5-tuples are not published):
+    a flow of at most 3 packets without payload whose first packet is FIN+ACK without SYN, i.e. one side's
+    closing handshake (connection_tails has the connection context for the captures replayed here)."""
+    packets = d['Total Fwd Packets'] + d['Total Backward Packets']
+    payload = d['Total Length of Fwd Packets'] + d['Total Length of Bwd Packets']
+    return ((d[FIRST_PACKET_SYN] == 0) & (d[FIRST_PACKET_FIN] > 0) & (d[FIRST_PACKET_ACK] > 0) & (packets <= 3) & (payload == 0)).to_numpy()
+
+
+def relabel_published_tails(d: pd.DataFrame) -> pd.DataFrame:
+    """CIC-IDS2017 labels every flow of an attacker's connections as the attack, tails included (Engelen et al.
+    2021). With class-balanced weights, the few dozen tails labelled BruteForce or WebAttack outweighed a thousand
+    benign tails and taught the model that the closing handshake of any connection is an attack. They become
+    BENIGN with the detail '<label> (connection tail)', as the lab's do."""
+    d = d.copy()
+    tail = published_tails(d) & (d['Label'] != BENIGN).to_numpy()
+    d.loc[tail, 'detail'] = d.loc[tail, 'detail'].astype(str) + TAIL
+    d.loc[tail, 'Label'] = BENIGN
+    log(f'cic: {int(tail.sum())} attack rows that are connection tails relabelled BENIGN')
+    return d
 
 
 def cic_slices(labels: pd.Series, name: str) -> np.ndarray:
@@ -193,7 +222,38 @@ def label_lab(d: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
     return out
 
 
+def connection_tails(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(is_tail, head) per flow of one capture, rows in start order. The 2017 build ends a TCP flow at the first
+    FIN; the rest of the connection (the other side's FIN, the last ACK) becomes a new flow under the same key
+    (CIC-FEATURES.md §9 item 1): a two-packet flow with no payload that looks the same whatever the connection
+    carried (Engelen et al. 2021 call these artefact flows). A tail is a TCP flow that does not begin with a SYN
+    and follows a flow of the same 5-tuple that did, which ended before the 120 s timeout (a timeout split is a
+    continuation, not a tail). head = the row index of that earlier flow (the tail's own index otherwise).
+    Floods and scans that send no SYN (ACK floods, FIN/Xmas scans) have no SYN flow before them and are no tails."""
+    n = len(d)
+    is_tail = np.zeros(n, dtype=bool)
+    head = np.arange(n)
+    last: dict[tuple, int] = {}
+    syn = d[FIRST_PACKET_SYN].to_numpy() > 0
+    dur = d['Flow Duration'].to_numpy()
+    keys = zip(d['protocol'].to_numpy(), d['src_ip'].to_numpy(), d['src_port'].to_numpy(), d['dst_ip'].to_numpy(), d['dst_port'].to_numpy())
+    for i, (proto, *ends) in enumerate(keys):
+        if proto != 6:
+            continue
+        a, b = (ends[0], int(ends[1])), (ends[2], int(ends[3]))
+        k = (a, b) if a <= b else (b, a)
+        j = last.get(k)
+        if j is not None and not syn[i] and syn[head[j]] and dur[head[j]] < 120e6:
+            is_tail[i], head[i] = True, head[j]
+        last[k] = i
+    return is_tail, head
+
+
 def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], run: str) -> tuple[pd.DataFrame, list[str]]:
+    """The lab's phases labelled by labels.csv; the connection tail of an attack connection (connection_tails)
+    gets the label BENIGN and the detail '<tool label> (connection tail)': it holds nothing of the attack, and
+    labelled as the attack it taught the model that the benign tails of every ordinary connection are attacks.
+    A tail keeps its connection's place in time, so a split by time keeps a connection on one side."""
     rules = pd.read_csv(os.path.join(lab_dir, 'labels.csv'), comment='#')
     pcaps = [os.path.join(lab_dir, f'phase-{p}.pcap.gz') for p in phases]
     flows = replay_many(pcaps, work)
@@ -206,6 +266,11 @@ def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], ru
         d['source'] = 'lab'
         d['unit'] = f'lab:{run}:{phase}'
         d['order'] = (d['start_us'] / 1e6 - w.start_epoch) / (w.end_epoch - w.start_epoch)
+        is_tail, head = connection_tails(d)
+        d['order'] = d['order'].to_numpy()[head]
+        attack_tail = is_tail & (d['Label'] != BENIGN).to_numpy()
+        d.loc[attack_tail, 'detail'] = d.loc[attack_tail, 'detail'] + TAIL
+        d.loc[attack_tail, 'Label'] = BENIGN
         d['app_group'] = None
         log(f'lab {run} {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['detail'].value_counts().items()))
         parts.append(d[features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']])

@@ -82,11 +82,16 @@ IDENTITY_GROUPS = {
     'timing': ['Flow Duration', 'Flow IAT Mean', 'Flow IAT Std', 'Flow IAT Max', 'Flow IAT Min', 'Fwd IAT Total', 'Fwd IAT Mean',
                'Fwd IAT Std', 'Fwd IAT Max', 'Fwd IAT Min', 'Bwd IAT Total', 'Bwd IAT Mean', 'Bwd IAT Std', 'Bwd IAT Max', 'Bwd IAT Min',
                'Active Mean', 'Active Std', 'Active Max', 'Active Min', 'Idle Mean', 'Idle Std', 'Idle Max', 'Idle Min'],
+    # the active periods: the 2017 build closes one only when a gap over 5 s follows (CIC-FEATURES.md §9 item 6),
+    # so for a slow attack they measure where in the tool's 10 s send cycle the connection happened to open
+    # (slowloris in the lab: 100 µs for the first connections, 1-2 s for later ones), not what the connection does
+    'active': ['Active Mean', 'Active Std', 'Active Max', 'Active Min'],
 }
 FEATURE_SETS = {
     'all': [],
     'no_init_win': ['init_win'],
     'no_header': ['header'],
+    'no_header_active': ['header', 'active'],
     'no_init_win_header': ['init_win', 'header'],
     'no_init_win_header_rates': ['init_win', 'header', 'rates'],
     'no_init_win_rates_timing': ['init_win', 'rates', 'timing'],
@@ -151,6 +156,7 @@ class Fitted:
             self.threshold = None
         self.val_pred = ev.verdicts(pv, self.classes, self.threshold) if len(yv) else np.array([], dtype=object)
         self.val_recall = ev.macro_attack_recall(yv, self.val_pred)
+        self.val_tool_recall = ev.macro_detail_recall(d.loc[val, 'detail'].astype(str).to_numpy(), yv, self.val_pred)
 
     def proba(self, rows: pd.DataFrame) -> np.ndarray:
         if len(rows) == 0:
@@ -161,25 +167,35 @@ class Fitted:
         return ev.verdicts(self.proba(rows), self.classes, self.threshold if threshold else None)
 
 
-def leave_one_source_out(d: pd.DataFrame, family: str, inputs: list[str], small: bool, trees: int, depth: int) -> dict:
-    """Train without source S (its training, validation and test rows), test on every row of S: how the model
-    does on a network, a tool set or an application mix it has never seen. Verdicts by the model alone (argmax):
-    the fold has no validation rows of S to set a threshold on. The flood phases are measured on a random
-    LOSO_CAP flows each."""
+def leave_one_source_out(d: pd.DataFrame, family: str, inputs: list[str], small: bool, trees: int, depth: int,
+                         train: np.ndarray, val: np.ndarray) -> dict:
+    """Train without source S (on the training rows of the other sources), test on every row of S: how the model
+    does on a network, a tool set or an application mix it has never seen. Verdicts as the sensor gives them: with
+    an alert threshold for the same budget, set on the other sources' validation rows (S has none to offer). Also
+    by argmax, for comparison. The flood phases are measured on a random LOSO_CAP flows each."""
     out = {}
     srcs = d['source'].to_numpy()
     for s in sorted(set(srcs)):
         rest = srcs != s
-        if len(set(d.loc[rest, 'Label'])) < 2:
+        if len(set(d.loc[rest & train, 'Label'])) < 2:
             continue
-        train = ev.cap_rows(d, rest, TRAIN_CAP)
-        m = fit_rows(family, d, train, inputs, small, trees, depth)
+        m = fit_rows(family, d, rest & train, inputs, small, trees, depth)
+        classes = [str(c) for c in m.classes_]
+        fold_val = d[rest & val]
+        threshold = None
+        if BENIGN in classes:
+            _, score = ev.attack_best(m.predict_proba(preprocess(fold_val[inputs].to_numpy())), classes)
+            threshold = ev.threshold_for_budget(score[fold_val['Label'].to_numpy() == BENIGN], FPR_BUDGET)
         held = d[ev.cap_rows(d, ~rest, LOSO_CAP)]
         yt = held['Label'].to_numpy()
-        pred = m.predict(preprocess(held[inputs].to_numpy())).astype(object)
+        proba = m.predict_proba(preprocess(held[inputs].to_numpy()))
+        pred = ev.verdicts(proba, classes, threshold)
+        argmax = ev.verdicts(proba, classes, None)
         unseen = sorted(set(yt) - set(m.classes_))
         out[s] = {
-            'rows': int(len(yt)), 'benign_fpr': ev.benign_fpr(yt, pred),
+            'rows': int(len(yt)), 'threshold': threshold, 'benign_fpr': ev.benign_fpr(yt, pred),
+            'argmax_benign_fpr': ev.benign_fpr(yt, argmax),
+            'argmax_macro_attack_recall': None if ev.macro_attack_recall(yt, argmax) is None else round(ev.macro_attack_recall(yt, argmax), 4),
             'macro_attack_recall': None if ev.macro_attack_recall(yt, pred) is None else round(ev.macro_attack_recall(yt, pred), 4),
             'attack_detection_rate': None if (yt != BENIGN).sum() == 0 else round(float((pred[yt != BENIGN] != BENIGN).mean()), 4),
             'classes_never_seen_in_training': unseen,
@@ -189,10 +205,14 @@ def leave_one_source_out(d: pd.DataFrame, family: str, inputs: list[str], small:
 
 
 def generalisation_score(fitted: Fitted, loso: dict) -> float:
-    """The selection measure: the mean of (a) the validation rows' macro attack recall at the alert threshold
-    and (b) the macro attack recall on sources left out of training (where that source has attacks), minus the
-    benign false-positive rate on left-out sources of benign traffic (nDPI, corpus)."""
-    a = fitted.val_recall or 0.0
+    """The selection measure: the mean of (a) the validation rows' recall at the alert threshold, averaged over
+    the attack tools and published labels (every tool counts the same: slowloris is 1 % of the DoS flows, and
+    the issue asks for every lab attack group) and (b) the macro attack recall at the threshold on sources left
+    out of training (where that source has attacks), minus the benign false-positive rate at the threshold on
+    left-out sources of benign traffic (nDPI, corpus). Leave-one-source-out is judged with the threshold because
+    that is how the sensor decides: by argmax, a feature set that moves probability mass near 0.5 scored as if it
+    raised or cut false alarms that the threshold never lets through."""
+    a = fitted.val_tool_recall or 0.0
     recalls = [v['macro_attack_recall'] for v in loso.values() if v['macro_attack_recall'] is not None]
     b = float(np.mean(recalls)) if recalls else a
     fprs = [v['benign_fpr'] for s, v in loso.items() if s in ('ndpi', 'corpus') and v['benign_fpr'] is not None]
@@ -346,13 +366,14 @@ def main() -> None:
             for fs in FEATURE_SETS:
                 inputs = inputs_for(fs, candidates)
                 f = Fitted(fam, inputs, d, train, val, small, trees, depth)
-                loso = leave_one_source_out(d, fam, inputs, small, trees, depth)
+                loso = leave_one_source_out(d, fam, inputs, small, trees, depth, train, val)
                 key = f'{fam}/{fs}'
                 ablation[key] = {'family': fam, 'feature_set': fs, 'dropped': [c for c in candidates if c not in inputs], 'inputs': len(inputs),
                                  'validation_macro_attack_recall_at_threshold': round(f.val_recall or 0, 4),
+                                 'validation_tool_recall_at_threshold': round(f.val_tool_recall or 0, 4),
                                  'validation_benign_fpr': ev.benign_fpr(d.loc[val, 'Label'].to_numpy(), f.val_pred),
                                  'threshold': f.threshold, 'leave_one_source_out': loso, 'score': generalisation_score(f, loso)}
-                log(f'ablation {key}: score {ablation[key]["score"]} (validation recall {ablation[key]["validation_macro_attack_recall_at_threshold"]}, '
+                log(f'ablation {key}: score {ablation[key]["score"]} (validation tool recall {ablation[key]["validation_tool_recall_at_threshold"]}, '
                     + ', '.join(f'LOSO {s} recall {v["macro_attack_recall"]} FPR {v["benign_fpr"]}' for s, v in loso.items()) + ')')
         chosen_set = ablation[max(ablation, key=lambda k: ablation[k]['score'])]['feature_set']
     inputs = inputs_for(chosen_set, candidates)
@@ -363,11 +384,12 @@ def main() -> None:
     for fam in (families.FAMILIES if not small else ('random_forest',)):
         f = Fitted(fam, inputs, d, train, val, small, trees, depth)
         m, proba = measure(f, d, test, foreign)
-        loso = leave_one_source_out(d, fam, inputs, small, trees, depth) if not small else {}
+        loso = leave_one_source_out(d, fam, inputs, small, trees, depth, train, val) if not small else {}
         fitted[fam], probas[fam] = f, proba
         comparison[fam] = {
             'estimator': families.describe(fam, f.model), 'threshold': f.threshold,
             'validation_macro_attack_recall_at_threshold': round(f.val_recall or 0, 4),
+            'validation_tool_recall_at_threshold': round(f.val_tool_recall or 0, 4),
             'score': generalisation_score(f, loso), 'leave_one_source_out': loso,
             'test': {k: v for k, v in m['held_out_all'].items() if k != 'confusion_matrix'},
             'test_argmax': m['held_out_all_argmax'],
@@ -385,7 +407,8 @@ def main() -> None:
         'split': (f'test = the later {int(ev.TEST_SHARE * 100)} % of each lab phase and published slice (time order) and '
                   f'{int(ev.TEST_SHARE * 100)} % of the nDPI and corpus captures (whole captures); validation = the '
                   f'{int(ev.VALIDATION_SHARE * 100)} % before it and {int(ev.VALIDATION_SHARE * 100)} % of other captures; '
-                  f'duplicate feature vectors kept on one side; training rows capped at {TRAIN_CAP} per unit and label'),
+                  f'a connection tail stays with its connection; duplicate feature vectors kept on one side; training rows capped at '
+                  f'{TRAIN_CAP} per unit and label'),
         'fpr_budget': FPR_BUDGET, 'alert_threshold': final.threshold, 'feature_set': chosen_set,
         'shipped_family': shipped, 'best_family_by_score': best_any,
         'comparison': comparison, 'ablation': ablation,
@@ -406,7 +429,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '2' if not small else '0-subset',
+        'version': '3' if not small else '0-subset',
         'task': 'attack',
         'description': (f'{families.describe(shipped, final.model)} over {len(inputs)} {PROFILE} features; classes = CIC-IDS2017 groups; '
                         f'trained on published CIC-IDS2017 rows, two lab runs, nDPI application traffic and benign protocol traces'),
