@@ -179,7 +179,7 @@ export class Engine {
     this.rows = this.newRows();
     this.retx =
       this.p === ProfileId.Fixed
-        ? new RetransmissionSet(Math.min(1 << 20, cfg.maxFlows * 16), Math.min(1 << 24, cfg.maxFlows * 64), () => this.liveSerials())
+        ? new RetransmissionSet(Math.min(1 << 24, cfg.maxFlows * 64), () => this.liveSerials())
         : null;
   }
   private readonly batchSize: number;
@@ -715,7 +715,7 @@ export class Engine {
     const pkt = this.pkt;
     // The fork keys on the source address; when both ends share it, both directions look alike.
     const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
-    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.payload, pkt.tcpWindow)) {
+    if (this.retx!.seen(slot, this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.payload, pkt.tcpWindow)) {
       if (fwd) this.st[b + S.FWD_RETX]!++;
       else this.st[b + S.BWD_RETX]!++;
     }
