@@ -10,8 +10,8 @@
  * Memory bounds:
  * - Per flow: a table starts at 8 slots and doubles when three quarters full, up to 2^`maxFlowLog` slots (default
  *   2^15: 512 KiB, 24,576 packets). A flow that fills its largest table keeps it as the old generation and starts
- *   a new one; when that one fills, the old one is dropped. So a flow holds at most two largest tables (1 MiB) and
- *   remembers all its distinct packets up to 24,576, and at least its last 24,576 beyond that.
+ *   a new one; when that one fills, the old one is dropped. So a flow holds at most two largest tables (1 MiB),
+ *   remembers every one of its first 49,152 distinct packets, and at least its last 24,576 after that.
  * - In all: one arena of `maxSlots` slots (16 bytes each), allocated once; the OS commits its pages as they are
  *   first used. When it is full, the tables of flows that have ended (whose flow-table slot is still free) are
  *   reclaimed; if that is not enough, a table that cannot grow starts a new generation at its present size, and
