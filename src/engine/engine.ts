@@ -197,7 +197,7 @@ export class Engine {
     };
   }
 
-  /** The serials of every open flow, built once per retransmission-table compaction (O(open flows)). */
+  /** The serials of every open flow, built when the retransmission arena is full (O(open flows)). */
   private liveSerials(): Set<number> {
     const live = new Set<number>();
     const t = this.table;
