@@ -48,7 +48,7 @@ export abstract class FlowGenerator {
     this.cur = this.acc.cur;
     this.serial = new Uint32Array(maxFlows);
     this.retx = rules.countsRetransmissions
-      ? new RetransmissionSet(Math.min(1 << 20, maxFlows * 16), Math.min(1 << 24, maxFlows * 64), () => this.liveSerials())
+      ? new RetransmissionSet(Math.min(1 << 24, maxFlows * 64), () => this.liveSerials())
       : null;
   }
 
@@ -57,7 +57,7 @@ export abstract class FlowGenerator {
   /** Emit the flow in `slot` and free the slot. */
   protected abstract endFlow(slot: number, early: boolean, reason: FlowEnd): void;
 
-  /** The serials of every open flow, built once per retransmission-table compaction (O(open flows)). */
+  /** The serials of every open flow, built when the retransmission arena is full (O(open flows)). */
   private liveSerials(): Set<number> {
     const live = new Set<number>();
     const t = this.table;
@@ -273,7 +273,7 @@ export abstract class FlowGenerator {
     const pkt = this.pkt;
     // The fork keys on the source address; when both ends share it, both directions look alike.
     const dir = this.st[b + S.SAME_ADDR] === 1 ? 0 : fwd ? 0 : 1;
-    if (this.retx!.seen(this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.cur.payload, pkt.tcpWindow)) {
+    if (this.retx!.seen(slot, this.serial[slot]!, dir, pkt.tcpSeq, pkt.tcpAck, this.cur.payload, pkt.tcpWindow)) {
       if (fwd) this.st[b + S.FWD_RETX]!++;
       else this.st[b + S.BWD_RETX]!++;
     }
