@@ -41,6 +41,7 @@ import { Engine } from '../engine/engine.js';
 import { getProfile } from '../features/profiles.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
+import { RETENTION_SQL } from '../sinks/sqlite-schema.js';
 import { FLOW_END_NAMES, FlowEnd, SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
 import { JsonSink } from '../sinks/json.js';
 import { Histogram, MetricsError, serveMetrics, type Metric } from './metrics.js';
@@ -170,12 +171,12 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.db, { timeout: 30000 });
 let deleted = 0;
 try {
-  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'").get();
+  const has = db.prepare(workerData.sql.present).get();
   if (has) {
-    const del = db.prepare('DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE start_us < ? LIMIT 2000)');
+    const del = db.prepare(workerData.sql.deleteChunk);
     const pause = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
-      const n = del.run(workerData.cutoffUs).changes;
+      const n = del.run(workerData.cutoffUs, 2000).changes;
       deleted += n;
       if (n < 2000) break;
       Atomics.wait(pause, 0, 0, 5); // let the flow writer take the lock between chunks
@@ -188,7 +189,7 @@ parentPort.postMessage(deleted);
 `;
   const cutoffUs = Math.floor((Date.now() - days * 86400_000) * 1000);
   return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { db, cutoffUs, driver: require.resolve('better-sqlite3') } });
+    const w = new Worker(code, { eval: true, workerData: { db, cutoffUs, driver: require.resolve('better-sqlite3'), sql: RETENTION_SQL } });
     w.unref();
     w.once('message', (n: number) => resolve(n));
     w.once('error', reject);
