@@ -177,6 +177,9 @@ function open(): { db: Database.Database; runId: number } {
     // The first statements read the header: NOTADB and BUSY (rollback-journal lock) surface here.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Checkpoint every ~40 MB of WAL instead of 4 MB: a narrow flow row cost 2.7 µs of CPU with the default,
+    // 2.4 µs with this (better-sqlite3 12, 127 k rows); close and flush still checkpoint.
+    db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
     const conn = db;
     // BEGIN IMMEDIATE takes the write lock now: a database another process is writing fails here, 'locked'.
