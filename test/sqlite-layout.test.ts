@@ -113,6 +113,10 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       // 50 rows, all expanded (3 NaN means are NULL), no block left, while the sink is still open.
       expect(got).toEqual([50, 47, 0]);
       expect(performance.now() - t0).toBeLessThan(1500);
+      // The sink's counter of what waits follows: nothing after the next acknowledgement.
+      await sink.flush();
+      expect(sink.featuresPending).toBe(0);
+
     } finally {
       reader.close();
       await sink.close();
@@ -132,6 +136,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     expect(db.prepare('SELECT count(fwd_iat_mean) FROM flows').pluck().get()).toBe(3); // rows 1-4, row 4's mean is NaN
     db.close();
     const again = await SqliteSink.open(path, COLUMNS, run);
+    expect(again.featuresPending).toBe(6); // what waits, counted when the database is opened
     await again.close();
     const check = new Database(path, { readonly: true });
     try {

@@ -16,6 +16,7 @@ import {
   INSERT_FEATURE_BLOCK_SQL,
   NEXT_FLOW_ID_SQL,
   OLDEST_FEATURE_BLOCK_SQL,
+  PENDING_FEATURE_ROWS_SQL,
   SCHEMA_VERSION,
   createSchemaSql,
   insertFlowFeaturesSql,
@@ -206,8 +207,8 @@ function open(): { db: Database.Database; runId: number } {
   }
 }
 
-/** Prepares the statements and starts serving messages; throws (as an open error) if preparing fails. */
-function serve(db: Database.Database, runId: number): void {
+/** Prepares the statements and starts serving; returns the flows whose features wait in blocks. */
+function serve(db: Database.Database, runId: number): number {
   const F = init.featureNames.length;
   const specs: FeatureColumnSpec[] = init.featureNames.map((name, i) => ({
     name,
@@ -286,6 +287,8 @@ function serve(db: Database.Database, runId: number): void {
   const eArgsMany: unknown[] = new Array(E * EROWS);
   let lastBatchAt = 0;
   let expandTimer: NodeJS.Timeout | null = null;
+  /** Flows whose features wait in blocks (told to the main side with every acknowledgement). */
+  let featuresPending = Number(db.prepare(PENDING_FEATURE_ROWS_SQL).pluck().get());
 
   function fillFeatures(args: unknown[], off: number, id: number, vec: Float64Array, base: number): void {
     args[off] = id;
@@ -311,6 +314,7 @@ function serve(db: Database.Database, runId: number): void {
       expandOne.run(eArgsOne);
     }
     deleteBlock.run(first);
+    featuresPending -= count;
     return true;
   });
 
@@ -355,6 +359,7 @@ function serve(db: Database.Database, runId: number): void {
         case 'batch':
           insertBatch(msg);
           rowsWritten += msg.count;
+          featuresPending += msg.count;
           lastBatchAt = Date.now();
           scheduleExpand(EXPAND_IDLE_MS);
           break;
@@ -376,13 +381,14 @@ function serve(db: Database.Database, runId: number): void {
           failed = true; // nothing more is accepted
           break;
       }
-      send({ t: 'ack', seq: msg.seq });
+      send({ t: 'ack', seq: msg.seq, featuresPending });
     } catch (err) {
       fail(msg.seq, err);
     }
   });
   // Blocks a previous run left (it was killed) are expanded as soon as the writer is idle.
   scheduleExpand(EXPAND_IDLE_MS);
+  return featuresPending;
 }
 
 /** A batch's label-like column: codes into its dictionary, 0xffff = NULL. */
@@ -394,13 +400,14 @@ function label(col: { codes: Uint16Array; dict: string[] } | undefined, i: numbe
 
 try {
   const { db, runId } = open();
+  let featuresPending: number;
   try {
-    serve(db, runId);
+    featuresPending = serve(db, runId);
   } catch (err) {
     db.close();
     throw err;
   }
-  send({ t: 'ready', runId });
+  send({ t: 'ready', runId, featuresPending });
 } catch (err) {
   const e = classify(err, init.path);
   send({ t: 'open-error', kind: e.kind, message: e.message });

@@ -153,9 +153,9 @@ export type ToWorker =
   | { t: 'close'; seq: number };
 
 export type FromWorker =
-  | { t: 'ready'; runId: number }
+  | { t: 'ready'; runId: number; featuresPending: number }
   | { t: 'open-error'; kind: SinkErrorKind; message: string }
-  | { t: 'ack'; seq: number }
+  | { t: 'ack'; seq: number; featuresPending: number }
   | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
 
 /** The first `count` values as codes into a dictionary (a batch has a handful of distinct labels). */
@@ -206,6 +206,7 @@ export class SqliteSink implements FlowSink {
   /** Row counts of the posted, uncommitted batches, oldest first (the worker acknowledges in order). */
   private readonly inFlightRows: number[] = [];
   #rowsCommitted = 0;
+  #featuresPending = 0;
   private seq = 0;
   private readonly controls = new Map<number, Pending>();
   /** write() callers waiting for inFlight to drop to the low-water mark. */
@@ -271,11 +272,11 @@ export class SqliteSink implements FlowSink {
       writeBusyTimeoutMs: options.writeBusyTimeoutMs ?? 30_000,
     };
     const worker = new Worker(options.workerUrl ?? defaultWorkerUrl(), { workerData: init });
-    let runId: number;
+    let ready: Extract<FromWorker, { t: 'ready' }>;
     try {
-      runId = await new Promise<number>((resolve, reject) => {
+      ready = await new Promise<Extract<FromWorker, { t: 'ready' }>>((resolve, reject) => {
         const onMessage = (msg: FromWorker): void => {
-          if (msg.t === 'ready') resolve(msg.runId);
+          if (msg.t === 'ready') resolve(msg);
           else if (msg.t === 'open-error') reject(new SinkError(msg.kind, msg.message));
           else reject(new SinkError('write-failed', `SQLite worker for ${path}: unexpected message ${msg.t}`));
         };
@@ -295,14 +296,16 @@ export class SqliteSink implements FlowSink {
       await worker.terminate();
       throw err;
     }
-    return new SqliteSink(
+    const sink = new SqliteSink(
       worker,
       path,
       columns,
-      runId,
+      ready.runId,
       Math.max(1, options.maxInFlight ?? 64),
       options.transferFeatures ?? false,
     );
+    sink.#featuresPending = ready.featuresPending;
+    return sink;
   }
 
   /** Posts one batch; returns a promise when more than `maxInFlight` batches are not yet committed. */
@@ -360,6 +363,14 @@ export class SqliteSink implements FlowSink {
     this.inFlightRows.push(rows.count);
     if (this.inFlight <= this.maxInFlight) return;
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Committed flows whose features still wait in feature_blocks (on disk, not in memory) to be expanded into the
+   * flows view: what the store has not caught up with yet, as of the worker's last acknowledgement.
+   */
+  get featuresPending(): number {
+    return this.#featuresPending;
   }
 
   /** Rows whose batch the worker has committed. After a failure, rows written minus this were lost. */
@@ -428,6 +439,7 @@ export class SqliteSink implements FlowSink {
 
   private onMessage(msg: FromWorker): void {
     if (msg.t === 'ack') {
+      this.#featuresPending = msg.featuresPending;
       const control = this.controls.get(msg.seq);
       if (control) {
         this.controls.delete(msg.seq);
