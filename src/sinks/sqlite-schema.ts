@@ -199,6 +199,10 @@ export const OLDEST_FEATURE_BLOCK_SQL = 'SELECT first_id, count, features FROM f
 /** Drops a block once expanded (bind: first_id). */
 export const DELETE_FEATURE_BLOCK_SQL = 'DELETE FROM feature_blocks WHERE first_id = ?';
 
+/** Deletes the feature rows of ids first .. last that have no flow_rows row (bind: first, last). */
+export const PRUNE_ORPHAN_FEATURES_SQL =
+  'DELETE FROM flow_features WHERE id BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM flow_rows r WHERE r.id = flow_features.id)';
+
 /** Flows whose features wait in blocks. */
 export const PENDING_FEATURE_ROWS_SQL = 'SELECT coalesce(sum(count), 0) FROM feature_blocks';
 

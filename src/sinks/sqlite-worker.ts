@@ -11,12 +11,12 @@ import type { SinkErrorKind } from './flow-rows.js';
 import { TEXT_SEPARATOR, type FromWorker, type ToWorker, type WorkerInit } from './sqlite.js';
 import {
   DELETE_FEATURE_BLOCK_SQL,
-  FLOWS_PRESENT_SQL,
   HOT_FEATURES,
   INSERT_FEATURE_BLOCK_SQL,
   NEXT_FLOW_ID_SQL,
   OLDEST_FEATURE_BLOCK_SQL,
   PENDING_FEATURE_ROWS_SQL,
+  PRUNE_ORPHAN_FEATURES_SQL,
   SCHEMA_VERSION,
   createSchemaSql,
   insertFlowFeaturesSql,
@@ -153,7 +153,7 @@ function ensureSchema(db: Database.Database, path: string): void {
     return;
   }
   for (const t of ['runs', 'flows', 'flow_rows', 'flow_features']) {
-    if (db.prepare(FLOWS_PRESENT_SQL.replace("'flows'", '?')).get(t) !== undefined) {
+    if (db.prepare(`SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`).get(t) !== undefined) {
       throw new OpenError(
         'schema-mismatch',
         `database ${path} already has a '${t}' table that this program did not create: use another database file`,
@@ -283,6 +283,7 @@ function serve(db: Database.Database, runId: number): number {
   const expandMany = db.prepare(insertFlowFeaturesSql(specs, EROWS).sql);
   const oldestBlock = db.prepare(OLDEST_FEATURE_BLOCK_SQL).raw(true);
   const deleteBlock = db.prepare(DELETE_FEATURE_BLOCK_SQL);
+  const pruneOrphans = db.prepare(PRUNE_ORPHAN_FEATURES_SQL);
   const eArgsOne: unknown[] = new Array(E);
   const eArgsMany: unknown[] = new Array(E * EROWS);
   let lastBatchAt = 0;
@@ -313,6 +314,8 @@ function serve(db: Database.Database, runId: number): number {
       fillFeatures(eArgsOne, 0, first + i, vec, i * F);
       expandOne.run(eArgsOne);
     }
+    // Rows that retention deleted before their block was expanded must not leave feature rows behind.
+    pruneOrphans.run(first, first + count - 1);
     deleteBlock.run(first);
     featuresPending -= count;
     return true;

@@ -11,7 +11,8 @@
  * not cloned a second time. With `transferFeatures: true` the sink skips that copy and transfers
  * `rows.features.buffer` itself, which detaches the caller's array: use it only when nothing reads the batch
  * after this sink (the CLI writes CSV first, SQLite last). A `features` array that is a view into a larger or
- * shared buffer is always copied. `ids`, `labels` and `scores` are structured-cloned by postMessage.
+ * shared buffer is always copied. The identities and labels are packed into typed arrays and one string per
+ * batch (below), so postMessage clones no per-flow object.
  *
  * Schema: src/sinks/sqlite-schema.ts (version 3: `flow_rows` typed identity/times/counts/verdicts + the feature
  * vector as a BLOB, `flow_features` filled from it off the hot path, the view `flows` naming every feature). A
