@@ -584,6 +584,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       batches_waiting: pending.length,
       batches_classifying: verdicts?.inFlight ?? 0,
       batches_writing_sqlite: outputs.sqlite?.batchesInFlight ?? 0,
+      sqlite_features_pending: outputs.sqlite?.featuresPending ?? 0,
     };
   };
   const logStats = (now: number, event: string, updateRun = true): void => {
