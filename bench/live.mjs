@@ -21,7 +21,7 @@
 // in the sender's softirq context, including copying into the capture ring, is not in it.) A step "passes" when nothing was dropped and every
 // packet sent was received.
 //
-// Default capture: bench/data/tiny.pcap (5,006 packets cut to 128 bytes, 100 flows; made by bench/run.mjs),
+// Default capture: $SENSOR_BENCH_DATA/tiny.pcap (default /var/tmp/sensor-bench/) (5,006 packets cut to 128 bytes, 100 flows; made by bench/run.mjs),
 // else fixtures/reference/zeek-wikipedia.pcap. Both CPUs of a small machine are shared by sender, kernel and
 // receiver, so the sender's own ceiling bounds what can be measured: the report says what tcpreplay achieved.
 import { spawn, spawnSync } from 'node:child_process';
@@ -40,8 +40,9 @@ function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
 }
-const defaultPcap = existsSync(join(ROOT, 'bench/data/tiny.pcap'))
-  ? join(ROOT, 'bench/data/tiny.pcap')
+const BENCH_DATA = process.env.SENSOR_BENCH_DATA || '/var/tmp/sensor-bench';
+const defaultPcap = existsSync(join(BENCH_DATA, 'tiny.pcap'))
+  ? join(BENCH_DATA, 'tiny.pcap')
   : join(ROOT, 'fixtures/reference/zeek-wikipedia.pcap');
 const PCAP = arg('pcap', defaultPcap);
 const SECONDS = Number(arg('seconds', '3'));

@@ -24,7 +24,7 @@ const top = Number(opt('--top', '25'));
 const noInline = args.includes('--no-inline');
 const keep = args.includes('--keep');
 
-const file = join(ROOT, 'bench', 'data', quick ? 'quick.pcap' : 'big.pcap');
+const file = join(process.env.SENSOR_BENCH_DATA || '/var/tmp/sensor-bench', quick ? 'quick.pcap' : 'big.pcap');
 if (!existsSync(file)) {
   process.stderr.write(`bench: ${file} is missing: run npm run bench${quick ? ' -- --quick' : ''} once to create it\n`);
   process.exit(1);

@@ -1,12 +1,21 @@
 // `npm run bench`: replay throughput of the real CLI with features + SQLite on, and where the time goes.
 //
 //   node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles] [--with-model]
-//                      [--no-breakdown] [--no-cli] [--timeout SECONDS] [--json FILE] [--keep-db]
+//                      [--no-breakdown] [--no-cli] [--no-peers] [--peers-only] [--timeout SECONDS] [--json FILE]
+//                      [--keep-db]
 //
 // What it does, in order:
-// 1. Makes sure the captures exist in bench/data/ (git-ignored), generating them with the shared generator
-//    (`gen_big.py OUT N_FLOWS 1 128`): big.pcap (150,000 flows, ~8.9 M packets, ~1 GB, the capture of
-//    docs/PEERS.md), quick.pcap (20,000 flows, for --quick) and tiny.pcap (100 flows, the memory baseline).
+// 1. Makes sure the captures exist in $SENSOR_BENCH_DATA (default /var/tmp/sensor-bench, outside the checkout:
+//    big.pcap is ~1 GB), generating them with the shared generator (`gen_big.py OUT N_FLOWS 1 128`): big.pcap
+//    (150,000 flows, ~8.9 M packets, the capture of docs/PEERS.md), quick.pcap (20,000 flows, for --quick) and
+//    tiny.pcap (100 flows, the memory baseline); and flood.pcap, the SYN flood of the lab (phase-ddos.pcap.gz of
+//    ../shared/data/lab, decompressed so every tool reads the same plain file).
+// 1b. Peers, in the same run (--no-peers skips it, --peers-only does only this): per round, every tool once in
+//    turn on big.pcap and on the flood: nfpcapd (Debian nfdump) and softflowd (Debian softflowd) against the
+//    sensor into SQLite and into CSV (big.pcap: --profile cic --no-model; the flood: the default model). The
+//    ratio is taken within each round (peer wall time / sensor wall time = sensor rate / peer rate) and its
+//    median printed next to the median absolute figures: the machine's noise hits both sides of a round alike.
+//    A peer that is not installed is reported as missing, and the rest runs.
 // 2. Runs `node bin/sensor.js --replay FILE --db TMP --profile P --no-model` (features + SQLite, no classifier;
 //    --with-model adds a run of profile cic2017 with the CLI's default model, reported as `cic2017+model`)
 //    as a child process under /usr/bin/time and
@@ -34,10 +43,11 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA = join(ROOT, 'bench', 'data');
+const DATA = process.env.SENSOR_BENCH_DATA || '/var/tmp/sensor-bench';
 const DIST = join(ROOT, 'dist');
 const SELF = fileURLToPath(import.meta.url);
 const PROFILES = ['cic', 'fixed', 'cic2017'];
@@ -72,13 +82,14 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(
     'usage: node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles] [--with-model]\n' +
-      '                          [--no-breakdown] [--no-cli] [--timeout SECONDS] [--json FILE] [--keep-db]\n',
+      '                          [--no-breakdown] [--no-cli] [--no-peers] [--peers-only] [--timeout SECONDS] [--json FILE]\n' +
+      '                          [--keep-db]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, withModel: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, json: null, keepDb: false, timeoutS: 600 };
+  const o = { quick: false, withModel: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, peers: true, peersOnly: false, json: null, keepDb: false, timeoutS: 600 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -97,6 +108,8 @@ function parseArgs(argv) {
     else if (a === '--with-model') o.withModel = true;
     else if (a === '--no-breakdown') o.breakdown = false;
     else if (a === '--no-cli') o.cli = false;
+    else if (a === '--no-peers') o.peers = false;
+    else if (a === '--peers-only') o.peersOnly = true;
     else if (a === '--json') o.json = value();
     else if (a === '--timeout') {
       const v = value();
@@ -122,7 +135,7 @@ function findGenerator() {
   throw new Error(
     'the capture generator gen_big.py was not found (looked in ' + candidates.join(', ') + '). It ships with the ' +
       'shared inputs (shared/tools/gen_big.py next to this checkout); point SENSOR_GEN_BIG at it, or put the capture ' +
-      'in bench/data/ yourself (gen_big.py big.pcap 150000 1 128).',
+      `in ${DATA}/ yourself (gen_big.py big.pcap 150000 1 128).`,
   );
 }
 
@@ -280,13 +293,16 @@ async function runStage(stage, file, profileName) {
       }
       await sink.flush();
       const tFlush = performance.now();
-      await sink.close();
+      await sink.close(); // expands the feature blocks into flow_features, checkpoints
+      const tClose = performance.now();
       const cpuSink = process.cpuUsage(cpuSink0);
       res.sinkOpenMs = tOpen - t0;
       res.sinkWriteMs = tFlush - tOpen;
+      res.sinkCloseMs = tClose - tFlush;
+      res.sinkAllRowsPerSec = rowsOut / ((tClose - tOpen) / 1000);
       res.sinkRowsPerSec = rowsOut / ((tFlush - tOpen) / 1000);
       res.dbBytes = dbSize(db);
-      res.cpuMainThreadMs = (cpuSink.user + cpuSink.system) / 1000; // the worker's CPU is in the process total
+      res.cpuSinkMs = (cpuSink.user + cpuSink.system) / 1000; // process-wide: the main thread and the writer
       rmSync(dir, { recursive: true, force: true });
     }
   } else if (stage === 'sqlite') {
@@ -500,6 +516,193 @@ function loadavg() {
   }
 }
 
+// ---- peers: nfpcapd and softflowd in the same run ----------------------------------------------------------
+
+/** The flood capture: the lab's SYN flood, decompressed once into DATA (every tool reads the same plain file). */
+function ensureFlood() {
+  const out = join(DATA, 'flood.pcap');
+  if (existsSync(out)) return out;
+  const candidates = [process.env.SENSOR_LAB_DIR, '/work/shared/data/lab', resolve(ROOT, '..', 'shared', 'data', 'lab')].filter(Boolean);
+  const gz = candidates.map((d) => join(d, 'phase-ddos.pcap.gz')).find((f) => existsSync(f));
+  if (!gz) return null;
+  mkdirSync(DATA, { recursive: true });
+  log(`bench: decompressing ${gz} into ${out}`);
+  writeFileSync(`${out}.partial`, gunzipSync(readFileSync(gz)));
+  renameSync(`${out}.partial`, out);
+  return out;
+}
+
+/** The full path of a program on PATH (or /usr/sbin, where Debian puts softflowd), or null. */
+function which(name) {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/** The tools of one comparison; a peer's `missing` says how to install it. */
+function peerTools() {
+  const nfpcapd = which('nfpcapd');
+  const nfdump = which('nfdump');
+  const softflowd = which('softflowd');
+  return [
+    {
+      name: 'nfpcapd',
+      label: 'nfpcapd -r FILE -w DIR',
+      missing: nfpcapd ? null : 'nfpcapd not found (Debian package nfdump: apt-get install nfdump)',
+      async run(file) {
+        const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-nfpcapd-'));
+        try {
+          const r = await measure(nfpcapd, ['-r', file, '-w', dir]);
+          if (r.timedOut) return r;
+          // Its own flow count (unidirectional records), read back untimed.
+          let flows = NaN;
+          if (nfdump) {
+            const st = spawnSync(nfdump, ['-R', dir, '-I'], { encoding: 'utf8' });
+            const m = /^Flows: (\d+)/m.exec(st.stdout ?? '');
+            if (m) flows = Number(m[1]);
+          }
+          const p = /Processed: (\d+)/.exec(r.stderr + r.stdout);
+          return { ...r, packets: p ? Number(p[1]) : NaN, flows };
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    },
+    {
+      name: 'softflowd',
+      label: 'softflowd -d -r FILE -m 262144 -n 127.0.0.1:9',
+      missing: softflowd ? null : 'softflowd not found (Debian package softflowd: apt-get install softflowd)',
+      async run(file) {
+        const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-softflowd-'));
+        try {
+          // The flow table as large as the sensor's (--max-flows default); NetFlow sent to the discard port.
+          // softflowd 1.1.0 reading a file blocks for ever in accept() on its control socket when that socket's
+          // path is longer than 12 characters (seen here: /tmp/sf12.c runs, /tmp/sf1234.c hangs): keep it short.
+          const ctl = `/tmp/sf${String(process.pid % 10000).padStart(4, '0')}`;
+          rmSync(ctl, { force: true });
+          const r = await measure(softflowd, ['-d', '-r', file, '-m', '262144', '-n', '127.0.0.1:9', '-c', ctl, '-p', join(dir, 'pid')]);
+          rmSync(ctl, { force: true });
+          if (r.timedOut) return r;
+          const out = r.stdout + r.stderr;
+          const p = /Packets processed: (\d+)/.exec(out);
+          const f = /Flows expired: (\d+)/.exec(out);
+          return { ...r, packets: p ? Number(p[1]) : NaN, flows: f ? Number(f[1]) : NaN };
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    },
+  ];
+}
+
+/** The sensor's runs of one capture: into SQLite and into CSV, same options. */
+function sensorTools(kind) {
+  const opts = kind === 'flood' ? [] : ['--profile', 'cic', '--no-model'];
+  const desc = kind === 'flood' ? 'default model (cic2017)' : '--profile cic --no-model';
+  const make = (store) => ({
+    name: `sensor ${store}`,
+    label: `sensor ${desc} --${store === 'SQLite' ? 'db' : 'csv'} TMP`,
+    sensor: true,
+    async run(file) {
+      const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-'));
+      try {
+        const out = join(dir, store === 'SQLite' ? 'flows.sqlite' : 'flows.csv');
+        const args = [join(ROOT, 'bin', 'sensor.js'), '--replay', file, ...opts, store === 'SQLite' ? '--db' : '--csv', out, '-q'];
+        const r = await measure(process.execPath, args);
+        if (r.timedOut) return r;
+        let packets;
+        let flows;
+        if (store === 'SQLite') {
+          ({ packets, flows } = sqliteCounts(out));
+          const { rows } = sqliteCounts(out);
+          if (rows !== flows) throw new Error(`the CLI reported ${flows} flows but ${out} holds ${rows} rows`);
+        } else {
+          flows = countLines(out) - 1;
+          packets = NaN;
+        }
+        return { ...r, packets, flows };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  });
+  return [make('SQLite'), make('CSV')];
+}
+
+function countLines(file) {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let n = 0;
+  try {
+    for (let k; (k = readSync(fd, buf, 0, buf.length, null)) > 0; ) for (let i = 0; i < k; i++) if (buf[i] === 10) n++;
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}
+
+/** Rounds of every tool on every capture, in turn; returns per capture the tools and their runs. */
+async function comparePeers(captures, rounds) {
+  const peers = peerTools();
+  for (const p of peers) if (p.missing) log(`bench: peer ${p.name} is missing: ${p.missing}; it is left out of the comparison`);
+  const results = [];
+  for (const { kind, file } of captures) {
+    const tools = [...peers.filter((p) => !p.missing), ...sensorTools(kind)];
+    const entry = { kind, file, missing: peers.filter((p) => p.missing).map((p) => p.missing), tools: tools.map((t) => ({ name: t.name, label: t.label, sensor: !!t.sensor })), runs: {} };
+    for (let r = 0; r < rounds; r++) {
+      for (const t of tools) {
+        const res = await t.run(file);
+        (entry.runs[t.name] ??= []).push(res);
+        log(`bench: [${r + 1}/${rounds}] ${kind} ${t.name}: ${res.timedOut ? 'did not finish (stopped)' : `${fmt.s(res.wallMs)}, ${fmt.int(res.flows)} flows`}`);
+      }
+    }
+    results.push(entry);
+  }
+  return results;
+}
+
+function reportPeers(results, rounds) {
+  const out = ['', `== same-run comparison: ${rounds} round(s), each runs every tool once in turn; wall = whole process, median [min – max]`];
+  for (const e of results) {
+    const sensorPackets = e.runs['sensor SQLite']?.find((x) => !x.timedOut)?.packets;
+    out.push('');
+    out.push(`capture ${e.file}${Number.isFinite(sensorPackets) ? ` (${fmt.int(sensorPackets)} packets)` : ''}`);
+    for (const m of e.missing) out.push(`missing peer: ${m}`);
+    const peerNames = e.tools.filter((t) => !t.sensor).map((t) => t.name);
+    const head = ['tool', 'wall', 'packets/s', 'flows (its own)', 'flows/s', ...peerNames.map((p) => `× ${p}`)];
+    const rows = [head];
+    for (const t of e.tools) {
+      const runs = e.runs[t.name] ?? [];
+      const done = runs.filter((x) => !x.timedOut);
+      if (done.length === 0) {
+        rows.push([t.label, 'did not finish', '', '', '', ...peerNames.map(() => '')]);
+        continue;
+      }
+      // Per round: the peer's wall over this tool's wall = this tool's rate relative to the peer's.
+      const ratio = (p) => {
+        const pr = e.runs[p] ?? [];
+        const xs = runs.map((x, i) => (x.timedOut || !pr[i] || pr[i].timedOut ? NaN : pr[i].wallMs / x.wallMs));
+        return show(xs.map((x) => ({ x })), (o) => o.x, (x) => `${x.toFixed(2)}×`);
+      };
+      rows.push([
+        t.label,
+        show(done, (x) => x.wallMs, fmt.s),
+        show(done, (x) => (sensorPackets ?? x.packets) / (x.wallMs / 1000), fmt.rate),
+        fmt.int(stats(done.map((x) => x.flows)).median),
+        show(done, (x) => x.flows / (x.wallMs / 1000), fmt.rate),
+        ...peerNames.map((p) => (p === t.name ? '' : ratio(p))),
+      ]);
+    }
+    out.push(table(rows));
+  }
+  out.push('');
+  out.push('packets/s = the capture\'s packets (as the sensor counts them) over each tool\'s wall time; flows are each tool\'s own count');
+  out.push('(nfpcapd: one-way records; softflowd and the sensor: two-way flows); flows/s for the sensor = rows written into');
+  out.push('the store over the whole run (SQLite: every feature expanded into the flows view before exit).');
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 // ---- main -------------------------------------------------------------------------------------------------
 
 async function main() {
@@ -512,6 +715,17 @@ async function main() {
   const o = parseArgs(argv);
   timeLimitMs = o.timeoutS * 1000;
   preflight();
+  if (o.peers || o.peersOnly) {
+    const captures = [{ kind: o.quick ? 'quick' : 'big', file: ensureCapture(o.quick ? 'quick' : 'big') }];
+    const flood = ensureFlood();
+    if (flood) captures.push({ kind: 'flood', file: flood });
+    else log('bench: the lab flood capture (../shared/data/lab/phase-ddos.pcap.gz) is not here: the flood comparison is left out');
+    log(`bench: peers, load average ${loadavg()}`);
+    const peerResults = await comparePeers(captures, o.repeat);
+    reportPeers(peerResults, o.repeat);
+    log(`bench: load average ${loadavg()} after the peers`);
+    if (o.peersOnly) return;
+  }
   const file = ensureCapture(o.quick ? 'quick' : 'big');
   const tiny = ensureCapture('tiny');
   const cpus = (await import('node:os')).cpus().length;
@@ -652,7 +866,9 @@ function report(res, o) {
       if (sink.length > 0) {
         out.push(
           `SQLite sink alone (rows prepared in memory first): ${show(sink, (x) => x.sinkRowsPerSec, fmt.rate)} rows/s ` +
-            `(${show(sink, (x) => x.sinkWriteMs, fmt.s)} for ${fmt.int(sink[0].rowsOut)} rows; open ${show(sink, (x) => x.sinkOpenMs, (x) => `${x.toFixed(0)} ms`)})`,
+            `committed to flow_rows (${show(sink, (x) => x.sinkWriteMs, fmt.s)} for ${fmt.int(sink[0].rowsOut)} rows; open ` +
+            `${show(sink, (x) => x.sinkOpenMs, (x) => `${x.toFixed(0)} ms`)}), then close ${show(sink, (x) => x.sinkCloseMs, fmt.s)} ` +
+            `(features into flow_features): ${show(sink, (x) => x.sinkAllRowsPerSec, fmt.rate)} rows/s in all`,
         );
       }
     }

@@ -106,7 +106,7 @@ if (unavailable !== null) {
       const health = seen.process as Record<string, number>;
       expect(health.rss_mib).toBeGreaterThan(health.heap_used_mib!);
       expect(health.loop_delay_max_ms).toBeGreaterThanOrEqual(health.loop_delay_p99_ms!);
-      for (const k of ['batches_waiting', 'batches_classifying', 'batches_writing_sqlite']) expect(health[k], k).toBeGreaterThanOrEqual(0);
+      for (const k of ['batches_waiting', 'batches_classifying', 'batches_writing_sqlite', 'sqlite_features_pending']) expect(health[k], k).toBeGreaterThanOrEqual(0);
       const stop = await p.stop('SIGTERM');
       expect(stop.timedOut).toBe(false);
       expect(stop.code, p.stderr).toBe(0);

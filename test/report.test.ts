@@ -94,7 +94,9 @@ describe('sensor report on a replayed run', () => {
     const old = join(dir, 'v1.sqlite');
     copyFileSync(DB, old);
     const db = new Database(old);
-    db.exec('ALTER TABLE flows DROP COLUMN attack_label; ALTER TABLE flows DROP COLUMN attack_score; ALTER TABLE flows DROP COLUMN kdd;');
+    // flows as a version-1 table (a column per feature, no attack_label, attack_score, kdd), read as it is.
+    db.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; ALTER TABLE flows_t RENAME TO flows;
+      ALTER TABLE flows DROP COLUMN attack_label; ALTER TABLE flows DROP COLUMN attack_score; ALTER TABLE flows DROP COLUMN kdd;`);
     db.close();
     const out = join(dir, 'v1.html');
     expect((await sensor(['report', old, '--out', out])).status).toBe(0);
@@ -154,7 +156,9 @@ describe('columns of later versions, and drift against the card\'s reference', (
     const db = new Database(db2);
     // kdd values (the shipped card has no map) and app_label (an application model's column, not yet written by
     // the sensor), set by rule so the test knows them.
-    db.exec(`ALTER TABLE flows ADD COLUMN app_label TEXT;
+    // (flows made a plain table first: a view takes no new column.)
+    db.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; ALTER TABLE flows_t RENAME TO flows;
+      ALTER TABLE flows ADD COLUMN app_label TEXT;
       UPDATE flows SET kdd = CASE label WHEN 'BENIGN' THEN 'normal' WHEN 'DoS' THEN 'DoS' ELSE 'R2L' END, app_label = CASE dst_port WHEN 80 THEN 'Web' WHEN 53 THEN 'DNS' ELSE 'Other' END;`);
     db.close();
     mkdirSync(model, { recursive: true });

@@ -535,7 +535,7 @@ describe('SqliteSink', () => {
       expect(JSON.parse(runs[0]!.counters as string)).toEqual({ packets: 28, flows: 3, 'decode.non_ip': 2 });
       expect(String(runs[0]!.started_at)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(runs[1]).toMatchObject({ id: 2, mode: 'live', source: 'eth0', ended_at: null });
-      const idx = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'`).all();
+      const idx = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flow_rows'`).all();
       expect(idx.map((i) => (i as { sql: string }).sql).join(';')).toMatch(/\(run_id\).*\(start_us\)/);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {

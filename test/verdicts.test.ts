@@ -241,13 +241,16 @@ describe('refusals (exit 2, nothing written)', () => {
   });
 });
 
-describe('a database of the previous schema (version 1)', () => {
+describe('a database of an older schema (version 1)', () => {
   it('gets attack_label, attack_score and kdd (NULL in its old rows) and keeps its rows', async () => {
     const db = join(dir, 'v1.sqlite');
     const r1 = await sensor(['--replay', CAPTURES[0]!, '--db', db, '-q']);
     expect(r1.status, r1.stderr).toBe(0);
-    // Make it what version 1 wrote: no verdict columns beyond label/score/model.
+    // Make it what version 1 wrote: flows a table with a column per feature, no verdict columns beyond
+    // label/score/model.
     const d = new Database(db);
+    d.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; DROP TABLE flow_rows; DROP TABLE flow_features;
+      DROP TABLE feature_blocks; ALTER TABLE flows_t RENAME TO flows;`);
     for (const c of ['attack_label', 'attack_score', 'kdd']) d.exec(`ALTER TABLE flows DROP COLUMN ${c}`);
     d.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
     const before = d.prepare('SELECT * FROM flows ORDER BY id').all();
@@ -256,7 +259,7 @@ describe('a database of the previous schema (version 1)', () => {
     const r2 = await sensor(['--replay', CAPTURES[0]!, '--db', db, '-q']);
     expect(r2.status, r2.stderr).toBe(0);
     const e = new Database(db, { readonly: true });
-    expect((e.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value).toBe('2');
+    expect((e.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value).toBe('3');
     const old = e.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
     expect(old.map(({ attack_label: _a, attack_score: _s, kdd: _k, ...rest }) => rest)).toEqual(before);
     for (const x of old) expect([x.attack_label, x.attack_score, x.kdd]).toEqual([null, null, null]);
@@ -268,11 +271,11 @@ describe('a database of the previous schema (version 1)', () => {
 
     // A version this program does not know is still refused, untouched.
     const f = new Database(db);
-    f.exec(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+    f.exec(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
     f.close();
     const r3 = await sensor(['--replay', CAPTURES[0]!, '--db', db, '-q']);
     expect(r3.status).toBe(4);
-    expect(r3.stderr).toBe(`sensor: database ${db} has schema version 3, this program writes 2\n`);
+    expect(r3.stderr).toBe(`sensor: database ${db} has schema version 4, this program writes 3\n`);
   });
 });
 

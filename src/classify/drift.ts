@@ -111,7 +111,8 @@ export function measureDrift(card: ModelCard, cardPath: string, dbPath: string, 
 
 function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: number | undefined, top: number): DriftReport {
   const ref = card.drift_reference!;
-  const hasTable = (t: string): boolean => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(t) !== undefined;
+  // `flows` is a table up to schema version 2, a view since 3 (src/sinks/sqlite-schema.ts).
+  const hasTable = (t: string): boolean => db.prepare(`SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`).get(t) !== undefined;
   if (!hasTable('meta') || !hasTable('runs') || !hasTable('flows')) throw new DriftError('input', `database ${dbPath} is not a sensor database (no meta, runs and flows tables)`);
   const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
   const profile = meta.get('profile') ?? '(none)';

@@ -84,6 +84,7 @@ export class LiveTelemetry {
       batches_waiting: this.pipeline.batchesWaiting,
       batches_classifying: this.pipeline.verdicts?.inFlight ?? 0,
       batches_writing_sqlite: this.sink<SqliteSink>('sqlite')?.batchesInFlight ?? 0,
+      sqlite_features_pending: this.sink<SqliteSink>('sqlite')?.featuresPending ?? 0,
     };
   }
 

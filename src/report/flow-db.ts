@@ -1,5 +1,6 @@
 /**
- * Read-only access to a sensor database (schema: src/sinks/sqlite-worker.ts): its runs, and the summaries the
+ * Read-only access to a sensor database (schema: src/sinks/sqlite-schema.ts; `flows` is a table up to schema
+ * version 2, a view since 3): its runs, and the summaries the
  * report and the HTTP API show. Columns that only some databases have (`attack_label`, `attack_score`, `kdd`,
  * `app_label`, added by later versions) are looked up in `PRAGMA table_info(flows)`; a query that needs one
  * returns null when it is absent, and the caller says "not recorded".
@@ -78,7 +79,7 @@ export class FlowDb {
       throw new FlowDbError(`cannot read database ${path}: ${(e as Error).message}`);
     }
     try {
-      const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+      const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as { name: string }[]).map((r) => r.name));
       const lacking = ['meta', 'runs', 'flows'].filter((t) => !tables.has(t));
       if (lacking.length > 0) throw new FlowDbError(`${path} is not a sensor database (no ${lacking.join(', ')} table${lacking.length > 1 ? 's' : ''})`);
       return new FlowDb(path, db);

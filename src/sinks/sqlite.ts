@@ -11,19 +11,19 @@
  * not cloned a second time. With `transferFeatures: true` the sink skips that copy and transfers
  * `rows.features.buffer` itself, which detaches the caller's array: use it only when nothing reads the batch
  * after this sink (the CLI writes CSV first, SQLite last). A `features` array that is a view into a larger or
- * shared buffer is always copied. `ids`, `labels` and `scores` are structured-cloned by postMessage.
+ * shared buffer is always copied. The identities and labels are packed into typed arrays and one string per
+ * batch (below), so postMessage clones no per-flow object.
  *
- * Schema (created when absent, reused when present with the same profile and feature columns):
- * - `meta(key, value)`: schema_version, profile, columns (JSON [{name, sql, type}]);
- * - `runs(id, source, mode, profile, started_at, ended_at, packets, flows, counters, argv)`, one row per open();
- * - `flows(id, run_id, flow_id, src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, timestamp,
- *    <one typed column per feature, named by sqlName()>, label, score, model, attack_label, attack_score, kdd)`,
- *    indexes on run_id and start_us.
- * A database created with another profile (or other feature columns) is refused with 'profile-mismatch'. A
- * database of schema version 1 (before attack_label, attack_score, kdd) gets those three columns, NULL in its
- * old rows, in the transaction that opens it (sqlite-worker.ts); any other version is refused.
+ * Schema: src/sinks/sqlite-schema.ts (version 3: `flow_rows` typed identity/times/counts/verdicts + the feature
+ * vector as a BLOB, `flow_features` filled from it off the hot path, the view `flows` naming every feature). A
+ * database created with another profile (or other feature columns) is refused with 'profile-mismatch'; one of
+ * schema version 1 or 2 is upgraded in the transaction that opens it; any other version is refused.
  * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
  * worker has it, well within a second).
+ *
+ * What crosses to the worker per batch is columnar, so posting it clones no per-flow object: the identity
+ * numbers in one Float64Array, its strings joined into one string, labels as codes into a per-batch dictionary,
+ * the features as they are (transferred).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +88,7 @@ export const FIXED_FLOW_COLUMNS: readonly string[] = [
   'attack_label',
   'attack_score',
   'kdd',
+  'features',
 ];
 
 /**
@@ -123,18 +124,30 @@ export interface WorkerInit {
   writeBusyTimeoutMs: number;
 }
 
+/** Joins a batch's identity strings (flow id, source, destination, timestamp of each row, in that order). */
+export const TEXT_SEPARATOR = '\u001f';
+
+/** A string column of a batch as codes into a dictionary of its distinct values; 0xffff = NULL. */
+export interface CodedStrings {
+  codes: Uint16Array;
+  dict: string[];
+}
+
 export type ToWorker =
   | {
       t: 'batch';
       seq: number;
       count: number;
-      ids: FlowRows['ids'];
+      /** Per row: src_port, dst_port, protocol, start_us, end_us. */
+      nums: Float64Array;
+      /** Per row: flow_id, src_ip, dst_ip, timestamp, joined by TEXT_SEPARATOR. */
+      text: string;
       features: Float64Array;
-      labels?: (string | null)[];
+      labels?: CodedStrings;
       scores?: Float64Array;
-      attackLabels?: (string | null)[];
+      attackLabels?: CodedStrings;
       attackScores?: Float64Array;
-      kdd?: (string | null)[];
+      kdd?: CodedStrings;
       model?: string;
     }
   | { t: 'flush'; seq: number }
@@ -142,10 +155,34 @@ export type ToWorker =
   | { t: 'close'; seq: number };
 
 export type FromWorker =
-  | { t: 'ready'; runId: number }
+  | { t: 'ready'; runId: number; featuresPending: number }
   | { t: 'open-error'; kind: SinkErrorKind; message: string }
-  | { t: 'ack'; seq: number }
+  | { t: 'ack'; seq: number; featuresPending: number }
   | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
+
+/** The first `count` values as codes into a dictionary (a batch has a handful of distinct labels). */
+function codeStrings(values: readonly (string | null)[], count: number, transfer: ArrayBuffer[]): CodedStrings {
+  const codes = new Uint16Array(count);
+  const dict: string[] = [];
+  const index = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      codes[i] = 0xffff;
+      continue;
+    }
+    let c = index.get(v);
+    if (c === undefined) {
+      c = dict.length;
+      if (c === 0xffff) throw new RangeError('more than 65535 distinct labels in one batch');
+      dict.push(v);
+      index.set(v, c);
+    }
+    codes[i] = c;
+  }
+  transfer.push(codes.buffer);
+  return { codes, dict };
+}
 
 // ---- the sink ---------------------------------------------------------------------------------------------
 
@@ -171,6 +208,7 @@ export class SqliteSink implements FlowSink {
   /** Row counts of the posted, uncommitted batches, oldest first (the worker acknowledges in order). */
   private readonly inFlightRows: number[] = [];
   #rowsCommitted = 0;
+  #featuresPending = 0;
   private seq = 0;
   private readonly controls = new Map<number, Pending>();
   /** write() callers waiting for inFlight to drop to the low-water mark. */
@@ -231,11 +269,11 @@ export class SqliteSink implements FlowSink {
       writeBusyTimeoutMs: options.writeBusyTimeoutMs ?? 30_000,
     };
     const worker = new Worker(options.workerUrl ?? defaultWorkerUrl(), { workerData: init });
-    let runId: number;
+    let ready: Extract<FromWorker, { t: 'ready' }>;
     try {
-      runId = await new Promise<number>((resolve, reject) => {
+      ready = await new Promise<Extract<FromWorker, { t: 'ready' }>>((resolve, reject) => {
         const onMessage = (msg: FromWorker): void => {
-          if (msg.t === 'ready') resolve(msg.runId);
+          if (msg.t === 'ready') resolve(msg);
           else if (msg.t === 'open-error') reject(new SinkError(msg.kind, msg.message));
           else reject(new SinkError('write-failed', `SQLite worker for ${path}: unexpected message ${msg.t}`));
         };
@@ -255,14 +293,16 @@ export class SqliteSink implements FlowSink {
       await worker.terminate();
       throw err;
     }
-    return new SqliteSink(
+    const sink = new SqliteSink(
       worker,
       path,
       columns,
-      runId,
+      ready.runId,
       Math.max(1, options.maxInFlight ?? 64),
       options.transferFeatures ?? false,
     );
+    sink.#featuresPending = ready.featuresPending;
+    return sink;
   }
 
   /** Posts one batch; returns a promise when more than `maxInFlight` batches are not yet committed. */
@@ -289,25 +329,45 @@ export class SqliteSink implements FlowSink {
     } else {
       features = src.slice(0, n);
     }
+    const count = rows.count;
+    const nums = new Float64Array(count * 5);
+    const text: string[] = new Array(count * 4);
+    for (let i = 0; i < count; i++) {
+      const id = rows.ids[i]!;
+      const k = i * 5;
+      nums[k] = id.srcPort;
+      nums[k + 1] = id.dstPort;
+      nums[k + 2] = id.protocol;
+      nums[k + 3] = id.startUs;
+      nums[k + 4] = id.endUs;
+      const t = i * 4;
+      text[t] = id.flowId;
+      text[t + 1] = id.srcIp;
+      text[t + 2] = id.dstIp;
+      text[t + 3] = id.timestamp;
+    }
     const seq = ++this.seq;
-    const msg: ToWorker = {
-      t: 'batch',
-      seq,
-      count: rows.count,
-      ids: rows.count === rows.ids.length ? rows.ids : rows.ids.slice(0, rows.count),
-      features,
-    };
-    if (rows.labels) msg.labels = rows.labels.slice(0, rows.count);
-    if (rows.scores) msg.scores = rows.scores.slice(0, rows.count);
-    if (rows.attackLabels) msg.attackLabels = rows.attackLabels.slice(0, rows.count);
-    if (rows.attackScores) msg.attackScores = rows.attackScores.slice(0, rows.count);
-    if (rows.kdd) msg.kdd = rows.kdd.slice(0, rows.count);
+    const msg: ToWorker = { t: 'batch', seq, count, nums, text: text.join(TEXT_SEPARATOR), features };
+    const transfer = [features.buffer as ArrayBuffer, nums.buffer];
+    if (rows.labels) msg.labels = codeStrings(rows.labels, count, transfer);
+    if (rows.scores) transfer.push((msg.scores = rows.scores.slice(0, count)).buffer);
+    if (rows.attackLabels) msg.attackLabels = codeStrings(rows.attackLabels, count, transfer);
+    if (rows.attackScores) transfer.push((msg.attackScores = rows.attackScores.slice(0, count)).buffer);
+    if (rows.kdd) msg.kdd = codeStrings(rows.kdd, count, transfer);
     if (rows.model !== undefined) msg.model = rows.model;
-    this.post(msg, [features.buffer as ArrayBuffer]);
+    this.post(msg, transfer);
     this.inFlight++;
     this.inFlightRows.push(rows.count);
     if (this.inFlight <= this.maxInFlight) return;
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Committed flows whose features still wait in feature_blocks (on disk, not in memory) to be expanded into the
+   * flows view: what the store has not caught up with yet, as of the worker's last acknowledgement.
+   */
+  get featuresPending(): number {
+    return this.#featuresPending;
   }
 
   /** Rows whose batch the worker has committed. After a failure, rows written minus this were lost. */
@@ -376,6 +436,7 @@ export class SqliteSink implements FlowSink {
 
   private onMessage(msg: FromWorker): void {
     if (msg.t === 'ack') {
+      this.#featuresPending = msg.featuresPending;
       const control = this.controls.get(msg.seq);
       if (control) {
         this.controls.delete(msg.seq);

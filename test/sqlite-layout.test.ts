@@ -1,0 +1,186 @@
+// The SQLite layout (src/sinks/sqlite-schema.ts): narrow typed rows + feature blocks on the hot path, every
+// feature by name through the `flows` view once the writer has expanded the blocks, read by other clients.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlowIdentity, FlowRows, ProfileColumns } from '../src/sinks/flow-rows.js';
+import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
+import { SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
+import { ensureBuilt } from './setup/build.js';
+
+const COLUMNS: ProfileColumns = {
+  name: 'test9',
+  identityNames: ['Flow ID', 'Src IP', 'Src Port', 'Dst IP', 'Dst Port', 'Protocol', 'Timestamp'],
+  featureNames: ['Flow Duration', 'Total Fwd Packet', 'Total Bwd packets', 'Total Length of Fwd Packet',
+    'Total Length of Bwd Packet', 'Flow Bytes/s', 'Fwd IAT Mean', 'Fwd Header Length', 'Fwd Header Length'],
+  featureTypes: ['INTEGER', 'INTEGER', 'INTEGER', 'REAL', 'REAL', 'REAL', 'REAL', 'INTEGER', 'INTEGER'],
+  labelName: 'Label',
+  defaultLabel: 'NeedManualLabel',
+};
+const F = COLUMNS.featureNames.length;
+const SQL = sqlColumnNames(COLUMNS.featureNames);
+const run: RunInfo = { source: 'test.pcap', mode: 'replay', profile: 'test9', argv: [] };
+
+function ident(i: number): FlowIdentity {
+  return {
+    flowId: `10.0.0.1-10.0.0.2-${40000 + i}-80-6`, srcIp: '10.0.0.1', srcPort: 40000 + i, dstIp: '10.0.0.2', dstPort: 80,
+    protocol: 6, startUs: 1_700_000_000_000_000 + i, endUs: 1_700_000_008_100_100 + i, timestamp: '14/11/2023 10:13:20 PM',
+  };
+}
+
+/** Row i: features that differ per row and per column, with a fraction, a negative and the specials. */
+function feature(i: number, j: number): number {
+  if (j === 6 && i % 17 === 3) return NaN;
+  if (j === 5 && i % 19 === 4) return Infinity;
+  return j === 6 ? (i * 1000003 + j) / 7 : j === 0 ? -(i + 1) : i * 100 + j;
+}
+
+function makeRows(n: number, first: number): FlowRows {
+  const features = new Float64Array(n * F);
+  for (let i = 0; i < n; i++) for (let j = 0; j < F; j++) features[i * F + j] = feature(first + i, j);
+  return {
+    count: n, ids: Array.from({ length: n }, (_, i) => ident(first + i)), features, kinds: new Uint8Array(n * F),
+    labels: Array.from({ length: n }, (_, i) => ((first + i) % 3 === 0 ? 'DoS' : 'BENIGN')),
+    scores: Float64Array.from({ length: n }, (_, i) => (first + i) / 1000), model: 'm@1',
+  };
+}
+
+/** What SQLite holds for a double we bound: NaN has no SQLite value and is NULL. */
+const stored = (v: number): number | null => (Number.isNaN(v) ? null : v);
+
+describe('SQLite layout', () => {
+  let dir: string;
+  beforeAll(() => {
+    ensureBuilt(['src/sinks/sqlite-worker.ts', 'src/sinks/sqlite-schema.ts']);
+    dir = mkdtempSync(join(tmpdir(), 'sqlite-layout-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('every feature of every row is in the flows view by name after close, from SQLite, Python and the sqlite3 shell', async () => {
+    const path = join(dir, 'all.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    // 70 rows (multi-row statements and single ones), 1 row, 130 rows.
+    let first = 0;
+    for (const n of [70, 1, 130]) {
+      const r = sink.write(makeRows(n, first));
+      if (r) await r;
+      first += n;
+    }
+    await sink.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+      expect(db.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
+      const rows = db.prepare(`SELECT id, src_port, label, score, ${SQL.join(', ')} FROM flows ORDER BY id`).raw(true).all() as unknown[][];
+      expect(rows.length).toBe(201);
+      rows.forEach((r, i) => {
+        expect(r.slice(0, 4)).toEqual([i + 1, 40000 + i, i % 3 === 0 ? 'DoS' : 'BENIGN', i / 1000]);
+        expect(r.slice(4)).toEqual(Array.from({ length: F }, (_, j) => stored(feature(i, j))));
+      });
+      // The hot columns are typed in flow_rows itself; the others only in flow_features.
+      const rowCols = (db.prepare('PRAGMA table_info(flow_rows)').all() as { name: string }[]).map((c) => c.name);
+      expect(SQL.filter((c) => rowCols.includes(c))).toEqual(SQL.slice(0, HOT_FEATURES));
+      expect(db.prepare('SELECT typeof(total_fwd_packet), typeof(fwd_iat_mean) FROM flows WHERE id = 2').raw(true).get()).toEqual(['integer', 'real']);
+    } finally {
+      db.close();
+    }
+    const py = spawnSync('python3', ['-c', `import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flows WHERE id = 11").fetchone())`, path], { encoding: 'utf8' });
+    if (py.error) console.warn('python3 not found: the Python reader is not checked');
+    else expect(py.stdout.trim()).toBe(`(${feature(10, 6)}, ${feature(10, 8)}, ${feature(10, 5)}.0)`);
+    const sh = spawnSync('sqlite3', [path, 'SELECT fwd_header_length, fwd_header_length_1 FROM flows WHERE id = 200'], { encoding: 'utf8' });
+    if (sh.error) console.warn('sqlite3 shell not found: the shell reader is not checked');
+    else expect(sh.stdout.trim()).toBe(`${feature(199, 7)}|${feature(199, 8)}`);
+  });
+
+  it('expands the features off the hot path while the writer is idle, before close', async () => {
+    const path = join(dir, 'idle.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    const reader = new Database(path, { readonly: true });
+    try {
+      void sink.write(makeRows(50, 0));
+      const t0 = performance.now();
+      let got: unknown[] | undefined;
+      while (performance.now() - t0 < 3000) {
+        got = reader.prepare('SELECT count(*), count(fwd_iat_mean), (SELECT count(*) FROM feature_blocks) FROM flows').raw(true).get() as unknown[];
+        if (got[0] === 50 && got[2] === 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // 50 rows, all expanded (3 NaN means are NULL), no block left, while the sink is still open.
+      expect(got).toEqual([50, 47, 0]);
+      expect(performance.now() - t0).toBeLessThan(1500);
+      // The sink's counter of what waits follows: nothing after the next acknowledgement.
+      await sink.flush();
+      expect(sink.featuresPending).toBe(0);
+
+    } finally {
+      reader.close();
+      await sink.close();
+    }
+  });
+
+  it('expands blocks that a killed writer left, the next time the database is opened', async () => {
+    const path = join(dir, 'killed.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    await sink.write(makeRows(10, 0));
+    await sink.close();
+    // What a writer killed right after committing a batch leaves: the rows and their block, not yet expanded.
+    const db = new Database(path);
+    db.exec('DELETE FROM flow_features WHERE id > 4');
+    const rows = makeRows(6, 4);
+    db.prepare('INSERT INTO feature_blocks (first_id, count, features) VALUES (?, ?, ?)').run(5, 6, Buffer.from(rows.features.buffer));
+    expect(db.prepare('SELECT count(fwd_iat_mean) FROM flows').pluck().get()).toBe(3); // rows 1-4, row 4's mean is NaN
+    // Retention deleted flow 7 before its block was expanded: no feature row may be left for it.
+    db.exec('DELETE FROM flow_rows WHERE id = 7');
+    db.close();
+    const again = await SqliteSink.open(path, COLUMNS, run);
+    expect(again.featuresPending).toBe(6); // what waits, counted when the database is opened
+    await again.close();
+    const check = new Database(path, { readonly: true });
+    try {
+      const got = check.prepare(`SELECT ${SQL.join(', ')} FROM flows ORDER BY id`).raw(true).all();
+      const kept = Array.from({ length: 10 }, (_, i) => i).filter((i) => i !== 6);
+      expect(got).toEqual(kept.map((i) => Array.from({ length: F }, (_, j) => stored(feature(i, j)))));
+      expect(check.prepare('SELECT id FROM flow_features ORDER BY id').pluck().all()).toEqual(kept.map((i) => i + 1));
+      expect(check.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('upgrades a version-2 database (flows a table) keeping every row, and deletes through retention and the view', async () => {
+    const path = join(dir, 'v2.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    await sink.write(makeRows(40, 0));
+    await sink.close();
+    // Version 2's layout: flows a table with a typed column per feature, nothing else.
+    const db = new Database(path);
+    const before = db.prepare('SELECT * FROM flows ORDER BY id').all();
+    db.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; DROP TABLE flow_rows; DROP TABLE flow_features;
+      DROP TABLE feature_blocks; ALTER TABLE flows_t RENAME TO flows; UPDATE meta SET value = '2' WHERE key = 'schema_version';`);
+    db.close();
+    const again = await SqliteSink.open(path, COLUMNS, run);
+    await again.write(makeRows(5, 40));
+    await again.close();
+    const after = new Database(path);
+    try {
+      expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+      expect(after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all()).toEqual(before);
+      expect(after.prepare('SELECT count(*) FROM flows WHERE run_id = 2 AND fwd_iat_mean IS NOT NULL').pluck().get()).toBe(5);
+      expect(after.prepare('PRAGMA integrity_check').pluck().get()).toBe('ok');
+      // Retention's statement deletes rows and their features; so does DELETE on the view.
+      expect(after.prepare(RETENTION_SQL.present).get()).toBeDefined();
+      expect(after.prepare(RETENTION_SQL.deleteChunk).run(1_700_000_000_000_000 + 10, 4).changes).toBe(4);
+      after.exec('DELETE FROM flows WHERE src_port = 40020');
+      expect(after.prepare('SELECT count(*) FROM flow_rows').pluck().get()).toBe(40);
+      expect(after.prepare('SELECT count(*) FROM flow_features').pluck().get()).toBe(40);
+      expect(after.prepare('SELECT count(*) FROM flows WHERE src_port IN (40000, 40001, 40002, 40003, 40020)').pluck().get()).toBe(0);
+    } finally {
+      after.close();
+    }
+  });
+});
