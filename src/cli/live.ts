@@ -43,6 +43,7 @@ import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink, type RunCounters } from '../sinks/sqlite.js';
 import { FLOW_END_NAMES, FlowEnd, SinkError, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
 import { JsonSink } from '../sinks/json.js';
+import { ClickHouseSink, defaultSpoolDir, type ClickHouseEvent } from '../sinks/clickhouse.js';
 import { Histogram, MetricsError, serveMetrics, type Metric } from './metrics.js';
 import { SinkFanout } from '../sinks/fanout.js';
 import { ModelError, type Classifier } from '../classify/classifier.js';
@@ -112,6 +113,8 @@ function parseLiveArgs(argv: string[]): { configFile: string | undefined; values
     .option('ipv6', { type: 'boolean', describe: 'Make flows of IPv6 packets [ipv6].' })
     .option('json', { type: 'string', describe: 'JSON lines file (EVE-style flow and alert events, Community ID) to append to; reopened on SIGHUP [json].' })
     .option('json-alerts-only', { type: 'boolean', describe: 'Write only alert events to --json [jsonAlertsOnly].' })
+    .option('clickhouse', { type: 'string', describe: 'ClickHouse HTTP URL to insert flows into, http://[user:password@]host:8123[/database]; an outage or a slow server spools to disk [clickhouse].' })
+    .option('clickhouse-spool', { type: 'string', describe: 'Directory of the ClickHouse spool (default ~/.local/state/sensor/clickhouse-spool) [clickhouseSpool].' })
     .option('json-features', { type: 'boolean', describe: 'Add every CIC feature to each JSON event [jsonFeatures].' })
     .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name) [sensorName].' })
     .option('metrics', { type: 'string', describe: 'Serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1), HOST:PORT or [IPv6]:PORT [metrics].' })
@@ -199,6 +202,8 @@ parentPort.postMessage(deleted);
 interface Outputs {
   sinks: FlowSink[];
   sqlite: SqliteSink | undefined;
+  /** Kept across SIGHUP (its spool is one directory per process). */
+  clickhouse: ClickHouseSink | undefined;
   csv: CsvSink | undefined;
   /** Inode of the CSV when opened, to notice rotation on SIGHUP. */
   csvIno: number | undefined;
@@ -220,8 +225,8 @@ function jsonKey(cfg: LiveConfig): string | undefined {
   return cfg.json === undefined ? undefined : JSON.stringify([cfg.json, cfg.jsonAlertsOnly, cfg.jsonFeatures, cfg.sensorName]);
 }
 
-async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<typeof getProfile>['columns'], json: JsonContext): Promise<Outputs> {
-  const out: Outputs = { sinks: [], sqlite: undefined, csv: undefined, csvIno: undefined, json: undefined, jsonIno: undefined, jsonKey: undefined };
+async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<typeof getProfile>['columns'], json: JsonContext, clickhouseEvents?: (e: ClickHouseEvent) => void): Promise<Outputs> {
+  const out: Outputs = { sinks: [], sqlite: undefined, clickhouse: undefined, csv: undefined, csvIno: undefined, json: undefined, jsonIno: undefined, jsonKey: undefined };
   try {
     if (cfg.csv !== undefined) {
       out.csv = new CsvSink(cfg.csv, columns, { append: true });
@@ -244,6 +249,15 @@ async function openOutputs(cfg: LiveConfig, argv: string[], columns: ReturnType<
       out.jsonIno = inode(cfg.json);
       out.jsonKey = jsonKey(cfg);
       out.sinks.push(out.json);
+    }
+    if (cfg.clickhouse !== undefined && clickhouseEvents !== undefined) {
+      out.clickhouse = await ClickHouseSink.open(cfg.clickhouse, columns, {
+        spoolDir: cfg.clickhouseSpool ?? defaultSpoolDir(),
+        sensor: cfg.sensorName ?? hostname(),
+        backpressure: false, // the capture must not wait: a slow server spools
+        onEvent: clickhouseEvents,
+      });
+      out.sinks.push(out.clickhouse);
     }
     if (cfg.db !== undefined) {
       out.sqlite = await SqliteSink.open(cfg.db, columns, { source: cfg.interface, mode: 'live', profile: cfg.profile, argv });
@@ -383,7 +397,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
   };
   let outputs: Outputs;
   try {
-    outputs = await openOutputs(cfg, argv, profile.columns, jsonContext);
+    outputs = await openOutputs(cfg, argv, profile.columns, jsonContext, (e) => log[e.level]({ event: e.event }, e.message));
   } catch (e) {
     src.close();
     metricsServer?.close();
@@ -475,6 +489,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     const a = engine.accounting();
     const info: Record<string, number> = { ...a.info };
     for (const f of fanout.failures.values()) info[`sink.${f.name}.rows_lost`] = f.rowsLost;
+    Object.assign(info, outputs?.clickhouse?.info());
     if (cfg.json !== undefined || jsonLinesDropped > 0) info['sink.json.lines_dropped'] = jsonLinesDropped;
     if (classifier) {
       info['verdicts.unclassified_flows'] = unclassified;
@@ -695,6 +710,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       await old.sqlite.finishRun(runCounters()).catch((e: unknown) => sinkFailed(old.sqlite!, e, 0));
     }
     for (const s of old.sinks) {
+      if (s === old.clickhouse) continue;
       if (keepCsv && s === old.csv) continue;
       if (keepJson && s === old.json) continue;
       await s.close().catch((e: unknown) => log.error({ event: 'reload', error: (e as Error).message }, `reload: closing an output: ${(e as Error).message}`));
@@ -709,6 +725,10 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       fresh.jsonIno = old.jsonIno;
       fresh.jsonKey = old.jsonKey;
       fresh.sinks.splice(keepCsv ? 1 : 0, 0, old.json!); // before SQLite, as openOutputs orders them
+    }
+    if (old.clickhouse) {
+      fresh.clickhouse = old.clickhouse;
+      fresh.sinks.push(old.clickhouse);
     }
     outputs = fresh;
     cfg = applied;

@@ -13,6 +13,8 @@ import { CaptureError, type PcapSource } from '../sources/pcap-source.js';
 import { CsvSink } from '../sinks/csv.js';
 import { SqliteSink } from '../sinks/sqlite.js';
 import { JsonSink } from '../sinks/json.js';
+import { ClickHouseSink, defaultSpoolDir } from '../sinks/clickhouse.js';
+import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
 import { hostname } from 'node:os';
 import { SinkError, type FlowSink } from '../sinks/flow-rows.js';
 import { chooseModel, modelsCommand } from '../classify/cli.js';
@@ -26,6 +28,8 @@ interface Args {
   db?: string;
   csv?: string;
   json?: string;
+  clickhouse?: string;
+  'clickhouse-spool'?: string;
   'json-alerts-only': boolean;
   'json-features': boolean;
   'sensor-name'?: string;
@@ -79,9 +83,11 @@ function parseArgs(argv: string[]): Args {
     .option('db', { type: 'string', describe: 'SQLite database to append flows to (created if absent; table `flows`, runs in `runs`).' })
     .option('csv', { type: 'string', describe: 'CSV file to write, with the exact header of the profile\'s reference CICFlowMeter ("-" = stdout).' })
     .option('json', { type: 'string', describe: 'JSON lines in the style of Suricata\'s EVE ("-" = stdout): a `flow` event per flow, an `alert` event per attack verdict, with Community ID.' })
+    .option('clickhouse', { type: 'string', describe: 'ClickHouse HTTP URL to insert flows into, http://[user:password@]host:8123[/database] (table flows_<profile>, created when absent); an outage spools to --clickhouse-spool.' })
+    .option('clickhouse-spool', { type: 'string', describe: 'Directory where flows wait while ClickHouse is unreachable or slow; the next run sends them first (default: ~/.local/state/sensor/clickhouse-spool).' })
     .option('json-alerts-only', { type: 'boolean', default: false, describe: 'With --json: write only the `alert` events (needs a model).' })
     .option('json-features', { type: 'boolean', default: false, describe: 'With --json: add every CIC feature of the flow under `features`.' })
-    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events (default: the host name).' })
+    .option('sensor-name', { type: 'string', describe: 'The `sensor` field of JSON events and ClickHouse rows (default: the host name).' })
     .option('profile', { type: 'string', describe: `Feature definitions: cic = CICFlowMeter master (bugs included), fixed = the corrected fork, cic2017 = the build that made CIC-IDS2017 (${PROFILE_NAMES.join('|')}). Default: the model's profile (cic2017 for the default model; cic with --no-model).` })
     .option('filter', { type: 'string', describe: 'BPF filter applied while reading, e.g. "tcp port 80".' })
     .option('flow-timeout', { type: 'number', default: 120, describe: 'Flow timeout in seconds, from the flow\'s first packet (CICFlowMeter: 120).' })
@@ -114,7 +120,12 @@ function validate(a: Args): string[] {
   positive('activity-timeout', a['activity-timeout']);
   if (!Number.isFinite(a['idle-timeout']) || a['idle-timeout'] < 0) errors.push(`Expected --idle-timeout to be 0 or a positive number of seconds, got "${a['idle-timeout']}"`);
   if (!Number.isInteger(a['max-flows']) || a['max-flows'] < 1 || a['max-flows'] > 50_000_000) errors.push(`Expected --max-flows to be an integer from 1 to 50000000, got "${a['max-flows']}"`);
-  if (!a.db && !a.csv && !a.json) errors.push('Expected --db PATH, --csv PATH and/or --json PATH: where should the flows go?');
+  if (!a.db && !a.csv && !a.json && !a.clickhouse) errors.push('Expected --db PATH, --csv PATH, --json PATH and/or --clickhouse URL: where should the flows go?');
+  if (a.clickhouse !== undefined) {
+    const u = parseClickHouseUrl(a.clickhouse);
+    if (typeof u === 'string') errors.push(`Expected --clickhouse to be ${u}`);
+  }
+  if (a['clickhouse-spool'] !== undefined && a.clickhouse === undefined) errors.push('Expected --clickhouse URL with --clickhouse-spool');
   if (a.json === '') errors.push('Expected --json PATH (a file, or "-" for standard output)');
   if (a.json === undefined && a['json-alerts-only']) errors.push('Expected --json PATH with --json-alerts-only');
   if (a.json === undefined && a['json-features']) errors.push('Expected --json PATH with --json-features');
@@ -228,6 +239,18 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
           ...(classifier ? { benignClass: classifier.card.benign } : {}),
           alertsOnly: args['json-alerts-only'],
           features: args['json-features'],
+        }),
+      );
+    }
+    if (args.clickhouse) {
+      sinks.push(
+        await ClickHouseSink.open(args.clickhouse, profile.columns, {
+          spoolDir: args['clickhouse-spool'] ?? defaultSpoolDir(),
+          sensor: args['sensor-name'] ?? hostname(),
+          backpressure: true,
+          onEvent: (e) => {
+            if (!args.quiet || e.level === 'error') process.stderr.write(`sensor: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
+          },
         }),
       );
     }

@@ -212,6 +212,8 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
   for (const sink of opts.sinks) {
     const lost = fanout.rowsLost(sink);
     accounting.info[`sink.${sinkName(sink)}.rows_lost`] = lost;
+    // A sink with counters of its own (ClickHouse: rows sent, spooled) adds them.
+    Object.assign(accounting.info, (sink as { info?: () => Record<string, number> }).info?.());
   }
   return {
     packets: engine.packets,

@@ -7,8 +7,9 @@
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
  *   promiscuous, statsInterval, model, alertThreshold, retention, maxFlows, portDirection, ipv6, json, jsonAlertsOnly,
- *   jsonFeatures, sensorName, metrics.
+ *   jsonFeatures, sensorName, clickhouse, clickhouseSpool, metrics.
  */
+import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import { alertThresholdError } from '../classify/model-card.js';
@@ -56,6 +57,10 @@ export interface LiveConfig {
   jsonFeatures: boolean;
   /** The JSON events' `sensor` field; undefined = the host name. */
   sensorName: string | undefined;
+  /** ClickHouse HTTP URL to insert flows into; undefined = off. */
+  clickhouse: string | undefined;
+  /** Directory where flows wait while ClickHouse is unreachable or slow; undefined = the default. */
+  clickhouseSpool: string | undefined;
   /** Where to serve Prometheus metrics (`/metrics`); undefined = off. */
   metrics: { host: string; port: number } | undefined;
 }
@@ -241,6 +246,19 @@ export const FIELDS: readonly Field[] = [
     def: undefined,
     check: (v) => (v === null ? ok(undefined) : typeof v === 'string' && v.trim() !== '' && !v.includes('\0') ? ok(v) : bad('a non-empty name, or null for the host name')),
   },
+  {
+    key: 'clickhouse',
+    flag: 'clickhouse',
+    env: 'SENSOR_CLICKHOUSE',
+    def: undefined,
+    check: (v) => {
+      if (v === null) return ok(undefined);
+      if (typeof v !== 'string') return bad('a ClickHouse URL like http://host:8123[/database]');
+      const u = parseClickHouseUrl(v);
+      return typeof u === 'string' ? bad(u) : ok(v);
+    },
+  },
+  { key: 'clickhouseSpool', flag: 'clickhouse-spool', env: 'SENSOR_CLICKHOUSE_SPOOL', def: undefined, check: (v) => (v === null ? ok(undefined) : path('ClickHouse spool directory')(v)) },
   { key: 'metrics', flag: 'metrics', env: 'SENSOR_METRICS', def: undefined, check: (v, text) => (v === null || v === false ? ok(undefined) : metricsAddress(v, text)) },
 ];
 
@@ -360,8 +378,8 @@ export function parseConfig(
   if (values.interface === undefined) {
     errors.push(`no interface to capture on: pass --iface NAME or set "interface" in the config file`);
   }
-  if (values.db === undefined && values.csv === undefined && values.json === undefined) {
-    errors.push('no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file');
+  if (values.db === undefined && values.csv === undefined && values.json === undefined && values.clickhouse === undefined) {
+    errors.push('no output: pass --db PATH, --csv PATH, --json PATH and/or --clickhouse URL, or set "db" / "csv" / "json" / "clickhouse" in the config file');
   }
   for (const k of ['jsonAlertsOnly', 'jsonFeatures'] as const) {
     if (values[k] === true && values.json === undefined) errors.push(`${k} applies to the JSON output, but no "json" is set`);
