@@ -123,7 +123,7 @@ function validate(a: Args): string[] {
   if (!a.db && !a.csv && !a.json && !a.clickhouse) errors.push('Expected --db PATH, --csv PATH, --json PATH and/or --clickhouse URL: where should the flows go?');
   if (a.clickhouse !== undefined) {
     const u = parseClickHouseUrl(a.clickhouse);
-    if (typeof u === 'string') errors.push(`Expected --clickhouse to be ${u}`);
+    if (typeof u === 'string') errors.push(`Expected --clickhouse to be ${u}, got "${a.clickhouse}"`);
   }
   if (a['clickhouse-spool'] !== undefined && a.clickhouse === undefined) errors.push('Expected --clickhouse URL with --clickhouse-spool');
   if (a.json === '') errors.push('Expected --json PATH (a file, or "-" for standard output)');

@@ -122,7 +122,9 @@ const QUERY_ALREADY_RUNNING = '216';
 
 function sleep(ms: number, abort: { wake: (() => void) | null }): Promise<void> {
   return new Promise((resolve) => {
+    // Unref'd: a retry never keeps the process alive by itself (close() spools what is left).
     const t = setTimeout(resolve, ms);
+    t.unref();
     abort.wake = () => {
       clearTimeout(t);
       resolve();
@@ -215,7 +217,7 @@ export class ClickHouseSink implements FlowSink {
    */
   static async open(urlText: string, columns: ProfileColumns, opts: ClickHouseSinkOptions): Promise<ClickHouseSink> {
     const parsed = parseClickHouseUrl(urlText);
-    if (typeof parsed === 'string') throw new SinkError('write-failed', `--clickhouse: expected ${parsed}`);
+    if (typeof parsed === 'string') throw new SinkError('write-failed', `--clickhouse: expected ${parsed}, got "${urlText}"`);
     const lockFile = takeSpoolLock(opts.spoolDir);
     let sink: ClickHouseSink;
     try {
