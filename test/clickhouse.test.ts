@@ -21,6 +21,7 @@ import type { FlowRows } from '../src/sinks/flow-rows.js';
 
 const BUNDLED = ['edge', 'cic2017-webattack-sqlinj', 'cic2017-wednesday-tls-flow', 'zeek-http-vlan', 'zeek-wikipedia'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
 const dir = mkdtempSync(join(tmpdir(), 'sensor-ch-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One TabSeparated cell as ClickHouse prints it: `\N` is NULL, nan/inf are numbers, escapes undone. */
 function cell(text: string, type: string): string | number | null {
@@ -76,7 +77,6 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     ch.thaw();
     await ch.kill();
     rmSync(ch.dir, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it.each([

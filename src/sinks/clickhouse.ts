@@ -3,9 +3,10 @@
  * outage or a slow server loses no flow, and every flow arrives exactly once.
  *
  * The queue. write() encodes a batch (RowBinary, clickhouse-rows.ts) and appends it to one FIFO; a single sender
- * inserts the head, one INSERT per batch, and takes the next only after the server acknowledged it, so batches
- * arrive in order. A queued batch lives in memory while the server keeps up, and in a file of the spool directory
- * (written to a temporary name, fsynced, renamed, directory fsynced) when:
+ * inserts from the head, the waiting batches of one run together in one INSERT (at most 65,536 rows), and takes
+ * the next only after the server acknowledged it, so batches arrive in order. A queued batch lives in memory
+ * while the server keeps up, and in a file of the spool directory (written to a temporary name, fsynced, renamed,
+ * directory fsynced) when:
  * - the server is unreachable or answers with an error: every queued batch goes to disk at once, and every new
  *   one as it comes, until an insert succeeds again (retried with a backoff from 1 s to 30 s);
  * - more than `maxMemoryBatches` wait (a slow server, live: the capture must not wait); in replay
@@ -17,12 +18,12 @@
  * whose answer was lost (server killed, connection dropped, timeout) may or may not have been committed. So each
  * row carries `(run_id, batch, row)`, and a batch that was ever sent without an answer is "uncertain": before it
  * is sent again the sender asks which of its rows the table already has, and sends only the others (normally all
- * or none: a batch is one INSERT of far fewer than max_insert_block_size rows into a table without a partition
- * key, which MergeTree writes as one part, renamed into place atomically). The question is asked with the
+ * or none: an INSERT of far fewer than max_insert_block_size rows into a table without a partition key is one
+ * block, which MergeTree writes as one part, renamed into place atomically). The question is asked with the
  * INSERT's own `query_id`: while that INSERT is still running on the server (we gave up waiting, it did not), the
  * server refuses the question (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING) and we ask again later, so an answer
- * always describes a finished insert. After a restart the spool's first batch is uncertain (the previous process
- * may have been sending it when it stopped).
+ * always describes a finished insert. After a restart every spooled batch is uncertain (the previous process may
+ * have been sending some when it stopped).
  *
  * The schema is created on first contact (`CREATE DATABASE/TABLE IF NOT EXISTS`); an existing table whose
  * columns differ is refused ('profile-mismatch'), at open when the server is up, else when it comes back (the
@@ -45,7 +46,7 @@ export interface ClickHouseSinkOptions {
   sensor: string;
   /** Replay: write() waits while `maxMemoryBatches` batches wait for a server that is up but slow. Live: spool. */
   backpressure: boolean;
-  /** Batches queued in memory before spooling (live) or waiting (replay). Default 16. */
+  /** Batches queued in memory before spooling (live) or waiting (replay). Default 64 (~50-60 MB of cic2017 rows). */
   maxMemoryBatches?: number;
   /** The spool's size limit in bytes; past it a batch is dropped and counted (`rows_dropped`). Default 4 GiB. */
   maxSpoolBytes?: number;
@@ -119,6 +120,8 @@ function shown(url: URL): string {
 const SPOOL_SUFFIX = '.rowbinary';
 /** ClickHouse error 216: a query with this query_id is still running. */
 const QUERY_ALREADY_RUNNING = '216';
+/** Rows per INSERT at most (consecutive batches are sent together); far below max_insert_block_size (1,048,576). */
+const MAX_INSERT_ROWS = 65_536;
 
 function sleep(ms: number, abort: { wake: (() => void) | null }): Promise<void> {
   return new Promise((resolve) => {
@@ -166,8 +169,8 @@ export class ClickHouseSink implements FlowSink {
   /** flush() callers waiting until nothing is queued in memory. */
   private flushWaiters: (() => void)[] = [];
   private lastSpoolNotice = 0;
-  /** The batch being inserted (never dropped for the spool limit while in flight). */
-  private sending: Entry | null = null;
+  /** The batches being inserted (never dropped for the spool limit while in flight). */
+  private sending: Set<Entry> | null = null;
   private readonly maxMemoryBatches: number;
   private readonly maxSpoolBytes: number;
   private readonly closeTimeoutMs: number;
@@ -184,7 +187,7 @@ export class ClickHouseSink implements FlowSink {
     this.table = flowsTable(columns.name);
     this.cols = flowColumns(columns);
     this.featureIsInt = columns.featureTypes.map((t) => t === 'INTEGER');
-    this.maxMemoryBatches = Math.max(1, opts.maxMemoryBatches ?? 16);
+    this.maxMemoryBatches = Math.max(1, opts.maxMemoryBatches ?? 64);
     this.maxSpoolBytes = opts.maxSpoolBytes ?? 4 * 2 ** 30;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 30_000;
     // Every statement names its database, so the client gets the URL without it (given to the client, the
@@ -326,27 +329,28 @@ export class ClickHouseSink implements FlowSink {
     let backoff = 1000;
     for (;;) {
       if (this.closing || this.failure) return;
-      const head = this.queue[0];
-      if (head === undefined) {
+      if (this.queue.length === 0) {
         await new Promise<void>((resolve) => (this.queueWaiter = resolve));
         continue;
       }
-      this.sending = head;
+      const group = this.nextGroup();
+      this.sending = new Set(group);
       try {
         if (!this.schemaReady) await this.ensureSchema();
-        await this.send(head);
-        this.queue.splice(this.queue.indexOf(head), 1);
-        if (head.file !== null) {
-          unlinkSync(head.file);
-          this.spoolBytes -= head.bytes;
-          this.counters.batches_spooled--;
-          this.counters.rows_spooled -= head.rows;
+        await this.send(group);
+        for (const e of group) {
+          this.queue.splice(this.queue.indexOf(e), 1);
+          if (e.file !== null) {
+            unlinkSync(e.file);
+            this.spoolBytes -= e.bytes;
+            this.counters.batches_spooled--;
+            this.counters.rows_spooled -= e.rows;
+          } else this.memoryBatches--;
+          this.counters.rows_sent += e.rows;
         }
-        if (head.body !== null && head.file === null) this.memoryBatches--;
-        this.counters.rows_sent += head.rows;
+        this.sending = null;
         this.afterDequeue();
         backoff = 1000;
-        this.sending = null;
         if (!this.healthy) {
           this.healthy = true;
           this.event('info', 'clickhouse_recovered', `ClickHouse ${shown(this.url)} is back: sending ${this.counters.rows_spooled} spooled flows`);
@@ -367,30 +371,52 @@ export class ClickHouseSink implements FlowSink {
     }
   }
 
-  /** Inserts one batch; for an uncertain one, only the rows the table does not hold yet. */
-  private async send(e: Entry): Promise<void> {
-    let body = e.body;
-    let offsets = e.offsets;
-    if (body === null) {
-      const read = readSpoolFile(e.file!);
-      body = read.body;
-      offsets = read.header.offsets;
+  /**
+   * The batches of the next INSERT: the head of the queue and the batches after it of the same run, up to
+   * MAX_INSERT_ROWS rows. ClickHouse wants few large inserts (each one is a part on disk to merge later): one per
+   * 1,024-flow batch kept the server, not the sensor, the limit (about 12 k flows/s on this machine).
+   */
+  private nextGroup(): Entry[] {
+    const head = this.queue[0]!;
+    const group = [head];
+    let rows = head.rows;
+    for (let i = 1; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.run !== head.run || rows + e.rows > MAX_INSERT_ROWS) break;
+      group.push(e);
+      rows += e.rows;
     }
-    const queryId = `sensor-${e.run}-${e.batch}`;
-    if (e.uncertain) {
-      const held = await this.rowsHeld(e, queryId);
-      if (held.size === e.rows) {
-        this.counters.rows_already_stored += e.rows;
-        return;
+    return group;
+  }
+
+  /**
+   * One INSERT of the group's rows; for uncertain batches, only the rows the table does not hold yet. Its
+   * query_id is the head batch's, which stays the head until the server acknowledges it: the same id on every
+   * attempt, so the check below always sees the previous attempt finished.
+   */
+  private async send(group: Entry[]): Promise<void> {
+    const head = group[0]!;
+    const queryId = `sensor-${head.run}-${head.batch}`;
+    const held = group.some((e) => e.uncertain) ? await this.rowsHeld(group, queryId) : new Map<number, Set<number>>();
+    const parts: Buffer[] = [];
+    for (const e of group) {
+      let body = e.body;
+      let offsets = e.offsets;
+      if (body === null) {
+        const read = readSpoolFile(e.file!);
+        body = read.body;
+        offsets = read.header.offsets;
       }
-      if (held.size > 0) {
-        const parts: Buffer[] = [];
-        for (let r = 0; r < e.rows; r++) if (!held.has(r)) parts.push(body.subarray(offsets[r], offsets[r + 1]));
-        this.counters.rows_already_stored += held.size;
-        body = Buffer.concat(parts);
+      const have = held.get(e.batch);
+      if (have === undefined) parts.push(body);
+      else {
+        this.counters.rows_already_stored += have.size;
+        for (let r = 0; r < e.rows; r++) if (!have.has(r)) parts.push(body.subarray(offsets[r], offsets[r + 1]));
       }
     }
-    e.uncertain = true; // from here until the server answers, it may or may not get stored
+    for (const e of group) e.uncertain = true; // from here until the server answers, they may or may not get stored
+    const body = Buffer.concat(parts);
+    if (body.length === 0) return; // all there already
     const names = this.cols.map((c) => `\`${c.name}\``).join(', ');
     const res = await this.client.exec({
       query: `INSERT INTO \`${this.database}\`.\`${this.table}\` (${names}) FORMAT RowBinary`,
@@ -400,17 +426,24 @@ export class ClickHouseSink implements FlowSink {
     for await (const _ of res.stream) void _; // the (empty) answer: read it so the connection is reused
   }
 
-  /** Which rows of batch `e` the table holds, asked under the INSERT's query_id (see the top of this file). */
-  private async rowsHeld(e: Entry, queryId: string): Promise<Set<number>> {
+  /** Which rows of the group's batches the table holds, by batch; asked under the INSERT's query_id (top of file). */
+  private async rowsHeld(group: Entry[], queryId: string): Promise<Map<number, Set<number>>> {
     const rs = await this.client.query({
       // Literals, not query parameters: those came with ClickHouse 19.
-      query: `SELECT row FROM \`${this.database}\`.\`${this.table}\` WHERE sensor = ${literal(this.opts.sensor)} AND run_id = ${literal(e.run)} AND batch = ${e.batch}`,
+      query:
+        `SELECT batch, row FROM \`${this.database}\`.\`${this.table}\` WHERE sensor = ${literal(this.opts.sensor)} ` +
+        `AND run_id = ${literal(group[0]!.run)} AND batch IN (${group.map((e) => e.batch).join(', ')})`,
       format: 'TabSeparated',
       query_id: queryId,
     });
-    const text = await rs.text();
-    const held = new Set<number>();
-    for (const line of text.split('\n')) if (line !== '') held.add(Number(line));
+    const held = new Map<number, Set<number>>();
+    for (const line of (await rs.text()).split('\n')) {
+      if (line === '') continue;
+      const [batch, row] = line.split('\t').map(Number) as [number, number];
+      let set = held.get(batch);
+      if (!set) held.set(batch, (set = new Set()));
+      set.add(row);
+    }
     return held;
   }
 
@@ -453,7 +486,7 @@ export class ClickHouseSink implements FlowSink {
   private spoolMemory(): void {
     for (const e of this.queue) {
       if (e.body === null || e.file !== null) continue;
-      if (this.spoolBytes + e.bytes > this.maxSpoolBytes && e !== this.sending) {
+      if (this.spoolBytes + e.bytes > this.maxSpoolBytes && !this.sending?.has(e)) {
         this.counters.rows_dropped += e.rows;
         this.event('error', 'clickhouse_dropped', `ClickHouse spool ${this.opts.spoolDir} is full (${this.maxSpoolBytes} bytes): ${e.rows} flows dropped (sink.clickhouse.rows_dropped ${this.counters.rows_dropped})`);
         e.body = null;
@@ -475,7 +508,7 @@ export class ClickHouseSink implements FlowSink {
     // Batches dropped for the size limit leave the queue.
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const e = this.queue[i]!;
-      if (e.body === null && e.file === null && e !== this.sending) {
+      if (e.body === null && e.file === null && !this.sending?.has(e)) {
         this.queue.splice(i, 1);
         this.memoryBatches--;
       }
@@ -598,7 +631,10 @@ function readSpoolFile(path: string): { header: SpoolHeader; body: Buffer } {
   return { header, body: data.subarray(nl + 1) };
 }
 
-/** The batches a previous run left, oldest first; the first is uncertain (it may have been in flight). */
+/**
+ * The batches a previous run left, oldest first, all uncertain: some may have been in flight when it stopped (it
+ * costs one SELECT per INSERT to check).
+ */
 function loadSpool(dir: string, table: string, columns: string[]): { entries: Entry[]; nextFile: number; bytes: number } {
   const names = readdirSync(dir).filter((n) => n.endsWith(SPOOL_SUFFIX)).sort();
   for (const n of readdirSync(dir)) if (n.endsWith(`${SPOOL_SUFFIX}.tmp`)) unlinkSync(join(dir, n)); // never renamed: not acknowledged to anyone
@@ -617,7 +653,7 @@ function loadSpool(dir: string, table: string, columns: string[]): { entries: En
     if (header.table !== table || header.columns.join(',') !== columns.join(',')) {
       throw new SinkError('profile-mismatch', `ClickHouse spool ${dir} holds flows for table ${header.table} with other columns: send them with that profile first, or use another --clickhouse-spool`);
     }
-    entries.push({ run: header.run, batch: header.batch, rows: header.rows, body: null, offsets: header.offsets, file: path, bytes: size, uncertain: entries.length === 0 });
+    entries.push({ run: header.run, batch: header.batch, rows: header.rows, body: null, offsets: header.offsets, file: path, bytes: size, uncertain: true });
     bytes += size;
   }
   const last = names.length > 0 ? Number(names[names.length - 1]!.slice(0, 12)) : 0;
