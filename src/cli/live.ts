@@ -618,7 +618,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       flows_written: a.flows,
       flows_per_s: dt > 0 ? Math.round((a.flows - lastStatsFlows) / dt) : 0,
       not_in_flows: nonZero(a.packetsNotInWrittenFlows),
-      info: nonZero({ ...a.info, 'sink.json.lines_dropped': jsonLinesDropped }),
+      info: nonZero({ ...a.info, 'sink.json.lines_dropped': jsonLinesDropped, ...outputs.clickhouse?.info() }),
       ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
       process: processHealth(),
     };
@@ -659,7 +659,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       gauge('sensor_open_flow_packets', 'Packets in flows still open.', openPackets),
       labelled('sensor_flows_ended_total', 'Flows written to the outputs, by why they ended.', 'reason', FLOW_END_NAMES.map((n, i) => [n, flowsEnded[i]!])),
       labelled('sensor_packets_not_in_written_flows_total', 'Packets not in a written flow, by reason.', 'reason', Object.entries(reasons)),
-      labelled('sensor_events_total', 'Counts about flows, files and outputs (the runs counters\' info group).', 'counter', Object.entries({ ...info, 'sink.json.lines_dropped': jsonLinesDropped })),
+      labelled('sensor_events_total', 'Counts about flows, files and outputs (the runs counters\' info group).', 'counter', Object.entries({ ...info, 'sink.json.lines_dropped': jsonLinesDropped, ...outputs.clickhouse?.info() })),
       labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', Object.entries(verdicts?.tally.verdicts() ?? {})),
       gauge('sensor_output_queue_batches', 'Batches of completed flows waiting for verdicts or outputs.', pending.length),
       gauge('sensor_verdict_queue_batches', 'Batches being classified by the model.', verdicts?.inFlight ?? 0),

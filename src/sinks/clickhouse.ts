@@ -135,6 +135,16 @@ function sleep(ms: number, abort: { wake: (() => void) | null }): Promise<void> 
   });
 }
 
+/**
+ * The server's error code: the client sets `code` for newer servers; 18.x sends it only in the text
+ * (`Code: 192, e.displayText() = ...`). '' when the server did not answer.
+ */
+function serverCode(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^\d+$/.test(code)) return code;
+  return /^Code: (\d+),/.exec(String((e as Error | null)?.message ?? ''))?.[1] ?? '';
+}
+
 /** A ClickHouse string literal. */
 function literal(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -460,7 +470,7 @@ export class ClickHouseSink implements FlowSink {
       }
     } catch (e) {
       if (e instanceof SinkError) throw e;
-      const code = String((e as { code?: unknown }).code ?? '');
+      const code = serverCode(e);
       // The server answered and refused (wrong user or password, no right to create): retrying will not help.
       if (code === '516' || code === '192' || code === '193' || code === '194' || code === '497') {
         throw new SinkError('write-failed', `ClickHouse ${shown(this.url)} refused: ${oneLine(e)}`, { cause: e });
@@ -476,7 +486,7 @@ export class ClickHouseSink implements FlowSink {
     if (this.healthy) {
       this.healthy = false;
       this.event('warn', 'clickhouse_unreachable', `ClickHouse ${shown(this.url)} unavailable (${oneLine(e)}): spooling flows in ${this.opts.spoolDir} until it is back`);
-    } else if (String((e as { code?: unknown }).code ?? '') === QUERY_ALREADY_RUNNING) {
+    } else if (serverCode(e) === QUERY_ALREADY_RUNNING) {
       return; // the earlier insert is still running: wait for it quietly
     }
     this.spoolMemory();
