@@ -114,11 +114,16 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     if (profile === 'cic2017') expect(rows.some((r) => r[names.indexOf('label')] !== null && r[names.indexOf('attack_score')] !== null)).toBe(true);
   });
 
-  it('an unwritable spool directory is exit 4', async () => {
+  it('an unwritable spool directory or a refused login is exit 4', async () => {
     writeFileSync(join(dir, 'a-file'), '');
     const spool = await sensor(['--replay', BUNDLED[0]!, '--clickhouse', ch.url, '--clickhouse-spool', join(dir, 'a-file', 'spool')]);
     expect(spool.status).toBe(4);
     expect(spool.stderr).toContain(`ClickHouse spool directory ${join(dir, 'a-file', 'spool')} is not writable`);
+    // A server that answers and refuses the login is not an outage to wait out.
+    const login = await sensor(['--replay', BUNDLED[0]!, '--no-model', '--clickhouse', ch.url.replace('//', '//nobody:secret@'), '--clickhouse-spool', join(dir, 'spool-login')]);
+    expect(login.status).toBe(4);
+    expect(login.stderr).toContain(`ClickHouse ${ch.url.replace('//', '//nobody:***@')}/ refused: Code: 192`);
+    expect(login.stderr).not.toContain('secret');
   });
 
   it('server down at start, SIGTERM, then back: the spool survives the sensor and every flow arrives once', async () => {
@@ -194,8 +199,8 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
       return { count: n, ids, features, kinds: new Uint8Array(n * F) };
     };
     let written = 0;
-    const write = (n: number, seed: number): void => {
-      void sink.write(batch(n, seed));
+    const write = (n: number, seed: number, to: ClickHouseSink = sink): void => {
+      void to.write(batch(n, seed));
       written += n;
     };
     // A stream of 10,000-row batches (~7 MB each) while the server is killed twice and restarted.
@@ -218,6 +223,15 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     ch.thaw();
     await waitFor(() => sink.counters.rows_sent === written, 120_000);
     await sink.close();
+    // Slow (frozen, no error yet) with the live setting: past maxMemoryBatches the batches go to disk, not RAM.
+    const slow = await ClickHouseSink.open(`${ch.url}/sensor`, columns, { spoolDir: spool, sensor: 'kill-test', backpressure: false, maxMemoryBatches: 2 });
+    ch.freeze();
+    for (let b = 0; b < 6; b++) write(1000, 500 + b, slow);
+    const spooledWhileSlow = slow.counters.batches_spooled;
+    ch.thaw();
+    await waitFor(() => slow.counters.rows_sent === 6000, 120_000);
+    await slow.close();
+    expect(spooledWhileSlow).toBeGreaterThanOrEqual(3);
     const c = await counts(ch, 'flows_cic');
     const mine = Number((await ch.query(`SELECT count() FROM sensor.flows_cic WHERE sensor = 'kill-test'`)).trim());
     expect(mine).toBe(written);
