@@ -52,7 +52,7 @@ export interface ClickHouseSinkOptions {
   maxSpoolBytes?: number;
   /** How long one request may take before it counts as failed, ms. Default 30000. */
   requestTimeoutMs?: number;
-  /** How long close() keeps sending to a server that is up before it spools the rest, ms. Default 30000. */
+  /** How long flush()/close() keep sending to a server that is up before they spool the rest, ms. Default 10000. */
   closeTimeoutMs?: number;
   /** Told about outages, spooling, recovery and drops (the CLI logs them). */
   onEvent?: (e: ClickHouseEvent) => void;
@@ -199,7 +199,7 @@ export class ClickHouseSink implements FlowSink {
     this.featureIsInt = columns.featureTypes.map((t) => t === 'INTEGER');
     this.maxMemoryBatches = Math.max(1, opts.maxMemoryBatches ?? 64);
     this.maxSpoolBytes = opts.maxSpoolBytes ?? 4 * 2 ** 30;
-    this.closeTimeoutMs = opts.closeTimeoutMs ?? 30_000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     // Every statement names its database, so the client gets the URL without it (given to the client, the
     // database would be the default of each request, and CREATE DATABASE would fail on its own absence).
     const server = new URL(url.href);
