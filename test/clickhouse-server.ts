@@ -12,6 +12,11 @@ import { join } from 'node:path';
 /** The server binary, or undefined (the tests then skip, saying so). */
 export const CLICKHOUSE_SERVER = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server', '/usr/bin/clickhouse'].find((p) => existsSync(p));
 
+/** A loopback port nothing listens on (just closed). */
+export function unusedPort(): Promise<number> {
+  return freePort();
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

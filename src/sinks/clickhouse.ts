@@ -22,7 +22,9 @@
  * block, which MergeTree writes as one part, renamed into place atomically). The question is asked with the
  * INSERT's own `query_id`: while that INSERT is still running on the server (we gave up waiting, it did not), the
  * server refuses the question (QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING) and we ask again later, so an answer
- * always describes a finished insert. After a restart every spooled batch is uncertain (the previous process may
+ * always describes a finished insert. One case is left to timing: a server that stalls (for longer than the request
+ * timeout) before it even starts our INSERT, then resumes; after a timeout the check therefore waits until the
+ * server answers a ping, and 2 s more, so the INSERT queued ahead of it starts first. After a restart every spooled batch is uncertain (the previous process may
  * have been sending some when it stopped).
  *
  * The schema is created on first contact (`CREATE DATABASE/TABLE IF NOT EXISTS`); an existing table whose
@@ -50,7 +52,7 @@ export interface ClickHouseSinkOptions {
   maxMemoryBatches?: number;
   /** The spool's size limit in bytes; past it a batch is dropped and counted (`rows_dropped`). Default 4 GiB. */
   maxSpoolBytes?: number;
-  /** How long one request may take before it counts as failed, ms. Default 30000. */
+  /** How long one request may take before it counts as failed, ms. Default 60000. */
   requestTimeoutMs?: number;
   /** How long flush()/close() keep sending to a server that is up before they spool the rest, ms. Default 10000. */
   closeTimeoutMs?: number;
@@ -120,6 +122,8 @@ function shown(url: URL): string {
 const SPOOL_SUFFIX = '.rowbinary';
 /** ClickHouse error 216: a query with this query_id is still running. */
 const QUERY_ALREADY_RUNNING = '216';
+/** After a timed-out request, how long to let a stalled server start what it had queued before checking. */
+const STALE_REQUEST_GRACE_MS = 2000;
 /** Rows per INSERT at most (consecutive batches are sent together); far below max_insert_block_size (1,048,576). */
 const MAX_INSERT_ROWS = 65_536;
 
@@ -179,6 +183,8 @@ export class ClickHouseSink implements FlowSink {
   /** flush() callers waiting until nothing is queued in memory. */
   private flushWaiters: (() => void)[] = [];
   private lastSpoolNotice = 0;
+  /** The last failed request timed out (see send()). */
+  private timedOut = false;
   /** The batches being inserted (never dropped for the spool limit while in flight). */
   private sending: Set<Entry> | null = null;
   private readonly maxMemoryBatches: number;
@@ -208,7 +214,7 @@ export class ClickHouseSink implements FlowSink {
       url: server.href,
       // Failures reach the operator through onEvent, once per outage, not as the client's stack traces.
       log: { level: ClickHouseLogLevel.OFF },
-      request_timeout: opts.requestTimeoutMs ?? 30_000,
+      request_timeout: opts.requestTimeoutMs ?? 60_000,
       // The 18.x server knows none of the settings newer clients may send by default; send none.
       clickhouse_settings: {},
       application: 'sensor',
@@ -372,6 +378,7 @@ export class ClickHouseSink implements FlowSink {
           return;
         }
         this.counters.retries++;
+        if (/timeout/i.test(oneLine(e))) this.timedOut = true;
         this.markUnhealthy(e);
         if (this.closing) return;
         await sleep(backoff, this.sleeper);
@@ -407,6 +414,15 @@ export class ClickHouseSink implements FlowSink {
   private async send(group: Entry[]): Promise<void> {
     const head = group[0]!;
     const queryId = `sensor-${head.run}-${head.batch}`;
+    if (group.some((e) => e.uncertain) && this.timedOut) {
+      // The last request timed out: the server may hold our INSERT unstarted in a queue (a stalled server), and a
+      // check that ran before it would miss its rows. Wait until the server answers again, then a grace period in
+      // which the old request, queued ahead of ours, starts (and registers its query_id) or is dropped.
+      const ping = await this.client.ping();
+      if (!ping.success) throw ping.error;
+      await new Promise((r) => setTimeout(r, STALE_REQUEST_GRACE_MS));
+      this.timedOut = false;
+    }
     const held = group.some((e) => e.uncertain) ? await this.rowsHeld(group, queryId) : new Map<number, Set<number>>();
     const parts: Buffer[] = [];
     for (const e of group) {
