@@ -145,20 +145,22 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     let err2 = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err2 += d));
     const feed = createWriteStream(fifo);
-    // The packets of a bundled capture 40 times over (~1 MB: more than the reader buffers before it returns).
+    // The packets of a bundled capture again and again, as a live feed: the reader always has data, so it returns
+    // to the loop, which sees the stop request.
     const pcap = readFileSync(BUNDLED[4]!);
-    const more = Buffer.concat(new Array<Buffer>(40).fill(pcap.subarray(24)));
+    const more = pcap.subarray(24);
     feed.on('error', () => undefined); // EPIPE once the sensor stops reading
-    feed.write(Buffer.concat([pcap.subarray(0, 24), more]));
+    feed.write(pcap.subarray(0, 24));
+    const feeding = setInterval(() => {
+      if (feed.writableLength < 1 << 20) feed.write(more);
+    }, 5);
+    const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     // SIGTERM once the sensor runs (it says it is spooling when it opens the output with the server down).
     await waitFor(() => err2.includes('spooling flows in'), 30_000);
     child.kill('SIGTERM');
-    // More packets, so the reader returns to the loop, which sees the stop request before the capture ends.
-    await new Promise((r) => setTimeout(r, 300));
-    feed.write(more);
-    await new Promise((r) => setTimeout(r, 300));
-    feed.end();
-    const status2 = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const status2 = await closed;
+    clearInterval(feeding);
+    feed.destroy();
     expect(err2).toContain('spooled in');
     expect(status2).toBe(130);
     const n2 = flowsOf(err2);
