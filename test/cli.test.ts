@@ -42,7 +42,7 @@ describe('usage errors exit 2 with the exact expectation', () => {
   it('no output given', async () => {
     const r = await sensor(['--replay', EDGE]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('sensor: no output: pass --db PATH, --csv PATH and/or --json PATH\n');
+    expect(r.stderr).toContain('sensor: no output: pass --db PATH, --csv PATH, --json PATH and/or --clickhouse URL\n');
   });
 });
 

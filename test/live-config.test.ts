@@ -78,7 +78,10 @@ describe('parseConfig', () => {
       '--snaplen: expected an integer number of bytes from 64 to 262144, got "9k"',
       '--stats-interval: expected 0 (off) or a positive number of seconds, got "often"',
       'no interface to capture on: pass --iface NAME or set "interface" in the config file',
-      'no output: pass --db PATH, --csv PATH and/or --json PATH, or set "db" / "csv" / "json" in the config file',
+      // "db" and "csv" are given, with bad values: reported as such, not once more as "no output".
+    ]);
+    expect(parseConfig({ interface: 'eth0' }, {}, {}).errors).toEqual([
+      'no output: pass --db PATH, --csv PATH, --json PATH and/or --clickhouse URL, or set "db" / "csv" / "json" / "clickhouse" in the config file',
     ]);
   });
 

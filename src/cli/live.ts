@@ -172,6 +172,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     argv,
     ...(classifier ? { benignClass: classifier.card.benign } : {}),
     flowIds: { next: 1 },
+    onClickHouseEvent: (e) => log[e.level]({ event: e.event }, e.message),
     onJsonDrop: (lines) => {
       if (!telemetry) return;
       telemetry.jsonLinesDropped += lines;

@@ -186,6 +186,9 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
       argv,
       ...(classifier ? { benignClass: classifier.card.benign } : {}),
       flowIds: { next: 1 },
+      onClickHouseEvent: (e) => {
+        if (!args.quiet || e.level === 'error') process.stderr.write(`sensor: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
+      },
     });
   } catch (e) {
     for (const s of sources) s.close();

@@ -10,8 +10,9 @@
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
  *   promiscuous, statsInterval, model, alertThreshold, retention, maxFlows, portDirection, ipv6, json, jsonAlertsOnly,
- *   jsonFeatures, sensorName, metrics.
+ *   jsonFeatures, sensorName, clickhouse, clickhouseSpool, metrics.
  */
+import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import { alertThresholdError } from '../classify/model-card.js';
@@ -59,6 +60,10 @@ export interface LiveConfig {
   jsonFeatures: boolean;
   /** The JSON events' `sensor` field; undefined = the host name. */
   sensorName: string | undefined;
+  /** ClickHouse HTTP URL to insert flows into; undefined = off. */
+  clickhouse: string | undefined;
+  /** Directory where flows wait while ClickHouse is unreachable or slow; undefined = the default. */
+  clickhouseSpool: string | undefined;
   /** Where to serve Prometheus metrics (`/metrics`); undefined = off. */
   metrics: { host: string; port: number } | undefined;
 }
@@ -219,8 +224,29 @@ export const FIELDS: readonly Field[] = [
     flag: 'sensor-name',
     env: 'SENSOR_SENSOR_NAME',
     def: undefined,
-    describe: 'The `sensor` field of JSON events (default: the host name)',
+    describe: 'The `sensor` field of JSON events and ClickHouse rows (default: the host name)',
     check: (v) => (v === null ? ok(undefined) : typeof v === 'string' && v.trim() !== '' && !v.includes('\0') ? ok(v) : bad('a non-empty name, or null for the host name')),
+  },
+  {
+    key: 'clickhouse',
+    flag: 'clickhouse',
+    env: 'SENSOR_CLICKHOUSE',
+    def: undefined,
+    describe: 'ClickHouse HTTP URL to insert flows into, http://[user:password@]host:8123[/database] (table flows_<profile>, created when absent); an outage or a slow server spools to disk',
+    check: (v) => {
+      if (v === null) return ok(undefined);
+      if (typeof v !== 'string') return bad('a ClickHouse URL like http://host:8123[/database]');
+      const u = parseClickHouseUrl(v);
+      return typeof u === 'string' ? bad(u) : ok(v);
+    },
+  },
+  {
+    key: 'clickhouseSpool',
+    flag: 'clickhouse-spool',
+    env: 'SENSOR_CLICKHOUSE_SPOOL',
+    def: undefined,
+    describe: 'Directory where flows wait while ClickHouse is unreachable or slow; the next start sends them first (default: ~/.local/state/sensor/clickhouse-spool)',
+    check: (v) => (v === null ? ok(undefined) : typeof v === 'string' && v.trim() !== '' && !v.includes('\0') ? ok(v) : bad('a directory path, or null for the default')),
   },
   {
     key: 'profile',
@@ -396,6 +422,8 @@ export function parseConfig(
   const errors: string[] = [];
   const values = {} as Record<ConfigKey, unknown>;
   const sources = {} as Record<ConfigKey, ConfigSource>;
+  // Settings given with a bad value: reported once, and still count as given (a bad --db is not also "no output").
+  const rejected = new Set<ConfigKey>();
   for (const f of FIELDS) {
     values[f.key] = defaultOf(f, mode);
     sources[f.key] = 'default';
@@ -409,6 +437,7 @@ export function parseConfig(
       sources[f.key] = source;
     } else {
       errors.push(`${where}: expected ${r.expected}, got ${show(raw)}`);
+      rejected.add(f.key);
     }
   };
 
@@ -447,8 +476,11 @@ export function parseConfig(
   if (live && values.interface === undefined) {
     errors.push(`no interface to capture on: pass --iface NAME or set "interface" in the config file`);
   }
-  if (values.db === undefined && values.csv === undefined && values.json === undefined) {
-    errors.push(`no output: pass --db PATH, --csv PATH and/or --json PATH${live ? ', or set "db" / "csv" / "json" in the config file' : ''}`);
+  if ((['db', 'csv', 'json', 'clickhouse'] as const).every((k) => values[k] === undefined && !rejected.has(k))) {
+    errors.push(`no output: pass --db PATH, --csv PATH, --json PATH and/or --clickhouse URL${live ? ', or set "db" / "csv" / "json" / "clickhouse" in the config file' : ''}`);
+  }
+  if (values.clickhouseSpool !== undefined && values.clickhouse === undefined) {
+    errors.push(`${name('clickhouseSpool')} applies to the ClickHouse output, but no ${setting('clickhouse')} is set`);
   }
   for (const k of ['jsonAlertsOnly', 'jsonFeatures'] as const) {
     if (values[k] === true && values.json === undefined) errors.push(`${name(k)} applies to the JSON output, but no ${setting('json')} is set`);

@@ -195,7 +195,11 @@ export class Pipeline {
   accounting(extraInfo: Record<string, number> = {}): EngineAccounting {
     const a = this.engine.accounting();
     Object.assign(a.info, extraInfo);
-    for (const o of this.open) a.info[`sink.${o.kind}.rows_lost`] = this.fanout.rowsLost(o.sink);
+    for (const o of this.open) {
+      a.info[`sink.${o.kind}.rows_lost`] = this.fanout.rowsLost(o.sink);
+      // An output with counters of its own (ClickHouse: rows sent, spooled, already stored) adds them.
+      Object.assign(a.info, (o.sink as { info?: () => Record<string, number> }).info?.());
+    }
     for (const f of this.fanout.failures.values()) a.info[`sink.${f.name}.rows_lost`] = f.rowsLost;
     if (this.verdicts && this.continueWithoutVerdicts) {
       a.info['verdicts.unclassified_flows'] = this.unclassified;

@@ -1,6 +1,6 @@
 /**
  * The one place outputs are made, for replay and live: SINK_KINDS has one entry per kind of output (CSV, JSON
- * lines, SQLite), each saying which setting asks for it and how to open it. Adding an output is adding an entry.
+ * lines, ClickHouse, SQLite), each saying which setting asks for it and how to open it. Adding an output is adding an entry.
  * Order matters only for the order of writes (the files first, then the database, as before).
  */
 import { statSync } from 'node:fs';
@@ -10,6 +10,7 @@ import type { FlowSink, ProfileColumns } from '../sinks/flow-rows.js';
 import { CsvSink } from '../sinks/csv.js';
 import { JsonSink } from '../sinks/json.js';
 import { SqliteSink } from '../sinks/sqlite.js';
+import { ClickHouseSink, defaultSpoolDir, type ClickHouseEvent } from '../sinks/clickhouse.js';
 
 /** Live: a JSON lines file may fall this far behind before batches are dropped (and counted) rather than queued. */
 const JSON_MAX_BUFFERED_BYTES = 64 << 20;
@@ -27,6 +28,8 @@ export interface SinkContext {
   flowIds: { next: number };
   /** Live: told the lines of each JSON batch dropped because the file could not keep up. */
   onJsonDrop?: (lines: number) => void;
+  /** Told about ClickHouse outages, spooling and recovery (replay prints them, live logs them). */
+  onClickHouseEvent?: (e: ClickHouseEvent) => void;
 }
 
 /** One open output and what it was opened for. */
@@ -46,6 +49,8 @@ interface SinkKind {
   key(cfg: LiveConfig): string | undefined;
   /** The file to watch for rotation; undefined: never kept across a reload (SQLite starts a new run). */
   file?(cfg: LiveConfig): string;
+  /** Kept across a reload while its settings are the same (no file to rotate; ClickHouse: one spool per process). */
+  keptOnReload?: true;
   open(cfg: LiveConfig, ctx: SinkContext): FlowSink | Promise<FlowSink>;
 }
 
@@ -74,6 +79,19 @@ const SINK_KINDS: readonly SinkKind[] = [
       }),
   },
   {
+    kind: 'clickhouse',
+    key: (cfg) => (cfg.clickhouse === undefined ? undefined : JSON.stringify([cfg.clickhouse, cfg.clickhouseSpool, cfg.sensorName])),
+    keptOnReload: true,
+    open: (cfg, ctx) =>
+      ClickHouseSink.open(cfg.clickhouse!, ctx.columns, {
+        spoolDir: cfg.clickhouseSpool ?? defaultSpoolDir(),
+        sensor: cfg.sensorName ?? hostname(),
+        // Replay waits for a slow server, as for SQLite; live the capture must not wait: a slow server spools.
+        backpressure: ctx.mode === 'replay',
+        ...(ctx.onClickHouseEvent ? { onEvent: ctx.onClickHouseEvent } : {}),
+      }),
+  },
+  {
     kind: 'sqlite',
     key: (cfg) => cfg.db,
     open: (cfg, ctx) => SqliteSink.open(cfg.db!, ctx.columns, { source: ctx.source, mode: ctx.mode, profile: ctx.columns.name, argv: ctx.argv }),
@@ -94,7 +112,7 @@ export async function openSinks(cfg: LiveConfig, ctx: SinkContext, keep: readonl
       if (key === undefined) continue;
       const ino = k.file ? inode(k.file(cfg)) : undefined;
       const old = keep.find((o) => o.kind === k.kind);
-      if (old && k.file && old.key === key && old.ino !== undefined && old.ino === ino) {
+      if (old && old.key === key && (k.keptOnReload || (k.file && old.ino !== undefined && old.ino === ino))) {
         out.push(old);
         continue;
       }
