@@ -263,7 +263,7 @@ if (unavailable !== null) {
       const pcap = FIXTURES[0]!;
       const p = start(['--iface', lab.capIf, '--db', db, '--stats-interval', '1']);
       const line = await p.waitFor((l) => l.event === 'start');
-      expect(line).toMatchObject({ model: 'cic2017-attack@2', profile: 'cic2017' });
+      expect(line).toMatchObject({ model: 'cic2017-attack@3', profile: 'cic2017' });
       await lab.send(pcap);
       const stop = await p.stop('SIGTERM');
       const stats = await p.waitFor((l) => l.event === 'final_stats', 1000);
@@ -276,7 +276,7 @@ if (unavailable !== null) {
       const r = await sensor(['--replay', pcap, '--profile', 'cic2017', '--csv', join(dir, 'model-ref.csv'), '-q', '--no-model'], { timeoutMs: 60_000 });
       expect(r.status, r.stderr).toBe(0);
       const refFlows = readFileSync(join(dir, 'model-ref.csv'), 'utf8').trimEnd().split('\n').length - 1;
-      expect(byModel).toEqual([{ model: 'cic2017-attack@2', n: refFlows, unlabelled: 0, no_attack_label: 0 }]);
+      expect(byModel).toEqual([{ model: 'cic2017-attack@3', n: refFlows, unlabelled: 0, no_attack_label: 0 }]);
       expect(profile).toBe('cic2017');
       const c = JSON.parse(runs(db)[0]!.counters) as Counters & { verdicts: Record<string, number> };
       expect(c.info['verdicts.unclassified_flows']).toBe(0);

@@ -68,7 +68,7 @@ describe('shipped model cic2017-attack', () => {
       expect(rows.attackLabels![i]).toBe(golden.classes[attack]);
       expect(rows.attackScores![i]).toBeCloseTo(want[attack]!, 5);
     });
-    expect(rows.model).toBe('cic2017-attack@2');
+    expect(rows.model).toBe('cic2017-attack@3');
   });
 
   it('a card that names the same inputs in 2018 and leading-space 2017 spellings gives the same verdicts', async () => {

@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 describe('the verdict rule on held-out rows (in-process, the inference thread computes it)', () => {
   const goldenPath = join(MODELS_DIR, 'train', `golden-${DEFAULT_MODEL_NAME}.json`);
-  const golden = JSON.parse(readFileSync(goldenPath, 'utf8')) as { rows: (number | string)[][] };
+  const golden = JSON.parse(readFileSync(goldenPath, 'utf8')) as { rows: (number | string)[][]; proba: number[][]; classes: string[] };
   const num = (v: number | string): number => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity);
   const batch = (): FlowRows => {
     const F = getProfile(shipped().profile).columns.featureNames.length;
@@ -98,8 +98,15 @@ describe('the verdict rule on held-out rows (in-process, the inference thread co
     const r = await check(variant('thr', { alert_threshold: t, kdd }), {}, t);
     expect(r.alerts).toBeGreaterThan(0);
     expect(r.below).toBeGreaterThan(0);
-    const o = await check(variant('thr-override', { alert_threshold: 0.05 }), { alertThreshold: 0.95 }, 0.95);
+    // An override above some rows the card's threshold alerts on: halfway between the lowest such score and the next
+    // distinct one (scikit-learn's probabilities in the golden file; far from both at float32's precision).
+    const B = golden.classes.indexOf(card.benign);
+    const above = golden.proba.map((p) => Math.max(...p.filter((_, k) => k !== B))).filter((x) => x >= t).sort((a, b) => a - b);
+    const next = above.find((x) => x > above[0]! + 1e-4)!;
+    const over = (above[0]! + next) / 2;
+    const o = await check(variant('thr-override', { alert_threshold: 0.05 }), { alertThreshold: over }, over);
     expect(o.below).toBeGreaterThan(r.below);
+    expect(o.alerts).toBeGreaterThan(0);
   });
 });
 
