@@ -23,6 +23,9 @@
  *
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
+ *
+ * (About 400 lines: signals, reload and retention around the pipeline; the rest lives in live-args.ts and
+ * live-telemetry.ts.)
  */
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';

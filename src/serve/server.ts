@@ -1,6 +1,7 @@
 /**
  * `sensor serve`: a read-only JSON API over a sensor database, POST /api/predict, /metrics (Prometheus text) and
  * a dashboard page that updates itself.
+ * (Over 400 lines: nine routes over one read-only database handle, each short.)
  *
  * Node's own `http` module: nine routes, no middleware, no templating; a framework would add a dependency
  * without doing any of the work that matters here (bounded bodies, exact 4xx reasons, timeouts), which is all

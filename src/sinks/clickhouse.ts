@@ -1,6 +1,8 @@
 /**
  * ClickHouse output through the official client (`@clickhouse/client`, HTTP), with a durable on-disk spool so an
  * outage or a slow server loses no flow, and every flow arrives exactly once.
+ * (Over 400 lines: the queue, the spool and the exactly-once check share one sender's state; split, each would
+ * reach into the others.)
  *
  * The queue. write() encodes a batch (RowBinary, clickhouse-rows.ts) and appends it to one FIFO; a single sender
  * inserts from the head, the waiting batches of one run together in one INSERT (at most 65,536 rows), and takes

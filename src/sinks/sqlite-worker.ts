@@ -2,6 +2,7 @@
  * Worker thread of SqliteSink (see sqlite.ts for the protocol, schema and ownership rules). Runs compiled, from
  * dist/sinks/sqlite-worker.js. Opens the database, answers 'ready' or 'open-error', then handles messages in
  * order: each batch is one transaction (WAL, synchronous=NORMAL), acknowledged after commit.
+ * (Over 400 lines: the worker side of the same protocol, with the schema upgrade and the feature expansion.)
  */
 import { accessSync, constants as fsc, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -1,5 +1,6 @@
 /**
  * SQLite output through better-sqlite3, running in a worker thread so inserts stay off the packet path.
+ * (Over 400 lines: the main side of one worker protocol, open, batches, run counters and close, kept together.)
  *
  * Main side (this file): opens the database in the worker and waits for it, so every open problem (directory
  * missing, not writable, locked, not a database, other profile) is a SinkError before any packet is read.
