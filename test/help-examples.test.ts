@@ -36,7 +36,13 @@ describe('sensor --help examples', () => {
     for (const { command } of EXAMPLES) {
       const r = await runCommand('bash', ['-o', 'pipefail', '-c', command], { cwd: dir, env, timeoutMs: 60_000 });
       expect([r.status, r.stderr.split('\n').filter((l) => l.startsWith('sensor: '))], command).toEqual([0, []]);
-      if (command.includes('jq')) expect(r.stdout.trim().split('\n').length).toBe(6); // one line per flow of edge.pcap
+      if (command.includes('jq')) {
+        // One line per JSON event of edge.pcap: a flow event per flow, and an alert event before each attack verdict.
+        const events = await sensor(['--replay', join(ROOT, 'fixtures/reference/edge.pcap'), '--json', '-', '-q']);
+        const lines = events.stdout.trim().split('\n');
+        expect(lines.filter((l) => l.includes('"event_type":"flow"'))).toHaveLength(6);
+        expect(r.stdout.trim().split('\n')).toHaveLength(lines.length);
+      }
     }
     for (const f of ['flows.sqlite', 'flows.csv', 'edge.csv']) expect(statSync(join(dir, f)).size, f).toBeGreaterThan(0);
   });

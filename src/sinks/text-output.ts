@@ -52,7 +52,9 @@ export class TextOutput {
     private readonly what: string,
     options: TextOutputOptions = {},
   ) {
-    if (path === '-') {
+    // "-" arrives as /dev/stdout from the settings; opening that path fails (ENXIO) when stdout is a socket, as
+    // under Node's child_process or a socket-activated service, so standard output is written through fd 1.
+    if (path === '-' || path === '/dev/stdout') {
       this.out = process.stdout;
       this.fd = null;
     } else {
