@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { ROOT, sensor } from './helpers/cli.js';
+import { ROOT, SENSOR, runCommand, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 import { CsvRecordReader } from '../src/classify/csv-records.js';
 import { parseCell, tableVerdicts, type TableRule } from '../src/classify/table-rows.js';
@@ -96,6 +96,15 @@ describe('every header spelling the card accepts gives the same verdicts', () =>
     const { header, rows } = rowsOf(out);
     reference = rows.map((x) => `${x[col(header, 'predicted_label')]} ${x[col(header, 'predicted_score')]}`);
     expect(new Set(reference.map((x) => x.split(' ')[0])).size).toBeGreaterThanOrEqual(5);
+  });
+
+  it('"--out -" writes the same rows to standard output (the summary then goes to stderr); "-" as the file reads stdin', async () => {
+    const r = await sensor(['classify', SAMPLE, '--out', '-']);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, 'sample-verdicts.csv'), 'latin1')).toBe(r.stdout);
+    expect(r.stderr).toContain(' rows, ');
+    const piped = await runCommand('bash', ['-c', `node "${SENSOR}" classify - --out - -q < "${SAMPLE}"`]);
+    expect([piped.status, piped.stdout]).toEqual([0, r.stdout]);
   });
 
   /** The sample with its header renamed by `rename` and its columns in `order` (indexes into the original). */

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { CLICKHOUSE_SERVER, TestClickHouse, unusedPort } from './clickhouse-server.js';
-import { ClickHouseSink } from '../src/sinks/clickhouse.js';
+import { ClickHouseSink, defaultSpoolDir } from '../src/sinks/clickhouse.js';
 import { flowColumns } from '../src/sinks/clickhouse-rows.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
@@ -285,6 +285,12 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
 });
 
 describe('ClickHouse options and table', () => {
+  it("the default spool: the unit's state directory under systemd (its home is hidden), else the XDG state home", () => {
+    expect(defaultSpoolDir({ STATE_DIRECTORY: '/var/lib/sensor', HOME: '/nonexistent' })).toBe('/var/lib/sensor/clickhouse-spool');
+    expect(defaultSpoolDir({ STATE_DIRECTORY: '/var/lib/sensor:/var/lib/other' })).toBe('/var/lib/sensor/clickhouse-spool');
+    expect(defaultSpoolDir({ XDG_STATE_HOME: '/home/u/.state' })).toBe('/home/u/.state/sensor/clickhouse-spool');
+  });
+
   it('a bad URL is exit 2 with the expectation, in replay and live (flag and config key)', async () => {
     const bad = await sensor(['--replay', BUNDLED[0]!, '--clickhouse', 'ftp://x']);
     expect(bad.status).toBe(2);

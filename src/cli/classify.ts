@@ -4,6 +4,7 @@
  * rule as the packet path (classify/table-rows.ts), writes the input's rows byte for byte with the verdict
  * columns appended, and prints a per-class summary.
  */
+import type { Writable } from 'node:stream';
 import { createReadStream, createWriteStream, openSync, closeSync, fstatSync, readSync, type WriteStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -42,7 +43,9 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   const err = (s: string): boolean => process.stderr.write(s);
   let args: Args;
   try {
-    args = strictCommandLine(yargs(argv.map((a) => (a === '-' ? '/dev/stdin' : a))))
+    // A lone "-" is standard input as the file, standard output as the value of --out.
+    const words = argv.map((a, i) => (a === '-' ? (argv[i - 1] === '--out' ? '-' : '/dev/stdin') : a));
+    args = strictCommandLine(yargs(words.flatMap((a, i) => (a === '--out' && words[i + 1] === '-' ? [] : a === '-' && words[i - 1] === '--out' ? ['--out=-'] : [a]))))
       .scriptName('sensor classify')
       .usage(
         'Usage: sensor classify FLOWS.csv [--model M] [--out verdicts.csv] [--alert-threshold T]\n\n' +
@@ -133,7 +136,7 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
 
   let header: CsvRecord | undefined;
   let columns: TableColumns | undefined;
-  let out: WriteStream | undefined;
+  let out: Writable | undefined;
   let outError: Error | undefined;
   let pending: CsvRecord[] = [];
   let nl = '\n';
@@ -145,8 +148,15 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
 
   const openOutput = async (h: CsvRecord): Promise<void> => {
     if (args.out === undefined) return;
-    const path = args.out === '-' ? '/dev/stdout' : args.out;
-    const s = createWriteStream(path, { encoding: 'latin1' });
+    if (args.out === '-') {
+      // fd 1 itself: opening /dev/stdout fails (ENXIO) when standard output is a socket.
+      process.stdout.setDefaultEncoding('latin1');
+      process.stdout.on('error', (e) => (outError ??= e));
+      out = process.stdout;
+      await write(h.raw + ',' + VERDICT_COLUMNS.join(',') + nl);
+      return;
+    }
+    const s = createWriteStream(args.out, { encoding: 'latin1' });
     await new Promise<void>((res, rej) => {
       s.once('ready', res);
       s.once('error', rej);
@@ -240,8 +250,10 @@ async function classifyFile(args: Args, table: TableClassifier): Promise<number>
   if (!header) throw new Refused(ExitCode.Input, [`${file} is empty (expected a header line of CICFlowMeter column names)`]);
   await flush();
   if (out) {
-    const o = out as WriteStream;
-    await new Promise<void>((res) => o.end(res));
+    const o = out;
+    // Standard output stays open (the summary may follow on it); a file is closed.
+    if (o === process.stdout) await new Promise<void>((res) => o.write('', () => res()));
+    else await new Promise<void>((res) => (o as WriteStream).end(res));
   }
   if (outError) throw new Refused(ExitCode.Output, [`writing ${args.out} failed: ${ioReason(outError)}`]);
 

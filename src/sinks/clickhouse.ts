@@ -109,9 +109,17 @@ interface SpoolHeader {
   offsets: number[];
 }
 
-/** Where the spool goes without --clickhouse-spool: `$XDG_STATE_HOME/sensor/clickhouse-spool` (~/.local/state/...). */
-export function defaultSpoolDir(): string {
-  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+/**
+ * Where the spool goes without --clickhouse-spool. Under systemd with `StateDirectory=` (the shipped unit:
+ * /var/lib/sensor), `$STATE_DIRECTORY/clickhouse-spool`: the service user's home is hidden (ProtectHome) and the
+ * state directory is the one place it may write. Otherwise `$XDG_STATE_HOME/sensor/clickhouse-spool`
+ * (~/.local/state/...).
+ */
+export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
+  // systemd lists one directory per StateDirectory= entry, separated by ':'.
+  const unitState = env.STATE_DIRECTORY?.split(':')[0];
+  if (unitState) return join(unitState, 'clickhouse-spool');
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(state, 'sensor', 'clickhouse-spool');
 }
 
