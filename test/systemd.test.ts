@@ -35,6 +35,8 @@ const MIRROR = process.env.SENSOR_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian
 const FIX = (n: string): string => join(ROOT, 'fixtures/reference', `${n}.pcap`);
 const [A, B, C] = [FIX('zeek-wikipedia'), FIX('cic2017-webattack-sqlinj'), FIX('zeek-http-vlan')];
 const MODEL = 'cic2017-attack';
+/** The shipped model as the sensor names it in logs and rows: `name@version` from its card. */
+const MODEL_ID = `${MODEL}@${(JSON.parse(readFileSync(join(ROOT, 'models', `${MODEL}.json`), 'utf8')) as { version: string }).version}`;
 const CAP_NET_RAW = '0000000000002000'; // capability bit 13
 
 function has(cmd: string, args: string[]): boolean {
@@ -292,7 +294,7 @@ if (why !== null) {
 
     it('runs as sensor with CAP_NET_RAW only, under the unit hardening', async () => {
       const start = await c.waitJournal((l) => l.event === 'start', 'the start line');
-      expect(start).toMatchObject({ interface: 'eth1', model: `${MODEL}@1`, profile: 'cic2017', db: DB });
+      expect(start).toMatchObject({ interface: 'eth1', model: MODEL_ID, profile: 'cic2017', db: DB });
       expect(await c.show('ActiveState')).toBe('active');
       const pid = await c.show('MainPID');
       const uid = (await c.must(['id', '-u', 'sensor'])).trim();
@@ -336,7 +338,7 @@ if (why !== null) {
       expect(live).toEqual([...(await expected(A)), ...(await expected(B))].sort());
       for (const f of [rotated, current]) {
         const conn = new Database(f, { readonly: true });
-        expect(conn.prepare('SELECT count(*) AS n FROM flows WHERE label IS NULL OR model IS NOT ?').get(`${MODEL}@1`)).toEqual({ n: 0 });
+        expect(conn.prepare('SELECT count(*) AS n FROM flows WHERE label IS NULL OR model IS NOT ?').get(MODEL_ID)).toEqual({ n: 0 });
         conn.close();
         const [run] = runs(f);
         expect(run!.ended_at, f).not.toBeNull();
