@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
 import { sqliteColumnTypes } from './column-types.js';
+import { IDENTITY_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
 
 /**
  * What `runs.counters` holds: numbers by name, or groups of them (the CLI stores `packets`, `flows`,
@@ -71,26 +72,7 @@ export function sqlName(featureName: string): string {
 }
 
 /** The identity and verdict columns of `flows`; feature columns never take these names. */
-export const FIXED_FLOW_COLUMNS: readonly string[] = [
-  'id',
-  'run_id',
-  'flow_id',
-  'src_ip',
-  'src_port',
-  'dst_ip',
-  'dst_port',
-  'protocol',
-  'start_us',
-  'end_us',
-  'timestamp',
-  'label',
-  'score',
-  'model',
-  'attack_label',
-  'attack_score',
-  'kdd',
-  'features',
-];
+export const FIXED_FLOW_COLUMNS: readonly string[] = ['id', ...IDENTITY_COLUMNS, ...VERDICT_COLUMNS, 'features'];
 
 /**
  * Unique SQL column names for a profile's features, in order: the second `Fwd Header Length` of cic2017 is
