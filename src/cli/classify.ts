@@ -10,7 +10,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import yargs from 'yargs';
 import { ExitCode } from './exit-codes.js';
-import { sameFile, strictCommandLine } from './usage.js';
+import { keepDashValues, sameFile, strictCommandLine } from './usage.js';
 import { Classifier, DEFAULT_MODEL_NAME, ModelError } from '../classify/classifier.js';
 import { CsvRecordReader, csvField, type CsvRecord } from '../classify/csv-records.js';
 import { describeMissing, TableClassifier, type TableColumns, type Verdict } from '../classify/table-rows.js';
@@ -43,9 +43,8 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   const err = (s: string): boolean => process.stderr.write(s);
   let args: Args;
   try {
-    // A lone "-" is standard input as the file, standard output as the value of --out.
-    const words = argv.map((a, i) => (a === '-' ? (argv[i - 1] === '--out' ? '-' : '/dev/stdin') : a));
-    args = strictCommandLine(yargs(words.flatMap((a, i) => (a === '--out' && words[i + 1] === '-' ? [] : a === '-' && words[i - 1] === '--out' ? ['--out=-'] : [a]))))
+    // A lone "-" is standard output as the value of --out, standard input as the file.
+    args = strictCommandLine(yargs(keepDashValues(argv, ['--out']).map((a) => (a === '-' ? '/dev/stdin' : a))))
       .scriptName('sensor classify')
       .usage(
         'Usage: sensor classify FLOWS.csv [--model M] [--out verdicts.csv] [--alert-threshold T]\n\n' +

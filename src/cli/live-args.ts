@@ -4,19 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { strictCommandLine, UsageError } from './usage.js';
+import { keepDashValues, strictCommandLine, UsageError } from './usage.js';
 import { commandLineOptions, parseConfig, valuesFromFlags, type LiveConfig } from '../config/schema.js';
 
 /** Command-line flags of live mode: the config keys plus --config. Values stay text for parseConfig. */
 function parseLiveArgs(argv: string[]): { configFile: string | undefined; values: ReturnType<typeof valuesFromFlags> } {
-  // yargs reads a lone "-" as a positional argument; keep it as the value so the config check says why it is refused.
-  const args: string[] = [];
-  for (const a of argv) {
-    const last = args.length - 1;
-    if (a === '-' && (args[last] === '--csv' || args[last] === '--json')) args[last] += '=-';
-    else args.push(a);
-  }
-  const y = strictCommandLine(yargs(args))
+  // "-" stays the value of --csv/--json, so the config check says why it is refused live.
+  const y = strictCommandLine(yargs(keepDashValues(argv, ['--csv', '--json'])))
     .scriptName('sensor')
     .usage(
       'Usage: sensor --iface IFACE [--config FILE] [--db PATH] [--csv PATH] [--json PATH] [options]\n\n' +

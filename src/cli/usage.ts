@@ -19,6 +19,20 @@ export function strictCommandLine<T>(y: Argv<T>): Argv<T> {
     });
 }
 
+/**
+ * yargs reads a lone "-" as a positional argument: after one of `flags` it is that flag's value, so it is glued
+ * to it (`--out -` → `--out=-`).
+ */
+export function keepDashValues(argv: readonly string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const last = out.length - 1;
+    if (a === '-' && last >= 0 && flags.includes(out[last]!)) out[last] += '=-';
+    else out.push(a);
+  }
+  return out;
+}
+
 /** Whether two paths name the same existing file (so writing one would truncate the other). */
 export function sameFile(a: string, b: string): boolean {
   try {
