@@ -197,8 +197,7 @@ export class Pipeline {
     Object.assign(a.info, extraInfo);
     for (const o of this.open) {
       a.info[`sink.${o.kind}.rows_lost`] = this.fanout.rowsLost(o.sink);
-      // An output with counters of its own (ClickHouse: rows sent, spooled, already stored) adds them.
-      Object.assign(a.info, (o.sink as { info?: () => Record<string, number> }).info?.());
+      Object.assign(a.info, o.sink.info?.());
     }
     for (const f of this.fanout.failures.values()) a.info[`sink.${f.name}.rows_lost`] = f.rowsLost;
     if (this.verdicts && this.continueWithoutVerdicts) {

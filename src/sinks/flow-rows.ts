@@ -21,6 +21,8 @@ export interface FlowSink {
   flush(): Promise<void>;
   /** Flush and release; the sink cannot be used afterwards. */
   close(): Promise<void>;
+  /** Counters of its own for the run's `info` group (ClickHouse: `sink.clickhouse.rows_sent`, ...), if it keeps any. */
+  info?(): Record<string, number>;
 }
 
 /**
