@@ -4,7 +4,9 @@
  * (bin/sensor.js sets ORT_DISABLE_TELEMETRY=1 unless the environment sets it): a replay with the default model
  * leaves nothing there. The control run, with the variable set to 0, shows the check can see the store. Both runs
  * pin HOME and XDG_CACHE_HOME to a fresh directory: a CI runner that sets XDG_CACHE_HOME would otherwise put the
- * store where neither check looks, and the first check would pass for the wrong reason.
+ * store where neither check looks, and the first check would pass for the wrong reason. Both runs also drop the
+ * variables by which the library recognises a CI runner (CI, GITHUB_ACTIONS, ...): there it starts no telemetry at
+ * all, so the control would fail and the first check would pass without testing anything. A user's machine has none.
  */
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,13 @@ import { ROOT, sensor } from './helpers/cli.js';
 const EDGE = join(ROOT, 'fixtures/reference/edge.pcap');
 const store = (home: string): string => join(home, '.cache/Microsoft/DeveloperTools/.onnxruntime');
 
-async function replayWithModel(env: NodeJS.ProcessEnv): Promise<string> {
+// The names onnxruntime 1.30 reads to detect a CI runner (strings in libonnxruntime.so; CI=true alone is enough).
+const CI_MARKERS = ['CI', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'TRAVIS', 'JENKINS_URL', 'CODEBUILD_BUILD_ID',
+  'BUILDKITE', 'TEAMCITY_VERSION', 'APPVEYOR', 'BITBUCKET_BUILD_NUMBER', 'ORT_RUNNING_UNIT_TESTS'];
+
+async function replayWithModel(given: NodeJS.ProcessEnv): Promise<string> {
+  const env = { ...given };
+  for (const name of CI_MARKERS) delete env[name];
   const home = mkdtempSync(join(tmpdir(), 'sensor-home-'));
   const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-attack', '-q'], { env: { ...env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') }, timeoutMs: 60_000 });
   expect(r.status, r.stderr).toBe(0);
