@@ -27,9 +27,11 @@ export function randomId(tag = '') {
 /**
  * The commands that build the lab, in order, each `[cmd, args, undo?]` (undo: what removes what it made, so a
  * partial setup can be taken apart). `addresses`: put 10.a.b.1/24 on the sensor's end and 10.a.b.2/24 on the
- * sender's, random a.b (the daemon tests want addressed interfaces; the benches do not).
+ * sender's, random a.b (the daemon tests want addressed interfaces; the benches do not); `captureAddress: false`
+ * leaves the sensor's end without one (its kernel then answers nothing). `loopback`: bring up the capture
+ * namespace's `lo` (down in a new namespace), for a server the sensor runs there.
  * @param {ReturnType<typeof vethLab>} lab
- * @param {{ addresses?: boolean }} [opts]
+ * @param {{ addresses?: boolean, captureAddress?: boolean, loopback?: boolean }} [opts]
  * @returns {[string, string[], string[]?][]}
  */
 export function setupCommands(lab, opts = {}) {
@@ -48,16 +50,18 @@ export function setupCommands(lab, opts = {}) {
   ]) {
     cmds.push(['ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']]);
     cmds.push(['ip', ['-n', ns, 'link', 'set', dev, 'mtu', '9000', 'up']]);
-    if (opts.addresses) cmds.push(['ip', ['-n', ns, 'addr', 'add', `10.${a}.${b}.${host}/24`, 'dev', dev]]);
+    if (opts.addresses && (host === 2 || opts.captureAddress !== false)) cmds.push(['ip', ['-n', ns, 'addr', 'add', `10.${a}.${b}.${host}/24`, 'dev', dev]]);
   }
+  if (opts.loopback) cmds.push(['ip', ['-n', lab.capNs, 'link', 'set', 'lo', 'up']]);
   return cmds;
 }
 
-/** The commands that remove the lab (failures ignored: it may be half made). */
+/** The commands that remove the lab (failures ignored: it may be half made, the veth not yet moved). */
 export function teardownCommands(lab) {
   return [
     ['ip', ['netns', 'del', lab.capNs]],
     ['ip', ['netns', 'del', lab.sndNs]],
+    ['ip', ['link', 'del', lab.capIf]],
   ];
 }
 

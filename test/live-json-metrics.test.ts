@@ -7,17 +7,16 @@
  * - `--metrics`: a real HTTP GET of /metrics returns the text exposition format 0.0.4 (every family with # HELP
  *   and # TYPE, counters ending in _total) whose counters agree with what was sent and written;
  * - a metrics address already in use: exit 4 and one line, before anything is written.
- * Skipped, with the reason, when not root or when `ip netns` is not permitted.
+ * Skipped, with the reason, when not root or when `ip netns` is not permitted (the option checks run anyway).
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
-import { LiveLab, liveLabUnavailable, run, type SensorProcess } from './helpers/live-lab.js';
+import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
 import { parseConfig } from '../src/config/schema.js';
 
-const unavailable = liveLabUnavailable();
 const [A, B] = ['zeek-wikipedia', 'cic2017-webattack-sqlinj'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`)) as [string, string];
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-json-'));
 const PORT = 9464;
@@ -98,108 +97,88 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
 
 const sum = (samples: Sample[], name: string): number => samples.filter((s) => s.name === name).reduce((n, s) => n + s.value, 0);
 
-if (unavailable !== null) {
-  describe('live JSON lines and metrics', () => {
-    it.skip(`skipped: ${unavailable}`, () => undefined);
-  });
-} else {
-  describe('live JSON lines and metrics (network namespaces, veth)', () => {
-    const lab = new LiveLab(LiveLab.randomId());
-    const started: SensorProcess[] = [];
+describeLive('live JSON lines and metrics (network namespaces, veth)', LAB, () => {
+  // A new namespace's loopback is down: the metrics endpoint listens there.
+  const lab = liveLab({ loopback: true });
 
-    /** GET /metrics over HTTP from inside the capture namespace (the daemon serves on that namespace's loopback). */
-    const scrape = async (): Promise<{ status: number; type: string; body: string }> => {
-      const get =
-        "require('node:http').get(process.argv[1],(r)=>{let b='';r.setEncoding('utf8');r.on('data',(d)=>(b+=d));" +
-        "r.on('end',()=>process.stdout.write(JSON.stringify({status:r.statusCode,type:r.headers['content-type'],body:b})))})" +
-        ".on('error',(e)=>{console.error(e.message);process.exit(1)})";
-      const r = await run('ip', ['netns', 'exec', lab.capNs, process.execPath, '-e', get, `http://127.0.0.1:${PORT}/metrics`]);
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { status: number; type: string; body: string };
-    };
+  /** GET /metrics over HTTP from inside the capture namespace (the daemon serves on that namespace's loopback). */
+  const scrape = async (): Promise<{ status: number; type: string; body: string }> => {
+    const get =
+      "require('node:http').get(process.argv[1],(r)=>{let b='';r.setEncoding('utf8');r.on('data',(d)=>(b+=d));" +
+      "r.on('end',()=>process.stdout.write(JSON.stringify({status:r.statusCode,type:r.headers['content-type'],body:b})))})" +
+      ".on('error',(e)=>{console.error(e.message);process.exit(1)})";
+    const r = await lab.inCapture(process.execPath, ['-e', get, `http://127.0.0.1:${PORT}/metrics`]);
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { status: number; type: string; body: string };
+  };
 
-    beforeAll(async () => {
-      await lab.create();
-      // A new namespace's loopback is down: the metrics endpoint listens there.
-      const r = await run('ip', ['-n', lab.capNs, 'link', 'set', 'lo', 'up']);
-      expect(r.status, r.stderr).toBe(0);
-    }, 60_000);
+  it('JSON lines across a logrotate-style SIGHUP, and /metrics agreeing with them', async () => {
+    const json = join(dir, 'eve.json');
+    const db = join(dir, 'live.sqlite');
+    const [wantA, wantB] = [await replayFlows(A, 'a'), await replayFlows(B, 'b')];
+    const p = lab.startSensor(['--iface', lab.capIf, '--db', db, '--json', json, '--model', 'cic2017-attack', '--metrics', `127.0.0.1:${PORT}`, '--idle-timeout', '1', '--stats-interval', '0']);
+    const startLine = await p.waitFor((l) => l.event === 'start', 30_000);
+    expect(startLine.metrics).toBe(`http://127.0.0.1:${PORT}/metrics`);
 
-    afterAll(async () => {
-      for (const p of started) p.kill();
-      await lab.destroy();
-    }, 60_000);
+    // A second daemon on the same metrics address: exit 4, one line, before it writes anything.
+    const clash = lab.startSensor(['--iface', lab.capIf, '--json', join(dir, 'clash.json'), '--metrics', String(PORT)]);
+    const clashExit = await clash.exited;
+    expect(clashExit.code).toBe(4);
+    expect(clash.stderr).toBe(`sensor: cannot serve metrics on 127.0.0.1:${PORT}: address already in use (EADDRINUSE)\n`);
+    expect(existsSync(join(dir, 'clash.json'))).toBe(false);
 
-    it('JSON lines across a logrotate-style SIGHUP, and /metrics agreeing with them', async () => {
-      const json = join(dir, 'eve.json');
-      const db = join(dir, 'live.sqlite');
-      const [wantA, wantB] = [await replayFlows(A, 'a'), await replayFlows(B, 'b')];
-      const p = lab.startSensor(['--iface', lab.capIf, '--db', db, '--json', json, '--model', 'cic2017-attack', '--metrics', `127.0.0.1:${PORT}`, '--idle-timeout', '1', '--stats-interval', '0']);
-      started.push(p);
-      const startLine = await p.waitFor((l) => l.event === 'start', 30_000);
-      expect(startLine.metrics).toBe(`http://127.0.0.1:${PORT}/metrics`);
+    const sentA = await lab.send(A);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && flowCounts(events(json)).length < wantA.length) await new Promise((r) => setTimeout(r, 100));
+    renameSync(json, `${json}.1`);
+    p.child.kill('SIGHUP');
+    await p.waitFor((l) => l.event === 'reload' && l.msg === 'reload: outputs reopened');
+    const sentB = await lab.send(B);
 
-      // A second daemon on the same metrics address: exit 4, one line, before it writes anything.
-      const clash = lab.startSensor(['--iface', lab.capIf, '--json', join(dir, 'clash.json'), '--metrics', String(PORT)]);
-      started.push(clash);
-      const clashExit = await clash.exited;
-      expect(clashExit.code).toBe(4);
-      expect(clash.stderr).toBe(`sensor: cannot serve metrics on 127.0.0.1:${PORT}: address already in use (EADDRINUSE)\n`);
-      expect(existsSync(join(dir, 'clash.json'))).toBe(false);
+    // /metrics while running: wait until every frame sent is counted, then read it all at once.
+    let m = parseExposition((await scrape()).body);
+    const until = Date.now() + 10_000;
+    // Flows reach the outputs (and the per-reason and per-verdict counts) within about a second of completing.
+    const settled = (): boolean =>
+      sum(m.samples, 'sensor_packets_total') >= sentA + sentB && sum(m.samples, 'sensor_flows_ended_total') >= wantA.length + wantB.length;
+    while (Date.now() < until && !settled()) {
+      await new Promise((r) => setTimeout(r, 200));
+      m = parseExposition((await scrape()).body);
+    }
+    const res = await scrape();
+    expect(res.status).toBe(200);
+    expect(res.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(sum(m.samples, 'sensor_packets_total')).toBe(sentA + sentB);
+    expect(sum(m.samples, 'sensor_kernel_received_packets_total')).toBeGreaterThanOrEqual(sentA + sentB);
+    expect(m.types.get('sensor_kernel_dropped_packets_total')).toBe('counter');
+    expect(m.types.get('sensor_interface_dropped_packets_total')).toBe('counter');
+    expect(m.types.get('sensor_flows_active')).toBe('gauge');
+    expect(m.types.get('sensor_output_queue_batches')).toBe('gauge');
+    expect(m.types.get('sensor_inference_seconds')).toBe('histogram');
+    const written = sum(m.samples, 'sensor_flows_written_total');
+    expect(written).toBe(wantA.length + wantB.length);
+    // Every flow handed to the outputs has an end reason and a verdict.
+    expect(sum(m.samples, 'sensor_flows_ended_total')).toBe(written);
+    expect(sum(m.samples, 'sensor_verdicts_total')).toBe(written);
+    expect(m.samples.find((s) => s.name === 'sensor_inference_seconds_count')!.value).toBeGreaterThan(0);
+    const inf = m.samples.find((s) => s.name === 'sensor_inference_seconds_bucket' && s.labels.le === '+Inf')!;
+    expect(inf.value).toBe(m.samples.find((s) => s.name === 'sensor_inference_seconds_count')!.value);
 
-      const sentA = await lab.send(A);
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && flowCounts(events(json)).length < wantA.length) await new Promise((r) => setTimeout(r, 100));
-      renameSync(json, `${json}.1`);
-      p.child.kill('SIGHUP');
-      await p.waitFor((l) => l.event === 'reload' && l.msg === 'reload: outputs reopened');
-      const sentB = await lab.send(B);
-
-      // /metrics while running: wait until every frame sent is counted, then read it all at once.
-      let m = parseExposition((await scrape()).body);
-      const until = Date.now() + 10_000;
-      // Flows reach the outputs (and the per-reason and per-verdict counts) within about a second of completing.
-      const settled = (): boolean =>
-        sum(m.samples, 'sensor_packets_total') >= sentA + sentB && sum(m.samples, 'sensor_flows_ended_total') >= wantA.length + wantB.length;
-      while (Date.now() < until && !settled()) {
-        await new Promise((r) => setTimeout(r, 200));
-        m = parseExposition((await scrape()).body);
-      }
-      const res = await scrape();
-      expect(res.status).toBe(200);
-      expect(res.type).toBe('text/plain; version=0.0.4; charset=utf-8');
-      expect(sum(m.samples, 'sensor_packets_total')).toBe(sentA + sentB);
-      expect(sum(m.samples, 'sensor_kernel_received_packets_total')).toBeGreaterThanOrEqual(sentA + sentB);
-      expect(m.types.get('sensor_kernel_dropped_packets_total')).toBe('counter');
-      expect(m.types.get('sensor_interface_dropped_packets_total')).toBe('counter');
-      expect(m.types.get('sensor_flows_active')).toBe('gauge');
-      expect(m.types.get('sensor_output_queue_batches')).toBe('gauge');
-      expect(m.types.get('sensor_inference_seconds')).toBe('histogram');
-      const written = sum(m.samples, 'sensor_flows_written_total');
-      expect(written).toBe(wantA.length + wantB.length);
-      // Every flow handed to the outputs has an end reason and a verdict.
-      expect(sum(m.samples, 'sensor_flows_ended_total')).toBe(written);
-      expect(sum(m.samples, 'sensor_verdicts_total')).toBe(written);
-      expect(m.samples.find((s) => s.name === 'sensor_inference_seconds_count')!.value).toBeGreaterThan(0);
-      const inf = m.samples.find((s) => s.name === 'sensor_inference_seconds_bucket' && s.labels.le === '+Inf')!;
-      expect(inf.value).toBe(m.samples.find((s) => s.name === 'sensor_inference_seconds_count')!.value);
-
-      const stop = await p.stop('SIGTERM');
-      expect(stop.code, p.stderr).toBe(0);
-      const before = events(`${json}.1`);
-      const after = events(json);
-      expect(flowCounts(before)).toEqual(wantA);
-      expect(flowCounts(after)).toEqual(wantB);
-      const all = [...before, ...after].filter((e) => e.event_type === 'flow');
-      expect(all.every((e) => e.in_iface === lab.capIf && e.verdict !== null)).toBe(true);
-      // flow_id goes on counting in the new file.
-      expect(new Set(all.map((e) => e.flow_id)).size).toBe(all.length);
-      expect(Math.min(...after.map((e) => e.flow_id))).toBeGreaterThan(Math.max(...before.map((e) => e.flow_id)));
-      // After --idle-timeout 1 nothing is open at the reload; at SIGTERM the rest end as shutdown or earlier.
-      expect(all.every((e) => ['fin', 'rst', 'timeout', 'idle', 'shutdown'].includes(e.flow.reason))).toBe(true);
-    }, 120_000);
-  });
-}
+    const stop = await p.stop('SIGTERM');
+    expect(stop.code, p.stderr).toBe(0);
+    const before = events(`${json}.1`);
+    const after = events(json);
+    expect(flowCounts(before)).toEqual(wantA);
+    expect(flowCounts(after)).toEqual(wantB);
+    const all = [...before, ...after].filter((e) => e.event_type === 'flow');
+    expect(all.every((e) => e.in_iface === lab.capIf && e.verdict !== null)).toBe(true);
+    // flow_id goes on counting in the new file.
+    expect(new Set(all.map((e) => e.flow_id)).size).toBe(all.length);
+    expect(Math.min(...after.map((e) => e.flow_id))).toBeGreaterThan(Math.max(...before.map((e) => e.flow_id)));
+    // After --idle-timeout 1 nothing is open at the reload; at SIGTERM the rest end as shutdown or earlier.
+    expect(all.every((e) => ['fin', 'rst', 'timeout', 'idle', 'shutdown'].includes(e.flow.reason))).toBe(true);
+  }, 120_000);
+});
 
 describe('metrics and JSON options of the live daemon', () => {
   const base = { interface: 'eth1', json: '/var/log/sensor/eve.json' };

@@ -13,11 +13,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
-import { LiveLab, liveLabUnavailable, type SensorProcess } from './helpers/live-lab.js';
+import { describeLive, expectPacketsAccounted, LAB, liveLab, type RunCounters } from './helpers/live-lab.js';
 
-const unavailable = liveLabUnavailable();
 const HEAVY = join(ROOT, 'fixtures/reference/zeek-wikipedia.pcap');
 const AFTER = join(ROOT, 'fixtures/reference/cic2017-webattack-sqlinj.pcap');
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-kill-'));
@@ -48,96 +47,76 @@ function runFlowCounts(db: string, runId: number | null): string[] {
   }
 }
 
-if (unavailable !== null) {
-  describe('live SIGKILL', () => {
-    it.skip(`skipped: ${unavailable}`, () => undefined);
-  });
-} else {
-  describe('live SIGKILL (network namespaces, veth)', () => {
-    const lab = new LiveLab(LiveLab.randomId());
-    const started: SensorProcess[] = [];
+describeLive('live SIGKILL (network namespaces, veth)', LAB, () => {
+  const lab = liveLab();
 
-    beforeAll(async () => {
-      await lab.create();
-    }, 60_000);
+  it('kill -9 under heavy traffic: the database is intact, keeps every committed flow, and the next start appends a run', async () => {
+    const db = join(dir, 'killed.sqlite');
+    const args = ['--iface', lab.capIf, '--db', db, '--stats-interval', '1', '--idle-timeout', '1', ...MODEL];
+    const p = lab.startSensor(args);
+    await p.waitFor((l) => l.event === 'start', 20_000);
+    const sender = lab.sendForever(HEAVY, { uniqueIp: true });
+    let before: { maxId: number; rows: string[] };
+    try {
+      // Flows are being committed while the traffic goes on: a stats line shows them written.
+      await p.waitFor((l) => l.event === 'stats' && (l.packets as number) > 20_000 && (l.flows_written as number) > 100, 20_000);
+      const reader = new Database(db, { readonly: true, timeout: 5000 });
+      const maxId = (reader.prepare('SELECT max(id) AS m FROM flows').get() as { m: number | null }).m ?? 0;
+      before = { maxId, rows: rowsUpTo(reader, maxId) };
+      reader.close();
+      expect(before.rows.length).toBeGreaterThan(0);
+      // Let the writer go on for a moment, so the kill lands mid-stream, not right after our read.
+      await new Promise((r) => setTimeout(r, 300));
+      p.child.kill('SIGKILL');
+      const exit = await p.exited;
+      expect(exit.signal).toBe('SIGKILL');
+    } finally {
+      sender.kill('SIGKILL');
+    }
 
-    afterAll(async () => {
-      for (const p of started) p.kill();
-      await lab.destroy();
-    }, 60_000);
+    // What the next process finds: a database that opens (recovering its WAL) and is intact.
+    const conn = new Database(db, { timeout: 5000 });
+    try {
+      expect(conn.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(rowsUpTo(conn, before.maxId)).toEqual(before.rows);
+      const total = (conn.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
+      expect(total).toBeGreaterThanOrEqual(before.rows.length);
+      const runs = conn.prepare('SELECT id, mode, ended_at FROM runs').all();
+      expect(runs).toEqual([{ id: 1, mode: 'live', ended_at: null }]);
+      // Every stored flow of the killed run carries its verdict: nothing half-written.
+      expect(conn.prepare('SELECT count(*) AS n FROM flows WHERE label IS NULL OR model IS NULL').get()).toEqual({ n: 0 });
+    } finally {
+      conn.close();
+    }
 
-    it('kill -9 under heavy traffic: the database is intact, keeps every committed flow, and the next start appends a run', async () => {
-      const db = join(dir, 'killed.sqlite');
-      const args = ['--iface', lab.capIf, '--db', db, '--stats-interval', '1', '--idle-timeout', '1', ...MODEL];
-      const p = lab.startSensor(args);
-      started.push(p);
-      await p.waitFor((l) => l.event === 'start', 20_000);
-      const sender = lab.sendForever(HEAVY, { uniqueIp: true });
-      let before: { maxId: number; rows: string[] };
-      try {
-        // Flows are being committed while the traffic goes on: a stats line shows them written.
-        await p.waitFor((l) => l.event === 'stats' && (l.packets as number) > 20_000 && (l.flows_written as number) > 100, 20_000);
-        const reader = new Database(db, { readonly: true, timeout: 5000 });
-        const maxId = (reader.prepare('SELECT max(id) AS m FROM flows').get() as { m: number | null }).m ?? 0;
-        before = { maxId, rows: rowsUpTo(reader, maxId) };
-        reader.close();
-        expect(before.rows.length).toBeGreaterThan(0);
-        // Let the writer go on for a moment, so the kill lands mid-stream, not right after our read.
-        await new Promise((r) => setTimeout(r, 300));
-        p.child.kill('SIGKILL');
-        const exit = await p.exited;
-        expect(exit.signal).toBe('SIGKILL');
-      } finally {
-        sender.kill('SIGKILL');
-      }
+    // The next start appends a new run to the same file and records all of its traffic.
+    const q = lab.startSensor(['--iface', lab.capIf, '--db', db, '--stats-interval', '0', ...MODEL]);
+    const startLine = await q.waitFor((l) => l.event === 'start', 20_000);
+    expect(startLine.runId).toBe(2);
+    await lab.send(AFTER);
+    const stop = await q.stop('SIGTERM');
+    expect(stop.timedOut).toBe(false);
+    expect(stop.code, q.stderr).toBe(0);
+    expect(q.stderr).toBe('');
 
-      // What the next process finds: a database that opens (recovering its WAL) and is intact.
-      const conn = new Database(db, { timeout: 5000 });
-      try {
-        expect(conn.pragma('integrity_check', { simple: true })).toBe('ok');
-        expect(rowsUpTo(conn, before.maxId)).toEqual(before.rows);
-        const total = (conn.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
-        expect(total).toBeGreaterThanOrEqual(before.rows.length);
-        const runs = conn.prepare('SELECT id, mode, ended_at FROM runs').all();
-        expect(runs).toEqual([{ id: 1, mode: 'live', ended_at: null }]);
-        // Every stored flow of the killed run carries its verdict: nothing half-written.
-        expect(conn.prepare('SELECT count(*) AS n FROM flows WHERE label IS NULL OR model IS NULL').get()).toEqual({ n: 0 });
-      } finally {
-        conn.close();
-      }
+    const refDb = join(dir, 'after-replay.sqlite');
+    const r = await sensor(['--replay', AFTER, '--db', refDb, '--profile', 'cic2017', '--no-model', '-q'], { timeoutMs: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(runFlowCounts(db, 2)).toEqual(runFlowCounts(refDb, null));
 
-      // The next start appends a new run to the same file and records all of its traffic.
-      const q = lab.startSensor(['--iface', lab.capIf, '--db', db, '--stats-interval', '0', ...MODEL]);
-      started.push(q);
-      const startLine = await q.waitFor((l) => l.event === 'start', 20_000);
-      expect(startLine.runId).toBe(2);
-      await lab.send(AFTER);
-      const stop = await q.stop('SIGTERM');
-      expect(stop.timedOut).toBe(false);
-      expect(stop.code, q.stderr).toBe(0);
-      expect(q.stderr).toBe('');
-
-      const refDb = join(dir, 'after-replay.sqlite');
-      const r = await sensor(['--replay', AFTER, '--db', refDb, '--profile', 'cic2017', '--no-model', '-q'], { timeoutMs: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-      expect(runFlowCounts(db, 2)).toEqual(runFlowCounts(refDb, null));
-
-      const check = new Database(db, { readonly: true });
-      try {
-        expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
-        const runs = check.prepare('SELECT id, ended_at IS NOT NULL AS ended, counters FROM runs ORDER BY id').all() as { id: number; ended: number; counters: string }[];
-        expect(runs.map((x) => [x.id, x.ended])).toEqual([
-          [1, 0],
-          [2, 1],
-        ]);
-        const c = JSON.parse(runs[1]!.counters) as { packets: number; flows: number; packets_in_written_flows: number; packets_not_in_written_flows: Record<string, number> };
-        const reasons = Object.values(c.packets_not_in_written_flows).reduce((a, b) => a + b, 0);
-        expect(c.packets_in_written_flows + reasons).toBe(c.packets);
-        expect(c.packets_not_in_written_flows['flow.open_packets']).toBe(0);
-        expect((check.prepare('SELECT count(*) AS n FROM flows WHERE run_id = 2').get() as { n: number }).n).toBe(c.flows);
-      } finally {
-        check.close();
-      }
-    }, 60_000);
-  });
-}
+    const check = new Database(db, { readonly: true });
+    try {
+      expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+      const runs = check.prepare('SELECT id, ended_at IS NOT NULL AS ended, counters FROM runs ORDER BY id').all() as { id: number; ended: number; counters: string }[];
+      expect(runs.map((x) => [x.id, x.ended])).toEqual([
+        [1, 0],
+        [2, 1],
+      ]);
+      const c = JSON.parse(runs[1]!.counters) as RunCounters;
+      expectPacketsAccounted(c);
+      expect((check.prepare('SELECT count(*) AS n FROM flows WHERE run_id = 2').get() as { n: number }).n).toBe(c.flows);
+    } finally {
+      check.close();
+    }
+  }, 60_000);
+});

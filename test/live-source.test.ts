@@ -2,11 +2,13 @@
  * LiveSource on its own: argument checks (anyone), and, as root, the batch protocol a caller relies on, on the
  * loopback interface: nextAsync() gives 0 on a quiet link after its timeout, a batch with the right frames and
  * nanosecond timestamps when traffic comes, -1 once stop() has drained everything; stats count what arrived.
+ * The loopback part is skipped, with the reason, when not root or when capture is not permitted.
  */
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { LiveSource } from '../src/sources/live-source.js';
 import { CaptureError, Meta, META_STRIDE } from '../src/sources/batch.js';
+import { describeLive } from './helpers/live-lab.js';
 
 describe('LiveSource.open: arguments', () => {
   it('refuses bad interface names and options before touching libpcap', () => {
@@ -22,9 +24,7 @@ describe('LiveSource.open: arguments', () => {
   });
 });
 
-const root = process.platform === 'linux' && process.getuid?.() === 0;
-
-describe.skipIf(!root)('LiveSource on lo (root)', () => {
+describeLive('LiveSource on lo (root)', ['root', 'capture'], () => {
   it('a missing interface is CaptureError not-found naming it', () => {
     let err: unknown;
     try {
