@@ -21,14 +21,13 @@
  * - `journalctl -u sensor -o cat` holds the JSON stats lines.
  * Not part of `npm test` (the first debootstrap takes minutes): skipped there unless SENSOR_SYSTEMD_TEST=1.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCommand, sensor } from './helpers/cli.js';
+import { commandWorks as has, mustRun, ROOT, runCommand, sensor } from './helpers/cli.js';
 
 const ROOTFS = process.env.SENSOR_SYSTEMD_ROOT ?? '/var/cache/sensor-systemd-test/bookworm';
 const MIRROR = process.env.SENSOR_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
@@ -38,15 +37,6 @@ const MODEL = 'cic2017-attack';
 /** The shipped model as the sensor names it in logs and rows: `name@version` from its card. */
 const MODEL_ID = `${MODEL}@${(JSON.parse(readFileSync(join(ROOT, 'models', `${MODEL}.json`), 'utf8')) as { version: string }).version}`;
 const CAP_NET_RAW = '0000000000002000'; // capability bit 13
-
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function unavailable(): string | null {
   if (process.env.SENSOR_SYSTEMD_TEST !== '1') return 'run with `npm run test:systemd` (boots a container; minutes on first use)';
@@ -66,11 +56,7 @@ function unavailable(): string | null {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function must(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  const r = await runCommand(cmd, args, { timeoutMs });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.timedOut ? 'timed out' : `exit ${r.status}`}: ${r.stderr.trim() || r.stdout.trim()}`);
-  return r.stdout;
-}
+const must = (cmd: string, args: string[], timeoutMs = 30_000): Promise<string> => mustRun(cmd, args, { timeoutMs });
 
 /** Builds the cached root file system once: Debian 12 minbase with systemd, D-Bus and libpcap (for the addon). */
 async function ensureRootfs(): Promise<void> {

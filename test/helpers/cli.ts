@@ -1,5 +1,5 @@
-/** Run the built `sensor` command (bin/sensor.js → dist/) as a user would, capturing its output. */
-import { spawn } from 'node:child_process';
+/** Run the built `sensor` command (bin/sensor.js → dist/) as a user would, capturing its output; run other commands. */
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,6 +37,30 @@ export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: numb
       resolve({ status, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/** A finished command's stdout; throws, naming the command, how it ended and its stderr, unless it exited 0. */
+export function checked(cmd: string, args: string[], r: CliResult): string {
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+/** runCommand() that must succeed (see checked()); resolves with the command's stdout. */
+export async function mustRun(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return checked(cmd, args, await runCommand(cmd, args, opts));
+}
+
+/**
+ * Whether `cmd args` runs and exits 0: for "is this tool installed" checks at collection time, where a short
+ * synchronous, bounded call is fine (tests themselves use runCommand).
+ */
+export function commandWorks(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `sensor ARGS` (the built CLI) with runCommand. */

@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveSource } from '../../src/sources/live-source.js';
 import { loadNative } from '../../src/sources/native.js';
-import { ROOT, SENSOR, runCommand, type CliResult } from './cli.js';
+import { checked, commandWorks, ROOT, SENSOR, runCommand, type CliResult } from './cli.js';
 // @ts-expect-error: a plain ES module shared with the scripts (no types)
 import { setupCommands, teardownSync, vethLab } from '../../scripts/veth-lab.mjs';
 
@@ -50,19 +50,10 @@ export type LiveNeed = 'root' | 'netns' | 'sender' | 'tcpreplay' | 'addon' | 'ca
 /** What a test on the veth lab needs. */
 export const LAB: readonly LiveNeed[] = ['root', 'netns', 'sender', 'addon'];
 
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const probed = new Map<string, boolean>();
 /** Whether `cmd args` runs, asked once per process. */
 function installed(cmd: string, args: string[]): boolean {
-  if (!probed.has(cmd)) probed.set(cmd, has(cmd, args));
+  if (!probed.has(cmd)) probed.set(cmd, commandWorks(cmd, args));
   return probed.get(cmd)!;
 }
 
@@ -276,9 +267,7 @@ export class LiveLab {
 
   /** run(), throwing with its stderr unless it exits 0; resolves with its stdout. */
   private async must(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
-    const r = await this.run(cmd, args, timeoutMs);
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.timedOut ? 'timed out' : `exit ${r.status}`}): ${r.stderr.trim()}`);
-    return r.stdout;
+    return checked(cmd, args, await this.run(cmd, args, timeoutMs));
   }
 
   /** Runs `cmd args` inside the capture namespace (e.g. a client of the daemon's loopback endpoint). */
@@ -382,7 +371,15 @@ export interface RunCounters {
   packets_in_written_flows: number;
   packets_not_in_written_flows: Record<string, number>;
   info: Record<string, number>;
-  capture: Record<string, number>;
+  /** The capture's own view (all six always present; src/cli/live-telemetry.ts). */
+  capture: {
+    kernel_received: number;
+    kernel_dropped: number;
+    interface_dropped: number;
+    captured: number;
+    unread_at_stop: number;
+    discarded_at_close: number;
+  };
 }
 
 export interface RunRow {
