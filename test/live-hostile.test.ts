@@ -20,7 +20,8 @@ import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import { ROOT, SHARED, sensor } from './helpers/cli.js';
 import { ethernetSeedFrames, hostileFrames } from './helpers/hostile-frames.js';
-import { describeLive, expectPacketsAccounted, LAB, liveLab, runsOf, type RunCounters } from './helpers/live-lab.js';
+import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
+import { expectPacketsAccounted, runsOf, type RunCounters } from './helpers/run-db.js';
 import { writePcap } from './helpers/pcap-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-hostile-'));

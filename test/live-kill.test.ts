@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
-import { describeLive, expectPacketsAccounted, LAB, liveLab, type RunCounters } from './helpers/live-lab.js';
+import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
+import { expectPacketsAccounted, flowCounts, type RunCounters } from './helpers/run-db.js';
 
 const HEAVY = join(ROOT, 'fixtures/reference/zeek-wikipedia.pcap');
 const AFTER = join(ROOT, 'fixtures/reference/cic2017-webattack-sqlinj.pcap');
@@ -30,21 +31,6 @@ const FLOW_COLUMNS = `id, run_id, flow_id, src_ip, src_port, dst_ip, dst_port, p
 /** Every flow row with id <= maxId, in id order, as text: what a reader sees committed. */
 function rowsUpTo(conn: Database.Database, maxId: number): string[] {
   return (conn.prepare(`SELECT ${FLOW_COLUMNS} FROM flows WHERE id <= ? ORDER BY id`).all(maxId) as object[]).map((r) => JSON.stringify(r));
-}
-
-/** Flow identity and packet/byte counts of one run (all runs: null), sorted (timing differs between live and replay). */
-function runFlowCounts(db: string, runId: number | null): string[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    const where = runId === null ? '' : 'WHERE run_id = ?';
-    const stmt = conn.prepare(
-      `SELECT flow_id, src_ip, src_port, dst_ip, dst_port, protocol, total_fwd_packets AS fp, total_backward_packets AS bp,
-              total_length_of_fwd_packets AS fb, total_length_of_bwd_packets AS bb FROM flows ${where}`,
-    );
-    return ((runId === null ? stmt.all() : stmt.all(runId)) as object[]).map((r) => JSON.stringify(r)).sort();
-  } finally {
-    conn.close();
-  }
 }
 
 describeLive('live SIGKILL (network namespaces, veth)', LAB, () => {
@@ -102,7 +88,7 @@ describeLive('live SIGKILL (network namespaces, veth)', LAB, () => {
     const refDb = join(dir, 'after-replay.sqlite');
     const r = await sensor(['--replay', AFTER, '--db', refDb, '--profile', 'cic2017', '--no-model', '-q'], { timeoutMs: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(runFlowCounts(db, 2)).toEqual(runFlowCounts(refDb, null));
+    expect(flowCounts(db, 2)).toEqual(flowCounts(refDb));
 
     const check = new Database(db, { readonly: true });
     try {

@@ -16,29 +16,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
-import { describeLive, expectPacketsAccounted, LAB, liveLab, runsOf, type RunCounters } from './helpers/live-lab.js';
+import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
+import { expectPacketsAccounted, flowCounts, runsOf, type RunCounters } from './helpers/run-db.js';
 
 const FIXTURES = ['zeek-wikipedia', 'cic2017-webattack-sqlinj', 'zeek-http-vlan'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-'));
-
-/** Flow identity and packet/byte counts (profile cic), one string per flow, sorted: timing left out on purpose. */
-function flowCounts(db: string): string[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return (
-      conn
-        .prepare(
-          `SELECT flow_id, src_ip, src_port, dst_ip, dst_port, protocol, total_fwd_packet AS fp, total_bwd_packets AS bp,
-                  total_length_of_fwd_packet AS fb, total_length_of_bwd_packet AS bb FROM flows`,
-        )
-        .all() as Record<string, unknown>[]
-    )
-      .map((r) => JSON.stringify(r))
-      .sort();
-  } finally {
-    conn.close();
-  }
-}
 
 function count(db: string, sql = 'SELECT count(*) AS n FROM flows'): number {
   const conn = new Database(db, { readonly: true, timeout: 5000 });

@@ -28,6 +28,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks as has, mustRun, ROOT, runCommand, sensor } from './helpers/cli.js';
+import { expectPacketsAccounted, flowCounts, runsOf as runs } from './helpers/run-db.js';
 
 const ROOTFS = process.env.SENSOR_SYSTEMD_ROOT ?? '/var/cache/sensor-systemd-test/bookworm';
 const MIRROR = process.env.SENSOR_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
@@ -66,39 +67,6 @@ async function ensureRootfs(): Promise<void> {
   mkdirSync(join(ROOTFS, '..'), { recursive: true });
   await must('debootstrap', ['--variant=minbase', '--include=systemd,systemd-sysv,dbus,libpcap0.8', 'bookworm', tmp, MIRROR], 30 * 60_000);
   renameSync(tmp, ROOTFS);
-}
-
-/** Flow identity and packet/byte counts (cic2017 column names), sorted: timing differs between live and replay. */
-function flowCounts(db: string, where = ''): string[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return (
-      conn
-        .prepare(
-          `SELECT flow_id, src_ip, src_port, dst_ip, dst_port, protocol, total_fwd_packets AS fp, total_backward_packets AS bp,
-                  total_length_of_fwd_packets AS fb, total_length_of_bwd_packets AS bb FROM flows ${where}`,
-        )
-        .all() as object[]
-    )
-      .map((r) => JSON.stringify(r))
-      .sort();
-  } finally {
-    conn.close();
-  }
-}
-
-interface RunRow {
-  id: number;
-  ended_at: string | null;
-  counters: string;
-}
-function runs(db: string): RunRow[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return conn.prepare('SELECT id, ended_at, counters FROM runs ORDER BY id').all() as RunRow[];
-  } finally {
-    conn.close();
-  }
 }
 
 /** A booted container: its nspawn process, the PID of its systemd (host view), commands inside it. */
@@ -329,10 +297,7 @@ if (why !== null) {
         const [run] = runs(f);
         expect(run!.ended_at, f).not.toBeNull();
       }
-      const counters = JSON.parse(runs(current)[0]!.counters) as { packets: number; packets_in_written_flows: number; packets_not_in_written_flows: Record<string, number> };
-      const reasons = Object.values(counters.packets_not_in_written_flows).reduce((a, b) => a + b, 0);
-      expect(counters.packets_in_written_flows + reasons).toBe(counters.packets);
-      expect(counters.packets_not_in_written_flows['flow.open_packets']).toBe(0);
+      expectPacketsAccounted(runs(current)[0]!.counters);
     }, 180_000);
 
     it('a crash (SIGSEGV) is restarted by Restart=on-failure; the new run appends to the database', async () => {
@@ -360,7 +325,7 @@ if (why !== null) {
       const db = c.copyDb(DB);
       const all = runs(db);
       expect(all.map((r) => r.ended_at !== null)).toEqual([true, false, true]); // the crashed run never ended
-      expect(flowCounts(db, `WHERE run_id = ${all[2]!.id}`)).toEqual(await expected(C));
+      expect(flowCounts(db, all[2]!.id)).toEqual(await expected(C));
       const conn = new Database(db, { readonly: true });
       expect(conn.pragma('integrity_check', { simple: true })).toBe('ok');
       conn.close();

@@ -25,8 +25,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { LiveSource } from '../../src/sources/live-source.js';
 import { loadNative } from '../../src/sources/native.js';
 import { checked, commandWorks, ROOT, SENSOR, runCommand, type CliResult } from './cli.js';
@@ -360,52 +359,4 @@ export class SensorProcess {
     clearTimeout(timer);
     return { ...r, timedOut };
   }
-}
-
-// ---- what a live run wrote ---------------------------------------------------------------------------------------
-
-/** A run's counters as the daemon stores them in `runs.counters` (and logs them in its stop line). */
-export interface RunCounters {
-  packets: number;
-  flows: number;
-  packets_in_written_flows: number;
-  packets_not_in_written_flows: Record<string, number>;
-  info: Record<string, number>;
-  /** The capture's own view (all six always present; src/cli/live-telemetry.ts). */
-  capture: {
-    kernel_received: number;
-    kernel_dropped: number;
-    interface_dropped: number;
-    captured: number;
-    unread_at_stop: number;
-    discarded_at_close: number;
-  };
-}
-
-export interface RunRow {
-  id: number;
-  mode: string;
-  source: string;
-  ended_at: string | null;
-  packets: number;
-  flows: number;
-  counters: RunCounters;
-}
-
-/** The `runs` rows of a sensor database, in order, counters parsed. */
-export function runsOf(db: string): RunRow[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    const rows = conn.prepare('SELECT id, mode, source, ended_at, packets, flows, counters FROM runs ORDER BY id').all() as (Omit<RunRow, 'counters'> & { counters: string })[];
-    return rows.map((r) => ({ ...r, counters: JSON.parse(r.counters) as RunCounters }));
-  } finally {
-    conn.close();
-  }
-}
-
-/** The accounting every run satisfies: each packet is in a written flow or under one reason; none left open. */
-export function expectPacketsAccounted(c: Pick<RunCounters, 'packets' | 'packets_in_written_flows' | 'packets_not_in_written_flows'>): void {
-  const reasons = Object.values(c.packets_not_in_written_flows).reduce((a, b) => a + b, 0);
-  expect(c.packets_in_written_flows + reasons, JSON.stringify(c)).toBe(c.packets);
-  expect(c.packets_not_in_written_flows['flow.open_packets']).toBe(0);
 }
