@@ -191,7 +191,7 @@ function describeModel(c: Classifier): string {
     `preprocessing  NaN -> ${p.nan}, +Infinity -> ${p.posinf}, -Infinity -> ${p.neginf}; clip ${p.clip ? `[${p.clip[0]}, ${p.clip[1]}]` : 'none'}; scaling ${p.scale ? '(x - center) / scale per input' : 'none'}`,
     `classes        ${card.classes.map((k) => (k === card.benign ? `${k} (benign)` : k)).join(', ')}`,
     `task           ${cardTask(card)}${card.task === undefined ? ' (no task in the card)' : ''}`,
-    `threshold      ${card.alert_threshold !== undefined ? `alert_threshold ${card.alert_threshold}: a flow is an attack when its most likely attack class has p >= ${card.alert_threshold}` : 'none: the verdict is the most probable class'}`,
+    `threshold      ${cardTask(card) === 'application' ? 'none: the verdict is the most probable group (app_label, app_score; run it with --app-model)' : card.alert_threshold !== undefined ? `alert_threshold ${card.alert_threshold}: a flow is an attack when its most likely attack class has p >= ${card.alert_threshold}` : 'none: the verdict is the most probable class'}`,
     `kdd            ${card.kdd ? card.classes.map((k) => `${k} -> ${card.kdd![k]}`).join(', ') : 'none'}`,
     `drift          ${card.drift_reference ? `reference of ${Object.keys(card.drift_reference.features).length} of ${card.inputs.length} inputs, ${card.drift_reference.method}, ${card.drift_reference.rows.toLocaleString('en-US')} training rows (sensor models drift)` : 'no drift_reference (sensor models drift cannot check this model)'}`,
     `inputs         ${card.inputs.length}, in order (card name -> ${card.profile} column):`,
