@@ -307,7 +307,7 @@ describe('ClickHouse options and table', () => {
     const cols = flowColumns(getProfile('cic2017').columns).map((c) => c.name);
     expect(cols.slice(0, 4)).toEqual(['sensor', 'run_id', 'batch', 'row']);
     expect(cols).toContain('fwd_header_length_1');
-    expect(cols.slice(-6)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd']);
+    expect(cols.slice(-9)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model']);
   });
 });
 
