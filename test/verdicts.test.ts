@@ -258,7 +258,7 @@ describe('a database of an older schema (version 1)', () => {
     const d = new Database(db);
     d.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; DROP TABLE flow_rows; DROP TABLE flow_features;
       DROP TABLE feature_blocks; ALTER TABLE flows_t RENAME TO flows;`);
-    for (const c of ['attack_label', 'attack_score', 'kdd']) d.exec(`ALTER TABLE flows DROP COLUMN ${c}`);
+    for (const c of ['attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model']) d.exec(`ALTER TABLE flows DROP COLUMN ${c}`);
     d.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
     const before = d.prepare('SELECT * FROM flows ORDER BY id').all();
     d.close();
