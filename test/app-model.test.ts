@@ -319,3 +319,18 @@ describe.skipIf(python === undefined)(`a model trained here with scikit-learn on
     expect(countersOf(attackOnly).app_groups).toBeUndefined();
   });
 });
+
+describe('the live daemon\'s setting appModel (config file, SENSOR_APP_MODEL, --app-model)', () => {
+  it('is read from each source like model, and checked the same way', async () => {
+    const { parseConfig } = await import('../src/config/schema.js');
+    const base = { interface: 'eth0', db: '/tmp/x.sqlite' };
+    expect(parseConfig({ ...base, appModel: 'web.json' }, {}, {}).config?.appModel).toBe('web.json');
+    expect(parseConfig({ ...base, appModel: null }, {}, {}).config?.appModel).toBeNull();
+    expect(parseConfig(base, {}, { SENSOR_APP_MODEL: 'none' }).config?.appModel).toBeNull();
+    expect(parseConfig({ ...base, appModel: 'a.json' }, { appModel: false }, {}).config?.appModel).toBeNull();
+    expect(parseConfig(base, {}, {}).config?.appModel).toBeUndefined(); // the default one, when installed
+    expect(parseConfig({ ...base, appModel: 3 }, {}, {}, { file: 'sensor.json' }).errors).toEqual([
+      'sensor.json: "appModel": expected a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-app-model for none, got 3',
+    ]);
+  });
+});
