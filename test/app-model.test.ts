@@ -295,6 +295,18 @@ describe.skipIf(python === undefined)(`a model trained here with scikit-learn on
     expect(both.stderr).toContain(`\napplication groups: ${counts} (test-app@1)\n`);
   });
 
+  it('sensor report draws the groups with the database\'s counts and names the model', async () => {
+    const out = join(dir, 'report.html');
+    const r = await sensor(['report', db, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const apps = readFileSync(out, 'utf8').split('<section id="apps">')[1]!.split('</section>')[0]!;
+    const text = apps.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(text).toContain('Named by test-app@1.');
+    const counts = tally(rowsOf(db).map((f) => f.app_label));
+    for (const [g, n] of Object.entries(counts)) expect(text).toContain(`${g} ${n}`);
+    expect(apps.match(/class="mark"/g)!.length).toBe(Object.keys(counts).length);
+  });
+
   it('--no-model with an application model still writes application verdicts, and the reverse', async () => {
     const appOnly = join(dir, 'app-only.sqlite');
     const appJson = join(dir, 'app-only.json');
