@@ -46,26 +46,36 @@ export async function chooseModels(slots: { attack: SlotValue; application: Slot
   }
   if (appDefault && existsSync(modelPaths(DEFAULT_APP_MODEL_NAME).cardPath)) application = DEFAULT_APP_MODEL_NAME;
 
-  // The run's profile: --profile, else a named model's (its card is read again, and checked, by load()).
+  // A card's profile, when it can be read: the problems of one that cannot are reported, with every other
+  // problem of both models, by FlowClassifier.load below.
+  const profileOf = (spec: string): ProfileName | undefined => {
+    try {
+      return readModelCard(spec).card.profile;
+    } catch (e) {
+      if (e instanceof ModelError) return undefined;
+      throw e;
+    }
+  };
+  // The run's profile: --profile, else a named model's.
   const named = !attackDefault && attack !== undefined ? attack : !appDefault && application !== undefined ? application : undefined;
   let runProfile = profile;
   let because = profile !== undefined ? '' : undefined;
   if (runProfile === undefined && named !== undefined) {
-    runProfile = readModelCard(named).card.profile;
+    runProfile = profileOf(named);
     because = ` (the profile of ${named === attack ? '--model' : '--app-model'})`;
   }
   // A default model of another profile: no verdicts of its task, and a line that says why.
   if (attackDefault && attack !== undefined) {
-    const { card } = readModelCard(attack);
-    if (runProfile !== undefined && runProfile !== card.profile) {
-      notices.push(`no verdicts: the default model ${card.name} reads profile ${card.profile} features, not ${runProfile}${because} (use --profile ${card.profile}, or --model PATH)`);
+    const p = profileOf(attack);
+    if (runProfile !== undefined && p !== undefined && runProfile !== p) {
+      notices.push(`no verdicts: the default model ${DEFAULT_MODEL_NAME} reads profile ${p} features, not ${runProfile}${because} (use --profile ${p}, or --model PATH)`);
       attack = undefined;
-    } else runProfile ??= card.profile;
+    } else runProfile ??= p;
   }
   if (appDefault && application !== undefined) {
-    const { card } = readModelCard(application);
-    if (runProfile !== undefined && runProfile !== card.profile) {
-      notices.push(`no application groups: the default application model ${card.name} reads profile ${card.profile} features, not ${runProfile}${because ?? ` (the attack model's)`} (use --profile ${card.profile}, or --app-model PATH)`);
+    const p = profileOf(application);
+    if (runProfile !== undefined && p !== undefined && runProfile !== p) {
+      notices.push(`no application groups: the default application model ${DEFAULT_APP_MODEL_NAME} reads profile ${p} features, not ${runProfile}${because ?? ` (the attack model's)`} (use --profile ${p}, or --app-model PATH)`);
       application = undefined;
     }
   }

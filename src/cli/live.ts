@@ -16,10 +16,10 @@
  *   run's row in `runs` (ended_at stays NULL until the end).
  * - Retention: flows whose first packet is older than `retention` days are deleted hourly, in small chunks, by a
  *   worker thread with its own connection (off the packet path).
- * - Verdicts: with the default model or `model` (unless `model` is null), completed flows are classified in the
- *   model's worker thread (pipelined as in replay) before the sinks get them; the model decides the profile unless
+ * - Verdicts: with the default models or `model` / `appModel` (unless null), completed flows are classified in the
+ *   models' worker thread (pipelined as in replay) before the sinks get them; the models decide the profile unless
  *   one was given. If inference fails, flows keep being written without verdicts (logged, counted). The stats
- *   line and the run's counters carry the verdicts by class.
+ *   line and the run's counters carry the verdicts by class and the flows per application group.
  *
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
