@@ -307,6 +307,36 @@ describe.skipIf(python === undefined)(`a model trained here with scikit-learn on
     expect(apps.match(/class="mark"/g)!.length).toBe(Object.keys(counts).length);
   });
 
+  it('sensor serve: /api/flows has the application verdict and filters by app_label; /api/stats counts the groups', async () => {
+    const { spawn } = await import('node:child_process');
+    const proc = spawn(process.execPath, [join(ROOT, 'bin/sensor.js'), 'serve', '--db', db, '--listen', '127.0.0.1:0', '--no-model'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error(`sensor serve did not start: ${err}`)), 30_000);
+        proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+          err += d;
+          const m = /listening on (http:\/\/[^/]+)\//.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const rows = rowsOf(db);
+      const counts = tally(rows.map((f) => f.app_label));
+      for (const [group, n] of Object.entries(counts)) {
+        const body = (await (await fetch(`${base}/api/flows?app_label=${group}&limit=1000`)).json()) as { flows: Row[] };
+        expect(body.flows.length).toBe(n);
+        for (const f of body.flows) expect([f.app_label, f.app_model, typeof f.app_score]).toEqual([group, 'test-app@1', 'number']);
+      }
+      const stats = (await (await fetch(`${base}/api/stats`)).json()) as { by_app: { key: string; n: number }[] };
+      expect(Object.fromEntries(stats.by_app.map((c) => [c.key, c.n]))).toEqual(counts);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+  });
+
   it('--no-model with an application model still writes application verdicts, and the reverse', async () => {
     const appOnly = join(dir, 'app-only.sqlite');
     const appJson = join(dir, 'app-only.json');
@@ -344,5 +374,23 @@ describe('the live daemon\'s setting appModel (config file, SENSOR_APP_MODEL, --
     expect(parseConfig({ ...base, appModel: 3 }, {}, {}, { file: 'sensor.json' }).errors).toEqual([
       'sensor.json: "appModel": expected a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-app-model for none, got 3',
     ]);
+  });
+});
+
+describe('buildModelInputs: every model\'s input from one pass over the rows', () => {
+  it('equals building each model\'s input alone (plain, identity inputs with clipping, scaling; a shared spec)', async () => {
+    const { buildModelInput, buildModelInputs } = await import('../src/classify/input.js');
+    const stride = 7;
+    const count = 50;
+    const features = new Float64Array(count * stride).map((_, k) => [NaN, Infinity, -Infinity][k % 11] ?? (k * 7919) % 1000 - 300);
+    const identity = new Float64Array(count * 2).map((_, k) => (k * 31) % 65536);
+    const pre = { nan: -1, posinf: 1e9, neginf: -1e9, clip: null, scale: null };
+    const plain = { featureIndex: [0, 3, 6], identityIndex: [-1, -1, -1], preprocessing: pre };
+    const withIdentity = { featureIndex: [-1, 2, -1, 5], identityIndex: [1, -1, 0, -1], preprocessing: { ...pre, clip: [-100, 500] as [number, number] } };
+    const scaled = { featureIndex: [1, 4], identityIndex: [-1, -1], preprocessing: { ...pre, scale: { center: [10, -3], scale: [2, 0.5] } } };
+    const specs = [plain, withIdentity, scaled, { ...plain }];
+    const fused = buildModelInputs(features, stride, count, identity, specs);
+    specs.forEach((s, k) => expect(Array.from(fused[k]!)).toEqual(Array.from(buildModelInput(features, stride, count, identity, s))));
+    expect(fused[3]).toBe(fused[0]); // the same inputs and preprocessing: one array
   });
 });
