@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { CLICKHOUSE_SERVER, TestClickHouse, unusedPort } from './clickhouse-server.js';
 import { ClickHouseSink, defaultSpoolDir } from '../src/sinks/clickhouse.js';
-import { flowColumns } from '../src/sinks/clickhouse-rows.js';
+import { APP_VERDICT, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
+import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
 import type { FlowRows } from '../src/sinks/flow-rows.js';
@@ -23,6 +24,16 @@ import type { FlowRows } from '../src/sinks/flow-rows.js';
 const BUNDLED = ['edge', 'cic2017-webattack-sqlinj', 'cic2017-wednesday-tls-flow', 'zeek-http-vlan', 'zeek-wikipedia'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
 const dir = mkdtempSync(join(tmpdir(), 'sensor-ch-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An application model: the shipped attack model's ONNX under a card of task application (classes renamed). */
+function appModel(): string {
+  const card = JSON.parse(readFileSync(join(MODELS_DIR, `${DEFAULT_MODEL_NAME}.json`), 'utf8')) as Record<string, any>;
+  const app: Record<string, any> = { ...card, name: 'ch-app', task: 'application', classes: card.classes.map((_: string, i: number) => `G${i}`), benign: 'G0' };
+  for (const k of ['alert_threshold', 'kdd', 'drift_reference']) delete app[k];
+  cpSync(join(MODELS_DIR, card.onnx.file), join(dir, card.onnx.file));
+  writeFileSync(join(dir, 'ch-app.json'), JSON.stringify(app));
+  return join(dir, 'ch-app.json');
+}
 
 /** One TabSeparated cell as ClickHouse prints it: `\N` is NULL, nan/inf are numbers, escapes undone. */
 function cell(text: string, type: string): string | number | null {
@@ -81,7 +92,7 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
   });
 
   it.each([
-    ['cic2017', ['--alert-threshold', '0.3']],
+    ['cic2017', ['--alert-threshold', '0.3', '--app-model', appModel()]],
     ['cic', ['--profile', 'cic', '--no-model']],
     ['fixed', ['--profile', 'fixed', '--no-model', '--ipv6']],
   ])('flows in ClickHouse equal SQLite\'s, every column (%s)', async (profile, extra) => {
@@ -112,7 +123,27 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
       }
     });
     expect(cells).toBeGreaterThan(rows.length * 80);
-    if (profile === 'cic2017') expect(rows.some((r) => r[names.indexOf('label')] !== null && r[names.indexOf('attack_score')] !== null)).toBe(true);
+    if (profile === 'cic2017') {
+      expect(rows.some((r) => r[names.indexOf('label')] !== null && r[names.indexOf('attack_score')] !== null)).toBe(true);
+      expect(rows.every((r) => r[names.indexOf('app_label')] !== null && r[names.indexOf('app_model')] === 'ch-app@' + String(r[names.indexOf('model')]).split('@')[1])).toBe(true);
+    }
+  });
+
+  it('a table an earlier version made (no application columns) gets them, NULL in its old rows', async () => {
+    const old = flowColumns(getProfile('cic2017').columns).filter((c) => !APP_VERDICT.some((a) => a.name === c.name));
+    await ch.query('CREATE DATABASE IF NOT EXISTS older');
+    await ch.query(createTableSql('older', 'flows_cic2017', old));
+    const cols = old.map((c) => `\`${c.name}\``).join(', ');
+    // One row as the earlier version wrote it, copied from the equality test's table.
+    await ch.query(`INSERT INTO older.flows_cic2017 (${cols}) SELECT ${cols} FROM sensor.flows_cic2017 LIMIT 1`);
+    const r = await sensor(['--replay', BUNDLED[0]!, '--clickhouse', `${ch.url}/older`, '--clickhouse-spool', join(dir, 'spool-older'), '--app-model', appModel(), '-q']);
+    expect(r.status, r.stderr).toBe(0);
+    const desc = (await ch.query('DESCRIBE TABLE older.flows_cic2017')).trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' '));
+    expect(desc).toEqual([...flowColumns(getProfile('cic2017').columns).map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime']);
+    const byModel = (await ch.query('SELECT app_model, count() FROM older.flows_cic2017 GROUP BY app_model FORMAT TabSeparated')).trim().split('\n').sort();
+    expect(byModel).toHaveLength(2);
+    expect(byModel[0]).toBe('\\N\t1');
+    expect(byModel[1]).toMatch(/^ch-app@\S+\t[1-9]\d*$/);
   });
 
   it('an unwritable spool directory or a refused login is exit 4', async () => {
@@ -307,7 +338,7 @@ describe('ClickHouse options and table', () => {
     const cols = flowColumns(getProfile('cic2017').columns).map((c) => c.name);
     expect(cols.slice(0, 4)).toEqual(['sensor', 'run_id', 'batch', 'row']);
     expect(cols).toContain('fwd_header_length_1');
-    expect(cols.slice(-6)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd']);
+    expect(cols.slice(-9)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model']);
   });
 });
 

@@ -30,7 +30,8 @@ const SCREENSHOT = join(dir, 'report.png');
 
 beforeAll(async () => {
   ensureBuilt(['src/report/cli.ts', 'src/report/report.ts', 'src/report/charts.ts', 'src/report/flow-db.ts', 'src/cli/main.ts', 'src/classify/worker.ts']);
-  const r = await sensor(['--replay', ...CAPTURES, '--db', DB, '-q', '--alert-threshold', LOW_T]);
+  // --no-app-model: this run is the one without application groups (the report says so below).
+  const r = await sensor(['--replay', ...CAPTURES, '--db', DB, '-q', '--alert-threshold', LOW_T, '--no-app-model']);
   expect(r.status).toBe(0);
 });
 
@@ -77,7 +78,7 @@ describe('sensor report on a replayed run', () => {
     const t = text(html);
     // The run's own --alert-threshold, marked on the attack_score histogram.
     expect(html.split('<section id="scores">')[1]!.split('</section>')[0]).toContain(`threshold ${LOW_T}`);
-    expect(t).toContain("Application groups (app_label): not recorded by this run's model (the database has no such column).");
+    expect(t).toContain('Application groups: not recorded: this run had no application model (app_label is empty for this run; see --app-model).');
     expect(t).not.toContain('attack_score: not recorded');
     const db = new Database(DB, { readonly: true });
     if (SHIPPED.kdd) {
@@ -94,15 +95,17 @@ describe('sensor report on a replayed run', () => {
     const old = join(dir, 'v1.sqlite');
     copyFileSync(DB, old);
     const db = new Database(old);
-    // flows as a version-1 table (a column per feature, no attack_label, attack_score, kdd), read as it is.
+    // flows as a version-1 table (a column per feature, no attack_label, attack_score, kdd, app_*), read as it is.
     db.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; ALTER TABLE flows_t RENAME TO flows;
-      ALTER TABLE flows DROP COLUMN attack_label; ALTER TABLE flows DROP COLUMN attack_score; ALTER TABLE flows DROP COLUMN kdd;`);
+      ALTER TABLE flows DROP COLUMN attack_label; ALTER TABLE flows DROP COLUMN attack_score; ALTER TABLE flows DROP COLUMN kdd;
+      ALTER TABLE flows DROP COLUMN app_label; ALTER TABLE flows DROP COLUMN app_score; ALTER TABLE flows DROP COLUMN app_model;`);
     db.close();
     const out = join(dir, 'v1.html');
     expect((await sensor(['report', old, '--out', out])).status).toBe(0);
     const t = text(readFileSync(out, 'utf8'));
     expect(t).toContain("KDD categories (kdd): not recorded by this run's model (the database has no such column).");
     expect(t).toContain("attack_score: not recorded by this run's model (the database has no such column).");
+    expect(t).toContain("Application groups (app_label): not recorded by this run's model (the database has no such column).");
     expect(t).toContain(`Top ${Math.min(25, new Database(DB, { readonly: true }).prepare("SELECT count(*) FROM flows WHERE label != 'BENIGN'").pluck().get() as number)} alerts`);
   });
 
@@ -154,11 +157,9 @@ describe('columns of later versions, and drift against the card\'s reference', (
   beforeAll(async () => {
     copyFileSync(DB, db2);
     const db = new Database(db2);
-    // kdd values (the shipped card has no map) and app_label (an application model's column, not yet written by
-    // the sensor), set by rule so the test knows them.
-    // (flows made a plain table first: a view takes no new column.)
+    // kdd values (the shipped card has no map) and app_label (empty: the run had no application model), set by
+    // rule so the test knows them. (flows made a plain table first: a view's rows cannot be updated.)
     db.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; ALTER TABLE flows_t RENAME TO flows;
-      ALTER TABLE flows ADD COLUMN app_label TEXT;
       UPDATE flows SET kdd = CASE label WHEN 'BENIGN' THEN 'normal' WHEN 'DoS' THEN 'DoS' ELSE 'R2L' END, app_label = CASE dst_port WHEN 80 THEN 'Web' WHEN 53 THEN 'DNS' ELSE 'Other' END;`);
     db.close();
     mkdirSync(model, { recursive: true });

@@ -6,7 +6,7 @@
  * replay appends to the database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +77,8 @@ const predict = (body: string | Buffer, type = 'text/csv', query = ''): Promise<
 
 beforeAll(async () => {
   ensureBuilt(['src/serve/cli.ts', 'src/serve/server.ts', 'src/serve/dashboard.ts', 'src/report/flow-db.ts', 'src/cli/main.ts', 'src/classify/worker.ts', 'src/cli/classify.ts']);
-  const r = await sensor(['--replay', 'fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/reference/zeek-wikipedia.pcap', '--db', DB, '-q', '--alert-threshold', LOW_T]);
+  // No application model in this run (the dashboard says so); the dashboard test appends a run with one.
+  const r = await sensor(['--replay', 'fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/reference/zeek-wikipedia.pcap', '--db', DB, '-q', '--alert-threshold', LOW_T, '--no-app-model']);
   expect(r.status).toBe(0);
   srv = await serve(['--db', DB, '--listen', '127.0.0.1:0', '--request-timeout', '1']);
 });
@@ -125,10 +126,11 @@ describe('the read-only API answers what the database holds', () => {
     expect(Object.fromEntries(s.body.by_label.map((c: any) => [c.key, c.n]))).toEqual(Object.fromEntries(labels.map((l) => [l.label, l.n])));
     expect(s.body.flows).toBe(s.body.flows_total);
     expect(s.body.alerts).toBe(a.body.flows.length);
-    // kdd is a column (NULL when the card maps no KDD categories); app_label is not one yet.
-    const kdd = sql<{ k: string | null; n: number }>('SELECT kdd k, count(*) n FROM flows GROUP BY kdd');
-    expect(Object.fromEntries(s.body.by_kdd.map((c: any) => [c.key, c.n]))).toEqual(Object.fromEntries(kdd.map((c) => [c.k ?? '(none)', c.n])));
-    expect(s.body.by_app).toBeNull();
+    // kdd and app_label are columns (NULL when the card maps no KDD categories, or with no application model).
+    for (const [col, key] of [['kdd', 'by_kdd'], ['app_label', 'by_app']] as const) {
+      const counts = sql<{ k: string | null; n: number }>(`SELECT ${col} k, count(*) n FROM flows GROUP BY ${col}`);
+      expect(Object.fromEntries(s.body[key].map((c: any) => [c.key, c.n]))).toEqual(Object.fromEntries(counts.map((c) => [c.k ?? '(none)', c.n])));
+    }
     // A window covers the flows that started in its last seconds of traffic.
     const newest = sql<{ m: number }>('SELECT max(start_us) m FROM flows')[0]!.m;
     const w = await json('/api/stats?window=60');
@@ -343,13 +345,22 @@ describe.skipIf(NO_BROWSER !== null)(`the dashboard in Chromium${NO_BROWSER ? ` 
       expect(await marks('recent')).toBeGreaterThan(0);
       expect(await page.locator('#talkers tr').count()).toBeGreaterThan(1);
       expect(await page.locator('#apps').textContent()).toContain('not recorded');
-      // A second run appends to the database while the page is open.
-      const r = await sensor(['--replay', 'fixtures/reference/cic2017-wednesday-tls-flow.pcap', 'fixtures/reference/edge.pcap', '--db', DB, '-q', '--alert-threshold', LOW_T]);
+      // A second run appends to the database while the page is open, with an application model (the shipped
+      // attack model's ONNX under a card of task application: its classes renamed as groups).
+      const appCard = { ...SHIPPED, name: 'dash-app', task: 'application', classes: (SHIPPED as any).classes.map((_: string, i: number) => `Group${i}`), benign: 'Group0' } as Record<string, unknown>;
+      for (const k of ['alert_threshold', 'kdd', 'drift_reference']) delete appCard[k];
+      copyFileSync(join(ROOT, 'models', (SHIPPED as any).onnx.file), join(dir, (SHIPPED as any).onnx.file));
+      writeFileSync(join(dir, 'dash-app.json'), JSON.stringify(appCard));
+      const r = await sensor(['--replay', 'fixtures/reference/cic2017-wednesday-tls-flow.pcap', 'fixtures/reference/edge.pcap', '--db', DB, '-q', '--alert-threshold', LOW_T, '--app-model', join(dir, 'dash-app.json')]);
       expect(r.status).toBe(0);
       const after = sql<{ n: number }>('SELECT count(*) n FROM flows')[0]!.n;
       expect(after).toBeGreaterThan(before);
       await page.waitForFunction((n) => document.getElementById('flows')!.textContent === n.toLocaleString('en-US'), after, { timeout: 20_000 });
       await page.waitForFunction(() => /^\d+\.\d$/.test(document.getElementById('rate')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      // The newest flows (the window) are the second run's: their groups are drawn, one bar per group seen.
+      const groups = sql<{ n: number }>('SELECT count(DISTINCT coalesce(app_label, \'\')) n FROM flows WHERE start_us > (SELECT max(start_us) FROM flows) - 300e6')[0]!.n;
+      expect(await marks('apps')).toBe(groups);
+      expect(await page.locator('#apps').textContent()).toMatch(/Group\d/);
       await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
       console.log(`dashboard screenshot: ${join(dir, 'dashboard.png')}`);
       expect(errors).toEqual([]);

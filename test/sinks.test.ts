@@ -445,6 +445,9 @@ describe('SqliteSink', () => {
     rows.attackScores = new Float64Array([0.05, 0.4, 0.9]);
     rows.kdd = ['normal', null, 'DoS'];
     rows.model = 'm1';
+    rows.appLabels = ['Web', null, 'Network'];
+    rows.appScores = new Float64Array([0.7, 0.2, 0.6]);
+    rows.appModel = 'a1';
     const before = rows.features.slice();
     await sink.write(rows);
     expect(rows.features).toEqual(before); // copied, not detached
@@ -483,6 +486,9 @@ describe('SqliteSink', () => {
         'attack_label:TEXT',
         'attack_score:REAL',
         'kdd:TEXT',
+        'app_label:TEXT',
+        'app_score:REAL',
+        'app_model:TEXT',
       ]);
       const r = db
         .prepare(
@@ -512,14 +518,18 @@ describe('SqliteSink', () => {
         attack_label: 'DoS',
         attack_score: 0.05,
         kdd: 'normal',
+        app_label: 'Web',
+        app_score: 0.7,
+        app_model: 'a1',
         t0: 'integer',
         t1: 'real',
         t3: 'integer',
         ts: 'integer',
       });
       expect(r[1]).toMatchObject({ flow_bytes_s: null, idle_min: Infinity, label: null, score: 0.5 });
-      expect(r[2]).toMatchObject({ label: 'DoS', attack_label: 'DoS', attack_score: 0.9, kdd: 'DoS' });
-      expect(r[3]).toMatchObject({ run_id: 2, src_port: 40100, label: null, score: null, model: null, attack_label: null, attack_score: null, kdd: null });
+      expect(r[1]).toMatchObject({ app_label: null, app_score: 0.2, app_model: 'a1' });
+      expect(r[2]).toMatchObject({ label: 'DoS', attack_label: 'DoS', attack_score: 0.9, kdd: 'DoS', app_label: 'Network' });
+      expect(r[3]).toMatchObject({ run_id: 2, src_port: 40100, label: null, score: null, model: null, attack_label: null, attack_score: null, kdd: null, app_label: null, app_score: null, app_model: null });
       const runs = db.prepare('SELECT * FROM runs ORDER BY id').all() as Record<string, unknown>[];
       expect(runs).toHaveLength(2);
       expect(runs[0]).toMatchObject({

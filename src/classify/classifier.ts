@@ -6,10 +6,15 @@
  * asked for, the ONNX file is not the one the card describes (sha256), cannot be loaded, or its graph's input
  * width or output width differs from the card. load() throws one ModelError listing every problem found.
  *
- * Inference runs in a worker thread (classify/worker.ts): classify(rows) lends the batch's features to it by
- * transfer (no copy; the packet thread only posts a message), the worker picks the card's columns into a
+ * A run has one model slot per task (checkModelTask): the attack model (--model) and the application model
+ * (--app-model); FlowClassifier.load() checks both, and refuses a model in the wrong slot, a card of a task the
+ * sensor does not know (model-card.ts) and two models of different profiles. Classifier is one model alone
+ * (`sensor models inspect`, `sensor classify`, `sensor serve`).
+ *
+ * Inference runs in a worker thread (classify/worker.ts), one for all the models of a run: classify(rows) lends
+ * the batch's features to it by transfer (no copy; the packet thread only posts a message), the worker picks the card's columns into a
  * Float32Array [count × inputs] with the card's NaN/Infinity replacement, clipping and scaling, runs the model
- * (one session.run per FlowRows batch) and transfers the features back with the probabilities. While a batch is
+ * (one session.run per model and FlowRows batch) and transfers the features back with the probabilities. While a batch is
  * being classified its `rows.features` is detached: the caller must not read it until classify() resolves, and
  * must not keep a reference to the old array (rows.features is a new view of the same memory afterwards).
  */
@@ -23,11 +28,14 @@ import type { FlowRows, ProfileColumns } from '../engine/flow-batch.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
 import { cardTask, validateModelCard, type ModelCard, type ModelTask } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';
-import type { FromWorker, RunRequest, TensorInfo, WorkerInit } from './worker.js';
-import type { BatchVerdicts } from './verdict.js';
+import type { FromWorker, ModelResult, RunRequest, TensorInfo, WorkerInit } from './worker.js';
+import type { BatchVerdicts, VerdictRule } from './verdict.js';
+import type { GroupVerdicts } from './group-verdict.js';
 
 /** The model shipped in models/ and used when the command line names none. */
 export const DEFAULT_MODEL_NAME = 'cic2017-attack';
+/** The application model used when the command line names none (when models/ has it: else no application verdicts). */
+export const DEFAULT_APP_MODEL_NAME = 'cic2017-app';
 /** models/ of this package (from src/classify/ or dist/classify/ alike). */
 export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
@@ -50,16 +58,17 @@ export interface LoadOptions {
   alertThreshold?: number;
 }
 
-/**
- * The one place that says which task a model slot takes. A run has one slot today, --model (config `model`),
- * for the attack model; an application-model slot will be another entry here.
- */
+/** The run's model slots, one per task: the option (and config key) that fills each. */
+const SLOTS: Record<ModelTask, { option: string; other: string }> = {
+  attack: { option: '--model (config "model")', other: 'give it as --app-model' },
+  application: { option: '--app-model (config "appModel")', other: 'give it as --model' },
+};
+
+/** The one place that says which task a model slot takes: the attack model's and the application model's. */
 export function checkModelTask(card: ModelCard, cardPath: string, task: ModelTask): string | undefined {
   const got = cardTask(card);
   if (got === task) return undefined;
-  const slot: Record<ModelTask, string> = { attack: '--model (config "model")', application: 'the application model' };
-  const why = got === 'application' ? ' (an application model has no place in a run yet)' : '';
-  return `model card ${cardPath}: task is "${got}", but ${slot[task]} takes a model of task "${task}"${why}`;
+  return `model card ${cardPath}: task is "${got}", but ${SLOTS[task].option} takes a model of task "${task}" (${SLOTS[task].other})`;
 }
 
 /** Where a model's files are, from what the user typed: the .onnx, the .json, or a name in models/. */
@@ -112,46 +121,34 @@ function defaultWorkerUrl(): URL {
   return new URL('../../dist/classify/worker.js', import.meta.url);
 }
 
-interface Pending {
-  resolve: (r: { probs: Float32Array; verdicts: BatchVerdicts | null }) => void;
-  reject: (e: Error) => void;
-  /** The batch whose features were lent to the worker (they are put back on the reply). */
-  rows: FlowRows;
-  lent: boolean;
-}
-
-export class Classifier {
+/** A model checked against its card and its ONNX graph: what the sensor knows about it once loaded. */
+export class Model {
   /** `name@version`, written with every verdict. */
   readonly id: string;
+  readonly task: ModelTask;
   readonly profile: ProfileName;
   readonly columns: ProfileColumns;
   readonly classes: readonly string[];
   readonly width: number;
-  /** The alert threshold in use (--alert-threshold, else the card's), or null: plain argmax. */
+  /** The alert threshold in use (attack task: --alert-threshold, else the card's), or null: plain argmax. */
   readonly threshold: number | null;
   /** Index of the benign class. */
   readonly benignIndex: number;
   /** Per class index: its KDD category (card `kdd`), or null when the card has none. */
   private readonly kddOf: (string | null)[];
-  private readonly spec: InputSpec;
-  /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
-  private readonly identityFields: (keyof FlowRows['ids'][number])[];
-  private readonly pending = new Map<number, Pending>();
-  private seq = 0;
-  private failure: Error | null = null;
-  private closed = false;
 
-  private constructor(
+  constructor(
     readonly card: ModelCard,
     readonly cardPath: string,
     readonly onnxPath: string,
-    readonly graph: { inputs: TensorInfo[]; outputs: TensorInfo[] },
-    spec: InputSpec,
-    identityFields: (keyof FlowRows['ids'][number])[],
-    private readonly worker: Worker,
+    /** Where each input comes from (feature column or flow identity field). */
+    readonly sources: InputSource[],
     threshold: number | null,
+    /** The session's inputs and outputs (set once the inference thread has loaded it). */
+    public graph: { inputs: TensorInfo[]; outputs: TensorInfo[] } = { inputs: [], outputs: [] },
   ) {
     this.id = `${card.name}@${card.version}`;
+    this.task = cardTask(card);
     this.threshold = threshold;
     this.benignIndex = card.classes.indexOf(card.benign);
     this.kddOf = card.classes.map((c) => card.kdd?.[c] ?? null);
@@ -159,48 +156,149 @@ export class Classifier {
     this.columns = getProfile(card.profile).columns;
     this.classes = card.classes;
     this.width = card.inputs.length;
-    this.spec = spec;
-    this.identityFields = identityFields;
+  }
+
+  /** The rule the inference thread applies: the attack verdict (verdict.ts), or null = the most probable group. */
+  verdictRule(): VerdictRule | null {
+    return this.task === 'attack' ? { benign: this.benignIndex, threshold: this.threshold } : null;
+  }
+
+  /**
+   * Put a batch's verdicts on it. Attack task: rows.labels/scores (the verdict: thresholded when there is a
+   * threshold, else the most probable class), rows.attackLabels/attackScores (the most probable attack class,
+   * always), rows.kdd (when the card maps classes to KDD categories; absent = NULL) and rows.model. Application
+   * task: rows.appLabels/appScores (the most probable group) and rows.appModel.
+   */
+  label(rows: FlowRows, v: BatchVerdicts | GroupVerdicts): void {
+    const n = rows.count;
+    const classes = this.classes;
+    const labels: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) labels[i] = classes[v.label[i]!]!;
+    if (this.task === 'application') {
+      rows.appLabels = labels;
+      rows.appScores = v.score;
+      rows.appModel = this.id;
+      return;
+    }
+    const a = v as BatchVerdicts;
+    const attackLabels: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) attackLabels[i] = classes[a.attack[i]!]!;
+    rows.labels = labels;
+    rows.scores = a.score;
+    rows.attackLabels = attackLabels;
+    rows.attackScores = a.attackScore;
+    // Without a kdd mapping the column is NULL: no per-row array to build and send to the sinks.
+    if (this.card.kdd !== undefined) {
+      const kdd: (string | null)[] = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) kdd[i] = this.kddOf[a.label[i]!]!;
+      rows.kdd = kdd;
+    }
+    rows.model = this.id;
+  }
+
+  /** The verdicts of an empty batch (nothing to run). */
+  emptyVerdicts(): BatchVerdicts | GroupVerdicts {
+    return this.task === 'application'
+      ? { label: new Int32Array(0), score: new Float64Array(0) }
+      : { label: new Int32Array(0), score: new Float64Array(0), attack: new Int32Array(0), attackScore: new Float64Array(0) };
+  }
+}
+
+/** What one model of a run is loaded from: the path or name the user gave, the slot's task, the threshold. */
+export interface ModelRequest {
+  spec: string;
+  /** The slot's task (checkModelTask); absent = any task. */
+  task?: ModelTask;
+  alertThreshold?: number;
+}
+
+/** Read and check one model before its session exists: every problem found goes to `problems`. */
+function checkModel(req: ModelRequest, profile: ProfileName | undefined, problems: string[]): Model | undefined {
+  let read: ReturnType<typeof readModelCard>;
+  try {
+    read = readModelCard(req.spec);
+  } catch (e) {
+    if (!(e instanceof ModelError)) throw e;
+    problems.push(...e.problems);
+    return undefined;
+  }
+  const { card, cardPath, onnxPath } = read;
+  const before = problems.length;
+  const where = `model card ${cardPath}`;
+  if (req.task !== undefined) {
+    const wrongTask = checkModelTask(card, cardPath, req.task);
+    if (wrongTask !== undefined) problems.push(wrongTask);
+  }
+  if (profile !== undefined && profile !== card.profile) {
+    problems.push(`${where}: the model reads profile ${card.profile} features, but --profile ${profile} was given`);
+  }
+  const { sources, errors } = resolveInputs(card.inputs, getProfile(card.profile).columns);
+  for (const e of errors) problems.push(`${where}: ${e}`);
+
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readFileSync(onnxPath);
+  } catch (e) {
+    problems.push(`cannot read ONNX model ${onnxPath}: ${readError(onnxPath, e)}`);
+  }
+  if (bytes !== undefined) {
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== card.onnx.sha256) problems.push(`${where}: onnx.sha256 is ${card.onnx.sha256.slice(0, 12)}…, but ${onnxPath} has ${sha.slice(0, 12)}… (the card describes another model file)`);
+  }
+  if (problems.length > before) return undefined;
+  const threshold = cardTask(card) === 'attack' ? (req.alertThreshold ?? card.alert_threshold ?? null) : null;
+  return new Model(card, cardPath, onnxPath, sources, threshold);
+}
+
+interface Pending {
+  resolve: (r: ModelResult[]) => void;
+  reject: (e: Error) => void;
+  /** The batch whose features were lent to the worker (they are put back on the reply). */
+  rows: FlowRows;
+  lent: boolean;
+}
+
+/**
+ * The inference thread of a run (classify/worker.ts) with its models: a batch's features are lent to it once and
+ * every model reads them there. Used by Classifier (one model) and FlowClassifier (a run's models).
+ */
+class InferenceThread {
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private failure: Error | null = null;
+  private closed = false;
+  private readonly io: RunRequest['models'];
+
+  private constructor(
+    readonly models: readonly Model[],
+    /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
+    private readonly identityFields: (keyof FlowRows['ids'][number])[],
+    readonly specs: readonly InputSpec[],
+    private readonly worker: Worker,
+    /** For messages: the models' ids. */
+    private readonly name: string,
+  ) {
+    this.io = models.map((m) => ({ input: m.card.onnx.input, output: m.card.onnx.probabilities, classes: m.classes.length }));
     worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('error', (e) => this.fail(new Error(`model ${this.id}: inference thread failed: ${e.message}`)));
+    worker.on('error', (e) => this.fail(new Error(`model ${name}: inference thread failed: ${e.message}`)));
     worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`model ${this.id}: inference thread exited (code ${code})`));
+      if (!this.closed) this.fail(new Error(`model ${name}: inference thread exited (code ${code})`));
     });
     worker.unref();
   }
 
-  /** Load and check a model; throws ModelError (every problem, one line each) when it cannot be used. */
-  static async load(spec: string, opts: LoadOptions = {}): Promise<Classifier> {
-    const { card, cardPath, onnxPath } = readModelCard(spec);
+  /** Load and check models; throws ModelError (every problem of every model, one line each) when one cannot be used. */
+  static async load(requests: readonly ModelRequest[], opts: { profile?: ProfileName; threads?: number }, crossCheck?: (models: Model[]) => string[]): Promise<InferenceThread> {
     const problems: string[] = [];
-    const where = `model card ${cardPath}`;
-    if (opts.task !== undefined) {
-      const wrongTask = checkModelTask(card, cardPath, opts.task);
-      if (wrongTask !== undefined) problems.push(wrongTask);
-    }
-    if (opts.profile !== undefined && opts.profile !== card.profile) {
-      problems.push(`${where}: the model reads profile ${card.profile} features, but --profile ${opts.profile} was given`);
-    }
-    const { sources, errors } = resolveInputs(card.inputs, getProfile(card.profile).columns);
-    for (const e of errors) problems.push(`${where}: ${e}`);
-
-    let bytes: Buffer | undefined;
-    try {
-      bytes = readFileSync(onnxPath);
-    } catch (e) {
-      problems.push(`cannot read ONNX model ${onnxPath}: ${readError(onnxPath, e)}`);
-    }
-    if (bytes !== undefined) {
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      if (sha !== card.onnx.sha256) problems.push(`${where}: onnx.sha256 is ${card.onnx.sha256.slice(0, 12)}…, but ${onnxPath} has ${sha.slice(0, 12)}… (the card describes another model file)`);
-    }
+    const checked = requests.map((r) => checkModel(r, opts.profile, problems));
+    const models = checked.filter((m): m is Model => m !== undefined);
+    if (problems.length === 0 && crossCheck) problems.push(...crossCheck(models));
     if (problems.length > 0) throw new ModelError(problems);
 
-    const { spec: input, identityFields } = inputSpec(sources, card);
-    const threshold = cardTask(card) === 'attack' ? (opts.alertThreshold ?? card.alert_threshold ?? null) : null;
-    const verdict = { benign: card.classes.indexOf(card.benign), threshold };
+    const { specs, identityFields } = inputSpecs(models);
+    const init: WorkerInit = { threads: opts.threads ?? 1, models: models.map((m, k) => ({ onnxPath: m.onnxPath, spec: specs[k]!, verdict: m.verdictRule() })) };
     // execArgv: [] so that flags of the parent (e.g. node --input-type) do not reach the worker's own start.
-    const worker = new Worker(defaultWorkerUrl(), { workerData: { onnxPath, threads: opts.threads ?? 1, spec: input, verdict } satisfies WorkerInit, execArgv: [] });
+    const worker = new Worker(defaultWorkerUrl(), { workerData: init, execArgv: [] });
     const ready = await new Promise<FromWorker | { t: 'crashed'; message: string }>((res) => {
       worker.once('message', res);
       worker.once('error', (e) => res({ t: 'crashed', message: e.message }));
@@ -208,22 +306,22 @@ export class Classifier {
     if (ready.t !== 'ready') {
       await worker.terminate();
       if (ready.t === 'crashed') throw new Error(`cannot start the inference thread: ${ready.message}`);
-      throw new ModelError([`cannot load ONNX model ${onnxPath}: ${ready.t === 'error' ? ready.message : 'unexpected reply'}`]);
+      const which = ready.t === 'error' ? models[ready.model] : undefined;
+      throw new ModelError([`cannot load ONNX model ${which?.onnxPath ?? models.map((m) => m.onnxPath).join(', ')}: ${ready.t === 'error' ? ready.message : 'unexpected reply'}`]);
     }
-    const graphProblems = checkGraph(card, onnxPath, ready.inputs, ready.outputs);
+    const graphProblems: string[] = [];
+    models.forEach((m, k) => {
+      m.graph = ready.graphs[k]!;
+      graphProblems.push(...checkGraph(m.card, m.onnxPath, m.graph.inputs, m.graph.outputs));
+    });
     if (graphProblems.length > 0) {
       await worker.terminate();
       throw new ModelError(graphProblems);
     }
-    return new Classifier(card, cardPath, onnxPath, { inputs: ready.inputs, outputs: ready.outputs }, input, identityFields, worker, threshold);
+    return new InferenceThread(models, identityFields, specs, worker, models.map((m) => m.id).join(' + '));
   }
 
-  /** The model's input for a batch, built on the calling thread (what the worker does; for tests and benchmarks). */
-  buildInput(rows: FlowRows): Float32Array {
-    return buildModelInput(rows.features, this.columns.featureNames.length, rows.count, this.identityMatrix(rows), this.spec);
-  }
-
-  private identityMatrix(rows: FlowRows): Float64Array | null {
+  identityMatrix(rows: FlowRows): Float64Array | null {
     const fields = this.identityFields;
     if (fields.length === 0) return null;
     const m = new Float64Array(rows.count * fields.length);
@@ -231,20 +329,14 @@ export class Classifier {
     return m;
   }
 
-  /** Class probabilities of every flow in the batch, row-major [count × classes]. */
-  async probabilities(rows: FlowRows): Promise<Float32Array> {
-    return (await this.run(rows)).probs;
-  }
-
-  /** One inference of a batch in the worker: the probabilities and the verdicts computed there. */
-  private run(rows: FlowRows): Promise<{ probs: Float32Array; verdicts: BatchVerdicts | null }> {
+  /** One inference of a batch by every model in the worker: each model's probabilities and verdicts. */
+  run(rows: FlowRows): Promise<ModelResult[]> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new Error(`model ${this.id} is closed`));
-    if (rows.count === 0) return Promise.resolve({ probs: new Float32Array(0), verdicts: null });
+    if (this.closed) return Promise.reject(new Error(`model ${this.name} is closed`));
+    if (rows.count === 0) return Promise.resolve([]);
     const seq = ++this.seq;
-    const C = this.classes.length;
     const count = rows.count;
-    const stride = this.columns.featureNames.length;
+    const stride = this.models[0]!.columns.featureNames.length;
     const f = rows.features;
     // Lend the batch's own buffer when the array is all of it (the engine's batches are); else send a copy.
     const lent = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer;
@@ -252,60 +344,29 @@ export class Classifier {
     const identity = this.identityMatrix(rows);
     return new Promise((resolve, reject) => {
       this.pending.set(seq, {
-        resolve: (r) => (r.probs.length === count * C ? resolve(r) : reject(new Error(`model ${this.id}: output has ${r.probs.length / count} classes per row, the card lists ${C}`))),
+        resolve: (results) => {
+          for (const [k, m] of this.models.entries()) {
+            const C = m.classes.length;
+            const got = results[k]!.probs.length;
+            if (got !== count * C) return reject(new Error(`model ${m.id}: output has ${got / count} classes per row, the card lists ${C}`));
+          }
+          resolve(results);
+        },
         reject,
         rows,
         lent,
       });
       if (this.pending.size === 1) this.worker.ref();
-      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, input: this.card.onnx.input, output: this.card.onnx.probabilities, classes: C };
+      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, models: this.io };
       this.worker.postMessage(msg, [features.buffer as ArrayBuffer]);
     });
-  }
-
-  /**
-   * Classify a batch: sets rows.labels/scores (the verdict: thresholded when there is a threshold, else the most
-   * probable class), rows.attackLabels/attackScores (the most probable attack class, always), rows.kdd (when the
-   * card maps classes to KDD categories; absent = NULL) and rows.model. Returns the verdicts as class indices (for counting).
-   */
-  async classify(rows: FlowRows): Promise<BatchVerdicts> {
-    const { verdicts: v } = await this.run(rows);
-    const n = rows.count;
-    if (v === null) {
-      // rows.count === 0 (an empty batch has nothing to label).
-      rows.labels = [];
-      rows.scores = new Float64Array(0);
-      rows.attackLabels = [];
-      rows.attackScores = new Float64Array(0);
-      rows.model = this.id;
-      return { label: new Int32Array(0), score: new Float64Array(0), attack: new Int32Array(0), attackScore: new Float64Array(0) };
-    }
-    const labels: string[] = new Array<string>(n);
-    const attackLabels: string[] = new Array<string>(n);
-    const classes = this.classes;
-    for (let i = 0; i < n; i++) {
-      labels[i] = classes[v.label[i]!]!;
-      attackLabels[i] = classes[v.attack[i]!]!;
-    }
-    rows.labels = labels;
-    rows.scores = v.score;
-    rows.attackLabels = attackLabels;
-    rows.attackScores = v.attackScore;
-    // Without a kdd mapping the column is NULL: no per-row array to build and send to the sinks.
-    if (this.card.kdd !== undefined) {
-      const kdd: (string | null)[] = new Array<string | null>(n);
-      for (let i = 0; i < n; i++) kdd[i] = this.kddOf[v.label[i]!]!;
-      rows.kdd = kdd;
-    }
-    rows.model = this.id;
-    return v;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.worker.terminate();
-    for (const p of this.pending.values()) p.reject(new Error(`model ${this.id} was closed`));
+    for (const p of this.pending.values()) p.reject(new Error(`model ${this.name} was closed`));
     this.pending.clear();
   }
 
@@ -316,8 +377,8 @@ export class Classifier {
     this.pending.delete(m.seq);
     if (this.pending.size === 0) this.worker.unref();
     if (p.lent) p.rows.features = m.features;
-    if (m.t === 'done') p.resolve({ probs: m.probs, verdicts: m.verdicts });
-    else p.reject(new Error(`model ${this.id}: inference failed: ${m.message}`));
+    if (m.t === 'done') p.resolve(m.results);
+    else p.reject(new Error(`model ${this.name}: inference failed: ${m.message}`));
   }
 
   private fail(e: Error): void {
@@ -327,19 +388,155 @@ export class Classifier {
   }
 }
 
-/** Where each input comes from, for the worker: a feature column, or a column of the identity matrix. */
-function inputSpec(sources: InputSource[], card: ModelCard): { spec: InputSpec; identityFields: (keyof FlowRows['ids'][number])[] } {
+/**
+ * One model with its own inference thread: `sensor models inspect`/`drift`, `sensor classify`, `sensor serve`'s
+ * predictions, tests and benchmarks. A run's models (attack and application together) are a FlowClassifier.
+ */
+export class Classifier {
+  readonly model: Model;
+
+  private constructor(private readonly thread: InferenceThread) {
+    this.model = thread.models[0]!;
+  }
+
+  /** Load and check a model; throws ModelError (every problem, one line each) when it cannot be used. */
+  static async load(spec: string, opts: LoadOptions = {}): Promise<Classifier> {
+    const req: ModelRequest = { spec, ...(opts.task !== undefined ? { task: opts.task } : {}), ...(opts.alertThreshold !== undefined ? { alertThreshold: opts.alertThreshold } : {}) };
+    return new Classifier(await InferenceThread.load([req], opts));
+  }
+
+  get id(): string {
+    return this.model.id;
+  }
+  get card(): ModelCard {
+    return this.model.card;
+  }
+  get cardPath(): string {
+    return this.model.cardPath;
+  }
+  get onnxPath(): string {
+    return this.model.onnxPath;
+  }
+  get graph(): { inputs: TensorInfo[]; outputs: TensorInfo[] } {
+    return this.model.graph;
+  }
+  get profile(): ProfileName {
+    return this.model.profile;
+  }
+  get columns(): ProfileColumns {
+    return this.model.columns;
+  }
+  get classes(): readonly string[] {
+    return this.model.classes;
+  }
+  get width(): number {
+    return this.model.width;
+  }
+  /** The alert threshold in use (--alert-threshold, else the card's), or null: plain argmax. */
+  get threshold(): number | null {
+    return this.model.threshold;
+  }
+  get benignIndex(): number {
+    return this.model.benignIndex;
+  }
+
+  /** The model's input for a batch, built on the calling thread (what the worker does; for tests and benchmarks). */
+  buildInput(rows: FlowRows): Float32Array {
+    return buildModelInput(rows.features, this.columns.featureNames.length, rows.count, this.thread.identityMatrix(rows), this.thread.specs[0]!);
+  }
+
+  /** Class probabilities of every flow in the batch, row-major [count × classes]. */
+  async probabilities(rows: FlowRows): Promise<Float32Array> {
+    const r = await this.thread.run(rows);
+    return r.length === 0 ? new Float32Array(0) : r[0]!.probs;
+  }
+
+  /** Classify a batch and put the verdicts on it (Model.label); returns them as class indices (for counting). */
+  async classify(rows: FlowRows): Promise<BatchVerdicts | GroupVerdicts> {
+    const r = await this.thread.run(rows);
+    const v = r.length === 0 ? this.model.emptyVerdicts() : r[0]!.verdicts!;
+    this.model.label(rows, v);
+    return v;
+  }
+
+  close(): Promise<void> {
+    return this.thread.close();
+  }
+}
+
+/** A run's models: at most one per task, given on the command line (or config) by slot. */
+export interface RunModels {
+  attack?: { spec: string; alertThreshold?: number };
+  application?: { spec: string };
+}
+
+/**
+ * The models of a run, one per task (the attack model, the application model, or both), in one inference
+ * thread: every completed batch crosses to it once and both models classify it there.
+ */
+export class FlowClassifier {
+  readonly attack: Model | null;
+  readonly app: Model | null;
+  /** The profile the models read (they read the same one: FlowClassifier.load refuses two). */
+  readonly profile: ProfileName;
+
+  private constructor(private readonly thread: InferenceThread) {
+    this.attack = thread.models.find((m) => m.task === 'attack') ?? null;
+    this.app = thread.models.find((m) => m.task === 'application') ?? null;
+    this.profile = thread.models[0]!.profile;
+  }
+
+  /**
+   * Load and check a run's models, each against its slot's task (checkModelTask) and `profile` (--profile)
+   * when given; without it, the two models must read the same profile. Throws ModelError with every problem.
+   */
+  static async load(models: RunModels, opts: { profile?: ProfileName; threads?: number } = {}): Promise<FlowClassifier> {
+    const requests: ModelRequest[] = [];
+    if (models.attack) requests.push({ spec: models.attack.spec, task: 'attack', ...(models.attack.alertThreshold !== undefined ? { alertThreshold: models.attack.alertThreshold } : {}) });
+    if (models.application) requests.push({ spec: models.application.spec, task: 'application' });
+    if (requests.length === 0) throw new Error('FlowClassifier.load: no model');
+    const thread = await InferenceThread.load(requests, opts, (loaded) => {
+      const [a, b] = loaded;
+      if (opts.profile !== undefined || !a || !b || a.profile === b.profile) return [];
+      return [`model card ${b.cardPath}: the application model reads profile ${b.profile} features, but the attack model (${a.cardPath}) reads ${a.profile}: a run computes one profile (give models of one profile, or --no-model / --no-app-model)`];
+    });
+    return new FlowClassifier(thread);
+  }
+
+  /** Both verdicts of a batch, put on it (Model.label); returned as class indices per task (for counting). */
+  async classify(rows: FlowRows): Promise<{ attack: BatchVerdicts | null; app: GroupVerdicts | null }> {
+    const r = await this.thread.run(rows);
+    const out: { attack: BatchVerdicts | null; app: GroupVerdicts | null } = { attack: null, app: null };
+    this.thread.models.forEach((m, k) => {
+      const v = r.length === 0 ? m.emptyVerdicts() : r[k]!.verdicts!;
+      m.label(rows, v);
+      if (m.task === 'attack') out.attack = v as BatchVerdicts;
+      else out.app = v;
+    });
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.thread.close();
+  }
+}
+
+/**
+ * Where each model's inputs come from, for the worker: a feature column, or a column of one identity matrix
+ * shared by the models (the ports and protocol any of them takes).
+ */
+function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: (keyof FlowRows['ids'][number])[] } {
   const identityFields: (keyof FlowRows['ids'][number])[] = [];
-  const identityIndex = sources.map((s) => {
-    if (s.from !== 'identity') return -1;
-    let k = identityFields.indexOf(s.field);
-    if (k < 0) k = identityFields.push(s.field) - 1;
-    return k;
+  const specs = models.map((m): InputSpec => {
+    const identityIndex = m.sources.map((s) => {
+      if (s.from !== 'identity') return -1;
+      let k = identityFields.indexOf(s.field);
+      if (k < 0) k = identityFields.push(s.field) - 1;
+      return k;
+    });
+    return { featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : -1)), identityIndex, preprocessing: m.card.preprocessing };
   });
-  return {
-    spec: { featureIndex: sources.map((s) => (s.from === 'feature' ? s.index : -1)), identityIndex, preprocessing: card.preprocessing },
-    identityFields,
-  };
+  return { specs, identityFields };
 }
 
 /** The session's input and output against the card: names, element type, and widths. */

@@ -1,42 +1,93 @@
 /**
- * The command line's side of models: which model a run uses (--model PATH, --no-model, or the default one),
- * which profile follows from it, `sensor models inspect PATH` and `sensor models drift MODEL DB`.
+ * The command line's side of models: which models a run uses (one per task: --model PATH / --no-model for the
+ * attack model, --app-model PATH / --no-app-model for the application model, or the default ones), which
+ * profile follows from them, `sensor models inspect PATH` and `sensor models drift MODEL DB`.
  */
 import yargs from 'yargs';
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { getProfile, type ProfileName } from '../features/profiles.js';
-import { Classifier, DEFAULT_MODEL_NAME, MODELS_DIR, ModelError, modelPaths, readModelCard } from './classifier.js';
+import { Classifier, DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, FlowClassifier, MODELS_DIR, ModelError, modelPaths, readModelCard } from './classifier.js';
 import { resolveInputs } from './feature-names.js';
 import { DEFAULT_DRIFT_THRESHOLD, DriftError, formatDrift, measureDrift } from './drift.js';
 import { ExitCode } from '../cli/exit-codes.js';
 import { cardTask, type ModelCard } from './model-card.js';
 
 export interface ModelChoice {
-  classifier?: Classifier;
-  /** A line for the operator when the default model is not used (shown unless --quiet). */
-  notice?: string;
+  /** The run's models (attack, application, or both); absent when the run has none. */
+  classifier?: FlowClassifier;
+  /** Lines for the operator when a default model is not used (shown unless --quiet). */
+  notices: string[];
 }
 
+/** What a slot was given: a path or name, false for --no-model / --no-app-model, undefined for the default. */
+type SlotValue = string | false | undefined;
+
 /**
- * Decide and load the run's model. `model` is the --model option: a path (or a name in models/), false for
- * --no-model, undefined for the default model. `profile` is --profile when the user gave it.
+ * Decide and load the run's models, one per task: `attack` is the --model option, `application` --app-model (a
+ * path or a name in models/; false for --no-model / --no-app-model; undefined for the default model). `profile`
+ * is --profile when the user gave it.
  *
- * A model the user named is refused (ModelError) when it does not fit, including a profile other than the one
- * given. The default model is only used when it fits the profile: with `--profile cic` the run goes on without
- * verdicts and says so, because the user asked for those features and not for the model.
+ * A model the user named is refused (ModelError) when it does not fit: its task is not its slot's, its profile
+ * is not --profile (or, without --profile, not the other named model's). A default model is only used when it
+ * fits the run's profile (--profile, else the named model's, else the default attack model's): otherwise the
+ * run goes on without that model's verdicts and says so, because the user asked for those features and not for
+ * the model. The default application model that is not installed is no model, silently (it ships later).
  */
-export async function chooseModel(model: string | false | undefined, profile: ProfileName | undefined, alertThreshold?: number): Promise<ModelChoice> {
-  if (model === false) return {};
-  // The run's one model slot takes the attack model (Classifier.load refuses another task: checkModelTask).
-  const opts = { task: 'attack' as const, ...(alertThreshold !== undefined ? { alertThreshold } : {}) };
-  if (model !== undefined) return { classifier: await Classifier.load(model, profile === undefined ? opts : { ...opts, profile }) };
-  if (!existsSync(modelPaths(DEFAULT_MODEL_NAME).cardPath)) return { notice: `no verdicts: the default model ${DEFAULT_MODEL_NAME} is not installed in ${MODELS_DIR} (give --model PATH, or --no-model)` };
-  const { card } = readModelCard(DEFAULT_MODEL_NAME);
-  if (profile !== undefined && profile !== card.profile) {
-    return { notice: `no verdicts: the default model ${card.name} reads profile ${card.profile} features, not ${profile} (use --profile ${card.profile}, or --model PATH)` };
+export async function chooseModels(slots: { attack: SlotValue; application: SlotValue }, profile: ProfileName | undefined, alertThreshold?: number): Promise<ModelChoice> {
+  const notices: string[] = [];
+  const attackDefault = slots.attack === undefined;
+  const appDefault = slots.application === undefined;
+  let attack: string | undefined = slots.attack === false ? undefined : slots.attack;
+  let application: string | undefined = slots.application === false ? undefined : slots.application;
+  if (attackDefault) {
+    if (existsSync(modelPaths(DEFAULT_MODEL_NAME).cardPath)) attack = DEFAULT_MODEL_NAME;
+    else notices.push(`no verdicts: the default model ${DEFAULT_MODEL_NAME} is not installed in ${MODELS_DIR} (give --model PATH, or --no-model)`);
   }
-  return { classifier: await Classifier.load(DEFAULT_MODEL_NAME, opts) };
+  if (appDefault && existsSync(modelPaths(DEFAULT_APP_MODEL_NAME).cardPath)) application = DEFAULT_APP_MODEL_NAME;
+
+  // A card's profile, when it can be read: the problems of one that cannot are reported, with every other
+  // problem of both models, by FlowClassifier.load below.
+  const profileOf = (spec: string): ProfileName | undefined => {
+    try {
+      return readModelCard(spec).card.profile;
+    } catch (e) {
+      if (e instanceof ModelError) return undefined;
+      throw e;
+    }
+  };
+  // The run's profile: --profile, else a named model's.
+  const named = !attackDefault && attack !== undefined ? attack : !appDefault && application !== undefined ? application : undefined;
+  let runProfile = profile;
+  let because = profile !== undefined ? '' : undefined;
+  if (runProfile === undefined && named !== undefined) {
+    runProfile = profileOf(named);
+    because = ` (the profile of ${named === attack ? '--model' : '--app-model'})`;
+  }
+  // A default model of another profile: no verdicts of its task, and a line that says why.
+  if (attackDefault && attack !== undefined) {
+    const p = profileOf(attack);
+    if (runProfile !== undefined && p !== undefined && runProfile !== p) {
+      notices.push(`no verdicts: the default model ${DEFAULT_MODEL_NAME} reads profile ${p} features, not ${runProfile}${because} (use --profile ${p}, or --model PATH)`);
+      attack = undefined;
+    } else runProfile ??= p;
+  }
+  if (appDefault && application !== undefined) {
+    const p = profileOf(application);
+    if (runProfile !== undefined && p !== undefined && runProfile !== p) {
+      notices.push(`no application groups: the default application model ${DEFAULT_APP_MODEL_NAME} reads profile ${p} features, not ${runProfile}${because ?? ` (the attack model's)`} (use --profile ${p}, or --app-model PATH)`);
+      application = undefined;
+    }
+  }
+  if (attack === undefined && application === undefined) return { notices };
+  const classifier = await FlowClassifier.load(
+    {
+      ...(attack !== undefined ? { attack: { spec: attack, ...(alertThreshold !== undefined ? { alertThreshold } : {}) } } : {}),
+      ...(application !== undefined ? { application: { spec: application } } : {}),
+    },
+    profile === undefined ? {} : { profile },
+  );
+  return { classifier, notices };
 }
 
 /**
@@ -150,7 +201,7 @@ function describeModel(c: Classifier): string {
     `preprocessing  NaN -> ${p.nan}, +Infinity -> ${p.posinf}, -Infinity -> ${p.neginf}; clip ${p.clip ? `[${p.clip[0]}, ${p.clip[1]}]` : 'none'}; scaling ${p.scale ? '(x - center) / scale per input' : 'none'}`,
     `classes        ${card.classes.map((k) => (k === card.benign ? `${k} (benign)` : k)).join(', ')}`,
     `task           ${cardTask(card)}${card.task === undefined ? ' (no task in the card)' : ''}`,
-    `threshold      ${card.alert_threshold !== undefined ? `alert_threshold ${card.alert_threshold}: a flow is an attack when its most likely attack class has p >= ${card.alert_threshold}` : 'none: the verdict is the most probable class'}`,
+    `threshold      ${cardTask(card) === 'application' ? 'none: the verdict is the most probable group (app_label, app_score; run it with --app-model)' : card.alert_threshold !== undefined ? `alert_threshold ${card.alert_threshold}: a flow is an attack when its most likely attack class has p >= ${card.alert_threshold}` : 'none: the verdict is the most probable class'}`,
     `kdd            ${card.kdd ? card.classes.map((k) => `${k} -> ${card.kdd![k]}`).join(', ') : 'none'}`,
     `drift          ${card.drift_reference ? `reference of ${Object.keys(card.drift_reference.features).length} of ${card.inputs.length} inputs, ${card.drift_reference.method}, ${card.drift_reference.rows.toLocaleString('en-US')} training rows (sensor models drift)` : 'no drift_reference (sensor models drift cannot check this model)'}`,
     `inputs         ${card.inputs.length}, in order (card name -> ${card.profile} column):`,

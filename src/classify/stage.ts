@@ -1,39 +1,46 @@
 /**
  * Verdicts between the engine and the sinks, pipelined: submit(rows) starts classifying a completed batch in the
- * model's worker thread and returns at once; the replay loop goes on reading packets and hands a batch to the
- * sinks once isDone(rows), in order. Only when more than `maxInFlight` batches wait does the loop await the
- * oldest (backpressure, so memory stays bounded when inference is slower than the packet path).
+ * models' worker thread (the attack model and the application model read it there together) and returns at
+ * once; the replay loop goes on reading packets and hands a batch to the sinks once isDone(rows), in order. Only
+ * when more than `maxInFlight` batches wait does the loop await the oldest (backpressure, so memory stays bounded
+ * when inference is slower than the packet path).
  *
  * Ownership: a batch is held until the sinks have it. The engine hands over a fresh FlowRows each time (it
  * never reuses one), which is what makes holding it safe.
  */
 import type { FlowRows } from '../engine/flow-batch.js';
-import type { Classifier } from './classifier.js';
+import type { FlowClassifier } from './classifier.js';
 import { VerdictTally } from './tally.js';
 
 export class VerdictQueue {
   private readonly jobs = new Map<FlowRows, { promise: Promise<void>; done: boolean }>();
-  /** The verdicts of every batch classified so far, by class (and alert sources when asked). */
-  readonly tally: VerdictTally;
+  /** The attack verdicts of every batch classified so far, by class (and alert sources when asked); null without an attack model. */
+  readonly tally: VerdictTally | null;
+  /** The application verdicts so far, by group; null without an application model. */
+  readonly appTally: VerdictTally | null;
 
   constructor(
-    readonly classifier: Classifier,
+    readonly classifier: FlowClassifier,
     /** Batches allowed to wait for verdicts before the packet loop waits for them (default 8 = 8 k flows). */
     readonly maxInFlight = 8,
     opts: { countAlertSources?: boolean } = {},
   ) {
-    this.tally = new VerdictTally(classifier.classes, classifier.benignIndex, opts.countAlertSources ?? false);
+    const { attack, app } = classifier;
+    this.tally = attack ? new VerdictTally(attack.classes, attack.benignIndex, opts.countAlertSources ?? false) : null;
+    // An application group is never an alert: no benign class, no sources.
+    this.appTally = app ? new VerdictTally(app.classes, -1, false) : null;
   }
 
   /** Told how long each batch took to classify, ms (the live daemon's inference latency metric). */
   onClassified?: (ms: number, flows: number) => void;
 
-  /** Start classifying a batch (sets rows.labels/scores/attackLabels/attackScores/kdd/model when done). */
+  /** Start classifying a batch (sets the attack and application verdict fields of rows when done). */
   submit(rows: FlowRows): void {
     const job = { promise: Promise.resolve(), done: false };
     const started = performance.now();
     job.promise = this.classifier.classify(rows).then((v) => {
-      this.tally.add(rows, v);
+      if (v.attack) this.tally?.add(rows, v.attack);
+      if (v.app) this.appTally?.add(rows, v.app);
       job.done = true;
       this.onClassified?.(performance.now() - started, rows.count);
     });

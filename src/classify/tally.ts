@@ -1,9 +1,9 @@
 /**
  * Counts of the verdicts written, per class (`runs.counters.verdicts`, the replay summary, the live stats line),
- * and, when asked, the sources of the alerts (flows whose verdict is not the benign class) by address.
+ * and, when asked, the sources of the alerts (flows whose verdict is not the benign class) by address. The
+ * application model's groups are counted the same way (`runs.counters.app_groups`), with no benign class.
  */
 import type { FlowRows } from '../engine/flow-batch.js';
-import type { BatchVerdicts } from './verdict.js';
 
 export class VerdictTally {
   private readonly counts: Float64Array;
@@ -19,7 +19,8 @@ export class VerdictTally {
     this.alertSources = countSources ? new Map() : null;
   }
 
-  add(rows: FlowRows, v: BatchVerdicts): void {
+  /** `v.label`: the batch's verdicts as class indices (an attack model's verdicts, or an application model's groups). */
+  add(rows: FlowRows, v: { label: Int32Array }): void {
     const sources = this.alertSources;
     for (let i = 0; i < rows.count; i++) {
       const c = v.label[i]!;

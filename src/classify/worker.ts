@@ -1,27 +1,35 @@
 /**
- * The ONNX session, in its own thread: onnxruntime-node's run() is synchronous inside the binding, so running it
- * here is what keeps inference off the packet path. Protocol with classifier.ts:
- *   → workerData {onnxPath, threads, spec}
- *   ← {t:'ready', inputs, outputs} once the session is created, or {t:'error', message}
- *   → {t:'run', seq, count, stride, features: Float64Array, identity, input, output}   (features transferred)
- *   ← {t:'done', seq, probs: Float32Array, dims, verdicts, features} or {t:'failed', seq, message, features}
- * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking the
- * card's columns and preprocessing them, and the verdicts (verdict.ts), happen here, off the packet thread.
+ * The ONNX sessions, in their own thread: onnxruntime-node's run() is synchronous inside the binding, so running
+ * it here is what keeps inference off the packet path. One thread holds every model of a run (the attack model
+ * and the application model), so a batch crosses to it once and both models read the same features.
+ * Protocol with classifier.ts:
+ *   → workerData {threads, models: [{onnxPath, spec, verdict}]}
+ *   ← {t:'ready', graphs} once every session is created, or {t:'error', model, message}
+ *   → {t:'run', seq, count, stride, features: Float64Array, identity, models: [{input, output, classes}]}   (features transferred)
+ *   ← {t:'done', seq, results: [{probs, dims, verdicts}], features} or {t:'failed', seq, message, features}
+ * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking each
+ * model's columns and preprocessing them (one pass over the rows for all models, input.ts), and the verdicts
+ * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
-import { buildModelInput, type InputSpec } from './input.js';
+import { buildModelInputs, type InputSpec } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
+import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
 
-export interface WorkerInit {
+export interface WorkerModel {
   onnxPath: string;
-  threads: number;
   spec: InputSpec;
-  verdict: VerdictRule;
+  /** The attack task's rule; null for an application model (the most probable group). */
+  verdict: VerdictRule | null;
+}
+export interface WorkerInit {
+  threads: number;
+  models: WorkerModel[];
 }
 export interface TensorInfo {
   name: string;
@@ -29,10 +37,16 @@ export interface TensorInfo {
   type?: string;
   shape?: (number | string)[];
 }
+export interface ModelResult {
+  probs: Float32Array;
+  dims: number[];
+  /** Null when the output is not `classes` wide (the main side reports that). */
+  verdicts: BatchVerdicts | GroupVerdicts | null;
+}
 export type FromWorker =
-  | { t: 'ready'; inputs: TensorInfo[]; outputs: TensorInfo[] }
-  | { t: 'error'; message: string }
-  | { t: 'done'; seq: number; probs: Float32Array; dims: number[]; verdicts: BatchVerdicts | null; features: Float64Array }
+  | { t: 'ready'; graphs: { inputs: TensorInfo[]; outputs: TensorInfo[] }[] }
+  | { t: 'error'; model: number; message: string }
+  | { t: 'done'; seq: number; results: ModelResult[]; features: Float64Array }
   | { t: 'failed'; seq: number; message: string; features: Float64Array };
 export interface RunRequest {
   t: 'run';
@@ -41,12 +55,10 @@ export interface RunRequest {
   /** Doubles per row of `features` (the profile's feature count). */
   stride: number;
   features: Float64Array;
-  /** [count × identity columns] when an input is a port or the protocol, else null. */
+  /** [count × identity columns] when an input of any model is a port or the protocol, else null. */
   identity: Float64Array | null;
-  input: string;
-  output: string;
-  /** The card's class count (the verdicts need the output to have this width). */
-  classes: number;
+  /** Per model (workerData order): graph input and output names, and the card's class count. */
+  models: { input: string; output: string; classes: number }[];
 }
 
 const port = parentPort!;
@@ -57,35 +69,48 @@ function metadata(list: readonly OrtTypes.InferenceSession.ValueMetadata[]): Ten
 }
 
 async function main(): Promise<void> {
-  let session: OrtTypes.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(init.onnxPath, {
-      intraOpNumThreads: init.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-  } catch (e) {
-    port.postMessage({ t: 'error', message: firstLine(e) } satisfies FromWorker);
-    return;
+  const sessions: OrtTypes.InferenceSession[] = [];
+  for (const [k, m] of init.models.entries()) {
+    try {
+      sessions.push(
+        await ort.InferenceSession.create(m.onnxPath, {
+          intraOpNumThreads: init.threads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+        }),
+      );
+    } catch (e) {
+      port.postMessage({ t: 'error', model: k, message: firstLine(e) } satisfies FromWorker);
+      return;
+    }
   }
-  port.postMessage({ t: 'ready', inputs: metadata(session.inputMetadata), outputs: metadata(session.outputMetadata) } satisfies FromWorker);
+  port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
+  const specs = init.models.map((m) => m.spec);
   port.on('message', (m: RunRequest) => {
     void (async () => {
       const back = [m.features.buffer as ArrayBuffer];
       try {
-        const data = buildModelInput(m.features, m.stride, m.count, m.identity, init.spec);
-        const input = new ort.Tensor('float32', data, [m.count, init.spec.featureIndex.length]);
-        const out = await session.run({ [m.input]: input }, [m.output]);
-        const t = out[m.output]!;
-        const probs = t.data as Float32Array;
-        // Own the buffer before transferring it (the tensor may view a larger one).
-        const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
-        // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
-        const classes = m.count > 0 ? copy.length / m.count : 0;
-        const v = classes === m.classes ? batchVerdicts(copy, m.count, classes, init.verdict) : null;
-        const buffers = v ? [v.label.buffer, v.score.buffer, v.attack.buffer, v.attackScore.buffer] : [];
-        port.postMessage({ t: 'done', seq: m.seq, probs: copy, dims: [...t.dims], verdicts: v, features: m.features } satisfies FromWorker, [copy.buffer as ArrayBuffer, ...(buffers as ArrayBuffer[]), ...back]);
+        const inputs = buildModelInputs(m.features, m.stride, m.count, m.identity, specs);
+        const results: ModelResult[] = [];
+        const transfer: ArrayBuffer[] = [];
+        for (let k = 0; k < sessions.length; k++) {
+          const io = m.models[k]!;
+          const tensor = new ort.Tensor('float32', inputs[k]!, [m.count, specs[k]!.featureIndex.length]);
+          const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
+          const t = out[io.output]!;
+          const probs = t.data as Float32Array;
+          // Own the buffer before transferring it (the tensor may view a larger one).
+          const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
+          // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
+          const classes = m.count > 0 ? copy.length / m.count : 0;
+          const rule = init.models[k]!.verdict;
+          const v = classes !== io.classes ? null : rule !== null ? batchVerdicts(copy, m.count, classes, rule) : groupVerdicts(copy, m.count, classes);
+          results.push({ probs: copy, dims: [...t.dims], verdicts: v });
+          transfer.push(copy.buffer as ArrayBuffer);
+          if (v !== null) for (const a of Object.values(v) as (Int32Array | Float64Array)[]) transfer.push(a.buffer as ArrayBuffer);
+        }
+        port.postMessage({ t: 'done', seq: m.seq, results, features: m.features } satisfies FromWorker, [...transfer, ...back]);
       } catch (e) {
         port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e), features: m.features } satisfies FromWorker, back);
       }

@@ -110,7 +110,8 @@ export class LiveTelemetry {
       flows_per_s: dt > 0 ? Math.round((a.flows - this.lastStatsFlows) / dt) : 0,
       not_in_flows: nonZero(a.packetsNotInWrittenFlows),
       info: nonZero({ ...a.info, 'sink.json.lines_dropped': this.jsonLinesDropped }),
-      ...(verdicts ? { verdicts: verdicts.tally.verdicts() } : {}),
+      ...(verdicts?.tally ? { verdicts: verdicts.tally.verdicts() } : {}),
+      ...(verdicts?.appTally ? { app_groups: verdicts.appTally.verdicts() } : {}),
       process: this.processHealth(),
     };
     if (drops > this.lastStatsDrops) this.log.warn(fields, `stats: ${drops - this.lastStatsDrops} packets dropped in the last ${dt.toFixed(0)} s`);
@@ -149,7 +150,8 @@ export class LiveTelemetry {
       labelled('sensor_flows_ended_total', 'Flows written to the outputs, by why they ended.', 'reason', FLOW_END_NAMES.map((n, i) => [n, this.pipeline.flowsEnded[i]!])),
       labelled('sensor_packets_not_in_written_flows_total', 'Packets not in a written flow, by reason.', 'reason', Object.entries(reasons)),
       labelled('sensor_events_total', 'Counts about flows, files and outputs (the runs counters\' info group).', 'counter', Object.entries({ ...info, 'sink.json.lines_dropped': this.jsonLinesDropped })),
-      labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', Object.entries(verdicts?.tally.verdicts() ?? {})),
+      labelled('sensor_verdicts_total', 'Flows written, by the verdict\'s label.', 'label', Object.entries(verdicts?.tally?.verdicts() ?? {})),
+      labelled('sensor_app_groups_total', 'Flows written, by the application model\'s group.', 'group', Object.entries(verdicts?.appTally?.verdicts() ?? {})),
       gauge('sensor_output_queue_batches', 'Batches of completed flows waiting for verdicts or outputs.', this.pipeline.batchesWaiting),
       gauge('sensor_verdict_queue_batches', 'Batches being classified by the model.', verdicts?.inFlight ?? 0),
       gauge('sensor_capture_queue_packets', 'Packets captured by the capture thread and not yet read by the engine.', Math.max(0, s.captured - a.packets)),

@@ -16,10 +16,10 @@
  *   run's row in `runs` (ended_at stays NULL until the end).
  * - Retention: flows whose first packet is older than `retention` days are deleted hourly, in small chunks, by a
  *   worker thread with its own connection (off the packet path).
- * - Verdicts: with the default model or `model` (unless `model` is null), completed flows are classified in the
- *   model's worker thread (pipelined as in replay) before the sinks get them; the model decides the profile unless
+ * - Verdicts: with the default models or `model` / `appModel` (unless null), completed flows are classified in the
+ *   models' worker thread (pipelined as in replay) before the sinks get them; the models decide the profile unless
  *   one was given. If inference fails, flows keep being written without verdicts (logged, counted). The stats
- *   line and the run's counters carry the verdicts by class.
+ *   line and the run's counters carry the verdicts by class and the flows per application group.
  *
  * Exit codes (cli/exit-codes.ts): 0 stopped by a signal with everything written; 2 bad usage or configuration;
  * 3 the capture could not start, or ended by itself (interface went down); 4 an output failed; 1 a bug.
@@ -44,8 +44,8 @@ import { MetricsError, serveMetrics, type Metric } from './metrics.js';
 import { LiveTelemetry } from './live-telemetry.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { openSinks, type OpenSink, type SinkContext } from '../pipeline/sinks.js';
-import { ModelError, type Classifier } from '../classify/classifier.js';
-import { chooseModel } from '../classify/cli.js';
+import { ModelError, type FlowClassifier } from '../classify/classifier.js';
+import { chooseModels } from '../classify/cli.js';
 import { VerdictQueue } from '../classify/stage.js';
 
 /** nextAsync() timeout: the longest the loop waits before looking at signals, timers and the clock. */
@@ -84,12 +84,12 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
   // The model (the default one unless `model` says otherwise or is null) is checked before the capture starts
   // (every problem, exit 2); unless a profile was given, it decides the profile, as in replay. The default model
   // with another profile is not an error: no verdicts, and a line that says why.
-  let classifier: Classifier | undefined;
+  let classifier: FlowClassifier | undefined;
   try {
     const c = loaded.config;
-    const choice = await chooseModel(c.model === null ? false : c.model, loaded.profileGiven ? c.profile : undefined, c.alertThreshold);
+    const choice = await chooseModels({ attack: c.model === null ? false : c.model, application: c.appModel === null ? false : c.appModel }, loaded.profileGiven ? c.profile : undefined, c.alertThreshold);
     classifier = choice.classifier;
-    if (choice.notice) io.stderr(`sensor: ${choice.notice}`);
+    for (const n of choice.notices) io.stderr(`sensor: ${n}`);
   } catch (e) {
     if (e instanceof ModelError) {
       for (const p of e.problems) io.stderr(`sensor: ${p}`);
@@ -97,7 +97,7 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
     }
     throw e;
   }
-  if (loaded.config.jsonAlertsOnly && !classifier) {
+  if (loaded.config.jsonAlertsOnly && !classifier?.attack) {
     io.stderr(`sensor: ${alertsOnlyWithoutModel('live')}`);
     return ExitCode.Usage;
   }
@@ -109,7 +109,7 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
 }
 
 /** The profile a configuration runs with: the model's unless one was given. */
-function effectiveConfig(c: LiveConfig, profileGiven: boolean, classifier: Classifier | undefined): LiveConfig {
+function effectiveConfig(c: LiveConfig, profileGiven: boolean, classifier: FlowClassifier | undefined): LiveConfig {
   return classifier && !profileGiven ? { ...c, profile: classifier.profile } : c;
 }
 
@@ -118,7 +118,7 @@ function effectiveConfig(c: LiveConfig, profileGiven: boolean, classifier: Class
  * comes first), then runs the pipeline until a signal, answering SIGHUP with a reload, logging stats and pruning
  * old flows on their clocks.
  */
-async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof loadConfig>, classifier: Classifier | undefined): Promise<number> {
+async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof loadConfig>, classifier: FlowClassifier | undefined): Promise<number> {
   let cfg = effectiveConfig(loaded.config, loaded.profileGiven, classifier);
   const log: Logger = pino(
     { base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
@@ -173,7 +173,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     columns: profile.columns,
     source: cfg.interface,
     argv,
-    ...(classifier ? { benignClass: classifier.card.benign } : {}),
+    ...(classifier?.attack ? { benignClass: classifier.attack.card.benign } : {}),
     flowIds: { next: 1 },
     onClickHouseEvent: (e) => log[e.level]({ event: e.event }, e.message),
     onJsonDrop: (lines) => {
@@ -271,8 +271,9 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       metrics: cfg.metrics ? `http://${cfg.metrics.host.includes(':') ? `[${cfg.metrics.host}]` : cfg.metrics.host}:${cfg.metrics.port}/metrics` : null,
       runId: sqliteOf(sinks)?.runId ?? null,
       retention: cfg.retention,
-      model: classifier?.id ?? null,
-      alertThreshold: classifier?.threshold ?? null,
+      model: classifier?.attack?.id ?? null,
+      alertThreshold: classifier?.attack?.threshold ?? null,
+      appModel: classifier?.app?.id ?? null,
     },
     `capturing on ${src.iface}`,
   );
@@ -315,7 +316,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     }
     const applied: LiveConfig = { ...cfg };
     for (const k of RELOADABLE_KEYS) (applied as unknown as Record<string, unknown>)[k] = next[k];
-    if (applied.jsonAlertsOnly && !classifier) {
+    if (applied.jsonAlertsOnly && !classifier?.attack) {
       log.error({ event: 'reload', key: 'jsonAlertsOnly' }, 'reload: jsonAlertsOnly needs verdicts, and no model is set; keeping every flow in the JSON output');
       applied.jsonAlertsOnly = false;
     }

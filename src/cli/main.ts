@@ -15,9 +15,9 @@ import { SinkError } from '../sinks/flow-rows.js';
 import { SqliteSink } from '../sinks/sqlite.js';
 import { alertsOnlyWithoutModel, commandLineOptions, parseConfig, valuesFromFlags, type ReplayConfig } from '../config/schema.js';
 import { openSinks, type OpenSink } from '../pipeline/sinks.js';
-import { chooseModel, modelsCommand } from '../classify/cli.js';
+import { chooseModels, modelsCommand } from '../classify/cli.js';
 import { formatVerdictCounts } from '../classify/tally.js';
-import { ModelError, type Classifier } from '../classify/classifier.js';
+import { ModelError, type FlowClassifier } from '../classify/classifier.js';
 import { VerdictQueue } from '../classify/stage.js';
 
 /** A replay's settings (config/schema.ts, as the daemon's) and the flags only replay has. */
@@ -113,6 +113,7 @@ function formatSummary(s: ReplaySummary): string {
     const top = s.verdicts.topAlertSources;
     if (top.length > 0) lines.push(`top alert sources: ${top.map((x) => `${x.address} (${x.alerts.toLocaleString('en-US')})`).join(', ')}`);
   }
+  if (s.appGroups) lines.push(`application groups: ${formatVerdictCounts(s.appGroups.counts)} (${s.appGroups.model})`);
   return lines.join('\n');
 }
 
@@ -139,12 +140,12 @@ export async function main(argv: string[]): Promise<number> {
   const cfg = args.config;
   // The model decides the profile unless --profile says otherwise; a model that does not fit is refused here,
   // before any input is opened or output created.
-  let classifier: Classifier | undefined;
+  let classifier: FlowClassifier | undefined;
   try {
-    const choice = await chooseModel(cfg.model === null ? false : cfg.model, args.profileGiven ? cfg.profile : undefined, cfg.alertThreshold);
+    const choice = await chooseModels({ attack: cfg.model === null ? false : cfg.model, application: cfg.appModel === null ? false : cfg.appModel }, args.profileGiven ? cfg.profile : undefined, cfg.alertThreshold);
     classifier = choice.classifier;
-    if (choice.notice && !args.quiet) process.stderr.write(`sensor: ${choice.notice}\n`);
-    if (cfg.jsonAlertsOnly && !classifier) {
+    if (!args.quiet) for (const n of choice.notices) process.stderr.write(`sensor: ${n}\n`);
+    if (cfg.jsonAlertsOnly && !classifier?.attack) {
       process.stderr.write(`sensor: ${alertsOnlyWithoutModel('replay')}\n`);
       return ExitCode.Usage;
     }
@@ -162,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runReplay(args: Args, argv: string[], classifier: Classifier | undefined): Promise<number> {
+async function runReplay(args: Args, argv: string[], classifier: FlowClassifier | undefined): Promise<number> {
   const cfg = args.config;
   const profile = getProfile(args.profileGiven ? cfg.profile : (classifier?.profile ?? 'cic'));
 
@@ -184,7 +185,7 @@ async function runReplay(args: Args, argv: string[], classifier: Classifier | un
       columns: profile.columns,
       source: cfg.replay.join(' '),
       argv,
-      ...(classifier ? { benignClass: classifier.card.benign } : {}),
+      ...(classifier?.attack ? { benignClass: classifier.attack.card.benign } : {}),
       flowIds: { next: 1 },
       onClickHouseEvent: (e) => {
         if (!args.quiet || e.level === 'error') process.stderr.write(`sensor: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);

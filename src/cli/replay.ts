@@ -63,6 +63,11 @@ export interface ReplaySummary {
     threshold: number | null;
     topAlertSources: { address: string; alerts: number }[];
   };
+  /** With an application model: flows per application group, and the model (`name@version`). */
+  appGroups?: {
+    counts: Record<string, number>;
+    model: string;
+  };
 }
 
 /** How many alert sources the summary names. */
@@ -163,15 +168,16 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     accounting: pipeline.accounting(extra),
     counters: pipeline.counters(extra),
     sinkFailures: [...pipeline.fanout.failures.values()],
-    ...(opts.verdicts
+    ...(opts.verdicts?.tally
       ? {
           verdicts: {
             counts: opts.verdicts.tally.verdicts(),
-            threshold: opts.verdicts.classifier.threshold,
+            threshold: opts.verdicts.classifier.attack!.threshold,
             topAlertSources: opts.verdicts.tally.topAlertSources(TOP_ALERT_SOURCES),
           },
         }
       : {}),
+    ...(opts.verdicts?.appTally ? { appGroups: { counts: opts.verdicts.appTally.verdicts(), model: opts.verdicts.classifier.app!.id } } : {}),
   };
 }
 

@@ -9,7 +9,7 @@
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
- *   promiscuous, statsInterval, model, alertThreshold, retention, maxFlows, portDirection, ipv6, json, jsonAlertsOnly,
+ *   promiscuous, statsInterval, model, appModel, alertThreshold, retention, maxFlows, portDirection, ipv6, json, jsonAlertsOnly,
  *   jsonFeatures, sensorName, clickhouse, clickhouseSpool, metrics.
  */
 import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
@@ -42,6 +42,8 @@ export interface LiveConfig {
   statsInterval: number;
   /** ONNX model (.onnx/.json path or a name in models/); null for none; undefined = the default model. */
   model: string | null | undefined;
+  /** Application model (task "application"), as `model`; undefined = the default one when installed. */
+  appModel: string | null | undefined;
   /** Overrides the model card's alert_threshold, in (0, 1]; undefined = the card's. */
   alertThreshold: number | undefined;
   /** Delete flows whose first packet is older than this many days; 0 = keep everything. */
@@ -113,6 +115,8 @@ interface Field {
   boolean?: true;
   /** Only the live daemon has this setting. */
   liveOnly?: true;
+  /** A flag that may be given once: given twice on the command line, `check` sees every value (an array). */
+  once?: true;
 }
 
 const ok = (value: unknown): Check => ({ ok: true, value });
@@ -163,6 +167,15 @@ const output = (what: string) => (v: unknown, _text: boolean, mode: Mode): Check
   if (v === null) return ok(undefined);
   if (v === '-' && mode === 'live') return bad(`a ${what} path ("-" is not allowed live: stdout carries the JSON log)`);
   return path(what)(v);
+};
+
+/** A model setting: a path or name; null / false / "none" for none. Given twice: refused (one model per task). */
+const modelCheck = (flag: string, slots: string) => (v: unknown, text: boolean): Check => {
+  if (Array.isArray(v)) return v.length === 1 ? modelCheck(flag, slots)(v[0], text) : bad(`one model (a run takes one model per task: ${slots})`);
+  if (v === null || v === false) return ok(null);
+  if (text && typeof v === 'string' && /^(false|no|off|none)$/i.test(v.trim())) return ok(null);
+  if (typeof v === 'string' && v.trim() !== '' && !v.includes('\0')) return ok(v);
+  return bad(`a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-${flag} for none`);
 };
 
 const PROFILE_HELP =
@@ -270,13 +283,18 @@ export const FIELDS: readonly Field[] = [
     env: 'SENSOR_MODEL',
     // undefined: the default model; null / false: none.
     def: undefined,
-    describe: 'Classify flows with this model: models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips classification',
-    check: (v, text) => {
-      if (v === null || v === false) return ok(null);
-      if (text && typeof v === 'string' && /^(false|no|off|none)$/i.test(v.trim())) return ok(null);
-      if (typeof v === 'string' && v.trim() !== '' && !v.includes('\0')) return ok(v);
-      return bad('a path to an ONNX model (.onnx or its .json card) or a model name in models/, or null / false / --no-model for none');
-    },
+    once: true,
+    describe: 'Classify flows with this attack model (card task "attack"): models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips it',
+    check: modelCheck('model', '--model for the attack model, --app-model for the application model'),
+  },
+  {
+    key: 'appModel',
+    flag: 'app-model',
+    env: 'SENSOR_APP_MODEL',
+    def: undefined,
+    once: true,
+    describe: 'Name the application group of every flow with this model (card task "application"), as --model (default: models/cic2017-app when installed, else none). --no-app-model skips it',
+    check: modelCheck('app-model', '--app-model for the application model, --model for the attack model'),
   },
   {
     key: 'alertThreshold',
@@ -337,12 +355,12 @@ export function commandLineOptions(mode: Mode): Record<string, { type: 'string' 
   return o;
 }
 
-/** The values a yargs parse (of commandLineOptions) holds, by config key; a flag given twice: the last. */
+/** The values a yargs parse (of commandLineOptions) holds, by config key; a flag given twice: the last (a `once` flag: all). */
 export function valuesFromFlags(parsed: Record<string, unknown>, mode: Mode): Partial<Record<ConfigKey, unknown>> {
   const values: Partial<Record<ConfigKey, unknown>> = {};
   for (const f of fieldsOf(mode)) {
     const v = parsed[f.flag];
-    if (v !== undefined) values[f.key] = Array.isArray(v) ? v[v.length - 1] : v;
+    if (v !== undefined) values[f.key] = Array.isArray(v) && !f.once ? v[v.length - 1] : v;
   }
   return values;
 }

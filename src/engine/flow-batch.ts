@@ -56,4 +56,8 @@ export interface FlowRows {
   /** The verdict's KDD'99 category (card `kdd`), or null when the card has no mapping. */
   kdd?: (string | null)[];
   model?: string;
+  /** The application model's verdict (its most probable group) and probability, and its `name@version`. */
+  appLabels?: (string | null)[];
+  appScores?: Float64Array;
+  appModel?: string;
 }

@@ -163,7 +163,7 @@ export class Pipeline {
             if (!this.verdictsFailed) this.onModelFailed(e as Error);
             this.verdictsFailed = true;
           }
-          if (rows.model === undefined) this.unclassified += rows.count;
+          if (rows.model === undefined && rows.appModel === undefined) this.unclassified += rows.count;
           if (rows.features.length < rows.count * this.featureCount) {
             // The features were lent to an inference thread that died with them.
             this.lostWithInference += rows.count;
@@ -211,7 +211,8 @@ export class Pipeline {
    * The runs table's `counters` JSON: `packets`, `flows`, `packets_in_written_flows`, the group
    * `packets_not_in_written_flows` (reason → packets; with `packets_in_written_flows` it sums to `packets`), the
    * group `info` (counts about flows, files and outputs that are not packet reasons), `groups` (e.g. live's
-   * `capture`) and, with a model, `verdicts` (class → flows with that verdict).
+   * `capture`) and, with an attack model, `verdicts` (class → flows with that verdict), with an application model
+   * `app_groups` (group → flows the model put in it).
    */
   counters(extraInfo: Record<string, number> = {}, groups: Record<string, Record<string, number>> = {}): RunCounters {
     const a = this.accounting(extraInfo);
@@ -222,7 +223,8 @@ export class Pipeline {
       packets_not_in_written_flows: { ...a.packetsNotInWrittenFlows },
       info: { ...a.info },
       ...groups,
-      ...(this.verdicts ? { verdicts: this.verdicts.tally.verdicts() } : {}),
+      ...(this.verdicts?.tally ? { verdicts: this.verdicts.tally.verdicts() } : {}),
+      ...(this.verdicts?.appTally ? { app_groups: this.verdicts.appTally.verdicts() } : {}),
     };
   }
 }

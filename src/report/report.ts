@@ -46,6 +46,8 @@ export interface ReportData {
   labels: Count[];
   kdd: Count[] | null;
   apps: Count[] | null;
+  /** The application models that named the groups (`app_model`), when the database has the column. */
+  appModels: Count[] | null;
   time: { startUs: number; binUs: number; series: Record<string, number[]> } | null;
   alertSources: Count[];
   alertTargets: Count[];
@@ -97,6 +99,7 @@ export function collectReport(db: FlowDb, runId: number, opts: { modelSpec?: str
     labels: db.countBy('label', scope),
     kdd: db.has('kdd') ? db.countBy('kdd', scope) : null,
     apps: db.has('app_label') ? db.countBy('app_label', scope, 30) : null,
+    appModels: db.has('app_model') ? db.countBy('app_model', scope, 5, 'app_model IS NOT NULL') : null,
     time,
     alertSources: db.countBy('src_ip', scope, TOP, alertSql),
     alertTargets: db.countBy('dst_ip', scope, TOP, alertSql),
@@ -275,8 +278,8 @@ export function renderReport(d: ReportData): string {
     d.apps === null
       ? notRecorded('Application groups (app_label)')
       : d.apps.every((a) => a.key === '(none)')
-        ? "<p class=\"none\">Application groups: not recorded by this run's model (app_label is empty for this run).</p>"
-        : `<div class="row"><div>${kit.bars(d.apps.map((a) => ({ label: a.key, value: a.n })), { title: 'flows per application group', unit: 'flows' })}</div><div>${countTable(d.apps, ['application', 'flows'], d.flows)}</div></div>`,
+        ? '<p class="none">Application groups: not recorded: this run had no application model (app_label is empty for this run; see --app-model).</p>'
+        : `${d.appModels && d.appModels.length > 0 ? `<p>Named by ${d.appModels.map((m) => esc(m.key)).join(', ')}.</p>` : ''}<div class="row"><div>${kit.bars(d.apps.map((a) => ({ label: a.key, value: a.n })), { title: 'flows per application group', unit: 'flows' })}</div><div>${countTable(d.apps, ['application', 'flows'], d.flows)}</div></div>`,
   );
 
   // KDD

@@ -88,7 +88,9 @@ function dashboardMain(kit: ReturnType<typeof chartKit>): void {
     $('apps').innerHTML =
       s.by_app === null
         ? '<p class="none">application groups: not recorded by this database\'s model</p>'
-        : kit.bars(s.by_app.map((c) => ({ label: c.key, value: c.n })), { title: 'application groups', unit: 'flows', width: 460 });
+        : s.by_app.every((c) => c.key === '(none)')
+          ? '<p class="none">application groups: not recorded (these flows had no application model: --app-model)</p>'
+          : kit.bars(s.by_app.map((c) => ({ label: c.key, value: c.n })), { title: 'application groups', unit: 'flows', width: 460 });
   }
   void tick();
   setInterval(() => void tick(), 2000);

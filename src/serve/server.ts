@@ -64,7 +64,7 @@ const ROUTES: Record<string, string[]> = {
 
 /** Identity and verdict columns of a flow in the API (plus whichever later columns the database has). */
 const FLOW_COLUMNS = ['id', 'run_id', 'flow_id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', 'timestamp', 'label', 'score', 'model'];
-const LATER_COLUMNS = ['attack_label', 'attack_score', 'kdd', 'app_label'];
+const LATER_COLUMNS = ['attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model'];
 
 export function createServer(opts: ServeOptions): Server {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -169,7 +169,7 @@ export function createServer(opts: ServeOptions): Server {
   }
 
   function flows(url: URL, alertsOnly: boolean) {
-    const p = params(url, ['run', 'label', 'src_ip', 'dst_ip', 'src_port', 'dst_port', 'protocol', 'since', 'until', 'min_score', 'limit', 'features', ...(alertsOnly ? [] : ['alerts'])]);
+    const p = params(url, ['run', 'label', 'app_label', 'src_ip', 'dst_ip', 'src_port', 'dst_port', 'protocol', 'since', 'until', 'min_score', 'limit', 'features', ...(alertsOnly ? [] : ['alerts'])]);
     const limit = intParam(p, 'limit', 1, limits.flowRows) ?? 100;
     const where: string[] = [];
     const args: unknown[] = [];
@@ -182,6 +182,12 @@ export function createServer(opts: ServeOptions): Server {
     for (const k of ['label', 'src_ip', 'dst_ip'] as const) {
       const v = p.get(k);
       if (v !== null) eq(k, v);
+    }
+    const app = p.get('app_label');
+    if (app !== null) {
+      // A database written before the application model has no such column: no flow is in any group.
+      if (db.has('app_label')) eq('app_label', app);
+      else where.push('0');
     }
     for (const k of ['src_port', 'dst_port'] as const) {
       const v = intParam(p, k, 0, 65535);
@@ -285,6 +291,7 @@ export function createServer(opts: ServeOptions): Server {
   function metrics(): string {
     const s = cached('metrics', () => ({
       labels: db.countBy('label', {}, 100),
+      apps: db.countBy('app_label', {}, 100),
       runs: db.runs().length,
       newest: (db.db.prepare('SELECT max(start_us) AS m FROM flows').get() as { m: number | null }).m,
     }));
@@ -301,6 +308,7 @@ export function createServer(opts: ServeOptions): Server {
       { name: 'sensor_serve_predict_rows_total', help: 'Rows classified by POST /api/predict.', type: 'counter', samples: [{ value: counters.predictRows }] },
       { name: 'sensor_serve_internal_errors_total', help: 'Requests that failed inside the server (answered 500).', type: 'counter', samples: [{ value: counters.internalErrors }] },
       { name: 'sensor_db_flows', help: 'Flows in the database, by verdict label ("(none)" = not classified).', type: 'gauge', samples: s.labels.map((c) => ({ labels: { label: c.key }, value: c.n })) },
+      { name: 'sensor_db_flows_by_app', help: 'Flows in the database, by application group ("(none)" = no application model).', type: 'gauge', samples: s.apps.map((c) => ({ labels: { group: c.key }, value: c.n })) },
       { name: 'sensor_db_runs', help: 'Runs recorded in the database.', type: 'gauge', samples: [{ value: s.runs }] },
     ];
     if (s.newest !== null) list.push({ name: 'sensor_db_newest_flow_start_seconds', help: "First packet time of the newest flow in the database.", type: 'gauge', samples: [{ value: s.newest / 1e6 }] });

@@ -42,6 +42,13 @@ const IDENTITY: readonly ChColumn[] = [
   { name: 'timestamp', type: 'String' },
 ];
 
+/** The application model's verdict (added after the others: clickhouse.ts adds them to an older table). */
+export const APP_VERDICT: readonly ChColumn[] = [
+  { name: 'app_label', type: 'Nullable(String)' },
+  { name: 'app_score', type: 'Nullable(Float64)' },
+  { name: 'app_model', type: 'Nullable(String)' },
+];
+
 /** Verdicts, NULL without a model, as SQLite has them. */
 const VERDICT: readonly ChColumn[] = [
   { name: 'label', type: 'Nullable(String)' },
@@ -50,6 +57,7 @@ const VERDICT: readonly ChColumn[] = [
   { name: 'attack_label', type: 'Nullable(String)' },
   { name: 'attack_score', type: 'Nullable(Float64)' },
   { name: 'kdd', type: 'Nullable(String)' },
+  ...APP_VERDICT,
 ];
 
 /** Table name for a profile's flows: one table per profile, since each has its own feature columns. */
@@ -195,6 +203,9 @@ export function encodeBatch(rows: FlowRows, featureIsInt: readonly boolean[], se
     w.nullableStr(rows.attackLabels?.[i]);
     w.nullableF64(rows.attackScores?.[i]);
     w.nullableStr(rows.kdd?.[i]);
+    w.nullableStr(rows.appLabels?.[i]);
+    w.nullableF64(rows.appScores?.[i]);
+    w.nullableStr(rows.appModel);
   }
   offsets.push(w.at);
   return { body: Buffer.from(w.buf.subarray(0, w.at)), offsets };

@@ -31,7 +31,8 @@
  *
  * The schema is created on first contact (`CREATE DATABASE/TABLE IF NOT EXISTS`); an existing table whose
  * columns differ is refused ('profile-mismatch'), at open when the server is up, else when it comes back (the
- * sink then fails and its flows are counted lost, as for a failing SQLite).
+ * sink then fails and its flows are counted lost, as for a failing SQLite). A table an earlier version made, which
+ * lacks only the application verdict columns, gets them (ALTER TABLE ... ADD COLUMN, NULL in its old rows).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -42,7 +43,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { parseClickHouseUrl } from './clickhouse-url.js';
 import { sqliteColumnTypes } from './column-types.js';
-import { createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
+import { APP_VERDICT, createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
 
 export interface ClickHouseSinkOptions {
   /** Directory of the spool (created when absent). One sensor process per directory (a lock file says so). */
@@ -489,9 +490,24 @@ export class ClickHouseSink implements FlowSink {
     try {
       await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${this.database}\`` });
       await this.client.command({ query: createTableSql(this.database, this.table, this.cols) });
-      const rs = await this.client.query({ query: `DESCRIBE TABLE \`${this.database}\`.\`${this.table}\``, format: 'TabSeparated' });
-      const have = (await rs.text()).split('\n').filter((l) => l !== '').map((l) => l.split('\t').slice(0, 2).join(' '));
+      const describe = async (): Promise<string[]> => {
+        const rs = await this.client.query({ query: `DESCRIBE TABLE \`${this.database}\`.\`${this.table}\``, format: 'TabSeparated' });
+        return (await rs.text()).split('\n').filter((l) => l !== '').map((l) => l.split('\t').slice(0, 2).join(' '));
+      };
+      let have = await describe();
       const want = [...this.cols.map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime'];
+      // A table of an earlier version, without the application verdict: those columns are added (NULL in old rows).
+      const app = new Set(APP_VERDICT.map((c) => `${c.name} ${c.type}`));
+      if (have.join('\n') !== want.join('\n') && have.join('\n') === want.filter((c) => !app.has(c)).join('\n')) {
+        let after = 'kdd';
+        const adds = APP_VERDICT.map((c) => {
+          const add = `ADD COLUMN \`${c.name}\` ${c.type} AFTER \`${after}\``;
+          after = c.name;
+          return add;
+        });
+        await this.client.command({ query: `ALTER TABLE \`${this.database}\`.\`${this.table}\` ${adds.join(', ')}` });
+        have = await describe();
+      }
       if (have.join('\n') !== want.join('\n')) {
         throw new SinkError('profile-mismatch', `ClickHouse table ${this.database}.${this.table} at ${shown(this.url)} has other columns than this program writes: drop or rename it, or use another database`);
       }

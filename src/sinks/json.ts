@@ -49,19 +49,21 @@ export function isoMicros(us: number): string {
 }
 
 /**
- * The `verdict` object of row i: every verdict field the batch carries, null where it has none; null when no
- * model ran. Field names are the verdict contract's JSON spelling.
+ * The `verdict` object of row i: every verdict field the batch carries (the attack model's, then the application
+ * model's), null where it has none; null when no model ran. Field names are the verdict contract's JSON spelling.
  */
 function verdictJson(rows: FlowRows, i: number): Record<string, string | number | null> | null {
-  if (rows.model === undefined) return null;
+  if (rows.model === undefined && rows.appModel === undefined) return null;
   return {
     label: rows.labels?.[i] ?? null,
     score: rows.scores?.[i] ?? null,
-    model: rows.model,
+    model: rows.model ?? null,
     attack_label: rows.attackLabels?.[i] ?? null,
     attack_score: rows.attackScores?.[i] ?? null,
     kdd: rows.kdd?.[i] ?? null,
-    app_group: null,
+    app_group: rows.appLabels?.[i] ?? null,
+    app_score: rows.appScores?.[i] ?? null,
+    app_model: rows.appModel ?? null,
   };
 }
 

@@ -2,7 +2,7 @@
  * The SQLite layout of a sensor database and all of its SQL, in one place: the writer (sqlite-worker.ts), the
  * upgrade of older databases and the retention worker take their statements from here.
  *
- * Schema version 3, split so that a flood is written at the rate of a narrow row (binding a value costs about as
+ * Schema version 4, split so that a flood is written at the rate of a narrow row (binding a value costs about as
  * much as everything else in a row: a typed column per feature caps a writer near 60 k rows/s):
  * - `flow_rows`: one row per flow with what analysts filter and sort on, as typed columns: identity, times, the
  *   first HOT_FEATURES features (duration, packets and payload bytes each way) and the verdicts.
@@ -19,8 +19,11 @@
  * - `runs(id, source, mode, profile, started_at, ended_at, packets, flows, counters, argv)`.
  */
 
-/** 2: flows gained attack_label, attack_score, kdd. 3: flows became a view over flow_rows + flow_features. */
-export const SCHEMA_VERSION = 3;
+/**
+ * 2: flows gained attack_label, attack_score, kdd. 3: flows became a view over flow_rows + flow_features.
+ * 4: the application model's verdict, app_label, app_score, app_model.
+ */
+export const SCHEMA_VERSION = 4;
 
 /** Columns added to the version-1 `flows` table by version 2 (all nullable: rows written before have NULL). */
 const V2_ADDED_COLUMNS = ['attack_label TEXT NULL', 'attack_score REAL NULL', 'kdd TEXT NULL'];
@@ -51,8 +54,18 @@ export const IDENTITY_COLUMNS = [
   'timestamp',
 ] as const;
 
-/** Verdict columns, in order (the view's last columns). */
-export const VERDICT_COLUMNS = ['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd'] as const;
+/** Verdict columns of versions 2-3 (what an upgrade copies from an older `flows`). */
+const V3_VERDICT_COLUMNS = ['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd'] as const;
+
+/** The application model's verdict columns, added by version 4 (all nullable: rows written before have NULL). */
+const V4_ADDED_COLUMNS = [
+  ['app_label', 'TEXT'],
+  ['app_score', 'REAL'],
+  ['app_model', 'TEXT'],
+] as const;
+
+/** Verdict columns, in order (the view's last columns): the attack model's, then the application model's. */
+export const VERDICT_COLUMNS = [...V3_VERDICT_COLUMNS, ...V4_ADDED_COLUMNS.map(([c]) => c)] as const;
 
 export function q(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -97,7 +110,6 @@ CREATE TABLE runs (
 /** flow_rows, flow_features, the view, its triggers and the indexes (runs must exist). */
 function flowsDdl(specs: readonly FeatureColumnSpec[]): string {
   const typed = (cs: readonly FeatureColumnSpec[]): string => cs.map((c) => `,\n  ${q(c.sql)} ${c.type}`).join('');
-  const viewFeatures = specs.map((c, i) => `${i < HOT_FEATURES ? 'r' : 'f'}.${q(c.sql)}`).join(', ');
   return `
 CREATE TABLE flow_rows (
   id INTEGER PRIMARY KEY,
@@ -116,7 +128,10 @@ CREATE TABLE flow_rows (
   model TEXT NULL,
   attack_label TEXT NULL,
   attack_score REAL NULL,
-  kdd TEXT NULL
+  kdd TEXT NULL,
+  app_label TEXT NULL,
+  app_score REAL NULL,
+  app_model TEXT NULL
 );
 CREATE TABLE feature_blocks (
   first_id INTEGER PRIMARY KEY,
@@ -131,6 +146,13 @@ CREATE INDEX flow_rows_start_us ON flow_rows(start_us);
 CREATE TRIGGER flow_rows_delete AFTER DELETE ON flow_rows BEGIN
   DELETE FROM flow_features WHERE id = old.id;
 END;
+${flowsViewDdl(specs)}`;
+}
+
+/** The view `flows` and its delete trigger (dropped and made again when an upgrade adds verdict columns). */
+function flowsViewDdl(specs: readonly FeatureColumnSpec[]): string {
+  const viewFeatures = specs.map((c, i) => `${i < HOT_FEATURES ? 'r' : 'f'}.${q(c.sql)}`).join(', ');
+  return `
 CREATE VIEW flows AS SELECT r.id, ${IDENTITY_COLUMNS.map((c) => `r.${c}`).join(', ')},
   ${viewFeatures},
   ${VERDICT_COLUMNS.map((c) => `r.${c}`).join(', ')}
@@ -147,21 +169,26 @@ export function createSchemaSql(specs: readonly FeatureColumnSpec[]): string {
 }
 
 /**
- * Statements that bring a database of an older version (1 or 2: `flows` a table with a typed column per
- * feature) to version 3, run in order inside one transaction. The old rows are copied by SQL (no row passes
- * through JavaScript): their features go straight to flow_features, and their `features` BLOB is NULL.
+ * Statements that bring a database of an older version to this one, run in order inside one transaction. From 1
+ * or 2 (`flows` a table with a typed column per feature): the old rows are copied by SQL (no row passes through
+ * JavaScript) into the current layout, their features straight to flow_features. From 3: flow_rows gains the
+ * application verdict columns (NULL in the old rows) and the view is made again with them.
  */
 export function upgradeSql(fromVersion: number, specs: readonly FeatureColumnSpec[]): string[] {
   const out: string[] = [];
   if (fromVersion < 2) for (const col of V2_ADDED_COLUMNS) out.push(`ALTER TABLE flows ADD COLUMN ${col}`);
   if (fromVersion < 3) {
-    const rowCols = ['id', ...IDENTITY_COLUMNS, ...hot(specs).map((c) => c.sql), ...VERDICT_COLUMNS].map(q).join(', ');
+    const rowCols = ['id', ...IDENTITY_COLUMNS, ...hot(specs).map((c) => c.sql), ...V3_VERDICT_COLUMNS].map(q).join(', ');
     const featureCols = ['id', ...cold(specs).map((c) => c.sql)].map(q).join(', ');
     out.push('ALTER TABLE flows RENAME TO flows_v2');
     out.push(flowsDdl(specs));
     out.push(`INSERT INTO flow_rows (${rowCols}) SELECT ${rowCols} FROM flows_v2`);
     out.push(`INSERT INTO flow_features (${featureCols}) SELECT ${featureCols} FROM flows_v2`);
     out.push('DROP TABLE flows_v2');
+  } else if (fromVersion < 4) {
+    for (const [c, type] of V4_ADDED_COLUMNS) out.push(`ALTER TABLE flow_rows ADD COLUMN ${c} ${type} NULL`);
+    out.push('DROP VIEW flows'); // its INSTEAD OF trigger goes with it
+    out.push(flowsViewDdl(specs));
   }
   out.push(`UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`);
   return out;

@@ -144,7 +144,8 @@ function ensureSchema(db: Database.Database, path: string): void {
         `database ${path} was created for profile '${profile}' with other feature columns: use another database file`,
       );
     }
-    const expected = older ? ['runs', 'flows'] : ['runs', 'flow_rows', 'flow_features'];
+    // Versions 1-2 have a `flows` table; from 3, flows is a view over flow_rows and flow_features.
+    const expected = older && version < 3 ? ['runs', 'flows'] : ['runs', 'flow_rows', 'flow_features'];
     if (!expected.every((t) => tableExists(db, t))) {
       throw new OpenError('schema-mismatch', `database ${path} lacks its ${expected.join('/')} tables`);
     }
@@ -260,6 +261,9 @@ function serve(db: Database.Database, runId: number): number {
     args[o + 3] = label(b.attackLabels, i);
     args[o + 4] = b.attackScores ? b.attackScores[i] : null;
     args[o + 5] = label(b.kdd, i);
+    args[o + 6] = label(b.appLabels, i);
+    args[o + 7] = b.appScores ? b.appScores[i] : null;
+    args[o + 8] = b.appModel ?? null;
   }
 
   const insertBatch = db.transaction((b: Batch) => {

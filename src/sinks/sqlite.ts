@@ -15,10 +15,10 @@
  * shared buffer is always copied. The identities and labels are packed into typed arrays and one string per
  * batch (below), so postMessage clones no per-flow object.
  *
- * Schema: src/sinks/sqlite-schema.ts (version 3: `flow_rows` typed identity/times/counts/verdicts + the feature
+ * Schema: src/sinks/sqlite-schema.ts (version 4: `flow_rows` typed identity/times/counts/verdicts + the feature
  * vector as a BLOB, `flow_features` filled from it off the hot path, the view `flows` naming every feature). A
  * database created with another profile (or other feature columns) is refused with 'profile-mismatch'; one of
- * schema version 1 or 2 is upgraded in the transaction that opens it; any other version is refused.
+ * schema version 1 to 3 is upgraded in the transaction that opens it; any other version is refused.
  * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
  * worker has it, well within a second).
  *
@@ -132,6 +132,9 @@ export type ToWorker =
       attackScores?: Float64Array;
       kdd?: CodedStrings;
       model?: string;
+      appLabels?: CodedStrings;
+      appScores?: Float64Array;
+      appModel?: string;
     }
   | { t: 'flush'; seq: number }
   | { t: 'finish'; seq: number; counters: RunCounters; endedAt: string | null }
@@ -338,6 +341,9 @@ export class SqliteSink implements FlowSink {
     if (rows.attackScores) transfer.push((msg.attackScores = rows.attackScores.slice(0, count)).buffer);
     if (rows.kdd) msg.kdd = codeStrings(rows.kdd, count, transfer);
     if (rows.model !== undefined) msg.model = rows.model;
+    if (rows.appLabels) msg.appLabels = codeStrings(rows.appLabels, count, transfer);
+    if (rows.appScores) transfer.push((msg.appScores = rows.appScores.slice(0, count)).buffer);
+    if (rows.appModel !== undefined) msg.appModel = rows.appModel;
     this.post(msg, transfer);
     this.inFlight++;
     this.inFlightRows.push(rows.count);
