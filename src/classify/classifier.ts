@@ -19,7 +19,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { getProfile, type ProfileName } from '../features/profiles.js';
-import type { FlowRows, ProfileColumns } from '../engine/flow-batch.js';
+import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
 import { cardTask, validateModelCard, type ModelCard, type ModelTask } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';
@@ -134,8 +134,8 @@ export class Classifier {
   /** Per class index: its KDD category (card `kdd`), or null when the card has none. */
   private readonly kddOf: (string | null)[];
   private readonly spec: InputSpec;
-  /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
-  private readonly identityFields: (keyof FlowRows['ids'][number])[];
+  /** The identity values that inputs take (ports, protocol), in identity-matrix order. */
+  private readonly identityFields: NumericIdentityField[];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private failure: Error | null = null;
@@ -147,7 +147,7 @@ export class Classifier {
     readonly onnxPath: string,
     readonly graph: { inputs: TensorInfo[]; outputs: TensorInfo[] },
     spec: InputSpec,
-    identityFields: (keyof FlowRows['ids'][number])[],
+    identityFields: NumericIdentityField[],
     private readonly worker: Worker,
     threshold: number | null,
   ) {
@@ -227,7 +227,10 @@ export class Classifier {
     const fields = this.identityFields;
     if (fields.length === 0) return null;
     const m = new Float64Array(rows.count * fields.length);
-    for (let i = 0; i < rows.count; i++) for (let k = 0; k < fields.length; k++) m[i * fields.length + k] = rows.ids[i]![fields[k]!] as number;
+    for (let k = 0; k < fields.length; k++) {
+      const col = numericIdentity(rows, fields[k]!);
+      for (let i = 0; i < rows.count; i++) m[i * fields.length + k] = col[i]!;
+    }
     return m;
   }
 
@@ -328,8 +331,8 @@ export class Classifier {
 }
 
 /** Where each input comes from, for the worker: a feature column, or a column of the identity matrix. */
-function inputSpec(sources: InputSource[], card: ModelCard): { spec: InputSpec; identityFields: (keyof FlowRows['ids'][number])[] } {
-  const identityFields: (keyof FlowRows['ids'][number])[] = [];
+function inputSpec(sources: InputSource[], card: ModelCard): { spec: InputSpec; identityFields: NumericIdentityField[] } {
+  const identityFields: NumericIdentityField[] = [];
   const identityIndex = sources.map((s) => {
     if (s.from !== 'identity') return -1;
     let k = identityFields.indexOf(s.field);
