@@ -28,6 +28,7 @@ const captures = opt('captures', defaultCaptures.join(',')).split(',').filter(Bo
 
 const { Classifier } = await import(join(ROOT, 'dist', 'classify', 'classifier.js'));
 const { getProfile } = await import(join(ROOT, 'dist', 'features', 'profiles.js'));
+const { newFlowRows } = await import(join(ROOT, 'dist', 'engine', 'flow-batch.js'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -42,7 +43,7 @@ console.log(`load average at start: ${load()}`);
   const batch = () => {
     const features = new Float64Array(B * F);
     for (let i = 0; i < B; i++) golden.rows[i % golden.rows.length].forEach((v, j) => (features[i * F + j] = num(v)));
-    return { count: B, ids: [], features, kinds: new Uint8Array(B * F) };
+    return { ...newFlowRows(B, 0), count: B, features, kinds: new Uint8Array(B * F) };
   };
   const c = await Classifier.load(model);
   const rows = batch();

@@ -20,6 +20,7 @@ import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
 import type { FlowRows } from '../src/sinks/flow-rows.js';
+import { rowsWithIdentities } from './helpers/flow-rows.js';
 
 const BUNDLED = ['edge', 'cic2017-webattack-sqlinj', 'cic2017-wednesday-tls-flow', 'zeek-http-vlan', 'zeek-wikipedia'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
 const dir = mkdtempSync(join(tmpdir(), 'sensor-ch-test-'));
@@ -229,8 +230,9 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     const batch = (n: number, seed: number): FlowRows => {
       const features = new Float64Array(n * F);
       for (let i = 0; i < features.length; i++) features[i] = sqliteColumnTypes(columns.featureNames)[i % F] === 'INTEGER' ? (i * 7 + seed) % 100_000 : Math.sin(i + seed) * 1e6;
-      const ids = Array.from({ length: n }, (_, i) => ({ flowId: `f${seed}-${i}`, srcIp: '10.0.0.1', srcPort: i % 65536, dstIp: '10.0.0.2', dstPort: 80, protocol: 6, startUs: 1e15 + i, endUs: 1e15 + i + 5, timestamp: 't' }));
-      return { count: n, ids, features, kinds: new Uint8Array(n * F) };
+      const rows = rowsWithIdentities(Array.from({ length: n }, (_, i) => ({ srcIp: '10.0.0.1', srcPort: i % 65536, dstIp: '10.0.0.2', dstPort: 80, protocol: 6, startUs: 1e15 + i, endUs: 1e15 + i + 5 })), F);
+      rows.features = features;
+      return rows;
     };
     let written = 0;
     const write = (n: number, seed: number, to: ClickHouseSink = sink): void => {
@@ -285,12 +287,11 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     const F = columns.featureNames.length;
     const spool = join(dir, 'spool-stale');
     const saved = join(dir, 'spool-stale-saved');
-    const rows = (n: number, seed: number): FlowRows => ({
-      count: n,
-      ids: Array.from({ length: n }, (_, i) => ({ flowId: `s${seed}-${i}`, srcIp: '10.1.0.1', srcPort: i, dstIp: '10.1.0.2', dstPort: 443, protocol: 6, startUs: i, endUs: i + 1, timestamp: 't' })),
-      features: new Float64Array(n * F).fill(seed),
-      kinds: new Uint8Array(n * F),
-    });
+    const rows = (n: number, seed: number): FlowRows => {
+      const r = rowsWithIdentities(Array.from({ length: n }, (_, i) => ({ srcIp: '10.1.0.1', srcPort: i, dstIp: '10.1.0.2', dstPort: 443, protocol: 6, startUs: i, endUs: i + 1 })), F);
+      r.features.fill(seed);
+      return r;
+    };
     const opts = { spoolDir: spool, sensor: 'stale-test', backpressure: true };
     // 1. Server unreachable (nothing listens on that port): both batches go to the spool.
     const down = await ClickHouseSink.open(`http://127.0.0.1:${await unusedPort()}/sensor`, columns, opts);

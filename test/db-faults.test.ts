@@ -266,10 +266,9 @@ describe('SIGKILL during a replay', () => {
     };
     const writtenAt = new Map<number, number>();
     const sink = {
-      write(rows: { count: number; ids: { srcPort: number; dstPort: number }[] }): void {
+      write(rows: { count: number; srcPorts: Uint16Array; dstPorts: Uint16Array }): void {
         for (let i = 0; i < rows.count; i++) {
-          const id = rows.ids[i]!;
-          const port = Math.max(id.srcPort, id.dstPort);
+          const port = Math.max(rows.srcPorts[i]!, rows.dstPorts[i]!);
           if (port >= 20000 && port < 20000 + BURSTS) writtenAt.set(port, performance.now());
         }
       },

@@ -6,6 +6,7 @@ import { Engine } from '../src/engine/engine.js';
 import { getProfile, type ProfileName } from '../src/features/profiles.js';
 import type { FlowIdentity, FlowRows } from '../src/engine/flow-batch.js';
 import { concat } from './helpers/frames.js';
+import { flowIdentity } from '../src/features/identity-text.js';
 
 /** One frame and its capture time, µs since the epoch. */
 export interface TimedFrame {
@@ -75,7 +76,7 @@ export function runEngine(profile: ProfileName, frames: TimedFrame[], opts: RunO
         f[n] = b.features[i * names.length + j]!;
         kind[n] = b.kinds[i * names.length + j]!;
       });
-      flows.push({ id: b.ids[i]!, f, kind, endReason: b.endReasons![i]! });
+      flows.push({ id: flowIdentity(b, i, p.columns.identityFormat), f, kind, endReason: b.endReasons![i]! });
     }
   }
   const a = engine.accounting();

@@ -17,6 +17,7 @@ import { FLOW_END_NAMES, type FlowRows } from '../src/sinks/flow-rows.js';
 import { JsonSink } from '../src/sinks/json.js';
 import { getProfile } from '../src/features/profiles.js';
 import { communityId } from '../src/sinks/community-id.js';
+import { rowsWithIdentities } from './helpers/flow-rows.js';
 
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -248,15 +249,13 @@ describe('live: a file that cannot keep up loses whole batches, counted, never s
     let dropEvents = 0;
     const sink = new JsonSink(fifo, columns, { sensor: 's', iface: 'eth9', append: true, dropAboveBytes: 256 * 1024, onDrop: () => dropEvents++ });
     const F = columns.featureNames.length;
-    const batch = (n: number, base: number): FlowRows => ({
-      count: n,
-      ids: Array.from({ length: n }, (_, i) => ({
-        flowId: `10.0.0.1-10.0.0.2-${base + i}-80-6`, srcIp: '10.0.0.1', srcPort: base + i, dstIp: '10.0.0.2', dstPort: 80, protocol: 6,
-        startUs: 1_700_000_000_000_000, endUs: 1_700_000_000_100_000, timestamp: '',
-      })),
-      features: new Float64Array(n * F),
-      kinds: new Uint8Array(n * F),
-    });
+    const batch = (n: number, base: number): FlowRows =>
+      rowsWithIdentities(
+        Array.from({ length: n }, (_, i) => ({
+          srcIp: '10.0.0.1', srcPort: base + i, dstIp: '10.0.0.2', dstPort: 80, protocol: 6, startUs: 1_700_000_000_000_000, endUs: 1_700_000_000_100_000,
+        })),
+        F,
+      );
     const batches = 40;
     for (let b = 0; b < batches; b++) {
       // Live never waits: write() returns nothing to await.

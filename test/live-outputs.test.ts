@@ -13,6 +13,7 @@ import { CsvSink, headerLine } from '../src/sinks/csv.js';
 import { SinkError, type FlowRows } from '../src/sinks/flow-rows.js';
 import { SqliteSink } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
+import { rowsWithIdentities } from './helpers/flow-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-out-'));
 const cic = getProfile('cic').columns;
@@ -20,22 +21,15 @@ const fixed = getProfile('fixed').columns;
 
 function rows(n: number, columns = cic): FlowRows {
   const F = columns.featureNames.length;
-  return {
-    count: n,
-    ids: Array.from({ length: n }, (_, i) => ({
-      flowId: `10.0.0.1-10.0.0.2-${1000 + i}-80-6`,
-      srcIp: '10.0.0.1',
-      srcPort: 1000 + i,
-      dstIp: '10.0.0.2',
-      dstPort: 80,
-      protocol: 6,
-      startUs: 1_700_000_000_000_000 + i,
-      endUs: 1_700_000_000_000_100 + i,
-      timestamp: '14/11/2023 10:13:20 PM',
+  const r = rowsWithIdentities(
+    Array.from({ length: n }, (_, i) => ({
+      srcIp: '10.0.0.1', srcPort: 1000 + i, dstIp: '10.0.0.2', dstPort: 80, protocol: 6,
+      startUs: 1_700_000_000_000_000 + i, endUs: 1_700_000_000_000_100 + i,
     })),
-    features: new Float64Array(n * F).fill(1),
-    kinds: new Uint8Array(n * F),
-  };
+    F,
+  );
+  r.features.fill(1);
+  return r;
 }
 
 describe('CsvSink append (live restarts)', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
-import type { FlowRows } from '../src/sinks/flow-rows.js';
+import { newFlowRows, type FlowRows } from '../src/sinks/flow-rows.js';
 import { ensureBuilt } from './setup/build.js';
 
 interface Golden {
@@ -28,7 +28,7 @@ function batch(): FlowRows {
   const F = getProfile('cic2017').columns.featureNames.length;
   const features = new Float64Array(golden.rows.length * F);
   golden.rows.forEach((r, i) => r.forEach((v, j) => (features[i * F + j] = num(v))));
-  return { count: golden.rows.length, ids: [], features, kinds: new Uint8Array(golden.rows.length * F) };
+  return { ...newFlowRows(golden.rows.length, 0), count: golden.rows.length, features, kinds: new Uint8Array(golden.rows.length * F) };
 }
 
 beforeAll(async () => {

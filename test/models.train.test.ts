@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
+import { newFlowRows } from '../src/engine/flow-batch.js';
 import { ROOT, SHARED } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -92,7 +93,7 @@ describe.skipIf(skipReason !== '')('train.py --subset: ONNX export agrees with s
     const wrongClass: number[] = [];
     for (let start = 0; start < meta.rows; start += 1024) {
       const n = Math.min(1024, meta.rows - start);
-      const batch = { count: n, ids: [], features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
+      const batch = { ...newFlowRows(n, 0), count: n, features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
       const probs = await c!.probabilities(batch);
       await c!.classify(batch);
       for (let i = 0; i < n; i++) {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { getProfile, type ProfileName } from '../src/features/profiles.js';
 import type { FlowRows } from '../src/sinks/flow-rows.js';
+import { flowIdentity } from '../src/features/identity-text.js';
 import { arp, concat, ethernet, EtherType, Flags, hex, icmp, IpProto, ipv4, ipv6, mpls, tcp, udp } from './helpers/frames.js';
 
 const T0 = 1_600_000_000_000_000;
@@ -49,7 +50,7 @@ function run(profile: ProfileName, frames: { data: Uint8Array; tsUs: number }[])
       names.forEach((n, j) => {
         if (!(n in f)) f[n] = b.features[i * names.length + j]!;
       });
-      flows.push({ id: b.ids[i]!.flowId, protocol: b.ids[i]!.protocol, f });
+      flows.push({ id: flowIdentity(b, i, p.columns.identityFormat).flowId, protocol: b.protocols[i]!, f });
     }
   }
   const a = engine.accounting();

@@ -7,10 +7,12 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsvSink, headerLine } from '../src/sinks/csv.js';
-import { CellKind, SinkError, type FlowIdentity, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
+import { CellKind, SinkError, newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
+import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { javaDouble, javaLong } from '../src/sinks/java-format.js';
 import { SqliteSink, sqlColumnNames, sqlName, type RunInfo } from '../src/sinks/sqlite.js';
-import { cic2017Timestamp, cicTimestamp, fixedTimestamp, formatTimestamp } from '../src/features/time-format.js';
+import { cic2017Timestamp, cicTimestamp, fixedTimestamp, formatTimestamp, TimestampText } from '../src/features/time-format.js';
+import { flowIdentity, IdentityText } from '../src/features/identity-text.js';
 import { ensureBuilt } from './setup/build.js';
 
 const REF = '/work/shared/reference';
@@ -263,6 +265,58 @@ describe('timestamps', () => {
   });
 });
 
+describe('identity text (made by the outputs from the batch numbers)', () => {
+  it('TimestampText keeps the last second and prints what the formatter prints (property)', () => {
+    // Times in runs: many within one second (the cached case), jumps across seconds, days and the epoch.
+    const times = fc.array(fc.tuple(fc.integer({ min: -86_400_000_000, max: 4_102_444_800_000_000 }), fc.array(fc.integer({ min: 0, max: 2_000_000 }), { maxLength: 20 })), { minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(times, (runs) => {
+        for (const format of ['cic', 'cic2017', 'fixed'] as const) {
+          const cached = new TimestampText(format);
+          for (const [start, steps] of runs) {
+            let t = start;
+            for (const d of [0, ...steps]) {
+              t += d;
+              expect(cached.text(t)).toBe(formatTimestamp(format, t));
+            }
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('IdentityText prints the Flow ID in the profile\'s order, IPv6 in RFC 5952 form, and reuses cached addresses correctly', () => {
+    const rows = newFlowRows(4, 1);
+    // 10.0.0.9 → 10.0.0.200: as signed Java bytes 200 is -56, so the 2017 build's canonical Flow ID names 10.0.0.200 first.
+    setIdentity(rows, 0, { srcIp: '10.0.0.9', srcPort: 5000, dstIp: '10.0.0.200', dstPort: 80, protocol: 6, startUs: 1_700_000_000_500_000, endUs: 1_700_000_001_000_000 });
+    setIdentity(rows, 1, { srcIp: '10.0.0.1', srcPort: 5001, dstIp: '10.0.0.2', dstPort: 53, protocol: 17, startUs: 1_700_000_000_000_001, endUs: 1_700_000_000_000_001 });
+    setIdentity(rows, 2, { srcIp: '2001:db8::1', srcPort: 443, dstIp: 'fe80::1:0:0:2', dstPort: 5555, protocol: 6, startUs: 0, endUs: 0 });
+    // Addresses printed before in the other position: the cache gives each its own text.
+    setIdentity(rows, 3, { srcIp: '10.0.0.2', srcPort: 1, dstIp: '10.0.0.9', dstPort: 2, protocol: 6, startUs: 1_700_000_000_000_000, endUs: 1_700_000_000_000_000 });
+    rows.count = 4;
+    const cic = new IdentityText({ timestamp: 'cic', canonicalFlowId: false });
+    const y2017 = new IdentityText({ timestamp: 'cic2017', canonicalFlowId: true });
+    const fixed = new IdentityText({ timestamp: 'fixed', canonicalFlowId: false });
+    expect({ ...cic.read(rows, 0) }).toMatchObject({ flowId: '10.0.0.9-10.0.0.200-5000-80-6', srcIp: '10.0.0.9', dstIp: '10.0.0.200', timestamp: '14/11/2023 10:13:20 PM' });
+    expect(y2017.read(rows, 0).flowId).toBe('10.0.0.200-10.0.0.9-80-5000-6');
+    expect(y2017.read(rows, 0).timestamp).toBe('14/11/2023 10:13:20');
+    expect(y2017.read(rows, 1).flowId).toBe('10.0.0.1-10.0.0.2-5001-53-17');
+    expect(fixed.read(rows, 0).timestamp).toBe('2023-11-14 22:13:20.500');
+    expect(fixed.read(rows, 1).timestamp).toBe('2023-11-14 22:13:20.000001');
+    expect({ ...cic.read(rows, 2) }).toMatchObject({ flowId: '2001:db8::1-fe80::1:0:0:2-443-5555-6', srcIp: '2001:db8::1', dstIp: 'fe80::1:0:0:2' });
+    expect({ ...cic.read(rows, 3) }).toMatchObject({ srcIp: '10.0.0.2', dstIp: '10.0.0.9' });
+    for (let i = 0; i < 4; i++) {
+      const id = flowIdentity(rows, i, { timestamp: 'cic', canonicalFlowId: false });
+      expect(id).toEqual({ ...pick(cic.read(rows, i)), srcPort: rows.srcPorts[i], dstPort: rows.dstPorts[i], protocol: rows.protocols[i], startUs: rows.startUs[i], endUs: rows.endUs[i] });
+    }
+  });
+});
+
+function pick(t: IdentityText): { flowId: string; srcIp: string; dstIp: string; timestamp: string } {
+  return { flowId: t.flowId, srcIp: t.srcIp, dstIp: t.dstIp, timestamp: t.timestamp };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 const COLUMNS: ProfileColumns = {
   name: 'test5',
@@ -270,36 +324,34 @@ const COLUMNS: ProfileColumns = {
   featureNames: ['Flow Duration', 'Flow Bytes/s', 'Fwd Header Length', 'Fwd Header Length', 'Idle Min'],
   labelName: 'Label',
   defaultLabel: 'NeedManualLabel',
+  identityFormat: { timestamp: 'cic', canonicalFlowId: false },
 };
 const F = COLUMNS.featureNames.length;
 const KINDS = [CellKind.Int, CellKind.Double, CellKind.Int, CellKind.Int, CellKind.Double];
 
-function ident(i: number): FlowIdentity {
-  const port = 40000 + i;
+/** Row i's identity; Flow ID `10.0.0.1-10.0.0.2-<40000+i>-80-6`, Timestamp `14/11/2023 10:13:20 PM` in cic. */
+function ident(i: number): TestIdentity {
   return {
-    flowId: `10.0.0.1-10.0.0.2-${port}-80-6`,
     srcIp: '10.0.0.1',
-    srcPort: port,
+    srcPort: 40000 + i,
     dstIp: '10.0.0.2',
     dstPort: 80,
     protocol: 6,
     startUs: 1_700_000_000_000_000 + i,
     endUs: 1_700_000_008_100_100 + i,
-    timestamp: '14/11/2023 10:13:20 PM',
   };
 }
 
 /** n rows; row i has features [8100100+i, 135.80079258280762, 80, 80, 6.0E7 or NaN/Infinity specials]. */
 function makeRows(n: number, first = 0): FlowRows {
-  const features = new Float64Array(n * F);
-  const kinds = new Uint8Array(n * F);
-  const ids: FlowIdentity[] = [];
+  const rows = newFlowRows(n, F);
   for (let i = 0; i < n; i++) {
-    ids.push(ident(first + i));
-    features.set([8100100 + first + i, 135.80079258280762, 80, 80, 6e7], i * F);
-    kinds.set(KINDS, i * F);
+    setIdentity(rows, i, ident(first + i));
+    rows.features.set([8100100 + first + i, 135.80079258280762, 80, 80, 6e7], i * F);
+    rows.kinds.set(KINDS, i * F);
   }
-  return { count: n, ids, features, kinds };
+  rows.count = n;
+  return rows;
 }
 
 describe('CsvSink', () => {
@@ -343,22 +395,21 @@ describe('CsvSink', () => {
       featureNames: header.slice(7, -1),
       labelName: header[header.length - 1]!,
       defaultLabel: 'NeedManualLabel',
+      identityFormat: { timestamp: 'cic', canonicalFlowId: false },
     };
     const nf = columns.featureNames.length;
-    const rows: FlowRows = { count: 0, ids: [], features: new Float64Array((lines.length - 1) * nf), kinds: new Uint8Array((lines.length - 1) * nf) };
+    const rows = newFlowRows(lines.length - 1, nf);
+    // The Timestamp back to µs: `dd/MM/yyyy hh:mm:ss AM|PM`, 12-hour clock, UTC.
+    const startUs = (t: string): number => {
+      const m = /^(\d\d)\/(\d\d)\/(\d{4}) (\d\d):(\d\d):(\d\d) (AM|PM)$/.exec(t);
+      if (!m) throw new Error(`bad cic timestamp ${t}`);
+      const h = (Number(m[4]) % 12) + (m[7] === 'PM' ? 12 : 0);
+      return Date.UTC(Number(m[3]), Number(m[2]) - 1, Number(m[1]), h, Number(m[5]), Number(m[6])) * 1000;
+    };
     for (const line of lines.slice(1)) {
       const c = line.split(',');
-      rows.ids.push({
-        flowId: c[0]!,
-        srcIp: c[1]!,
-        srcPort: Number(c[2]),
-        dstIp: c[3]!,
-        dstPort: Number(c[4]),
-        protocol: Number(c[5]),
-        startUs: 0,
-        endUs: 0,
-        timestamp: c[6]!,
-      });
+      const t = startUs(c[6]!);
+      setIdentity(rows, rows.count, { srcIp: c[1]!, srcPort: Number(c[2]), dstIp: c[3]!, dstPort: Number(c[4]), protocol: Number(c[5]), startUs: t, endUs: t });
       for (let j = 0; j < nf; j++) {
         const cell = c[7 + j]!;
         rows.features[rows.count * nf + j] = parseFloat(cell);

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowIdentity, FlowRows, ProfileColumns } from '../src/sinks/flow-rows.js';
+import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
+import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
 import { SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
@@ -19,16 +20,15 @@ const COLUMNS: ProfileColumns = {
   featureTypes: ['INTEGER', 'INTEGER', 'INTEGER', 'REAL', 'REAL', 'REAL', 'REAL', 'INTEGER', 'INTEGER'],
   labelName: 'Label',
   defaultLabel: 'NeedManualLabel',
+  identityFormat: { timestamp: 'cic', canonicalFlowId: false },
 };
 const F = COLUMNS.featureNames.length;
 const SQL = sqlColumnNames(COLUMNS.featureNames);
 const run: RunInfo = { source: 'test.pcap', mode: 'replay', profile: 'test9', argv: [] };
 
-function ident(i: number): FlowIdentity {
-  return {
-    flowId: `10.0.0.1-10.0.0.2-${40000 + i}-80-6`, srcIp: '10.0.0.1', srcPort: 40000 + i, dstIp: '10.0.0.2', dstPort: 80,
-    protocol: 6, startUs: 1_700_000_000_000_000 + i, endUs: 1_700_000_008_100_100 + i, timestamp: '14/11/2023 10:13:20 PM',
-  };
+/** Row i's identity: Flow ID `10.0.0.1-10.0.0.2-<40000+i>-80-6`, Timestamp `14/11/2023 10:13:20 PM`. */
+function ident(i: number): TestIdentity {
+  return { srcIp: '10.0.0.1', srcPort: 40000 + i, dstIp: '10.0.0.2', dstPort: 80, protocol: 6, startUs: 1_700_000_000_000_000 + i, endUs: 1_700_000_008_100_100 + i };
 }
 
 /** Row i: features that differ per row and per column, with a fraction, a negative and the specials. */
@@ -39,13 +39,16 @@ function feature(i: number, j: number): number {
 }
 
 function makeRows(n: number, first: number): FlowRows {
-  const features = new Float64Array(n * F);
-  for (let i = 0; i < n; i++) for (let j = 0; j < F; j++) features[i * F + j] = feature(first + i, j);
-  return {
-    count: n, ids: Array.from({ length: n }, (_, i) => ident(first + i)), features, kinds: new Uint8Array(n * F),
-    labels: Array.from({ length: n }, (_, i) => ((first + i) % 3 === 0 ? 'DoS' : 'BENIGN')),
-    scores: Float64Array.from({ length: n }, (_, i) => (first + i) / 1000), model: 'm@1',
-  };
+  const rows = newFlowRows(n, F);
+  for (let i = 0; i < n; i++) {
+    setIdentity(rows, i, ident(first + i));
+    for (let j = 0; j < F; j++) rows.features[i * F + j] = feature(first + i, j);
+  }
+  rows.count = n;
+  rows.labels = Array.from({ length: n }, (_, i) => ((first + i) % 3 === 0 ? 'DoS' : 'BENIGN'));
+  rows.scores = Float64Array.from({ length: n }, (_, i) => (first + i) / 1000);
+  rows.model = 'm@1';
+  return rows;
 }
 
 /** What SQLite holds for a double we bound: NaN has no SQLite value and is NULL. */

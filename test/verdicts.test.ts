@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { Classifier, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
-import type { FlowRows } from '../src/sinks/flow-rows.js';
+import { newFlowRows, type FlowRows } from '../src/sinks/flow-rows.js';
 import { sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -59,7 +59,7 @@ describe('the verdict rule on held-out rows (in-process, the inference thread co
     const F = getProfile(shipped().profile).columns.featureNames.length;
     const features = new Float64Array(golden.rows.length * F);
     golden.rows.forEach((r, i) => r.forEach((v, j) => (features[i * F + j] = num(v))));
-    return { count: golden.rows.length, ids: [], features, kinds: new Uint8Array(golden.rows.length * F) };
+    return { ...newFlowRows(golden.rows.length, 0), count: golden.rows.length, features, kinds: new Uint8Array(golden.rows.length * F) };
   };
   const card = shipped();
   const kdd = kddOf(card.classes, card.benign);

@@ -24,7 +24,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { getProfile, type ProfileName } from '../features/profiles.js';
-import type { FlowRows, ProfileColumns } from '../engine/flow-batch.js';
+import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
 import { cardTask, validateModelCard, type ModelCard, type ModelTask } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';
@@ -272,7 +272,7 @@ class InferenceThread {
   private constructor(
     readonly models: readonly Model[],
     /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
-    private readonly identityFields: (keyof FlowRows['ids'][number])[],
+    private readonly identityFields: NumericIdentityField[],
     readonly specs: readonly InputSpec[],
     private readonly worker: Worker,
     /** For messages: the models' ids. */
@@ -325,7 +325,10 @@ class InferenceThread {
     const fields = this.identityFields;
     if (fields.length === 0) return null;
     const m = new Float64Array(rows.count * fields.length);
-    for (let i = 0; i < rows.count; i++) for (let k = 0; k < fields.length; k++) m[i * fields.length + k] = rows.ids[i]![fields[k]!] as number;
+    for (let k = 0; k < fields.length; k++) {
+      const col = numericIdentity(rows, fields[k]!);
+      for (let i = 0; i < rows.count; i++) m[i * fields.length + k] = col[i]!;
+    }
     return m;
   }
 
@@ -525,8 +528,8 @@ export class FlowClassifier {
  * Where each model's inputs come from, for the worker: a feature column, or a column of one identity matrix
  * shared by the models (the ports and protocol any of them takes).
  */
-function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: (keyof FlowRows['ids'][number])[] } {
-  const identityFields: (keyof FlowRows['ids'][number])[] = [];
+function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: NumericIdentityField[] } {
+  const identityFields: NumericIdentityField[] = [];
   const specs = models.map((m): InputSpec => {
     const identityIndex = m.sources.map((s) => {
       if (s.from !== 'identity') return -1;

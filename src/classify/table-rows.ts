@@ -12,7 +12,7 @@ import type { Classifier } from './classifier.js';
 import { lookupFeatureName, resolveInputs, spellingsOf } from './feature-names.js';
 import { cardTask, type ModelCard } from './model-card.js';
 import { batchVerdicts } from './verdict.js';
-import type { FlowIdentity, FlowRows } from '../engine/flow-batch.js';
+import { newFlowRows, numericIdentity, type FlowRows } from '../engine/flow-batch.js';
 
 /** A flow's verdict, in the contract's JSON spelling (/work/notes/verdict-contract.md). */
 export interface Verdict {
@@ -234,18 +234,16 @@ export class TableClassifier {
   private toFlowRows(values: Float64Array, count: number): FlowRows {
     const W = this.targets.length;
     const S = this.stride;
-    const features = new Float64Array(count * S);
-    const ids: FlowIdentity[] = new Array<FlowIdentity>(count);
+    const rows = newFlowRows(count, S);
+    rows.count = count;
     for (let i = 0; i < count; i++) {
-      const id: FlowIdentity = { flowId: '', srcIp: '', srcPort: 0, dstIp: '', dstPort: 0, protocol: 0, startUs: 0, endUs: 0, timestamp: '' };
       for (let j = 0; j < W; j++) {
         const t = this.targets[j]!;
         const v = values[i * W + j]!;
-        if ('feature' in t) features[i * S + t.feature] = v;
-        else id[t.identity] = v;
+        if ('feature' in t) rows.features[i * S + t.feature] = v;
+        else numericIdentity(rows, t.identity)[i] = v;
       }
-      ids[i] = id;
     }
-    return { count, ids, features, kinds: new Uint8Array(0) };
+    return rows;
   }
 }

@@ -4,10 +4,15 @@
  * application model's groups are counted the same way (`runs.counters.app_groups`), with no benign class.
  */
 import type { FlowRows } from '../engine/flow-batch.js';
+import { formatIpv4, formatIpv6 } from '../features/address-text.js';
+
+function sourceText(rows: FlowRows, i: number): string {
+  return formatIpv6(rows.srcAddrs.subarray(i * 4, i * 4 + 4));
+}
 
 export class VerdictTally {
   private readonly counts: Float64Array;
-  private readonly alertSources: Map<string, number> | null;
+  private readonly alertSources: Map<number | string, number> | null;
 
   constructor(
     readonly classes: readonly string[],
@@ -26,7 +31,8 @@ export class VerdictTally {
       const c = v.label[i]!;
       this.counts[c]!++;
       if (sources !== null && c !== this.benignIndex) {
-        const ip = rows.ids[i]!.srcIp;
+        // Keyed by the address's number (IPv4) or text (IPv6): no string per alert; text only for the top few.
+        const ip = rows.ipVersions[i] === 4 ? rows.srcAddrs[i * 4]! : sourceText(rows, i);
         sources.set(ip, (sources.get(ip) ?? 0) + 1);
       }
     }
@@ -43,6 +49,7 @@ export class VerdictTally {
   topAlertSources(n: number): { address: string; alerts: number }[] {
     if (this.alertSources === null) return [];
     return [...this.alertSources.entries()]
+      .map(([ip, alerts]): [string, number] => [typeof ip === 'number' ? formatIpv4(ip) : ip, alerts])
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .slice(0, n)
       .map(([address, alerts]) => ({ address, alerts }));

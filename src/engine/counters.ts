@@ -1,60 +1,68 @@
 /**
- * The engine's counters beside the decoder's: why a packet is not in a written flow (each such packet counted in
- * exactly one reason) and what happened to flows. Names are the ones the summary, the runs table and /metrics print.
+ * The engine's counters beside the read statuses: why a packet is not in a written flow (each such packet counted
+ * in exactly one reason) and what happened to flows. Names are the ones the summary, the runs table and /metrics print.
  */
 
-/** Why packets were not placed in a written flow, beyond the decoder's reasons. */
+import { ReadStatus, READ_STATUS_NAMES } from '../decode/reference-reader.js';
+
+/** The engine's own counts (the reading of each frame is counted by read status: decode/reference-reader.ts). */
 export const EngineCounter = {
-  /** IPv6 packets while IPv6 flows are off (the references discard them). */
-  Ipv6Disabled: 0,
   /** CIC master drops a second forward FIN of a flow (not added to any flow). */
-  CicDroppedFin: 1,
+  CicDroppedFin: 0,
   /** Packets of flows the profile does not write (CIC: flows of one packet). */
-  UnwrittenFlowPackets: 2,
+  UnwrittenFlowPackets: 1,
   /** Flows ended early because the flow table was full. */
-  EvictedFlows: 3,
+  EvictedFlows: 2,
   /** Flows not written because they had a single packet. */
-  UnwrittenFlows: 4,
+  UnwrittenFlows: 3,
   /** Flows ended by the idle timeout. */
-  IdleExpiredFlows: 5,
+  IdleExpiredFlows: 4,
   /** Retransmission checks skipped because the tracking table was full. */
-  RetxUntracked: 6,
-  /** Non-IPv4 Ethernet frames whose first bytes were read as an IPv4 header, as CIC master's packet library did. */
-  FrameStartAsIpv4: 7,
-  /** ICMP errors placed in the TCP/UDP flow they quote, as the CIC profiles' packet library did. */
-  IcmpQuoteAsTransport: 8,
-  /** Non-first IP fragments placed in a protocol-0 flow, as the references' packet library did. */
-  FragmentsInFlows: 9,
+  RetxUntracked: 5,
   /** Packets earlier than their flow's last packet (negative inter-arrival times, as in the references). */
-  TimeBackwards: 10,
-  /** Frames our decoder reads as IP but the references' packet library does not (IPv4 behind MPLS or PPPoE). */
-  NotIpv4ForReference: 11,
+  TimeBackwards: 6,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
-  'flow.ipv6_disabled',
   'flow.cic_dropped_fin',
   'flow.unwritten_packets',
   'flow.table_full_evictions',
   'flow.unwritten_single_packet_flows',
   'flow.idle_expired',
   'flow.retx_untracked',
-  'flow.frame_start_as_ipv4',
-  'flow.icmp_quote_as_transport',
-  'flow.fragments_in_flows',
   'flow.time_backwards',
-  'flow.not_ipv4_for_reference',
 ];
 
+/** One printed counter: from the read statuses (`read`) or the engine's own, a packet reason or information. */
+interface CounterSource {
+  name: string;
+  read: boolean;
+  index: number;
+  reason: boolean;
+}
+
+const read = (status: ReadStatus, reason: boolean): CounterSource => ({ name: READ_STATUS_NAMES[status]!, read: true, index: status, reason });
+const own = (c: number, reason: boolean): CounterSource => ({ name: ENGINE_COUNTER_NAMES[c]!, read: false, index: c, reason });
+
 /**
- * Engine counters that are reasons a packet is not in a written flow (each such packet is counted in exactly one
- * reason); the others are information about flows or about packets that are inside a flow.
+ * Every counter in the order the summary, the runs table and /metrics print them (kept as it always was): the
+ * decoder's reasons, then the engine's. A reason is a packet not in a written flow (each such packet counted in
+ * exactly one); the rest is information about flows, or about packets that are inside a flow.
  */
-export const ENGINE_PACKET_REASONS: ReadonlySet<number> = new Set<number>([
-  EngineCounter.Ipv6Disabled,
-  EngineCounter.CicDroppedFin,
-  EngineCounter.UnwrittenFlowPackets,
-  EngineCounter.NotIpv4ForReference,
-]);
+export const COUNTERS: readonly CounterSource[] = [
+  ...READ_STATUS_NAMES.slice(0, ReadStatus.FragmentInFlow).map((_, s) => read(s as ReadStatus, true)).filter((c) => c.index !== ReadStatus.Ok),
+  read(ReadStatus.Ipv6Disabled, true),
+  own(EngineCounter.CicDroppedFin, true),
+  own(EngineCounter.UnwrittenFlowPackets, true),
+  own(EngineCounter.EvictedFlows, false),
+  own(EngineCounter.UnwrittenFlows, false),
+  own(EngineCounter.IdleExpiredFlows, false),
+  own(EngineCounter.RetxUntracked, false),
+  read(ReadStatus.FrameStartAsIpv4, false),
+  read(ReadStatus.IcmpQuoteAsTransport, false),
+  read(ReadStatus.FragmentInFlow, false),
+  own(EngineCounter.TimeBackwards, false),
+  read(ReadStatus.NotIpv4ForReference, true),
+];
 
 /**
  * Where every packet read went, for the runs table and the summary line. Invariant (tested on every capture):

@@ -3,25 +3,24 @@
  *
  * Time comes only from packet timestamps, so replaying a capture and sniffing the same traffic live give the
  * same flows. Per packet nothing is allocated: one reused DecodedPacket, a typed-array flow table, and one
- * Float64Array row of accumulators per flow (features/flow-state.ts). Objects appear only when a flow
- * completes and is written into the current output batch.
+ * Float64Array row of accumulators per flow (features/flow-state.ts). A completed flow allocates nothing either:
+ * its features and its identity (addresses, ports, protocol, times) are numbers written into the output batch's
+ * typed arrays; only a full batch is a new object.
  *
  * The three profiles share every accumulator (features/accumulators.ts); they differ in the flow generator's rules
  * (when a flow ends, which packets count where: flow-generator.ts) and in a handful of per-feature rules. Both read
  * the profile's named rules (features/profiles/profile.ts `ProfileRules`), each set in the profile's own file. This
- * file keeps the batch loop, the reading of each frame as the profile's packet library did, the flow lookup,
- * expiry, the output batch and the accounting.
+ * file keeps the batch loop, the reading of each frame as the profile's packet library did (one status per frame:
+ * decode/reference-reader.ts), the flow lookup, expiry, the output batch and the accounting.
  */
 import type { DecodedPacket } from '../decode/packet.js';
-import { DecodeStatus, DECODE_STATUS_COUNT, DECODE_STATUS_NAMES, LinkType } from '../decode/status.js';
-import { JnetpcapRead, needsJnetpcapRead, readEthernetAsJnetpcap, readIcmpQuoteAsJnetpcap } from '../decode/jnetpcap.js';
-import { decodeFrame } from '../decode/decode.js';
+import { readAsFragment, readFrame, readIntoFlow, READ_STATUS_COUNT, type ReadingRules } from '../decode/reference-reader.js';
 import { S, STRIDE } from '../features/flow-state.js';
 import type { Profile } from '../features/profiles.js';
-import { FlowEnd, type FlowRows } from './flow-batch.js';
+import { FlowEnd, newFlowRows, type FlowRows } from './flow-batch.js';
 import { FlowGenerator } from './flow-generator.js';
 import { META_STRIDE, Meta } from './packet-batch.js';
-import { ENGINE_COUNTER_NAMES, ENGINE_PACKET_REASONS, EngineCounter, type EngineAccounting } from './counters.js';
+import { COUNTERS, EngineCounter, type EngineAccounting } from './counters.js';
 
 export { ENGINE_COUNTER_NAMES, EngineCounter, type EngineAccounting } from './counters.js';
 
@@ -53,12 +52,13 @@ const PROTO_SCTP = 132;
 export class Engine extends FlowGenerator {
   readonly profile: Profile;
   private readonly idleTimeoutUs: number;
-  private readonly ipv6: boolean;
   private readonly onFlows: (rows: FlowRows) => void;
 
 
-  /** Packets seen by `ingest`, per decode status. */
-  readonly decodeCounters = new Float64Array(DECODE_STATUS_COUNT);
+  /** Packets read, per read status (decode/reference-reader.ts): each packet counted once. */
+  readonly readCounters = new Float64Array(READ_STATUS_COUNT);
+  /** How the profile's tool reads frames. */
+  private readonly reading: ReadingRules;
   packets = 0;
   /** Packets inside written flows, and the flows written. */
   packetsInFlows = 0;
@@ -75,7 +75,8 @@ export class Engine extends FlowGenerator {
     super(cfg.profile.rules, cfg.maxFlows, cfg.flowTimeoutUs, cfg.activityTimeoutUs, cfg.portAwareDirection);
     this.profile = cfg.profile;
     this.idleTimeoutUs = cfg.idleTimeoutUs;
-    this.ipv6 = cfg.ipv6;
+    const r = cfg.profile.rules;
+    this.reading = { readsFrameStartAsIpv4: r.readsFrameStartAsIpv4, icmpErrorsJoinQuotedFlow: r.icmpErrorsJoinQuotedFlow, dropsMiddleFragments: r.dropsMiddleFragments, ipv6: cfg.ipv6 };
     this.onFlows = cfg.onFlows;
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
@@ -84,16 +85,12 @@ export class Engine extends FlowGenerator {
   private readonly batchSize: number;
 
   private newRows(): FlowRows {
-    return {
-      count: 0,
-      ids: [],
-      features: new Float64Array(this.batchSize * this.featureCount),
-      kinds: new Uint8Array(this.batchSize * this.featureCount),
-      endReasons: new Uint8Array(this.batchSize),
-      ipProtos: new Uint8Array(this.batchSize),
-      icmpTypes: new Uint8Array(this.batchSize),
-      icmpCodes: new Uint8Array(this.batchSize),
-    };
+    const rows = newFlowRows(this.batchSize, this.featureCount);
+    rows.endReasons = new Uint8Array(this.batchSize);
+    rows.ipProtos = new Uint8Array(this.batchSize);
+    rows.icmpTypes = new Uint8Array(this.batchSize);
+    rows.icmpCodes = new Uint8Array(this.batchSize);
+    return rows;
   }
 
   /**
@@ -108,50 +105,14 @@ export class Engine extends FlowGenerator {
     }
   }
 
-  /** Decode the frame `buf[off .. off+caplen)`, stamped `this.cur.tsUs`, and account it to a flow or a counter. */
+  /** Read the frame `buf[off .. off+caplen)`, stamped `this.cur.tsUs`, as the profile's tool did; count it once. */
   private frame(linkType: number, buf: Uint8Array, off: number, caplen: number): void {
     this.packets++;
-    const pkt = this.pkt;
-    let status: DecodeStatus = decodeFrame(linkType, buf, off, caplen, pkt);
     if (this.cur.tsUs > this.nowUs) this.nowUs = this.cur.tsUs;
-    if (linkType === LinkType.EN10MB && !(this.ipv6 && pkt.ipVersion === 6) && needsJnetpcapRead(status, pkt, buf, off)) {
-      // Not a plain IPv4 packet on Ethernet: read it as the references' packet library does (decode/jnetpcap.ts).
-      const wasIpv6 = pkt.ipVersion === 6;
-      const decoded = status === DecodeStatus.Ok || status === DecodeStatus.Fragment;
-      const read = readEthernetAsJnetpcap(buf, off, caplen, pkt, this.rules.readsFrameStartAsIpv4);
-      if (read === JnetpcapRead.None) {
-        if (wasIpv6) this.engineCounters[EngineCounter.Ipv6Disabled]!++;
-        else if (decoded) this.engineCounters[EngineCounter.NotIpv4ForReference]!++;
-        else this.decodeCounters[status]!++;
-        return;
-      }
-      if (read === JnetpcapRead.FrameStartAsIpv4) {
-        this.engineCounters[EngineCounter.FrameStartAsIpv4]!++;
-        this.decodeCounters[DecodeStatus.Ok]!++;
-        this.packet(pkt, pkt.fragOffset !== 0);
-        return;
-      }
-      status = read === JnetpcapRead.Fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
-    }
-    this.decodeCounters[status]!++;
-    if (status !== DecodeStatus.Ok && status !== DecodeStatus.Fragment) return;
-    if (pkt.ipVersion === 6 && !this.ipv6) {
-      // One reason per packet: an IPv6 fragment is counted as IPv6, not also as a fragment.
-      if (status === DecodeStatus.Fragment) this.decodeCounters[status]!--;
-      this.engineCounters[EngineCounter.Ipv6Disabled]!++;
-      return;
-    }
-    if (status === DecodeStatus.Fragment) {
-      // The fork keeps a non-first fragment only when MF is clear (the last one); measured on 5 fuzzed packets.
-      if (this.rules.dropsMiddleFragments && (buf[off + pkt.ipOffset + 6]! & 0x20) !== 0) return; // stays decode.ip.fragment
-      // Placed in a protocol-0 flow: not a reason any more, only information.
-      this.decodeCounters[status]!--;
-      this.engineCounters[EngineCounter.FragmentsInFlows]!++;
-    }
-    if (pkt.proto === PROTO_ICMP && pkt.ipVersion === 4 && this.rules.icmpErrorsJoinQuotedFlow && readIcmpQuoteAsJnetpcap(buf, off, caplen, pkt) === JnetpcapRead.IcmpQuoteAsTransport) {
-      this.engineCounters[EngineCounter.IcmpQuoteAsTransport]!++;
-    }
-    this.packet(pkt, status === DecodeStatus.Fragment);
+    const pkt = this.pkt;
+    const status = readFrame(linkType, buf, off, caplen, pkt, this.reading);
+    this.readCounters[status]!++;
+    if (readIntoFlow(status)) this.packet(pkt, readAsFragment(status, pkt));
   }
 
   /** Place a decoded IP packet into its flow. */
@@ -186,6 +147,8 @@ export class Engine extends FlowGenerator {
 
     const table = this.table;
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.rules.keysByCanonicalFlowId);
+    // The key is known here (and the clock already moved, in frame()): where an engine that owns only some keys
+    // (one shard of several) would return for the others.
     this.srcIsA = table.srcIsA;
     let slot = table.find();
     // A packet stamped earlier than its flow's last one (merged captures, a bad clock) keeps its time, as in the
@@ -237,8 +200,8 @@ export class Engine extends FlowGenerator {
     }
     const rows = this.rows;
     const i = rows.count;
-    const id = this.profile.writeRow(this.st, b, slot, this.table, rows.features, rows.kinds, i * this.featureCount);
-    rows.ids.push(id);
+    this.profile.writeRow(this.st, b, rows.features, rows.kinds, i * this.featureCount);
+    this.writeIdentity(rows, i, slot, b);
     rows.endReasons![i] = reason;
     rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
     rows.icmpTypes![i] = this.st[b + S.ICMP_TYPE]!;
@@ -247,6 +210,22 @@ export class Engine extends FlowGenerator {
     this.packetsInFlows += pkts;
     this.flowsWritten++;
     if (rows.count === this.batchSize) this.flushRows();
+  }
+
+  /** Row `i`'s identity, as numbers: source = the flow's forward endpoint (A or B of the table's key). */
+  private writeIdentity(rows: FlowRows, i: number, slot: number, b: number): void {
+    const t = this.table;
+    const fwdIsA = this.st[b + S.FWD_IS_A] === 1;
+    for (let w = 0; w < 4; w++) {
+      rows.srcAddrs[i * 4 + w] = t.addressWord(slot, fwdIsA, w);
+      rows.dstAddrs[i * 4 + w] = t.addressWord(slot, !fwdIsA, w);
+    }
+    rows.srcPorts[i] = t.port(slot, fwdIsA);
+    rows.dstPorts[i] = t.port(slot, !fwdIsA);
+    rows.protocols[i] = this.st[b + S.PROTO]!;
+    rows.ipVersions[i] = t.ipVersion(slot);
+    rows.startUs[i] = this.st[b + S.START]!;
+    rows.endUs[i] = this.st[b + S.LAST]!;
   }
 
   /** Hand the current (partial) batch to `onFlows`. */
@@ -320,12 +299,7 @@ export class Engine extends FlowGenerator {
     this.retxUntracked();
     const reasons: Record<string, number> = {};
     const info: Record<string, number> = { 'flows.active': this.table.size };
-    DECODE_STATUS_NAMES.forEach((name, i) => {
-      if (i !== DecodeStatus.Ok) reasons[name] = this.decodeCounters[i]!;
-    });
-    ENGINE_COUNTER_NAMES.forEach((name, i) => {
-      (ENGINE_PACKET_REASONS.has(i) ? reasons : info)[name] = this.engineCounters[i]!;
-    });
+    for (const c of COUNTERS) (c.reason ? reasons : info)[c.name] = (c.read ? this.readCounters : this.engineCounters)[c.index]!;
     reasons['flow.open_packets'] = this.openPackets();
     return {
       packets: this.packets,
@@ -335,4 +309,5 @@ export class Engine extends FlowGenerator {
       info,
     };
   }
+
 }

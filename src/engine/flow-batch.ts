@@ -1,11 +1,13 @@
 /**
  * Completed flows as they leave the engine: a columnar batch that the classifier and the sinks (CSV, SQLite, JSON)
- * consume. Features are one row-major Float64Array so a batch crosses to a worker thread by transfer, not copy.
- * This is the core's output contract; it imports nothing from the stages after it.
+ * consume. Features are one row-major Float64Array and the identity typed arrays of numbers (no per-flow object or
+ * string: outputs that write text print it, features/identity-text.ts), so a batch crosses to a worker thread by
+ * transfer or a plain copy, and a completed flow costs the engine no allocation. This is the core's output
+ * contract; it imports nothing from the stages after it.
  */
-import type { FlowIdentity } from '../features/flow-columns.js';
+import type { FlowIdentityColumns } from '../features/flow-columns.js';
 
-export { CellKind, type FlowIdentity, type ProfileColumns } from '../features/flow-columns.js';
+export { CellKind, type FlowIdentity, type FlowIdentityColumns, type IdentityFormat, type ProfileColumns } from '../features/flow-columns.js';
 
 /** Why a flow ended: the engine's code per row (`FlowRows.endReasons`); names as JSON output spells them. */
 export const FlowEnd = {
@@ -30,9 +32,8 @@ export type FlowEnd = (typeof FlowEnd)[keyof typeof FlowEnd];
 export const FLOW_END_NAMES: readonly string[] = ['fin', 'rst', 'timeout', 'idle', 'evicted', 'end_of_capture', 'shutdown', 'new_exchange'];
 
 /** A batch of completed flows. `features`/`kinds` are row-major: row i starts at i * featureNames.length. */
-export interface FlowRows {
+export interface FlowRows extends FlowIdentityColumns {
   count: number;
-  ids: FlowIdentity[];
   features: Float64Array;
   kinds: Uint8Array;
   /** Per row (the engine always sets these; hand-made batches may not): why the flow ended, a FlowEnd code. */
@@ -60,4 +61,29 @@ export interface FlowRows {
   appLabels?: (string | null)[];
   appScores?: Float64Array;
   appModel?: string;
+}
+
+/** An empty batch with room for `capacity` flows of `featureCount` features (the identity arrays included). */
+export function newFlowRows(capacity: number, featureCount: number): FlowRows {
+  return {
+    count: 0,
+    srcAddrs: new Uint32Array(capacity * 4),
+    dstAddrs: new Uint32Array(capacity * 4),
+    srcPorts: new Uint16Array(capacity),
+    dstPorts: new Uint16Array(capacity),
+    protocols: new Uint8Array(capacity),
+    ipVersions: new Uint8Array(capacity),
+    startUs: new Float64Array(capacity),
+    endUs: new Float64Array(capacity),
+    features: new Float64Array(capacity * featureCount),
+    kinds: new Uint8Array(capacity * featureCount),
+  };
+}
+
+/** The identity values a model may take as inputs (classify/feature-names.ts `NUMERIC_IDENTITY`). */
+export type NumericIdentityField = 'srcPort' | 'dstPort' | 'protocol';
+
+/** The batch's column of a numeric identity value. */
+export function numericIdentity(rows: FlowRows, field: NumericIdentityField): Uint16Array | Uint8Array {
+  return field === 'srcPort' ? rows.srcPorts : field === 'dstPort' ? rows.dstPorts : rows.protocols;
 }

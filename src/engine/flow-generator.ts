@@ -65,8 +65,18 @@ export abstract class FlowGenerator {
     return live;
   }
 
-  /** A packet of the open flow in `slot`: the profile's teardown rule decides what it does. */
+  /**
+   * A packet of the open flow in `slot`. In every profile the flow timeout (counted from the flow's first packet)
+   * splits the flow first, and in the fork so does a SYN after its teardown; otherwise the profile's teardown rule
+   * decides what the packet does.
+   */
   protected existingFlow(slot: number, pkt: DecodedPacket): void {
+    const b = slot * STRIDE;
+    const timedOut = this.cur.tsUs - this.st[b + S.START]! > this.flowTimeoutUs;
+    if (timedOut || this.synAfterTeardown(b)) {
+      this.splitFlow(slot, pkt, timedOut);
+      return;
+    }
     switch (this.rules.teardown) {
       case Teardown.MasterFinTypo:
         this.masterFinTypo(slot, pkt);
@@ -75,7 +85,7 @@ export abstract class FlowGenerator {
         this.stateMachine(slot, pkt);
         break;
       default:
-        this.firstFin(slot, pkt);
+        this.firstFin(slot);
     }
   }
 
@@ -115,14 +125,7 @@ export abstract class FlowGenerator {
   private masterFinTypo(slot: number, pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
-    const ts = this.cur.tsUs;
     const fwd = this.isForward(slot);
-    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
-      // The new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket sets the
-      // source from it before the constructor restores the old one); the old orientation stays.
-      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
-      return;
-    }
     if ((this.cur.flags & TcpFlag.FIN) !== 0) {
       if (fwd) {
         if (++st[b + S.GEN_FWD_FIN]! === 1) {
@@ -163,33 +166,8 @@ export abstract class FlowGenerator {
   private stateMachine(slot: number, pkt: DecodedPacket): void {
     const st = this.st;
     const b = slot * STRIDE;
-    const ts = this.cur.tsUs;
     const flags = this.cur.flags;
-    const syn = (flags & TcpFlag.SYN) !== 0;
     const state = st[b + S.TCP_STATE]!;
-    if (ts - st[b + S.START]! > this.flowTimeoutUs || (state === TcpState.READY && syn)) {
-      const flowProto = st[b + S.PROTO]!;
-      const tcpOrUdp = flowProto === PROTO_TCP || flowProto === PROTO_UDP;
-      if (tcpOrUdp) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
-      const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
-      const pktTcpOrUdp = this.cur.proto === PROTO_TCP || this.cur.proto === PROTO_UDP;
-      // Not timed out: a SYN after the teardown (READY comes from a RST, or from FIN, FIN, ACK).
-      const reason = ts - st[b + S.START]! > this.flowTimeoutUs ? FlowEnd.Timeout : st[b + S.FLAG_RST]! > 0 ? FlowEnd.Rst : FlowEnd.Fin;
-      if ((state === TcpState.READY && syn) || newUdp || !pktTcpOrUdp) {
-        this.emit(slot, reason);
-        this.table.renew(slot);
-        this.newFlow(slot, pkt);
-      } else {
-        // A continuing connection: same orientation, same retransmission memory, connection time carried.
-        const cum = st[b + S.CUM_DURATION]! + (ts - st[b + S.LAST]!);
-        const fwd = this.isForward(slot);
-        this.emit(slot, reason);
-        this.table.renew(slot);
-        this.firstPacket(slot, fwd);
-        st[b + S.CUM_DURATION] = cum;
-      }
-      return;
-    }
     const fwd = this.isForward(slot);
     if ((flags & TcpFlag.FIN) !== 0) {
       this.acc.activeIdle(b);
@@ -224,16 +202,9 @@ export abstract class FlowGenerator {
   }
 
   /** The February 2018 build (eaa853d) that made CIC-IDS2017: the first FIN ends the flow, RST does not. */
-  private firstFin(slot: number, _pkt: DecodedPacket): void {
-    const st = this.st;
+  private firstFin(slot: number): void {
     const b = slot * STRIDE;
-    const ts = this.cur.tsUs;
     const fwd = this.isForward(slot);
-    if (ts - st[b + S.START]! > this.flowTimeoutUs) {
-      // The new flow's first packet counts as forward whatever its direction; the old orientation stays.
-      this.restartFlow(slot, this.rules.timeoutSplitFirstIsForward || fwd);
-      return;
-    }
     if ((this.cur.flags & TcpFlag.FIN) !== 0) {
       this.addPacket(slot, fwd);
       this.endFlow(slot, false, FlowEnd.Fin);
@@ -243,12 +214,49 @@ export abstract class FlowGenerator {
     this.addPacket(slot, fwd);
   }
 
-  /** Timeout split keeping the flow's orientation (CIC master, 2017): write the old flow, start anew in place. */
-  private restartFlow(slot: number, firstIsForward: boolean): void {
-    this.emit(slot, FlowEnd.Timeout);
-    this.table.renew(slot);
-    this.serial[slot] = this.nextSerial++;
-    this.firstPacket(slot, firstIsForward);
+  /** The fork's teardown: a SYN when the connection is READY (after FIN, FIN, ACK or a RST) starts the next flow. */
+  private synAfterTeardown(b: number): boolean {
+    return this.rules.teardown === Teardown.StateMachine && this.st[b + S.TCP_STATE] === TcpState.READY && (this.cur.flags & TcpFlag.SYN) !== 0;
+  }
+
+  /**
+   * Write the flow in `slot` and start the next one in place with the current packet: after the flow timeout
+   * (`timedOut`) or, in the fork, a SYN after the teardown.
+   */
+  private splitFlow(slot: number, pkt: DecodedPacket, timedOut: boolean): void {
+    const st = this.st;
+    const b = slot * STRIDE;
+    if (this.rules.teardown !== Teardown.StateMachine) {
+      // CIC master, 2017: the new flow's first packet counts as forward whatever its direction (BasicFlow.firstPacket
+      // sets the source from it before the constructor restores the old one); the old orientation stays.
+      const fwd = this.rules.timeoutSplitFirstIsForward || this.isForward(slot);
+      this.emit(slot, FlowEnd.Timeout);
+      this.table.renew(slot);
+      this.serial[slot] = this.nextSerial++;
+      this.firstPacket(slot, fwd);
+      return;
+    }
+    // The fork: a new connection, or the same one continuing (same orientation and retransmission memory, its
+    // connection time carried).
+    const ts = this.cur.tsUs;
+    const flowProto = st[b + S.PROTO]!;
+    if (flowProto === PROTO_TCP || flowProto === PROTO_UDP) st[b + S.CUM_DURATION] = st[b + S.CUM_DURATION]! + (st[b + S.LAST]! - st[b + S.START]!);
+    const newUdp = flowProto === PROTO_UDP && ts - st[b + S.LAST]! > this.flowTimeoutUs;
+    const pktTcpOrUdp = this.cur.proto === PROTO_TCP || this.cur.proto === PROTO_UDP;
+    // Not timed out: a SYN after the teardown (READY comes from a RST, or from FIN, FIN, ACK).
+    const reason = timedOut ? FlowEnd.Timeout : st[b + S.FLAG_RST]! > 0 ? FlowEnd.Rst : FlowEnd.Fin;
+    if (this.synAfterTeardown(b) || newUdp || !pktTcpOrUdp) {
+      this.emit(slot, reason);
+      this.table.renew(slot);
+      this.newFlow(slot, pkt);
+    } else {
+      const cum = st[b + S.CUM_DURATION]! + (ts - st[b + S.LAST]!);
+      const fwd = this.isForward(slot);
+      this.emit(slot, reason);
+      this.table.renew(slot);
+      this.firstPacket(slot, fwd);
+      st[b + S.CUM_DURATION] = cum;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------

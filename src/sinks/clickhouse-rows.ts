@@ -12,6 +12,7 @@
 import { sqlColumnNames } from './sqlite.js';
 import { sqliteColumnTypes } from './column-types.js';
 import type { FlowRows, ProfileColumns } from './flow-rows.js';
+import type { IdentityText } from '../features/identity-text.js';
 
 /** The RowBinary encodings used here; a column's ClickHouse type is one of these. */
 export type ChType = 'String' | 'Int32' | 'Int64' | 'UInt32' | 'UInt64' | 'Float64' | 'Nullable(String)' | 'Nullable(Float64)';
@@ -170,27 +171,27 @@ export interface EncodedBatch {
   offsets: number[];
 }
 
-/** Encodes `rows` in `flowColumns(columns)` order; `featureIsInt[j]` says whether feature j is Int64. */
-export function encodeBatch(rows: FlowRows, featureIsInt: readonly boolean[], sensor: string, runId: string, batch: number): EncodedBatch {
+/** Encodes `rows` in `flowColumns(columns)` order (`identity`: the profile's text of it); `featureIsInt[j]` says whether feature j is Int64. */
+export function encodeBatch(rows: FlowRows, identity: IdentityText, featureIsInt: readonly boolean[], sensor: string, runId: string, batch: number): EncodedBatch {
   const w = new Writer();
   const F = featureIsInt.length;
   const offsets: number[] = [];
   const f = rows.features;
   for (let i = 0; i < rows.count; i++) {
     offsets.push(w.at);
-    const id = rows.ids[i]!;
+    const id = identity.read(rows, i);
     w.str(sensor);
     w.str(runId);
     w.i64(batch);
     w.u32(i);
     w.str(id.flowId);
     w.str(id.srcIp);
-    w.i32(id.srcPort);
+    w.i32(rows.srcPorts[i]!);
     w.str(id.dstIp);
-    w.i32(id.dstPort);
-    w.i32(id.protocol);
-    w.i64(id.startUs);
-    w.i64(id.endUs);
+    w.i32(rows.dstPorts[i]!);
+    w.i32(rows.protocols[i]!);
+    w.i64(rows.startUs[i]!);
+    w.i64(rows.endUs[i]!);
     w.str(id.timestamp);
     const base = i * F;
     for (let j = 0; j < F; j++) {

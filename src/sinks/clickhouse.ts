@@ -43,6 +43,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { parseClickHouseUrl } from './clickhouse-url.js';
 import { sqliteColumnTypes } from './column-types.js';
+import { IdentityText } from '../features/identity-text.js';
 import { APP_VERDICT, createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
 
 export interface ClickHouseSinkOptions {
@@ -202,6 +203,8 @@ export class ClickHouseSink implements FlowSink {
   private readonly maxMemoryBatches: number;
   private readonly maxSpoolBytes: number;
   private readonly closeTimeoutMs: number;
+  /** The identity's text, made once per row encoded. */
+  private readonly identity: IdentityText;
   readonly counters: ClickHouseCounters = { rows_sent: 0, rows_spooled: 0, batches_spooled: 0, rows_already_stored: 0, retries: 0, rows_dropped: 0 };
 
   private constructor(
@@ -215,6 +218,7 @@ export class ClickHouseSink implements FlowSink {
     this.table = flowsTable(columns.name);
     this.cols = flowColumns(columns);
     this.featureIsInt = sqliteColumnTypes(columns.featureNames).map((t) => t === 'INTEGER');
+    this.identity = new IdentityText(columns.identityFormat);
     this.maxMemoryBatches = Math.max(1, opts.maxMemoryBatches ?? 64);
     this.maxSpoolBytes = opts.maxSpoolBytes ?? 4 * 2 ** 30;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
@@ -280,7 +284,7 @@ export class ClickHouseSink implements FlowSink {
     if (this.closing) throw new SinkError('closed', `ClickHouse sink ${shown(this.url)} is closed`);
     if (rows.count === 0) return;
     const batch = ++this.batchSeq;
-    const { body, offsets } = encodeBatch(rows, this.featureIsInt, this.opts.sensor, this.runId, batch);
+    const { body, offsets } = encodeBatch(rows, this.identity, this.featureIsInt, this.opts.sensor, this.runId, batch);
     const e: Entry = { run: this.runId, batch, rows: rows.count, body, offsets, file: null, bytes: body.length, uncertain: false };
     this.queue.push(e);
     this.memoryBatches++;

@@ -10,6 +10,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CellKind, SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { javaDouble, javaLong } from './java-format.js';
 import { TextOutput } from './text-output.js';
+import { IdentityText } from '../features/identity-text.js';
 
 export interface CsvSinkOptions {
   /** Stream buffer size in bytes before write() applies backpressure (default 1 MiB). */
@@ -25,6 +26,8 @@ export interface CsvSinkOptions {
 export class CsvSink implements FlowSink {
   private readonly file: TextOutput;
   private readonly nFeatures: number;
+  /** The identity's text, made here, once per row written. */
+  private readonly identity: IdentityText;
 
   /**
    * Opens (truncates) `path` synchronously and writes the header; `-` writes to stdout.
@@ -36,6 +39,7 @@ export class CsvSink implements FlowSink {
     options: CsvSinkOptions = {},
   ) {
     this.nFeatures = columns.featureNames.length;
+    this.identity = new IdentityText(columns.identityFormat);
     const append = options.append === true;
     this.file = new TextOutput(path, 'CSV sink', {
       append,
@@ -60,15 +64,15 @@ export class CsvSink implements FlowSink {
   /** Formats a batch as CSV lines (exposed for tests and for callers that want the text). */
   format(rows: FlowRows): string {
     const F = this.nFeatures;
-    const { features, kinds, ids, labels } = rows;
+    const { features, kinds, labels } = rows;
+    const id = this.identity;
     // kinds is row-major like features; a kinds array of exactly one row is accepted as per-column kinds.
     const kindStride = kinds.length >= rows.count * F ? F : 0;
     const defaultLabel = this.columns.defaultLabel;
     let text = '';
     for (let i = 0; i < rows.count; i++) {
-      const id = ids[i];
-      if (id === undefined) throw new RangeError(`FlowRows.ids has ${ids.length} entries, count is ${rows.count}`);
-      let line = `${id.flowId},${id.srcIp},${id.srcPort},${id.dstIp},${id.dstPort},${id.protocol},${id.timestamp}`;
+      id.read(rows, i);
+      let line = `${id.flowId},${id.srcIp},${rows.srcPorts[i]},${id.dstIp},${rows.dstPorts[i]},${rows.protocols[i]},${id.timestamp}`;
       const base = i * F;
       const kbase = i * kindStride;
       for (let j = 0; j < F; j++) {

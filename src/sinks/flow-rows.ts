@@ -8,8 +8,11 @@ export {
   CellKind,
   FLOW_END_NAMES,
   FlowEnd,
+  newFlowRows,
   type FlowIdentity,
+  type FlowIdentityColumns,
   type FlowRows,
+  type IdentityFormat,
   type ProfileColumns,
 } from '../engine/flow-batch.js';
 

@@ -13,6 +13,7 @@
  */
 import { FLOW_END_NAMES, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { TextOutput } from './text-output.js';
+import { IdentityText } from '../features/identity-text.js';
 import { communityId } from './community-id.js';
 import { resolveInputs } from '../classify/feature-names.js';
 
@@ -73,6 +74,8 @@ export class JsonSink implements FlowSink {
   /** `"name":` of each feature (`Fwd Header Length.1` for cic2017's second copy), when features are written. */
   private readonly featureKeys: string[] | null;
   private readonly summaryAt: number[];
+  /** The identity's text, made once per event written. */
+  private readonly identity: IdentityText;
   /** Lines written (accepted by the stream), by event type. */
   readonly lines = { flow: 0, alert: 0 };
   /** Lines dropped because the file could not keep up (live only). */
@@ -86,6 +89,7 @@ export class JsonSink implements FlowSink {
   ) {
     this.file = new TextOutput(path, 'JSON sink', { append: opts.append, highWaterMark: opts.highWaterMark });
     this.flowIds = opts.flowIds ?? { next: 1 };
+    this.identity = new IdentityText(columns.identityFormat);
     const { sources } = resolveInputs(['Total Fwd Packets', 'Total Backward Packets', 'Total Length of Fwd Packets', 'Total Length of Bwd Packets'], columns);
     this.summaryAt = sources.map((s) => (s.from === 'feature' ? s.index : -1));
     if (this.summaryAt.length !== 4 || this.summaryAt.includes(-1)) throw new Error(`profile ${columns.name} lacks the packet/byte totals`);
@@ -138,13 +142,17 @@ export class JsonSink implements FlowSink {
     let flows = 0;
     let alerts = 0;
     for (let i = 0; i < rows.count; i++) {
-      const id = rows.ids[i]!;
       const base = i * F;
       const flowId = this.flowIds.next++;
       const verdict = verdictJson(rows, i);
       const alert = verdict !== null && this.opts.benignClass !== undefined && verdict.label !== null && verdict.label !== this.opts.benignClass;
       if (this.opts.alertsOnly === true && !alert) continue;
-      const proto = rows.ipProtos?.[i] ?? id.protocol;
+      const id = this.identity.read(rows, i);
+      const srcPort = rows.srcPorts[i]!;
+      const dstPort = rows.dstPorts[i]!;
+      const startUs = rows.startUs[i]!;
+      const endUs = rows.endUs[i]!;
+      const proto = rows.ipProtos?.[i] ?? rows.protocols[i]!;
       const icmp = proto === 1 || proto === 58;
       const ports = proto === 6 || proto === 17 || proto === 132;
       const reason = rows.endReasons?.[i];
@@ -152,20 +160,20 @@ export class JsonSink implements FlowSink {
         srcIp: id.srcIp,
         dstIp: id.dstIp,
         proto,
-        srcPort: id.srcPort,
-        dstPort: id.dstPort,
+        srcPort,
+        dstPort,
         icmpType: rows.icmpTypes?.[i] ?? 0,
         icmpCode: rows.icmpCodes?.[i] ?? 0,
       });
-      const end = isoMicros(id.endUs);
+      const end = isoMicros(endUs);
       const head = `{"timestamp":"${end}","flow_id":${flowId},"event_type":"`;
       let rest =
-        `","community_id":"${cid}","src_ip":"${id.srcIp}","src_port":${ports ? id.srcPort : null},"dest_ip":"${id.dstIp}",` +
-        `"dest_port":${ports ? id.dstPort : null},"proto":"${PROTO_NAMES[proto] ?? String(proto)}"` +
+        `","community_id":"${cid}","src_ip":"${id.srcIp}","src_port":${ports ? srcPort : null},"dest_ip":"${id.dstIp}",` +
+        `"dest_port":${ports ? dstPort : null},"proto":"${PROTO_NAMES[proto] ?? String(proto)}"` +
         (icmp ? `,"icmp_type":${rows.icmpTypes?.[i] ?? null},"icmp_code":${rows.icmpCodes?.[i] ?? null}` : '') +
         `,"sensor":${sensor}${input},"cic_flow_id":${JSON.stringify(id.flowId)},"flow":{"pkts_toserver":${f[base + fwdPkts]},` +
         `"pkts_toclient":${f[base + bwdPkts]},"bytes_toserver":${f[base + fwdBytes]},"bytes_toclient":${f[base + bwdBytes]},` +
-        `"start":"${isoMicros(id.startUs)}","end":"${end}","age":${(id.endUs - id.startUs) / 1e6},` +
+        `"start":"${isoMicros(startUs)}","end":"${end}","age":${(endUs - startUs) / 1e6},` +
         `"reason":${reason === undefined || FLOW_END_NAMES[reason] === undefined ? null : `"${FLOW_END_NAMES[reason]}"`}},` +
         `"verdict":${JSON.stringify(verdict)}`;
       if (keys !== null) {

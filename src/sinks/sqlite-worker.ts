@@ -6,10 +6,11 @@
  */
 import { accessSync, constants as fsc, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { SinkErrorKind } from './flow-rows.js';
-import { TEXT_SEPARATOR, type FromWorker, type ToWorker, type WorkerInit } from './sqlite.js';
+import type { FromWorker, ToWorker, WorkerInit } from './sqlite.js';
+import { IdentityText } from '../features/identity-text.js';
 import {
   DELETE_FEATURE_BLOCK_SQL,
   HOT_FEATURES,
@@ -27,8 +28,6 @@ import {
   type FeatureColumnSpec,
 } from './sqlite-schema.js';
 
-/** Features are expanded into flow_features only after this long without a batch (the hot path comes first). */
-const EXPAND_IDLE_MS = 25;
 
 
 class OpenError extends Error {
@@ -232,25 +231,24 @@ function serve(db: Database.Database, runId: number): number {
 
   type Batch = Extract<ToWorker, { t: 'batch' }>;
 
-  /** Per batch: the identity strings, split once. */
-  let text: string[] = [];
+  /** The identity's text (Flow ID, addresses, Timestamp), made here rather than on the packet thread. */
+  const identity = new IdentityText(init.identityFormat);
 
   /** Fills args[off .. off+P) with row i of the batch, whose id is `id`. */
   function fill(args: unknown[], off: number, b: Batch, i: number, id: number): void {
-    const n = b.nums;
-    const t = i * 4;
-    const k = i * 5;
+    const n = b.identity;
+    const t = identity.read(n, i);
     args[off] = id;
     args[off + 1] = runId;
-    args[off + 2] = text[t];
-    args[off + 3] = text[t + 1];
-    args[off + 4] = n[k];
-    args[off + 5] = text[t + 2];
-    args[off + 6] = n[k + 1];
-    args[off + 7] = n[k + 2];
-    args[off + 8] = n[k + 3];
-    args[off + 9] = n[k + 4];
-    args[off + 10] = text[t + 3];
+    args[off + 2] = t.flowId;
+    args[off + 3] = t.srcIp;
+    args[off + 4] = n.srcPorts[i];
+    args[off + 5] = t.dstIp;
+    args[off + 6] = n.dstPorts[i];
+    args[off + 7] = n.protocols[i];
+    args[off + 8] = n.startUs[i];
+    args[off + 9] = n.endUs[i];
+    args[off + 10] = t.timestamp;
     const f = b.features;
     const base = i * F;
     let o = off + 11;
@@ -267,7 +265,6 @@ function serve(db: Database.Database, runId: number): number {
   }
 
   const insertBatch = db.transaction((b: Batch) => {
-    text = b.text.length === 0 ? [] : b.text.split(TEXT_SEPARATOR);
     const first = Number(nextId.get());
     let i = 0;
     for (; i + ROWS <= b.count; i += ROWS) {
@@ -291,8 +288,7 @@ function serve(db: Database.Database, runId: number): number {
   const pruneOrphans = db.prepare(PRUNE_ORPHAN_FEATURES_SQL);
   const eArgsOne: unknown[] = new Array(E);
   const eArgsMany: unknown[] = new Array(E * EROWS);
-  let lastBatchAt = 0;
-  let expandTimer: NodeJS.Timeout | null = null;
+  let expandScheduled = false;
   /** Flows whose features wait in blocks (told to the main side with every acknowledgement). */
   let featuresPending = Number(db.prepare(PENDING_FEATURE_ROWS_SQL).pluck().get());
 
@@ -326,20 +322,25 @@ function serve(db: Database.Database, runId: number): number {
     return true;
   });
 
-  /** Expands blocks one by one while no batch arrives; stops (until the next batch) when none is left. */
-  function scheduleExpand(delayMs: number): void {
-    if (expandTimer || failed) return;
-    expandTimer = setTimeout(() => {
-      expandTimer = null;
+  /**
+   * Expands blocks one at a time whenever nothing waits on the port; stops (until the next batch) when none is
+   * left. The hot path comes first: messages that arrived meanwhile are taken before each block
+   * (receiveMessageOnPort), so a batch waits behind at most one block's expansion, and the expansion fills the
+   * writer's gaps between batches (e.g. while the model classifies the next one) instead of following them all.
+   */
+  function scheduleExpand(): void {
+    if (expandScheduled || failed) return;
+    expandScheduled = true;
+    setImmediate(() => {
+      expandScheduled = false;
+      for (let m = receiveMessageOnPort(port); m !== undefined && !failed; m = receiveMessageOnPort(port)) handle(m.message as ToWorker);
       if (failed) return;
-      const quietFor = Date.now() - lastBatchAt;
-      if (quietFor < EXPAND_IDLE_MS) return scheduleExpand(EXPAND_IDLE_MS - quietFor);
       try {
-        if (expandBlock()) scheduleExpand(0);
+        if (expandBlock()) scheduleExpand();
       } catch (err) {
         fail(0, err);
       }
-    }, delayMs);
+    });
   }
 
   const finishRun = db.prepare(
@@ -360,7 +361,7 @@ function serve(db: Database.Database, runId: number): number {
     });
   }
 
-  port.on('message', (msg: ToWorker) => {
+  function handle(msg: ToWorker): void {
     if (failed) return;
     try {
       switch (msg.t) {
@@ -368,8 +369,7 @@ function serve(db: Database.Database, runId: number): number {
           insertBatch(msg);
           rowsWritten += msg.count;
           featuresPending += msg.count;
-          lastBatchAt = Date.now();
-          scheduleExpand(EXPAND_IDLE_MS);
+          scheduleExpand();
           break;
         case 'flush':
           db.pragma('wal_checkpoint(PASSIVE)');
@@ -382,7 +382,6 @@ function serve(db: Database.Database, runId: number): number {
           break;
         }
         case 'close':
-          if (expandTimer) clearTimeout(expandTimer);
           while (expandBlock());
           db.pragma('wal_checkpoint(TRUNCATE)');
           db.close();
@@ -393,9 +392,10 @@ function serve(db: Database.Database, runId: number): number {
     } catch (err) {
       fail(msg.seq, err);
     }
-  });
+  }
+  port.on('message', handle);
   // Blocks a previous run left (it was killed) are expanded as soon as the writer is idle.
-  scheduleExpand(EXPAND_IDLE_MS);
+  scheduleExpand();
   return featuresPending;
 }
 

@@ -12,8 +12,8 @@
  * not cloned a second time. With `transferFeatures: true` the sink skips that copy and transfers
  * `rows.features.buffer` itself, which detaches the caller's array: use it only when nothing reads the batch
  * after this sink (the CLI writes CSV first, SQLite last). A `features` array that is a view into a larger or
- * shared buffer is always copied. The identities and labels are packed into typed arrays and one string per
- * batch (below), so postMessage clones no per-flow object.
+ * shared buffer is always copied. The identities are numbers and the labels codes, in typed arrays (below), so
+ * postMessage clones no per-flow object.
  *
  * Schema: src/sinks/sqlite-schema.ts (version 4: `flow_rows` typed identity/times/counts/verdicts + the feature
  * vector as a BLOB, `flow_features` filled from it off the hot path, the view `flows` naming every feature). A
@@ -22,14 +22,14 @@
  * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
  * worker has it, well within a second).
  *
- * What crosses to the worker per batch is columnar, so posting it clones no per-flow object: the identity
- * numbers in one Float64Array, its strings joined into one string, labels as codes into a per-batch dictionary,
- * the features as they are (transferred).
+ * What crosses to the worker per batch is columnar, so posting it clones no per-flow object: the identity as
+ * numbers (the worker makes the Flow ID, address and Timestamp text, off the main thread), labels as codes into a
+ * per-batch dictionary, the features as they are (transferred).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SinkError, type FlowRows, type FlowSink, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
+import { SinkError, type FlowIdentityColumns, type FlowRows, type FlowSink, type IdentityFormat, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
 import { sqliteColumnTypes } from './column-types.js';
 import { IDENTITY_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
 
@@ -101,14 +101,14 @@ export interface WorkerInit {
   featureNames: string[];
   featureSqlNames: string[];
   featureTypes: ('INTEGER' | 'REAL')[];
+  /** How the profile prints Flow ID and Timestamp. */
+  identityFormat: IdentityFormat;
   run: RunInfo;
   startedAt: string;
   busyTimeoutMs: number;
   writeBusyTimeoutMs: number;
 }
 
-/** Joins a batch's identity strings (flow id, source, destination, timestamp of each row, in that order). */
-export const TEXT_SEPARATOR = '\u001f';
 
 /** A string column of a batch as codes into a dictionary of its distinct values; 0xffff = NULL. */
 export interface CodedStrings {
@@ -121,10 +121,8 @@ export type ToWorker =
       t: 'batch';
       seq: number;
       count: number;
-      /** Per row: src_port, dst_port, protocol, start_us, end_us. */
-      nums: Float64Array;
-      /** Per row: flow_id, src_ip, dst_ip, timestamp, joined by TEXT_SEPARATOR. */
-      text: string;
+      /** The rows' identity as numbers: the worker prints it (features/identity-text.ts). */
+      identity: FlowIdentityColumns;
       features: Float64Array;
       labels?: CodedStrings;
       scores?: Float64Array;
@@ -145,6 +143,22 @@ export type FromWorker =
   | { t: 'open-error'; kind: SinkErrorKind; message: string }
   | { t: 'ack'; seq: number; featuresPending: number }
   | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
+
+/** The first `count` rows' identity columns, copied (the caller keeps its batch), their buffers added to `transfer`. */
+function identityCopy(rows: FlowRows, count: number, transfer: ArrayBuffer[]): FlowIdentityColumns {
+  const c: FlowIdentityColumns = {
+    srcAddrs: rows.srcAddrs.slice(0, count * 4),
+    dstAddrs: rows.dstAddrs.slice(0, count * 4),
+    srcPorts: rows.srcPorts.slice(0, count),
+    dstPorts: rows.dstPorts.slice(0, count),
+    protocols: rows.protocols.slice(0, count),
+    ipVersions: rows.ipVersions.slice(0, count),
+    startUs: rows.startUs.slice(0, count),
+    endUs: rows.endUs.slice(0, count),
+  };
+  for (const a of Object.values(c) as { buffer: ArrayBuffer }[]) transfer.push(a.buffer);
+  return c;
+}
 
 /** The first `count` values as codes into a dictionary (a batch has a handful of distinct labels). */
 function codeStrings(values: readonly (string | null)[], count: number, transfer: ArrayBuffer[]): CodedStrings {
@@ -249,6 +263,7 @@ export class SqliteSink implements FlowSink {
       featureNames: [...columns.featureNames],
       featureSqlNames: sqlColumnNames(columns.featureNames),
       featureTypes: sqliteColumnTypes(columns.featureNames),
+      identityFormat: { ...columns.identityFormat },
       run: { ...run, argv: [...run.argv] },
       startedAt: new Date().toISOString(),
       busyTimeoutMs: options.busyTimeoutMs ?? 2000,
@@ -300,9 +315,6 @@ export class SqliteSink implements FlowSink {
     if (src.length < n) {
       throw new RangeError(`FlowRows.features has ${src.length} cells, ${rows.count} rows need ${n}`);
     }
-    if (rows.ids.length < rows.count) {
-      throw new RangeError(`FlowRows.ids has ${rows.ids.length} entries, count is ${rows.count}`);
-    }
     let features: Float64Array;
     if (
       this.transferFeatures &&
@@ -316,25 +328,8 @@ export class SqliteSink implements FlowSink {
       features = src.slice(0, n);
     }
     const count = rows.count;
-    const nums = new Float64Array(count * 5);
-    const text: string[] = new Array(count * 4);
-    for (let i = 0; i < count; i++) {
-      const id = rows.ids[i]!;
-      const k = i * 5;
-      nums[k] = id.srcPort;
-      nums[k + 1] = id.dstPort;
-      nums[k + 2] = id.protocol;
-      nums[k + 3] = id.startUs;
-      nums[k + 4] = id.endUs;
-      const t = i * 4;
-      text[t] = id.flowId;
-      text[t + 1] = id.srcIp;
-      text[t + 2] = id.dstIp;
-      text[t + 3] = id.timestamp;
-    }
-    const seq = ++this.seq;
-    const msg: ToWorker = { t: 'batch', seq, count, nums, text: text.join(TEXT_SEPARATOR), features };
-    const transfer = [features.buffer as ArrayBuffer, nums.buffer];
+    const transfer = [features.buffer as ArrayBuffer];
+    const msg: ToWorker = { t: 'batch', seq: ++this.seq, count, identity: identityCopy(rows, count, transfer), features };
     if (rows.labels) msg.labels = codeStrings(rows.labels, count, transfer);
     if (rows.scores) transfer.push((msg.scores = rows.scores.slice(0, count)).buffer);
     if (rows.attackLabels) msg.attackLabels = codeStrings(rows.attackLabels, count, transfer);

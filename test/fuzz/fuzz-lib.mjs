@@ -26,6 +26,7 @@ const { PcapSource } = await import(join(DIST, 'sources', 'pcap-source.js'));
 const { CaptureError } = await import(join(DIST, 'sources', 'batch.js'));
 const { Engine } = await import(join(DIST, 'engine', 'engine.js'));
 const { getProfile, PROFILE_NAMES } = await import(join(DIST, 'features', 'profiles.js'));
+const { flowIdentity } = await import(join(DIST, 'features', 'identity-text.js'));
 
 /** Deterministic PRNG (mulberry32): the same seed gives the same mutated file. */
 export function rng(seed) {
@@ -315,11 +316,12 @@ export function checkInProcess(path, r, { maxBatches = 200_000, maxMs = 20_000 }
       for (let i = 0; i < rows.count; i++) {
         rowsSeen++;
         const dur = rows.features[i * F + durCol];
-        if (Number.isNaN(dur)) problems.push(`flow ${rows.ids[i].flowId}: Flow Duration ${dur}`);
-        if (dur < 0) negativeTime.push(`flow ${rows.ids[i].flowId}: Flow Duration ${dur}`);
+        const flowId = flowIdentity(rows, i, profile.columns.identityFormat).flowId;
+        if (Number.isNaN(dur)) problems.push(`flow ${flowId}: Flow Duration ${dur}`);
+        if (dur < 0) negativeTime.push(`flow ${flowId}: Flow Duration ${dur}`);
         const iatMin = rows.features[i * F + iatMinCol];
-        if (iatMin < 0) negativeTime.push(`flow ${rows.ids[i].flowId}: Flow IAT Min ${iatMin}`);
-        if (rows.ids[i].endUs < rows.ids[i].startUs) negativeTime.push(`flow ${rows.ids[i].flowId}: ends before it starts`);
+        if (iatMin < 0) negativeTime.push(`flow ${flowId}: Flow IAT Min ${iatMin}`);
+        if (rows.endUs[i] < rows.startUs[i]) negativeTime.push(`flow ${flowId}: ends before it starts`);
       }
     },
   });

@@ -3,15 +3,13 @@
  * CIC-FEATURES.md §4 (its FIN/RST logic) and §6 (the bugs present in "CIC-orig HEAD").
  */
 import { S } from '../flow-state.js';
-import { timestampFormatter } from '../time-format.js';
 import { ACTIVE_IDLE, BULK_SUBFLOW, CIC_IDENTITY, columns, HEAD, MID } from './columns.js';
 import { BulkRule, Teardown, type Profile } from './profile.js';
 import {
-  CIC_TAIL, identity, row, writeBulk, writeFlagCounts, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios, writeSubflows,
+  CIC_TAIL, row, writeBulk, writeFlagCounts, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios, writeSubflows,
 } from './row.js';
 
 const FEATURES = [...HEAD, ...MID, ...BULK_SUBFLOW, 'FWD Init Win Bytes', 'Bwd Init Win Bytes', 'Fwd Act Data Pkts', 'Fwd Seg Size Min', ...ACTIVE_IDLE];
-const time = timestampFormatter('cic');
 
 export const cic: Profile = {
   name: 'cic',
@@ -36,8 +34,8 @@ export const cic: Profile = {
     knowsIcmpIgmpSctp: false,
     dropsMiddleFragments: false,
   },
-  columns: columns('cic', CIC_IDENTITY, FEATURES, 'NeedManualLabel'),
-  writeRow(st, b, slot, table, features, kinds, off) {
+  columns: columns('cic', CIC_IDENTITY, FEATURES, 'NeedManualLabel', { timestamp: 'cic', canonicalFlowId: false }),
+  writeRow(st, b, features, kinds, off) {
     const r = row.at(features, kinds, off);
     writeMasterRatesAndIats(r, st, b);
     writeHeadersRatesLengths(r, st, b);
@@ -49,6 +47,5 @@ export const cic: Profile = {
     r.ints(st, b, CIC_TAIL);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
-    return identity(st, b, slot, table, time, false);
   },
 };

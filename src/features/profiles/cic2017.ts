@@ -3,10 +3,9 @@
  * columns under the dataset's names. CIC-FEATURES.md §9 lists how it differs from master.
  */
 import { S } from '../flow-state.js';
-import { timestampFormatter } from '../time-format.js';
 import { ACTIVE_IDLE, columns, DATASET_IDENTITY, HEAD } from './columns.js';
 import { BulkRule, Teardown, type Profile } from './profile.js';
-import { CIC_TAIL, identity, row, TOTALS, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios } from './row.js';
+import { CIC_TAIL, row, TOTALS, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios } from './row.js';
 
 /** The CIC-IDS2017 dataset's own names (the 2017 build's output, as published), `Fwd Header Length` twice. */
 const FEATURES = [
@@ -23,7 +22,6 @@ const FEATURES = [
 ];
 /** The 2017 build prints its eight flag counters in a HashMap's order, not the header's (CIC-FEATURES.md §9). */
 const CIC2017_FLAG_ORDER = [0x04 /* RST */, 0x08 /* PSH */, 0x40 /* ECE */, 0x02 /* SYN */, 0x10 /* ACK */, 0x01 /* FIN */, 0x20 /* URG */, 0x80 /* CWR */];
-const time = timestampFormatter('cic2017');
 
 export const cic2017: Profile = {
   name: 'cic2017',
@@ -48,8 +46,8 @@ export const cic2017: Profile = {
     knowsIcmpIgmpSctp: false,
     dropsMiddleFragments: false,
   },
-  columns: columns('cic2017', DATASET_IDENTITY, FEATURES, 'No Label'),
-  writeRow(st, b, slot, table, features, kinds, off) {
+  columns: columns('cic2017', DATASET_IDENTITY, FEATURES, 'No Label', { timestamp: 'cic2017', canonicalFlowId: true }),
+  writeRow(st, b, features, kinds, off) {
     const r = row.at(features, kinds, off);
     writeMasterRatesAndIats(r, st, b);
     writeHeadersRatesLengths(r, st, b);
@@ -67,6 +65,5 @@ export const cic2017: Profile = {
     r.ints(st, b, CIC_TAIL);
     r.activeStats(st, b + S.ACTIVE);
     r.activeStats(st, b + S.IDLE);
-    return identity(st, b, slot, table, time, true);
   },
 };

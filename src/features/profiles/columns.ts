@@ -1,5 +1,5 @@
 /** The column names of the three reference CSVs (identity, features, label). */
-import type { ProfileColumns } from '../flow-columns.js';
+import type { IdentityFormat, ProfileColumns } from '../flow-columns.js';
 import type { ProfileName } from './profile.js';
 
 export const CIC_IDENTITY = ['Flow ID', 'Src IP', 'Src Port', 'Dst IP', 'Dst Port', 'Protocol', 'Timestamp'];
@@ -27,12 +27,13 @@ export const BULK_SUBFLOW = [
 ];
 export const ACTIVE_IDLE = ['Active Mean', 'Active Std', 'Active Max', 'Active Min', 'Idle Mean', 'Idle Std', 'Idle Max', 'Idle Min'];
 
-export function columns(name: ProfileName, identity: string[], features: string[], defaultLabel: string): ProfileColumns {
+export function columns(name: ProfileName, identity: string[], features: string[], defaultLabel: string, identityFormat: IdentityFormat): ProfileColumns {
   return {
     name,
     identityNames: identity,
     featureNames: features,
     labelName: 'Label',
     defaultLabel,
+    identityFormat,
   };
 }

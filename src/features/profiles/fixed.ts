@@ -3,11 +3,10 @@
  * CIC-FEATURES.md §4 "CIC-fix (HEAD)" (its TCP state machine) and §6 (the bugs it fixed).
  */
 import { S, Stat } from '../flow-state.js';
-import { timestampFormatter } from '../time-format.js';
 import { ACTIVE_IDLE, BULK_SUBFLOW, CIC_IDENTITY, columns, HEAD, MID } from './columns.js';
 import { BulkRule, Teardown, type Profile } from './profile.js';
 import {
-  FIXED_TAIL, identity, meanOrNaN, payloadBytes, PSH_URG, RETX, row, RST_FLAGS, std, writeBulk, writeCounts, writeFlagCounts,
+  FIXED_TAIL, meanOrNaN, payloadBytes, PSH_URG, RETX, row, RST_FLAGS, std, writeBulk, writeCounts, writeFlagCounts,
   writeHeadersRatesLengths, writeIats, writeRatios, writeSubflows,
 } from './row.js';
 
@@ -17,7 +16,11 @@ const FEATURES = [
   ...ACTIVE_IDLE, 'ICMP Code', 'ICMP Type', 'Fwd TCP Retrans. Count', 'Bwd TCP Retrans. Count', 'Total TCP Retrans. Count',
   'Total Connection Flow Time',
 ];
-const time = timestampFormatter('fixed');
+
+/** The fork prints 0 where Commons-Math gives NaN (an empty Flow IAT block). */
+function nanTo0(v: number): number {
+  return Number.isNaN(v) ? 0 : v;
+}
 
 export const fixed: Profile = {
   name: 'fixed',
@@ -42,8 +45,8 @@ export const fixed: Profile = {
     knowsIcmpIgmpSctp: true,
     dropsMiddleFragments: true, // measured on 5 fuzzed packets
   },
-  columns: columns('fixed', CIC_IDENTITY, FEATURES, 'NeedManualLabel'),
-  writeRow(st, b, slot, table, features, kinds, off) {
+  columns: columns('fixed', CIC_IDENTITY, FEATURES, 'NeedManualLabel', { timestamp: 'fixed', canonicalFlowId: false }),
+  writeRow(st, b, features, kinds, off) {
     const r = row.at(features, kinds, off);
     writeCounts(r, st, b);
     const dur = st[b + S.LAST]! - st[b + S.START]!;
@@ -55,7 +58,6 @@ export const fixed: Profile = {
       r.int(-1);
     }
     const iat = b + S.FLOW_IAT;
-    const nanTo0 = (v: number): number => (Number.isNaN(v) ? 0 : v);
     r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MEAN)));
     r.dbl(nanTo0(std(st, iat)));
     r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MAX)));
@@ -78,6 +80,5 @@ export const fixed: Profile = {
     r.ints(st, b, RETX);
     r.int(st[b + S.FWD_RETX]! + st[b + S.BWD_RETX]!);
     r.int(st[b + S.CUM_DURATION]!);
-    return identity(st, b, slot, table, time, false);
   },
 };

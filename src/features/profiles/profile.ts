@@ -3,8 +3,7 @@
  * profile fills these in its own file (cic.ts, fixed.ts, cic2017.ts), so what one reference CICFlowMeter does
  * differently is read in one place; the engine and the accumulators read the rules, never the profile's name.
  */
-import type { FlowIdentity, ProfileColumns } from '../flow-columns.js';
-import type { FlowTable } from '../../flows/flow-table.js';
+import type { ProfileColumns } from '../flow-columns.js';
 
 export const PROFILE_NAMES = ['cic', 'fixed', 'cic2017'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -84,8 +83,8 @@ export interface Profile {
   readonly rules: ProfileRules;
   readonly columns: ProfileColumns;
   /**
-   * Write the flow whose state starts at `st[b]` (slot `slot` of `table`) into `features`/`kinds` from `off`;
-   * return its identity. Called once per completed flow (may allocate: strings for the identity).
+   * Write the features of the flow whose state starts at `st[b]` into `features`/`kinds` from `off`. Called once
+   * per completed flow; allocates nothing.
    */
-  writeRow(st: Float64Array, b: number, slot: number, table: FlowTable, features: Float64Array, kinds: Uint8Array, off: number): FlowIdentity;
+  writeRow(st: Float64Array, b: number, features: Float64Array, kinds: Uint8Array, off: number): void;
 }

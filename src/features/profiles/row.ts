@@ -1,11 +1,10 @@
 /**
- * The row writer shared by the profiles: a cursor that appends cells (each with the kind Java printed it as), the
- * column groups every profile writes the same way, and the flow's identity (Flow ID, addresses, ports, time).
+ * The row writer shared by the profiles: a cursor that appends cells (each with the kind Java printed it as) and
+ * the column groups every profile writes the same way. (The flow's identity is numbers in the batch, written by
+ * the engine; features/identity-text.ts prints it.)
  */
 import { S, Stat } from '../flow-state.js';
-import { CellKind, type FlowIdentity } from '../flow-columns.js';
-import { formatIpv4, formatIpv6 } from '../address-text.js';
-import type { FlowTable } from '../../flows/flow-table.js';
+import { CellKind } from '../flow-columns.js';
 
 const I = CellKind.Int;
 const D = CellKind.Double;
@@ -90,79 +89,6 @@ export function meanOrNaN(st: Float64Array, o: number, k: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Identity
-
-function endpointAddress(table: FlowTable, slot: number, a: boolean): string {
-  if (table.ipVersion(slot) === 6) {
-    const w = new Uint32Array(4);
-    for (let i = 0; i < 4; i++) w[i] = table.addressWord(slot, a, i);
-    return formatIpv6(w);
-  }
-  return formatIpv4(table.addressWord(slot, a, 0));
-}
-
-interface Endpoints {
-  srcIp: string;
-  dstIp: string;
-  srcPort: number;
-  dstPort: number;
-  protocol: number;
-  srcFirstWord: number;
-  dstFirstWord: number;
-}
-
-function endpoints(st: Float64Array, b: number, slot: number, table: FlowTable): Endpoints {
-  const fwdIsA = st[b + S.FWD_IS_A] === 1;
-  const a = endpointAddress(table, slot, true);
-  const bAddr = endpointAddress(table, slot, false);
-  return {
-    srcIp: fwdIsA ? a : bAddr,
-    dstIp: fwdIsA ? bAddr : a,
-    srcPort: table.port(slot, fwdIsA),
-    dstPort: table.port(slot, !fwdIsA),
-    protocol: st[b + S.PROTO]!,
-    srcFirstWord: table.addressWord(slot, fwdIsA, 0),
-    dstFirstWord: table.addressWord(slot, !fwdIsA, 0),
-  };
-}
-
-export function directionalId(e: Endpoints): string {
-  return `${e.srcIp}-${e.dstIp}-${e.srcPort}-${e.dstPort}-${e.protocol}`;
-}
-
-/**
- * The 2017 build's canonical Flow ID: the endpoint whose address is smaller when its bytes are compared as
- * signed Java bytes comes first (IPv4 only in that build).
- */
-export function canonicalId(e: Endpoints): string {
-  let forward = true;
-  for (let i = 3; i >= 0; i--) {
-    const s = ((e.srcFirstWord >>> (i * 8)) << 24) >> 24;
-    const d = ((e.dstFirstWord >>> (i * 8)) << 24) >> 24;
-    if (s !== d) {
-      forward = s < d;
-      break;
-    }
-  }
-  return forward ? directionalId(e) : `${e.dstIp}-${e.srcIp}-${e.dstPort}-${e.srcPort}-${e.protocol}`;
-}
-
-export function identity(st: Float64Array, b: number, slot: number, table: FlowTable, time: (us: number) => string, canonical: boolean): FlowIdentity {
-  const e = endpoints(st, b, slot, table);
-  return {
-    flowId: canonical ? canonicalId(e) : directionalId(e),
-    srcIp: e.srcIp,
-    srcPort: e.srcPort,
-    dstIp: e.dstIp,
-    dstPort: e.dstPort,
-    protocol: e.protocol,
-    startUs: st[b + S.START]!,
-    endUs: st[b + S.LAST]!,
-    timestamp: time(st[b + S.START]!),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Column groups. `r` is positioned at the row.
 
 /** Flow Duration … Flow Packets/s (columns common to all profiles up to the rates). */
@@ -237,8 +163,8 @@ export function writeBulk(r: Row, st: Float64Array, o: number, integer: boolean)
 
 export function writeSubflows(r: Row, st: Float64Array, b: number, integer: boolean): void {
   const sf = st[b + S.SF_COUNT]!;
-  const vals = [st[b + S.FWD_LEN + Stat.N]!, st[b + S.FWD_LEN + Stat.SUM]!, st[b + S.BWD_LEN + Stat.N]!, st[b + S.BWD_LEN + Stat.SUM]!];
-  for (const v of vals) {
+  for (const field of TOTALS) {
+    const v = st[b + field]!;
     if (integer) r.int(sf <= 0 ? 0 : Math.trunc(v / sf));
     else r.dbl(sf <= 0 ? 0 : v / sf);
   }
