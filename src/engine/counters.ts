@@ -72,3 +72,16 @@ export interface EngineAccounting {
   /** Counts that are not packet reasons: about flows (evictions, idle expiry, ...) or packets already in a flow. */
   info: Record<string, number>;
 }
+
+/**
+ * Engine counters counted before a packet's flow key is looked up. An engine that keeps one shard of the flows
+ * (EngineConfig.shard) still counts these, as every decode.* reason, for every packet of the stream; the others
+ * only for its own flows. Merging shards takes one shard's value of these and the sum of the rest.
+ */
+export const ENGINE_COUNTED_BEFORE_KEY: ReadonlySet<number> = new Set<number>([
+  EngineCounter.Ipv6Disabled,
+  EngineCounter.FrameStartAsIpv4,
+  EngineCounter.IcmpQuoteAsTransport,
+  EngineCounter.FragmentsInFlows,
+  EngineCounter.NotIpv4ForReference,
+]);

@@ -43,6 +43,12 @@ export interface EngineConfig {
   idleTimeoutUs: number;
   /** Receives each full batch of completed flows. The engine does not reuse a batch once handed over. */
   onFlows: (rows: FlowRows) => void;
+  /**
+   * Keep only the flows whose canonical key falls in shard `index` of `count` (pipeline/sharded-engine.ts runs one
+   * engine per shard). Every packet is still decoded and counted, so each shard's clock and its counters of packets
+   * without a flow are those of the whole stream; each written row gets its `order` (flow-batch.ts).
+   */
+  shard?: { index: number; count: number };
 }
 
 const PROTO_ICMP = 1;
@@ -55,7 +61,7 @@ export class Engine extends FlowGenerator {
   private readonly idleTimeoutUs: number;
   private readonly ipv6: boolean;
   private readonly onFlows: (rows: FlowRows) => void;
-
+  private readonly shard: { index: number; count: number } | undefined;
 
   /** Packets seen by `ingest`, per decode status. */
   readonly decodeCounters = new Float64Array(DECODE_STATUS_COUNT);
@@ -77,6 +83,8 @@ export class Engine extends FlowGenerator {
     this.idleTimeoutUs = cfg.idleTimeoutUs;
     this.ipv6 = cfg.ipv6;
     this.onFlows = cfg.onFlows;
+    this.shard = cfg.shard;
+    if (cfg.shard !== undefined) this.firstPacketOrdinal = new Float64Array(cfg.maxFlows);
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
     this.rows = this.newRows();
@@ -93,6 +101,7 @@ export class Engine extends FlowGenerator {
       ipProtos: new Uint8Array(this.batchSize),
       icmpTypes: new Uint8Array(this.batchSize),
       icmpCodes: new Uint8Array(this.batchSize),
+      ...(this.shard !== undefined ? { order: new Float64Array(this.batchSize * 2) } : {}),
     };
   }
 
@@ -186,6 +195,7 @@ export class Engine extends FlowGenerator {
 
     const table = this.table;
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.rules.keysByCanonicalFlowId);
+    if (this.shard !== undefined && table.shardOfKey(this.shard.count) !== this.shard.index) return; // another shard's flow
     this.srcIsA = table.srcIsA;
     let slot = table.find();
     // A packet stamped earlier than its flow's last one (merged captures, a bad clock) keeps its time, as in the
@@ -243,6 +253,10 @@ export class Engine extends FlowGenerator {
     rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
     rows.icmpTypes![i] = this.st[b + S.ICMP_TYPE]!;
     rows.icmpCodes![i] = this.st[b + S.ICMP_CODE]!;
+    if (rows.order !== undefined) {
+      rows.order[2 * i] = this.packets;
+      rows.order[2 * i + 1] = this.firstPacketOrdinal![slot]!;
+    }
     rows.count = i + 1;
     this.packetsInFlows += pkts;
     this.flowsWritten++;
