@@ -23,7 +23,7 @@ import { mergeAccounting, ShardMerge } from './shard-merge.js';
 import type { FromShard, ShardInit, ToShard } from './shard-protocol.js';
 
 /** Packet batches in flight between the capture thread and the shards. */
-const RING_SLOTS = 4;
+const RING_SLOTS = 8;
 /** Rows held by the merge for a shard that has not sent its partial batch yet, before it is asked to. */
 const MAX_WAITING_ROWS = 32 * BATCH_FLOWS;
 
