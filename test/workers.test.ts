@@ -166,26 +166,37 @@ describe('--workers: bad values are refused', () => {
   });
 });
 
-/** A batch of `c` rows (feature 0 = a tag to follow them), as one shard sends it. */
+const CAPACITY = 4;
+
+/** A batch (capacity CAPACITY) of rows with these (packet, first packet) orders, named `<tag>-<i>`, as one shard sends it. */
 function rows(order: [number, number][], tag: number): FlowRows {
-  const n = order.length;
+  const features = new Float64Array(CAPACITY * 2);
+  order.forEach((_, i) => features.set([tag, i], i * 2));
+  const o = new Float64Array(CAPACITY * 2);
+  o.set(order.flat());
   return {
-    count: n,
+    count: order.length,
     ids: order.map((_, i) => ({ flowId: `${tag}-${i}`, srcIp: '', srcPort: 0, dstIp: '', dstPort: 0, protocol: 0, startUs: 0, endUs: 0, timestamp: '' })),
-    features: Float64Array.from(order.map((_, i) => tag * 100 + i)),
-    kinds: new Uint8Array(n),
-    endReasons: new Uint8Array(n),
-    ipProtos: new Uint8Array(n),
-    icmpTypes: new Uint8Array(n),
-    icmpCodes: new Uint8Array(n),
-    order: Float64Array.from(order.flat()),
+    features,
+    kinds: new Uint8Array(CAPACITY * 2),
+    endReasons: Uint8Array.from({ length: CAPACITY }, (_, i) => tag * 10 + i),
+    order: o,
   };
+}
+
+/** Each handed-on row as `<tag>-<i>`, checked against its features and end reason (columns carried along). */
+function names(batch: FlowRows): string[] {
+  return batch.ids.slice(0, batch.count).map((id, j) => {
+    const [tag, i] = id.flowId.split('-').map(Number);
+    expect([batch.features[j * 2], batch.features[j * 2 + 1], batch.endReasons![j]]).toEqual([tag, i, tag! * 10 + i!]);
+    return id.flowId;
+  });
 }
 
 describe('ShardMerge', () => {
   it('hands rows on in (packet, tick, first packet) order, only once no shard can still precede them', () => {
     const out: string[] = [];
-    const m = new ShardMerge(2, 1, 4, (r) => out.push(...r.ids.slice(0, r.count).map((id) => id.flowId)));
+    const m = new ShardMerge(2, CAPACITY, (r) => out.push(...names(r)));
     // Shard 0 wrote rows at packets 3 and 9; shard 1 has read up to packet 5 and sent nothing yet.
     m.add(0, rows([[3, 1], [9, 2]], 0), 0);
     m.advance(1, { c: 5, t: 0, s: Infinity });
@@ -199,7 +210,7 @@ describe('ShardMerge', () => {
 
   it('at the end, the shards\' open flows interleave by their first packet, after every row written by a packet', () => {
     const out: string[] = [];
-    const m = new ShardMerge(2, 1, 100, (r) => out.push(...r.ids.slice(0, r.count).map((id) => id.flowId)));
+    const m = new ShardMerge(2, CAPACITY, (r) => out.push(...names(r)));
     m.add(0, rows([[50, 10], [50, 30]], 0), 1); // tick 1: shard 0's open flows, first packets 10 and 30
     m.advance(0, DONE);
     m.add(1, rows([[50, 40]], 1), 0); // written by packet 50 itself

@@ -39,7 +39,9 @@ function below(c: number, t: number, s: number, w: Watermark): boolean {
 export class ShardMerge {
   private readonly queues: Queued[][];
   private readonly marks: Watermark[];
-  private out: FlowRows;
+  private out: FlowRows | undefined;
+  /** The per-row columns of the engine's batches (see newRows). */
+  private readonly columns: { name: string; stride: number }[] = [];
   private outSource: string | undefined;
   /** (first ordinal, name) of each capture file, in order: a row written at packet c > first is in that file. */
   private readonly sources: { after: number; name: string }[] = [];
@@ -50,13 +52,12 @@ export class ShardMerge {
 
   constructor(
     shards: number,
-    private readonly featureCount: number,
+    /** Rows per batch: the engine's (every column of its batches holds this many rows' values) and the output's. */
     private readonly batchFlows: number,
     private readonly emit: (rows: FlowRows) => void,
   ) {
     this.queues = Array.from({ length: shards }, () => []);
     this.marks = Array.from({ length: shards }, () => ({ c: 0, t: 0, s: -Infinity }));
-    this.out = this.newRows();
   }
 
   /** Rows from here on (written after packet `after`) completed in capture file `name`. */
@@ -126,50 +127,57 @@ export class ShardMerge {
   private copyRow(src: FlowRows, i: number, c: number): void {
     const source = this.sources.length > 0 ? this.sourceOf(c) : undefined;
     // A batch never spans two capture files (JSON `pcap_file`), as with one engine.
-    if (this.out.count > 0 && source !== this.outSource) this.flushOut();
+    if (this.out !== undefined && this.out.count > 0 && source !== this.outSource) this.flushOut();
     this.outSource = source;
-    const out = this.out;
+    const out = (this.out ??= this.newRows(src));
     const j = out.count;
-    const fc = this.featureCount;
-    const from = i * fc;
-    const to = j * fc;
-    for (let k = 0; k < fc; k++) {
-      out.features[to + k] = src.features[from + k]!;
-      out.kinds[to + k] = src.kinds[from + k]!;
+    const dst = out as unknown as Record<string, unknown>;
+    for (const col of this.columns) {
+      const from = (src as unknown as Record<string, unknown>)[col.name];
+      if (col.stride === 0) (dst[col.name] as unknown[]).push((from as unknown[])[i]);
+      else {
+        const a = from as TypedArray;
+        const b = dst[col.name] as TypedArray;
+        const w = col.stride;
+        for (let k = 0; k < w; k++) b[j * w + k] = a[i * w + k]!;
+      }
     }
-    out.ids.push(src.ids[i]!);
-    out.endReasons![j] = src.endReasons![i]!;
-    out.ipProtos![j] = src.ipProtos![i]!;
-    out.icmpTypes![j] = src.icmpTypes![i]!;
-    out.icmpCodes![j] = src.icmpCodes![i]!;
     out.count = j + 1;
     this.handed++;
     if (out.count === this.batchFlows) this.flushOut();
   }
 
   private flushOut(): void {
-    if (this.out.count === 0) return;
     const full = this.out;
+    if (full === undefined || full.count === 0) return;
     if (this.outSource !== undefined) full.source = this.outSource;
-    this.out = this.newRows();
+    this.out = undefined;
     this.emit(full);
   }
 
-  private newRows(): FlowRows {
-    const n = this.batchFlows;
-    const fc = this.featureCount;
-    return {
-      count: 0,
-      ids: [],
-      features: new Float64Array(n * fc),
-      kinds: new Uint8Array(n * fc),
-      endReasons: new Uint8Array(n),
-      ipProtos: new Uint8Array(n),
-      icmpTypes: new Uint8Array(n),
-      icmpCodes: new Uint8Array(n),
-    };
+  /**
+   * An empty batch shaped like the engine's: every per-row column of its batches (flow-batch.ts FlowRows), found
+   * from the first one, so a column the engine adds is carried without a change here. A typed array holds
+   * `stride` values a row (its length over the engine's batch size); a plain array one element a row.
+   */
+  private newRows(like: FlowRows): FlowRows {
+    if (this.columns.length === 0) {
+      for (const [name, v] of Object.entries(like)) {
+        if (name === 'order') continue; // the merge's own key, not a column of the output
+        if (ArrayBuffer.isView(v)) this.columns.push({ name, stride: (v as TypedArray).length / this.batchFlows });
+        else if (Array.isArray(v)) this.columns.push({ name, stride: 0 });
+      }
+    }
+    const rows: Record<string, unknown> = { count: 0 };
+    for (const col of this.columns) {
+      const v = (like as unknown as Record<string, unknown>)[col.name];
+      rows[col.name] = col.stride === 0 ? [] : new ((v as TypedArray).constructor as new (n: number) => TypedArray)(this.batchFlows * col.stride);
+    }
+    return rows as unknown as FlowRows;
   }
 }
+
+type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
 /** The names of the counters every shard counts for every packet (the merge takes shard 0's). */
 const COUNTED_FOR_EVERY_PACKET: ReadonlySet<string> = new Set([

@@ -26,8 +26,10 @@ const engine: Engine = new Engine(
   engineConfig(getProfile(init.profile as ProfileName), init.settings as EngineSettings, (rows: FlowRows) => {
     sent += rows.count;
     sentAt = engine.packets;
-    const transfer = [rows.features.buffer, rows.kinds.buffer, rows.endReasons!.buffer, rows.ipProtos!.buffer, rows.icmpTypes!.buffer, rows.icmpCodes!.buffer, rows.order!.buffer];
-    port.postMessage({ type: 'rows', rows, tick } satisfies FromShard, transfer as ArrayBuffer[]);
+    // Every column's buffer moves to the capture thread (the engine never reuses a batch it handed over).
+    const transfer = new Set<ArrayBuffer>();
+    for (const v of Object.values(rows)) if (ArrayBuffer.isView(v)) transfer.add(v.buffer as ArrayBuffer);
+    port.postMessage({ type: 'rows', rows, tick } satisfies FromShard, [...transfer]);
   }, { index: init.index, count: init.count }),
 );
 

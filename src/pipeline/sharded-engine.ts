@@ -60,7 +60,7 @@ export class ShardedEngine {
 
   constructor(profile: Profile, settings: EngineSettings, shards: number, onFlows: (rows: FlowRows) => void) {
     this.shards = shards;
-    this.merge = new ShardMerge(shards, profile.columns.featureNames.length, BATCH_FLOWS, onFlows);
+    this.merge = new ShardMerge(shards, BATCH_FLOWS, onFlows);
     this.shardAccounting = new Array<EngineAccounting | undefined>(shards).fill(undefined);
     this.shardActive = new Array<number>(shards).fill(0);
     const url = workerUrl();
