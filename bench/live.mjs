@@ -2,7 +2,9 @@
 // next to `tcpdump -B` on the same setup.
 //
 //   sudo node bench/live.mjs [--pcap FILE] [--seconds S] [--rates 100000,200000,...] [--senders N]
-//                            [--buffer-mib N] [--sender fastsend|tcpreplay] [--json FILE]
+//                            [--buffer-mib N] [--sender fastsend|tcpreplay] [--json FILE] [--workers N]
+//
+// --workers N is passed to the sensor (its engine sharded over N worker threads; default 1).
 //
 // --sender fastsend (the default when a C compiler is present) uses bench/fastsend.c, sendmmsg on an AF_PACKET
 // socket, 256 frames per call: tcpreplay writes one frame per call and tops out near 0.37 M packets/s here.
@@ -50,6 +52,7 @@ const RATES = arg('rates', '100000,200000,400000,600000,800000,1000000,1500000')
 const BUFFER_MIB = Number(arg('buffer-mib', '64'));
 const JSON_OUT = arg('json', undefined);
 const SENDERS = Number(arg('senders', '1'));
+const WORKERS = arg('workers', '1');
 const FASTSEND = join(ROOT, 'bench/data/fastsend');
 const SENDER = arg('sender', spawnSync('cc', ['--version'], { stdio: 'ignore' }).error ? 'tcpreplay' : 'fastsend');
 if (SENDER === 'fastsend' && !existsSync(FASTSEND)) {
@@ -158,7 +161,7 @@ async function send(pps, packetsInFile) {
 
 async function stepSensor(pps, packetsInFile, n) {
   const db = join(dir, `sensor-${n}.sqlite`);
-  const p = start([process.execPath, SENSOR, '--iface', CAPIF, '--db', db, '--stats-interval', '0', '--buffer-size', String(BUFFER_MIB)]);
+  const p = start([process.execPath, SENSOR, '--iface', CAPIF, '--db', db, '--stats-interval', '0', '--buffer-size', String(BUFFER_MIB), '--workers', WORKERS]);
   if (!(await waitFor(() => p.out.stdout.includes('"event":"start"'), 15_000))) throw new Error(`sensor did not start: ${p.out.stderr}`);
   const s = await sendMeasured(p.child.pid, pps, packetsInFile);
   await sleep(300);

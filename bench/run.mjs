@@ -2,7 +2,7 @@
 //
 //   node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles] [--with-model]
 //                      [--no-breakdown] [--no-cli] [--no-peers] [--peers-only] [--timeout SECONDS] [--json FILE]
-//                      [--keep-db]
+//                      [--keep-db] [--workers 1,2]
 //
 // What it does, in order:
 // 1. Makes sure the captures exist in $SENSOR_BENCH_DATA (default /var/tmp/sensor-bench, outside the checkout:
@@ -15,7 +15,8 @@
 //    sensor into SQLite and into CSV (big.pcap: --profile cic --no-model; the flood: the default model). The
 //    ratio is taken within each round (peer wall time / sensor wall time = sensor rate / peer rate) and its
 //    median printed next to the median absolute figures: the machine's noise hits both sides of a round alike.
-//    A peer that is not installed is reported as missing, and the rest runs.
+//    A peer that is not installed is reported as missing, and the rest runs. `--workers 1,2` (the default) adds,
+//    for each N > 1 listed, the sensor into SQLite with `--workers N` to every round.
 // 2. Runs `node bin/sensor.js --replay FILE --db TMP --profile P --no-model` (features + SQLite, no classifier;
 //    --with-model adds a run of profile cic2017 with the CLI's default model, reported as `cic2017+model`)
 //    as a child process under /usr/bin/time and
@@ -83,13 +84,13 @@ function usage(msg) {
   process.stderr.write(
     'usage: node bench/run.mjs [--quick] [--repeat N] [--profiles cic,fixed,cic2017 | --all-profiles] [--with-model]\n' +
       '                          [--no-breakdown] [--no-cli] [--no-peers] [--peers-only] [--timeout SECONDS] [--json FILE]\n' +
-      '                          [--keep-db]\n',
+      '                          [--keep-db] [--workers 1,2]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, withModel: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, peers: true, peersOnly: false, json: null, keepDb: false, timeoutS: 600 };
+  const o = { quick: false, withModel: false, repeat: 3, profiles: ['cic'], breakdown: true, cli: true, peers: true, peersOnly: false, json: null, keepDb: false, timeoutS: 600, workers: [1, 2] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -117,6 +118,11 @@ function parseArgs(argv) {
       if (!Number.isFinite(o.timeoutS) || o.timeoutS <= 0) usage(`expected --timeout to be a positive number of seconds, got "${v}"`);
     }
     else if (a === '--keep-db') o.keepDb = true;
+    else if (a === '--workers') {
+      const v = value();
+      o.workers = v.split(',').map(Number);
+      if (o.workers.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) usage(`expected --workers to list integers from 1 to 64, got "${v}"`);
+    }
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option "${a}"`);
   }
@@ -596,19 +602,19 @@ function peerTools() {
   ];
 }
 
-/** The sensor's runs of one capture: into SQLite and into CSV, same options. */
-function sensorTools(kind) {
+/** The sensor's runs of one capture: into SQLite and into CSV, same options; into SQLite with each --workers N > 1. */
+function sensorTools(kind, workers) {
   const opts = kind === 'flood' ? [] : ['--profile', 'cic', '--no-model'];
   const desc = kind === 'flood' ? 'default model (cic2017)' : '--profile cic --no-model';
-  const make = (store) => ({
-    name: `sensor ${store}`,
-    label: `sensor ${desc} --${store === 'SQLite' ? 'db' : 'csv'} TMP`,
+  const make = (store, n = 1) => ({
+    name: `sensor ${store}${n > 1 ? ` --workers ${n}` : ''}`,
+    label: `sensor ${desc} --${store === 'SQLite' ? 'db' : 'csv'} TMP${n > 1 ? ` --workers ${n}` : ''}`,
     sensor: true,
     async run(file) {
       const dir = mkdtempSync(join(tmpdir(), 'sensor-bench-'));
       try {
         const out = join(dir, store === 'SQLite' ? 'flows.sqlite' : 'flows.csv');
-        const args = [join(ROOT, 'bin', 'sensor.js'), '--replay', file, ...opts, store === 'SQLite' ? '--db' : '--csv', out, '-q'];
+        const args = [join(ROOT, 'bin', 'sensor.js'), '--replay', file, ...opts, store === 'SQLite' ? '--db' : '--csv', out, '-q', '--workers', String(n)];
         const r = await measure(process.execPath, args);
         if (r.timedOut) return r;
         let packets;
@@ -627,7 +633,7 @@ function sensorTools(kind) {
       }
     },
   });
-  return [make('SQLite'), make('CSV')];
+  return [make('SQLite'), ...workers.filter((n) => n > 1).map((n) => make('SQLite', n)), make('CSV')];
 }
 
 function countLines(file) {
@@ -643,12 +649,12 @@ function countLines(file) {
 }
 
 /** Rounds of every tool on every capture, in turn; returns per capture the tools and their runs. */
-async function comparePeers(captures, rounds) {
+async function comparePeers(captures, rounds, workers) {
   const peers = peerTools();
   for (const p of peers) if (p.missing) log(`bench: peer ${p.name} is missing: ${p.missing}; it is left out of the comparison`);
   const results = [];
   for (const { kind, file } of captures) {
-    const tools = [...peers.filter((p) => !p.missing), ...sensorTools(kind)];
+    const tools = [...peers.filter((p) => !p.missing), ...sensorTools(kind, workers)];
     const entry = { kind, file, missing: peers.filter((p) => p.missing).map((p) => p.missing), tools: tools.map((t) => ({ name: t.name, label: t.label, sensor: !!t.sensor })), runs: {} };
     for (let r = 0; r < rounds; r++) {
       for (const t of tools) {
@@ -721,7 +727,7 @@ async function main() {
     if (flood) captures.push({ kind: 'flood', file: flood });
     else log('bench: the lab flood capture (../shared/data/lab/phase-ddos.pcap.gz) is not here: the flood comparison is left out');
     log(`bench: peers, load average ${loadavg()}`);
-    const peerResults = await comparePeers(captures, o.repeat);
+    const peerResults = await comparePeers(captures, o.repeat, o.workers);
     reportPeers(peerResults, o.repeat);
     log(`bench: load average ${loadavg()} after the peers`);
     if (o.peersOnly) return;

@@ -33,6 +33,7 @@ describe('parseConfig', () => {
       alertThreshold: undefined, // the card's
       retention: 0,
       maxFlows: 262144,
+      workers: 1,
       portDirection: false,
       ipv6: false,
       json: undefined,

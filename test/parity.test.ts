@@ -2,7 +2,8 @@
  * Feature parity with the reference CICFlowMeter versions: for every capture, `sensor --replay X --profile P
  * --csv out.csv` must contain every reference flow (same 5-tuple and Timestamp) with every feature cell equal
  * (integers exactly, floats within 1e-6 relative). Small captures ship in fixtures/reference; the large ones are
- * read from the shared workspace when it is present next to this checkout.
+ * read from the shared workspace when it is present next to this checkout. Each is also replayed with `--workers 2`
+ * (two engines in worker threads): the same lines, and on the large captures the same file as with one.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,12 @@ async function check(pcap: string, ref: string, profile: string, name: string): 
   const report = `flows matched ${p.matched}/${p.refFlows} (ours wrote ${p.ourFlows}), cells equal ${p.equal}/${p.cells}; worst: ${JSON.stringify(p.worst)}`;
   expect(p.missingColumns, report).toEqual([]);
   expect(p.ok, report).toBe(true);
+  // Two engines in worker threads (--workers 2) write the same file, byte for byte, rows in the same order.
+  const csv2 = join(out, `${name}.${profile}.workers2.csv`);
+  const r2 = await sensor(['--replay', pcap, '--profile', profile, '--csv', csv2, '--no-model', '-q', '--workers', '2'], { timeoutMs: 600_000 });
+  expect(r2.stderr).toBe('');
+  expect(r2.status).toBe(0);
+  expect(readFileSync(csv2).equals(readFileSync(csv)), `${csv2} differs from ${csv}`).toBe(true);
 }
 
 const bundled = cases(join(ROOT, 'fixtures/reference'));
@@ -77,16 +84,19 @@ describe('byte-identical CSV lines (bundled fixtures)', () => {
     for (const { profile, suffix } of PROFILES) {
       const ref = c.ref(suffix);
       if (!ref) continue;
-      it(`${c.name} --profile ${profile}`, async () => {
-        const csv = join(out, `${c.name}.${profile}.bytes.csv`);
-        const r = await sensor(['--replay', c.pcap, '--profile', profile, '--csv', csv, '--no-model', '-q']);
-        expect(r.status).toBe(0);
-        const lines = (p: string): string[] => readFileSync(p, 'utf8').split('\n').filter((l) => l !== '');
-        const ours = lines(csv);
-        const theirs = lines(ref);
-        expect(ours[0]).toBe(theirs[0]);
-        expect([...ours].sort()).toEqual([...theirs].sort());
-      });
+      // --workers 2: the flows sharded over two engines in worker threads, merged back into one engine's order.
+      for (const workers of [1, 2]) {
+        it(`${c.name} --profile ${profile}${workers > 1 ? ` --workers ${workers}` : ''}`, async () => {
+          const csv = join(out, `${c.name}.${profile}.${workers}.bytes.csv`);
+          const r = await sensor(['--replay', c.pcap, '--profile', profile, '--csv', csv, '--no-model', '-q', '--workers', String(workers)]);
+          expect(r.status).toBe(0);
+          const lines = (p: string): string[] => readFileSync(p, 'utf8').split('\n').filter((l) => l !== '');
+          const ours = lines(csv);
+          const theirs = lines(ref);
+          expect(ours[0]).toBe(theirs[0]);
+          expect([...ours].sort()).toEqual([...theirs].sort());
+        });
+      }
     }
   }
 });

@@ -354,7 +354,8 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       if (n < 0) break;
       const now = performance.now();
       if (n > 0) {
-        pipeline.ingest(src.linkType, src.data, src.meta, n);
+        const waiting = pipeline.ingest(src.linkType, src.data, src.meta, n);
+        if (waiting) await waiting; // --workers: every slot of the shards' ring in use
         lastArrival = now;
       }
       // Idle flows end at the live clock: the latest packet's time plus the wall time since its batch arrived.
@@ -404,6 +405,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     process.off('SIGHUP', onHup);
     tel.close();
     src.close();
+    await pipeline.close();
     metricsServer?.closeAllConnections();
     metricsServer?.close();
   }

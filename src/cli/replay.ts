@@ -20,7 +20,7 @@ import type { OpenSink } from '../pipeline/sinks.js';
 
 export interface ReplayOptions {
   profile: Profile;
-  settings: EngineSettings;
+  settings: EngineSettings & { workers?: number };
   sinks: readonly OpenSink[];
   /** Called about twice a second with progress (for a TTY progress line). */
   onProgress?: (p: ReplayProgress) => void;
@@ -100,6 +100,14 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     sinks: opts.sinks,
     ...(opts.verdicts ? { verdicts: opts.verdicts } : {}),
   });
+  try {
+    return await replayInto(pipeline, opts, sources);
+  } finally {
+    await pipeline.close();
+  }
+}
+
+async function replayInto(pipeline: Pipeline, opts: ReplayOptions, sources: PcapSource[]): Promise<ReplaySummary> {
   const engine = pipeline.engine;
   const started = performance.now();
   let lastProgress = started;
@@ -120,7 +128,8 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
       }
       const n = src.next();
       if (n === 0) break;
-      pipeline.ingest(linkType, data, meta, n);
+      const waiting = pipeline.ingest(linkType, data, meta, n);
+      if (waiting) await waiting; // --workers: every slot of the shards' ring in use
       const now = performance.now();
       await pipeline.pump(now);
       if (now - lastYield >= 50) {
@@ -150,22 +159,23 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     src.close();
     if (stopped) break;
     // A batch never spans two files, so each flow's batch names the file it completed in (JSON `pcap_file`).
-    if (fi + 1 < sources.length) engine.flushRows();
+    if (fi + 1 < sources.length) await engine.flushRows();
   }
   for (let fi = 0; fi < sources.length; fi++) sources[fi]!.close();
   await pipeline.finish();
   const elapsedMs = performance.now() - started;
 
   const extra = { 'capture.files_cut_short': warnings.length };
+  const accounting = pipeline.accounting(extra);
   return {
     packets: engine.packets,
     flows: engine.flowsWritten,
-    packetsInFlows: engine.packetsInFlows,
+    packetsInFlows: accounting.packetsInWrittenFlows,
     elapsedMs,
     packetsPerSecond: elapsedMs > 0 ? (engine.packets * 1000) / elapsedMs : 0,
     warnings,
     stopped,
-    accounting: pipeline.accounting(extra),
+    accounting,
     counters: pipeline.counters(extra),
     sinkFailures: [...pipeline.fanout.failures.values()],
     ...(opts.verdicts?.tally

@@ -9,7 +9,7 @@
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
- *   promiscuous, statsInterval, model, appModel, alertThreshold, retention, maxFlows, portDirection, ipv6, json, jsonAlertsOnly,
+ *   promiscuous, statsInterval, model, appModel, alertThreshold, retention, maxFlows, workers, portDirection, ipv6, json, jsonAlertsOnly,
  *   jsonFeatures, sensorName, clickhouse, clickhouseSpool, metrics.
  */
 import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
@@ -50,6 +50,8 @@ export interface LiveConfig {
   retention: number;
   /** Flow table capacity. */
   maxFlows: number;
+  /** Engine threads: flows sharded by key over this many (1 = the engine in the capture thread). */
+  workers: number;
   /** Direction by address and port instead of address only. */
   portDirection: boolean;
   /** Make flows of IPv6 packets. */
@@ -275,6 +277,14 @@ export const FIELDS: readonly Field[] = [
   // Default by mode (defaultOf): replay 0 as the references; live the flow timeout (see parseConfig).
   { key: 'idleTimeout', flag: 'idle-timeout', env: 'SENSOR_IDLE_TIMEOUT', def: null, describe: 'End a flow after this many seconds without packets; 0 = never (default: replay 0, as the references; live the flow timeout)', check: seconds(true, 'never') },
   { key: 'maxFlows', flag: 'max-flows', env: 'SENSOR_MAX_FLOWS', def: 262144, describe: 'Flow table capacity (memory bound); when full the oldest flow is ended early and counted', check: integer(1, 50_000_000) },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: 'SENSOR_WORKERS',
+    def: 1,
+    describe: 'Engine threads: flows are sharded by their key over N worker threads, each with its own engine (same flows, features, order and counters as 1); 1 runs the engine in the capture thread',
+    check: integer(1, 64),
+  },
   { key: 'portDirection', flag: 'port-direction', env: 'SENSOR_PORT_DIRECTION', def: false, boolean: true, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only)', check: boolean },
   { key: 'ipv6', flag: 'ipv6', env: 'SENSOR_IPV6', def: false, boolean: true, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled)', check: boolean },
   {

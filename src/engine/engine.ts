@@ -42,6 +42,12 @@ export interface EngineConfig {
   idleTimeoutUs: number;
   /** Receives each full batch of completed flows. The engine does not reuse a batch once handed over. */
   onFlows: (rows: FlowRows) => void;
+  /**
+   * Keep only the flows whose canonical key falls in shard `index` of `count` (pipeline/sharded-engine.ts runs one
+   * engine per shard). Every packet is still decoded and counted, so each shard's clock and its counters of packets
+   * without a flow are those of the whole stream; each written row gets its `order` (flow-batch.ts).
+   */
+  shard?: { index: number; count: number };
 }
 
 const PROTO_ICMP = 1;
@@ -53,7 +59,7 @@ export class Engine extends FlowGenerator {
   readonly profile: Profile;
   private readonly idleTimeoutUs: number;
   private readonly onFlows: (rows: FlowRows) => void;
-
+  private readonly shard: { index: number; count: number } | undefined;
 
   /** Packets read, per read status (decode/reference-reader.ts): each packet counted once. */
   readonly readCounters = new Float64Array(READ_STATUS_COUNT);
@@ -78,6 +84,8 @@ export class Engine extends FlowGenerator {
     const r = cfg.profile.rules;
     this.reading = { readsFrameStartAsIpv4: r.readsFrameStartAsIpv4, icmpErrorsJoinQuotedFlow: r.icmpErrorsJoinQuotedFlow, dropsMiddleFragments: r.dropsMiddleFragments, ipv6: cfg.ipv6 };
     this.onFlows = cfg.onFlows;
+    this.shard = cfg.shard;
+    if (cfg.shard !== undefined) this.firstPacketOrdinal = new Float64Array(cfg.maxFlows);
     this.featureCount = cfg.profile.columns.featureNames.length;
     this.batchSize = cfg.batchSize;
     this.rows = this.newRows();
@@ -90,6 +98,7 @@ export class Engine extends FlowGenerator {
     rows.ipProtos = new Uint8Array(this.batchSize);
     rows.icmpTypes = new Uint8Array(this.batchSize);
     rows.icmpCodes = new Uint8Array(this.batchSize);
+    if (this.shard !== undefined) rows.order = new Float64Array(this.batchSize * 2);
     return rows;
   }
 
@@ -147,8 +156,8 @@ export class Engine extends FlowGenerator {
 
     const table = this.table;
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.rules.keysByCanonicalFlowId);
-    // The key is known here (and the clock already moved, in frame()): where an engine that owns only some keys
-    // (one shard of several) would return for the others.
+    // The key is known here (and the clock already moved, in frame()): a shard returns for another shard's flows.
+    if (this.shard !== undefined && table.shardOfKey(this.shard.count) !== this.shard.index) return;
     this.srcIsA = table.srcIsA;
     let slot = table.find();
     // A packet stamped earlier than its flow's last one (merged captures, a bad clock) keeps its time, as in the
@@ -206,6 +215,10 @@ export class Engine extends FlowGenerator {
     rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
     rows.icmpTypes![i] = this.st[b + S.ICMP_TYPE]!;
     rows.icmpCodes![i] = this.st[b + S.ICMP_CODE]!;
+    if (rows.order !== undefined) {
+      rows.order[2 * i] = this.packets;
+      rows.order[2 * i + 1] = this.firstPacketOrdinal![slot]!;
+    }
     rows.count = i + 1;
     this.packetsInFlows += pkts;
     this.flowsWritten++;

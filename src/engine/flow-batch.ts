@@ -45,6 +45,11 @@ export interface FlowRows extends FlowIdentityColumns {
   ipProtos?: Uint8Array;
   icmpTypes?: Uint8Array;
   icmpCodes?: Uint8Array;
+  /**
+   * Sharded engines only (EngineConfig.shard): per row two numbers, the ordinal of the packet at which the flow
+   * ended and that of its first packet, so the shards' rows merge back into one engine's order.
+   */
+  order?: Float64Array;
   /** The capture file the flows completed in (replay; a batch never spans two files), or undefined. */
   source?: string;
   // Set downstream, when a classifier ran (classify/verdict.ts says how each is decided); the engine leaves them.

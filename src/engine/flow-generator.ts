@@ -37,6 +37,10 @@ export abstract class FlowGenerator {
   /** After the lookup: 1 when the packet's source is endpoint A of the flow table's key. */
   protected srcIsA = 1;
   readonly engineCounters = new Float64Array(ENGINE_COUNTER_NAMES.length);
+  /** Packets read so far: the current packet's ordinal in the stream (1-based). */
+  abstract readonly packets: number;
+  /** Sharded engines only: per slot, the ordinal of its flow's first packet (the merge's order at the end). */
+  protected firstPacketOrdinal: Float64Array | null = null;
 
   constructor(rules: ProfileRules, maxFlows: number, flowTimeoutUs: number, activityTimeoutUs: number, portAware: boolean) {
     this.rules = rules;
@@ -265,6 +269,7 @@ export abstract class FlowGenerator {
   /** Reset the slot's state and add its first packet. Orientation fields (FWD_IS_A, SAME_ADDR) are kept. */
   private firstPacket(slot: number, fwd: boolean): void {
     const b = slot * STRIDE;
+    if (this.firstPacketOrdinal !== null) this.firstPacketOrdinal[slot] = this.packets;
     this.acc.first(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
   }

@@ -116,6 +116,14 @@ export class FlowTable {
     return true;
   }
 
+  /**
+   * Which of `count` shards the probe key belongs to: from the top bits of its hash, where the index uses the low
+   * bits, so one shard's keys still spread over every bucket of its own table.
+   */
+  shardOfKey(count: number): number {
+    return Math.floor(((this.hashProbe() >>> 0) * count) / 4294967296);
+  }
+
   /** Slot of the probe key, or -1. */
   find(): number {
     const h = this.hashProbe();

@@ -11,24 +11,40 @@
  */
 import { Engine, type EngineAccounting } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
-import type { LiveConfig } from '../config/schema.js';
 import { FLOW_END_NAMES, FlowEnd, type FlowRows, type FlowSink } from '../sinks/flow-rows.js';
 import type { RunCounters } from '../sinks/sqlite.js';
 import { SinkFanout, type SinkFailure } from '../sinks/fanout.js';
 import type { VerdictQueue } from '../classify/stage.js';
 import type { OpenSink } from './sinks.js';
+import { engineConfig, type EngineSettings } from './engine-config.js';
+import { ShardedEngine } from './sharded-engine.js';
 
-/** Completed flows per output batch. */
-const BATCH_FLOWS = 1024;
+export type { EngineSettings } from './engine-config.js';
+
 /** Partial output batches are handed to the outputs at least this often (ms). */
 const FLUSH_INTERVAL_MS = 1000;
 
-/** The settings the engine is built from (seconds, as the command line and config file give them). */
-export type EngineSettings = Pick<LiveConfig, 'flowTimeout' | 'activityTimeout' | 'idleTimeout' | 'maxFlows' | 'portDirection' | 'ipv6'>;
+/**
+ * What turns packet batches into completed flow batches: the engine itself (one worker, in this thread), or
+ * ShardedEngine (`--workers N` > 1: one engine per shard of the flows in worker threads, the same rows in the same
+ * order). The sharded one answers some calls asynchronously.
+ */
+export interface FlowStage {
+  /** Packets read, and flows handed on, so far. */
+  readonly packets: number;
+  readonly flowsWritten: number;
+  readonly activeFlows: number;
+  ingestBatch(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void | Promise<void>;
+  expireIdleAfterQuiet(quietUs: number): unknown;
+  flushRows(): void | Promise<void>;
+  finish(reason?: FlowEnd): void | Promise<void>;
+  accounting(): EngineAccounting;
+}
 
 export interface PipelineOptions {
   profile: Profile;
-  settings: EngineSettings;
+  /** With `workers` > 1, the engine's work is sharded over that many worker threads (sharded-engine.ts). */
+  settings: EngineSettings & { workers?: number };
   sinks: readonly OpenSink[];
   /** Classify each completed batch before the outputs get it; absent = no verdicts. */
   verdicts?: VerdictQueue;
@@ -50,11 +66,11 @@ interface CountingSink extends FlowSink {
 }
 
 export class Pipeline {
-  readonly engine: Engine;
+  readonly engine: FlowStage;
   readonly fanout: SinkFanout;
   readonly verdicts: VerdictQueue | undefined;
-  /** The capture file being read (replay): each completed batch names it (JSON `pcap_file`). */
-  source: string | undefined;
+  private readonly sharded: ShardedEngine | undefined;
+  private currentSource: string | undefined;
   /** Flows handed to the outputs, by why they ended (FLOW_END_NAMES order). */
   readonly flowsEnded = new Array<number>(FLOW_END_NAMES.length).fill(0);
   /** Flows handed to the outputs without verdicts, and flows lost with a dead inference thread (live). */
@@ -80,22 +96,30 @@ export class Pipeline {
     this.onModelFailed = opts.onModelFailed ?? (() => undefined);
     this.featureCount = opts.profile.columns.featureNames.length;
     this.fanout = new SinkFanout(opts.onSinkFailed);
-    this.engine = new Engine({
-      profile: opts.profile,
-      flowTimeoutUs: Math.round(s.flowTimeout * 1e6),
-      activityTimeoutUs: Math.round(s.activityTimeout * 1e6),
-      idleTimeoutUs: Math.round(s.idleTimeout * 1e6),
-      maxFlows: s.maxFlows,
-      batchSize: BATCH_FLOWS,
-      portAwareDirection: s.portDirection,
-      ipv6: s.ipv6,
-      onFlows: (rows) => {
-        if (this.source !== undefined) rows.source = this.source;
-        this.pending.push(rows);
-        if (!this.verdictsFailed) this.verdicts?.submit(rows);
-      },
-    });
+    const onFlows = (rows: FlowRows): void => {
+      if (this.currentSource !== undefined && rows.source === undefined) rows.source = this.currentSource;
+      this.pending.push(rows);
+      if (!this.verdictsFailed) this.verdicts?.submit(rows);
+    };
+    const workers = s.workers ?? 1;
+    if (workers > 1) {
+      this.sharded = new ShardedEngine(opts.profile, s, workers, onFlows);
+      this.engine = this.sharded;
+    } else {
+      this.sharded = undefined;
+      this.engine = new Engine(engineConfig(opts.profile, s, onFlows));
+    }
     this.setSinks(opts.sinks);
+  }
+
+  /** The capture file being read (replay): each completed batch names it (JSON `pcap_file`). */
+  get source(): string | undefined {
+    return this.currentSource;
+  }
+
+  set source(name: string | undefined) {
+    this.currentSource = name;
+    if (name !== undefined) this.sharded?.setSource(name);
   }
 
   /** The outputs being written. */
@@ -115,9 +139,13 @@ export class Pipeline {
     return this.pending.length;
   }
 
-  /** Feed one packet batch (the source's reused data/meta) to the engine. Synchronous; allocates nothing per packet. */
-  ingest(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void {
-    this.engine.ingestBatch(linkType, data, meta, n);
+  /**
+   * Feed one packet batch (the source's reused data/meta) to the engine; allocates nothing per packet. Synchronous
+   * with one worker; with several, a promise while every slot of the shards' ring is in use (await it before the
+   * source's next batch).
+   */
+  ingest(linkType: number, data: Uint8Array, meta: Float64Array, n: number): void | Promise<void> {
+    return this.engine.ingestBatch(linkType, data, meta, n);
   }
 
   /**
@@ -129,23 +157,30 @@ export class Pipeline {
     if (now - this.lastFlush >= FLUSH_INTERVAL_MS) {
       this.lastFlush = now;
       if (quietMs !== undefined) this.engine.expireIdleAfterQuiet(quietMs * 1000);
-      this.engine.flushRows();
+      // Sharded: the rows arrive once every shard has answered; a failed shard is reported by the next call.
+      void Promise.resolve(this.engine.flushRows()).catch(() => undefined);
     }
+    this.sharded?.throwIfFailed();
     if (this.pending.length > 0) await this.drain(false);
   }
 
   /** Everything completed so far to the outputs (before a reload switches them). */
   async flush(): Promise<void> {
-    this.engine.flushRows();
+    await this.engine.flushRows();
     await this.drain();
   }
 
   /** End of input or shutdown: end every open flow, write everything, flush every output. */
   async finish(reason: FlowEnd = FlowEnd.EndOfCapture): Promise<void> {
-    this.engine.finish(reason);
+    await this.engine.finish(reason);
     await this.drain();
     await this.fanout.flush(this.sinkList);
     this.settleLosses();
+  }
+
+  /** Stop the shards' threads, if any (after finish, or when the run ends by an error). */
+  async close(): Promise<void> {
+    await this.sharded?.close();
   }
 
   /** final = false between input batches: a batch whose verdicts are not in yet waits, unless too many wait. */
