@@ -47,6 +47,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import onnx
@@ -113,13 +114,26 @@ def identity_columns(d: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+def replay_all(pcaps: list[str], work: str) -> dict[str, pd.DataFrame]:
+    """sources.replay over the captures, two at a time, each retried once: on a loaded machine a replay has failed
+    once in ~250 with 'SQLite worker ... exited while opening (code 0)' and succeeded when run again."""
+    def one(p: str) -> pd.DataFrame:
+        try:
+            return sources.replay(p, work)
+        except SystemExit as e:
+            log(f'replay failed, once more: {e}')
+            return sources.replay(p, work)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        return dict(zip(pcaps, ex.map(one, pcaps)))
+
+
 def load_ndpi(ndpi_dir: str, work: str, cache: dict, limit: int | None) -> tuple[pd.DataFrame, dict]:
     pdir = os.path.join(ndpi_dir, 'pcap')
     names = [n for n in sorted(os.listdir(pdir)) if not sources.NDPI_NOT_BENIGN.search(n)]
     if limit:
         names = names[::max(1, len(names) // limit)][:limit]
     todo = [os.path.join(pdir, n) for n in names if n not in cache]
-    cache.update({os.path.basename(k): v for k, v in sources.replay_many(todo, work).items()})
+    cache.update({os.path.basename(k): v for k, v in replay_all(todo, work).items()})
     parts, unmatched, not_benign, sample = [], {}, 0, []
     for n in names:
         d = cache[n].copy()
@@ -161,7 +175,7 @@ def load_ndpi(ndpi_dir: str, work: str, cache: dict, limit: int | None) -> tuple
 def load_lab(lab_dir: str, work: str, cache: dict) -> tuple[pd.DataFrame, dict]:
     pcap = os.path.join(lab_dir, 'phase-benign.pcap.gz')
     if 'lab' not in cache:
-        cache['lab'] = sources.replay(pcap, work)
+        cache['lab'] = replay_all([pcap], work)[pcap]
     d = cache['lab'].copy()
     between = d['src_ip'].isin(LAB_HOSTS) & d['dst_ip'].isin(LAB_HOSTS)
     g = al.label_by_server_port(d, LAB_FTP_DATA)
@@ -185,7 +199,7 @@ def load_corpus(corpus_dir: str, work: str, cache: dict) -> tuple[pd.DataFrame, 
             paths += sorted(os.path.join(full, f) for f in os.listdir(full) if re.search(r'\.(pcap|pcapng|cap)(\.gz)?$', f))
     paths = [p for p in paths if os.path.exists(p) and not CORPUS_SKIP.search(p)]
     todo = [p for p in paths if 'corpus:' + p not in cache]
-    cache.update({'corpus:' + k: v for k, v in sources.replay_many(todo, work).items()})
+    cache.update({'corpus:' + k: v for k, v in replay_all(todo, work).items()})
     parts, flows = [], 0
     for p in paths:
         d = cache['corpus:' + p].copy()
