@@ -30,7 +30,7 @@ def plot_confusion(path: str, card: dict) -> None:
     ax.set_xlabel('predicted (argmax)')
     ax.set_ylabel('nDPI group')
     ax.set_title(f'{card["name"]}: nDPI captures held out by capture\naccuracy {m["accuracy"]}, macro-F1 {m["macro_f1"]} '
-                 f'({card["metrics"]["shipped_family"]}, grouped CV)', fontsize=10)
+                 f'({card["metrics"]["shipped_family"]}; counts over {len(m["accuracy_by_repeat"])} repeats of the grouped CV)', fontsize=10)
     for i in range(len(labels)):
         for j in range(len(labels)):
             if cm[i, j] > 0:
