@@ -222,6 +222,8 @@ def load_corpus(corpus_dir: str, work: str, cache: dict) -> tuple[pd.DataFrame, 
 
 def load(args, features: list[str]) -> tuple[pd.DataFrame, dict]:
     if args.rows_csv:
+        if not os.path.isfile(args.rows_csv):
+            raise SystemExit(f'app_train.py: --rows-csv {args.rows_csv}: no such file')
         d = pd.read_csv(args.rows_csv)
         missing = [c for c in features + IDENTITY + ['group', 'unit', 'source'] if c not in d.columns]
         if missing:
@@ -230,6 +232,9 @@ def load(args, features: list[str]) -> tuple[pd.DataFrame, dict]:
             d[c] = d[c].astype(float)
         d['app'] = d.get('app', d['group'])
         return d, {'rows_csv': {'file': os.path.relpath(args.rows_csv, ROOT), 'rows': int(len(d)), 'sha256': sources.sha256_file(args.rows_csv)[:16]}}
+    for need in (os.path.join(SHARED, 'data', 'ndpi', 'pcap'), os.path.join(SHARED, 'data', 'lab'), os.path.join(SHARED, 'corpus')):
+        if not os.path.isdir(need) and not (args.subset and 'ndpi' not in need):
+            raise SystemExit(f'app_train.py: {need} not found: the training captures are in ../shared (or train on labelled rows: --rows-csv)')
     cache = pd.read_pickle(args.data_cache) if args.data_cache and os.path.exists(args.data_cache) else {}
     work = tempfile.mkdtemp(prefix='sensor-app-train-')
     try:
