@@ -1,0 +1,137 @@
+/**
+ * The application-group model's training is reproducible and its ONNX export is faithful: run
+ * models/train/app_train.py on the bundled labelled rows (fixtures/train/app-rows.csv: a sample of nDPI's
+ * captures replayed by the sensor and labelled by nDPI, see fixtures/README.md) into a temporary directory, load
+ * the card with the sensor's Classifier, and compare its probabilities with scikit-learn's predict_proba on every
+ * row, ports and protocol taken from the flow identity as at run time: same group, probabilities within 1e-5.
+ *
+ * Needs Debian's python3-sklearn, python3-pandas, python3-onnx (.ci/run installs them; skipped with the reason
+ * otherwise). Does not need ../shared: the same rows on every machine.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Classifier } from '../src/classify/classifier.js';
+import { getProfile } from '../src/features/profiles.js';
+import { ROOT } from './helpers/cli.js';
+import { ensureBuilt } from './setup/build.js';
+
+/** The groups of ../shared/data/ndpi/README.md's table. */
+const GROUPS = ['Web', 'Media', 'Chat', 'VoIP', 'VPN', 'RemoteAccess', 'Transfer', 'Network', 'Game', 'Other'];
+
+function findPython(): string | undefined {
+  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
+    if (!py) continue;
+    try {
+      execFileSync(py, ['-c', 'import sklearn, onnx, pandas, numpy'], { stdio: 'ignore' });
+      return py;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+const python = findPython();
+const fixture = join(ROOT, 'fixtures', 'train', 'app-rows.csv');
+if (!python) console.warn('models.train-app.test.ts skipped: python3-sklearn, python3-onnx or python3-pandas not installed');
+
+describe.skipIf(!python)('app_train.py on the bundled rows: an application model the sensor loads, equal to scikit-learn', () => {
+  const out = mkdtempSync(join(tmpdir(), 'sensor-app-train-'));
+  const check = join(out, 'check');
+  let stderr = '';
+  let status: number | null = null;
+  let c: Classifier | undefined;
+
+  beforeAll(async () => {
+    ensureBuilt(['src/classify/worker.ts', 'src/cli/main.ts']);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(python!, [join(ROOT, 'models', 'train', 'app_train.py'), '--rows-csv', fixture, '--out', out, '--check-dir', check, '--no-check'], { cwd: ROOT });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout.resume();
+      child.on('error', reject);
+      child.on('close', (code) => {
+        status = code;
+        resolve();
+      });
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await c?.close();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('trains, validated by capture, and writes an application card the sensor accepts', async () => {
+    expect(stderr).not.toMatch(/Traceback/);
+    expect(status).toBe(0);
+    c = await Classifier.load(join(out, 'cic2017-app.json'));
+    expect(c.profile).toBe('cic2017');
+    const card = c.card;
+    expect(card.task).toBe('application');
+    expect(card.alert_threshold).toBeUndefined();
+    expect(card.kdd).toBeUndefined();
+    // every class is one of the README's groups, and the fixture's groups are all there (column 3: group)
+    const fixtureRows = readFileSync(fixture, 'utf8').trim().split('\n').slice(1);
+    const fixtureGroups = new Set(fixtureRows.map((l) => l.split(',')[2]!));
+    expect([...c.classes].sort()).toEqual([...fixtureGroups].sort());
+    for (const g of c.classes) expect(GROUPS).toContain(g);
+    // server port and protocol come from the flow identity
+    expect(card.inputs).toEqual(expect.arrayContaining(['Destination Port', 'Protocol']));
+    // every bundled (nDPI) row was predicted out of fold, by a model that saw no row of its capture
+    const cv = (card.metrics as { grouped_cv_ndpi: { rows: number; accuracy: number } }).grouped_cv_ndpi;
+    expect(cv.rows).toBe(fixtureRows.length);
+    expect(cv.accuracy).toBeGreaterThan(0);
+    expect(card.drift_reference?.features['Destination Port']).toBeDefined();
+  });
+
+  it('same group and probabilities within 1e-5 on every row, NaN/Infinity rows included', async () => {
+    const meta = JSON.parse(readFileSync(join(check, 'meta.json'), 'utf8')) as {
+      rows: number;
+      columns: string[];
+      identity: ('srcPort' | 'dstPort' | 'protocol')[];
+      classes: string[];
+      predicted: number[];
+      non_finite_rows: number;
+    };
+    const f64 = (name: string): Float64Array => {
+      const b = readFileSync(join(check, name));
+      return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    };
+    const rows = f64('rows.f64');
+    const ids = f64('ids.f64');
+    const want = f64('proba.f64');
+    const F = getProfile('cic2017').columns.featureNames.length;
+    const I = meta.identity.length;
+    expect(meta.columns).toHaveLength(F);
+    expect(meta.rows).toBeGreaterThan(300);
+    expect(meta.non_finite_rows).toBeGreaterThan(0);
+    expect(c!.classes).toEqual(meta.classes);
+    const C = meta.classes.length;
+    let maxDiff = 0;
+    const wrong: number[] = [];
+    for (let start = 0; start < meta.rows; start += 1024) {
+      const n = Math.min(1024, meta.rows - start);
+      const batchIds = Array.from({ length: n }, (_, i) => {
+        const id = { flowId: '', srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, protocol: 0, startUs: 0, endUs: 0, timestamp: '' };
+        meta.identity.forEach((field, k) => (id[field] = ids[(start + i) * I + k]!));
+        return id;
+      });
+      const batch = { count: n, ids: batchIds, features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
+      const probs = await c!.probabilities(batch);
+      for (let i = 0; i < n; i++) {
+        const p = Array.from(want.subarray((start + i) * C, (start + i + 1) * C));
+        let best = 0;
+        for (let k = 0; k < C; k++) {
+          maxDiff = Math.max(maxDiff, Math.abs(probs[i * C + k]! - p[k]!));
+          if (probs[i * C + k]! > probs[i * C + best]!) best = k;
+        }
+        const sorted = [...p].sort((a, b) => b - a);
+        if (best !== meta.predicted[start + i] && sorted[0]! - sorted[1]! >= 1e-6) wrong.push(start + i);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(maxDiff).toBeLessThan(1e-5);
+  });
+});
