@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
+import { newFlowRows, numericIdentity, type NumericIdentityField } from '../src/engine/flow-batch.js';
 import { ROOT } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -113,12 +114,10 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     const wrong: number[] = [];
     for (let start = 0; start < meta.rows; start += 1024) {
       const n = Math.min(1024, meta.rows - start);
-      const batchIds = Array.from({ length: n }, (_, i) => {
-        const id = { flowId: '', srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, protocol: 0, startUs: 0, endUs: 0, timestamp: '' };
-        meta.identity.forEach((field, k) => (id[field] = ids[(start + i) * I + k]!));
-        return id;
-      });
-      const batch = { count: n, ids: batchIds, features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
+      const batch = newFlowRows(n, F);
+      batch.count = n;
+      batch.features.set(rows.subarray(start * F, (start + n) * F));
+      for (let i = 0; i < n; i++) meta.identity.forEach((field, k) => (numericIdentity(batch, field as NumericIdentityField)[i] = ids[(start + i) * I + k]!));
       const probs = await c!.probabilities(batch);
       for (let i = 0; i < n; i++) {
         const p = Array.from(want.subarray((start + i) * C, (start + i + 1) * C));

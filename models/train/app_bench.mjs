@@ -23,6 +23,7 @@ const opt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--$
 const root = new URL('../../', import.meta.url);
 const { Classifier } = await import(new URL('dist/classify/classifier.js', root).href);
 const { getProfile } = await import(new URL('dist/features/profiles.js', root).href);
+const { newFlowRows, numericIdentity } = await import(new URL('dist/engine/flow-batch.js', root).href);
 const appCard = opt('app', new URL('models/cic2017-app.json', root).pathname);
 const attackCard = opt('attack', new URL('models/cic2017-attack.json', root).pathname);
 const seconds = Number(opt('seconds', '3'));
@@ -39,16 +40,14 @@ const I = meta.identity.length;
 
 /** A batch of `n` flows cycling through the check rows (a fresh features array: classify() lends it away). */
 function batch(n) {
-  const features = new Float64Array(n * F);
-  const batchIds = [];
+  const b = newFlowRows(n, F);
+  b.count = n;
   for (let i = 0; i < n; i++) {
     const r = i % meta.rows;
-    features.set(rows.subarray(r * F, (r + 1) * F), i * F);
-    const id = {};
-    meta.identity.forEach((field, k) => (id[field] = ids[r * I + k]));
-    batchIds.push(id);
+    b.features.set(rows.subarray(r * F, (r + 1) * F), i * F);
+    meta.identity.forEach((field, k) => (numericIdentity(b, field)[i] = ids[r * I + k]));
   }
-  return { count: n, ids: batchIds, features, kinds: new Uint8Array(n * F) };
+  return b;
 }
 
 async function rate(models, n) {

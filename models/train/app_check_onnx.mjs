@@ -19,6 +19,7 @@ if (!dir) {
 }
 const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
 const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
+const { newFlowRows, numericIdentity } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
 
 const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
 const f64 = (name) => {
@@ -42,13 +43,10 @@ try {
   const B = 1024;
   for (let start = 0; start < meta.rows; start += B) {
     const n = Math.min(B, meta.rows - start);
-    const batchIds = [];
-    for (let i = 0; i < n; i++) {
-      const id = {};
-      meta.identity.forEach((field, k) => (id[field] = ids[(start + i) * I + k]));
-      batchIds.push(id);
-    }
-    const batch = { count: n, ids: batchIds, features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
+    const batch = newFlowRows(n, F);
+    batch.count = n;
+    batch.features.set(rows.subarray(start * F, (start + n) * F));
+    for (let i = 0; i < n; i++) meta.identity.forEach((field, k) => (numericIdentity(batch, field)[i] = ids[(start + i) * I + k]));
     const probs = await c.probabilities(batch);
     for (let i = 0; i < n; i++) {
       const r = start + i;

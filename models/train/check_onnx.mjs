@@ -19,6 +19,7 @@ if (!dir) {
 }
 const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
 const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
+const { newFlowRows } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
 
 async function compare(checkDir) {
   const meta = JSON.parse(readFileSync(join(checkDir, 'meta.json'), 'utf8'));
@@ -42,7 +43,9 @@ async function compare(checkDir) {
     const B = 1024;
     for (let start = 0; start < meta.rows; start += B) {
       const n = Math.min(B, meta.rows - start);
-      const batch = { count: n, ids: [], features: rows.slice(start * F, (start + n) * F), kinds: new Uint8Array(n * F) };
+      const batch = newFlowRows(n, F);
+      batch.count = n;
+      batch.features.set(rows.subarray(start * F, (start + n) * F));
       const probs = await c.probabilities(batch);
       await c.classify(batch);
       for (let i = 0; i < n; i++) {
