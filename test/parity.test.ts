@@ -3,7 +3,9 @@
  * --csv out.csv` must contain every reference flow (same 5-tuple and Timestamp) with every feature cell equal
  * (integers exactly, floats within 1e-6 relative). Small captures ship in fixtures/reference; the large ones are
  * read from the shared workspace when it is present next to this checkout. Each is also replayed with `--workers 2`
- * (two engines in worker threads): the same lines, and on the large captures the same file as with one.
+ * (two engines in worker threads) and must give the same file as with one: the bundled ones in every profile, the
+ * large ones in the default profile `cic2017` (every profile's rules are run with two workers on the bundled ones;
+ * all three profiles on every large capture would add minutes to CI).
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +36,7 @@ function cases(dir: string): { name: string; pcap: string; ref: (suffix: string)
     });
 }
 
-async function check(pcap: string, ref: string, profile: string, name: string): Promise<void> {
+async function check(pcap: string, ref: string, profile: string, name: string, withWorkers = true): Promise<void> {
   const csv = join(out, `${name}.${profile}.csv`);
   const r = await sensor(['--replay', pcap, '--profile', profile, '--csv', csv, '--no-model', '-q'], { timeoutMs: 600_000 });
   expect(r.stderr).toBe('');
@@ -43,6 +45,7 @@ async function check(pcap: string, ref: string, profile: string, name: string): 
   const report = `flows matched ${p.matched}/${p.refFlows} (ours wrote ${p.ourFlows}), cells equal ${p.equal}/${p.cells}; worst: ${JSON.stringify(p.worst)}`;
   expect(p.missingColumns, report).toEqual([]);
   expect(p.ok, report).toBe(true);
+  if (!withWorkers) return;
   // Two engines in worker threads (--workers 2) write the same file, byte for byte, rows in the same order.
   const csv2 = join(out, `${name}.${profile}.workers2.csv`);
   const r2 = await sensor(['--replay', pcap, '--profile', profile, '--csv', csv2, '--no-model', '-q', '--workers', '2'], { timeoutMs: 600_000 });
@@ -108,7 +111,7 @@ describe.skipIf(shared.length === 0)('parity on the large shared captures (refer
   for (const c of shared) {
     for (const { profile, suffix } of PROFILES) {
       const ref = c.ref(suffix);
-      if (ref) it(`${c.name} --profile ${profile}`, { timeout: 900_000 }, () => check(c.pcap, ref, profile, c.name));
+      if (ref) it(`${c.name} --profile ${profile}`, { timeout: 900_000 }, () => check(c.pcap, ref, profile, c.name, profile === 'cic2017'));
     }
   }
 });
