@@ -283,7 +283,7 @@ describe.skipIf(!haveLab)('default model on the lab captures (../shared/data/lab
       expect(rows.filter((r) => r.run_id === i + 1).length, line).toBe(Number(/: (\d+) flows/.exec(line)![1]));
     });
     for (const r of rows) {
-      expect(r.model).toBe('cic2017-attack@3');
+      expect(r.model).toBe(`cic2017-attack@${card.version}`);
       // The verdict rule of the card's threshold (verdict contract): the best attack class is always stored; it is the
       // label, with its probability as score, exactly when that probability reaches the threshold; else the flow is
       // benign, scored with the benign probability (so the two probabilities sum to at most 1).
