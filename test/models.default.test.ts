@@ -67,7 +67,9 @@ describe('shipped model cic2017-attack', () => {
       const verdict = t === null ? want.indexOf(Math.max(...want)) : want[attack]! >= t ? attack : benign;
       expect(rows.labels![i], `row ${i}`).toBe(golden.classes[verdict]);
       expect(rows.scores![i]).toBeCloseTo(want[verdict]!, 5);
-      expect(rows.attackLabels![i]).toBe(golden.classes[attack]);
+      // The best attack class, or one within float32 noise of it (most rows give every attack class ~1e-9).
+      const nearBest = golden.classes.filter((_, k) => k !== benign && want[attack]! - want[k]! < 1e-5);
+      expect(nearBest, `row ${i}`).toContain(rows.attackLabels![i]);
       expect(rows.attackScores![i]).toBeCloseTo(want[attack]!, 5);
     });
     expect(rows.model).toBe(MODEL_ID);
