@@ -286,11 +286,11 @@ describe('the contract\'s verdict rule', () => {
     copyFileSync(MODEL_ONNX, join(d, 'kdd.onnx'));
     const card = JSON.parse(readFileSync(MODEL_CARD, 'utf8'));
     const kdd: Record<string, string> = { BENIGN: 'normal', Bot: 'R2L', BruteForce: 'R2L', DoS: 'DoS', Infiltration: 'U2R', PortScan: 'Probe', WebAttack: 'R2L' };
-    Object.assign(card, { task: 'attack', alert_threshold: 0.9, kdd });
+    Object.assign(card, { task: 'attack', alert_threshold: 0.99, kdd }); // above most of the model's attack scores, so it changes some verdicts
     card.onnx.file = 'kdd.onnx';
     card.onnx.sha256 = createHash('sha256').update(readFileSync(join(d, 'kdd.onnx'))).digest('hex');
     writeFileSync(join(d, 'kdd.json'), JSON.stringify(card));
-    for (const [args, T] of [[[], 0.9], [['--alert-threshold', '0.6'], 0.6]] as const) {
+    for (const [args, T] of [[[], 0.99], [['--alert-threshold', '0.6'], 0.6]] as const) {
       const out = join(dir, `kdd-${T}.csv`);
       const r = await sensor(['classify', SAMPLE, '--model', join(d, 'kdd.json'), '--out', out, ...args]);
       expect(r.status).toBe(0);
@@ -312,7 +312,7 @@ describe('the contract\'s verdict rule', () => {
         expect(row[k!]).toBe(kdd[row[l!]!]);
       }
       expect(alerts).toBeGreaterThan(100);
-      if (T === 0.9) expect(below).toBeGreaterThan(0); // the threshold changed some argmax verdicts
+      if (T === 0.99) expect(below).toBeGreaterThan(0); // the threshold changed some argmax verdicts
     }
   });
 });

@@ -22,6 +22,8 @@ interface Golden {
   proba: number[][];
 }
 const golden = JSON.parse(readFileSync(new URL('../models/train/golden-cic2017-attack.json', import.meta.url), 'utf8')) as Golden;
+/** The shipped model as the sensor names it: `name@version` from its card. */
+const MODEL_ID = `cic2017-attack@${(JSON.parse(readFileSync(new URL('../models/cic2017-attack.json', import.meta.url), 'utf8')) as { version: string }).version}`;
 const num = (v: number | string): number => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity);
 
 function batch(): FlowRows {
@@ -65,10 +67,12 @@ describe('shipped model cic2017-attack', () => {
       const verdict = t === null ? want.indexOf(Math.max(...want)) : want[attack]! >= t ? attack : benign;
       expect(rows.labels![i], `row ${i}`).toBe(golden.classes[verdict]);
       expect(rows.scores![i]).toBeCloseTo(want[verdict]!, 5);
-      expect(rows.attackLabels![i]).toBe(golden.classes[attack]);
+      // The best attack class, or one within float32 noise of it (most rows give every attack class ~1e-9).
+      const nearBest = golden.classes.filter((_, k) => k !== benign && want[attack]! - want[k]! < 1e-5);
+      expect(nearBest, `row ${i}`).toContain(rows.attackLabels![i]);
       expect(rows.attackScores![i]).toBeCloseTo(want[attack]!, 5);
     });
-    expect(rows.model).toBe('cic2017-attack@3');
+    expect(rows.model).toBe(MODEL_ID);
   });
 
   it('a card that names the same inputs in 2018 and leading-space 2017 spellings gives the same verdicts', async () => {

@@ -42,7 +42,11 @@ def make(family: str, *, trees: int = 40, depth: int = 16, small: bool = False):
         return ExtraTreesClassifier(n_estimators=trees, max_depth=depth, min_samples_leaf=2, max_features='sqrt',
                                     random_state=SEED, n_jobs=2)
     if family == 'gradient_boosting':
-        return HistGradientBoostingClassifier(max_iter=40 if small else 100, learning_rate=0.15, max_leaf_nodes=31, random_state=SEED)
+        # At most 50 rounds at a learning rate of 0.25, stopped early on 10 % of the training rows (scikit-learn's
+        # default above 10,000 rows): 36 rounds of 7 trees. Against 100 rounds at 0.15 (55 rounds kept, version 3)
+        # the validation recall over attack tools was the same (0.971 / 0.972, same benign budget) and onnxruntime
+        # ran the model 1.5-1.8 times faster (two cores under load); 15-leaf trees validated worse (0.952).
+        return HistGradientBoostingClassifier(max_iter=40 if small else 50, learning_rate=0.25, max_leaf_nodes=31, random_state=SEED)
     raise ValueError(family)
 
 

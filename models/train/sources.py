@@ -35,6 +35,11 @@ FIRST_PACKET_SYN = 'PSH Flag Count'
 FIRST_PACKET_FIN = 'URG Flag Count'
 FIRST_PACKET_ACK = 'ACK Flag Count'
 TAIL = ' (connection tail)'
+PROBE = ' (availability probe)'
+CUT = ' (cut at the end of the phase)'
+# The slow DoS tools' labels: slowhttptest checks every 3 s whether the server still answers with one ordinary
+# request (sources.availability_probes).
+SLOW_DOS = ('DoS slowloris', 'DoS Slowhttptest')
 
 # Published CIC-IDS2017 labels (as spelled in the day files, web attacks with an en dash, 0x96 or U+FFFD) and the
 # lab's labels → the model's classes. DDoS and the floods are DoS: a per-flow model cannot see that several
@@ -111,7 +116,7 @@ def replay(pcap: str, work: str) -> pd.DataFrame:
     con = sqlite3.connect(db)
     cols = json.loads(con.execute("SELECT value FROM meta WHERE key = 'columns'").fetchone()[0])
     sql = ', '.join(f'"{c["sql"]}"' for c in cols)
-    d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, {sql} FROM flows ORDER BY start_us, id', con)
+    d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, {sql} FROM flows ORDER BY start_us, id', con)
     con.close()
     for p in (db, db + '-wal', db + '-shm'):
         if os.path.exists(p):
@@ -121,7 +126,7 @@ def replay(pcap: str, work: str) -> pd.DataFrame:
         n = c['name']
         names.append(n + '.1' if n in seen else n)
         seen.add(n)
-    d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', *names]
+    d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', *names]
     for n in names:
         d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
     return d
@@ -249,6 +254,32 @@ def connection_tails(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return is_tail, head
 
 
+def availability_probes(d: pd.DataFrame) -> np.ndarray:
+    """Flows of a slow DoS tool that the server answered. slowhttptest (-H and -B) sends, every 3 s, one complete
+    ordinary request to see whether the service is still up (13 per 41 s phase in the lab): a page fetch like any
+    browser's, answered 200. The slow connections themselves never get an answer within the phase (the server
+    waits for the rest of the headers or body). Labelled as the attack, a probe teaches the model that an
+    ordinary request of that size is DoS (the lab's slowloris probes got the same 915-byte page as Hulk)."""
+    return d['detail'].isin(SLOW_DOS).to_numpy() & (d['Total Length of Bwd Packets'].to_numpy() > 0)
+
+
+def cut_by_phase_end(d: pd.DataFrame, is_tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Connections the end of a lab phase cut short: TCP flows with payload both ways (an application exchange,
+    not a flood's or a scan's probe) that began in the capture's last 2 s and that no tail (the rest of a regular
+    closing handshake) follows. When a phase ends its tool is stopped: patator opened six more FTP connections in
+    its last 0.3 s, sent USER and PASS on each and dropped them 40-90 ms later, before the server's answer (whole
+    tries take 8-9 s); five of them without a closing handshake (the sixth closed regularly after 30 ms and stays
+    an ordinary FTP-Patator flow). No training flow looks like that (a split by time puts the end of a phase in
+    test), and a benign login abandoned after its first PASS would look the same. They keep their label and are
+    reported on lines of their own.
+    """
+    has_tail = np.zeros(len(d), dtype=bool)
+    has_tail[head[is_tail]] = True
+    last = np.nanmax(d['end_us'].to_numpy()) if len(d) else 0
+    talk = (d['Total Length of Fwd Packets'].to_numpy() > 0) & (d['Total Length of Bwd Packets'].to_numpy() > 0)
+    return (d['protocol'].to_numpy() == 6) & talk & ~is_tail & ~has_tail & (d['start_us'].to_numpy() >= last - 2e6)
+
+
 def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], run: str) -> tuple[pd.DataFrame, list[str]]:
     """The lab's phases labelled by labels.csv; the connection tail of an attack connection (connection_tails)
     gets the label BENIGN and the detail '<tool label> (connection tail)': it holds nothing of the attack, and
@@ -271,6 +302,11 @@ def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], ru
         attack_tail = is_tail & (d['Label'] != BENIGN).to_numpy()
         d.loc[attack_tail, 'detail'] = d.loc[attack_tail, 'detail'] + TAIL
         d.loc[attack_tail, 'Label'] = BENIGN
+        probe = availability_probes(d)
+        d.loc[probe, 'detail'] = d.loc[probe, 'detail'] + PROBE
+        d.loc[probe, 'Label'] = BENIGN
+        cut = cut_by_phase_end(d, is_tail, head) & (d['Label'] != BENIGN).to_numpy()
+        d.loc[cut, 'detail'] = d.loc[cut, 'detail'] + CUT
         d['app_group'] = None
         log(f'lab {run} {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['detail'].value_counts().items()))
         parts.append(d[features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']])

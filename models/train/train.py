@@ -429,7 +429,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '3' if not small else '0-subset',
+        'version': '4' if not small else '0-subset',
         'task': 'attack',
         'description': (f'{families.describe(shipped, final.model)} over {len(inputs)} {PROFILE} features; classes = CIC-IDS2017 groups; '
                         f'trained on published CIC-IDS2017 rows, two lab runs, nDPI application traffic and benign protocol traces'),
