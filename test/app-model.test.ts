@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/classifier.js';
+import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { ROOT, runCommand, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -171,6 +171,16 @@ describe.skipIf(!existsSync(DEFAULT_APP_CARD))(`the default application model ($
     }
     expect(nonZero(countersOf(db).app_groups)).toEqual(tally(rows.map((f) => f.app_label)));
     expect(r.stderr).toContain(`(${card.name}@${card.version})`);
+  });
+
+  it('--no-model leaves it out too: a run without classification, profile cic, no line about it', async () => {
+    const db = join(dir, 'no-model-default-app.sqlite');
+    const r = await sensor(['--replay', ...FIXTURES, '--db', db, '--no-model']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('application');
+    const rows = rowsOf(db);
+    expect(rows.length).toBeGreaterThan(30);
+    for (const f of rows) expect([f.model, f.app_label, f.app_model]).toEqual([null, null, null]);
   });
 });
 

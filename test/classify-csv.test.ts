@@ -16,7 +16,7 @@ import { ensureBuilt } from './setup/build.js';
 import { CsvRecordReader } from '../src/classify/csv-records.js';
 import { parseCell, tableVerdicts, type TableRule } from '../src/classify/table-rows.js';
 import { spellingsOf, canonicalFeatureName } from '../src/classify/feature-names.js';
-import { DEFAULT_MODEL_NAME } from '../src/classify/classifier.js';
+import { DEFAULT_MODEL_NAME } from '../src/classify/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-csv-'));
 /** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */

@@ -16,7 +16,7 @@ import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { CLICKHOUSE_SERVER, TestClickHouse, unusedPort } from './clickhouse-server.js';
 import { ClickHouseSink, defaultSpoolDir } from '../src/sinks/clickhouse.js';
 import { APP_VERDICT, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
-import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/classifier.js';
+import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
 import type { FlowRows } from '../src/sinks/flow-rows.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/classifier.js';
+import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { psi, referenceMedian } from '../src/classify/drift.js';
 import { sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';

@@ -16,7 +16,7 @@ import { ensureBuilt } from './setup/build.js';
 import { launchBrowser, NO_BROWSER } from './helpers/browser.js';
 import { binIndex } from '../src/classify/model-card.js';
 import { psi } from '../src/classify/drift.js';
-import { DEFAULT_MODEL_NAME } from '../src/classify/classifier.js';
+import { DEFAULT_MODEL_NAME } from '../src/classify/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-report-'));
 /** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */

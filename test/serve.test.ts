@@ -17,7 +17,7 @@ import { ensureBuilt } from './setup/build.js';
 import { launchBrowser, NO_BROWSER } from './helpers/browser.js';
 import { CsvRecordReader } from '../src/classify/csv-records.js';
 import { canonicalFeatureName, spellingsOf } from '../src/classify/feature-names.js';
-import { DEFAULT_MODEL_NAME } from '../src/classify/classifier.js';
+import { DEFAULT_MODEL_NAME } from '../src/classify/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-serve-'));
 /** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */

@@ -7,7 +7,8 @@ import yargs from 'yargs';
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { getProfile, type ProfileName } from '../features/profiles.js';
-import { Classifier, DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, FlowClassifier, MODELS_DIR, ModelError, modelPaths, readModelCard } from './classifier.js';
+import { Classifier, FlowClassifier } from './classifier.js';
+import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR, ModelError, modelPaths, readModelCard } from './model.js';
 import { resolveInputs } from './feature-names.js';
 import { DEFAULT_DRIFT_THRESHOLD, DriftError, formatDrift, measureDrift } from './drift.js';
 import { ExitCode } from '../cli/exit-codes.js';
@@ -32,7 +33,8 @@ type SlotValue = string | false | undefined;
  * is not --profile (or, without --profile, not the other named model's). A default model is only used when it
  * fits the run's profile (--profile, else the named model's, else the default attack model's): otherwise the
  * run goes on without that model's verdicts and says so, because the user asked for those features and not for
- * the model. The default application model that is not installed is no model, silently (it ships later).
+ * the model. The default application model that is not installed is no model, silently; --no-model leaves it out
+ * too (a run without classification), unless --app-model names one.
  */
 export async function chooseModels(slots: { attack: SlotValue; application: SlotValue }, profile: ProfileName | undefined, alertThreshold?: number): Promise<ModelChoice> {
   const notices: string[] = [];
@@ -44,7 +46,9 @@ export async function chooseModels(slots: { attack: SlotValue; application: Slot
     if (existsSync(modelPaths(DEFAULT_MODEL_NAME).cardPath)) attack = DEFAULT_MODEL_NAME;
     else notices.push(`no verdicts: the default model ${DEFAULT_MODEL_NAME} is not installed in ${MODELS_DIR} (give --model PATH, or --no-model)`);
   }
-  if (appDefault && existsSync(modelPaths(DEFAULT_APP_MODEL_NAME).cardPath)) application = DEFAULT_APP_MODEL_NAME;
+  // --no-model is a run without classification (features for parity, or for another tool): it leaves out the default
+  // application model too, and keeps the documented profile (cic). A named --app-model still runs.
+  if (appDefault && slots.attack !== false && existsSync(modelPaths(DEFAULT_APP_MODEL_NAME).cardPath)) application = DEFAULT_APP_MODEL_NAME;
 
   // A card's profile, when it can be read: the problems of one that cannot are reported, with every other
   // problem of both models, by FlowClassifier.load below.

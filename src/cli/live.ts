@@ -44,7 +44,8 @@ import { MetricsError, serveMetrics, type Metric } from './metrics.js';
 import { LiveTelemetry } from './live-telemetry.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { openSinks, type OpenSink, type SinkContext } from '../pipeline/sinks.js';
-import { ModelError, type FlowClassifier } from '../classify/classifier.js';
+import { type FlowClassifier } from '../classify/classifier.js';
+import { ModelError } from '../classify/model.js';
 import { chooseModels } from '../classify/cli.js';
 import { VerdictQueue } from '../classify/stage.js';
 

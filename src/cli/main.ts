@@ -17,7 +17,8 @@ import { alertsOnlyWithoutModel, commandLineOptions, parseConfig, valuesFromFlag
 import { openSinks, type OpenSink } from '../pipeline/sinks.js';
 import { chooseModels, modelsCommand } from '../classify/cli.js';
 import { formatVerdictCounts } from '../classify/tally.js';
-import { ModelError, type FlowClassifier } from '../classify/classifier.js';
+import { type FlowClassifier } from '../classify/classifier.js';
+import { ModelError } from '../classify/model.js';
 import { VerdictQueue } from '../classify/stage.js';
 
 /** A replay's settings (config/schema.ts, as the daemon's) and the flags only replay has. */

@@ -294,7 +294,7 @@ export const FIELDS: readonly Field[] = [
     // undefined: the default model; null / false: none.
     def: undefined,
     once: true,
-    describe: 'Classify flows with this attack model (card task "attack"): models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips it',
+    describe: 'Classify flows with this attack model (card task "attack"): models/<name>.onnx or its card <name>.json, or a name in models/ (default: the shipped cic2017-attack). --no-model skips it, and the default application model with it (a named --app-model still runs)',
     check: modelCheck('model', '--model for the attack model, --app-model for the application model'),
   },
   {

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode } from '../cli/exit-codes.js';
 import { sameFile, strictCommandLine } from '../cli/usage.js';
-import { ModelError } from '../classify/classifier.js';
+import { ModelError } from '../classify/model.js';
 import { FlowDb, FlowDbError } from './flow-db.js';
 import { collectReport, renderReport } from './report.js';
 

@@ -10,7 +10,7 @@
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { canonicalFeatureName } from '../classify/feature-names.js';
-import { readModelCard } from '../classify/classifier.js';
+import { readModelCard } from '../classify/model.js';
 import type { ModelCard } from '../classify/model-card.js';
 
 export class FlowDbError extends Error {
