@@ -18,7 +18,7 @@ Validation is by capture: k-fold over whole captures, repeated with shuffled fol
 both sides); the inputs, the
 training weights and the family are chosen on the grouped cross-validation's accuracy on nDPI's captures (the
 model is judged on the other half of nDPI's suite, which is not in ../shared). The shipped model is then fitted on
-every row and checked against scikit-learn in onnxruntime on every row (node models/train/app_check_onnx.mjs).
+every row and checked against scikit-learn in onnxruntime on every row (node models/train/check_onnx.mjs).
 
 Needs Debian's python3-sklearn, python3-pandas, python3-numpy, python3-onnx (python3-matplotlib for the PNG); Node
 and a built checkout (`npm install`).
@@ -506,7 +506,7 @@ def main() -> None:
         'non_finite_rows': int((~np.isfinite(d[features].to_numpy(dtype=np.float64)).all(axis=1)).sum()),
     })
     if not args.no_check:
-        r = subprocess.run(['node', os.path.join(HERE, 'app_check_onnx.mjs'), check_dir], capture_output=True, text=True)
+        r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), check_dir], capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f'app_train.py: ONNX and scikit-learn disagree:\n{r.stdout}{r.stderr}')
         card['metrics']['onnx_agreement'] = json.loads(r.stdout)

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
  * Does the exported ONNX model, run by onnxruntime-node through the sensor's own Classifier (column picking by
- * name from the cic2017 profile, the card's NaN/Infinity replacement, float32), give what scikit-learn gave?
+ * name from the cic2017 profile, ports and protocol from the flow identity when the card takes them, the card's
+ * NaN/Infinity replacement, float32), give what scikit-learn gave? The attack model (train.py) and the
+ * application model (app_train.py) alike: the verdict compared is the one the sensor stores (`label` with the
+ * card's alert threshold; `app_label`, the most probable group).
  *
- *   node models/train/check_onnx.mjs CHECK_DIR      (CHECK_DIR written by train.py --check-dir)
+ *   node models/train/check_onnx.mjs CHECK_DIR      (CHECK_DIR written by train.py or app_train.py --check-dir)
  *
  * Prints {"rows", "same_class", "ties", "max_abs_prob_diff"} as JSON; exits 1 when a verdict differs (other than
  * at a tie: two classes, or the best attack probability and the alert threshold, within 1e-6 in scikit-learn) or
@@ -19,7 +22,7 @@ if (!dir) {
 }
 const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
 const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
-const { newFlowRows } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
+const { newFlowRows, numericIdentity } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
 
 async function compare(checkDir) {
   const meta = JSON.parse(readFileSync(join(checkDir, 'meta.json'), 'utf8'));
@@ -28,6 +31,10 @@ async function compare(checkDir) {
     return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
   };
   const rows = f64('rows.f64');
+  // The identity inputs (ports, protocol) of each row, when the card takes any: meta.identity names them.
+  const identity = meta.identity ?? [];
+  const ids = identity.length > 0 ? f64('ids.f64') : null;
+  const I = identity.length;
   const want = f64('proba.f64');
   const profile = getProfile('cic2017');
   const F = profile.columns.featureNames.length;
@@ -46,22 +53,25 @@ async function compare(checkDir) {
       const batch = newFlowRows(n, F);
       batch.count = n;
       batch.features.set(rows.subarray(start * F, (start + n) * F));
+      for (let i = 0; i < n; i++) identity.forEach((field, k) => (numericIdentity(batch, field)[i] = ids[(start + i) * I + k]));
       const probs = await c.probabilities(batch);
       await c.classify(batch);
       for (let i = 0; i < n; i++) {
         const r = start + i;
         const p = Array.from(want.subarray(r * C, (r + 1) * C));
         for (let k = 0; k < C; k++) maxDiff = Math.max(maxDiff, Math.abs(probs[i * C + k] - p[k]));
-        // the verdict by the card's rule (alert threshold applied), which is what the sensor stores as `label`
+        // the verdict by the card's rule, which is what the sensor stores: `label` (alert threshold applied), or
+        // an application model's `app_label`
         const sk = (meta.verdict ?? meta.predicted)[r];
-        if (batch.labels[i] === c.classes[sk]) same++;
+        const stored = c.card.task === 'application' ? batch.appLabels : batch.labels;
+        if (stored[i] === c.classes[sk]) same++;
         else {
           const sorted = [...p].sort((a, b) => b - a);
           const benign = c.classes.indexOf(meta.benign ?? 'BENIGN');
           const bestAttack = Math.max(...p.filter((_, k) => k !== benign));
           const atThreshold = meta.alert_threshold != null && Math.abs(bestAttack - meta.alert_threshold) < 1e-6;
           if (sorted[0] - sorted[1] < 1e-6 || atThreshold) ties++;
-          else if (bad.length < 5) bad.push({ row: r, sklearn: c.classes[sk], onnx: batch.labels[i], p });
+          else if (bad.length < 5) bad.push({ row: r, sklearn: c.classes[sk], onnx: stored[i], p });
         }
       }
     }
