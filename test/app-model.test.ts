@@ -15,12 +15,12 @@
  *   installed, and no error and no application verdicts when it is not.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
+import { findPython } from './helpers/python.js';
 import { ROOT, runCommand, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -220,20 +220,7 @@ describe('a database of schema version 3 (before the application columns)', () =
   });
 });
 
-/** A python3 with scikit-learn and onnx (Debian's first: a pyenv shim may shadow it). */
-function findPython(): string | undefined {
-  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import sklearn, onnx, numpy'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
-const python = findPython();
+const python = findPython(['sklearn', 'onnx', 'numpy']);
 const noPython = python === undefined ? ' [skipped: python3-sklearn or python3-onnx not installed; .ci/run installs them]' : '';
 
 describe.skipIf(python === undefined)(`a model trained here with scikit-learn on the sensor's own rows${noPython}`, () => {

@@ -8,7 +8,7 @@
  * Needs Debian's python3-sklearn, python3-pandas, python3-onnx (.ci/run installs them; skipped with the reason
  * otherwise). Does not need ../shared: the same rows on every machine.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,26 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows, numericIdentity, type NumericIdentityField } from '../src/engine/flow-batch.js';
+import { findPython } from './helpers/python.js';
 import { ROOT } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 /** The groups of ../shared/data/ndpi/README.md's table. */
 const GROUPS = ['Web', 'Media', 'Chat', 'VoIP', 'VPN', 'RemoteAccess', 'Transfer', 'Network', 'Game', 'Other'];
 
-function findPython(): string | undefined {
-  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import sklearn, onnx, pandas, numpy'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
 
-const python = findPython();
+const python = findPython(['sklearn', 'onnx', 'pandas', 'numpy']);
 const fixture = join(ROOT, 'fixtures', 'train', 'app-rows.csv');
 if (!python) console.warn('models.train-app.test.ts skipped: python3-sklearn, python3-onnx or python3-pandas not installed');
 

@@ -9,7 +9,7 @@
  * on the bundled every-4th-row subset of the public sample (fixtures/train/, no lab captures): the same
  * training and export code either way.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,24 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows } from '../src/engine/flow-batch.js';
+import { findPython } from './helpers/python.js';
 import { ROOT, SHARED } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
-/** A python3 with scikit-learn, onnx and pandas (Debian's /usr/bin/python3 first: a pyenv shim may shadow it). */
-function findPython(): string | undefined {
-  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import sklearn, onnx, pandas, numpy'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
 
-const python = findPython();
+const python = findPython(['sklearn', 'onnx', 'pandas', 'numpy']);
 const haveData = existsSync(join(SHARED, 'data', 'cic', 'CICIDS2017_sample.csv')) && existsSync(join(SHARED, 'data', 'lab', 'labels.csv'));
 const bundledSample = join(ROOT, 'fixtures', 'train', 'CICIDS2017_sample-every4th.csv');
 const dataArgs = haveData ? [] : ['--no-lab', '--cic-sample', bundledSample];
