@@ -2,19 +2,11 @@
  * Hand-made flow batches for sink and classifier tests: identities given as text (what a reader checks) are put
  * into the batch's numeric identity columns, as the engine fills them.
  */
-import { newFlowRows, type FlowRows } from '../../src/engine/flow-batch.js';
+import { newFlowRows, type FlowIdentity, type FlowRows } from '../../src/engine/flow-batch.js';
 import { ipv4Word, ipv6Words } from './frames.js';
 
-/** One flow's identity as a test states it. */
-export interface TestIdentity {
-  srcIp: string;
-  srcPort: number;
-  dstIp: string;
-  dstPort: number;
-  protocol: number;
-  startUs: number;
-  endUs: number;
-}
+/** One flow's identity as a test states it: the identity an output prints, without the text it derives. */
+export type TestIdentity = Omit<FlowIdentity, 'flowId' | 'timestamp'>;
 
 /** Put `id` into row `i` of `rows` (addresses with a ':' are IPv6). */
 export function setIdentity(rows: FlowRows, i: number, id: TestIdentity): void {
