@@ -8,6 +8,7 @@
  * - SIGHUP after moving the database away (log rotation) loses no flow: old ones in the moved file, new ones in
  *   the new file;
  * - a missing interface, no permission, a bad filter: one clear line, non-zero exit, no output written.
+ * The first four also with `--workers 2` (two engines in worker threads).
  * Skipped, with the reason, when not root or when `ip netns` is not permitted (test/helpers/live-lab.ts).
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -60,107 +61,113 @@ async function replayCounts(pcap: string): Promise<string[]> {
 describeLive('live capture (network namespaces, veth)', LAB, () => {
   const lab = liveLab();
 
-  for (const pcap of FIXTURES) {
-    const name = pcap.split('/').pop()!;
-    it(`${name}: live finds every flow replay finds, same packet and byte counts`, async () => {
-      const db = join(dir, `live-${name}.sqlite`);
-      const p = lab.startSensor(['--iface', lab.capIf, '--no-model', '--db', db, '--stats-interval', '1']);
+  // Each of these with one engine and with the flows sharded over two (--workers 2): the same flows, nothing lost
+  // on SIGTERM or SIGHUP, and idle expiry on the wall-clock tick in every shard.
+  for (const workers of [1, 2]) {
+    const shards = workers > 1 ? ['--workers', String(workers)] : [];
+    const tag = workers > 1 ? ` (--workers ${workers})` : '';
+    for (const pcap of FIXTURES) {
+      const name = pcap.split('/').pop()!;
+      it(`${name}: live finds every flow replay finds, same packet and byte counts${tag}`, async () => {
+        const db = join(dir, `live-${name}-w${workers}.sqlite`);
+        const p = lab.startSensor(['--iface', lab.capIf, '--no-model', ...shards, '--db', db, '--stats-interval', '1']);
+        await p.waitFor((l) => l.event === 'start');
+        const sent = await lab.send(pcap);
+        const stop = await p.stop('SIGTERM');
+        expect(stop.timedOut).toBe(false);
+        expect(stop.code, p.stderr).toBe(0);
+        expect(p.stderr).toBe('');
+
+        const live = flowCounts(db);
+        const want = await replayCounts(pcap);
+        expect(want.length).toBeGreaterThan(0);
+        expect(live).toEqual(want);
+
+        const [run] = runsOf(db);
+        expect(run).toMatchObject({ mode: 'live', source: lab.capIf });
+        expect(run!.ended_at).not.toBeNull();
+        const c = run!.counters;
+        expectAccounted(c);
+        // Exactly the frames sent arrived, none dropped: the namespace is otherwise silent.
+        expect(c.packets).toBe(sent);
+        expect(c.capture.kernel_dropped).toBe(0);
+        expect(c.capture.kernel_received).toBe(sent);
+        // The stop line carries the same counters for journald.
+        const stopLine = await p.waitFor((l) => l.event === 'stop', 1000);
+        expect((stopLine.counters as RunCounters).flows).toBe(c.flows);
+      }, 90_000);
+    }
+
+    it(`SIGTERM during heavy traffic: every captured packet is in a written flow or counted, every flow stored${tag}`, async () => {
+      const db = join(dir, `live-heavy-w${workers}.sqlite`);
+      const p = lab.startSensor(['--iface', lab.capIf, '--no-model', ...shards, '--db', db, '--stats-interval', '1']);
       await p.waitFor((l) => l.event === 'start');
-      const sent = await lab.send(pcap);
-      const stop = await p.stop('SIGTERM');
-      expect(stop.timedOut).toBe(false);
-      expect(stop.code, p.stderr).toBe(0);
-      expect(p.stderr).toBe('');
-
-      const live = flowCounts(db);
-      const want = await replayCounts(pcap);
-      expect(want.length).toBeGreaterThan(0);
-      expect(live).toEqual(want);
-
+      const sender = lab.sendForever(FIXTURES[0]!);
+      try {
+        // Stop in the middle of traffic, once a good number of packets went through.
+        await p.waitFor((l) => l.event === 'stats' && typeof l.packets === 'number' && l.packets > 5000, 20_000);
+        const stop = await p.stop('SIGTERM');
+        expect(stop.timedOut).toBe(false);
+        expect(stop.code, p.stderr).toBe(0);
+      } finally {
+        sender.kill('SIGKILL');
+      }
       const [run] = runsOf(db);
-      expect(run).toMatchObject({ mode: 'live', source: lab.capIf });
-      expect(run!.ended_at).not.toBeNull();
       const c = run!.counters;
+      expect(c.packets).toBeGreaterThan(5000);
       expectAccounted(c);
-      // Exactly the frames sent arrived, none dropped: the namespace is otherwise silent.
-      expect(c.packets).toBe(sent);
-      expect(c.capture.kernel_dropped).toBe(0);
-      expect(c.capture.kernel_received).toBe(sent);
-      // The stop line carries the same counters for journald.
-      const stopLine = await p.waitFor((l) => l.event === 'stop', 1000);
-      expect((stopLine.counters as RunCounters).flows).toBe(c.flows);
+      expect(run!.ended_at).not.toBeNull();
+      // Every flow the engine wrote is in the database, with exactly the packets the counters say.
+      expect(count(db)).toBe(c.flows);
+      expect(count(db, 'SELECT sum(total_fwd_packet + total_bwd_packets) AS n FROM flows')).toBe(c.packets_in_written_flows);
+      // Kernel view: what passed the filter was read, dropped (counted) or arrived after the stop's drain.
+      expect(c.capture.kernel_received).toBe(c.capture.captured + c.capture.kernel_dropped + c.capture.unread_at_stop);
+    }, 90_000);
+
+    it(`a quiet link still flushes flows: idle expiry runs on the wall-clock tick, partial batches within a second${tag}`, async () => {
+      const db = join(dir, `live-quiet-w${workers}.sqlite`);
+      const pcap = FIXTURES[0]!;
+      const want = await replayCounts(pcap);
+      const p = lab.startSensor(['--iface', lab.capIf, '--no-model', ...shards, '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
+      await p.waitFor((l) => l.event === 'start');
+      await lab.send(pcap);
+      // No more traffic: every flow must reach the database while the sensor keeps running.
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (!existsSync(db) || count(db) < want.length)) await new Promise((r) => setTimeout(r, 100));
+      expect(flowCounts(db)).toEqual(want);
+      const stop = await p.stop('SIGTERM');
+      expect(stop.code, p.stderr).toBe(0);
+      expect(flowCounts(db)).toEqual(want);
+      const c = runsOf(db)[0]!.counters;
+      expect(c.info['flow.idle_expired']).toBeGreaterThan(0);
+      expectAccounted(c);
+    }, 60_000);
+
+    it(`SIGHUP after moving the database away: old flows in the moved file, new ones in a new file, none lost${tag}`, async () => {
+      const db = join(dir, `live-hup-w${workers}.sqlite`);
+      const [a, b] = [FIXTURES[0]!, FIXTURES[1]!];
+      const [wantA, wantB] = [await replayCounts(a), await replayCounts(b)];
+      const p = lab.startSensor(['--iface', lab.capIf, '--no-model', ...shards, '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
+      await p.waitFor((l) => l.event === 'start');
+      await lab.send(a);
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && count(db) < wantA.length) await new Promise((r) => setTimeout(r, 100));
+      renameSync(db, `${db}.1`);
+      for (const ext of ['-wal', '-shm']) if (existsSync(db + ext)) renameSync(db + ext, `${db}.1${ext}`);
+      p.child.kill('SIGHUP');
+      await p.waitFor((l) => l.event === 'reload' && l.msg === 'reload: outputs reopened');
+      await lab.send(b);
+      const stop = await p.stop('SIGTERM');
+      expect(stop.code, p.stderr).toBe(0);
+      expect(flowCounts(`${db}.1`)).toEqual(wantA);
+      expect(flowCounts(db)).toEqual(wantB);
+      const [oldRun] = runsOf(`${db}.1`);
+      const [newRun] = runsOf(db);
+      expect(oldRun!.ended_at).not.toBeNull();
+      expect(newRun!.ended_at).not.toBeNull();
+      expectAccounted(newRun!.counters);
     }, 90_000);
   }
-
-  it('SIGTERM during heavy traffic: every captured packet is in a written flow or counted, every flow stored', async () => {
-    const db = join(dir, 'live-heavy.sqlite');
-    const p = lab.startSensor(['--iface', lab.capIf, '--no-model', '--db', db, '--stats-interval', '1']);
-    await p.waitFor((l) => l.event === 'start');
-    const sender = lab.sendForever(FIXTURES[0]!);
-    try {
-      // Stop in the middle of traffic, once a good number of packets went through.
-      await p.waitFor((l) => l.event === 'stats' && typeof l.packets === 'number' && l.packets > 5000, 20_000);
-      const stop = await p.stop('SIGTERM');
-      expect(stop.timedOut).toBe(false);
-      expect(stop.code, p.stderr).toBe(0);
-    } finally {
-      sender.kill('SIGKILL');
-    }
-    const [run] = runsOf(db);
-    const c = run!.counters;
-    expect(c.packets).toBeGreaterThan(5000);
-    expectAccounted(c);
-    expect(run!.ended_at).not.toBeNull();
-    // Every flow the engine wrote is in the database, with exactly the packets the counters say.
-    expect(count(db)).toBe(c.flows);
-    expect(count(db, 'SELECT sum(total_fwd_packet + total_bwd_packets) AS n FROM flows')).toBe(c.packets_in_written_flows);
-    // Kernel view: what passed the filter was read, dropped (counted) or arrived after the stop's drain.
-    expect(c.capture.kernel_received).toBe(c.capture.captured + c.capture.kernel_dropped + c.capture.unread_at_stop);
-  }, 90_000);
-
-  it('a quiet link still flushes flows: idle expiry runs on the wall-clock tick, partial batches within a second', async () => {
-    const db = join(dir, 'live-quiet.sqlite');
-    const pcap = FIXTURES[0]!;
-    const want = await replayCounts(pcap);
-    const p = lab.startSensor(['--iface', lab.capIf, '--no-model', '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
-    await p.waitFor((l) => l.event === 'start');
-    await lab.send(pcap);
-    // No more traffic: every flow must reach the database while the sensor keeps running.
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && (!existsSync(db) || count(db) < want.length)) await new Promise((r) => setTimeout(r, 100));
-    expect(flowCounts(db)).toEqual(want);
-    const stop = await p.stop('SIGTERM');
-    expect(stop.code, p.stderr).toBe(0);
-    expect(flowCounts(db)).toEqual(want);
-    const c = runsOf(db)[0]!.counters;
-    expect(c.info['flow.idle_expired']).toBeGreaterThan(0);
-    expectAccounted(c);
-  }, 60_000);
-
-  it('SIGHUP after moving the database away: old flows in the moved file, new ones in a new file, none lost', async () => {
-    const db = join(dir, 'live-hup.sqlite');
-    const [a, b] = [FIXTURES[0]!, FIXTURES[1]!];
-    const [wantA, wantB] = [await replayCounts(a), await replayCounts(b)];
-    const p = lab.startSensor(['--iface', lab.capIf, '--no-model', '--db', db, '--idle-timeout', '1', '--stats-interval', '0']);
-    await p.waitFor((l) => l.event === 'start');
-    await lab.send(a);
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && count(db) < wantA.length) await new Promise((r) => setTimeout(r, 100));
-    renameSync(db, `${db}.1`);
-    for (const ext of ['-wal', '-shm']) if (existsSync(db + ext)) renameSync(db + ext, `${db}.1${ext}`);
-    p.child.kill('SIGHUP');
-    await p.waitFor((l) => l.event === 'reload' && l.msg === 'reload: outputs reopened');
-    await lab.send(b);
-    const stop = await p.stop('SIGTERM');
-    expect(stop.code, p.stderr).toBe(0);
-    expect(flowCounts(`${db}.1`)).toEqual(wantA);
-    expect(flowCounts(db)).toEqual(wantB);
-    const [oldRun] = runsOf(`${db}.1`);
-    const [newRun] = runsOf(db);
-    expect(oldRun!.ended_at).not.toBeNull();
-    expect(newRun!.ended_at).not.toBeNull();
-    expectAccounted(newRun!.counters);
-  }, 90_000);
 
   it('SIGHUP rereads the config file: reloadable keys apply, others ask for a restart, a broken file is refused; no flow lost', async () => {
     const db = join(dir, 'live-reload.sqlite');

@@ -4,11 +4,11 @@
  * - the same CSV file, byte for byte and in the same order, the same JSON events (each naming the capture file its
  *   flow completed in) and the same `runs` counters and summary, in every profile, several files being one stream;
  * - the same timeouts and expiry (flow timeout splits, idle expiry), also when one shard reads no packet of its own
- *   for a while (the live clock's idle expiry on a quiet link: test/workers-live.test.ts);
+ *   for a while (the live clock's idle expiry on a quiet link: test/live.test.ts, whose live scenarios also run with --workers 2);
  * - bad values refused with the settings table's message, exit 2;
  * - the merge itself: one engine's order from the shards' rows, waiting for a shard that may still precede.
  * The large shared captures are covered by test/parity.test.ts (N = 2 beside N = 1) and the live daemon by
- * test/workers-live.test.ts.
+ * test/live.test.ts, whose live scenarios also run with --workers 2.
  */
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
