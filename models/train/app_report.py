@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from report import _table_confusion, _table_per_class
+from report import _table_confusion, _table_per_class, draw_confusion
 
 
 def _f(x, fmt='{:.3f}') -> str:
@@ -21,20 +21,10 @@ def plot_confusion(path: str, card: dict) -> None:
         return
     m = card['metrics']['grouped_cv_ndpi']
     labels = m['confusion_matrix']['labels']
-    cm = np.array(m['confusion_matrix']['rows_true_cols_predicted'], dtype=float)
-    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(7.6, 6.4))
-    ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha='right')
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel('predicted (argmax)')
-    ax.set_ylabel('nDPI group')
-    ax.set_title(f'{card["name"]}: nDPI captures held out by capture\naccuracy {m["accuracy"]}, macro-F1 {m["macro_f1"]} '
-                 f'({card["metrics"]["shipped_family"]}; counts over {len(m["accuracy_by_repeat"])} repeats of the grouped CV)', fontsize=10)
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            if cm[i, j] > 0:
-                ax.text(j, i, f'{int(cm[i, j])}', ha='center', va='center', fontsize=7, color='white' if norm[i, j] > 0.5 else 'black')
+    draw_confusion(ax, m['confusion_matrix']['rows_true_cols_predicted'], labels, 'predicted (argmax)', 'nDPI group',
+                   f'{card["name"]}: nDPI captures held out by capture\naccuracy {m["accuracy"]}, macro-F1 {m["macro_f1"]} '
+                   f'({card["metrics"]["shipped_family"]}; counts over {len(m["accuracy_by_repeat"])} repeats of the grouped CV)', fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -348,6 +348,22 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         f.write('\n'.join(L))
 
 
+def draw_confusion(ax, rows_true_cols_predicted, labels: list[str], xlabel: str, ylabel: str, title: str, **title_kw) -> None:
+    """One confusion matrix on `ax`: rows normalised to shares (the colour), the counts written in the cells."""
+    cm = np.array(rows_true_cols_predicted, dtype=float)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha='right')
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, **title_kw)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if cm[i, j] > 0:
+                ax.text(j, i, f'{int(cm[i, j])}', ha='center', va='center', fontsize=7, color='white' if norm[i, j] > 0.5 else 'black')
+
+
 def plot_confusion(path: str, metrics: dict, classes: list[str]) -> None:
     try:
         import matplotlib
@@ -360,18 +376,8 @@ def plot_confusion(path: str, metrics: dict, classes: list[str]) -> None:
     fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 5.6))
     axes = np.atleast_1d(axes)
     for ax, (key, title) in zip(axes, panels):
-        cm = np.array(metrics[key]['confusion_matrix']['rows_true_cols_predicted'], dtype=float)
-        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
-        ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right')
-        ax.set_yticks(range(len(classes)), classes)
-        ax.set_xlabel('predicted (with the alert threshold)')
-        ax.set_ylabel('true')
-        ax.set_title(f'{title}, test (macro-F1 {metrics[key]["macro_f1"]})')
-        for i in range(len(classes)):
-            for j in range(len(classes)):
-                if cm[i, j] > 0:
-                    ax.text(j, i, f'{int(cm[i, j])}', ha='center', va='center', fontsize=7, color='white' if norm[i, j] > 0.5 else 'black')
+        draw_confusion(ax, metrics[key]['confusion_matrix']['rows_true_cols_predicted'], classes,
+                       'predicted (with the alert threshold)', 'true', f'{title}, test (macro-F1 {metrics[key]["macro_f1"]})')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
