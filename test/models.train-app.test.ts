@@ -122,4 +122,33 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     expect(wrong).toEqual([]);
     expect(maxDiff).toBeLessThan(1e-5);
   });
+
+  it('takes the server port as the lower of the two ports: the same group whichever side sent the first packet', async () => {
+    expect(c!.card.inputs.slice(-3)).toEqual(['Source Port', 'Destination Port', 'Protocol']);
+    const F = getProfile('cic2017').columns.featureNames.length;
+    const rows = readFileSync(fixture, 'utf8').trim().split('\n').slice(1, 201);
+    const n = rows.length;
+    const as = newFlowRows(n, F);
+    const swapped = newFlowRows(n, F);
+    as.count = swapped.count = n;
+    rows.forEach((line, i) => {
+      // columns: unit, source, group, app, Source Port, Destination Port, Protocol, then the features
+      const v = line.split(',');
+      for (let k = 0; k < F; k++) as.features[i * F + k] = swapped.features[i * F + k] = Number(v[7 + k]);
+      as.srcPorts[i] = swapped.dstPorts[i] = Number(v[4]);
+      as.dstPorts[i] = swapped.srcPorts[i] = Number(v[5]);
+      as.protocols[i] = swapped.protocols[i] = Number(v[6]);
+    });
+    const a = await c!.probabilities(as);
+    const b = await c!.probabilities(swapped);
+    expect(Array.from(b)).toEqual(Array.from(a));
+    // and it is the port that decides: the same flows with both ports set to 9 (discard) are classified otherwise
+    const moved = newFlowRows(n, F);
+    moved.count = n;
+    moved.features.set(as.features);
+    moved.protocols.set(as.protocols);
+    moved.srcPorts.fill(9);
+    moved.dstPorts.fill(9);
+    expect(Array.from(await c!.probabilities(moved))).not.toEqual(Array.from(a));
+  });
 });

@@ -61,7 +61,7 @@ import app_labels as al  # noqa: E402
 import evaluation as ev  # noqa: E402
 import families  # noqa: E402
 import sources  # noqa: E402
-from onnx_export import INPUT_NAME, PROBABILITIES_NAME, model_to_onnx  # noqa: E402
+from onnx_export import INPUT_NAME, PROBABILITIES_NAME, model_to_onnx, with_server_port  # noqa: E402
 from train import EXCLUDED, PREPROCESSING, drift_reference, git_commit, preprocess, write_json  # noqa: E402
 
 ROOT = sources.ROOT
@@ -80,6 +80,9 @@ SIZES = ['Fwd Packet Length Max', 'Fwd Packet Length Min', 'Fwd Packet Length Me
 COUNTS = ['Total Fwd Packets', 'Total Backward Packets', 'Total Length of Fwd Packets', 'Total Length of Bwd Packets']
 INPUT_SETS = {  # name → (take the flow features, extra columns)
     'flow': (True, []),
+    'flow+server_port+protocol': (True, [SRC_PORT, DST_PORT, PROTOCOL]),
+    'server_port+protocol': (False, [SRC_PORT, DST_PORT, PROTOCOL]),
+    'server_port+protocol without the port prior': (False, [SRC_PORT, DST_PORT, PROTOCOL]),
     'flow+protocol': (True, [PROTOCOL]),
     'flow+dst_port': (True, [DST_PORT]),
     'flow+dst_port+protocol': (True, [DST_PORT, PROTOCOL]),
@@ -88,12 +91,26 @@ INPUT_SETS = {  # name → (take the flow features, extra columns)
     'both_ports+protocol': (False, [DST_PORT, SRC_PORT, PROTOCOL]),
     'dst_port+protocol+sizes+counts': (False, [DST_PORT, PROTOCOL] + SIZES + COUNTS),
 }
+# Server port: the sets named so take min(Source Port, Destination Port) and Protocol in place of the three identity
+# columns (server_inputs; the ONNX graph does the same step, onnx_export.with_server_port). CICFlowMeter's
+# Destination Port is the port of the flow's first packet's receiver, which is the client's when a capture starts
+# mid-conversation or the server speaks first; a service listens on the lower port of the pair far more often.
+SERVER_PORT_SETS = {'flow+server_port+protocol', 'server_port+protocol', 'server_port+protocol without the port prior'}
+# Well-known service ports (app_ports.csv): for each, the group nDPI's category for that protocol gives. Written from
+# IANA's service-name registry and nDPI's protocol categories, not fitted to the training captures; the sets named
+# `server_port+protocol` (PRIOR_SETS) train on these rows too (PORT_PRIOR_WEIGHT each, a capture's worth being 1 per row on
+# average), so a service no training capture has is not left to the neighbouring port's leaf.
+PORT_PRIOR = os.path.join(HERE, 'app_ports.csv')
+PORT_PRIOR_WEIGHT = 0.5
+PRIOR_SETS = {'server_port+protocol'}
 # Forests look at half the inputs at each split (families.py's sqrt leaves one of two or three identity inputs,
 # which cost 2-7 points of grouped-CV accuracy on the identity-only sets).
 FOREST_MAX_FEATURES = 0.5
 # Sample weights of the training rows: none; every group the same total (train.py's); every capture the same total
 # (a 150-flow capture of one application does not outweigh 40 captures of 3 flows).
 WEIGHTS = ('none', 'group', 'capture')
+APP_FAMILIES = families.FAMILIES + ('decision_tree',)
+APP_EXPORTABLE = families.EXPORTABLE + ('decision_tree',)
 TRAIN_CAP = 200  # training rows per (capture, group)
 FOLDS = 5
 REPEATS = 3  # shuffles of the captures into folds
@@ -277,13 +294,51 @@ def capped(d: pd.DataFrame, rows: np.ndarray, cap: int) -> np.ndarray:
     return ev.cap_rows(d.assign(Label=d['group']), rows, cap)
 
 
-def fit(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], weights: str, trees: int, depth: int, small: bool):
+def server_inputs(x: np.ndarray) -> np.ndarray:
+    """[..., Source Port, Destination Port, Protocol] → [..., min(the two ports), Protocol] (SERVER_PORT_SETS)."""
+    return np.hstack([x[:, :-3], np.minimum(x[:, -3], x[:, -2])[:, None], x[:, -1:]])
+
+
+def port_prior() -> pd.DataFrame:
+    """app_ports.csv, checked: one row per (protocol, port), each group the one its nDPI category maps to."""
+    t = pd.read_csv(PORT_PRIOR)
+    wrong = [f'{p}/{n}' for p, n, g, c in zip(t['protocol'], t['port'], t['group'], t['ndpi_category']) if sources.CATEGORY_GROUP.get(c, 'Other') != g]
+    if wrong or t.duplicated(['protocol', 'port']).any():
+        raise SystemExit(f'app_train.py: {PORT_PRIOR}: duplicate ports or a group that is not its nDPI category\'s: {wrong}')
+    return t
+
+
+def app_family(family: str, trees: int, depth: int, small: bool):
+    """families.py's families, and `decision_tree`: one tree grown on every row (a forest of one, no bootstrap, every
+    input at each split), which on the identity sets is a lookup table of port ranges."""
+    if family == 'decision_tree':
+        from sklearn.ensemble import RandomForestClassifier
+        return RandomForestClassifier(n_estimators=1, bootstrap=False, max_features=None, max_depth=None, min_samples_leaf=1, random_state=families.SEED)
     model = families.make(family, trees=trees, depth=depth, small=small)
     if family in ('random_forest', 'extra_trees'):
         model.set_params(max_features=FOREST_MAX_FEATURES)
+    return model
+
+
+def fit(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], weights: str, trees: int, depth: int, small: bool,
+        input_set: str):
+    """The family fitted on `rows`; for a server-port set a Pipeline (server_inputs, then the estimator), with the
+    port prior's rows added on PRIOR_SETS."""
+    model = app_family(family, trees, depth, small)
     x = preprocess(d.loc[rows, inputs].to_numpy())
     y = d.loc[rows, 'group'].to_numpy()
-    return families.fit(model, x, y, weights_for(weights, y, d.loc[rows, 'unit'].to_numpy()))
+    w = weights_for(weights, y, d.loc[rows, 'unit'].to_numpy())
+    if input_set not in SERVER_PORT_SETS:
+        return families.fit(model, x, y, w)
+    if input_set in PRIOR_SETS:
+        t = port_prior()
+        x = np.vstack([x, np.stack([t['port'], t['port'], t['protocol']], axis=1).astype(np.float64)])
+        y = np.concatenate([y, t['group'].to_numpy()])
+        w = np.concatenate([w if w is not None else np.ones(len(rows.nonzero()[0])), np.full(len(t), PORT_PRIOR_WEIGHT)])
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    steps = model.steps if isinstance(model, Pipeline) else [('model', model)]
+    return families.fit(Pipeline([('server_port', FunctionTransformer(server_inputs))] + steps), x, y, w)
 
 
 def capture_folds(d: pd.DataFrame, folds: int, repeats: int):
@@ -301,14 +356,14 @@ def capture_folds(d: pd.DataFrame, folds: int, repeats: int):
 
 
 def grouped_cv(d: pd.DataFrame, family: str, inputs: list[str], weights: str, trees: int, depth: int, small: bool,
-               folds: int, repeats: int) -> np.ndarray:
+               folds: int, repeats: int, input_set: str) -> np.ndarray:
     """Out-of-fold predictions [repeats × rows]: every row predicted by a model that never saw a row of its capture."""
     pred = np.empty((repeats, len(d)), dtype=object)
     x = preprocess(d[inputs].to_numpy())
     for r, tr, te in capture_folds(d, folds, repeats):
         rows = np.zeros(len(d), dtype=bool)
         rows[tr] = True
-        m = fit(family, d, capped(d, rows, TRAIN_CAP), inputs, weights, trees, depth, small)
+        m = fit(family, d, capped(d, rows, TRAIN_CAP), inputs, weights, trees, depth, small, input_set)
         pred[r, te] = m.predict(x[te])
     return pred
 
@@ -391,10 +446,10 @@ def main() -> None:
     ablation = {}
     # CI (--rows-csv) and --subset: every kind of input (flow features with NaN/Infinity, both ports, protocol), so the
     # export check covers them all; the choice itself is made on the full data
-    chosen_set, chosen_weights = 'flow+both_ports+protocol', 'capture'
+    chosen_set, chosen_weights = 'flow+server_port+protocol', 'capture'
     if not quick:
         for s in INPUT_SETS:
-            pred = grouped_cv(d, 'random_forest', inputs_for(s, candidates), 'capture', trees, depth, False, folds, repeats)
+            pred = grouped_cv(d, 'random_forest', inputs_for(s, candidates), 'capture', trees, depth, False, folds, repeats, s)
             ablation[f'{s}/capture'] = {'inputs': s, 'weights': 'capture', **summary_line(cv_summary(d, pred, classes))}
             log(f'ablation {s}/capture: {ablation[f"{s}/capture"]}')
         chosen_set = max((k for k in ablation), key=lambda k: ablation[k]['ndpi_accuracy'])
@@ -402,7 +457,7 @@ def main() -> None:
         for w in WEIGHTS:
             if w == 'capture':
                 continue
-            pred = grouped_cv(d, 'random_forest', inputs_for(chosen_set, candidates), w, trees, depth, False, folds, repeats)
+            pred = grouped_cv(d, 'random_forest', inputs_for(chosen_set, candidates), w, trees, depth, False, folds, repeats, chosen_set)
             ablation[f'{chosen_set}/{w}'] = {'inputs': chosen_set, 'weights': w, **summary_line(cv_summary(d, pred, classes))}
             log(f'ablation {chosen_set}/{w}: {ablation[f"{chosen_set}/{w}"]}')
         best = max((k for k in ablation if ablation[k]['inputs'] == chosen_set), key=lambda k: ablation[k]['ndpi_accuracy'])
@@ -412,16 +467,22 @@ def main() -> None:
 
     # ---- families on the chosen inputs, grouped CV
     comparison, oof = {}, {}
-    for fam in (families.FAMILIES if not quick else ('random_forest',)):
+    for fam in (APP_FAMILIES if not quick else ('random_forest',)):
         with ev.Timer() as t:
-            pred = grouped_cv(d, fam, inputs, chosen_weights, trees, depth, quick, folds, repeats)
+            pred = grouped_cv(d, fam, inputs, chosen_weights, trees, depth, quick, folds, repeats, chosen_set)
         oof[fam] = pred
         s = cv_summary(d, pred, classes)
         comparison[fam] = {'cv_seconds': round(t.seconds, 1), **summary_line(s), 'ndpi_per_group': s['ndpi']['per_group']}
         log(f'{fam}: {summary_line(s)} ({t.seconds:.0f} s)')
-    shipped = max((f for f in families.EXPORTABLE if f in comparison), key=lambda f: (comparison[f]['ndpi_accuracy'], comparison[f]['ndpi_macro_f1']))
+    shipped = max((f for f in APP_EXPORTABLE if f in comparison), key=lambda f: (comparison[f]['ndpi_accuracy'], comparison[f]['ndpi_macro_f1']))
     best_any = max(comparison, key=lambda f: (comparison[f]['ndpi_accuracy'], comparison[f]['ndpi_macro_f1']))
     cv = cv_summary(d, oof[shipped], classes)
+    without_prior = None
+    if chosen_set in PRIOR_SETS:
+        # what the port prior adds to the shipped family (the ablation above measures it with the forest)
+        bare = 'server_port+protocol without the port prior'
+        without_prior = summary_line(cv_summary(d, grouped_cv(d, shipped, inputs_for(bare, candidates), chosen_weights, trees, depth, quick, folds, repeats, bare), classes))
+        log(f'{shipped} without the port prior: {without_prior}')
     seen = app_seen_in_training(d, folds, repeats)
     nd = np.broadcast_to((d['source'] == 'ndpi').to_numpy(), seen.shape)
     right = oof[shipped] == d['group'].to_numpy()
@@ -433,10 +494,14 @@ def main() -> None:
     # ---- the shipped model: fitted on every row (capped per capture and group), exported, checked
     rows = capped(d, np.ones(len(d), dtype=bool), TRAIN_CAP)
     with ev.Timer() as t:
-        final = fit(shipped, d, rows, inputs, chosen_weights, trees, depth, quick)
+        final = fit(shipped, d, rows, inputs, chosen_weights, trees, depth, quick, chosen_set)
     final_classes = [str(c) for c in final.classes_]
     os.makedirs(args.out, exist_ok=True)
-    onnx_model = model_to_onnx(final, len(inputs), name=args.name, doc=f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features and the flow identity')
+    doc = f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features and the flow identity'
+    if chosen_set in SERVER_PORT_SETS:
+        onnx_model = with_server_port(model_to_onnx(final.steps[-1][1], len(inputs) - 1, name=args.name, doc=doc), len(inputs))
+    else:
+        onnx_model = model_to_onnx(final, len(inputs), name=args.name, doc=doc)
     onnx_path = os.path.join(args.out, f'{args.name}.onnx')
     onnx.save(onnx_model, onnx_path)
     x_all = preprocess(d[inputs].to_numpy())
@@ -448,6 +513,7 @@ def main() -> None:
         'grouped_cv_ndpi': cv['ndpi'], 'grouped_cv_all_sources': {k: v for k, v in cv['all'].items() if k != 'confusion_matrix'},
         'grouped_cv_ndpi_per_capture_mean_accuracy': cv['ndpi_per_capture_mean_accuracy'],
         'application_seen_in_training': seen_split,
+        'shipped_family_without_port_prior': without_prior,
         'inputs_chosen': chosen_set, 'weights_chosen': chosen_weights, 'shipped_family': shipped, 'best_family_by_accuracy': best_any,
         'ablation': ablation, 'comparison': comparison,
         'rows_per_group': {g: int((d['group'] == g).sum()) for g in classes}, 'rows_per_source_and_group': by_source,
@@ -461,12 +527,14 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '1' if not quick else '0-ci',
+        'version': '2' if not quick else '0-ci',
         'task': 'application',
         'description': (f'{families.describe(shipped, final)} over {len(inputs)} inputs ({", ".join(c for c in inputs if c in IDENTITY)} from '
                         f'the flow identity, {len([c for c in inputs if c not in IDENTITY])} {PROFILE} features); classes = application groups of '
                         f'../shared/data/ndpi/README.md; trained on nDPI\'s benign test captures labelled by nDPI, the lab\'s benign '
-                        f'services and plain corpus traces labelled by server port'),
+                        f'services and plain corpus traces labelled by server port'
+                        + (f'; the server port is min(Source Port, Destination Port), computed in the graph' if chosen_set in SERVER_PORT_SETS else '')
+                        + (f'; plus {len(port_prior())} well-known service ports (models/train/app_ports.csv)' if chosen_set in PRIOR_SETS else '')),
         'profile': PROFILE,
         'onnx': {'file': os.path.basename(onnx_path), 'input': INPUT_NAME, 'probabilities': PROBABILITIES_NAME, 'sha256': sources.sha256_file(onnx_path)},
         'inputs': inputs,
@@ -483,6 +551,10 @@ def main() -> None:
             'label_mapping': {'ndpi_category_to_group': {g: cs for g, cs in sources.APP_GROUPS.items()}, 'ndpi_other': 'every other category and Unknown',
                               'server_ports': {f'{"tcp" if p == 6 else "udp"}/{port}': f'{g} ({why})' for (p, port), (g, why) in al.SERVICE_PORTS.items()},
                               'lab_ftp_passive_ports': 'tcp/30000-30200 → Transfer (FTP_DATA → Download)'},
+            'port_prior': ({'file': os.path.relpath(PORT_PRIOR, ROOT), 'rows': len(port_prior()), 'sha256': sources.sha256_file(PORT_PRIOR)[:16],
+                            'weight_per_row': PORT_PRIOR_WEIGHT,
+                            'source': "IANA service names and nDPI's protocol categories (each row's group is its category's), not fitted to the training captures"}
+                           if chosen_set in PRIOR_SETS else None),
             'excluded_columns': EXCLUDED + [c for c in candidates if c not in inputs],
             'estimator': f'sklearn {sklearn.__version__} {families.describe(shipped, final)}, {chosen_weights} sample weights, random_state={families.SEED}',
             'libraries': f'numpy {np.__version__}, pandas {pd.__version__}, onnx {onnx.__version__}',

@@ -188,3 +188,37 @@ def _ensemble_model(name, doc, n_features, n_classes, post_transform, base_value
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
+
+
+def with_server_port(model: onnx.ModelProto, n_inputs: int) -> onnx.ModelProto:
+    """Put the application model's server-port step in front of a tree ensemble exported for `n_inputs - 1` columns.
+
+    The card's last three inputs are Source Port, Destination Port and Protocol; the trees were fitted on the other
+    inputs, then min(Source Port, Destination Port), then Protocol (app_train.py `server_inputs`): the port a
+    service listens on is the lower one of a client/server pair whichever side the flow's first packet came from.
+    The graph takes [N, n_inputs] as before and does the same in float32, which is exact for port numbers."""
+    g = model.graph
+    tree = g.node[0]
+    tree.input[0] = 'tree_input'
+
+    def const(name: str, values: list[int]) -> onnx.TensorProto:
+        return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+
+    g.initializer.extend([const('axis1', [1]), const('ports_from', [n_inputs - 3]), const('protocol_from', [n_inputs - 1]),
+                          const('end', [n_inputs])])
+    nodes = [
+        helper.make_node('Slice', [INPUT_NAME, 'ports_from', 'protocol_from', 'axis1'], ['ports'], name='ports'),
+        helper.make_node('ReduceMin', ['ports'], ['server_port'], axes=[1], keepdims=1, name='server_port'),
+        helper.make_node('Slice', [INPUT_NAME, 'protocol_from', 'end', 'axis1'], ['protocol'], name='protocol'),
+    ]
+    parts = ['server_port', 'protocol']
+    if n_inputs > 3:
+        g.initializer.append(const('flow_from', [0]))  # only here: onnxruntime warns of an initializer no node uses
+        nodes.insert(0, helper.make_node('Slice', [INPUT_NAME, 'flow_from', 'ports_from', 'axis1'], ['flow'], name='flow'))
+        parts.insert(0, 'flow')
+    nodes.append(helper.make_node('Concat', parts, ['tree_input'], axis=1, name='tree_input'))
+    del g.node[:]
+    g.node.extend(nodes + [tree])
+    g.input[0].type.tensor_type.shape.dim[1].dim_value = n_inputs
+    onnx.checker.check_model(model)
+    return model
