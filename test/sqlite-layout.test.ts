@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
-import { SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
+import { STAGE_WHEN_BEHIND, SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
 
 const COLUMNS: ProfileColumns = {
@@ -100,9 +100,48 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     else expect(sh.stdout.trim()).toBe(`${feature(199, 7)}|${feature(199, 8)}`);
   });
 
-  it('expands the features off the hot path while the writer is idle, before close', async () => {
-    const path = join(dir, 'idle.sqlite');
+  it('a replay writes every feature with its batch: nothing is staged, each committed batch is whole in flows', async () => {
+    const path = join(dir, 'replay.sqlite');
     const sink = await SqliteSink.open(path, COLUMNS, run);
+    const reader = new Database(path, { readonly: true });
+    try {
+      // More batches than the writer takes at once, posted without waiting: a replay's flood at end of capture.
+      const posted = [];
+      for (let b = 0; b < 6; b++) posted.push(sink.write(makeRows(100, b * 100)));
+      await Promise.all(posted);
+      await sink.flush();
+      expect(sink.batchesStaged).toBe(0);
+      expect(sink.featuresPending).toBe(0);
+      expect(reader.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
+      const rows = reader.prepare(`SELECT ${SQL.join(', ')} FROM flows ORDER BY id`).raw(true).all();
+      expect(rows).toEqual(Array.from({ length: 600 }, (_, i) => Array.from({ length: F }, (_, j) => stored(feature(i, j)))));
+    } finally {
+      reader.close();
+      await sink.close();
+    }
+  });
+
+  it('a live writer that falls behind stages features as blocks and expands them when idle, before close', async () => {
+    const path = join(dir, 'behind.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, { ...run, mode: 'live' });
+    for (let b = 0; b < 20; b++) void sink.write(makeRows(200, b * 200));
+    // Posted at once: from the (STAGE_WHEN_BEHIND + 1)th on, each found that many batches ahead of it.
+    expect(sink.batchesStaged).toBe(20 - STAGE_WHEN_BEHIND);
+    await sink.flush();
+    await sink.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
+      const rows = db.prepare(`SELECT ${SQL.join(', ')} FROM flows ORDER BY id`).raw(true).all();
+      expect(rows).toEqual(Array.from({ length: 4000 }, (_, i) => Array.from({ length: F }, (_, j) => stored(feature(i, j)))));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('expands staged features off the hot path while the writer is idle, before close', async () => {
+    const path = join(dir, 'idle.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, run, { stageFeatures: 'always' });
     const reader = new Database(path, { readonly: true });
     try {
       void sink.write(makeRows(50, 0));

@@ -218,7 +218,7 @@ function serve(db: Database.Database, runId: number): number {
   }));
   const HOT = Math.min(F, HOT_FEATURES);
 
-  // ---- the hot path: one narrow row per flow, and the batch's feature vectors as one block ----
+  // ---- the hot path: one narrow row per flow, and its other features (or the batch's block of them) ----
   const P = insertFlowRowsSql(specs, 1).columns.length;
   const ROWS = rowsPerStatement(P);
   const insertOne = db.prepare(insertFlowRowsSql(specs, 1).sql);
@@ -264,7 +264,38 @@ function serve(db: Database.Database, runId: number): number {
     args[o + 8] = b.appModel ?? null;
   }
 
-  const insertBatch = db.transaction((b: Batch) => {
+  // ---- flow_features: every other feature by name, written with the batch or later from its block ----
+  const E = insertFlowFeaturesSql(specs, 1).columns.length;
+  const EROWS = rowsPerStatement(E);
+  const featuresOne = db.prepare(insertFlowFeaturesSql(specs, 1).sql);
+  const featuresMany = db.prepare(insertFlowFeaturesSql(specs, EROWS).sql);
+  const eArgsOne: unknown[] = new Array(E);
+  const eArgsMany: unknown[] = new Array(E * EROWS);
+
+  function fillFeatures(args: unknown[], off: number, id: number, vec: Float64Array, base: number): void {
+    args[off] = id;
+    for (let j = HOT; j < F; j++) args[off + 1 + j - HOT] = vec[base + j];
+  }
+
+  /** The non-hot features of ids first .. first + count - 1 (row-major in `vec`) into flow_features. */
+  function insertFeatures(first: number, count: number, vec: Float64Array): void {
+    let i = 0;
+    for (; i + EROWS <= count; i += EROWS) {
+      for (let k = 0; k < EROWS; k++) fillFeatures(eArgsMany, k * E, first + i + k, vec, (i + k) * F);
+      featuresMany.run(eArgsMany);
+    }
+    for (; i < count; i++) {
+      fillFeatures(eArgsOne, 0, first + i, vec, i * F);
+      featuresOne.run(eArgsOne);
+    }
+  }
+
+  /**
+   * One batch in one transaction: its narrow rows, then its features either straight into flow_features (the
+   * writer keeps up: no later expansion to pay) or staged as one block (the writer is behind a live flood: the
+   * block is expanded when the writer is idle). Returns whether it staged.
+   */
+  const insertBatch = db.transaction((b: Batch): boolean => {
     const first = Number(nextId.get());
     let i = 0;
     for (; i + ROWS <= b.count; i += ROWS) {
@@ -275,27 +306,18 @@ function serve(db: Database.Database, runId: number): number {
       fill(argsOne, 0, b, i, first + i);
       insertOne.run(argsOne);
     }
-    insertBlock.run(first, b.count, Buffer.from(b.features.buffer, b.features.byteOffset, b.count * F * 8));
+    if (b.stage) insertBlock.run(first, b.count, Buffer.from(b.features.buffer, b.features.byteOffset, b.count * F * 8));
+    else insertFeatures(first, b.count, b.features);
+    return b.stage;
   });
 
-  // ---- off the hot path: blocks into flow_features, so the flows view names every feature ----
-  const E = insertFlowFeaturesSql(specs, 1).columns.length;
-  const EROWS = rowsPerStatement(E);
-  const expandOne = db.prepare(insertFlowFeaturesSql(specs, 1).sql);
-  const expandMany = db.prepare(insertFlowFeaturesSql(specs, EROWS).sql);
+  // ---- off the hot path: staged blocks into flow_features, so the flows view names every feature ----
   const oldestBlock = db.prepare(OLDEST_FEATURE_BLOCK_SQL).raw(true);
   const deleteBlock = db.prepare(DELETE_FEATURE_BLOCK_SQL);
   const pruneOrphans = db.prepare(PRUNE_ORPHAN_FEATURES_SQL);
-  const eArgsOne: unknown[] = new Array(E);
-  const eArgsMany: unknown[] = new Array(E * EROWS);
   let expandScheduled = false;
   /** Flows whose features wait in blocks (told to the main side with every acknowledgement). */
   let featuresPending = Number(db.prepare(PENDING_FEATURE_ROWS_SQL).pluck().get());
-
-  function fillFeatures(args: unknown[], off: number, id: number, vec: Float64Array, base: number): void {
-    args[off] = id;
-    for (let j = HOT; j < F; j++) args[off + 1 + j - HOT] = vec[base + j];
-  }
 
   /** Expands the oldest block in one transaction; false when there was none. */
   const expandBlock = db.transaction((): boolean => {
@@ -306,15 +328,7 @@ function serve(db: Database.Database, runId: number): number {
     // A BLOB's Buffer may start at any byte: copy it to an aligned array once.
     const vec = new Float64Array(count * F);
     new Uint8Array(vec.buffer).set(blob);
-    let i = 0;
-    for (; i + EROWS <= count; i += EROWS) {
-      for (let k = 0; k < EROWS; k++) fillFeatures(eArgsMany, k * E, first + i + k, vec, (i + k) * F);
-      expandMany.run(eArgsMany);
-    }
-    for (; i < count; i++) {
-      fillFeatures(eArgsOne, 0, first + i, vec, i * F);
-      expandOne.run(eArgsOne);
-    }
+    insertFeatures(first, count, vec);
     // Rows that retention deleted before their block was expanded must not leave feature rows behind.
     pruneOrphans.run(first, first + count - 1);
     deleteBlock.run(first);
@@ -366,10 +380,11 @@ function serve(db: Database.Database, runId: number): number {
     try {
       switch (msg.t) {
         case 'batch':
-          insertBatch(msg);
           rowsWritten += msg.count;
-          featuresPending += msg.count;
-          scheduleExpand();
+          if (insertBatch(msg)) {
+            featuresPending += msg.count;
+            scheduleExpand();
+          }
           break;
         case 'flush':
           db.pragma('wal_checkpoint(PASSIVE)');
