@@ -165,6 +165,79 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     }
   });
 
+  it("the writer's SQLite extension stores exactly the rows that binding every value stores", async () => {
+    // Batches with every kind of cell: verdicts with NULL labels and NaN scores, none at all, IPv6 and IPv4
+    // identities, NaN and Infinity features, a canonical Flow ID, multi-row and single-row batch sizes.
+    const columns: ProfileColumns = { ...COLUMNS, identityFormat: { timestamp: 'cic', canonicalFlowId: true } };
+    const batches = (): FlowRows[] => {
+      const a = makeRows(70, 0);
+      a.labels![3] = null;
+      a.scores![4] = NaN;
+      a.attackLabels = Array.from({ length: 70 }, (_, i) => (i % 5 === 0 ? null : `A${i % 3}`));
+      a.attackScores = Float64Array.from({ length: 70 }, (_, i) => i / 70);
+      a.kdd = Array.from({ length: 70 }, () => 'dos');
+      a.appLabels = Array.from({ length: 70 }, (_, i) => (i % 2 ? 'Web' : 'Network, "DNS"\n é'));
+      a.appScores = Float64Array.from({ length: 70 }, (_, i) => 1 - i / 70);
+      a.appModel = 'app@1';
+      const b = makeRows(1, 70);
+      const c = makeRows(130, 71);
+      delete c.labels;
+      delete c.scores;
+      delete c.model;
+      for (let i = 0; i < 130; i += 7) setIdentity(c, i, { srcIp: '2001:db8::1', srcPort: 5353, dstIp: 'fe80::2', dstPort: 53, protocol: 17, startUs: 1_700_000_100_000_000 + i, endUs: 1_700_000_100_000_000 + i });
+      setIdentity(c, 1, { srcIp: '10.9.9.9', srcPort: 80, dstIp: '10.0.0.1', dstPort: 1234, protocol: 6, startUs: 1, endUs: 2 });
+      return [a, b, c];
+    };
+    const written: Record<string, { rows: unknown[][]; typed: unknown[][] }> = {};
+    for (const bind of [false, true]) {
+      const path = join(dir, `extension-${bind}.sqlite`);
+      if (bind) process.env.SENSOR_SQLITE_BIND = '1'; // read by the writer thread when it starts
+      const sink = await SqliteSink.open(path, columns, run);
+      delete process.env.SENSOR_SQLITE_BIND;
+      expect(sink.rowsExtension).toBe(!bind);
+      for (const rows of batches()) await sink.write(rows);
+      await sink.close();
+      const db = new Database(path, { readonly: true });
+      const cols = (t: string): string[] => (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
+      const all = [...cols('flow_rows').map((c) => `r.${c}`), ...cols('flow_features').map((c) => `f.${c}`)];
+      const from = 'FROM flow_rows r JOIN flow_features f USING (id) ORDER BY id';
+      written[String(bind)] = {
+        rows: db.prepare(`SELECT ${all.join(', ')} ${from}`).raw(true).all() as unknown[][],
+        typed: db.prepare(`SELECT ${all.map((c) => `typeof(${c})`).join(', ')} ${from}`).raw(true).all() as unknown[][],
+      };
+      db.close();
+    }
+    const viaExtension = written['false']!;
+    expect(viaExtension.rows.length).toBe(201);
+    expect(viaExtension).toEqual(written['true']);
+    // And what was written is what the batches said (spot checks of the kinds above).
+    const byId = (id: number): unknown[] => viaExtension.rows[id - 1]!;
+    expect(byId(4).slice(11 + HOT_FEATURES, 11 + HOT_FEATURES + 2)).toEqual([null, 3 / 1000]); // NULL label, its score
+    expect(byId(5)[11 + HOT_FEATURES + 1]).toBeNull(); // NaN score
+    const app = 11 + HOT_FEATURES + 6; // app_label, app_score, app_model: the last columns of flow_rows
+    expect(byId(1).slice(app, app + 3)).toEqual(['Network, "DNS"\n é', 1, 'app@1']);
+    expect(byId(1).slice(app - 3, app)).toEqual([null, 0, 'dos']); // attack_label NULL (i % 5 = 0), its score, kdd
+    expect(byId(72).slice(2, 11)).toEqual(['fe80::2-2001:db8::1-53-5353-17', '2001:db8::1', 5353, 'fe80::2', 53, 17, 1_700_000_100_000_000, 1_700_000_100_000_000, '14/11/2023 10:15:00 PM']);
+    expect(byId(73).slice(2, 4)).toEqual(['10.0.0.1-10.9.9.9-1234-80-6', '10.9.9.9']);
+  });
+
+  it('the extension refuses a batch whose numbers or texts do not make whole rows', () => {
+    const db = new Database(':memory:');
+    try {
+      db.loadExtension(join(process.cwd(), 'native/build/Release/sensor_sqlite_rows.node'));
+      const numbers = Buffer.from(new Float64Array([1.5, NaN, -Infinity, 4]).buffer);
+      expect(db.prepare('SELECT rowid, c0, c1, t0, t1 FROM batch_rows(?, 2, ?, 2)').raw(true).all(numbers, 'a\x1fbc\x1f\x1fé\x1f')).toEqual([
+        [0, 1.5, null, 'a', 'bc'],
+        [1, -Infinity, 4, '', 'é'],
+      ]);
+      expect(() => db.prepare('SELECT * FROM batch_rows(?, 3)').all(numbers)).toThrow(/32 bytes are not rows of 3 doubles/);
+      expect(() => db.prepare('SELECT * FROM batch_rows(?, 2, ?, 2)').all(numbers, 'a\x1fb\x1fc\x1f')).toThrow(/3 text fields for 2 rows of 2/);
+      expect(() => db.prepare('SELECT * FROM batch_rows(?, 2)').all('text')).toThrow(/numbers must be a BLOB/);
+    } finally {
+      db.close();
+    }
+  });
+
   it('expands blocks that a killed writer left, the next time the database is opened', async () => {
     const path = join(dir, 'killed.sqlite');
     const sink = await SqliteSink.open(path, COLUMNS, run);

@@ -214,6 +214,49 @@ export function insertFlowFeaturesSql(specs: readonly FeatureColumnSpec[], rows:
   return { sql: multiInsert('flow_features', columns, rows), columns };
 }
 
+/** What the writer's batch_rows gives per flow_rows row, in order: numbers (c0 ..), then texts (t0 ..). */
+export const ROW_NUMBERS = ['src_port', 'dst_port', 'protocol', 'start_us', 'end_us'] as const;
+/** After ROW_NUMBERS and the hot features: the scores, then the label codes (into the batch's dictionaries). */
+export const ROW_SCORES = ['score', 'attack_score', 'app_score'] as const;
+export const ROW_LABEL_CODES = ['label', 'attack_label', 'kdd', 'app_label'] as const;
+export const ROW_TEXTS = ['flow_id', 'src_ip', 'dst_ip', 'timestamp'] as const;
+
+/** Numbers per flow_rows row through batch_rows. */
+export function rowNumbersStride(specs: readonly FeatureColumnSpec[]): number {
+  return ROW_NUMBERS.length + hot(specs).length + ROW_SCORES.length + ROW_LABEL_CODES.length;
+}
+
+/**
+ * The INSERT into flow_rows of a whole batch through the writer's SQLite extension (batch_rows): binds @first (the
+ * first row's id), @run, @numbers (rowNumbersStride numbers a row, float64; a NaN label code is NULL), @texts
+ * (ROW_TEXTS, each followed by 0x1f), the models' names @model and @app_model, and each label column's dictionary
+ * as a JSON array (@label, @attack_label, @kdd, @app_label), indexed by the row's code.
+ */
+export function insertFlowRowsFromBatchSql(specs: readonly FeatureColumnSpec[]): string {
+  const c: Record<string, string> = {};
+  let k = 0;
+  for (const name of [...ROW_NUMBERS, ...hot(specs).map((s) => s.sql), ...ROW_SCORES]) c[name] = `c${k++}`;
+  for (const name of ROW_LABEL_CODES) c[name] = `@${name} ->> CAST(c${k++} AS INTEGER)`;
+  ROW_TEXTS.forEach((name, i) => (c[name] = `t${i}`));
+  c['id'] = '@first + rowid';
+  c['run_id'] = '@run';
+  c['model'] = '@model';
+  c['app_model'] = '@app_model';
+  const columns = insertFlowRowsSql(specs, 1).columns;
+  return `INSERT INTO flow_rows (${columns.map(q).join(', ')}) SELECT ${columns.map((n) => c[n]!).join(', ')} FROM batch_rows(@numbers, ${rowNumbersStride(specs)}, @texts, ${ROW_TEXTS.length})`;
+}
+
+/**
+ * The INSERT into flow_features of a whole batch from one BLOB of its feature vectors (float64, row-major, the
+ * profile's order), through the writer's SQLite extension (native/src/sqlite-rows.c: `batch_rows(numbers, stride)`
+ * yields one row per vector, columns c0 ..): bind the first row's id, then the BLOB.
+ */
+export function insertFlowFeaturesFromBlobSql(specs: readonly FeatureColumnSpec[]): string {
+  const columns = ['id', ...cold(specs).map((c) => c.sql)];
+  const values = cold(specs).map((_, k) => `c${HOT_FEATURES + k}`);
+  return `INSERT INTO flow_features (${columns.map(q).join(', ')}) SELECT ${['? + rowid', ...values].join(', ')} FROM batch_rows(?, ${specs.length})`;
+}
+
 /** The id the next batch starts at (read inside its transaction, so concurrent writers cannot collide). */
 export const NEXT_FLOW_ID_SQL = 'SELECT coalesce(max(id), 0) + 1 FROM flow_rows';
 

@@ -154,7 +154,7 @@ export type ToWorker =
   | { t: 'close'; seq: number };
 
 export type FromWorker =
-  | { t: 'ready'; runId: number; featuresPending: number }
+  | { t: 'ready'; runId: number; featuresPending: number; rowsExtension: boolean }
   | { t: 'open-error'; kind: SinkErrorKind; message: string }
   | { t: 'ack'; seq: number; featuresPending: number }
   | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
@@ -225,6 +225,7 @@ export class SqliteSink implements FlowSink {
   #rowsCommitted = 0;
   #featuresPending = 0;
   #batchesStaged = 0;
+  #rowsExtension = false;
   private seq = 0;
   private readonly controls = new Map<number, Pending>();
   /** write() callers waiting for inFlight to drop to the low-water mark. */
@@ -235,6 +236,14 @@ export class SqliteSink implements FlowSink {
   private closePromise: Promise<void> | null = null;
   private readonly nFeatures: number;
   private readonly lowWater: number;
+
+  /**
+   * Whether the writer inserts each batch through its SQLite extension (native/src/sqlite-rows.c, built by `npm
+   * install`), or binds every value (the same rows, at about half the rate) because the extension is not built.
+   */
+  get rowsExtension(): boolean {
+    return this.#rowsExtension;
+  }
 
   /** Batches whose features were staged as blocks rather than written with them (stageFeatures). */
   get batchesStaged(): number {
@@ -326,6 +335,7 @@ export class SqliteSink implements FlowSink {
       options.stageFeatures ?? (run.mode === 'live' ? 'when-behind' : 'never'),
     );
     sink.#featuresPending = ready.featuresPending;
+    sink.#rowsExtension = ready.rowsExtension;
     return sink;
   }
 
