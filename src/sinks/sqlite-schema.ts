@@ -6,11 +6,12 @@
  * much as everything else in a row: a typed column per feature caps a writer near 60 k rows/s):
  * - `flow_rows`: one row per flow with what analysts filter and sort on, as typed columns: identity, times, the
  *   first HOT_FEATURES features (duration, packets and payload bytes each way) and the verdicts.
- * - `feature_blocks`: the full feature vectors of one written batch as one BLOB (float64 little-endian, row-major,
- *   the profile's feature order: meta.columns), for the flow_rows ids first_id .. first_id + count - 1. A block is
- *   a staging area: the writer moves it into flow_features off the hot path (whenever no batch has arrived for a
- *   moment, and completely before it closes) and deletes it.
- * - `flow_features`: every other feature as a typed column, `id` = flow_rows.id.
+ * - `flow_features`: every other feature as a typed column, `id` = flow_rows.id, normally written in the batch's
+ *   own transaction.
+ * - `feature_blocks`: a live writer that falls behind stages a batch's full feature vectors as one BLOB (float64
+ *   little-endian, row-major, the profile's feature order: meta.columns), for the flow_rows ids first_id ..
+ *   first_id + count - 1, and moves it into flow_features off the hot path (whenever no batch waits, and
+ *   completely before it closes), then deletes it. A replay never stages.
  * - `flows`: a view joining flow_rows and flow_features with exactly the columns of a version-2 `flows` table
  *   (identity, every feature under its snake-case CIC name, verdicts), so any SQLite client (the sqlite3 shell,
  *   Python) queries features by name. A row whose block is not yet expanded shows NULL in the non-hot feature

@@ -15,8 +15,9 @@
  * shared buffer is always copied. The identities are numbers and the labels codes, in typed arrays (below), so
  * postMessage clones no per-flow object.
  *
- * Schema: src/sinks/sqlite-schema.ts (version 4: `flow_rows` typed identity/times/counts/verdicts + the feature
- * vector as a BLOB, `flow_features` filled from it off the hot path, the view `flows` naming every feature). A
+ * Schema: src/sinks/sqlite-schema.ts (version 4: `flow_rows` typed identity/times/counts/verdicts, `flow_features`
+ * the other features, written with them or, by a live writer that is behind, staged as a BLOB and filled off the
+ * hot path; the view `flows` naming every feature). A
  * database created with another profile (or other feature columns) is refused with 'profile-mismatch'; one of
  * schema version 1 to 3 is upgraded in the transaction that opens it; any other version is refused.
  * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
