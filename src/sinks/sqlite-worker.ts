@@ -227,7 +227,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
   // With the writer's SQLite extension, a batch is one statement per table with a few bound values (its numbers as
   // one BLOB, its identity text as one string): binding each of ~110 values a flow from JavaScript cost about twice
   // what SQLite spends storing them (feature rows 4.8 against 2.2 µs a row, measured).
-  const withExtension = loadRowsExtension(db);
+  const withExtension = Math.max(F, rowNumbersStride(specs)) <= BATCH_ROWS_NUMBERS && loadRowsExtension(db);
 
   // ---- the hot path: one narrow row per flow, and its other features (or the batch's block of them) ----
   const P = insertFlowRowsSql(specs, 1).columns.length;
@@ -476,6 +476,9 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
   scheduleExpand();
   return { featuresPending, rowsExtension: withExtension };
 }
+
+/** Numbers a row batch_rows gives at most (its columns c0 .. c255). */
+const BATCH_ROWS_NUMBERS = 256;
 
 /** Ends each text field in batch_rows' texts (native/src/sqlite-rows.c); identity text never contains it. */
 const FIELD_END = '\x1f';
