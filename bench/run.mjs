@@ -705,7 +705,7 @@ function reportPeers(results, rounds) {
   out.push('');
   out.push('packets/s = the capture\'s packets (as the sensor counts them) over each tool\'s wall time; flows are each tool\'s own count');
   out.push('(nfpcapd: one-way records; softflowd and the sensor: two-way flows); flows/s for the sensor = rows written into');
-  out.push('the store over the whole run (SQLite: every feature expanded into the flows view before exit).');
+  out.push('the store over the whole run (SQLite: every feature in the flows view before exit).');
   process.stdout.write(out.join('\n') + '\n');
 }
 

@@ -10,6 +10,18 @@
       "cflags!": ["-O3"],
       "cflags": ["-std=gnu11", "-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lpcap", "-lz", "-lpthread"]
+    },
+    {
+      # sensor_sqlite_rows: a SQLite extension the SQLite writer loads (src/sinks/sqlite-worker.ts) to insert a
+      # batch's feature rows from one BLOB. Built against better-sqlite3's own SQLite headers (the SQLite it loads
+      # into); no library to link: SQLite passes its API table at load time.
+      "target_name": "sensor_sqlite_rows",
+      "type": "loadable_module",
+      "product_extension": "node",
+      "sources": ["src/sqlite-rows.c"],
+      "include_dirs": ["<!(node -p \"require('path').join(require('path').dirname(require.resolve('better-sqlite3/package.json')), 'deps', 'sqlite3')\")"],
+      "cflags!": ["-O3"],
+      "cflags": ["-std=gnu11", "-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

@@ -30,6 +30,8 @@ export interface EngineRun {
   info: Record<string, number>;
   packets: number;
   packetsInWrittenFlows: number;
+  /** With finishSlice: the flows written by each finishSome call. */
+  finishSlices?: number[];
 }
 
 export interface RunOptions {
@@ -38,6 +40,8 @@ export interface RunOptions {
   portAwareDirection?: boolean;
   idleTimeoutUs?: number;
   ipv6?: boolean;
+  /** End of capture through finishSome(finishSlice) until it says done (as the pipeline does), not finish(). */
+  finishSlice?: number;
 }
 
 /** Replay Ethernet `frames` through an engine of `profile` with the CLI's defaults, then end of capture. */
@@ -65,7 +69,16 @@ export function runEngine(profile: ProfileName, frames: TimedFrame[], opts: RunO
     off += f.data.length;
   });
   engine.ingestBatch(1, data, meta, frames.length);
-  engine.finish();
+  let finishSlices: number[] | undefined;
+  if (opts.finishSlice === undefined) engine.finish();
+  else {
+    finishSlices = [];
+    for (let done = false; !done; ) {
+      const before = engine.flowsWritten;
+      done = engine.finishSome(opts.finishSlice);
+      finishSlices.push(engine.flowsWritten - before);
+    }
+  }
   const flows: WrittenFlow[] = [];
   for (const b of batches) {
     for (let i = 0; i < b.count; i++) {
@@ -80,7 +93,7 @@ export function runEngine(profile: ProfileName, frames: TimedFrame[], opts: RunO
     }
   }
   const a = engine.accounting();
-  return { flows, reasons: a.packetsNotInWrittenFlows, info: a.info, packets: a.packets, packetsInWrittenFlows: a.packetsInWrittenFlows };
+  return { flows, reasons: a.packetsNotInWrittenFlows, info: a.info, packets: a.packets, packetsInWrittenFlows: a.packetsInWrittenFlows, ...(finishSlices ? { finishSlices } : {}) };
 }
 
 /** Total Fwd/Bwd packets under either naming (CICFlowMeter's or the CIC-IDS2017 dataset's). */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
-import { SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
+import { STAGE_WHEN_BEHIND, SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
 
 const COLUMNS: ProfileColumns = {
@@ -100,9 +100,48 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     else expect(sh.stdout.trim()).toBe(`${feature(199, 7)}|${feature(199, 8)}`);
   });
 
-  it('expands the features off the hot path while the writer is idle, before close', async () => {
-    const path = join(dir, 'idle.sqlite');
+  it('a replay writes every feature with its batch: nothing is staged, each committed batch is whole in flows', async () => {
+    const path = join(dir, 'replay.sqlite');
     const sink = await SqliteSink.open(path, COLUMNS, run);
+    const reader = new Database(path, { readonly: true });
+    try {
+      // More batches than the writer takes at once, posted without waiting: a replay's flood at end of capture.
+      const posted = [];
+      for (let b = 0; b < 6; b++) posted.push(sink.write(makeRows(100, b * 100)));
+      await Promise.all(posted);
+      await sink.flush();
+      expect(sink.batchesStaged).toBe(0);
+      expect(sink.featuresPending).toBe(0);
+      expect(reader.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
+      const rows = reader.prepare(`SELECT ${SQL.join(', ')} FROM flows ORDER BY id`).raw(true).all();
+      expect(rows).toEqual(Array.from({ length: 600 }, (_, i) => Array.from({ length: F }, (_, j) => stored(feature(i, j)))));
+    } finally {
+      reader.close();
+      await sink.close();
+    }
+  });
+
+  it('a live writer that falls behind stages features as blocks and expands them when idle, before close', async () => {
+    const path = join(dir, 'behind.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, { ...run, mode: 'live' });
+    for (let b = 0; b < 20; b++) void sink.write(makeRows(200, b * 200));
+    // Posted at once: from the (STAGE_WHEN_BEHIND + 1)th on, each found that many batches ahead of it.
+    expect(sink.batchesStaged).toBe(20 - STAGE_WHEN_BEHIND);
+    await sink.flush();
+    await sink.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
+      const rows = db.prepare(`SELECT ${SQL.join(', ')} FROM flows ORDER BY id`).raw(true).all();
+      expect(rows).toEqual(Array.from({ length: 4000 }, (_, i) => Array.from({ length: F }, (_, j) => stored(feature(i, j)))));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('expands staged features off the hot path while the writer is idle, before close', async () => {
+    const path = join(dir, 'idle.sqlite');
+    const sink = await SqliteSink.open(path, COLUMNS, run, { stageFeatures: 'always' });
     const reader = new Database(path, { readonly: true });
     try {
       void sink.write(makeRows(50, 0));
@@ -123,6 +162,79 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     } finally {
       reader.close();
       await sink.close();
+    }
+  });
+
+  it("the writer's SQLite extension stores exactly the rows that binding every value stores", async () => {
+    // Batches with every kind of cell: verdicts with NULL labels and NaN scores, none at all, IPv6 and IPv4
+    // identities, NaN and Infinity features, a canonical Flow ID, multi-row and single-row batch sizes.
+    const columns: ProfileColumns = { ...COLUMNS, identityFormat: { timestamp: 'cic', canonicalFlowId: true } };
+    const batches = (): FlowRows[] => {
+      const a = makeRows(70, 0);
+      a.labels![3] = null;
+      a.scores![4] = NaN;
+      a.attackLabels = Array.from({ length: 70 }, (_, i) => (i % 5 === 0 ? null : `A${i % 3}`));
+      a.attackScores = Float64Array.from({ length: 70 }, (_, i) => i / 70);
+      a.kdd = Array.from({ length: 70 }, () => 'dos');
+      a.appLabels = Array.from({ length: 70 }, (_, i) => (i % 2 ? 'Web' : 'Network, "DNS"\n é'));
+      a.appScores = Float64Array.from({ length: 70 }, (_, i) => 1 - i / 70);
+      a.appModel = 'app@1';
+      const b = makeRows(1, 70);
+      const c = makeRows(130, 71);
+      delete c.labels;
+      delete c.scores;
+      delete c.model;
+      for (let i = 0; i < 130; i += 7) setIdentity(c, i, { srcIp: '2001:db8::1', srcPort: 5353, dstIp: 'fe80::2', dstPort: 53, protocol: 17, startUs: 1_700_000_100_000_000 + i, endUs: 1_700_000_100_000_000 + i });
+      setIdentity(c, 1, { srcIp: '10.9.9.9', srcPort: 80, dstIp: '10.0.0.1', dstPort: 1234, protocol: 6, startUs: 1, endUs: 2 });
+      return [a, b, c];
+    };
+    const written: Record<string, { rows: unknown[][]; typed: unknown[][] }> = {};
+    for (const bind of [false, true]) {
+      const path = join(dir, `extension-${bind}.sqlite`);
+      if (bind) process.env.SENSOR_SQLITE_BIND = '1'; // read by the writer thread when it starts
+      const sink = await SqliteSink.open(path, columns, run);
+      delete process.env.SENSOR_SQLITE_BIND;
+      expect(sink.rowsExtension).toBe(!bind);
+      for (const rows of batches()) await sink.write(rows);
+      await sink.close();
+      const db = new Database(path, { readonly: true });
+      const cols = (t: string): string[] => (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
+      const all = [...cols('flow_rows').map((c) => `r.${c}`), ...cols('flow_features').map((c) => `f.${c}`)];
+      const from = 'FROM flow_rows r JOIN flow_features f USING (id) ORDER BY id';
+      written[String(bind)] = {
+        rows: db.prepare(`SELECT ${all.join(', ')} ${from}`).raw(true).all() as unknown[][],
+        typed: db.prepare(`SELECT ${all.map((c) => `typeof(${c})`).join(', ')} ${from}`).raw(true).all() as unknown[][],
+      };
+      db.close();
+    }
+    const viaExtension = written['false']!;
+    expect(viaExtension.rows.length).toBe(201);
+    expect(viaExtension).toEqual(written['true']);
+    // And what was written is what the batches said (spot checks of the kinds above).
+    const byId = (id: number): unknown[] => viaExtension.rows[id - 1]!;
+    expect(byId(4).slice(11 + HOT_FEATURES, 11 + HOT_FEATURES + 2)).toEqual([null, 3 / 1000]); // NULL label, its score
+    expect(byId(5)[11 + HOT_FEATURES + 1]).toBeNull(); // NaN score
+    const app = 11 + HOT_FEATURES + 6; // app_label, app_score, app_model: the last columns of flow_rows
+    expect(byId(1).slice(app, app + 3)).toEqual(['Network, "DNS"\n é', 1, 'app@1']);
+    expect(byId(1).slice(app - 3, app)).toEqual([null, 0, 'dos']); // attack_label NULL (i % 5 = 0), its score, kdd
+    expect(byId(72).slice(2, 11)).toEqual(['fe80::2-2001:db8::1-53-5353-17', '2001:db8::1', 5353, 'fe80::2', 53, 17, 1_700_000_100_000_000, 1_700_000_100_000_000, '14/11/2023 10:15:00 PM']);
+    expect(byId(73).slice(2, 4)).toEqual(['10.0.0.1-10.9.9.9-1234-80-6', '10.9.9.9']);
+  });
+
+  it('the extension refuses a batch whose numbers or texts do not make whole rows', () => {
+    const db = new Database(':memory:');
+    try {
+      db.loadExtension(join(process.cwd(), 'native/build/Release/sensor_sqlite_rows.node'));
+      const numbers = Buffer.from(new Float64Array([1.5, NaN, -Infinity, 4]).buffer);
+      expect(db.prepare('SELECT rowid, c0, c1, t0, t1 FROM batch_rows(?, 2, ?, 2)').raw(true).all(numbers, 'a\x1fbc\x1f\x1fé\x1f')).toEqual([
+        [0, 1.5, null, 'a', 'bc'],
+        [1, -Infinity, 4, '', 'é'],
+      ]);
+      expect(() => db.prepare('SELECT * FROM batch_rows(?, 3)').all(numbers)).toThrow(/32 bytes are not rows of 3 doubles/);
+      expect(() => db.prepare('SELECT * FROM batch_rows(?, 2, ?, 2)').all(numbers, 'a\x1fb\x1fc\x1f')).toThrow(/3 text fields for 2 rows of 2/);
+      expect(() => db.prepare('SELECT * FROM batch_rows(?, 2)').all('text')).toThrow(/numbers must be a BLOB/);
+    } finally {
+      db.close();
     }
   });
 

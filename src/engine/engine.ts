@@ -285,10 +285,22 @@ export class Engine extends FlowGenerator {
 
   /** End of input (or the daemon's shutdown): write every open flow (by the profile's rule), then flush the batch. */
   finish(reason: FlowEnd = FlowEnd.EndOfCapture): void {
+    this.finishSome(Infinity, reason);
+  }
+
+  /**
+   * finish() in slices: ends at most `budget` open flows, oldest first, handing each full batch on as usual, and
+   * returns true once none is left (the last partial batch handed over too). A caller that awaits between slices
+   * lets the model and the outputs work on the first batches while the rest are still being ended: in a flood
+   * every flow is still open at the end of the capture and ends here.
+   */
+  finishSome(budget: number, reason: FlowEnd = FlowEnd.EndOfCapture): boolean {
     const t = this.table;
-    while (t.oldest >= 0) this.endFlow(t.oldest, true, reason);
+    for (let n = 0; t.oldest >= 0 && n < budget; n++) this.endFlow(t.oldest, true, reason);
+    if (t.oldest >= 0) return false;
     this.retxUntracked();
     this.flushRows();
+    return true;
   }
 
   private retxUntracked(): void {

@@ -24,6 +24,9 @@ export type { EngineSettings } from './engine-config.js';
 /** Partial output batches are handed to the outputs at least this often (ms). */
 const FLUSH_INTERVAL_MS = 1000;
 
+/** Open flows ended per slice of finish() (a few output batches). */
+const FINISH_SLICE_FLOWS = 4096;
+
 /**
  * What turns packet batches into completed flow batches: the engine itself (one worker, in this thread), or
  * ShardedEngine (`--workers N` > 1: one engine per shard of the flows in worker threads, the same rows in the same
@@ -170,9 +173,19 @@ export class Pipeline {
     await this.drain();
   }
 
-  /** End of input or shutdown: end every open flow, write everything, flush every output. */
+  /**
+   * End of input or shutdown: end every open flow, write everything, flush every output. One engine here ends its
+   * open flows a few batches at a time, passing on between slices what is classified, so that the model and the
+   * outputs work while it ends the rest (a flood's flows all end here) and at most a few batches wait.
+   */
   async finish(reason: FlowEnd = FlowEnd.EndOfCapture): Promise<void> {
-    await this.engine.finish(reason);
+    const e = this.engine;
+    if (e instanceof Engine) {
+      while (!e.finishSome(FINISH_SLICE_FLOWS, reason)) {
+        await new Promise<void>((resolve) => setImmediate(resolve)); // verdicts and the writers' answers come in
+        await this.drain(false);
+      }
+    } else await e.finish(reason);
     await this.drain();
     await this.fanout.flush(this.sinkList);
     this.settleLosses();

@@ -6,11 +6,12 @@
  * much as everything else in a row: a typed column per feature caps a writer near 60 k rows/s):
  * - `flow_rows`: one row per flow with what analysts filter and sort on, as typed columns: identity, times, the
  *   first HOT_FEATURES features (duration, packets and payload bytes each way) and the verdicts.
- * - `feature_blocks`: the full feature vectors of one written batch as one BLOB (float64 little-endian, row-major,
- *   the profile's feature order: meta.columns), for the flow_rows ids first_id .. first_id + count - 1. A block is
- *   a staging area: the writer moves it into flow_features off the hot path (whenever no batch has arrived for a
- *   moment, and completely before it closes) and deletes it.
- * - `flow_features`: every other feature as a typed column, `id` = flow_rows.id.
+ * - `flow_features`: every other feature as a typed column, `id` = flow_rows.id, normally written in the batch's
+ *   own transaction.
+ * - `feature_blocks`: a live writer that falls behind stages a batch's full feature vectors as one BLOB (float64
+ *   little-endian, row-major, the profile's feature order: meta.columns), for the flow_rows ids first_id ..
+ *   first_id + count - 1, and moves it into flow_features off the hot path (whenever no batch waits, and
+ *   completely before it closes), then deletes it. A replay never stages.
  * - `flows`: a view joining flow_rows and flow_features with exactly the columns of a version-2 `flows` table
  *   (identity, every feature under its snake-case CIC name, verdicts), so any SQLite client (the sqlite3 shell,
  *   Python) queries features by name. A row whose block is not yet expanded shows NULL in the non-hot feature
@@ -212,6 +213,49 @@ export function rowsPerStatement(columns: number): number {
 export function insertFlowFeaturesSql(specs: readonly FeatureColumnSpec[], rows: number): { sql: string; columns: string[] } {
   const columns = ['id', ...cold(specs).map((c) => c.sql)];
   return { sql: multiInsert('flow_features', columns, rows), columns };
+}
+
+/** What the writer's batch_rows gives per flow_rows row, in order: numbers (c0 ..), then texts (t0 ..). */
+export const ROW_NUMBERS = ['src_port', 'dst_port', 'protocol', 'start_us', 'end_us'] as const;
+/** After ROW_NUMBERS and the hot features: the scores, then the label codes (into the batch's dictionaries). */
+export const ROW_SCORES = ['score', 'attack_score', 'app_score'] as const;
+export const ROW_LABEL_CODES = ['label', 'attack_label', 'kdd', 'app_label'] as const;
+export const ROW_TEXTS = ['flow_id', 'src_ip', 'dst_ip', 'timestamp'] as const;
+
+/** Numbers per flow_rows row through batch_rows. */
+export function rowNumbersStride(specs: readonly FeatureColumnSpec[]): number {
+  return ROW_NUMBERS.length + hot(specs).length + ROW_SCORES.length + ROW_LABEL_CODES.length;
+}
+
+/**
+ * The INSERT into flow_rows of a whole batch through the writer's SQLite extension (batch_rows): binds @first (the
+ * first row's id), @run, @numbers (rowNumbersStride numbers a row, float64; a NaN label code is NULL), @texts
+ * (ROW_TEXTS, each followed by 0x1f), the models' names @model and @app_model, and each label column's dictionary
+ * as a JSON array (@label, @attack_label, @kdd, @app_label), indexed by the row's code.
+ */
+export function insertFlowRowsFromBatchSql(specs: readonly FeatureColumnSpec[]): string {
+  const c: Record<string, string> = {};
+  let k = 0;
+  for (const name of [...ROW_NUMBERS, ...hot(specs).map((s) => s.sql), ...ROW_SCORES]) c[name] = `c${k++}`;
+  for (const name of ROW_LABEL_CODES) c[name] = `@${name} ->> CAST(c${k++} AS INTEGER)`;
+  ROW_TEXTS.forEach((name, i) => (c[name] = `t${i}`));
+  c['id'] = '@first + rowid';
+  c['run_id'] = '@run';
+  c['model'] = '@model';
+  c['app_model'] = '@app_model';
+  const columns = insertFlowRowsSql(specs, 1).columns;
+  return `INSERT INTO flow_rows (${columns.map(q).join(', ')}) SELECT ${columns.map((n) => c[n]!).join(', ')} FROM batch_rows(@numbers, ${rowNumbersStride(specs)}, @texts, ${ROW_TEXTS.length})`;
+}
+
+/**
+ * The INSERT into flow_features of a whole batch from one BLOB of its feature vectors (float64, row-major, the
+ * profile's order), through the writer's SQLite extension (native/src/sqlite-rows.c: `batch_rows(numbers, stride)`
+ * yields one row per vector, columns c0 ..): bind the first row's id, then the BLOB.
+ */
+export function insertFlowFeaturesFromBlobSql(specs: readonly FeatureColumnSpec[]): string {
+  const columns = ['id', ...cold(specs).map((c) => c.sql)];
+  const values = cold(specs).map((_, k) => `c${HOT_FEATURES + k}`);
+  return `INSERT INTO flow_features (${columns.map(q).join(', ')}) SELECT ${['? + rowid', ...values].join(', ')} FROM batch_rows(?, ${specs.length})`;
 }
 
 /** The id the next batch starts at (read inside its transaction, so concurrent writers cannot collide). */

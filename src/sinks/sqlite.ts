@@ -15,8 +15,9 @@
  * shared buffer is always copied. The identities are numbers and the labels codes, in typed arrays (below), so
  * postMessage clones no per-flow object.
  *
- * Schema: src/sinks/sqlite-schema.ts (version 4: `flow_rows` typed identity/times/counts/verdicts + the feature
- * vector as a BLOB, `flow_features` filled from it off the hot path, the view `flows` naming every feature). A
+ * Schema: src/sinks/sqlite-schema.ts (version 4: `flow_rows` typed identity/times/counts/verdicts, `flow_features`
+ * the other features, written with them or, by a live writer that is behind, staged as a BLOB and filled off the
+ * hot path; the view `flows` naming every feature). A
  * database created with another profile (or other feature columns) is refused with 'profile-mismatch'; one of
  * schema version 1 to 3 is upgraded in the transaction that opens it; any other version is refused.
  * The worker runs WAL, synchronous=NORMAL, one transaction per batch (so a batch is committed as soon as the
@@ -57,9 +58,22 @@ export interface SqliteSinkOptions {
   writeBusyTimeoutMs?: number;
   /** Transfer `rows.features.buffer` to the worker instead of copying it (detaches the caller's array). */
   transferFeatures?: boolean;
+  /**
+   * When a batch's features go to flow_features in its own transaction ('never' staged), or are staged as one
+   * block to be expanded when the writer is idle: 'when-behind' stages while STAGE_WHEN_BEHIND or more batches
+   * already wait for the writer (a live flood: the narrow rows keep up, the features catch up later), 'always'
+   * stages every batch. Default: 'never' for a replay (it must end with every feature expanded, and staging only
+   * adds the block's write and read), 'when-behind' for live.
+   */
+  stageFeatures?: StageFeatures;
   /** Worker script to run (default: `sqlite-worker.js` next to this module, else `dist/sinks/`). */
   workerUrl?: URL;
 }
+
+export type StageFeatures = 'never' | 'when-behind' | 'always';
+
+/** Batches already waiting for the writer from which a live sink stages a batch's features ('when-behind'). */
+export const STAGE_WHEN_BEHIND = 2;
 
 // ---- names ------------------------------------------------------------------------------------------------
 
@@ -124,6 +138,8 @@ export type ToWorker =
       /** The rows' identity as numbers: the worker prints it (features/identity-text.ts). */
       identity: FlowIdentityColumns;
       features: Float64Array;
+      /** Stage the features as one block (expanded later) instead of writing them into flow_features now. */
+      stage: boolean;
       labels?: CodedStrings;
       scores?: Float64Array;
       attackLabels?: CodedStrings;
@@ -139,7 +155,7 @@ export type ToWorker =
   | { t: 'close'; seq: number };
 
 export type FromWorker =
-  | { t: 'ready'; runId: number; featuresPending: number }
+  | { t: 'ready'; runId: number; featuresPending: number; rowsExtension: boolean }
   | { t: 'open-error'; kind: SinkErrorKind; message: string }
   | { t: 'ack'; seq: number; featuresPending: number }
   | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
@@ -209,6 +225,8 @@ export class SqliteSink implements FlowSink {
   private readonly inFlightRows: number[] = [];
   #rowsCommitted = 0;
   #featuresPending = 0;
+  #batchesStaged = 0;
+  #rowsExtension = false;
   private seq = 0;
   private readonly controls = new Map<number, Pending>();
   /** write() callers waiting for inFlight to drop to the low-water mark. */
@@ -219,6 +237,19 @@ export class SqliteSink implements FlowSink {
   private closePromise: Promise<void> | null = null;
   private readonly nFeatures: number;
   private readonly lowWater: number;
+
+  /**
+   * Whether the writer inserts each batch through its SQLite extension (native/src/sqlite-rows.c, built by `npm
+   * install`), or binds every value (the same rows, at about half the rate) because the extension is not built.
+   */
+  get rowsExtension(): boolean {
+    return this.#rowsExtension;
+  }
+
+  /** Batches whose features were staged as blocks rather than written with them (stageFeatures). */
+  get batchesStaged(): number {
+    return this.#batchesStaged;
+  }
 
   /** Batches handed to the writer thread and not yet committed (the live stats line reports it). */
   get batchesInFlight(): number {
@@ -233,6 +264,7 @@ export class SqliteSink implements FlowSink {
     readonly runId: number,
     private readonly maxInFlight: number,
     private readonly transferFeatures: boolean,
+    private readonly stageFeatures: StageFeatures,
   ) {
     this.nFeatures = columns.featureNames.length;
     this.lowWater = Math.floor(maxInFlight / 2);
@@ -301,8 +333,10 @@ export class SqliteSink implements FlowSink {
       ready.runId,
       Math.max(1, options.maxInFlight ?? 64),
       options.transferFeatures ?? false,
+      options.stageFeatures ?? (run.mode === 'live' ? 'when-behind' : 'never'),
     );
     sink.#featuresPending = ready.featuresPending;
+    sink.#rowsExtension = ready.rowsExtension;
     return sink;
   }
 
@@ -329,7 +363,9 @@ export class SqliteSink implements FlowSink {
     }
     const count = rows.count;
     const transfer = [features.buffer as ArrayBuffer];
-    const msg: ToWorker = { t: 'batch', seq: ++this.seq, count, identity: identityCopy(rows, count, transfer), features };
+    const stage = this.stageFeatures === 'always' || (this.stageFeatures === 'when-behind' && this.inFlight >= STAGE_WHEN_BEHIND);
+    if (stage) this.#batchesStaged++;
+    const msg: ToWorker = { t: 'batch', seq: ++this.seq, count, identity: identityCopy(rows, count, transfer), features, stage };
     if (rows.labels) msg.labels = codeStrings(rows.labels, count, transfer);
     if (rows.scores) transfer.push((msg.scores = rows.scores.slice(0, count)).buffer);
     if (rows.attackLabels) msg.attackLabels = codeStrings(rows.attackLabels, count, transfer);
