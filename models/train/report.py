@@ -150,6 +150,67 @@ PROBES_AND_PHASE_ENDS = [
 ]
 
 
+def _loto_cell(summary: dict | None) -> str:
+    if not summary:
+        return '-'
+    return f'{_num(summary["lab"]["right_class"])} / {_num(summary["tools"]["right_class"])}'
+
+
+def _tools_table(t: dict) -> list[str]:
+    """measure_tools.py's table (the previous default model replayed by the sensor on the second lab)."""
+    L = ['| tool | class | flows | flagged as an attack | right class |', '|---|---|---:|---:|---:|']
+    for k, v in sorted(t['tools'].items(), key=lambda kv: (kv[1]['class'], kv[0])):
+        L.append(f'| {k} | {v["class"]} | {v["flows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
+    for g, v in t['groups'].items():
+        L.append(f'| **{g}**, mean of {v["tools"]} tools | | | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
+    L.append(f'| **mean over tools** | | | {_pct(t["macro_over_tools"]["flagged_as_attack"])} | {_pct(t["macro_over_tools"]["right_class"])} |')
+    L.append(f'| benign flows: called attacks | BENIGN | {t["benign"]["flows"]} | {_pct(t["benign"]["fpr"])} | |')
+    return L
+
+
+def _other_tools(m: dict, shipped: dict, card: dict) -> list[str]:
+    """The second lab: the previous model on it (measured with the sensor), this model trained without it (LOSO),
+    each tool left out (LOTO), and this model's test rows of it."""
+    prev = m.get('tools_lab_previous_model')
+    loso = shipped.get('leave_one_source_out', {}).get('tools')
+    loto = shipped.get('leave_one_tool_out') or {}
+    if not (prev or loso or loto):
+        return []
+    L = ['## Attacks made by other tools (the second lab)', '',
+         'The first lab has one tool per attack kind, so a model can learn the tool rather than the behaviour.',
+         '`models/train/lab-tools.sh` makes the same classes with other tools and settings on another network (another',
+         'subnet, a server without TCP timestamps and with another receive buffer): masscan; nmap -sA/-sN/-sW/-sT -T3/-O -sC;',
+         'hydra, medusa and ncrack against SSH and FTP; a GoldenEye-like keep-alive flood, a python slowloris, slowhttptest',
+         '-R (range) and -X (slow read), ab and siege as floods; hping3 spoofed SYN flood, UDP flood and a slow one-source SYN',
+         'flood; sqlmap, gobuster, dirb and a webshell\'s command requests; benign users of other kinds (wget mirroring, curl',
+         'keep-alive and range downloads, form posts, ssh and sftp sessions, FTP, DNS). Its captures are in',
+         '`models/train/data/lab-tools/` (README: how made, sha256).', '']
+    if prev:
+        L += [f'**{prev["model"]}** (the previous default, trained without this lab), each capture replayed by the sensor',
+              '(`python3 models/train/measure_tools.py --model ...`; connection tails and probes not counted as attacks):', '',
+              *_tools_table(prev), '']
+    if loso:
+        L += ['**This model\'s settings, trained without the second lab** (leave-one-source-out; every flow of the lab, floods',
+              'sampled):', '', _table_by_label({k: v for k, v in loso['by_label'].items()}), '',
+              f'Benign FPR {_pct(loso["benign_fpr"])}; macro attack recall {_num(loso["macro_attack_recall"])}.', '']
+    if loto:
+        L += ['**Leave one tool out** (train without one lab phase, i.e. one tool, test on its attack flows; threshold for the same',
+              'budget from the other phases\' validation rows; training rows capped at 1,000 per phase and label in these fits):', '',
+              '| left-out phase | tool | class | flows | flagged as an attack | right class |', '|---|---|---|---:|---:|---:|']
+        for u, v in loto.items():
+            L.append(f'| {u} | {v["tool"]} | {v["class"]} | {v["rows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
+        sm = shipped.get('leave_one_tool_out_summary') or {}
+        if sm:
+            L.append(f'| **mean** | first lab {sm["lab"]["tools"]} tools / second lab {sm["tools"]["tools"]} | | | '
+                     f'{_pct(sm["lab"]["flagged_as_attack"])} / {_pct(sm["tools"]["flagged_as_attack"])} | '
+                     f'{_pct(sm["lab"]["right_class"])} / {_pct(sm["tools"]["right_class"])} |')
+        L.append('')
+    if 'held_out_tools_by_label' in m:
+        L += ['**This model on the second lab\'s test rows** (the later 30 % of each phase; the earlier flows of the same tools',
+              'were in training, so this is not a foreign measure):', '', _table_by_label(m['held_out_tools_by_label']), '']
+    return L
+
+
 def write_report(path: str, card: dict, counts: dict) -> None:
     m = card['metrics']
     prov = card['provenance']
@@ -233,7 +294,7 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '| source | rows | accuracy | macro-F1 | benign FPR | attacks flagged |',
         '|---|---:|---:|---:|---:|---:|',
     ]
-    for s in ('cic', 'lab', 'ndpi', 'corpus'):
+    for s in ('cic', 'lab', 'tools', 'ndpi', 'corpus'):
         k = f'held_out_{s}'
         if k in m:
             v = m[k]
@@ -251,6 +312,7 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         for u, v in m['foreign_attack_captures'].items():
             L.append(f'| {u} | {v["class"]} | {v["flows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
         L.append('')
+    L += _other_tools(m, comp[shipped], card)
     L += [
         '## Leave one source out (the shipped family and inputs)',
         '',
@@ -298,8 +360,8 @@ def write_report(path: str, card: dict, counts: dict) -> None:
             'columns (the initial windows, the header lengths, the rates, every clock-based column, the active periods); the selection keeps the',
             'set of the best (family, set) score (validation and leave-one-source-out, never test).',
             '',
-            '| family / feature set | inputs | dropped | score | validation recall at threshold (classes / tools) | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO ndpi FPR | LOSO corpus FPR |',
-            '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+            '| family / feature set | inputs | dropped | score | validation recall at threshold (classes / tools) | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO tools recall | LOSO ndpi FPR | LOSO corpus FPR | LOSO tools FPR | LOTO right class (lab / tools) |',
+            '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ]
         for fs, v in m['ablation'].items():
             lo = v['leave_one_source_out']
@@ -307,7 +369,8 @@ def write_report(path: str, card: dict, counts: dict) -> None:
             dropped = [grp for grp in ('init_win', 'header', 'rates', 'timing', 'active') if grp in v['feature_set']]
             L.append(f'| {fs}{" (chosen)" if v["feature_set"] == m["feature_set"] and v["family"] == m["shipped_family"] else ""} | {v["inputs"]} | {", ".join(dropped) or "-"} | {v["score"]:.3f} | '
                      f'{v["validation_macro_attack_recall_at_threshold"]:.3f} / {_num(v.get("validation_tool_recall_at_threshold"))} | {_pct(v["validation_benign_fpr"])} | {_num(g("cic", "macro_attack_recall"))} | '
-                     f'{_num(g("lab", "macro_attack_recall"))} | {_pct(g("ndpi", "benign_fpr"))} | {_pct(g("corpus", "benign_fpr"))} |')
+                     f'{_num(g("lab", "macro_attack_recall"))} | {_num(g("tools", "macro_attack_recall"))} | {_pct(g("ndpi", "benign_fpr"))} | '
+                     f'{_pct(g("corpus", "benign_fpr"))} | {_pct(g("tools", "benign_fpr"))} | {_loto_cell(v.get("leave_one_tool_out_summary"))} |')
         L += ['']
     agree = m.get('onnx_agreement')
     if agree:
