@@ -196,14 +196,18 @@ def _other_tools(m: dict, shipped: dict, card: dict) -> list[str]:
     if loto:
         L += ['**Leave one tool out** (train without one lab phase, i.e. one tool, test on its attack flows; threshold for the same',
               'budget from the other phases\' validation rows; training rows capped at 1,000 per phase and label in these fits):', '',
-              '| left-out phase | tool | class | flows | flagged as an attack | right class |', '|---|---|---|---:|---:|---:|']
+              '| left-out phase | tool | class | flows | flagged as an attack | right class | argmax: flagged | argmax: right class |',
+              '|---|---|---|---:|---:|---:|---:|---:|']
         for u, v in loto.items():
-            L.append(f'| {u} | {v["tool"]} | {v["class"]} | {v["rows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
+            L.append(f'| {u} | {v["tool"]} | {v["class"]} | {v["rows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} | '
+                     f'{_pct(v.get("argmax_flagged_as_attack"))} | {_pct(v.get("argmax_right_class"))} |')
         sm = shipped.get('leave_one_tool_out_summary') or {}
         if sm:
-            L.append(f'| **mean** | first lab {sm["lab"]["tools"]} tools / second lab {sm["tools"]["tools"]} | | | '
+            L.append(f'| **mean**, first lab ({sm["lab"]["tools"]} tools) / second lab ({sm["tools"]["tools"]}) | | | | '
                      f'{_pct(sm["lab"]["flagged_as_attack"])} / {_pct(sm["tools"]["flagged_as_attack"])} | '
-                     f'{_pct(sm["lab"]["right_class"])} / {_pct(sm["tools"]["right_class"])} |')
+                     f'{_pct(sm["lab"]["right_class"])} / {_pct(sm["tools"]["right_class"])} | | |')
+            L.append(f'| **mean**, all {sm["tools"]} tools | | | | {_pct(sm["flagged_as_attack"])} | {_pct(sm["right_class"])} | '
+                     f'{_pct(sm.get("argmax_flagged_as_attack"))} | {_pct(sm.get("argmax_right_class"))} |')
         L.append('')
     if 'held_out_tools_by_label' in m:
         L += ['**This model on the second lab\'s test rows** (the later 30 % of each phase; the earlier flows of the same tools',

@@ -235,11 +235,15 @@ def leave_one_tool_out(d: pd.DataFrame, family: str, inputs: list[str], small: b
         threshold = ev.threshold_for_budget(score[fold_val['Label'].to_numpy() == BENIGN], FPR_BUDGET)
         held = d[ev.cap_rows(d, ~rest & (d['Label'] != BENIGN).to_numpy(), LOSO_CAP)]
         yt = held['Label'].to_numpy()
-        pred = ev.verdicts(m.predict_proba(preprocess(held[inputs].to_numpy())), classes, threshold)
+        proba = m.predict_proba(preprocess(held[inputs].to_numpy()))
+        pred = ev.verdicts(proba, classes, threshold)
+        argmax = ev.verdicts(proba, classes, None)
         tool = str(held['detail'].astype(str).str.replace(sources.CUT, '', regex=False).mode().iloc[0])
         out[u] = {'tool': tool, 'class': str(yt[0]), 'rows': int(len(yt)), 'threshold': threshold,
                   'flagged_as_attack': round(float((pred != BENIGN).mean()), 4),
-                  'right_class': round(float((pred == yt).mean()), 4)}
+                  'right_class': round(float((pred == yt).mean()), 4),
+                  'argmax_flagged_as_attack': round(float((argmax != BENIGN).mean()), 4),
+                  'argmax_right_class': round(float((argmax == yt).mean()), 4)}
     return out
 
 
@@ -249,7 +253,8 @@ def loto_summary(loto: dict) -> dict:
     def mean(vs, k):
         return round(float(np.mean([v[k] for v in vs])), 4) if vs else None
     vs = list(loto.values())
-    out = {'tools': len(vs), 'flagged_as_attack': mean(vs, 'flagged_as_attack'), 'right_class': mean(vs, 'right_class')}
+    out = {'tools': len(vs), 'flagged_as_attack': mean(vs, 'flagged_as_attack'), 'right_class': mean(vs, 'right_class'),
+           'argmax_flagged_as_attack': mean(vs, 'argmax_flagged_as_attack'), 'argmax_right_class': mean(vs, 'argmax_right_class')}
     for src in ('lab', 'tools'):
         sv = [v for u, v in loto.items() if u.split(':', 1)[0] == src]
         out[src] = {'tools': len(sv), 'flagged_as_attack': mean(sv, 'flagged_as_attack'), 'right_class': mean(sv, 'right_class')}
