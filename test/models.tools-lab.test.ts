@@ -60,7 +60,7 @@ describe.skipIf(skip !== '')('measure_tools.py labels the second lab by its rule
     expect(r.status).toBe(0);
     const m = JSON.parse(readFileSync(out, 'utf8')) as {
       tools: Record<string, { flows: number; class: string }>;
-      not_attacks: Record<string, { flows: number }>;
+      apart: Record<string, { flows: number }>;
       benign: { flows: number };
     };
     for (const [phase, tool, cls] of [['webshell', 'webshell commands (curl)', 'WebAttack'], ['hydraftp', 'hydra ftp', 'BruteForce']] as const) {
@@ -69,10 +69,10 @@ describe.skipIf(skip !== '')('measure_tools.py labels the second lab by its rule
         `ip.src == ${ATTACKER} && tcp.flags.syn == 1 && tcp.flags.ack == 0 && !tcp.analysis.retransmission && (tcp.dstport == 80 || tcp.dstport == 21)`],
       { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
       expect(syns, phase).toBeGreaterThan(0);
-      const cut = m.tools[`${tool} (cut at the end of the phase)`]?.flows ?? 0;
+      const cut = m.apart[`${tool} (cut at the end of the phase)`]?.flows ?? 0;
       expect(m.tools[tool]!.class).toBe(cls);
       expect(m.tools[tool]!.flows + cut, phase).toBe(syns);
-      expect(m.not_attacks[`${tool} (connection tail)`]!.flows, phase).toBeLessThanOrEqual(syns);
+      expect(m.apart[`${tool} (connection tail)`]!.flows, phase).toBeLessThanOrEqual(syns);
     }
     expect(m.benign.flows).toBeGreaterThan(0);
   }, 120_000);

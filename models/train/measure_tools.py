@@ -37,21 +37,21 @@ from sources import BENIGN  # noqa: E402
 
 def tool_table(d: pd.DataFrame, pred: np.ndarray) -> dict:
     """Per tool (detail) of the attack rows: flows, flagged as any attack, called by the right class; per class
-    group the same over its tools (each tool weighs the same); benign FPR; the lines that are not attacks (tails,
-    probes) with the share called attacks."""
+    group the same over its tools (each tool weighs the same); benign FPR; the lines counted apart (tails and
+    probes, which are BENIGN, and exchanges cut by the phase's end) with the share called attacks."""
     y = d['Label'].to_numpy()
     detail = d['detail'].astype(str).to_numpy()
-    out = {'tools': {}, 'not_attacks': {}, 'groups': {}}
+    out = {'tools': {}, 'apart': {}, 'groups': {}}
     for k in sorted(set(detail)):
         m = detail == k
         row = {'flows': int(m.sum()), 'flagged_as_attack': round(float((pred[m] != BENIGN).mean()), 4),
                'right_class': round(float((pred[m] == y[m]).mean()), 4), 'class': str(y[m][0])}
         called = pd.Series(pred[m]).value_counts()
         row['called'] = {str(c): int(n) for c, n in called.items()}
-        if (y[m] != BENIGN).all():
+        if (y[m] != BENIGN).all() and not k.endswith(sources.CUT):
             out['tools'][k] = row
-        elif k != BENIGN:
-            out['not_attacks'][k] = row
+        elif k != BENIGN:  # tails and probes (BENIGN), exchanges cut by the phase's end (counted apart, as in training)
+            out['apart'][k] = row
     for g in sorted(set(v['class'] for v in out['tools'].values())):
         ts = [v for v in out['tools'].values() if v['class'] == g]
         out['groups'][g] = {'tools': len(ts), 'flagged_as_attack': round(float(np.mean([t['flagged_as_attack'] for t in ts])), 4),
@@ -101,8 +101,8 @@ def main() -> None:
     t['model'] = f'{card["name"]}@{card["version"]}'
     print(f'{t["model"]} on {args.lab_dir}')
     print('\n'.join(markdown(t)))
-    for k, v in t['not_attacks'].items():
-        print(f'  not an attack: {k}: {v["flows"]} flows, {100 * v["flagged_as_attack"]:.1f} % called attacks')
+    for k, v in t['apart'].items():
+        print(f'  counted apart: {k}: {v["flows"]} flows, {100 * v["flagged_as_attack"]:.1f} % called attacks')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(t, f, indent=2)
