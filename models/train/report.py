@@ -333,24 +333,33 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '## Model comparison (same inputs, same splits)',
         '',
         'Each family is trained on the training rows with class-balanced sample weights (kNN unweighted), its threshold set on',
-        *(['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
-           'threshold averaged over attack tools and published labels, and the leave-one-source-out macro attack recall at the',
-           'threshold, minus the left-out benign FPR at the threshold (nDPI, corpus).']
+        *((['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
+             'threshold averaged over attack tools and published labels, the leave-one-source-out macro attack recall at the',
+             'threshold and the leave-one-tool-out recall by the right class (exportable families only: 29 fits each), minus the',
+             'left-out benign FPR at the threshold (nDPI, corpus, the second lab). Scores with and without leave-one-tool-out',
+             'are not comparable.']
+            if comp[shipped].get('leave_one_tool_out') else
+            ['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
+             'threshold averaged over attack tools and published labels, and the leave-one-source-out macro attack recall at the',
+             'threshold, minus the left-out benign FPR at the threshold (nDPI, corpus).'])
           if 'validation_tool_recall_at_threshold' in comp[shipped] else
           ['validation rows for the same budget, and measured on the test rows. Score = mean of validation macro attack recall',
            'at the threshold and leave-one-source-out macro attack recall, minus the left-out benign FPR (nDPI, corpus).']),
         '',
-        '| family | estimator | score | threshold | test accuracy | test macro-F1 | test benign FPR | argmax macro-F1 | train s | infer s/1000 rows |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| family | estimator | score | threshold | test accuracy | test macro-F1 | test benign FPR | argmax macro-F1 | LOTO right class (lab / tools) | train s | infer s/1000 rows |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for fam, v in comp.items():
         t = v['test']
         L.append(f'| {fam}{" (shipped)" if fam == shipped else ""} | `{v["estimator"]}` | {v["score"]:.3f} | {_num(v["threshold"], "{:.4f}")} | '
                  f'{_num(t["accuracy"])} | {_num(t["macro_f1"])} | {_pct(t["benign_fpr"])} | {_num(v["test_argmax"]["macro_f1"])} | '
-                 f'{v["train_seconds"]} | {v["inference_seconds_per_1000_rows"]} |')
+                 f'{_loto_cell(v.get("leave_one_tool_out_summary"))} | {v["train_seconds"]} | {v["inference_seconds_per_1000_rows"]} |')
     L += ['']
     if m['best_family_by_score'] != shipped:
-        L += [f'The best score is {m["best_family_by_score"]}\'s; the shipped model is the best family the ONNX exporter handles (forests and gradient boosting).', '']
+        best = m['best_family_by_score']
+        unlike = ' (its score has no leave-one-tool-out term, which was measured for the exportable families only)' \
+            if comp[shipped].get('leave_one_tool_out') and not comp[best].get('leave_one_tool_out') else ''
+        L += [f'The best score is {best}\'s{unlike}; the shipped model is the best family the ONNX exporter handles (forests and gradient boosting).', '']
     L += ['Per-class test F1 by family:', '']
     classes = list(allm['per_class'].keys())
     L += ['| family | ' + ' | '.join(classes) + ' |', '|---|' + '---:|' * len(classes)]
@@ -363,11 +372,19 @@ def write_report(path: str, card: dict, counts: dict) -> None:
             '',
             'Which columns carry the identity of a network or a tool rather than behaviour. Each set drops groups of',
             'columns (the initial windows, the header lengths, the rates, every clock-based column, the active periods); the selection keeps the',
-            'set of the best (family, set) score (validation and leave-one-source-out, never test).',
+            'set of the best (family, set) score (validation, leave-one-source-out and, where measured, leave-one-tool-out; never test).',
             '',
             '| family / feature set | inputs | dropped | score | validation recall at threshold (classes / tools) | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO tools recall | LOSO ndpi FPR | LOSO corpus FPR | LOSO tools FPR | LOTO right class (lab / tools) |',
             '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ]
+        loto = {k: v['leave_one_tool_out_summary']['right_class'] for k, v in m['ablation'].items() if v.get('leave_one_tool_out_summary')}
+        if loto:
+            best_loto = max(loto, key=loto.get)
+            verdict = (': dropping the columns that look like',
+                       'a tool\'s or a network\'s identity did not make unseen tools easier to catch.') if best_loto.endswith('/all') else ('.',)
+            L[-3:-3] = [f'In the tool-held-out view (last column: a lab phase left out of training, its tool\'s attack flows called by the',
+                        f'right class, mean over the {len(next(iter(m["ablation"].values()))["leave_one_tool_out"])} tools) the best '
+                        f'set was {best_loto} ({loto[best_loto]:.3f}){verdict[0]}', *verdict[1:]]
         for fs, v in m['ablation'].items():
             lo = v['leave_one_source_out']
             g = lambda s, k: lo.get(s, {}).get(k)  # noqa: E731
