@@ -16,7 +16,7 @@
 # read), ab and siege as floods; hping3 spoofed SYN flood (--rand-source), UDP flood, slow single-source SYN flood;
 # sqlmap, gobuster, dirb and a webshell's command requests against the web app.
 #
-# Usage:  bash models/train/lab-tools.sh              (root; ~11 min)
+# Usage:  bash models/train/lab-tools.sh              (root; ~8 min; creates the user webops for SSH/FTP)
 #   env:  LAB=/tmp/lab-tools   work directory (captures in $LAB/out: phase-<name>.pcap.gz, labels.csv, summary.txt)
 #         PHASES="..."         a subset of the phases below, in order (default: all)
 #         ONLY_TEARDOWN=1      remove this lab's namespaces and exit
