@@ -150,6 +150,71 @@ PROBES_AND_PHASE_ENDS = [
 ]
 
 
+def _loto_cell(summary: dict | None) -> str:
+    if not summary:
+        return '-'
+    return f'{_num(summary["lab"]["right_class"])} / {_num(summary["tools"]["right_class"])}'
+
+
+def _tools_table(t: dict) -> list[str]:
+    """measure_tools.py's table (the previous default model replayed by the sensor on the second lab)."""
+    L = ['| tool | class | flows | flagged as an attack | right class |', '|---|---|---:|---:|---:|']
+    for k, v in sorted(t['tools'].items(), key=lambda kv: (kv[1]['class'], kv[0])):
+        L.append(f'| {k} | {v["class"]} | {v["flows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
+    for g, v in t['groups'].items():
+        L.append(f'| **{g}**, mean of {v["tools"]} tools | | | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
+    L.append(f'| **mean over tools** | | | {_pct(t["macro_over_tools"]["flagged_as_attack"])} | {_pct(t["macro_over_tools"]["right_class"])} |')
+    L.append(f'| benign flows: called attacks | BENIGN | {t["benign"]["flows"]} | {_pct(t["benign"]["fpr"])} | |')
+    return L
+
+
+def _other_tools(m: dict, shipped: dict, card: dict) -> list[str]:
+    """The second lab: the previous model on it (measured with the sensor), this model trained without it (LOSO),
+    each tool left out (LOTO), and this model's test rows of it."""
+    prev = m.get('tools_lab_previous_model')
+    loso = shipped.get('leave_one_source_out', {}).get('tools')
+    loto = shipped.get('leave_one_tool_out') or {}
+    if not (prev or loso or loto):
+        return []
+    L = ['## Attacks made by other tools (the second lab)', '',
+         'The first lab has one tool per attack kind, so a model can learn the tool rather than the behaviour.',
+         '`models/train/lab-tools.sh` makes the same classes with other tools and settings on another network (another',
+         'subnet, a server without TCP timestamps and with another receive buffer): masscan; nmap -sA/-sN/-sW/-sT -T3/-O -sC;',
+         'hydra, medusa and ncrack against SSH and FTP; a GoldenEye-like keep-alive flood, a python slowloris, slowhttptest',
+         '-R (range) and -X (slow read), ab and siege as floods; hping3 spoofed SYN flood, UDP flood and a slow one-source SYN',
+         'flood; sqlmap, gobuster, dirb and a webshell\'s command requests; benign users of other kinds (wget mirroring, curl',
+         'keep-alive and range downloads, form posts, ssh and sftp sessions, FTP, DNS). Its captures are in',
+         '`models/train/data/lab-tools/` (README: how made, sha256).', '']
+    if prev:
+        L += [f'**{prev["model"]}** (the previous default, trained without this lab), each capture replayed by the sensor',
+              '(`python3 models/train/measure_tools.py --model ...`; connection tails and probes not counted as attacks):', '',
+              *_tools_table(prev), '']
+    if loso:
+        L += ['**This model\'s settings, trained without the second lab** (leave-one-source-out; every flow of the lab, floods',
+              'sampled):', '', _table_by_label({k: v for k, v in loso['by_label'].items()}), '',
+              f'Benign FPR {_pct(loso["benign_fpr"])}; macro attack recall {_num(loso["macro_attack_recall"])}.', '']
+    if loto:
+        L += ['**Leave one tool out** (train without one lab phase, i.e. one tool, test on its attack flows; threshold for the same',
+              'budget from the other phases\' validation rows; training rows capped at 1,000 per phase and label in these fits):', '',
+              '| left-out phase | tool | class | flows | flagged as an attack | right class | argmax: flagged | argmax: right class |',
+              '|---|---|---|---:|---:|---:|---:|---:|']
+        for u, v in loto.items():
+            L.append(f'| {u} | {v["tool"]} | {v["class"]} | {v["rows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} | '
+                     f'{_pct(v.get("argmax_flagged_as_attack"))} | {_pct(v.get("argmax_right_class"))} |')
+        sm = shipped.get('leave_one_tool_out_summary') or {}
+        if sm:
+            L.append(f'| **mean**, first lab ({sm["lab"]["tools"]} tools) / second lab ({sm["tools"]["tools"]}) | | | | '
+                     f'{_pct(sm["lab"]["flagged_as_attack"])} / {_pct(sm["tools"]["flagged_as_attack"])} | '
+                     f'{_pct(sm["lab"]["right_class"])} / {_pct(sm["tools"]["right_class"])} | | |')
+            L.append(f'| **mean**, all {sm["tools"]} tools | | | | {_pct(sm["flagged_as_attack"])} | {_pct(sm["right_class"])} | '
+                     f'{_pct(sm.get("argmax_flagged_as_attack"))} | {_pct(sm.get("argmax_right_class"))} |')
+        L.append('')
+    if 'held_out_tools_by_label' in m:
+        L += ['**This model on the second lab\'s test rows** (the later 30 % of each phase; the earlier flows of the same tools',
+              'were in training, so this is not a foreign measure):', '', _table_by_label(m['held_out_tools_by_label']), '']
+    return L
+
+
 def write_report(path: str, card: dict, counts: dict) -> None:
     m = card['metrics']
     prov = card['provenance']
@@ -174,7 +239,8 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '```',
         '',
         'Debian packages python3-sklearn, python3-pandas, python3-numpy, python3-onnx, python3-matplotlib (no PyPI), Node and a',
-        'built checkout (captures are replayed by `bin/sensor.js --profile cic2017`), and `../shared/data` + `../shared/corpus`.',
+        'built checkout (captures are replayed by `bin/sensor.js --profile cic2017`), `../shared/data` + `../shared/corpus`, and',
+        'the second lab\'s captures in this repository (`models/train/data/lab-tools/`, made by `models/train/lab-tools.sh`).',
         f'Fixed seed. This one: {prov["created"]}, code {prov["code_commit"]}, {prov["estimator"]}, {prov["libraries"]}.',
         '',
         '## Data (every row from files a later engineer can get again)',
@@ -233,7 +299,7 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '| source | rows | accuracy | macro-F1 | benign FPR | attacks flagged |',
         '|---|---:|---:|---:|---:|---:|',
     ]
-    for s in ('cic', 'lab', 'ndpi', 'corpus'):
+    for s in ('cic', 'lab', 'tools', 'ndpi', 'corpus'):
         k = f'held_out_{s}'
         if k in m:
             v = m[k]
@@ -251,6 +317,7 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         for u, v in m['foreign_attack_captures'].items():
             L.append(f'| {u} | {v["class"]} | {v["flows"]} | {_pct(v["flagged_as_attack"])} | {_pct(v["right_class"])} |')
         L.append('')
+    L += _other_tools(m, comp[shipped], card)
     L += [
         '## Leave one source out (the shipped family and inputs)',
         '',
@@ -266,24 +333,33 @@ def write_report(path: str, card: dict, counts: dict) -> None:
         '## Model comparison (same inputs, same splits)',
         '',
         'Each family is trained on the training rows with class-balanced sample weights (kNN unweighted), its threshold set on',
-        *(['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
-           'threshold averaged over attack tools and published labels, and the leave-one-source-out macro attack recall at the',
-           'threshold, minus the left-out benign FPR at the threshold (nDPI, corpus).']
+        *((['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
+             'threshold averaged over attack tools and published labels, the leave-one-source-out macro attack recall at the',
+             'threshold and the leave-one-tool-out recall by the right class (exportable families only: 29 fits each), minus the',
+             'left-out benign FPR at the threshold (nDPI, corpus, the second lab). Scores with and without leave-one-tool-out',
+             'are not comparable.']
+            if comp[shipped].get('leave_one_tool_out') else
+            ['validation rows for the same budget, and measured on the test rows. Score = mean of the validation recall at the',
+             'threshold averaged over attack tools and published labels, and the leave-one-source-out macro attack recall at the',
+             'threshold, minus the left-out benign FPR at the threshold (nDPI, corpus).'])
           if 'validation_tool_recall_at_threshold' in comp[shipped] else
           ['validation rows for the same budget, and measured on the test rows. Score = mean of validation macro attack recall',
            'at the threshold and leave-one-source-out macro attack recall, minus the left-out benign FPR (nDPI, corpus).']),
         '',
-        '| family | estimator | score | threshold | test accuracy | test macro-F1 | test benign FPR | argmax macro-F1 | train s | infer s/1000 rows |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| family | estimator | score | threshold | test accuracy | test macro-F1 | test benign FPR | argmax macro-F1 | LOTO right class (lab / tools) | train s | infer s/1000 rows |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for fam, v in comp.items():
         t = v['test']
         L.append(f'| {fam}{" (shipped)" if fam == shipped else ""} | `{v["estimator"]}` | {v["score"]:.3f} | {_num(v["threshold"], "{:.4f}")} | '
                  f'{_num(t["accuracy"])} | {_num(t["macro_f1"])} | {_pct(t["benign_fpr"])} | {_num(v["test_argmax"]["macro_f1"])} | '
-                 f'{v["train_seconds"]} | {v["inference_seconds_per_1000_rows"]} |')
+                 f'{_loto_cell(v.get("leave_one_tool_out_summary"))} | {v["train_seconds"]} | {v["inference_seconds_per_1000_rows"]} |')
     L += ['']
     if m['best_family_by_score'] != shipped:
-        L += [f'The best score is {m["best_family_by_score"]}\'s; the shipped model is the best family the ONNX exporter handles (forests and gradient boosting).', '']
+        best = m['best_family_by_score']
+        unlike = ' (its score has no leave-one-tool-out term, which was measured for the exportable families only)' \
+            if comp[shipped].get('leave_one_tool_out') and not comp[best].get('leave_one_tool_out') else ''
+        L += [f'The best score is {best}\'s{unlike}; the shipped model is the best family the ONNX exporter handles (forests and gradient boosting).', '']
     L += ['Per-class test F1 by family:', '']
     classes = list(allm['per_class'].keys())
     L += ['| family | ' + ' | '.join(classes) + ' |', '|---|' + '---:|' * len(classes)]
@@ -296,18 +372,27 @@ def write_report(path: str, card: dict, counts: dict) -> None:
             '',
             'Which columns carry the identity of a network or a tool rather than behaviour. Each set drops groups of',
             'columns (the initial windows, the header lengths, the rates, every clock-based column, the active periods); the selection keeps the',
-            'set of the best (family, set) score (validation and leave-one-source-out, never test).',
+            'set of the best (family, set) score (validation, leave-one-source-out and, where measured, leave-one-tool-out; never test).',
             '',
-            '| family / feature set | inputs | dropped | score | validation recall at threshold (classes / tools) | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO ndpi FPR | LOSO corpus FPR |',
-            '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+            '| family / feature set | inputs | dropped | score | validation recall at threshold (classes / tools) | validation benign FPR | LOSO cic recall | LOSO lab recall | LOSO tools recall | LOSO ndpi FPR | LOSO corpus FPR | LOSO tools FPR | LOTO right class (lab / tools) |',
+            '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ]
+        loto = {k: v['leave_one_tool_out_summary']['right_class'] for k, v in m['ablation'].items() if v.get('leave_one_tool_out_summary')}
+        if loto:
+            best_loto = max(loto, key=loto.get)
+            verdict = (': dropping the columns that look like',
+                       'a tool\'s or a network\'s identity did not make unseen tools easier to catch.') if best_loto.endswith('/all') else ('.',)
+            L[-3:-3] = [f'In the tool-held-out view (last column: a lab phase left out of training, its tool\'s attack flows called by the',
+                        f'right class, mean over the {len(next(iter(m["ablation"].values()))["leave_one_tool_out"])} tools) the best '
+                        f'set was {best_loto} ({loto[best_loto]:.3f}){verdict[0]}', *verdict[1:]]
         for fs, v in m['ablation'].items():
             lo = v['leave_one_source_out']
             g = lambda s, k: lo.get(s, {}).get(k)  # noqa: E731
             dropped = [grp for grp in ('init_win', 'header', 'rates', 'timing', 'active') if grp in v['feature_set']]
             L.append(f'| {fs}{" (chosen)" if v["feature_set"] == m["feature_set"] and v["family"] == m["shipped_family"] else ""} | {v["inputs"]} | {", ".join(dropped) or "-"} | {v["score"]:.3f} | '
                      f'{v["validation_macro_attack_recall_at_threshold"]:.3f} / {_num(v.get("validation_tool_recall_at_threshold"))} | {_pct(v["validation_benign_fpr"])} | {_num(g("cic", "macro_attack_recall"))} | '
-                     f'{_num(g("lab", "macro_attack_recall"))} | {_pct(g("ndpi", "benign_fpr"))} | {_pct(g("corpus", "benign_fpr"))} |')
+                     f'{_num(g("lab", "macro_attack_recall"))} | {_num(g("tools", "macro_attack_recall"))} | {_pct(g("ndpi", "benign_fpr"))} | '
+                     f'{_pct(g("corpus", "benign_fpr"))} | {_pct(g("tools", "benign_fpr"))} | {_loto_cell(v.get("leave_one_tool_out_summary"))} |')
         L += ['']
     agree = m.get('onnx_agreement')
     if agree:
@@ -340,6 +425,16 @@ def write_report(path: str, card: dict, counts: dict) -> None:
             '  still what differs most between operating systems and tools (hping3\'s window of 64, nmap\'s 1024): on traffic',
             '  from other tools and hosts these are the first columns to suspect (`sensor models drift` shows them).']
           if m.get('feature_set') == 'all' else []),
+        *(['- **Tools it has not seen.** Leave-one-tool-out (above) is the honest figure for an attack tool that is not in',
+           '  training: most of its flows pass as benign, even when other tools of its class are in training. Per flow, an',
+           '  HTTP flood of ab or siege is an ordinary page fetch, a brute-force try an ordinary failed login, a directory',
+           '  brute force an ordinary 404: what gives them away is the rate and the count across flows, which a per-flow',
+           '  model does not see. The second lab\'s tools are caught because they are in training (their later flows, same',
+           '  run, same network).',
+           '- The `cic2017` profile writes no one-packet flow (as the 2017 build): a spoofed SYN flood whose SYN-ACKs',
+           '  never leave the victim, or a UDP flood with a new source port per datagram, makes no flows at all. The second',
+           '  lab\'s spoofed flood is answered through a gateway and its UDP flood uses six sockets, so both make flows.']
+          if m.get('tools_lab_previous_model') or 'held_out_tools' in m else []),
         '- nDPI\'s captures are short and many are IPv4-less or single-packet; the sensor writes no flow for those',
         '  (cic2017 writes no one-packet flows and no IPv6), so the benign application traffic is about 2,000 flows.',
         '',

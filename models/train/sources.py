@@ -103,20 +103,24 @@ def sha256_file(path: str) -> str:
 
 # ---- replay -------------------------------------------------------------------------------------------------
 
-def replay(pcap: str, work: str) -> pd.DataFrame:
-    """One capture through this checkout's sensor (cic2017, no model): its flows with identity and features."""
-    db = os.path.join(work, hashlib.sha1(pcap.encode()).hexdigest()[:16] + '.sqlite')
+def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
+    """One capture through this checkout's sensor (cic2017, no model): its flows with identity and features.
+    With `model` (a card), the sensor classifies the flows as a user's run would, and the verdict columns
+    (`label`, `attack_label`, `attack_score`) come along as `verdict`, `attack_label`, `attack_score`."""
+    db = os.path.join(work, hashlib.sha1(f'{pcap}|{model}'.encode()).hexdigest()[:16] + '.sqlite')
     for p in (db, db + '-wal', db + '-shm'):
         if os.path.exists(p):
             os.remove(p)
-    cmd = ['node', os.path.join(ROOT, 'bin', 'sensor.js'), '--replay', pcap, '--profile', PROFILE, '--db', db, '--no-model', '-q']
+    judge = ['--model', model, '--no-app-model'] if model else ['--no-model']
+    cmd = ['node', os.path.join(ROOT, 'bin', 'sensor.js'), '--replay', pcap, '--profile', PROFILE, '--db', db, *judge, '-q']
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode not in (0,):
         raise SystemExit(f'train.py: {" ".join(cmd)} failed ({r.returncode}): {r.stderr.strip()}')
     con = sqlite3.connect(db)
     cols = json.loads(con.execute("SELECT value FROM meta WHERE key = 'columns'").fetchone()[0])
     sql = ', '.join(f'"{c["sql"]}"' for c in cols)
-    d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, {sql} FROM flows ORDER BY start_us, id', con)
+    verdict = ', label AS verdict, attack_label, attack_score' if model else ''
+    d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, {sql}{verdict} FROM flows ORDER BY start_us, id', con)
     con.close()
     for p in (db, db + '-wal', db + '-shm'):
         if os.path.exists(p):
@@ -126,15 +130,16 @@ def replay(pcap: str, work: str) -> pd.DataFrame:
         n = c['name']
         names.append(n + '.1' if n in seen else n)
         seen.add(n)
-    d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', *names]
+    d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', *names,
+                 *(['verdict', 'attack_label', 'attack_score'] if model else [])]
     for n in names:
         d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
     return d
 
 
-def replay_many(pcaps: list[str], work: str) -> dict[str, pd.DataFrame]:
+def replay_many(pcaps: list[str], work: str, model: str | None = None) -> dict[str, pd.DataFrame]:
     with ThreadPoolExecutor(max_workers=2) as ex:
-        return dict(zip(pcaps, ex.map(lambda p: replay(p, work), pcaps)))
+        return dict(zip(pcaps, ex.map(lambda p: replay(p, work, model), pcaps)))
 
 
 # ---- CIC-IDS2017 published rows -------------------------------------------------------------------------------
@@ -312,6 +317,87 @@ def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], ru
         parts.append(d[features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']])
         lines.append(f'lab {run} phase-{phase}.pcap.gz: {len(d)} flows, sha256 {sha256_file(pcap)[:16]}')
     lines.append(f'lab {run} labels.csv sha256 {sha256_file(os.path.join(lab_dir, "labels.csv"))[:16]}')
+    return pd.concat(parts, ignore_index=True), lines
+
+
+# ---- the second lab: other tools (models/train/lab-tools.sh) ------------------------------------------------
+
+LAB_TOOLS_DIR = os.path.join(HERE, 'data', 'lab-tools')
+LAB_TOOLS_CLIENT = '172.30.5.40'
+# The slowhttptest phases of the second lab (range and slow read), whose availability probes get the same treatment
+# as the first lab's (lab_tools_probes).
+LAB_TOOLS_SLOWHTTPTEST = ('slowrange', 'slowread')
+
+
+def lab_tools_phases(lab_dir: str) -> list[str]:
+    rules = pd.read_csv(os.path.join(lab_dir, 'labels.csv'), comment='#')
+    return [p for p in rules['phase'] if p != 'background']
+
+
+def label_lab_tools(d: pd.DataFrame, rules: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(label, tool) per flow by labels.csv's rule: the row whose window holds the flow's first packet and whose
+    src_ip is an endpoint (src_ip '*', the spoofed flood: neither endpoint is the benign client); else BENIGN.
+    Attack rows win over the background row that spans them."""
+    t = d['start_us'] / 1e6
+    label = pd.Series(BENIGN, index=d.index, dtype=object)
+    tool = pd.Series(BENIGN, index=d.index, dtype=object)
+    for _, r in rules.sort_values('label', key=lambda s: s != BENIGN).iterrows():
+        if r.src_ip == '*':
+            ends = (d['src_ip'] != LAB_TOOLS_CLIENT) & (d['dst_ip'] != LAB_TOOLS_CLIENT)
+        else:
+            ends = (d['src_ip'] == r.src_ip) | (d['dst_ip'] == r.src_ip)
+        m = (t >= r.start_epoch) & (t <= r.end_epoch) & ends
+        label[m] = r.label
+        tool[m] = r.tool if r.label != BENIGN else BENIGN
+    return label, tool
+
+
+def lab_tools_probes(d: pd.DataFrame, phase: str) -> np.ndarray:
+    """slowhttptest's availability probes in the range (-R) and slow-read (-X) phases: one ordinary short request
+    every few seconds, answered at once. The attack's own connections differ from them: a range request carries
+    a Range header of thousands of bytes; a slow-read connection reads for the whole phase."""
+    if phase not in LAB_TOOLS_SLOWHTTPTEST:
+        return np.zeros(len(d), dtype=bool)
+    return ((d['Label'] != BENIGN).to_numpy() & (d['Total Length of Bwd Packets'].to_numpy() > 0)
+            & (d['Total Length of Fwd Packets'].to_numpy() < 400) & (d['Flow Duration'].to_numpy() < 3e6))
+
+
+def load_lab_tools(lab_dir: str, work: str, features: list[str], model: str | None = None,
+                   phases: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The second lab (other tools, another network), labelled as the first: detail = the tool (labels.csv's
+    `tool`), connection tails of attack connections BENIGN with the detail '<tool> (connection tail)', the slow
+    tools' availability probes BENIGN ('<tool> (availability probe)'), application exchanges cut by the phase's
+    end marked '<tool> (cut at the end of the phase)'. unit = the phase (one tool each). With `model`, the
+    sensor's own verdicts come along (replay)."""
+    rules = pd.read_csv(os.path.join(lab_dir, 'labels.csv'), comment='#')
+    phases = phases or lab_tools_phases(lab_dir)
+    pcaps = [os.path.join(lab_dir, f'phase-{p}.pcap.gz') for p in phases]
+    flows = replay_many(pcaps, work, model)
+    parts, lines = [], []
+    for phase, pcap in zip(phases, pcaps):
+        d = flows[pcap]
+        label, tool = label_lab_tools(d, rules)
+        d['Label'] = label.map(GROUP)
+        d['detail'] = tool
+        w = rules[rules.phase == phase].iloc[0]
+        d['source'] = 'tools'
+        d['unit'] = f'tools:{phase}'
+        d['order'] = (d['start_us'] / 1e6 - w.start_epoch) / (w.end_epoch - w.start_epoch)
+        is_tail, head = connection_tails(d)
+        d['order'] = d['order'].to_numpy()[head]
+        attack_tail = is_tail & (d['Label'] != BENIGN).to_numpy()
+        d.loc[attack_tail, 'detail'] = d.loc[attack_tail, 'detail'] + TAIL
+        d.loc[attack_tail, 'Label'] = BENIGN
+        probe = lab_tools_probes(d, phase)
+        d.loc[probe, 'detail'] = d.loc[probe, 'detail'] + PROBE
+        d.loc[probe, 'Label'] = BENIGN
+        cut = cut_by_phase_end(d, is_tail, head) & (d['Label'] != BENIGN).to_numpy()
+        d.loc[cut, 'detail'] = d.loc[cut, 'detail'] + CUT
+        d['app_group'] = None
+        log(f'lab-tools {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['detail'].value_counts().items()))
+        parts.append(d)
+        lines.append(f'lab-tools phase-{phase}.pcap.gz: {len(d)} flows, sha256 {sha256_file(pcap)[:16]}')
+    lines.append(f'lab-tools labels.csv sha256 {sha256_file(os.path.join(lab_dir, "labels.csv"))[:16]}')
     return pd.concat(parts, ignore_index=True), lines
 
 
