@@ -126,6 +126,18 @@ describe('a model that does not fit is refused before any packet is read (exit 2
     expect(await refused(['--model', badJson])).toMatch(/^sensor: model card .*bad\.json is not valid JSON: /);
   });
 
+  it('a model its session refuses (loaded while the capture is read) leaves no output of any kind, and comes before a missing capture', async () => {
+    const n = shipped().inputs.length;
+    const m = variant('few2', (c) => dropInput(c, n - 1));
+    const line = `sensor: ONNX model ${m.onnx}: input "input" takes ${n} features, but the card lists ${n - 1} inputs\n`;
+    const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
+    const r = await sensor(['--replay', EDGE, '--db', `${out}.sqlite`, '--json', `${out}.json`, '--csv', `${out}.csv`, '--model', m.onnx]);
+    expect([r.status, r.stderr]).toEqual([2, line]);
+    for (const ext of ['sqlite', 'json', 'csv']) expect(existsSync(`${out}.${ext}`)).toBe(false);
+    const missing = await sensor(['--replay', join(dir, 'no-such.pcap'), '--csv', `${out}.csv`, '--model', m.onnx]);
+    expect([missing.status, missing.stderr]).toEqual([2, line]);
+  });
+
   it('the model is checked before the capture is opened', async () => {
     const m = variant('typo2', (c) => renameInput(c, 0, 'Flow Duraton'));
     const r = await sensor(['--replay', join(dir, 'no-such.pcap'), '--csv', join(dir, 'x.csv'), '--model', m.card]);
