@@ -5,7 +5,7 @@
  * model and the application model) batch after batch into arrays it reuses; models with the same inputs and
  * preprocessing share one array.
  */
-import { preprocessValue, type Preprocessing } from './model-card.js';
+import { preprocessValue, type Preprocessing } from './preprocess.js';
 
 export interface InputSpec {
   /** Per input: its column in the profile's feature row, or -1 when it is an identity value. */
