@@ -6,7 +6,7 @@
  *   → workerData {threads, models: [{onnxPath, spec, verdict}]}
  *   ← {t:'ready', graphs} once every session is created, or {t:'error', model, message}
  *   → {t:'run', seq, count, stride, features: Float64Array, identity, models: [{input, output, classes}]}   (features transferred)
- *   ← {t:'done', seq, results: [{probs, dims, verdicts}], features} or {t:'failed', seq, message, features}
+ *   ← {t:'done', seq, results: [{probs, verdicts}], features} or {t:'failed', seq, message, features}
  * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking each
  * model's columns and preprocessing them (into arrays reused from batch to batch, input.ts), and the verdicts
  * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
@@ -17,6 +17,7 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { InputBuilder, type InputSpec } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
+import { ProbabilityMemo } from './memo.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
@@ -39,7 +40,6 @@ export interface TensorInfo {
 }
 export interface ModelResult {
   probs: Float32Array;
-  dims: number[];
   /** Null when the output is not `classes` wide (the main side reports that). */
   verdicts: BatchVerdicts | GroupVerdicts | null;
 }
@@ -87,13 +87,15 @@ async function main(): Promise<void> {
   }
   port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
   const inputs = new InputBuilder(init.models.map((m) => m.spec));
+  // A model of identity inputs only (the application model) is remembered per combination of them (memo.ts).
+  const memos = init.models.map((m) => (ProbabilityMemo.applies(m.spec.featureIndex, m.spec.identityIndex) ? Int32Array.from(m.spec.identityIndex) : null));
   // One batch at a time, in arrival order: the input arrays are reused from batch to batch, and a batch's
   // sessions must be done with them before the next batch is built.
   const queue: RunRequest[] = [];
   let running = false;
   const runQueued = async (): Promise<void> => {
     running = true;
-    for (let m = queue.shift(); m !== undefined; m = queue.shift()) await classify(sessions, inputs, m);
+    for (let m = queue.shift(); m !== undefined; m = queue.shift()) await classify(sessions, inputs, memos, m);
     running = false;
   };
   port.on('message', (m: RunRequest) => {
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
 }
 
 /** Every model's verdicts of one batch, posted back with the batch's features. */
-async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, m: RunRequest): Promise<void> {
+async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, memos: (Int32Array | ProbabilityMemo | null)[], m: RunRequest): Promise<void> {
   const back = [m.features.buffer as ArrayBuffer];
   try {
     const x = inputs.build(m.features, m.stride, m.count, m.identity);
@@ -111,17 +113,27 @@ async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: 
     const transfer: ArrayBuffer[] = [];
     for (let k = 0; k < sessions.length; k++) {
       const io = m.models[k]!;
-      const tensor = new ort.Tensor('float32', x[k]!, [m.count, init.models[k]!.spec.featureIndex.length]);
-      const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
-      const t = out[io.output]!;
-      const probs = t.data as Float32Array;
+      const W = init.models[k]!.spec.featureIndex.length;
+      const session = sessions[k]!;
+      const run = async (input: Float32Array, n: number): Promise<Float32Array> => {
+        const out = await session.run({ [io.input]: new ort.Tensor('float32', input, [n, W]) }, [io.output]);
+        return out[io.output]!.data as Float32Array;
+      };
+      let memo = memos[k];
+      if (memo instanceof Int32Array) memo = memos[k] = new ProbabilityMemo(io.classes, memo);
+      let probs: Float32Array | null = null;
+      if (memo && m.identity !== null) {
+        probs = await memo.probabilities(m.count, m.identity, m.identity.length / m.count, x[k]!, run);
+        if (probs === null) memos[k] = null; // not the card's width: the session's own output from now on
+      }
+      probs ??= await run(x[k]!, m.count);
       // Own the buffer before transferring it (the tensor may view a larger one).
       const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
       // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
       const classes = m.count > 0 ? copy.length / m.count : 0;
       const rule = init.models[k]!.verdict;
       const v = classes !== io.classes ? null : rule !== null ? batchVerdicts(copy, m.count, classes, rule) : groupVerdicts(copy, m.count, classes);
-      results.push({ probs: copy, dims: [...t.dims], verdicts: v });
+      results.push({ probs: copy, verdicts: v });
       transfer.push(copy.buffer as ArrayBuffer);
       if (v !== null) for (const a of Object.values(v) as (Int32Array | Float64Array)[]) transfer.push(a.buffer as ArrayBuffer);
     }
