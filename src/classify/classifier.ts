@@ -31,10 +31,13 @@ import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';
-import type { FromWorker, ModelResult, RunRequest, TensorInfo, WorkerInit } from './worker.js';
+import type { FromWorker, ModelResult, RunRequest, TensorInfo, ToWorker, WorkerInit } from './worker.js';
 import type { BatchVerdicts } from './verdict.js';
 import type { GroupVerdicts } from './group-verdict.js';
 import { checkGraph, checkModel, Model, ModelError, type LoadOptions, type ModelRequest } from './model.js';
+
+/** How long close() lets the inference thread finish the batch it is classifying before terminating it. */
+const STOP_GRACE_MS = 5000;
 
 function defaultWorkerUrl(): URL {
   const sibling = new URL('./worker.js', import.meta.url);
@@ -69,6 +72,7 @@ class InferenceThread {
    */
   readonly ready: Promise<void>;
   private loaded = false;
+  private exited = false;
 
   private constructor(
     readonly models: readonly Model[],
@@ -108,6 +112,7 @@ class InferenceThread {
       else this.fail(new Error(`model ${name}: inference thread failed: ${e.message}`));
     });
     worker.on('exit', (code) => {
+      this.exited = true;
       if (this.closed) return;
       const e = new Error(`model ${name}: inference thread exited (code ${code})`);
       this.fail(e);
@@ -180,7 +185,17 @@ class InferenceThread {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
+    if (!this.exited) {
+      // The thread stops itself between batches (worker.ts drops the batches still queued): terminating it while a
+      // batch is inside onnxruntime (a run that ends early, e.g. an output that cannot open) aborts the process.
+      // Held by the event loop until then; terminated after STOP_GRACE_MS if it does not stop.
+      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      this.worker.ref();
+      this.worker.postMessage({ t: 'stop' } satisfies ToWorker);
+      const timer = setTimeout(() => void this.worker.terminate(), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
     for (const p of this.pending.values()) p.reject(new Error(`model ${this.name} was closed`));
     this.pending.clear();
   }

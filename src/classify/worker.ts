@@ -6,6 +6,7 @@
  *   → workerData {threads, models: [{onnxPath, spec, verdict}]}
  *   ← {t:'ready', graphs} once every session is created, or {t:'error', model, message}
  *   → {t:'run', seq, count, stride, features: Float64Array, identity, models: [{input, output, classes}]}   (features transferred)
+ *   → {t:'stop'}: drop the queued batches and end the thread after the current one (close())
  *   ← {t:'done', seq, results: [{probs, verdicts}], features} or {t:'failed', seq, message, features}
  * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking each
  * model's columns and preprocessing them (into arrays reused from batch to batch, input.ts), and the verdicts
@@ -61,6 +62,9 @@ export interface RunRequest {
   models: { input: string; output: string; classes: number }[];
 }
 
+/** To the thread: a batch to classify, or the end of the run. */
+export type ToWorker = RunRequest | { t: 'stop' };
+
 const port = parentPort!;
 const init = workerData as WorkerInit;
 
@@ -93,12 +97,21 @@ async function main(): Promise<void> {
   // sessions must be done with them before the next batch is built.
   const queue: RunRequest[] = [];
   let running = false;
+  let stopping = false;
   const runQueued = async (): Promise<void> => {
     running = true;
-    for (let m = queue.shift(); m !== undefined; m = queue.shift()) await classify(sessions, inputs, memos, m);
+    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, memos, m);
     running = false;
+    if (stopping) process.exit(0);
   };
-  port.on('message', (m: RunRequest) => {
+  port.on('message', (m: ToWorker) => {
+    if (m.t === 'stop') {
+      // The run is over (close()): the batches still queued are dropped; the thread ends after the current one.
+      stopping = true;
+      queue.length = 0;
+      if (!running) process.exit(0);
+      return;
+    }
     queue.push(m);
     if (!running) void runQueued();
   });

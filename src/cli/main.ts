@@ -139,8 +139,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const args = parsed.args;
   const cfg = args.config;
-  // The model decides the profile unless --profile says otherwise; a model that does not fit is refused here,
-  // before any input is opened or output created.
+  // The model decides the profile unless --profile says otherwise; a card that does not fit is refused here,
+  // before any input is opened or output created (its session, still loading, before any output: runReplay).
   let classifier: FlowClassifier | undefined;
   try {
     const choice = await chooseModels({ attack: cfg.model === null ? false : cfg.model, application: cfg.appModel === null ? false : cfg.appModel }, args.profileGiven ? cfg.profile : undefined, cfg.alertThreshold, { background: true });
