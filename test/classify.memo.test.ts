@@ -61,6 +61,24 @@ describe('ProbabilityMemo', () => {
     expect(await wide.probabilities(1, Float64Array.from([5]), 1, Float32Array.from([5]), s.run)).toBeNull();
   });
 
+  it('stops paying its way when most rows are new combinations (a model that reads the client port): no longer useful', async () => {
+    const s = session(2);
+    const rows = (port: (i: number) => number) => batch(Array.from({ length: 1024 }, (_, i): [number, number, number] => [5000, port(i), 6]));
+    const kept = new ProbabilityMemo(C, Int32Array.from([1, 2]));
+    for (let b = 0; b < 8; b++) {
+      const x = rows(() => 443);
+      await kept.probabilities(x.count, x.identity, 3, x.input, s.run);
+    }
+    expect(kept.useful).toBe(true);
+    const dropped = new ProbabilityMemo(C, Int32Array.from([1, 2]));
+    for (let b = 0; b < 8; b++) {
+      const x = rows((i) => 1024 + b * 1024 + i); // a new port on every flow
+      const p = await dropped.probabilities(x.count, x.identity, 3, x.input, s.run);
+      for (let i = 0; i < x.count; i++) expect(Array.from(p!.subarray(i * C, i * C + C))).toEqual(s.probsOf(x.input.subarray(i * 2, i * 2 + 2)));
+    }
+    expect(dropped.useful).toBe(false);
+  });
+
   it('applies only to models whose inputs are all identity values (1 to 3 of them)', () => {
     expect(ProbabilityMemo.applies([-1, -1], [0, 1])).toBe(true);
     expect(ProbabilityMemo.applies([-1, 4], [0, -1])).toBe(false);

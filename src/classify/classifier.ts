@@ -73,6 +73,7 @@ class InferenceThread {
   readonly ready: Promise<void>;
   private loaded = false;
   private exited = false;
+  private stopping: Promise<void> | null = null;
 
   private constructor(
     readonly models: readonly Model[],
@@ -87,10 +88,13 @@ class InferenceThread {
     let settle!: { resolve: () => void; reject: (e: Error) => void };
     this.ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     this.ready.catch(() => undefined); // awaited by the caller; batches waiting for it are rejected by fail()
-    const refuse = (e: Error): void => {
+    const refuse = (e: Error, busy: boolean): void => {
       this.fail(e);
       settle.reject(e);
-      void worker.terminate();
+      // Batches given before `ready` may be inside onnxruntime now: stop between them (stop()); a thread that
+      // could not load its sessions runs nothing and is terminated.
+      if (busy) void this.stop();
+      else void worker.terminate();
     };
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'ready') {
@@ -99,16 +103,16 @@ class InferenceThread {
           model.graph = m.graphs[k]!;
           problems.push(...checkGraph(model.card, model.onnxPath, model.graph.inputs, model.graph.outputs));
         });
-        if (problems.length > 0) return refuse(new ModelError(problems));
+        if (problems.length > 0) return refuse(new ModelError(problems), true);
         this.loaded = true;
         if (this.pending.size === 0) worker.unref();
         settle.resolve();
       } else if (m.t === 'error') {
-        refuse(new ModelError([`cannot load ONNX model ${models[m.model]?.onnxPath ?? models.map((x) => x.onnxPath).join(', ')}: ${m.message}`]));
+        refuse(new ModelError([`cannot load ONNX model ${models[m.model]?.onnxPath ?? models.map((x) => x.onnxPath).join(', ')}: ${m.message}`]), false);
       } else this.onMessage(m);
     });
     worker.on('error', (e) => {
-      if (!this.loaded) refuse(new Error(`cannot start the inference thread: ${e.message}`));
+      if (!this.loaded) refuse(new Error(`cannot start the inference thread: ${e.message}`), false);
       else this.fail(new Error(`model ${name}: inference thread failed: ${e.message}`));
     });
     worker.on('exit', (code) => {
@@ -185,19 +189,25 @@ class InferenceThread {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.exited) {
-      // The thread stops itself between batches (worker.ts drops the batches still queued): terminating it while a
-      // batch is inside onnxruntime (a run that ends early, e.g. an output that cannot open) aborts the process.
-      // Held by the event loop until then; terminated after STOP_GRACE_MS if it does not stop.
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      this.worker.ref();
-      this.worker.postMessage({ t: 'stop' } satisfies ToWorker);
-      const timer = setTimeout(() => void this.worker.terminate(), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    await this.stop();
     for (const p of this.pending.values()) p.reject(new Error(`model ${this.name} was closed`));
     this.pending.clear();
+  }
+
+  /**
+   * End the thread between batches (worker.ts drops the batches still queued): terminating it while a batch is
+   * inside onnxruntime (a run that ends early: an output that cannot open, a model refused while batches wait)
+   * aborts the process or loses its exit code. Held by the event loop until the thread has ended; terminated after
+   * STOP_GRACE_MS if it does not stop.
+   */
+  private stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.exited) return (this.stopping = Promise.resolve());
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.ref();
+    this.worker.postMessage({ t: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => void this.worker.terminate(), STOP_GRACE_MS);
+    return (this.stopping = exited.then(() => clearTimeout(timer)));
   }
 
   private onMessage(m: FromWorker): void {

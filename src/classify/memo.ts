@@ -7,11 +7,15 @@
  * 127 k flows to two). Runs in the inference thread (worker.ts).
  *
  * Bounded: at most MAX_ENTRIES combinations are kept (~5 MB for 10 classes); past that, a new combination is
- * computed every time it occurs, as without the memo.
+ * computed every time it occurs, as without the memo. Kept only while it pays: when fewer than half of the first
+ * TRIAL_ROWS rows were answered from the table (a model that reads the client's port too sees a new combination
+ * in nearly every flow), `useful` turns false and the caller sends every row to the session.
  */
 
 /** Combinations remembered at most. */
 const MAX_ENTRIES = 1 << 17;
+/** Rows after which the memo must have answered at least half of them from its table to be kept. */
+const TRIAL_ROWS = 8192;
 /** An identity value is a port (0..65535) or a protocol (0..255); a key packs up to 3 of them in 17 bits each. */
 const KEY_BITS = 131072;
 
@@ -19,6 +23,8 @@ export class ProbabilityMemo {
   private readonly index = new Map<number, number>();
   private pool: Float32Array;
   private size = 0;
+  private rows = 0;
+  private answered = 0;
 
   constructor(
     /** Probabilities per row (the card's classes). */
@@ -36,6 +42,11 @@ export class ProbabilityMemo {
 
   get entries(): number {
     return this.size;
+  }
+
+  /** False once the trial has shown that most rows are new combinations: then the session alone is cheaper. */
+  get useful(): boolean {
+    return this.rows < TRIAL_ROWS || this.answered * 2 >= this.rows;
   }
 
   /**
@@ -88,6 +99,8 @@ export class ProbabilityMemo {
     }
 
     const m = missingRows.length;
+    this.rows += count;
+    this.answered += count - m;
     let computed: Float32Array = new Float32Array(0);
     if (m > 0) {
       const x = new Float32Array(m * W);

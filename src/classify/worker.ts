@@ -137,7 +137,8 @@ async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: 
       let probs: Float32Array | null = null;
       if (memo && m.identity !== null) {
         probs = await memo.probabilities(m.count, m.identity, m.identity.length / m.count, x[k]!, run);
-        if (probs === null) memos[k] = null; // not the card's width: the session's own output from now on
+        // Not the card's width, or most flows are new combinations: the session's own output from now on.
+        if (probs === null || !memo.useful) memos[k] = null;
       }
       probs ??= await run(x[k]!, m.count);
       // Own the buffer before transferring it (the tensor may view a larger one).
