@@ -1,7 +1,7 @@
 // Where the verdict path's time goes, per flow and per stage, on the flows of a real capture.
 //
 //   node bench/verdict-profile.mjs [--capture flood|big|quick|PATH] [--max-flows N] [--attack M] [--app M]
-//                                  [--batch 1024] [--threads] [--no-memo]
+//                                  [--batch 1024] [--threads]
 //
 // 1. Runs the engine over the capture in this process and keeps its completed batches (untimed; default
 //    --max-flows 150000), as the CLI's replay makes them (1,024 flows a batch).
@@ -11,8 +11,7 @@
 //      identity   the identity matrix (ports, protocol) the main thread sends with the features
 //      build      every model's input (InputBuilder: columns picked, NaN/±Infinity replaced, float32)
 //      attack     the attack model's session.run
-//      app        the application model's session.run (through ProbabilityMemo, as the inference thread runs it:
-//                 a combination of port and protocol goes to the session once; --no-memo: every row)
+//      app        the application model's session.run
 //      verdicts   batchVerdicts / groupVerdicts (class indices and scores from the probabilities)
 //      label      Model.label + VerdictTally.add on the main thread (names per flow, counts, alert sources)
 //    Pass 1 is cold (a replay's batches run once: JIT warm-up included), pass 2 warm.
@@ -54,7 +53,6 @@ const { InputBuilder } = await dist('classify/input.js');
 const { batchVerdicts } = await dist('classify/verdict.js');
 const { groupVerdicts } = await dist('classify/group-verdict.js');
 const { VerdictTally } = await dist('classify/tally.js');
-const { ProbabilityMemo } = await dist('classify/memo.js');
 
 // ---- 1. the batches
 const profile = getProfile('cic2017');
@@ -105,7 +103,6 @@ const builder = new InputBuilder(specs);
 const STAGES = ['identity', 'build', 'attack', 'app', 'verdicts', 'label'];
 for (const pass of ['cold', 'warm']) {
   const ms = Object.fromEntries(STAGES.map((s) => [s, 0]));
-  const memos = models.map((m, k) => (!args.includes('--no-memo') && ProbabilityMemo.applies(specs[k].featureIndex, specs[k].identityIndex) ? new ProbabilityMemo(m.classes.length, Int32Array.from(specs[k].identityIndex)) : null));
   const tallies = models.map((m) => new VerdictTally(m.classes, m.task === 'attack' ? m.benignIndex : -1, m.task === 'attack'));
   for (const rows of batches) {
     let t = performance.now();
@@ -121,8 +118,8 @@ for (const pass of ['cold', 'warm']) {
     const probs = [];
     for (let k = 0; k < models.length; k++) {
       const m = models[k];
-      const run = async (input, n) => (await sessions[k].run({ [m.card.onnx.input]: new ort.Tensor('float32', input, [n, m.width]) }, [m.card.onnx.probabilities]))[m.card.onnx.probabilities].data;
-      probs.push(memos[k] ? await memos[k].probabilities(rows.count, identity, identityFields.length, x[k], run) : await run(x[k], rows.count));
+      const out = await sessions[k].run({ [m.card.onnx.input]: new ort.Tensor('float32', x[k], [rows.count, m.width]) }, [m.card.onnx.probabilities]);
+      probs.push(out[m.card.onnx.probabilities].data);
       lap(k === 0 ? 'attack' : 'app');
     }
     const v = models.map((m, k) => (m.task === 'attack' ? batchVerdicts(probs[k], rows.count, m.classes.length, m.verdictRule()) : groupVerdicts(probs[k], rows.count, m.classes.length)));

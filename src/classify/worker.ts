@@ -18,7 +18,6 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { InputBuilder, type InputSpec } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
-import { ProbabilityMemo } from './memo.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
@@ -91,8 +90,6 @@ async function main(): Promise<void> {
   }
   port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
   const inputs = new InputBuilder(init.models.map((m) => m.spec));
-  // A model of identity inputs only (the application model) is remembered per combination of them (memo.ts).
-  const memos = init.models.map((m) => (ProbabilityMemo.applies(m.spec.featureIndex, m.spec.identityIndex) ? Int32Array.from(m.spec.identityIndex) : null));
   // One batch at a time, in arrival order: the input arrays are reused from batch to batch, and a batch's
   // sessions must be done with them before the next batch is built.
   const queue: RunRequest[] = [];
@@ -100,7 +97,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const runQueued = async (): Promise<void> => {
     running = true;
-    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, memos, m);
+    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, m);
     running = false;
     if (stopping) process.exit(0);
   };
@@ -118,7 +115,7 @@ async function main(): Promise<void> {
 }
 
 /** Every model's verdicts of one batch, posted back with the batch's features. */
-async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, memos: (Int32Array | ProbabilityMemo | null)[], m: RunRequest): Promise<void> {
+async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, m: RunRequest): Promise<void> {
   const back = [m.features.buffer as ArrayBuffer];
   try {
     const x = inputs.build(m.features, m.stride, m.count, m.identity);
@@ -126,21 +123,9 @@ async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: 
     const transfer: ArrayBuffer[] = [];
     for (let k = 0; k < sessions.length; k++) {
       const io = m.models[k]!;
-      const W = init.models[k]!.spec.featureIndex.length;
-      const session = sessions[k]!;
-      const run = async (input: Float32Array, n: number): Promise<Float32Array> => {
-        const out = await session.run({ [io.input]: new ort.Tensor('float32', input, [n, W]) }, [io.output]);
-        return out[io.output]!.data as Float32Array;
-      };
-      let memo = memos[k];
-      if (memo instanceof Int32Array) memo = memos[k] = new ProbabilityMemo(io.classes, memo);
-      let probs: Float32Array | null = null;
-      if (memo && m.identity !== null) {
-        probs = await memo.probabilities(m.count, m.identity, m.identity.length / m.count, x[k]!, run);
-        // Not the card's width, or most flows are new combinations: the session's own output from now on.
-        if (probs === null || !memo.useful) memos[k] = null;
-      }
-      probs ??= await run(x[k]!, m.count);
+      const tensor = new ort.Tensor('float32', x[k]!, [m.count, init.models[k]!.spec.featureIndex.length]);
+      const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
+      const probs = out[io.output]!.data as Float32Array;
       // Own the buffer before transferring it (the tensor may view a larger one).
       const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
       // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
