@@ -374,7 +374,7 @@ describe('the live daemon\'s setting appModel (config file, SENSOR_APP_MODEL, --
   });
 });
 
-describe('buildModelInputs: every model\'s input from one pass over the rows', () => {
+describe('buildModelInputs / InputBuilder: every model\'s input of a batch', () => {
   it('equals building each model\'s input alone (plain, identity inputs with clipping, scaling; a shared spec)', async () => {
     const { buildModelInput, buildModelInputs } = await import('../src/classify/input.js');
     const stride = 7;
@@ -389,5 +389,29 @@ describe('buildModelInputs: every model\'s input from one pass over the rows', (
     const fused = buildModelInputs(features, stride, count, identity, specs);
     specs.forEach((s, k) => expect(Array.from(fused[k]!)).toEqual(Array.from(buildModelInput(features, stride, count, identity, s))));
     expect(fused[3]).toBe(fused[0]); // the same inputs and preprocessing: one array
+  });
+
+  it('InputBuilder reuses its arrays from batch to batch: a smaller batch after a larger one is built exactly as alone', async () => {
+    const { buildModelInput, InputBuilder } = await import('../src/classify/input.js');
+    const stride = 5;
+    const pre = { nan: -1, posinf: 7, neginf: -7, clip: null, scale: null };
+    const specs = [
+      { featureIndex: [4, 0, 2], identityIndex: [-1, -1, -1], preprocessing: pre },
+      { featureIndex: [-1, -1], identityIndex: [0, 1], preprocessing: pre },
+    ];
+    const builder = new InputBuilder(specs);
+    const batch = (count: number, seed: number) => ({
+      count,
+      features: new Float64Array(count * stride).map((_, k) => [NaN, Infinity, -Infinity][(k + seed) % 7] ?? ((k + seed) * 7919) % 1000),
+      identity: new Float64Array(count * 2).map((_, k) => ((k + seed) * 31) % 65536),
+    });
+    let first: Float32Array | undefined;
+    for (const b of [batch(40, 1), batch(13, 2), batch(40, 3), batch(0, 4)]) {
+      const got = builder.build(b.features, stride, b.count, b.identity);
+      first ??= got[0];
+      specs.forEach((s, k) => expect(Array.from(got[k]!)).toEqual(Array.from(buildModelInput(b.features, stride, b.count, b.identity, s))));
+    }
+    // The 13-flow batch was built in the 40-flow batch's memory, not in a new array.
+    expect(builder.build(batch(13, 5).features, stride, 13, batch(13, 5).identity)[0]!.buffer).toBe(first!.buffer);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { ROOT, SHARED, sensor } from './helpers/cli.js';
+import { ROOT, SHARED, runCommand, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-'));
@@ -126,11 +126,49 @@ describe('a model that does not fit is refused before any packet is read (exit 2
     expect(await refused(['--model', badJson])).toMatch(/^sensor: model card .*bad\.json is not valid JSON: /);
   });
 
+  it('a model its session refuses (loaded while the capture is read) leaves no output of any kind, and comes before a missing capture', async () => {
+    const n = shipped().inputs.length;
+    const m = variant('few2', (c) => dropInput(c, n - 1));
+    const line = `sensor: ONNX model ${m.onnx}: input "input" takes ${n} features, but the card lists ${n - 1} inputs\n`;
+    const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
+    const r = await sensor(['--replay', EDGE, '--db', `${out}.sqlite`, '--json', `${out}.json`, '--csv', `${out}.csv`, '--model', m.onnx]);
+    expect([r.status, r.stderr]).toEqual([2, line]);
+    for (const ext of ['sqlite', 'json', 'csv']) expect(existsSync(`${out}.${ext}`)).toBe(false);
+    const missing = await sensor(['--replay', join(dir, 'no-such.pcap'), '--csv', `${out}.csv`, '--model', m.onnx]);
+    expect([missing.status, missing.stderr]).toEqual([2, line]);
+  });
+
   it('the model is checked before the capture is opened', async () => {
     const m = variant('typo2', (c) => renameInput(c, 0, 'Flow Duraton'));
     const r = await sensor(['--replay', join(dir, 'no-such.pcap'), '--csv', join(dir, 'x.csv'), '--model', m.card]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown feature name "Flow Duraton"');
+  });
+});
+
+describe('the models\' thread', () => {
+  it('closing the models while batches are being classified ends the process cleanly, with its exit code (10 runs)', async () => {
+    // What a run that ends early does (an output that cannot open once the sessions are loaded, a failed sink): the
+    // inference thread must stop between batches; terminated inside onnxruntime, the process aborted (134).
+    const script = join(dir, 'close-busy.mjs');
+    writeFileSync(
+      script,
+      `const { FlowClassifier } = await import(${JSON.stringify(join(ROOT, 'dist', 'classify', 'classifier.js'))});
+const { newFlowRows } = await import(${JSON.stringify(join(ROOT, 'dist', 'engine', 'flow-batch.js'))});
+const c = FlowClassifier.start({ attack: { spec: 'cic2017-attack' }, application: { spec: 'cic2017-app' } });
+for (let i = 0; i < 20; i++) {
+  const rows = { ...newFlowRows(1024, 77), count: 1024 };
+  rows.features.forEach((_, k) => (rows.features[k] = (k * 7919) % 1000));
+  c.classify(rows).catch(() => undefined);
+}
+await c.ready;
+await new Promise((r) => setTimeout(r, 5));
+await c.close();
+process.exitCode = 4;
+`,
+    );
+    const runs = await Promise.all(Array.from({ length: 10 }, () => runCommand(process.execPath, [script])));
+    for (const r of runs) expect([r.status, r.signal, r.stderr]).toEqual([4, null, '']);
   });
 });
 

@@ -1,13 +1,19 @@
 /**
  * Load a model (ONNX + card), check that it fits, and classify batches of completed flows.
  *
- * Everything that can make a model unusable is found by Classifier.load(), before any packet is read: the
- * card is missing or invalid, its inputs are not columns of its profile, the profile is not the one the user
- * asked for, the ONNX file is not the one the card describes (sha256), cannot be loaded, or its graph's input
- * width or output width differs from the card. load() throws one ModelError listing every problem found.
+ * Everything that can make a model unusable is found before any output is written: the card is missing or
+ * invalid, its inputs are not columns of its profile, the profile is not the one the user asked for, the ONNX
+ * file is not the one the card describes (sha256) — all found by start(), on the calling thread, before any
+ * packet is read — or the file cannot be loaded, or its graph's input width or output width differs from the
+ * card — found by the inference thread as it loads the sessions (`ready`). Each step throws one ModelError
+ * listing every problem it found; load() is start() and ready together.
+ *
+ * Loading the sessions (starting the thread and onnxruntime, ~0.1 s) is what a replay overlaps with reading its
+ * first packets: FlowClassifier.start() returns at once and classify() may be called before `ready` (the batches
+ * wait in the thread's queue); the replay opens its outputs once `ready` resolves (cli/main.ts).
  *
  * A run has one model slot per task (checkModelTask): the attack model (--model) and the application model
- * (--app-model); FlowClassifier.load() checks both, and refuses a model in the wrong slot, a card of a task the
+ * (--app-model); FlowClassifier.start() checks both, and refuses a model in the wrong slot, a card of a task the
  * sensor does not know (model-card.ts) and two models of different profiles. Classifier is one model alone
  * (`sensor models inspect`, `sensor classify`, `sensor serve`).
  *
@@ -25,10 +31,13 @@ import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';
 import { buildModelInput, type InputSpec } from './input.js';
-import type { FromWorker, ModelResult, RunRequest, TensorInfo, WorkerInit } from './worker.js';
+import type { FromWorker, ModelResult, RunRequest, TensorInfo, ToWorker, WorkerInit } from './worker.js';
 import type { BatchVerdicts } from './verdict.js';
 import type { GroupVerdicts } from './group-verdict.js';
 import { checkGraph, checkModel, Model, ModelError, type LoadOptions, type ModelRequest } from './model.js';
+
+/** How long close() lets the inference thread finish the batch it is classifying before terminating it. */
+const STOP_GRACE_MS = 5000;
 
 function defaultWorkerUrl(): URL {
   const sibling = new URL('./worker.js', import.meta.url);
@@ -56,6 +65,16 @@ class InferenceThread {
   private closed = false;
   private readonly io: RunRequest['models'];
 
+  /**
+   * Resolves once every session is loaded and its graph fits its card; rejects with ModelError (or an Error when
+   * the thread cannot start) otherwise, and the thread is stopped. Batches given to run() before then wait in the
+   * thread's queue.
+   */
+  readonly ready: Promise<void>;
+  private loaded = false;
+  private exited = false;
+  private stopping: Promise<void> | null = null;
+
   private constructor(
     readonly models: readonly Model[],
     /** The FlowIdentity fields that inputs take (ports, protocol), in identity-matrix order. */
@@ -66,16 +85,50 @@ class InferenceThread {
     private readonly name: string,
   ) {
     this.io = models.map((m) => ({ input: m.card.onnx.input, output: m.card.onnx.probabilities, classes: m.classes.length }));
-    worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('error', (e) => this.fail(new Error(`model ${name}: inference thread failed: ${e.message}`)));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`model ${name}: inference thread exited (code ${code})`));
+    let settle!: { resolve: () => void; reject: (e: Error) => void };
+    this.ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.ready.catch(() => undefined); // awaited by the caller; batches waiting for it are rejected by fail()
+    const refuse = (e: Error, busy: boolean): void => {
+      this.fail(e);
+      settle.reject(e);
+      // Batches given before `ready` may be inside onnxruntime now: stop between them (stop()); a thread that
+      // could not load its sessions runs nothing and is terminated.
+      if (busy) void this.stop();
+      else void worker.terminate();
+    };
+    worker.on('message', (m: FromWorker) => {
+      if (m.t === 'ready') {
+        const problems: string[] = [];
+        models.forEach((model, k) => {
+          model.graph = m.graphs[k]!;
+          problems.push(...checkGraph(model.card, model.onnxPath, model.graph.inputs, model.graph.outputs));
+        });
+        if (problems.length > 0) return refuse(new ModelError(problems), true);
+        this.loaded = true;
+        if (this.pending.size === 0) worker.unref();
+        settle.resolve();
+      } else if (m.t === 'error') {
+        refuse(new ModelError([`cannot load ONNX model ${models[m.model]?.onnxPath ?? models.map((x) => x.onnxPath).join(', ')}: ${m.message}`]), false);
+      } else this.onMessage(m);
     });
-    worker.unref();
+    worker.on('error', (e) => {
+      if (!this.loaded) refuse(new Error(`cannot start the inference thread: ${e.message}`), false);
+      else this.fail(new Error(`model ${name}: inference thread failed: ${e.message}`));
+    });
+    worker.on('exit', (code) => {
+      this.exited = true;
+      if (this.closed) return;
+      const e = new Error(`model ${name}: inference thread exited (code ${code})`);
+      this.fail(e);
+      settle.reject(e);
+    });
   }
 
-  /** Load and check models; throws ModelError (every problem of every model, one line each) when one cannot be used. */
-  static async load(requests: readonly ModelRequest[], opts: { profile?: ProfileName; threads?: number }, crossCheck?: (models: Model[]) => string[]): Promise<InferenceThread> {
+  /**
+   * Check models against their cards (every problem of every model: ModelError, one line each, thrown here) and
+   * start loading their sessions in the inference thread; `ready` says when they are loaded and checked.
+   */
+  static start(requests: readonly ModelRequest[], opts: { profile?: ProfileName; threads?: number }, crossCheck?: (models: Model[]) => string[]): InferenceThread {
     const problems: string[] = [];
     const checked = requests.map((r) => checkModel(r, opts.profile, problems));
     const models = checked.filter((m): m is Model => m !== undefined);
@@ -86,37 +139,18 @@ class InferenceThread {
     const init: WorkerInit = { threads: opts.threads ?? 1, models: models.map((m, k) => ({ onnxPath: m.onnxPath, spec: specs[k]!, verdict: m.verdictRule() })) };
     // execArgv: [] so that flags of the parent (e.g. node --input-type) do not reach the worker's own start.
     const worker = new Worker(defaultWorkerUrl(), { workerData: init, execArgv: [] });
-    const ready = await new Promise<FromWorker | { t: 'crashed'; message: string }>((res) => {
-      worker.once('message', res);
-      worker.once('error', (e) => res({ t: 'crashed', message: e.message }));
-    });
-    if (ready.t !== 'ready') {
-      await worker.terminate();
-      if (ready.t === 'crashed') throw new Error(`cannot start the inference thread: ${ready.message}`);
-      const which = ready.t === 'error' ? models[ready.model] : undefined;
-      throw new ModelError([`cannot load ONNX model ${which?.onnxPath ?? models.map((m) => m.onnxPath).join(', ')}: ${ready.t === 'error' ? ready.message : 'unexpected reply'}`]);
-    }
-    const graphProblems: string[] = [];
-    models.forEach((m, k) => {
-      m.graph = ready.graphs[k]!;
-      graphProblems.push(...checkGraph(m.card, m.onnxPath, m.graph.inputs, m.graph.outputs));
-    });
-    if (graphProblems.length > 0) {
-      await worker.terminate();
-      throw new ModelError(graphProblems);
-    }
     return new InferenceThread(models, identityFields, specs, worker, models.map((m) => m.id).join(' + '));
   }
 
+  /** start() and wait until the sessions are ready; throws ModelError (every problem, one line each) when a model cannot be used. */
+  static async load(requests: readonly ModelRequest[], opts: { profile?: ProfileName; threads?: number }, crossCheck?: (models: Model[]) => string[]): Promise<InferenceThread> {
+    const thread = InferenceThread.start(requests, opts, crossCheck);
+    await thread.ready;
+    return thread;
+  }
+
   identityMatrix(rows: FlowRows): Float64Array | null {
-    const fields = this.identityFields;
-    if (fields.length === 0) return null;
-    const m = new Float64Array(rows.count * fields.length);
-    for (let k = 0; k < fields.length; k++) {
-      const col = numericIdentity(rows, fields[k]!);
-      for (let i = 0; i < rows.count; i++) m[i * fields.length + k] = col[i]!;
-    }
-    return m;
+    return identityMatrix(rows, this.identityFields);
   }
 
   /** One inference of a batch by every model in the worker: each model's probabilities and verdicts. */
@@ -146,7 +180,7 @@ class InferenceThread {
         rows,
         lent,
       });
-      if (this.pending.size === 1) this.worker.ref();
+      if (this.pending.size === 1 && this.loaded) this.worker.ref();
       const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, models: this.io };
       this.worker.postMessage(msg, [features.buffer as ArrayBuffer]);
     });
@@ -155,9 +189,25 @@ class InferenceThread {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
+    await this.stop();
     for (const p of this.pending.values()) p.reject(new Error(`model ${this.name} was closed`));
     this.pending.clear();
+  }
+
+  /**
+   * End the thread between batches (worker.ts drops the batches still queued): terminating it while a batch is
+   * inside onnxruntime (a run that ends early: an output that cannot open, a model refused while batches wait)
+   * aborts the process or loses its exit code. Held by the event loop until the thread has ended; terminated after
+   * STOP_GRACE_MS if it does not stop.
+   */
+  private stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.exited) return (this.stopping = Promise.resolve());
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.ref();
+    this.worker.postMessage({ t: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => void this.worker.terminate(), STOP_GRACE_MS);
+    return (this.stopping = exited.then(() => clearTimeout(timer)));
   }
 
   private onMessage(m: FromWorker): void {
@@ -165,7 +215,7 @@ class InferenceThread {
     const p = this.pending.get(m.seq);
     if (!p) return;
     this.pending.delete(m.seq);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && this.loaded) this.worker.unref();
     if (p.lent) p.rows.features = m.features;
     if (m.t === 'done') p.resolve(m.results);
     else p.reject(new Error(`model ${this.name}: inference failed: ${m.message}`));
@@ -277,20 +327,34 @@ export class FlowClassifier {
   }
 
   /**
-   * Load and check a run's models, each against its slot's task (checkModelTask) and `profile` (--profile)
-   * when given; without it, the two models must read the same profile. Throws ModelError with every problem.
+   * Check a run's models, each against its slot's task (checkModelTask) and `profile` (--profile) when given;
+   * without it, the two models must read the same profile. Throws ModelError with every problem the cards show;
+   * the sessions then load in the inference thread while the caller goes on (`ready`; classify() may be called
+   * before, its batches wait).
    */
-  static async load(models: RunModels, opts: { profile?: ProfileName; threads?: number } = {}): Promise<FlowClassifier> {
+  static start(models: RunModels, opts: { profile?: ProfileName; threads?: number } = {}): FlowClassifier {
     const requests: ModelRequest[] = [];
     if (models.attack) requests.push({ spec: models.attack.spec, task: 'attack', ...(models.attack.alertThreshold !== undefined ? { alertThreshold: models.attack.alertThreshold } : {}) });
     if (models.application) requests.push({ spec: models.application.spec, task: 'application' });
-    if (requests.length === 0) throw new Error('FlowClassifier.load: no model');
-    const thread = await InferenceThread.load(requests, opts, (loaded) => {
+    if (requests.length === 0) throw new Error('FlowClassifier.start: no model');
+    const thread = InferenceThread.start(requests, opts, (loaded) => {
       const [a, b] = loaded;
       if (opts.profile !== undefined || !a || !b || a.profile === b.profile) return [];
       return [`model card ${b.cardPath}: the application model reads profile ${b.profile} features, but the attack model (${a.cardPath}) reads ${a.profile}: a run computes one profile (give models of one profile, or --no-model / --no-app-model)`];
     });
     return new FlowClassifier(thread);
+  }
+
+  /** start() and wait for the sessions: throws ModelError with every problem (cards, sessions, graphs). */
+  static async load(models: RunModels, opts: { profile?: ProfileName; threads?: number } = {}): Promise<FlowClassifier> {
+    const c = FlowClassifier.start(models, opts);
+    await c.ready;
+    return c;
+  }
+
+  /** Resolves when the sessions are loaded and fit their cards; rejects with ModelError (the thread is stopped) otherwise. */
+  get ready(): Promise<void> {
+    return this.thread.ready;
   }
 
   /** Both verdicts of a batch, put on it (Model.label); returned as class indices per task (for counting). */
@@ -315,7 +379,7 @@ export class FlowClassifier {
  * Where each model's inputs come from, for the worker: a feature column, or a column of one identity matrix
  * shared by the models (the ports and protocol any of them takes).
  */
-function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: NumericIdentityField[] } {
+export function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: NumericIdentityField[] } {
   const identityFields: NumericIdentityField[] = [];
   const specs = models.map((m): InputSpec => {
     const identityIndex = m.sources.map((s) => {
@@ -327,4 +391,15 @@ function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFie
     return { featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : -1)), identityIndex, preprocessing: m.card.preprocessing };
   });
   return { specs, identityFields };
+}
+
+/** The identity values that inputs take (`fields`: ports, protocol), row-major [count × fields], or null when none. */
+export function identityMatrix(rows: FlowRows, fields: readonly NumericIdentityField[]): Float64Array | null {
+  if (fields.length === 0) return null;
+  const m = new Float64Array(rows.count * fields.length);
+  for (let k = 0; k < fields.length; k++) {
+    const col = numericIdentity(rows, fields[k]!);
+    for (let i = 0; i < rows.count; i++) m[i * fields.length + k] = col[i]!;
+  }
+  return m;
 }

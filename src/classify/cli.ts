@@ -35,8 +35,17 @@ type SlotValue = string | false | undefined;
  * run goes on without that model's verdicts and says so, because the user asked for those features and not for
  * the model. The default application model that is not installed is no model, silently; --no-model leaves it out
  * too (a run without classification), unless --app-model names one.
+ *
+ * `background`: return once the cards are checked, with the sessions still loading (classifier.ready says when,
+ * or rejects with the problems of a session or graph); replay reads packets meanwhile. Otherwise the sessions
+ * are loaded and checked before this returns.
  */
-export async function chooseModels(slots: { attack: SlotValue; application: SlotValue }, profile: ProfileName | undefined, alertThreshold?: number): Promise<ModelChoice> {
+export async function chooseModels(
+  slots: { attack: SlotValue; application: SlotValue },
+  profile: ProfileName | undefined,
+  alertThreshold?: number,
+  opts: { background?: boolean } = {},
+): Promise<ModelChoice> {
   const notices: string[] = [];
   const attackDefault = slots.attack === undefined;
   const appDefault = slots.application === undefined;
@@ -84,13 +93,14 @@ export async function chooseModels(slots: { attack: SlotValue; application: Slot
     }
   }
   if (attack === undefined && application === undefined) return { notices };
-  const classifier = await FlowClassifier.load(
+  const classifier = FlowClassifier.start(
     {
       ...(attack !== undefined ? { attack: { spec: attack, ...(alertThreshold !== undefined ? { alertThreshold } : {}) } } : {}),
       ...(application !== undefined ? { application: { spec: application } } : {}),
     },
     profile === undefined ? {} : { profile },
   );
+  if (opts.background !== true) await classifier.ready;
   return { classifier, notices };
 }
 

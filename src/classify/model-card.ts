@@ -11,6 +11,9 @@
  * `drift_reference` (the training distribution of the inputs, for `sensor models drift`).
  */
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
+import type { Preprocessing } from './preprocess.js';
+// In a module of its own so that the inference thread loads it without the profiles (preprocess.ts).
+export { preprocessValue, type Preprocessing } from './preprocess.js';
 
 const CARD_FORMAT = 'sensor-model-card/1';
 
@@ -35,18 +38,6 @@ export interface DriftReference {
   rows: number;
   /** Keyed by the card's `inputs` names, exactly as spelled there. */
   features: Record<string, DriftFeature>;
-}
-
-export interface Preprocessing {
-  /** Value that replaces NaN (e.g. Flow Bytes/s of a zero-length flow with no payload). */
-  nan: number;
-  /** Values that replace +Infinity and -Infinity (e.g. Flow Packets/s of a zero-length flow). */
-  posinf: number;
-  neginf: number;
-  /** Clip every input to [min, max] after the replacements, or null. */
-  clip: [number, number] | null;
-  /** Standardise after clipping: (x - center[i]) / scale[i], one entry per input; or null (trees need none). */
-  scale: { center: number[]; scale: number[] } | null;
 }
 
 export interface ModelCard {
@@ -293,15 +284,4 @@ export function binIndex(x: number, edges: readonly number[]): number {
     else lo = mid + 1;
   }
   return lo;
-}
-
-/** Replace NaN/±Infinity, clip and scale one value the way the card says (input `j`). */
-export function preprocessValue(v: number, p: Preprocessing, j: number): number {
-  let x = v;
-  if (Number.isNaN(x)) x = p.nan;
-  else if (x === Infinity) x = p.posinf;
-  else if (x === -Infinity) x = p.neginf;
-  if (p.clip !== null) x = x < p.clip[0] ? p.clip[0] : x > p.clip[1] ? p.clip[1] : x;
-  if (p.scale !== null) x = (x - p.scale.center[j]!) / p.scale.scale[j]!;
-  return x;
 }

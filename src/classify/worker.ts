@@ -6,15 +6,16 @@
  *   → workerData {threads, models: [{onnxPath, spec, verdict}]}
  *   ← {t:'ready', graphs} once every session is created, or {t:'error', model, message}
  *   → {t:'run', seq, count, stride, features: Float64Array, identity, models: [{input, output, classes}]}   (features transferred)
- *   ← {t:'done', seq, results: [{probs, dims, verdicts}], features} or {t:'failed', seq, message, features}
+ *   → {t:'stop'}: drop the queued batches and end the thread after the current one (close())
+ *   ← {t:'done', seq, results: [{probs, verdicts}], features} or {t:'failed', seq, message, features}
  * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking each
- * model's columns and preprocessing them (one pass over the rows for all models, input.ts), and the verdicts
+ * model's columns and preprocessing them (into arrays reused from batch to batch, input.ts), and the verdicts
  * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
-import { buildModelInputs, type InputSpec } from './input.js';
+import { InputBuilder, type InputSpec } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
 
@@ -39,7 +40,6 @@ export interface TensorInfo {
 }
 export interface ModelResult {
   probs: Float32Array;
-  dims: number[];
   /** Null when the output is not `classes` wide (the main side reports that). */
   verdicts: BatchVerdicts | GroupVerdicts | null;
 }
@@ -60,6 +60,9 @@ export interface RunRequest {
   /** Per model (workerData order): graph input and output names, and the card's class count. */
   models: { input: string; output: string; classes: number }[];
 }
+
+/** To the thread: a batch to classify, or the end of the run. */
+export type ToWorker = RunRequest | { t: 'stop' };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -86,36 +89,57 @@ async function main(): Promise<void> {
     }
   }
   port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
-  const specs = init.models.map((m) => m.spec);
-  port.on('message', (m: RunRequest) => {
-    void (async () => {
-      const back = [m.features.buffer as ArrayBuffer];
-      try {
-        const inputs = buildModelInputs(m.features, m.stride, m.count, m.identity, specs);
-        const results: ModelResult[] = [];
-        const transfer: ArrayBuffer[] = [];
-        for (let k = 0; k < sessions.length; k++) {
-          const io = m.models[k]!;
-          const tensor = new ort.Tensor('float32', inputs[k]!, [m.count, specs[k]!.featureIndex.length]);
-          const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
-          const t = out[io.output]!;
-          const probs = t.data as Float32Array;
-          // Own the buffer before transferring it (the tensor may view a larger one).
-          const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
-          // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
-          const classes = m.count > 0 ? copy.length / m.count : 0;
-          const rule = init.models[k]!.verdict;
-          const v = classes !== io.classes ? null : rule !== null ? batchVerdicts(copy, m.count, classes, rule) : groupVerdicts(copy, m.count, classes);
-          results.push({ probs: copy, dims: [...t.dims], verdicts: v });
-          transfer.push(copy.buffer as ArrayBuffer);
-          if (v !== null) for (const a of Object.values(v) as (Int32Array | Float64Array)[]) transfer.push(a.buffer as ArrayBuffer);
-        }
-        port.postMessage({ t: 'done', seq: m.seq, results, features: m.features } satisfies FromWorker, [...transfer, ...back]);
-      } catch (e) {
-        port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e), features: m.features } satisfies FromWorker, back);
-      }
-    })();
+  const inputs = new InputBuilder(init.models.map((m) => m.spec));
+  // One batch at a time, in arrival order: the input arrays are reused from batch to batch, and a batch's
+  // sessions must be done with them before the next batch is built.
+  const queue: RunRequest[] = [];
+  let running = false;
+  let stopping = false;
+  const runQueued = async (): Promise<void> => {
+    running = true;
+    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, m);
+    running = false;
+    if (stopping) process.exit(0);
+  };
+  port.on('message', (m: ToWorker) => {
+    if (m.t === 'stop') {
+      // The run is over (close()): the batches still queued are dropped; the thread ends after the current one.
+      stopping = true;
+      queue.length = 0;
+      if (!running) process.exit(0);
+      return;
+    }
+    queue.push(m);
+    if (!running) void runQueued();
   });
+}
+
+/** Every model's verdicts of one batch, posted back with the batch's features. */
+async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, m: RunRequest): Promise<void> {
+  const back = [m.features.buffer as ArrayBuffer];
+  try {
+    const x = inputs.build(m.features, m.stride, m.count, m.identity);
+    const results: ModelResult[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (let k = 0; k < sessions.length; k++) {
+      const io = m.models[k]!;
+      const tensor = new ort.Tensor('float32', x[k]!, [m.count, init.models[k]!.spec.featureIndex.length]);
+      const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
+      const probs = out[io.output]!.data as Float32Array;
+      // Own the buffer before transferring it (the tensor may view a larger one).
+      const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
+      // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
+      const classes = m.count > 0 ? copy.length / m.count : 0;
+      const rule = init.models[k]!.verdict;
+      const v = classes !== io.classes ? null : rule !== null ? batchVerdicts(copy, m.count, classes, rule) : groupVerdicts(copy, m.count, classes);
+      results.push({ probs: copy, verdicts: v });
+      transfer.push(copy.buffer as ArrayBuffer);
+      if (v !== null) for (const a of Object.values(v) as (Int32Array | Float64Array)[]) transfer.push(a.buffer as ArrayBuffer);
+    }
+    port.postMessage({ t: 'done', seq: m.seq, results, features: m.features } satisfies FromWorker, [...transfer, ...back]);
+  } catch (e) {
+    port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e), features: m.features } satisfies FromWorker, back);
+  }
 }
 
 function firstLine(e: unknown): string {

@@ -139,11 +139,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const args = parsed.args;
   const cfg = args.config;
-  // The model decides the profile unless --profile says otherwise; a model that does not fit is refused here,
-  // before any input is opened or output created.
+  // The model decides the profile unless --profile says otherwise; a card that does not fit is refused here,
+  // before any input is opened or output created (its session, still loading, before any output: runReplay).
   let classifier: FlowClassifier | undefined;
   try {
-    const choice = await chooseModels({ attack: cfg.model === null ? false : cfg.model, application: cfg.appModel === null ? false : cfg.appModel }, args.profileGiven ? cfg.profile : undefined, cfg.alertThreshold);
+    const choice = await chooseModels({ attack: cfg.model === null ? false : cfg.model, application: cfg.appModel === null ? false : cfg.appModel }, args.profileGiven ? cfg.profile : undefined, cfg.alertThreshold, { background: true });
     classifier = choice.classifier;
     if (!args.quiet) for (const n of choice.notices) process.stderr.write(`sensor: ${n}\n`);
     if (cfg.jsonAlertsOnly && !classifier?.attack) {
@@ -173,15 +173,17 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
     sources = openSources(cfg.replay, cfg.filter);
   } catch (e) {
     if (e instanceof CaptureError) {
+      // A model its session refuses is reported first, as when the sessions were loaded before the capture opened.
+      const refused = await modelRefusal(classifier);
+      if (refused !== undefined) return refused;
       process.stderr.write(`sensor: ${e.message}\n`);
       return ExitCode.Input;
     }
     throw e;
   }
 
-  let sinks: OpenSink[];
-  try {
-    sinks = await openSinks(cfg, {
+  const open = (): Promise<OpenSink[]> =>
+    openSinks(cfg, {
       mode: 'replay',
       columns: profile.columns,
       source: cfg.replay.join(' '),
@@ -192,6 +194,11 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
         if (!args.quiet || e.level === 'error') process.stderr.write(`sensor: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
       },
     });
+  // The models' sessions load (in their thread) while the first packets are read: the outputs open once they are
+  // loaded and fit their cards, so a model refused then still leaves nothing written (exit 2).
+  let sinks: OpenSink[] | Promise<OpenSink[]>;
+  try {
+    sinks = classifier ? classifier.ready.then(open) : await open();
   } catch (e) {
     for (const s of sources) s.close();
     if (e instanceof SinkError) {
@@ -230,6 +237,7 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
       sources,
     );
     if (progressShown) process.stderr.write('\r\x1b[K');
+    sinks = await sinks;
     // An output that failed mid-run was set aside (the others completed); say how many flows it lost, exit 4.
     const failed = new Set(summary.sinkFailures.map((f) => f.sink));
     for (const o of sinks) {
@@ -243,6 +251,11 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
     if (summary.sinkFailures.length > 0) return ExitCode.Output;
     return summary.stopped ? ExitCode.Interrupted : ExitCode.Ok;
   } catch (e) {
+    for (const s of sources) s.close();
+    if (e instanceof ModelError) {
+      for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
+      return ExitCode.Usage;
+    }
     if (e instanceof SinkError) {
       process.stderr.write(`sensor: ${e.message}\n`);
       return ExitCode.Output;
@@ -251,6 +264,18 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The exit code of a run whose models' sessions refused a model (their problems printed), or undefined. */
+async function modelRefusal(classifier: FlowClassifier | undefined): Promise<number | undefined> {
+  try {
+    await classifier?.ready;
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof ModelError)) throw e;
+    for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
+    return ExitCode.Usage;
   }
 }
 

@@ -21,7 +21,8 @@ import type { OpenSink } from '../pipeline/sinks.js';
 export interface ReplayOptions {
   profile: Profile;
   settings: EngineSettings & { workers?: number };
-  sinks: readonly OpenSink[];
+  /** The outputs, or the promise of them (they open while the first packets are read: completed flows wait). */
+  sinks: readonly OpenSink[] | Promise<readonly OpenSink[]>;
   /** Called about twice a second with progress (for a TTY progress line). */
   onProgress?: (p: ReplayProgress) => void;
   /** Called once per file that ended abnormally (cut short): one line. */
@@ -94,12 +95,14 @@ export function openSources(files: string[], filter: string | undefined): PcapSo
 }
 
 export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promise<ReplaySummary> {
+  const later = opts.sinks instanceof Promise ? opts.sinks : undefined;
   const pipeline = new Pipeline({
     profile: opts.profile,
     settings: opts.settings,
-    sinks: opts.sinks,
+    sinks: later ? [] : (opts.sinks as readonly OpenSink[]),
     ...(opts.verdicts ? { verdicts: opts.verdicts } : {}),
   });
+  if (later) pipeline.sinksWhenReady(later);
   try {
     return await replayInto(pipeline, opts, sources);
   } finally {

@@ -91,6 +91,9 @@ export class Pipeline {
   private handed = 0;
   private readonly attachedAt = new Map<FlowSink, number>();
   private lastFlush = performance.now();
+  /** Outputs still being opened (sinksWhenReady): completed batches wait for them; their error, once failed. */
+  private sinksOpening: Promise<void> | null = null;
+  private sinksFailure: Error | null = null;
 
   constructor(opts: PipelineOptions) {
     const s = opts.settings;
@@ -137,6 +140,24 @@ export class Pipeline {
     for (const s of this.sinkList) if (!this.attachedAt.has(s)) this.attachedAt.set(s, this.handed);
   }
 
+  /**
+   * Outputs that open later (replay opens them once the models' sessions are loaded, reading packets meanwhile):
+   * completed batches wait here until then; when `sinks` rejects, the next pump(), flush() or finish() throws its error.
+   */
+  sinksWhenReady(sinks: Promise<readonly OpenSink[]>): void {
+    this.sinksOpening = sinks.then(
+      (s) => {
+        this.setSinks(s);
+        this.sinksOpening = null;
+      },
+      (e: unknown) => {
+        this.sinksFailure = e instanceof Error ? e : new Error(String(e));
+        throw e;
+      },
+    );
+    this.sinksOpening.catch(() => undefined); // thrown by the next pump(), flush() or finish()
+  }
+
   /** Batches of completed flows waiting for their verdicts or for the outputs. */
   get batchesWaiting(): number {
     return this.pending.length;
@@ -164,6 +185,7 @@ export class Pipeline {
       void Promise.resolve(this.engine.flushRows()).catch(() => undefined);
     }
     this.sharded?.throwIfFailed();
+    if (this.sinksFailure) throw this.sinksFailure;
     if (this.pending.length > 0) await this.drain(false);
   }
 
@@ -198,6 +220,11 @@ export class Pipeline {
 
   /** final = false between input batches: a batch whose verdicts are not in yet waits, unless too many wait. */
   private async drain(final = true): Promise<void> {
+    if (this.sinksOpening) {
+      // No output yet: batches wait (classified meanwhile), unless too many wait.
+      if (!final && this.pending.length <= (this.verdicts?.maxInFlight ?? 8)) return;
+      await this.sinksOpening;
+    }
     const v = this.verdicts;
     while (this.pending.length > 0) {
       if (v && !this.verdictsFailed && !final && !v.isDone(this.pending[0]!) && this.pending.length <= v.maxInFlight) break;
