@@ -47,8 +47,8 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA = process.env.SENSOR_BENCH_DATA || '/var/tmp/sensor-bench';
+import { CLI_DEFAULTS, DATA, ROOT } from './common.mjs';
+
 const DIST = join(ROOT, 'dist');
 const SELF = fileURLToPath(import.meta.url);
 const PROFILES = ['cic', 'fixed', 'cic2017'];
@@ -65,15 +65,6 @@ const BIG_COPY = '/tmp/big.pcap';
 const BIG_SIZE = 1067041920;
 const BIG_SHA256 = '2c22b981f4130eb011ae20059033e0ba4dedc91641fb79cb7d0177fe3ecbdd17';
 
-/** The CLI's defaults (src/cli/main.ts), used by the in-process stages so they do the CLI's work. */
-const CLI_DEFAULTS = {
-  flowTimeoutUs: 120e6,
-  activityTimeoutUs: 5e6,
-  idleTimeoutUs: 0,
-  maxFlows: 262144,
-  portAwareDirection: false,
-  ipv6: false,
-};
 /** Completed flows per output batch, as cli/replay.ts uses. */
 const BATCH_FLOWS = 1024;
 

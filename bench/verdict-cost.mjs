@@ -18,15 +18,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA = process.env.SENSOR_BENCH_DATA || '/var/tmp/sensor-bench';
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+import { DATA, ROOT, option as opt } from './common.mjs';
+
 const rounds = Number(opt('rounds', '3'));
 const out = opt('out', 'csv');
 const base = opt('base', undefined);

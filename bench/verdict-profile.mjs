@@ -23,15 +23,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA = process.env.SENSOR_BENCH_DATA || '/var/tmp/sensor-bench';
+import { CLI_DEFAULTS, DATA, ROOT, option as opt } from './common.mjs';
+
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const captureArg = opt('capture', 'flood');
 const file = existsSync(captureArg) ? resolve(captureArg) : join(DATA, `${captureArg}.pcap`);
 if (!existsSync(file)) {
@@ -61,12 +57,7 @@ let flows = 0;
 {
   const engine = new Engine({
     profile,
-    flowTimeoutUs: 120e6,
-    activityTimeoutUs: 5e6,
-    idleTimeoutUs: 0,
-    maxFlows: 262144,
-    portAwareDirection: false,
-    ipv6: false,
+    ...CLI_DEFAULTS,
     batchSize: batchFlows,
     onFlows: (rows) => {
       if (flows < maxFlows) batches.push(rows);
