@@ -285,6 +285,24 @@ def cut_by_phase_end(d: pd.DataFrame, is_tail: np.ndarray, head: np.ndarray) -> 
     return (d['protocol'].to_numpy() == 6) & talk & ~is_tail & ~has_tail & (d['start_us'].to_numpy() >= last - 2e6)
 
 
+def mark_connections(d: pd.DataFrame, window, probes) -> None:
+    """In place, for one lab phase (both labs): `order` = the connection's first flow's place in the phase `window`
+    (labels.csv's row), so a split by time keeps a connection on one side; an attack connection's tail
+    (connection_tails) BENIGN with the detail + TAIL; the flows `probes(d)` picks (the slow tools' availability
+    probes, found once the tails are benign) BENIGN + PROBE; attack exchanges cut by the phase's end + CUT."""
+    d['order'] = (d['start_us'] / 1e6 - window.start_epoch) / (window.end_epoch - window.start_epoch)
+    is_tail, head = connection_tails(d)
+    d['order'] = d['order'].to_numpy()[head]
+    attack_tail = is_tail & (d['Label'] != BENIGN).to_numpy()
+    d.loc[attack_tail, 'detail'] = d.loc[attack_tail, 'detail'] + TAIL
+    d.loc[attack_tail, 'Label'] = BENIGN
+    probe = probes(d)
+    d.loc[probe, 'detail'] = d.loc[probe, 'detail'] + PROBE
+    d.loc[probe, 'Label'] = BENIGN
+    cut = cut_by_phase_end(d, is_tail, head) & (d['Label'] != BENIGN).to_numpy()
+    d.loc[cut, 'detail'] = d.loc[cut, 'detail'] + CUT
+
+
 def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], run: str) -> tuple[pd.DataFrame, list[str]]:
     """The lab's phases labelled by labels.csv; the connection tail of an attack connection (connection_tails)
     gets the label BENIGN and the detail '<tool label> (connection tail)': it holds nothing of the attack, and
@@ -301,17 +319,7 @@ def load_lab(lab_dir: str, phases: list[str], work: str, features: list[str], ru
         w = rules[(rules.phase == phase)].iloc[0]
         d['source'] = 'lab'
         d['unit'] = f'lab:{run}:{phase}'
-        d['order'] = (d['start_us'] / 1e6 - w.start_epoch) / (w.end_epoch - w.start_epoch)
-        is_tail, head = connection_tails(d)
-        d['order'] = d['order'].to_numpy()[head]
-        attack_tail = is_tail & (d['Label'] != BENIGN).to_numpy()
-        d.loc[attack_tail, 'detail'] = d.loc[attack_tail, 'detail'] + TAIL
-        d.loc[attack_tail, 'Label'] = BENIGN
-        probe = availability_probes(d)
-        d.loc[probe, 'detail'] = d.loc[probe, 'detail'] + PROBE
-        d.loc[probe, 'Label'] = BENIGN
-        cut = cut_by_phase_end(d, is_tail, head) & (d['Label'] != BENIGN).to_numpy()
-        d.loc[cut, 'detail'] = d.loc[cut, 'detail'] + CUT
+        mark_connections(d, w, availability_probes)
         d['app_group'] = None
         log(f'lab {run} {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['detail'].value_counts().items()))
         parts.append(d[features + ['Label', 'detail', 'source', 'unit', 'order', 'app_group', 'src_ip', 'dst_ip', 'dst_port', 'protocol']])
@@ -382,17 +390,7 @@ def load_lab_tools(lab_dir: str, work: str, features: list[str], model: str | No
         w = rules[rules.phase == phase].iloc[0]
         d['source'] = 'tools'
         d['unit'] = f'tools:{phase}'
-        d['order'] = (d['start_us'] / 1e6 - w.start_epoch) / (w.end_epoch - w.start_epoch)
-        is_tail, head = connection_tails(d)
-        d['order'] = d['order'].to_numpy()[head]
-        attack_tail = is_tail & (d['Label'] != BENIGN).to_numpy()
-        d.loc[attack_tail, 'detail'] = d.loc[attack_tail, 'detail'] + TAIL
-        d.loc[attack_tail, 'Label'] = BENIGN
-        probe = lab_tools_probes(d, phase)
-        d.loc[probe, 'detail'] = d.loc[probe, 'detail'] + PROBE
-        d.loc[probe, 'Label'] = BENIGN
-        cut = cut_by_phase_end(d, is_tail, head) & (d['Label'] != BENIGN).to_numpy()
-        d.loc[cut, 'detail'] = d.loc[cut, 'detail'] + CUT
+        mark_connections(d, w, lambda x: lab_tools_probes(x, phase))
         d['app_group'] = None
         log(f'lab-tools {phase}: {len(d)} flows ' + ', '.join(f'{k} {v}' for k, v in d['detail'].value_counts().items()))
         parts.append(d)
