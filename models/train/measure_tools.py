@@ -15,12 +15,9 @@ import os
 import sys
 
 sys.dont_write_bytecode = True
-try:
-    import sklearn  # noqa: F401  (sources imports pandas/numpy from Debian's packages)
-except ImportError:
-    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
-        os.execv('/usr/bin/python3', ['/usr/bin/python3', *sys.argv])
-    sys.exit('measure_tools.py: apt-get install python3-sklearn python3-pandas')
+import debian_python  # noqa: E402  (this script's folder is on sys.path; sources imports Debian's pandas/numpy)
+
+debian_python.require('measure_tools.py', 'python3-sklearn python3-pandas')
 
 import argparse
 import json

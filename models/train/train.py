@@ -32,13 +32,9 @@ sys.dont_write_bytecode = True  # no models/train/__pycache__ in the checkout
 # processes (a 50-round fit on 34,000 rows took 52 s with the default, 4.6 s with one thread, same load); set
 # before scikit-learn loads its OpenMP runtime. The forests parallelise with joblib (n_jobs=2) and are unaffected.
 os.environ.setdefault('OMP_NUM_THREADS', '1')
-# A pyenv/venv python3 first on PATH lacks Debian's packages: use the system interpreter that has them.
-try:
-    import sklearn  # noqa: F401
-except ImportError:
-    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
-        os.execv('/usr/bin/python3', ['/usr/bin/python3', *sys.argv])
-    sys.exit('train.py: scikit-learn is missing: apt-get install python3-sklearn python3-pandas python3-onnx python3-matplotlib')
+import debian_python  # noqa: E402  (this script's folder is on sys.path)
+
+debian_python.require('train.py')
 
 import argparse
 import datetime as dt
