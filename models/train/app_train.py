@@ -32,16 +32,14 @@ sys.dont_write_bytecode = True  # no models/train/__pycache__ in the checkout
 # One OpenMP thread for histogram gradient boosting: the data are a few thousand rows, and on a shared 2-core machine
 # its threads' barriers wait for each other's time slices (a 5-fold CV took over 6 minutes with 2 threads at load 12).
 os.environ.setdefault('OMP_NUM_THREADS', '1')
-try:
-    import sklearn  # noqa: F401
-except ImportError:
-    if os.path.exists('/usr/bin/python3') and os.path.realpath(sys.executable) != os.path.realpath('/usr/bin/python3'):
-        os.execv('/usr/bin/python3', ['/usr/bin/python3', *sys.argv])
-    sys.exit('app_train.py: scikit-learn is missing: apt-get install python3-sklearn python3-pandas python3-onnx python3-matplotlib')
+import debian_python  # noqa: E402  (this script's folder is on sys.path)
+
+debian_python.require('app_train.py')
 
 import argparse
 import hashlib
 import datetime as dt
+import functools
 import json
 import re
 import shutil
@@ -53,7 +51,10 @@ import numpy as np
 import onnx
 import pandas as pd
 import sklearn
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -299,8 +300,10 @@ def server_inputs(x: np.ndarray) -> np.ndarray:
     return np.hstack([x[:, :-3], np.minimum(x[:, -3], x[:, -2])[:, None], x[:, -1:]])
 
 
+@functools.cache
 def port_prior() -> pd.DataFrame:
-    """app_ports.csv, checked: one row per (protocol, port), each group the one its nDPI category maps to."""
+    """app_ports.csv, checked: one row per (protocol, port), each group the one its nDPI category maps to. Read
+    once (every fit of the cross-validation adds its rows)."""
     t = pd.read_csv(PORT_PRIOR)
     wrong = [f'{p}/{n}' for p, n, g, c in zip(t['protocol'], t['port'], t['group'], t['ndpi_category']) if sources.CATEGORY_GROUP.get(c, 'Other') != g]
     if wrong or t.duplicated(['protocol', 'port']).any():
@@ -312,7 +315,6 @@ def app_family(family: str, trees: int, depth: int, small: bool):
     """families.py's families, and `decision_tree`: one tree grown on every row (a forest of one, no bootstrap, every
     input at each split), which on the identity sets is a lookup table of port ranges."""
     if family == 'decision_tree':
-        from sklearn.ensemble import RandomForestClassifier
         return RandomForestClassifier(n_estimators=1, bootstrap=False, max_features=None, max_depth=None, min_samples_leaf=1, random_state=families.SEED)
     model = families.make(family, trees=trees, depth=depth, small=small)
     if family in ('random_forest', 'extra_trees'):
@@ -333,10 +335,8 @@ def fit(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], weigh
     if input_set in PRIOR_SETS:
         t = port_prior()
         x = np.vstack([x, np.stack([t['port'], t['port'], t['protocol']], axis=1).astype(np.float64)])
+        w = np.concatenate([w if w is not None else np.ones(len(y)), np.full(len(t), PORT_PRIOR_WEIGHT)])
         y = np.concatenate([y, t['group'].to_numpy()])
-        w = np.concatenate([w if w is not None else np.ones(len(rows.nonzero()[0])), np.full(len(t), PORT_PRIOR_WEIGHT)])
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
     steps = model.steps if isinstance(model, Pipeline) else [('model', model)]
     return families.fit(Pipeline([('server_port', FunctionTransformer(server_inputs))] + steps), x, y, w)
 
