@@ -8,7 +8,6 @@
  * Needs Debian's python3-sklearn, python3-pandas, python3-onnx (.ci/run installs them; skipped with the reason
  * otherwise). Does not need ../shared: the same rows on every machine.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows, numericIdentity, type NumericIdentityField } from '../src/engine/flow-batch.js';
-import { findPython } from './helpers/python.js';
-import { ROOT } from './helpers/cli.js';
+import { findPython, readFloat64 } from './helpers/python.js';
+import { ROOT, runCommand } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 /** The groups of ../shared/data/ndpi/README.md's table. */
@@ -37,16 +36,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
 
   beforeAll(async () => {
     ensureBuilt(['src/classify/worker.ts', 'src/cli/main.ts']);
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(python!, [join(ROOT, 'models', 'train', 'app_train.py'), '--rows-csv', fixture, '--out', out, '--check-dir', check, '--no-check'], { cwd: ROOT });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.stdout.resume();
-      child.on('error', reject);
-      child.on('close', (code) => {
-        status = code;
-        resolve();
-      });
-    });
+    ({ status, stderr } = await runCommand(python!, [join(ROOT, 'models', 'train', 'app_train.py'), '--rows-csv', fixture, '--out', out, '--check-dir', check, '--no-check'], { timeoutMs: 110_000 }));
   }, 120_000);
   afterAll(async () => {
     await c?.close();
@@ -85,13 +75,9 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
       predicted: number[];
       non_finite_rows: number;
     };
-    const f64 = (name: string): Float64Array => {
-      const b = readFileSync(join(check, name));
-      return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    };
-    const rows = f64('rows.f64');
-    const ids = f64('ids.f64');
-    const want = f64('proba.f64');
+    const rows = readFloat64(join(check, 'rows.f64'));
+    const ids = readFloat64(join(check, 'ids.f64'));
+    const want = readFloat64(join(check, 'proba.f64'));
     const F = getProfile('cic2017').columns.featureNames.length;
     const I = meta.identity.length;
     expect(meta.columns).toHaveLength(F);

@@ -9,7 +9,6 @@
  * on the bundled every-4th-row subset of the public sample (fixtures/train/, no lab captures): the same
  * training and export code either way.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows } from '../src/engine/flow-batch.js';
-import { findPython } from './helpers/python.js';
-import { ROOT, SHARED } from './helpers/cli.js';
+import { findPython, readFloat64 } from './helpers/python.js';
+import { ROOT, runCommand, SHARED } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 
@@ -42,16 +41,7 @@ describe.skipIf(skipReason !== '')('train.py --subset: ONNX export agrees with s
 
   beforeAll(async () => {
     ensureBuilt(['src/classify/worker.ts', 'src/cli/main.ts']);
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(python!, [join(ROOT, 'models', 'train', 'train.py'), '--subset', ...dataArgs, '--out', out, '--check-dir', check, '--no-check'], { cwd: ROOT });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.stdout.resume();
-      child.on('error', reject);
-      child.on('close', (code) => {
-        status = code;
-        resolve();
-      });
-    });
+    ({ status, stderr } = await runCommand(python!, [join(ROOT, 'models', 'train', 'train.py'), '--subset', ...dataArgs, '--out', out, '--check-dir', check, '--no-check'], { timeoutMs: 290_000 }));
   }, 300_000);
   afterAll(async () => c?.close());
 
@@ -65,12 +55,8 @@ describe.skipIf(skipReason !== '')('train.py --subset: ONNX export agrees with s
 
   it('same class and probabilities within 1e-5 on every held-out row', async () => {
     const meta = JSON.parse(readFileSync(join(check, 'meta.json'), 'utf8')) as { rows: number; columns: string[]; classes: string[]; verdict: number[]; alert_threshold: number | null };
-    const f64 = (name: string): Float64Array => {
-      const b = readFileSync(join(check, name));
-      return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    };
-    const rows = f64('rows.f64');
-    const want = f64('proba.f64');
+    const rows = readFloat64(join(check, 'rows.f64'));
+    const want = readFloat64(join(check, 'proba.f64'));
     const F = getProfile('cic2017').columns.featureNames.length;
     expect(meta.columns).toHaveLength(F);
     expect(meta.rows).toBeGreaterThan(haveData ? 1000 : 400);

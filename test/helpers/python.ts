@@ -3,6 +3,7 @@
  * $PYTHON when set, else python3 on PATH; the first that can import every module asked for.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export function findPython(modules: readonly string[]): string | undefined {
   for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
@@ -15,4 +16,10 @@ export function findPython(modules: readonly string[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A training script's check file (`--check-dir`: rows.f64, ids.f64, proba.f64): little-endian float64 values. */
+export function readFloat64(file: string): Float64Array {
+  const b = readFileSync(file);
+  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
