@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { findPython } from './helpers/python.js';
 import { ROOT, runCommand, sensor } from './helpers/cli.js';
+import { serve } from './helpers/serve.js';
 import { ensureBuilt } from './setup/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-app-model-'));
@@ -305,21 +306,8 @@ describe.skipIf(python === undefined)(`a model trained here with scikit-learn on
   });
 
   it('sensor serve: /api/flows has the application verdict and filters by app_label; /api/stats counts the groups', async () => {
-    const { spawn } = await import('node:child_process');
-    const proc = spawn(process.execPath, [join(ROOT, 'bin/sensor.js'), 'serve', '--db', db, '--listen', '127.0.0.1:0', '--no-model'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const { proc, base } = await serve(['--db', db, '--listen', '127.0.0.1:0', '--no-model']);
     try {
-      const base = await new Promise<string>((resolve, reject) => {
-        let err = '';
-        const timer = setTimeout(() => reject(new Error(`sensor serve did not start: ${err}`)), 30_000);
-        proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-          err += d;
-          const m = /listening on (http:\/\/[^/]+)\//.exec(err);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-      });
       const rows = rowsOf(db);
       const counts = tally(rows.map((f) => f.app_label));
       for (const [group, n] of Object.entries(counts)) {

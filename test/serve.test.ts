@@ -5,14 +5,14 @@
  * guards everything but the page; the dashboard, in a real Chromium, draws and then updates itself while a
  * replay appends to the database.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { ROOT, SENSOR, sensor } from './helpers/cli.js';
+import { ROOT, sensor } from './helpers/cli.js';
+import { serve, type Served } from './helpers/serve.js';
 import { ensureBuilt } from './setup/build.js';
 import { launchBrowser, NO_BROWSER } from './helpers/browser.js';
 import { CsvRecordReader } from '../src/classify/csv-records.js';
@@ -27,35 +27,6 @@ const WEB_ROWS = join(ROOT, 'fixtures/cic2017/CICIDS2017_sample-webattack-rows.c
 const TOKEN = 'test-token-0123456789abcdef';
 /** The shipped model's card (its inputs decide the positions named in a 400). */
 const SHIPPED = JSON.parse(readFileSync(join(ROOT, 'models', `${DEFAULT_MODEL_NAME}.json`), 'utf8')) as { inputs: string[] };
-
-interface Served {
-  proc: ChildProcess;
-  base: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Start `sensor serve ARGS` and wait for its "listening on" line (port 0: the kernel picks one). */
-function serve(args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, [SENSOR, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sensor serve did not start: ${err}`)), 30_000);
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      const m = /listening on (http:\/\/[^/]+)\//.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, base: m[1]!, stderr: () => err, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`sensor serve exited (${code}): ${err}`));
-    });
-  });
-}
 
 const sql = <T>(q: string, ...p: unknown[]): T[] => {
   const db = new Database(DB, { readonly: true });
