@@ -107,8 +107,5 @@ function fill(
  * [count × identityWidth] or null when no input is an identity value.
  */
 export function buildModelInput(features: Float64Array, stride: number, count: number, identity: Float64Array | null, spec: InputSpec): Float32Array {
-  const out = new Float32Array(count * spec.featureIndex.length);
-  const pre = spec.preprocessing;
-  fill(out, features, stride, count, identity, Int32Array.from(spec.featureIndex), Int32Array.from(spec.identityIndex), pre, pre.clip === null && pre.scale === null);
-  return out;
+  return new InputBuilder([spec]).build(features, stride, count, identity)[0]!;
 }
