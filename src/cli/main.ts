@@ -151,10 +151,7 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.Usage;
     }
   } catch (e) {
-    if (e instanceof ModelError) {
-      for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
-      return ExitCode.Usage;
-    }
+    if (e instanceof ModelError) return refuseModel(e);
     throw e;
   }
   try {
@@ -252,10 +249,7 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
     return summary.stopped ? ExitCode.Interrupted : ExitCode.Ok;
   } catch (e) {
     for (const s of sources) s.close();
-    if (e instanceof ModelError) {
-      for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
-      return ExitCode.Usage;
-    }
+    if (e instanceof ModelError) return refuseModel(e);
     if (e instanceof SinkError) {
       process.stderr.write(`sensor: ${e.message}\n`);
       return ExitCode.Output;
@@ -274,9 +268,14 @@ async function modelRefusal(classifier: FlowClassifier | undefined): Promise<num
     return undefined;
   } catch (e) {
     if (!(e instanceof ModelError)) throw e;
-    for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
-    return ExitCode.Usage;
+    return refuseModel(e);
   }
+}
+
+/** A model that cannot be used: every problem on a line of its own, exit 2 (nothing was written). */
+function refuseModel(e: ModelError): number {
+  for (const p of e.problems) process.stderr.write(`sensor: ${p}\n`);
+  return ExitCode.Usage;
 }
 
 export function run(): void {
