@@ -10,6 +10,7 @@ import { CsvSink, headerLine } from '../src/sinks/csv.js';
 import { CellKind, SinkError, newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { javaDouble, javaLong } from '../src/sinks/java-format.js';
+import { TextBytes } from '../src/sinks/text-bytes.js';
 import { SqliteSink, sqlColumnNames, sqlName, type RunInfo } from '../src/sinks/sqlite.js';
 import { cic2017Timestamp, cicTimestamp, fixedTimestamp, formatTimestamp, TimestampText } from '../src/features/time-format.js';
 import { flowIdentity, IdentityText } from '../src/features/identity-text.js';
@@ -179,6 +180,55 @@ describe('javaLong', () => {
     expect(javaLong(3.7)).toBe('3');
     expect(javaLong(-3.7)).toBe('-3');
     expect(javaLong(NaN)).toBe('0');
+  });
+});
+
+describe('TextBytes (the CSV writer prints numbers as bytes)', () => {
+  // The CSV writer prints integral values itself and hands the rest to javaDouble/javaLong: every value must come
+  // out as the same text as those functions (checked against Java and the reference CSVs above).
+  const edges = [
+    0, -0, 1, -1, 9, 10, 11, 99, 100, 999, 1000, 65535, 1e6, 9999999, 1e7, -9999999, -1e7, 1e7 + 1, 123456789,
+    2 ** 31 - 1, 2 ** 31, 2 ** 32, 1e15, 1e15 - 1, 1e16 - 2, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2,
+    1e21, -1e21, 0.001, 0.00099, 0.5, -0.5, 1.5, 3.7, -3.7, 1e-4, 6e7, NaN, Infinity, -Infinity,
+  ];
+  const asLong = (v: number): string => {
+    const b = new TextBytes(8);
+    b.reserve(32);
+    b.commaLong(v);
+    return b.bytes().toString('latin1');
+  };
+  const asDouble = (v: number): string => {
+    const b = new TextBytes(8);
+    b.reserve(32);
+    b.commaDouble(v);
+    return b.bytes().toString('latin1');
+  };
+
+  it('prints edge values as javaLong and javaDouble do', () => {
+    for (const v of edges) {
+      expect(asLong(v), `long ${v}`).toBe(`,${javaLong(v)}`);
+      expect(asDouble(v), `double ${v}`).toBe(`,${javaDouble(v)}`);
+    }
+  });
+
+  it('prints any double, and any integer, as javaLong and javaDouble do', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer({ min: -1e8, max: 1e8 }), fc.maxSafeInteger()), (v) => {
+        expect(asLong(v)).toBe(`,${javaLong(v)}`);
+        expect(asDouble(v)).toBe(`,${javaDouble(v)}`);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('grows, and writes labels in UTF-8', () => {
+    const b = new TextBytes(4);
+    b.reserve(200);
+    b.text('Web Attack \u2013 Brute Force');
+    b.byte(44);
+    b.ascii('10.0.0.1');
+    b.digits(40000);
+    expect(b.bytes().toString('utf8')).toBe('Web Attack \u2013 Brute Force,10.0.0.140000');
   });
 });
 

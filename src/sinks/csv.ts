@@ -8,9 +8,13 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CellKind, SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
-import { javaDouble, javaLong } from './java-format.js';
+import { TextBytes } from './text-bytes.js';
 import { TextOutput } from './text-output.js';
 import { IdentityText } from '../features/identity-text.js';
+
+const COMMA = 44;
+const DASH = 45;
+const NEWLINE = 10;
 
 export interface CsvSinkOptions {
   /** Stream buffer size in bytes before write() applies backpressure (default 1 MiB). */
@@ -57,32 +61,77 @@ export class CsvSink implements FlowSink {
   write(rows: FlowRows): void | Promise<void> {
     this.file.check();
     if (rows.count === 0) return;
-    if (this.file.push(this.format(rows))) return;
+    if (this.file.push(this.formatBytes(rows))) return;
     return this.file.drained();
   }
 
-  /** Formats a batch as CSV lines (exposed for tests and for callers that want the text). */
+  /** Formats a batch as CSV lines (for tests and for callers that want the text). */
   format(rows: FlowRows): string {
+    return this.formatBytes(rows).toString('utf8');
+  }
+
+  /** A batch's CSV lines as UTF-8 bytes, in a Buffer of their own (the file's stream keeps it until written). */
+  formatBytes(rows: FlowRows): Buffer {
     const F = this.nFeatures;
     const { features, kinds, labels } = rows;
     const id = this.identity;
     // kinds is row-major like features; a kinds array of exactly one row is accepted as per-column kinds.
     const kindStride = kinds.length >= rows.count * F ? F : 0;
     const defaultLabel = this.columns.defaultLabel;
-    let text = '';
+    const out = new TextBytes(rows.count * (160 + 12 * F));
     for (let i = 0; i < rows.count; i++) {
-      id.read(rows, i);
-      let line = `${id.flowId},${id.srcIp},${rows.srcPorts[i]},${id.dstIp},${rows.dstPorts[i]},${rows.protocols[i]},${id.timestamp}`;
+      id.read(rows, i, false);
+      const label = labels?.[i] ?? defaultLabel;
+      // A line's worst case: the addresses twice (Flow ID and columns), ports and protocol twice, the timestamp,
+      // 26 bytes a feature, the label in UTF-8, commas and the newline.
+      out.reserve(2 * (id.srcIp.length + id.dstIp.length) + id.timestamp.length + 64 + 26 * F + 3 * label.length);
+      const sp = rows.srcPorts[i]!;
+      const dp = rows.dstPorts[i]!;
+      const proto = rows.protocols[i]!;
+      // Flow ID: `src-dst-sport-dport-proto`, or destination first in the 2017 build's canonical order.
+      if (id.flowIdReversed) {
+        out.ascii(id.dstIp);
+        out.byte(DASH);
+        out.ascii(id.srcIp);
+        out.byte(DASH);
+        out.digits(dp);
+        out.byte(DASH);
+        out.digits(sp);
+      } else {
+        out.ascii(id.srcIp);
+        out.byte(DASH);
+        out.ascii(id.dstIp);
+        out.byte(DASH);
+        out.digits(sp);
+        out.byte(DASH);
+        out.digits(dp);
+      }
+      out.byte(DASH);
+      out.digits(proto);
+      out.byte(COMMA);
+      out.ascii(id.srcIp);
+      out.byte(COMMA);
+      out.digits(sp);
+      out.byte(COMMA);
+      out.ascii(id.dstIp);
+      out.byte(COMMA);
+      out.digits(dp);
+      out.byte(COMMA);
+      out.digits(proto);
+      out.byte(COMMA);
+      out.ascii(id.timestamp);
       const base = i * F;
       const kbase = i * kindStride;
       for (let j = 0; j < F; j++) {
-        const v = features[base + j] as number;
-        line += kinds[kbase + j] === CellKind.Int ? `,${javaLong(v)}` : `,${javaDouble(v)}`;
+        const v = features[base + j]!;
+        if (kinds[kbase + j] === CellKind.Int) out.commaLong(v);
+        else out.commaDouble(v);
       }
-      const label = labels?.[i];
-      text += `${line},${label ?? defaultLabel}\n`;
+      out.byte(COMMA);
+      out.text(label);
+      out.byte(NEWLINE);
     }
-    return text;
+    return out.bytes();
   }
 
   flush(): Promise<void> {
