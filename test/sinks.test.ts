@@ -490,6 +490,38 @@ describe('CsvSink', () => {
     expect(readFileSync(path, 'utf8').split('\n').length).toBe(1 + 200 * 50 + 1);
   });
 
+  it('with its own thread: the same bytes, in order, every row, the batch free to reuse once write() returns', async () => {
+    const path = join(dir, 'thread.csv');
+    const sink = new CsvSink(path, COLUMNS, { thread: true, highWaterMark: 16 * 1024 });
+    const inline = new CsvSink(join(dir, 'inline.csv'), COLUMNS);
+    let expected = headerLine(COLUMNS);
+    let waited = 0;
+    const reused = makeRows(50);
+    for (let k = 0; k < 200; k++) {
+      // One batch object reused for every write, as a caller may: each write must keep what it was given.
+      const fresh = makeRows(50, k * 50);
+      reused.features.set(fresh.features);
+      reused.srcPorts.set(fresh.srcPorts);
+      reused.labels = k % 3 === 0 ? Array.from({ length: 50 }, (_, i) => (i % 2 ? 'Web Attack \u2013 Brute Force' : null)) : undefined;
+      expected += inline.format(reused);
+      const p = sink.write(reused);
+      if (p) {
+        waited++;
+        await p;
+      }
+      if (k === 100) {
+        // flush() returns once every batch written so far is in the file.
+        await sink.flush();
+        expect(readFileSync(path, 'utf8')).toBe(expected);
+      }
+    }
+    await sink.close();
+    await inline.close();
+    expect(waited).toBeGreaterThan(0); // backpressure reached the caller
+    expect(readFileSync(path, 'utf8')).toBe(expected);
+    await expect(async () => sink.write(reused)).rejects.toMatchObject({ kind: 'closed' });
+  });
+
   it('fails at construction when the directory is missing', () => {
     const path = join(dir, 'nope', 'out.csv');
     expect(() => new CsvSink(path, COLUMNS)).toThrowError(SinkError);

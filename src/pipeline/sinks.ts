@@ -60,7 +60,8 @@ const SINK_KINDS: readonly SinkKind[] = [
     kind: 'csv',
     key: (cfg) => cfg.csv,
     file: (cfg) => cfg.csv!,
-    open: (cfg, ctx) => new CsvSink(cfg.csv!, ctx.columns, { append: ctx.mode === 'live' }),
+    // The lines are made in the CSV writer's own thread, off the capture thread.
+    open: (cfg, ctx) => new CsvSink(cfg.csv!, ctx.columns, { append: ctx.mode === 'live', thread: true }),
   },
   {
     kind: 'json',

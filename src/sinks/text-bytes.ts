@@ -20,13 +20,13 @@ export class TextBytes {
   length = 0;
 
   constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, 64));
+    this.buf = Buffer.allocUnsafeSlow(Math.max(capacity, 64));
   }
 
   /** Makes room for `n` more bytes (the writers below do not check: a caller reserves a line's worst case). */
   reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + n));
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
