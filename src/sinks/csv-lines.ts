@@ -36,7 +36,7 @@ export function csvBatchCopy(rows: FlowRows, featureCount: number, transfer: Arr
     protocols: rows.protocols.slice(0, n),
     ipVersions: rows.ipVersions.slice(0, n),
     startUs: rows.startUs.slice(0, n),
-    endUs: rows.endUs.slice(0, 0),
+    endUs: rows.endUs.slice(0, 0), // the lines do not print it
   };
   for (const a of [c.features, c.kinds, c.srcAddrs, c.dstAddrs, c.srcPorts, c.dstPorts, c.protocols, c.ipVersions, c.startUs]) {
     transfer.push(a.buffer as ArrayBuffer);
