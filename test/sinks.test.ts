@@ -10,6 +10,7 @@ import { CsvSink, headerLine } from '../src/sinks/csv.js';
 import { CellKind, SinkError, newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { javaDouble, javaLong } from '../src/sinks/java-format.js';
+import { TextBytes } from '../src/sinks/text-bytes.js';
 import { SqliteSink, sqlColumnNames, sqlName, type RunInfo } from '../src/sinks/sqlite.js';
 import { cic2017Timestamp, cicTimestamp, fixedTimestamp, formatTimestamp, TimestampText } from '../src/features/time-format.js';
 import { flowIdentity, IdentityText } from '../src/features/identity-text.js';
@@ -179,6 +180,55 @@ describe('javaLong', () => {
     expect(javaLong(3.7)).toBe('3');
     expect(javaLong(-3.7)).toBe('-3');
     expect(javaLong(NaN)).toBe('0');
+  });
+});
+
+describe('TextBytes (the CSV writer prints numbers as bytes)', () => {
+  // The CSV writer prints integral values itself and hands the rest to javaDouble/javaLong: every value must come
+  // out as the same text as those functions (checked against Java and the reference CSVs above).
+  const edges = [
+    0, -0, 1, -1, 9, 10, 11, 99, 100, 999, 1000, 65535, 1e6, 9999999, 1e7, -9999999, -1e7, 1e7 + 1, 123456789,
+    2 ** 31 - 1, 2 ** 31, 2 ** 32, 1e15, 1e15 - 1, 1e16 - 2, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2,
+    1e21, -1e21, 0.001, 0.00099, 0.5, -0.5, 1.5, 3.7, -3.7, 1e-4, 6e7, NaN, Infinity, -Infinity,
+  ];
+  const asLong = (v: number): string => {
+    const b = new TextBytes(8);
+    b.reserve(32);
+    b.commaLong(v);
+    return b.bytes().toString('latin1');
+  };
+  const asDouble = (v: number): string => {
+    const b = new TextBytes(8);
+    b.reserve(32);
+    b.commaDouble(v);
+    return b.bytes().toString('latin1');
+  };
+
+  it('prints edge values as javaLong and javaDouble do', () => {
+    for (const v of edges) {
+      expect(asLong(v), `long ${v}`).toBe(`,${javaLong(v)}`);
+      expect(asDouble(v), `double ${v}`).toBe(`,${javaDouble(v)}`);
+    }
+  });
+
+  it('prints any double, and any integer, as javaLong and javaDouble do', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer({ min: -1e8, max: 1e8 }), fc.maxSafeInteger()), (v) => {
+        expect(asLong(v)).toBe(`,${javaLong(v)}`);
+        expect(asDouble(v)).toBe(`,${javaDouble(v)}`);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('grows, and writes labels in UTF-8', () => {
+    const b = new TextBytes(4);
+    b.reserve(200);
+    b.text('Web Attack \u2013 Brute Force');
+    b.byte(44);
+    b.ascii('10.0.0.1');
+    b.digits(40000);
+    expect(b.bytes().toString('utf8')).toBe('Web Attack \u2013 Brute Force,10.0.0.140000');
   });
 });
 
@@ -438,6 +488,38 @@ describe('CsvSink', () => {
     await sink.close();
     expect(promises).toBeGreaterThan(0);
     expect(readFileSync(path, 'utf8').split('\n').length).toBe(1 + 200 * 50 + 1);
+  });
+
+  it('with its own thread: the same bytes, in order, every row, the batch free to reuse once write() returns', async () => {
+    const path = join(dir, 'thread.csv');
+    const sink = new CsvSink(path, COLUMNS, { thread: true, highWaterMark: 16 * 1024 });
+    const inline = new CsvSink(join(dir, 'inline.csv'), COLUMNS);
+    let expected = headerLine(COLUMNS);
+    let waited = 0;
+    const reused = makeRows(50);
+    for (let k = 0; k < 200; k++) {
+      // One batch object reused for every write, as a caller may: each write must keep what it was given.
+      const fresh = makeRows(50, k * 50);
+      reused.features.set(fresh.features);
+      reused.srcPorts.set(fresh.srcPorts);
+      reused.labels = k % 3 === 0 ? Array.from({ length: 50 }, (_, i) => (i % 2 ? 'Web Attack \u2013 Brute Force' : null)) : undefined;
+      expected += inline.format(reused);
+      const p = sink.write(reused);
+      if (p) {
+        waited++;
+        await p;
+      }
+      if (k === 100) {
+        // flush() returns once every batch written so far is in the file.
+        await sink.flush();
+        expect(readFileSync(path, 'utf8')).toBe(expected);
+      }
+    }
+    await sink.close();
+    await inline.close();
+    expect(waited).toBeGreaterThan(0); // backpressure reached the caller
+    expect(readFileSync(path, 'utf8')).toBe(expected);
+    await expect(async () => sink.write(reused)).rejects.toMatchObject({ kind: 'closed' });
   });
 
   it('fails at construction when the directory is missing', () => {

@@ -8,8 +8,9 @@
  *   PSI = Σ over bins (q − p) · ln(q / p),  q = the run's share, p = training's, each floored at 1e-4.
  * PSI ≥ 0.25 is the usual "significant shift"; 0.1–0.25 a moderate one.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { getProfile } from '../features/profiles.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
 import { binIndex, preprocessValue, type DriftFeature, type ModelCard } from './model-card.js';
@@ -93,7 +94,9 @@ export function measureDrift(card: ModelCard, cardPath: string, dbPath: string, 
   if (!existsSync(dbPath)) throw new DriftError('input', `cannot read database ${dbPath}: no such file`);
   let db: Database.Database;
   try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    // Loaded here, not at import: every replay imports this module (classify/cli.ts) and never measures drift.
+    const open = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    db = new open(dbPath, { readonly: true, fileMustExist: true });
   } catch (e) {
     throw new DriftError('input', `cannot read database ${dbPath}: ${(e as Error).message}`);
   }

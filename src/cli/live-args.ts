@@ -64,3 +64,8 @@ export class ConfigErrors extends Error {
     super(errors.join('\n'));
   }
 }
+
+/** True when the command line asks for live capture (main.ts hands such a command line to runLive). */
+export function isLiveCommand(argv: readonly string[]): boolean {
+  return argv.some((a) => /^(--iface|--interface|--config)(=|$)/.test(a) || a === '-i' || /^-i\S/.test(a));
+}

@@ -411,8 +411,3 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     metricsServer?.close();
   }
 }
-
-/** True when the command line asks for live capture (main.ts hands such a command line to runLive). */
-export function isLiveCommand(argv: readonly string[]): boolean {
-  return argv.some((a) => /^(--iface|--interface|--config)(=|$)/.test(a) || a === '-i' || /^-i\S/.test(a));
-}

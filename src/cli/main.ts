@@ -6,7 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
 import { strictCommandLine, UsageError } from './usage.js';
-import { isLiveCommand, runLive } from './live.js';
+import { isLiveCommand } from './live-args.js';
 import { openSources, replay, type ReplayProgress, type ReplaySummary } from './replay.js';
 import { getProfile } from '../features/profiles.js';
 import { CaptureError } from '../sources/batch.js';
@@ -119,7 +119,8 @@ function formatSummary(s: ReplaySummary): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (isLiveCommand(argv)) return runLive(argv); // --iface / --config: the live daemon (cli/live.ts)
+  // --iface / --config: the live daemon (cli/live.ts, with pino and the metrics server: loaded only for it).
+  if (isLiveCommand(argv)) return (await import('./live.js')).runLive(argv);
   if (argv[0] === 'models') return modelsCommand(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
   // Commands over tables and databases (cli/classify.ts, report/, serve/): loaded only when asked for.
   if (argv[0] === 'classify') return (await import('./classify.js')).classifyCommand(argv.slice(1));

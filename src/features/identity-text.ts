@@ -19,6 +19,8 @@ export class IdentityText {
   srcIp = '';
   dstIp = '';
   timestamp = '';
+  /** The Flow ID names the destination first (the 2017 build's canonical order); set by read() with or without flowId. */
+  flowIdReversed = false;
   private readonly time: TimestampText;
   private readonly canonical: boolean;
   /** Address word + 1 per cache entry (0 = empty), and its text. */
@@ -31,8 +33,11 @@ export class IdentityText {
     this.canonical = format.canonicalFlowId;
   }
 
-  /** Fill flowId, srcIp, dstIp and timestamp with the text of row `i`. */
-  read(rows: FlowIdentityColumns, i: number): this {
+  /**
+   * Fill flowId, srcIp, dstIp and timestamp with the text of row `i`. `withFlowId` false: flowId is left as it was
+   * (a writer that prints it from the parts and flowIdReversed, without the string).
+   */
+  read(rows: FlowIdentityColumns, i: number, withFlowId = true): this {
     const v6 = rows.ipVersions[i] === 6;
     const k = i * 4;
     this.srcIp = v6 ? this.ipv6(rows.srcAddrs, k) : this.ipv4(rows.srcAddrs[k]!);
@@ -40,10 +45,12 @@ export class IdentityText {
     const sp = rows.srcPorts[i]!;
     const dp = rows.dstPorts[i]!;
     const proto = rows.protocols[i]!;
-    this.flowId =
-      this.canonical && !srcFirst(rows.srcAddrs[k]!, rows.dstAddrs[k]!)
+    this.flowIdReversed = this.canonical && !srcFirst(rows.srcAddrs[k]!, rows.dstAddrs[k]!);
+    if (withFlowId) {
+      this.flowId = this.flowIdReversed
         ? `${this.dstIp}-${this.srcIp}-${dp}-${sp}-${proto}`
         : `${this.srcIp}-${this.dstIp}-${sp}-${dp}-${proto}`;
+    }
     this.timestamp = this.time.text(rows.startUs[i]!);
     return this;
   }

@@ -10,7 +10,8 @@ import type { FlowSink, ProfileColumns } from '../sinks/flow-rows.js';
 import { CsvSink } from '../sinks/csv.js';
 import { JsonSink } from '../sinks/json.js';
 import { SqliteSink } from '../sinks/sqlite.js';
-import { ClickHouseSink, defaultSpoolDir, type ClickHouseEvent } from '../sinks/clickhouse.js';
+// The ClickHouse client (@clickhouse/client and its dependencies) loads only when a run writes to ClickHouse.
+import type { ClickHouseEvent } from '../sinks/clickhouse.js';
 
 /** Live: a JSON lines file may fall this far behind before batches are dropped (and counted) rather than queued. */
 const JSON_MAX_BUFFERED_BYTES = 64 << 20;
@@ -59,7 +60,8 @@ const SINK_KINDS: readonly SinkKind[] = [
     kind: 'csv',
     key: (cfg) => cfg.csv,
     file: (cfg) => cfg.csv!,
-    open: (cfg, ctx) => new CsvSink(cfg.csv!, ctx.columns, { append: ctx.mode === 'live' }),
+    // The lines are made in the CSV writer's own thread, off the capture thread.
+    open: (cfg, ctx) => new CsvSink(cfg.csv!, ctx.columns, { append: ctx.mode === 'live', thread: true }),
   },
   {
     kind: 'json',
@@ -82,14 +84,16 @@ const SINK_KINDS: readonly SinkKind[] = [
     kind: 'clickhouse',
     key: (cfg) => (cfg.clickhouse === undefined ? undefined : JSON.stringify([cfg.clickhouse, cfg.clickhouseSpool, cfg.sensorName])),
     keptOnReload: true,
-    open: (cfg, ctx) =>
-      ClickHouseSink.open(cfg.clickhouse!, ctx.columns, {
+    open: async (cfg, ctx) => {
+      const { ClickHouseSink, defaultSpoolDir } = await import('../sinks/clickhouse.js');
+      return ClickHouseSink.open(cfg.clickhouse!, ctx.columns, {
         spoolDir: cfg.clickhouseSpool ?? defaultSpoolDir(),
         sensor: cfg.sensorName ?? hostname(),
         // Replay waits for a slow server, as for SQLite; live the capture must not wait: a slow server spools.
         backpressure: ctx.mode === 'replay',
         ...(ctx.onClickHouseEvent ? { onEvent: ctx.onClickHouseEvent } : {}),
-      }),
+      });
+    },
   },
   {
     kind: 'sqlite',

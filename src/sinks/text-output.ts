@@ -89,8 +89,8 @@ export class TextOutput {
     if (this.closed) throw new SinkError('closed', `${this.what} ${this.path} is closed`);
   }
 
-  /** Queues a chunk; returns false when the stream's buffer is above its high-water mark. */
-  push(chunk: string): boolean {
+  /** Queues a chunk (text, or bytes the caller no longer changes); returns false when the stream's buffer is above its high-water mark. */
+  push(chunk: string | Uint8Array): boolean {
     let ok = true;
     this.lastWrite = new Promise<void>((resolve, reject) => {
       ok = this.out.write(chunk, (err) => (err ? reject(err) : resolve()));

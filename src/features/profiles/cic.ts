@@ -6,7 +6,8 @@ import { S } from '../flow-state.js';
 import { ACTIVE_IDLE, BULK_SUBFLOW, CIC_IDENTITY, columns, HEAD, MID } from './columns.js';
 import { BulkRule, Teardown, type Profile } from './profile.js';
 import {
-  CIC_TAIL, row, writeBulk, writeFlagCounts, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios, writeSubflows,
+  activeStats, CIC_TAIL, ints, writeBulk, writeFlagCounts, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios,
+  writeSubflows,
 } from './row.js';
 
 const FEATURES = [...HEAD, ...MID, ...BULK_SUBFLOW, 'FWD Init Win Bytes', 'Bwd Init Win Bytes', 'Fwd Act Data Pkts', 'Fwd Seg Size Min', ...ACTIVE_IDLE];
@@ -35,17 +36,16 @@ export const cic: Profile = {
     dropsMiddleFragments: false,
   },
   columns: columns('cic', CIC_IDENTITY, FEATURES, 'NeedManualLabel', { timestamp: 'cic', canonicalFlowId: false }),
-  writeRow(st, b, features, kinds, off) {
-    const r = row.at(features, kinds, off);
-    writeMasterRatesAndIats(r, st, b);
-    writeHeadersRatesLengths(r, st, b);
-    writeFlagCounts(r, st, b);
-    writeRatios(r, st, b, false);
-    writeBulk(r, st, b + S.FBULK_DUR, true);
-    writeBulk(r, st, b + S.BBULK_DUR, true);
-    writeSubflows(r, st, b, true);
-    r.ints(st, b, CIC_TAIL);
-    r.activeStats(st, b + S.ACTIVE);
-    r.activeStats(st, b + S.IDLE);
+  writeRow(st, b, f, k, o) {
+    o = writeMasterRatesAndIats(f, k, o, st, b);
+    o = writeHeadersRatesLengths(f, k, o, st, b);
+    o = writeFlagCounts(f, k, o, st, b);
+    o = writeRatios(f, k, o, st, b, false);
+    o = writeBulk(f, k, o, st, b + S.FBULK_DUR, true);
+    o = writeBulk(f, k, o, st, b + S.BBULK_DUR, true);
+    o = writeSubflows(f, k, o, st, b, true);
+    o = ints(f, k, o, st, b, CIC_TAIL);
+    o = activeStats(f, k, o, st, b + S.ACTIVE);
+    activeStats(f, k, o, st, b + S.IDLE);
   },
 };

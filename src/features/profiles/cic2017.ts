@@ -5,7 +5,9 @@
 import { S } from '../flow-state.js';
 import { ACTIVE_IDLE, columns, DATASET_IDENTITY, HEAD } from './columns.js';
 import { BulkRule, Teardown, type Profile } from './profile.js';
-import { CIC_TAIL, row, TOTALS, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios } from './row.js';
+import {
+  activeStats, CIC_TAIL, int, ints, TOTALS, writeHeadersRatesLengths, writeMasterRatesAndIats, writeRatios, zeros,
+} from './row.js';
 
 /** The CIC-IDS2017 dataset's own names (the 2017 build's output, as published), `Fwd Header Length` twice. */
 const FEATURES = [
@@ -47,23 +49,21 @@ export const cic2017: Profile = {
     dropsMiddleFragments: false,
   },
   columns: columns('cic2017', DATASET_IDENTITY, FEATURES, 'No Label', { timestamp: 'cic2017', canonicalFlowId: true }),
-  writeRow(st, b, features, kinds, off) {
-    const r = row.at(features, kinds, off);
-    writeMasterRatesAndIats(r, st, b);
-    writeHeadersRatesLengths(r, st, b);
+  writeRow(st, b, f, k, o) {
+    o = writeMasterRatesAndIats(f, k, o, st, b);
+    o = writeHeadersRatesLengths(f, k, o, st, b);
     // Flag counts come from the first packet only, in the scrambled order.
     const first = st[b + S.FIRST_FLAGS]!;
-    for (const bit of CIC2017_FLAG_ORDER) r.int((first & bit) !== 0 ? 1 : 0);
-    writeRatios(r, st, b, false);
-    r.int(st[b + S.FWD_HDR]!); // the dataset's second "Fwd Header Length"
-    for (let i = 0; i < 6; i++) r.int(0); // bulk: the state only ever saw the first packet
+    for (let i = 0; i < CIC2017_FLAG_ORDER.length; i++) o = int(f, k, o, (first & CIC2017_FLAG_ORDER[i]!) !== 0 ? 1 : 0);
+    o = writeRatios(f, k, o, st, b, false);
+    o = int(f, k, o, st[b + S.FWD_HDR]!); // the dataset's second "Fwd Header Length"
+    o = zeros(f, k, o, 6); // bulk: the state only ever saw the first packet
     // The subflow detector only sees the first packet, with the misplaced parenthesis `t - last / 1e6 > 1.0`:
     // the count is 1 (subflow columns = the totals) unless the flow starts within 1 µs of the epoch, then 0.
     const t0 = st[b + S.START]!;
-    if (t0 - t0 / 1e6 > 1.0) r.ints(st, b, TOTALS);
-    else for (let i = 0; i < 4; i++) r.int(0);
-    r.ints(st, b, CIC_TAIL);
-    r.activeStats(st, b + S.ACTIVE);
-    r.activeStats(st, b + S.IDLE);
+    o = t0 - t0 / 1e6 > 1.0 ? ints(f, k, o, st, b, TOTALS) : zeros(f, k, o, 4);
+    o = ints(f, k, o, st, b, CIC_TAIL);
+    o = activeStats(f, k, o, st, b + S.ACTIVE);
+    activeStats(f, k, o, st, b + S.IDLE);
   },
 };

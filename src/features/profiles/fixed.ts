@@ -6,8 +6,8 @@ import { S, Stat } from '../flow-state.js';
 import { ACTIVE_IDLE, BULK_SUBFLOW, CIC_IDENTITY, columns, HEAD, MID } from './columns.js';
 import { BulkRule, Teardown, type Profile } from './profile.js';
 import {
-  FIXED_TAIL, meanOrNaN, payloadBytes, PSH_URG, RETX, row, RST_FLAGS, std, writeBulk, writeCounts, writeFlagCounts,
-  writeHeadersRatesLengths, writeIats, writeRatios, writeSubflows,
+  activeStats, dbl, FIXED_TAIL, int, ints, meanOrNaN, payloadBytes, PSH_URG, RETX, RST_FLAGS, std, writeBulk, writeCounts,
+  writeFlagCounts, writeHeadersRatesLengths, writeIats, writeRatios, writeSubflows,
 } from './row.js';
 
 const FEATURES = [
@@ -46,39 +46,38 @@ export const fixed: Profile = {
     dropsMiddleFragments: true, // measured on 5 fuzzed packets
   },
   columns: columns('fixed', CIC_IDENTITY, FEATURES, 'NeedManualLabel', { timestamp: 'fixed', canonicalFlowId: false }),
-  writeRow(st, b, features, kinds, off) {
-    const r = row.at(features, kinds, off);
-    writeCounts(r, st, b);
+  writeRow(st, b, f, k, o) {
+    o = writeCounts(f, k, o, st, b);
     const dur = st[b + S.LAST]! - st[b + S.START]!;
     if (dur !== 0) {
-      r.dbl(payloadBytes(st, b) / (dur / 1e6));
-      r.dbl(st[b + S.PKTS]! / (dur / 1e6));
+      o = dbl(f, k, o, payloadBytes(st, b) / (dur / 1e6));
+      o = dbl(f, k, o, st[b + S.PKTS]! / (dur / 1e6));
     } else {
-      r.int(-1);
-      r.int(-1);
+      o = int(f, k, o, -1);
+      o = int(f, k, o, -1);
     }
     const iat = b + S.FLOW_IAT;
-    r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MEAN)));
-    r.dbl(nanTo0(std(st, iat)));
-    r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MAX)));
-    r.dbl(nanTo0(meanOrNaN(st, iat, Stat.MIN)));
-    writeIats(r, st, b);
-    r.ints(st, b, PSH_URG);
-    r.ints(st, b, RST_FLAGS);
-    writeHeadersRatesLengths(r, st, b);
-    writeFlagCounts(r, st, b);
-    writeRatios(r, st, b, true);
-    writeBulk(r, st, b + S.FBULK_DUR, false);
-    writeBulk(r, st, b + S.BBULK_DUR, false);
-    writeSubflows(r, st, b, false);
-    r.ints(st, b, FIXED_TAIL);
-    r.activeStats(st, b + S.ACTIVE);
-    r.activeStats(st, b + S.IDLE);
+    o = dbl(f, k, o, nanTo0(meanOrNaN(st, iat, Stat.MEAN)));
+    o = dbl(f, k, o, nanTo0(std(st, iat)));
+    o = dbl(f, k, o, nanTo0(meanOrNaN(st, iat, Stat.MAX)));
+    o = dbl(f, k, o, nanTo0(meanOrNaN(st, iat, Stat.MIN)));
+    o = writeIats(f, k, o, st, b);
+    o = ints(f, k, o, st, b, PSH_URG);
+    o = ints(f, k, o, st, b, RST_FLAGS);
+    o = writeHeadersRatesLengths(f, k, o, st, b);
+    o = writeFlagCounts(f, k, o, st, b);
+    o = writeRatios(f, k, o, st, b, true);
+    o = writeBulk(f, k, o, st, b + S.FBULK_DUR, false);
+    o = writeBulk(f, k, o, st, b + S.BBULK_DUR, false);
+    o = writeSubflows(f, k, o, st, b, false);
+    o = ints(f, k, o, st, b, FIXED_TAIL);
+    o = activeStats(f, k, o, st, b + S.ACTIVE);
+    o = activeStats(f, k, o, st, b + S.IDLE);
     const icmp = st[b + S.PROTO] === 1;
-    r.int(icmp ? st[b + S.ICMP_CODE]! : -1);
-    r.int(icmp ? st[b + S.ICMP_TYPE]! : -1);
-    r.ints(st, b, RETX);
-    r.int(st[b + S.FWD_RETX]! + st[b + S.BWD_RETX]!);
-    r.int(st[b + S.CUM_DURATION]!);
+    o = int(f, k, o, icmp ? st[b + S.ICMP_CODE]! : -1);
+    o = int(f, k, o, icmp ? st[b + S.ICMP_TYPE]! : -1);
+    o = ints(f, k, o, st, b, RETX);
+    o = int(f, k, o, st[b + S.FWD_RETX]! + st[b + S.BWD_RETX]!);
+    int(f, k, o, st[b + S.CUM_DURATION]!);
   },
 };
