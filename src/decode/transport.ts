@@ -77,6 +77,7 @@ function decodeIcmp(buf: Uint8Array, q: number, limit: number, out: DecodedPacke
 /** Fill l4HeaderBytes and payloadBytes (captured, floored at 0). */
 function setPayload(q: number, limit: number, l4: number, out: DecodedPacket): void {
   out.l4HeaderBytes = l4;
+  out.payloadOffset = q + l4;
   const captured = limit - q - l4;
   out.payloadBytes = captured > 0 ? captured : 0;
 }
