@@ -67,7 +67,7 @@ export class ServerNameReader {
     const recordEnd = p + 5 + ((buf[p + 3]! << 8) | buf[p + 4]!);
     if (recordEnd < end) end = recordEnd;
     p += 5;
-    if (buf[p] !== 1) return ServerNameRead.None; // handshake type client_hello
+    if (p + 4 > end || buf[p] !== 1) return ServerNameRead.None; // handshake type client_hello
     const helloEnd = p + 4 + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!);
     if (helloEnd < end) end = helloEnd;
     p += 4 + 2 + 32; // handshake header, legacy_version, random
@@ -134,7 +134,7 @@ export class ServerNameReader {
     const minor = buf[q + 7]!;
     if (minor < 0x30 || minor > 0x39) return ServerNameRead.None;
     q += 8;
-    if (buf[q] === 0x0d) q++;
+    if (q < end && buf[q] === 0x0d) q++;
     if (q >= end || buf[q] !== 0x0a) return ServerNameRead.None;
     q++;
     // Header lines.
@@ -155,7 +155,7 @@ export class ServerNameReader {
   private hostValue(buf: Uint8Array, p: number, end: number, out: Uint8Array, outOff: number): ServerNameRead {
     while (p < end && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
     while (end > p && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
-    if (buf[p] === 0x5b) {
+    if (p < end && buf[p] === 0x5b) {
       // An IPv6 literal: up to its ']'.
       for (let q = p; q < end; q++) {
         if (buf[q] === 0x5d) {
