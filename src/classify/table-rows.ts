@@ -182,7 +182,11 @@ export class TableClassifier {
     this.rule = tableRule(classifier.card, classifier.id, alertThreshold ?? classifier.threshold ?? undefined);
     this.stride = classifier.columns.featureNames.length;
     const { sources } = resolveInputs(classifier.card.inputs, classifier.columns); // checked by Classifier.load
-    this.targets = sources.map((s) => (s.from === 'feature' ? { feature: s.index } : { identity: s.field }));
+    this.targets = sources.map((s) => {
+      // A table of CIC features has no server name: such a model classifies flows the sensor makes (--replay).
+      if (s.from === 'server-name') throw new Error(`model ${classifier.id} takes "Server Name Class" (the flow's server name), which a table of CIC features does not have: classify its flows with sensor --replay`);
+      return s.from === 'feature' ? { feature: s.index } : { identity: s.field };
+    });
   }
 
   get card(): ModelCard {
