@@ -284,7 +284,7 @@ export abstract class FlowGenerator {
     this.acc.first(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
     this.names.reset(slot);
-    if (this.cur.payload > 0) this.lookForName(slot, fwd);
+    if (this.cur.payload > 0) this.lookForName(slot);
   }
 
   /** Add a packet to an open flow. */
@@ -292,13 +292,17 @@ export abstract class FlowGenerator {
     const b = slot * STRIDE;
     this.acc.add(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
-    if (this.cur.payload > 0) this.lookForName(slot, fwd);
+    if (this.cur.payload > 0) this.lookForName(slot);
   }
 
-  /** A payload packet of the flow in `slot`: its server name, while the flow looks for one (flows/server-names.ts). */
-  private lookForName(slot: number, fwd: boolean): void {
+  /**
+   * A payload packet of the flow in `slot`: its server name, while the flow looks for one (flows/server-names.ts).
+   * Its direction is the packet's endpoint in the table's key, not the profile's forward: a profile that calls
+   * every packet of same-host traffic forward would otherwise spend both directions' looks on one.
+   */
+  private lookForName(slot: number): void {
     const pkt = this.pkt;
-    this.names.look(slot, fwd, this.frameBuf, pkt.payloadOffset, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
+    this.names.look(slot, this.srcIsA === 1, this.frameBuf, pkt.payloadOffset, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {

@@ -26,7 +26,7 @@ export class ServerNames {
   readonly bytes: Uint8Array;
   /** Per slot: the name's length, 0 = none yet. */
   readonly lengths: Uint8Array;
-  /** Per slot and direction (2 × slot + 0 forward, + 1 backward): payload packets looked at; 0xff = done. */
+  /** Per slot and endpoint (2 × slot + 0 from endpoint A, + 1 from B): payload packets looked at; 0xff = done. */
   private readonly looked: Uint8Array;
   private readonly reader = new ServerNameReader();
 
@@ -47,11 +47,11 @@ export class ServerNames {
   }
 
   /**
-   * A packet of the flow in `slot` (direction `fwd`) with `payload` > 0 bytes at `buf[start ..]`: read it when the
-   * flow still looks for its name.
+   * A packet of the flow in `slot`, sent by endpoint A (`fromA`) or B, with `payload` > 0 bytes at `buf[start ..]`:
+   * read it when the flow still looks for its name.
    */
-  look(slot: number, fwd: boolean, buf: Uint8Array, start: number, payload: number, proto: number, srcPort: number, dstPort: number): void {
-    const k = 2 * slot + (fwd ? 0 : 1);
+  look(slot: number, fromA: boolean, buf: Uint8Array, start: number, payload: number, proto: number, srcPort: number, dstPort: number): void {
+    const k = 2 * slot + (fromA ? 0 : 1);
     if (this.looked[k]! >= LOOK_PACKETS) return;
     this.looked[k]!++;
     const r = this.reader.read(buf, start, start + payload, proto, srcPort, dstPort, this.bytes, slot * SERVER_NAME_MAX);
