@@ -153,5 +153,9 @@ describe.skipIf(python === undefined)(`a model that reads only Server Name Class
     const r = await sensor(['--replay', CAPTURES[0]!, '--db', join(dir, 'refused.sqlite'), '--no-model', '--app-model', badCard]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)');
+    // A CSV of CIC features has no server name: sensor classify refuses such a model (exit 2), naming the input.
+    const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', card]);
+    expect(csv.status).toBe(2);
+    expect(csv.stderr).toBe('sensor classify: model names@1: inputs[0] is "Server Name Class" (the flow\'s server name), which a table of CIC features does not have: classify its flows with sensor --replay\n');
   });
 });
