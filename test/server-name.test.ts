@@ -220,7 +220,7 @@ describe('server name: hostile bytes', () => {
             decodeFrame(src.linkType, src.data, src.meta[m + 4]!, src.meta[m + 2]!, pkt);
             if (pkt.payloadBytes === 0) continue;
             payloads++;
-            const start = pkt.payloadOffset;
+            const start = src.meta[m + 4]! + pkt.payloadOffset;
             const end = start + pkt.payloadBytes;
             for (const [proto, port] of [[TCP, 443], [UDP, 53]] as const) {
               const s = reader.read(src.data, start, end, proto, pkt.srcPort, port, new Uint8Array(SERVER_NAME_MAX), 0);

@@ -23,6 +23,7 @@
  * Pure, allocation-free, bounded by the captured bytes like the decoder.
  */
 import type { DecodedPacket } from './packet.js';
+import { framePayloadOffset } from './transport.js';
 
 /** What the reference's packet library reports for a frame. */
 export const JnetpcapRead = {
@@ -64,6 +65,12 @@ export function needsJnetpcapRead(status: number, pkt: DecodedPacket, buf: Uint8
  * back to reading the frame start as IPv4 (CICFlowMeter master and the 2017 build). Allocates nothing.
  */
 export function readEthernetAsJnetpcap(buf: Uint8Array, off: number, caplen: number, out: DecodedPacket, misread: boolean): JnetpcapRead {
+  const r = readEthernet(buf, off, caplen, out, misread);
+  framePayloadOffset(out, off);
+  return r;
+}
+
+function readEthernet(buf: Uint8Array, off: number, caplen: number, out: DecodedPacket, misread: boolean): JnetpcapRead {
   out.reset();
   let end = off + caplen;
   if (end > buf.length) end = buf.length;
@@ -240,7 +247,7 @@ export function readIcmpQuoteAsJnetpcap(buf: Uint8Array, off: number, caplen: nu
   pkt.srcPort = (buf[l4]! << 8) | buf[l4 + 1]!;
   pkt.dstPort = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
   pkt.l4HeaderBytes = hdr;
-  pkt.payloadOffset = l4 + hdr;
+  pkt.payloadOffset = l4 + hdr - off;
   pkt.payloadBytes = Math.max(0, end - (l4 + hdr));
   if (proto === PROTO_TCP) {
     pkt.tcpFlags = buf[l4 + 13]!;

@@ -31,7 +31,7 @@ export class DecodedPacket {
    * captured bytes (so a short snaplen shortens it). Never negative.
    */
   payloadBytes = 0;
-  /** Index in the batch buffer of the first payload byte (meaningful when payloadBytes > 0). */
+  /** Bytes from the start of the frame to the first payload byte (as `ipOffset`); 0 when payloadBytes is 0. */
   payloadOffset = 0;
   /** TCP flags byte plus the NS bit as bit 8: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80. */
   tcpFlags = 0;

@@ -123,6 +123,7 @@ export class Engine extends FlowGenerator {
     if (this.cur.tsUs > this.nowUs) this.nowUs = this.cur.tsUs;
     const pkt = this.pkt;
     this.frameBuf = buf;
+    this.frameOff = off;
     const status = readFrame(linkType, buf, off, caplen, pkt, this.reading);
     this.readCounters[status]!++;
     if (readIntoFlow(status)) this.packet(pkt, readAsFragment(status, pkt));

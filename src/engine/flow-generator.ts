@@ -44,8 +44,9 @@ export abstract class FlowGenerator {
   protected firstPacketOrdinal: Float64Array | null = null;
   /** Each open flow's server name, read from its first payload packets. */
   protected readonly names: ServerNames;
-  /** The buffer holding the current packet's frame (its payload is at pkt.payloadOffset). */
+  /** The buffer holding the current packet's frame, and where the frame starts in it. */
   protected frameBuf: Uint8Array = new Uint8Array(0);
+  protected frameOff = 0;
 
   constructor(rules: ProfileRules, maxFlows: number, flowTimeoutUs: number, activityTimeoutUs: number, portAware: boolean) {
     this.rules = rules;
@@ -302,7 +303,7 @@ export abstract class FlowGenerator {
    */
   private lookForName(slot: number): void {
     const pkt = this.pkt;
-    this.names.look(slot, this.srcIsA === 1, this.frameBuf, pkt.payloadOffset, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
+    this.names.look(slot, this.srcIsA === 1, this.frameBuf, this.frameOff + pkt.payloadOffset, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {
