@@ -507,6 +507,7 @@ describe('buffer discipline', () => {
       ipHeaderBytes: 20,
       ipTotalBytes: 24,
       payloadBytes: 4,
+      payloadOffset: 34,
       isFragment: 1,
     });
     dec(ethernet(EtherType.IPv6, udpV6(), { vlans: [{ vid: 1 }] }));

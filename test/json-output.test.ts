@@ -38,6 +38,7 @@ interface FlowEvent {
   proto: string;
   sensor: string;
   pcap_file?: string;
+  server_name: string | null;
   flow: { pkts_toserver: number; pkts_toclient: number; bytes_toserver: number; bytes_toclient: number; start: string; end: string; age: number; reason: string };
   verdict: { label: string; score: number; model: string; attack_label: string | null; attack_score: number | null; kdd: string | null } | null;
   features?: Record<string, number | null>;
@@ -132,6 +133,11 @@ async function replayBoth(pcap: string, profile: string, tag: string, extra: str
   // The packet counts of the flow lines add up to the packets the run put in written flows.
   expect(flows.reduce((n, e) => n + e.flow.pkts_toserver + e.flow.pkts_toclient, 0)).toBe(c.packetsInFlows);
   expect(new Set(flows.map((e) => e.flow_id)).size).toBe(flows.length);
+  // server_name: SQLite's, flow for flow (null, not absent, when the flow has none).
+  const d = new Database(db, { readonly: true });
+  const names = d.prepare('SELECT server_name FROM flows ORDER BY id').pluck().all();
+  d.close();
+  expect(flows.map((e) => e.server_name)).toEqual(names);
   // Checked in plain code and asserted once: the shared captures have 100,000s of lines.
   const wrong = (what: string, bad: (e: FlowEvent) => boolean): void => {
     const first = events.find(bad);

@@ -622,6 +622,7 @@ describe('SqliteSink', () => {
         'app_label:TEXT',
         'app_score:REAL',
         'app_model:TEXT',
+        'server_name:TEXT',
       ]);
       const r = db
         .prepare(

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
+import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
 import { STAGE_WHEN_BEHIND, SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -179,6 +180,16 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       a.appLabels = Array.from({ length: 70 }, (_, i) => (i % 2 ? 'Web' : 'Network, "DNS"\n é'));
       a.appScores = Float64Array.from({ length: 70 }, (_, i) => 1 - i / 70);
       a.appModel = 'app@1';
+      // Server names: none, a plain one, one with every printable byte that SQL or the texts could trip on, the longest.
+      const names = [null, 'www.example.com', `a'b"c,d\\e;%_ ~.x`, 'n'.repeat(SERVER_NAME_MAX)];
+      a.serverNameLengths = new Uint8Array(70);
+      a.serverNames = new Uint8Array(70 * SERVER_NAME_MAX);
+      for (let i = 0; i < 70; i++) {
+        const name = names[i % names.length]!;
+        if (name === null) continue;
+        a.serverNameLengths[i] = name.length;
+        a.serverNames.set(Buffer.from(name, 'latin1'), i * SERVER_NAME_MAX);
+      }
       const b = makeRows(1, 70);
       const c = makeRows(130, 71);
       delete c.labels;
@@ -217,6 +228,9 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const app = 11 + HOT_FEATURES + 6; // app_label, app_score, app_model: the last columns of flow_rows
     expect(byId(1).slice(app, app + 3)).toEqual(['Network, "DNS"\n é', 1, 'app@1']);
     expect(byId(1).slice(app - 3, app)).toEqual([null, 0, 'dos']); // attack_label NULL (i % 5 = 0), its score, kdd
+    // server_name, flow_rows' last column: NULL without a name (and in batches without the columns), else the name.
+    const name = app + 3;
+    expect([1, 2, 3, 4, 5, 71, 72].map((id) => byId(id)[name])).toEqual([null, 'www.example.com', `a'b"c,d\\e;%_ ~.x`, 'n'.repeat(SERVER_NAME_MAX), null, null, null]);
     expect(byId(72).slice(2, 11)).toEqual(['fe80::2-2001:db8::1-53-5353-17', '2001:db8::1', 5353, 'fe80::2', 53, 17, 1_700_000_100_000_000, 1_700_000_100_000_000, '14/11/2023 10:15:00 PM']);
     expect(byId(73).slice(2, 4)).toEqual(['10.0.0.1-10.9.9.9-1234-80-6', '10.9.9.9']);
   });
@@ -264,6 +278,42 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       expect(check.prepare('SELECT count(*) FROM feature_blocks').pluck().get()).toBe(0);
     } finally {
       check.close();
+    }
+  });
+
+  it('upgrades a version-4 database (before server_name): the column is added, NULL in the old rows', async () => {
+    const path = join(dir, 'v4.sqlite');
+    const withNames = (n: number, first: number): FlowRows => {
+      const rows = makeRows(n, first);
+      rows.serverNameLengths = new Uint8Array(n).fill(3);
+      rows.serverNames = new Uint8Array(n * SERVER_NAME_MAX);
+      for (let i = 0; i < n; i++) rows.serverNames.set([0x61, 0x2e, 0x62], i * SERVER_NAME_MAX);
+      return rows;
+    };
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    await sink.write(withNames(10, 0));
+    await sink.close();
+    // Make it what version 4 wrote: flow_rows and the view without server_name.
+    const db = new Database(path);
+    const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
+    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ${view.replace(', r.server_name', '')};
+      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
+      UPDATE meta SET value = '4' WHERE key = 'schema_version';`);
+    const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
+    expect(Object.keys(before[0]!)).not.toContain('server_name');
+    db.close();
+    const again = await SqliteSink.open(path, COLUMNS, run);
+    await again.write(withNames(5, 10));
+    await again.close();
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+      const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
+      expect(old.map(({ server_name: _n, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.server_name === null)).toBe(true);
+      expect(after.prepare('SELECT server_name FROM flows WHERE run_id = 2').pluck().all()).toEqual(new Array(5).fill('a.b'));
+    } finally {
+      after.close();
     }
   });
 

@@ -30,7 +30,9 @@ import { Worker } from 'node:worker_threads';
 import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';
-import { buildModelInput, type InputSpec } from './input.js';
+import { buildModelInput, SERVER_NAME_INPUT, type InputSpec, type ServerNameColumns } from './input.js';
+import { serverNameSpec } from './server-name-class.js';
+import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import type { FromWorker, ModelResult, RunRequest, TensorInfo, ToWorker, WorkerInit } from './worker.js';
 import type { BatchVerdicts } from './verdict.js';
 import type { GroupVerdicts } from './group-verdict.js';
@@ -153,6 +155,14 @@ class InferenceThread {
     return identityMatrix(rows, this.identityFields);
   }
 
+  /** The batch's server names, copied for the inference thread, when a model takes Server Name Class; else null. */
+  serverNames(rows: FlowRows): ServerNameColumns | null {
+    if (!this.specs.some((s) => s.serverNames !== null)) return null;
+    const n = rows.count;
+    if (!rows.serverNameLengths || !rows.serverNames) return { lengths: new Uint8Array(n), bytes: new Uint8Array(0) };
+    return { lengths: rows.serverNameLengths.slice(0, n), bytes: rows.serverNames.slice(0, n * SERVER_NAME_MAX) };
+  }
+
   /** One inference of a batch by every model in the worker: each model's probabilities and verdicts. */
   run(rows: FlowRows): Promise<ModelResult[]> {
     if (this.failure) return Promise.reject(this.failure);
@@ -166,6 +176,7 @@ class InferenceThread {
     const lent = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer;
     const features = lent ? f : f.slice(0, count * stride);
     const identity = this.identityMatrix(rows);
+    const names = this.serverNames(rows);
     return new Promise((resolve, reject) => {
       this.pending.set(seq, {
         resolve: (results) => {
@@ -181,8 +192,8 @@ class InferenceThread {
         lent,
       });
       if (this.pending.size === 1 && this.loaded) this.worker.ref();
-      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, models: this.io };
-      this.worker.postMessage(msg, [features.buffer as ArrayBuffer]);
+      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, names, models: this.io };
+      this.worker.postMessage(msg, names ? [features.buffer as ArrayBuffer, names.lengths.buffer as ArrayBuffer, names.bytes.buffer as ArrayBuffer] : [features.buffer as ArrayBuffer]);
     });
   }
 
@@ -282,7 +293,7 @@ export class Classifier {
 
   /** The model's input for a batch, built on the calling thread (what the worker does; for tests and benchmarks). */
   buildInput(rows: FlowRows): Float32Array {
-    return buildModelInput(rows.features, this.columns.featureNames.length, rows.count, this.thread.identityMatrix(rows), this.thread.specs[0]!);
+    return buildModelInput(rows.features, this.columns.featureNames.length, rows.count, this.thread.identityMatrix(rows), this.thread.specs[0]!, this.thread.serverNames(rows));
   }
 
   /** Class probabilities of every flow in the batch, row-major [count × classes]. */
@@ -388,7 +399,13 @@ export function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; iden
       if (k < 0) k = identityFields.push(s.field) - 1;
       return k;
     });
-    return { featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : -1)), identityIndex, preprocessing: m.card.preprocessing };
+    const names = m.sources.some((s) => s.from === 'server-name') && m.card.server_names ? serverNameSpec(m.card.server_names, m.classes) : null;
+    return {
+      featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : s.from === 'server-name' ? SERVER_NAME_INPUT : -1)),
+      identityIndex,
+      preprocessing: m.card.preprocessing,
+      serverNames: names,
+    };
   });
   return { specs, identityFields };
 }

@@ -218,11 +218,12 @@ function describeModel(c: Classifier): string {
     `threshold      ${cardTask(card) === 'application' ? 'none: the verdict is the most probable group (app_label, app_score; run it with --app-model)' : card.alert_threshold !== undefined ? `alert_threshold ${card.alert_threshold}: a flow is an attack when its most likely attack class has p >= ${card.alert_threshold}` : 'none: the verdict is the most probable class'}`,
     `kdd            ${card.kdd ? card.classes.map((k) => `${k} -> ${card.kdd![k]}`).join(', ') : 'none'}`,
     `drift          ${card.drift_reference ? `reference of ${Object.keys(card.drift_reference.features).length} of ${card.inputs.length} inputs, ${card.drift_reference.method}, ${card.drift_reference.rows.toLocaleString('en-US')} training rows (sensor models drift)` : 'no drift_reference (sensor models drift cannot check this model)'}`,
+    `server names   ${serverNamesLine(card)}`,
     `inputs         ${card.inputs.length}, in order (card name -> ${card.profile} column):`,
   ];
   card.inputs.forEach((name, j) => {
     const s = sources[j]!;
-    const target = s.from === 'feature' ? `#${s.index + 1} ${cols.featureNames[s.index]}` : `flow ${s.field}`;
+    const target = s.from === 'feature' ? `#${s.index + 1} ${cols.featureNames[s.index]}` : s.from === 'identity' ? `flow ${s.field}` : 'flow server_name, by server_names';
     lines.push(`  ${String(j + 1).padStart(3)}  ${name.padEnd(32)} -> ${target}`);
   });
   const prov = card.provenance;
@@ -244,6 +245,15 @@ function describeModel(c: Classifier): string {
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** The card's server_names table in one line: how many suffixes per group, and the first few. */
+function serverNamesLine(card: ModelCard): string {
+  const t = card.server_names;
+  if (t === undefined) return 'none (no server_names table: the model cannot take Server Name Class)';
+  const per = card.classes.map((k) => [k, t.suffixes.filter(([, g]) => g === k).length] as const).filter(([, n]) => n > 0);
+  const first = t.suffixes.slice(0, 3).map(([s, g]) => `${s} -> ${g}`).join(', ');
+  return `${t.suffixes.length} suffixes (${per.map(([k, n]) => `${k} ${n}`).join(', ')}), e.g. ${first}${t.suffixes.length > 3 ? ', ...' : ''}; Server Name Class = 0 no name, k+1 group k, ${card.classes.length + 1} no suffix matches`;
 }
 
 type ClassMetrics = { precision?: number; recall?: number; f1?: number; support?: number };

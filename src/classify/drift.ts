@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getProfile } from '../features/profiles.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
+import { serverNameSpec, SuffixTable } from './server-name-class.js';
 import { binIndex, preprocessValue, type DriftFeature, type ModelCard } from './model-card.js';
 
 /** Each share is floored at this before the logarithm (an empty bin would make PSI infinite). */
@@ -141,7 +142,10 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
   // The reference's inputs, where each comes from in `flows`, and its preprocessing index.
   const { sources } = resolveInputs(card.inputs, columns);
   const names = Object.keys(ref.features);
-  const sqlColumn = (s: InputSource): string => (s.from === 'feature' ? sqlOf[s.index]! : IDENTITY_SQL[s.field]!);
+  const sqlColumn = (s: InputSource): string => (s.from === 'feature' ? sqlOf[s.index]! : s.from === 'identity' ? IDENTITY_SQL[s.field]! : 'server_name');
+  // Server Name Class is the stored name looked up in the card's table, as the model saw it.
+  const names2class = card.server_names ? new SuffixTable(serverNameSpec(card.server_names, card.classes)) : null;
+  const value = (s: InputSource, v: unknown): number => (s.from === 'server-name' ? names2class!.classOfText(v as string | null) : v === null ? NaN : Number(v));
   const inputIndex = names.map((n) => card.inputs.indexOf(n));
   const selectList = inputIndex.map((j) => q(sqlColumn(sources[j]!))).join(', ');
   const stmt = db.prepare(`SELECT ${selectList} FROM flows WHERE run_id = ?`).raw(true);
@@ -150,11 +154,10 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
   const counts = refs.map((f) => new Float64Array(f.fractions.length));
   const pre = card.preprocessing;
   let n = 0;
-  for (const row of stmt.iterate(id) as Iterable<(number | null)[]>) {
+  for (const row of stmt.iterate(id) as Iterable<(number | string | null)[]>) {
     n++;
     for (let k = 0; k < names.length; k++) {
-      const v = row[k];
-      const x = preprocessValue(v === null ? NaN : Number(v), pre, inputIndex[k]!);
+      const x = preprocessValue(value(sources[inputIndex[k]!]!, row[k]), pre, inputIndex[k]!);
       counts[k]![binIndex(x, refs[k]!.edges)]!++;
     }
   }
@@ -171,8 +174,8 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
     const j = card.inputs.indexOf(f.name);
     const values = new Float64Array(n);
     let i = 0;
-    for (const [v] of db.prepare(`SELECT ${q(sqlColumn(sources[j]!))} FROM flows WHERE run_id = ?`).raw(true).iterate(id) as Iterable<[number | null]>) {
-      values[i++] = preprocessValue(v === null ? NaN : Number(v), pre, j);
+    for (const [v] of db.prepare(`SELECT ${q(sqlColumn(sources[j]!))} FROM flows WHERE run_id = ?`).raw(true).iterate(id) as Iterable<[number | string | null]>) {
+      values[i++] = preprocessValue(value(sources[j]!, v), pre, j);
     }
     values.sort();
     f.runMedian = n % 2 === 1 ? values[(n - 1) / 2]! : (values[n / 2 - 1]! + values[n / 2]!) / 2;

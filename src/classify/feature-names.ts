@@ -9,6 +9,7 @@
  * is why a model card also names its profile.
  */
 import type { ProfileColumns } from '../engine/flow-batch.js';
+import { SERVER_NAME_CLASS } from './server-name-class.js';
 
 /** One feature in every spelling: [CIC master, CIC-IDS2017, CSE-CIC-IDS2018, Python port key]. */
 type Spellings = readonly [cic: string, y2017: string, y2018: string, py: string];
@@ -135,6 +136,7 @@ export const CANONICAL_FEATURES: readonly string[] = [...FEATURES.map((r) => r[0
 export type NameLookup =
   | { kind: 'feature'; canonical: string; /** 1 for `X.1` (pandas' name for the second of two `X` columns). */ copy: number }
   | { kind: 'identity'; canonical: NumericIdentityName }
+  | { kind: 'server-name' }
   | { kind: 'text-identity' }
   | { kind: 'label' }
   | { kind: 'unknown' };
@@ -147,6 +149,7 @@ export type NameLookup =
 export function lookupFeatureName(name: string): NameLookup {
   const k = key(name);
   if (k === 'label') return { kind: 'label' };
+  if (k === key(SERVER_NAME_CLASS)) return { kind: 'server-name' };
   if (TEXT_IDENTITY_KEYS.has(k)) return { kind: 'text-identity' };
   let copy = 0;
   let canonical = CANONICAL.get(k);
@@ -169,7 +172,11 @@ export function canonicalFeatureName(name: string): string | undefined {
 }
 
 /** Where a model input comes from in a FlowRows batch. */
-export type InputSource = { from: 'feature'; index: number } | { from: 'identity'; field: (typeof NUMERIC_IDENTITY)[NumericIdentityName] };
+export type InputSource =
+  | { from: 'feature'; index: number }
+  | { from: 'identity'; field: (typeof NUMERIC_IDENTITY)[NumericIdentityName] }
+  /** The flow's server name looked up in the card's suffix table (server-name-class.ts). */
+  | { from: 'server-name' };
 
 /**
  * Resolve model input names against a profile's columns. Returns one source per name, or every problem at
@@ -204,6 +211,9 @@ export function resolveInputs(names: readonly string[], columns: ProfileColumns)
         return;
       case 'identity':
         sources.push({ from: 'identity', field: NUMERIC_IDENTITY[r.canonical] });
+        break;
+      case 'server-name':
+        sources.push({ from: 'server-name' });
         break;
       case 'feature': {
         const at = byCanonical.get(r.canonical);

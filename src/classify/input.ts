@@ -6,13 +6,29 @@
  * preprocessing share one array.
  */
 import { preprocessValue, type Preprocessing } from './preprocess.js';
+import { SuffixTable, type ServerNameSpec } from './server-name-class.js';
+import { SERVER_NAME_MAX } from '../decode/server-name.js';
 
 export interface InputSpec {
-  /** Per input: its column in the profile's feature row, or -1 when it is an identity value. */
+  /**
+   * Per input: its column in the profile's feature row, -1 when it is an identity value, SERVER_NAME_INPUT when it
+   * is `Server Name Class` (server-name-class.ts).
+   */
   featureIndex: number[];
   /** Per input: its column in the identity matrix (ports, protocol), or -1. */
   identityIndex: number[];
   preprocessing: Preprocessing;
+  /** The card's suffix table when an input is `Server Name Class`, else null. */
+  serverNames: ServerNameSpec | null;
+}
+
+/** featureIndex of the `Server Name Class` input. */
+export const SERVER_NAME_INPUT = -2;
+
+/** A batch's server names (flow-batch.ts): per row its length (0 = none) and SERVER_NAME_MAX bytes from row × 253. */
+export interface ServerNameColumns {
+  lengths: Uint8Array;
+  bytes: Uint8Array;
 }
 
 function sameSpec(a: InputSpec, b: InputSpec): boolean {
@@ -34,6 +50,9 @@ export class InputBuilder {
   /** Per unique spec: only NaN/±Infinity replacement (no clipping, no scaling), so the replacement is inlined. */
   private readonly replaceOnly: boolean[];
   private readonly buffers: Float32Array[];
+  /** Per unique spec: its suffix table, compiled once, or null; and the batch's Server Name Class values. */
+  private readonly tables: (SuffixTable | null)[];
+  private readonly nameClasses: Float64Array[];
 
   constructor(specs: readonly InputSpec[]) {
     this.which = specs.map((s) => {
@@ -44,15 +63,26 @@ export class InputBuilder {
     this.iIdx = this.unique.map((s) => Int32Array.from(s.identityIndex));
     this.replaceOnly = this.unique.map((s) => s.preprocessing.clip === null && s.preprocessing.scale === null);
     this.buffers = this.unique.map(() => new Float32Array(0));
+    this.tables = this.unique.map((s) => (s.serverNames ? new SuffixTable(s.serverNames) : null));
+    this.nameClasses = this.unique.map(() => new Float64Array(0));
   }
 
-  /** Same arguments as buildModelInput; one array per model of `specs` (views valid until the next build). */
-  build(features: Float64Array, stride: number, count: number, identity: Float64Array | null): Float32Array[] {
+  /**
+   * Same arguments as buildModelInput, and the batch's server names (null: every flow has none); one array per
+   * model of `specs` (views valid until the next build).
+   */
+  build(features: Float64Array, stride: number, count: number, identity: Float64Array | null, names: ServerNameColumns | null = null): Float32Array[] {
     const outs = this.unique.map((s, u) => {
       const size = count * s.featureIndex.length;
       if (this.buffers[u]!.length < size) this.buffers[u] = new Float32Array(size);
       const out = this.buffers[u]!.length === size ? this.buffers[u]! : this.buffers[u]!.subarray(0, size);
-      fill(out, features, stride, count, identity, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
+      const table = this.tables[u]!;
+      if (table !== null) {
+        if (this.nameClasses[u]!.length < count) this.nameClasses[u] = new Float64Array(count);
+        const nc = this.nameClasses[u]!;
+        for (let i = 0; i < count; i++) nc[i] = names === null ? 0 : table.classOf(names.bytes, i * SERVER_NAME_MAX, names.lengths[i]!);
+      }
+      fill(out, features, stride, count, identity, this.nameClasses[u]!, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
       return out;
     });
     return this.which.map((u) => outs[u]!);
@@ -60,17 +90,21 @@ export class InputBuilder {
 }
 
 /** The input of each model in `specs` (same arguments as buildModelInput), in new arrays. */
-export function buildModelInputs(features: Float64Array, stride: number, count: number, identity: Float64Array | null, specs: readonly InputSpec[]): Float32Array[] {
-  return new InputBuilder(specs).build(features, stride, count, identity);
+export function buildModelInputs(features: Float64Array, stride: number, count: number, identity: Float64Array | null, specs: readonly InputSpec[], names: ServerNameColumns | null = null): Float32Array[] {
+  return new InputBuilder(specs).build(features, stride, count, identity, names);
 }
 
-/** Row i, input j of `out` = feature column fIdx[j] (or identity column iIdx[j] when fIdx[j] < 0) of flow i, preprocessed. */
+/**
+ * Row i, input j of `out` = feature column fIdx[j] (identity column iIdx[j] when fIdx[j] is -1, the Server Name
+ * Class `nameClass[i]` when it is SERVER_NAME_INPUT) of flow i, preprocessed.
+ */
 function fill(
   out: Float32Array,
   features: Float64Array,
   stride: number,
   count: number,
   identity: Float64Array | null,
+  nameClass: Float64Array,
   fIdx: Int32Array,
   iIdx: Int32Array,
   pre: Preprocessing,
@@ -87,7 +121,7 @@ function fill(
       const o = i * W;
       for (let j = 0; j < W; j++) {
         const k = fIdx[j]!;
-        const v = k >= 0 ? features[base + k]! : identity![idBase + iIdx[j]!]!;
+        const v = k >= 0 ? features[base + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : identity![idBase + iIdx[j]!]!;
         out[o + j] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
       }
     }
@@ -96,7 +130,7 @@ function fill(
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < W; j++) {
       const k = fIdx[j]!;
-      const v = k >= 0 ? features[i * stride + k]! : identity![i * idW + iIdx[j]!]!;
+      const v = k >= 0 ? features[i * stride + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : identity![i * idW + iIdx[j]!]!;
       out[i * W + j] = preprocessValue(v, pre, j);
     }
   }
@@ -106,6 +140,6 @@ function fill(
  * `features`: row-major [count × stride] (a FlowRows batch's features); `identity`: row-major
  * [count × identityWidth] or null when no input is an identity value.
  */
-export function buildModelInput(features: Float64Array, stride: number, count: number, identity: Float64Array | null, spec: InputSpec): Float32Array {
-  return new InputBuilder([spec]).build(features, stride, count, identity)[0]!;
+export function buildModelInput(features: Float64Array, stride: number, count: number, identity: Float64Array | null, spec: InputSpec, names: ServerNameColumns | null = null): Float32Array {
+  return new InputBuilder([spec]).build(features, stride, count, identity, names)[0]!;
 }

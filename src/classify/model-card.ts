@@ -7,11 +7,13 @@
  * validateModelCard() returns every problem at once, each as `<field>: <what was expected>, got <what>`.
  *
  * Optional fields (old cards without them stay valid; /work/notes/verdict-contract.md): `task` (attack or
- * application), `alert_threshold` (the thresholded verdict, verdict.ts), `kdd` (class → KDD'99 category) and
- * `drift_reference` (the training distribution of the inputs, for `sensor models drift`).
+ * application), `alert_threshold` (the thresholded verdict, verdict.ts), `kdd` (class → KDD'99 category),
+ * `drift_reference` (the training distribution of the inputs, for `sensor models drift`) and `server_names` (the
+ * suffix table of the `Server Name Class` input, server-name-class.ts).
  */
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import type { Preprocessing } from './preprocess.js';
+import { isSuffix, SERVER_NAME_CLASS } from './server-name-class.js';
 // In a module of its own so that the inference thread loads it without the profiles (preprocess.ts).
 export { preprocessValue, type Preprocessing } from './preprocess.js';
 
@@ -84,6 +86,8 @@ export interface ModelCard {
   /** Every class → its KDD'99 category (the benign class → normal). */
   kdd?: Record<string, KddCategory>;
   drift_reference?: DriftReference;
+  /** Name suffix → one of `classes`: the table of the `Server Name Class` input (which needs it). */
+  server_names?: { suffixes: [string, string][] };
 }
 
 /** What an alert threshold must be ("a number in (0, 1]"), or undefined when `t` is one. */
@@ -196,6 +200,7 @@ export function validateModelCard(json: unknown): CardResult {
   if (!isObject(c.metrics)) errors.push(`metrics: expected an object of measured metrics, got ${c.metrics === undefined ? 'nothing' : show(c.metrics)}`);
 
   validateVerdictFields(c, classes, benign, Array.isArray(c.inputs) ? (c.inputs as unknown[]) : [], errors);
+  validateServerNames(c, classes, Array.isArray(c.inputs) ? (c.inputs as unknown[]) : [], errors);
 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, card: c as unknown as ModelCard };
 }
@@ -272,6 +277,39 @@ function validateVerdictFields(c: Record<string, unknown>, classes: string[] | u
       }
     }
   }
+}
+
+/**
+ * `server_names` (optional): {suffixes: [[suffix, group], ...]}, each group one of `classes`, each suffix a name
+ * (printable ASCII, no leading or trailing dot) listed once (case does not matter). The input `Server Name Class`
+ * needs it.
+ */
+function validateServerNames(c: Record<string, unknown>, classes: string[] | undefined, inputs: unknown[], errors: string[]): void {
+  const t = c.server_names;
+  const at = inputs.findIndex((n) => typeof n === 'string' && n.trim().toLowerCase() === SERVER_NAME_CLASS.toLowerCase());
+  if (t === undefined) {
+    if (at >= 0) errors.push(`inputs[${at}]: "${SERVER_NAME_CLASS}" needs the card's server_names (the suffix table it looks the flow's server name up in)`);
+    return;
+  }
+  if (!isObject(t) || !Array.isArray(t.suffixes)) {
+    errors.push(`server_names: expected an object {suffixes: [[suffix, group], ...]}, got ${show(t)}`);
+    return;
+  }
+  const seen = new Map<string, number>();
+  t.suffixes.forEach((e: unknown, i) => {
+    const where = `server_names.suffixes[${i}]`;
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'string' || e[1] === '') {
+      errors.push(`${where}: expected [suffix, group], two non-empty strings, got ${show(e)}`);
+      return;
+    }
+    const [suffix, group] = e as [string, string];
+    if (!isSuffix(suffix)) errors.push(`${where}: expected a name suffix (printable ASCII, no leading or trailing dot, no empty label), got ${show(suffix)}`);
+    if (classes !== undefined && !classes.includes(group)) errors.push(`${where}: group "${group}" is not one of classes (${classes.join(', ')})`);
+    const k = suffix.toLowerCase();
+    const prev = seen.get(k);
+    if (prev !== undefined) errors.push(`${where}: suffix "${suffix}" is listed twice (also server_names.suffixes[${prev}])`);
+    else seen.set(k, i);
+  });
 }
 
 /** Bin of a (preprocessed) value: the index of the first edge >= x, else the last bin (edges ascending). */

@@ -169,6 +169,16 @@ export interface RowProblem {
  * Classifies tables for one model: maps columns, turns rows into the profile's feature layout, runs the
  * classifier and applies the verdict rule.
  */
+/**
+ * Why a model cannot classify a table's rows, or null: a model that takes `Server Name Class` needs the flow's server
+ * name, which a table of CIC features does not have (such a model classifies the flows the sensor makes, --replay).
+ * The commands check this first and refuse with it (exit 2).
+ */
+export function tableRefusal(classifier: Classifier): string | null {
+  const at = resolveInputs(classifier.card.inputs, classifier.columns).sources.findIndex((s) => s.from === 'server-name');
+  return at < 0 ? null : `model ${classifier.id}: inputs[${at}] is "Server Name Class" (the flow's server name), which a table of CIC features does not have: classify its flows with sensor --replay`;
+}
+
 export class TableClassifier {
   readonly rule: TableRule;
   private readonly stride: number;
@@ -181,8 +191,10 @@ export class TableClassifier {
   ) {
     this.rule = tableRule(classifier.card, classifier.id, alertThreshold ?? classifier.threshold ?? undefined);
     this.stride = classifier.columns.featureNames.length;
+    const refused = tableRefusal(classifier); // the commands refuse such a model before they get here
+    if (refused !== null) throw new Error(refused);
     const { sources } = resolveInputs(classifier.card.inputs, classifier.columns); // checked by Classifier.load
-    this.targets = sources.map((s) => (s.from === 'feature' ? { feature: s.index } : { identity: s.field }));
+    this.targets = sources.flatMap((s): TableClassifier['targets'][number][] => (s.from === 'feature' ? [{ feature: s.index }] : s.from === 'identity' ? [{ identity: s.field }] : []));
   }
 
   get card(): ModelCard {

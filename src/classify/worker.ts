@@ -15,7 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
-import { InputBuilder, type InputSpec } from './input.js';
+import { InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
 
@@ -57,6 +57,8 @@ export interface RunRequest {
   features: Float64Array;
   /** [count × identity columns] when an input of any model is a port or the protocol, else null. */
   identity: Float64Array | null;
+  /** The batch's server names when an input of any model is Server Name Class, else null. */
+  names: ServerNameColumns | null;
   /** Per model (workerData order): graph input and output names, and the card's class count. */
   models: { input: string; output: string; classes: number }[];
 }
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
 async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, m: RunRequest): Promise<void> {
   const back = [m.features.buffer as ArrayBuffer];
   try {
-    const x = inputs.build(m.features, m.stride, m.count, m.identity);
+    const x = inputs.build(m.features, m.stride, m.count, m.identity, m.names);
     const results: ModelResult[] = [];
     const transfer: ArrayBuffer[] = [];
     for (let k = 0; k < sessions.length; k++) {

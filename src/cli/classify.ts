@@ -14,7 +14,7 @@ import { keepDashValues, sameFile, strictCommandLine } from './usage.js';
 import { Classifier } from '../classify/classifier.js';
 import { DEFAULT_MODEL_NAME, ModelError } from '../classify/model.js';
 import { CsvRecordReader, csvField, type CsvRecord } from '../classify/csv-records.js';
-import { describeMissing, TableClassifier, type TableColumns, type Verdict } from '../classify/table-rows.js';
+import { describeMissing, TableClassifier, tableRefusal, type TableColumns, type Verdict } from '../classify/table-rows.js';
 import { headerFamily } from '../classify/feature-names.js';
 
 /** Columns appended to every row (JSON spelling of the contract, `predicted_` where the datasets have `Label`). */
@@ -88,6 +88,12 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       return ExitCode.Usage;
     }
     throw e;
+  }
+  const refused = tableRefusal(classifier);
+  if (refused !== null) {
+    await classifier.close();
+    err(`sensor classify: ${refused}\n`);
+    return ExitCode.Usage;
   }
   try {
     return await classifyFile(args, new TableClassifier(classifier, t));

@@ -11,6 +11,7 @@
 import type { DecodedPacket } from './packet.js';
 import { DecodeStatus, LinkType } from './status.js';
 import { decodeIpv4 } from './ipv4.js';
+import { framePayloadOffset } from './transport.js';
 import { decodeIpv6 } from './ipv6.js';
 import {
   decode80211,
@@ -54,8 +55,9 @@ export function decodeFrame(
   let end = off + caplen;
   if (end > buf.length) end = buf.length;
   if (off < 0) end = off; // a bad offset decodes as an empty frame rather than reading buf[-1]
-  if (linkType === LinkType.EN10MB) return decodeEthernet(buf, off, end, out);
-  return decodeLink(linkType, buf, off, end, out);
+  const status = linkType === LinkType.EN10MB ? decodeEthernet(buf, off, end, out) : decodeLink(linkType, buf, off, end, out);
+  framePayloadOffset(out, off);
+  return status;
 }
 
 /** Dispatch on the link type for the frame `buf[off .. end)` (bounds already checked). */

@@ -23,6 +23,7 @@
  * Pure, allocation-free, bounded by the captured bytes like the decoder.
  */
 import type { DecodedPacket } from './packet.js';
+import { framePayloadOffset } from './transport.js';
 
 /** What the reference's packet library reports for a frame. */
 export const JnetpcapRead = {
@@ -64,6 +65,12 @@ export function needsJnetpcapRead(status: number, pkt: DecodedPacket, buf: Uint8
  * back to reading the frame start as IPv4 (CICFlowMeter master and the 2017 build). Allocates nothing.
  */
 export function readEthernetAsJnetpcap(buf: Uint8Array, off: number, caplen: number, out: DecodedPacket, misread: boolean): JnetpcapRead {
+  const r = readEthernet(buf, off, caplen, out, misread);
+  framePayloadOffset(out, off);
+  return r;
+}
+
+function readEthernet(buf: Uint8Array, off: number, caplen: number, out: DecodedPacket, misread: boolean): JnetpcapRead {
   out.reset();
   let end = off + caplen;
   if (end > buf.length) end = buf.length;
@@ -159,7 +166,7 @@ function readTransport(buf: Uint8Array, proto: number, q: number, end: number, o
     out.tcpAck = ((buf[q + 8]! << 24) | (buf[q + 9]! << 16) | (buf[q + 10]! << 8) | buf[q + 11]!) >>> 0;
     out.tcpFlags = buf[q + 13]! | ((buf[q + 12]! & 1) << 8);
     out.tcpWindow = (buf[q + 14]! << 8) | buf[q + 15]!;
-    setLengths(out, hdr, avail - hdr);
+    setLengths(out, q, hdr, avail - hdr);
   } else if (proto === PROTO_UDP) {
     if (avail < 8) {
       out.proto = 0;
@@ -168,7 +175,7 @@ function readTransport(buf: Uint8Array, proto: number, q: number, end: number, o
     out.proto = PROTO_UDP;
     out.srcPort = (buf[q]! << 8) | buf[q + 1]!;
     out.dstPort = (buf[q + 2]! << 8) | buf[q + 3]!;
-    setLengths(out, 8, avail - 8);
+    setLengths(out, q, 8, avail - 8);
   } else if (proto === PROTO_IPIP) {
     // IP in IP: the first TCP/UDP header of the packet is the inner one; the addresses stay the outer ones.
     if (depth >= MAX_IPIP || avail < 20) return;
@@ -180,17 +187,18 @@ function readTransport(buf: Uint8Array, proto: number, q: number, end: number, o
     if (avail < 4) return;
     out.icmpType = buf[q]!;
     out.icmpCode = buf[q + 1]!;
-    setLengths(out, avail >= 8 ? 8 : 4, avail - 8);
+    setLengths(out, q, avail >= 8 ? 8 : 4, avail - 8);
   } else if (proto === PROTO_SCTP) {
     if (avail < 12) return;
     out.srcPort = (buf[q]! << 8) | buf[q + 1]!;
     out.dstPort = (buf[q + 2]! << 8) | buf[q + 3]!;
-    setLengths(out, 12, avail - 12);
+    setLengths(out, q, 12, avail - 12);
   }
 }
 
-function setLengths(out: DecodedPacket, hdr: number, payload: number): void {
+function setLengths(out: DecodedPacket, q: number, hdr: number, payload: number): void {
   out.l4HeaderBytes = hdr;
+  out.payloadOffset = q + hdr;
   out.payloadBytes = payload > 0 ? payload : 0;
 }
 
@@ -239,6 +247,7 @@ export function readIcmpQuoteAsJnetpcap(buf: Uint8Array, off: number, caplen: nu
   pkt.srcPort = (buf[l4]! << 8) | buf[l4 + 1]!;
   pkt.dstPort = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
   pkt.l4HeaderBytes = hdr;
+  pkt.payloadOffset = l4 + hdr - off;
   pkt.payloadBytes = Math.max(0, end - (l4 + hdr));
   if (proto === PROTO_TCP) {
     pkt.tcpFlags = buf[l4 + 13]!;

@@ -31,6 +31,8 @@ export class DecodedPacket {
    * captured bytes (so a short snaplen shortens it). Never negative.
    */
   payloadBytes = 0;
+  /** Bytes from the start of the frame to the first payload byte (as `ipOffset`); 0 when payloadBytes is 0. */
+  payloadOffset = 0;
   /** TCP flags byte plus the NS bit as bit 8: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80. */
   tcpFlags = 0;
   /** Raw TCP window field (no scaling). 0 for non-TCP. */
@@ -69,6 +71,7 @@ export class DecodedPacket {
     this.ipTotalBytes = 0;
     this.l4HeaderBytes = 0;
     this.payloadBytes = 0;
+    this.payloadOffset = 0;
     this.tcpFlags = 0;
     this.tcpWindow = 0;
     this.tcpSeq = 0;

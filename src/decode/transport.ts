@@ -77,8 +77,17 @@ function decodeIcmp(buf: Uint8Array, q: number, limit: number, out: DecodedPacke
 /** Fill l4HeaderBytes and payloadBytes (captured, floored at 0). */
 function setPayload(q: number, limit: number, l4: number, out: DecodedPacket): void {
   out.l4HeaderBytes = l4;
+  out.payloadOffset = q + l4; // in buf; decodeFrame makes it relative to the frame
   const captured = limit - q - l4;
   out.payloadBytes = captured > 0 ? captured : 0;
+}
+
+/**
+ * The decoders note where the payload starts in `buf`; once the frame at `off` is decoded it is made relative to the
+ * frame, as `ipOffset` is (0 without payload).
+ */
+export function framePayloadOffset(out: DecodedPacket, off: number): void {
+  out.payloadOffset = out.payloadBytes > 0 ? out.payloadOffset - off : 0;
 }
 
 /** Payload of an IP packet whose transport header is not decoded (a non-first fragment). */

@@ -21,6 +21,12 @@ export const EngineCounter = {
   RetxUntracked: 5,
   /** Packets earlier than their flow's last packet (negative inter-arrival times, as in the references). */
   TimeBackwards: 6,
+  /** Server names read from flows' first payload packets (flows/server-names.ts), truncated ones included. */
+  ServerNames: 7,
+  /** Server names longer than 253 bytes, kept cut to 253. */
+  ServerNamesTruncated: 8,
+  /** Server names with a byte outside printable ASCII, dropped. */
+  ServerNamesNotPrintable: 9,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.cic_dropped_fin',
@@ -30,6 +36,9 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.idle_expired',
   'flow.retx_untracked',
   'flow.time_backwards',
+  'flow.server_names',
+  'flow.server_names_truncated',
+  'flow.server_names_not_printable',
 ];
 
 /** One printed counter: from the read statuses (`read`) or the engine's own, a packet reason or information. */
@@ -62,6 +71,9 @@ export const COUNTERS: readonly CounterSource[] = [
   read(ReadStatus.FragmentInFlow, false),
   own(EngineCounter.TimeBackwards, false),
   read(ReadStatus.NotIpv4ForReference, true),
+  own(EngineCounter.ServerNames, false),
+  own(EngineCounter.ServerNamesTruncated, false),
+  own(EngineCounter.ServerNamesNotPrintable, false),
 ];
 
 /**

@@ -16,6 +16,7 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { readAsFragment, readFrame, readIntoFlow, READ_STATUS_COUNT, type ReadingRules } from '../decode/reference-reader.js';
 import { S, STRIDE } from '../features/flow-state.js';
+import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import type { Profile } from '../features/profiles.js';
 import { FlowEnd, newFlowRows, type FlowRows } from './flow-batch.js';
 import { FlowGenerator } from './flow-generator.js';
@@ -98,6 +99,8 @@ export class Engine extends FlowGenerator {
     rows.ipProtos = new Uint8Array(this.batchSize);
     rows.icmpTypes = new Uint8Array(this.batchSize);
     rows.icmpCodes = new Uint8Array(this.batchSize);
+    rows.serverNameLengths = new Uint8Array(this.batchSize);
+    rows.serverNames = new Uint8Array(this.batchSize * SERVER_NAME_MAX);
     if (this.shard !== undefined) rows.order = new Float64Array(this.batchSize * 2);
     return rows;
   }
@@ -119,6 +122,8 @@ export class Engine extends FlowGenerator {
     this.packets++;
     if (this.cur.tsUs > this.nowUs) this.nowUs = this.cur.tsUs;
     const pkt = this.pkt;
+    this.frameBuf = buf;
+    this.frameOff = off;
     const status = readFrame(linkType, buf, off, caplen, pkt, this.reading);
     this.readCounters[status]!++;
     if (readIntoFlow(status)) this.packet(pkt, readAsFragment(status, pkt));
@@ -215,6 +220,7 @@ export class Engine extends FlowGenerator {
     rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
     rows.icmpTypes![i] = this.st[b + S.ICMP_TYPE]!;
     rows.icmpCodes![i] = this.st[b + S.ICMP_CODE]!;
+    this.names.copyTo(slot, rows.serverNameLengths!, rows.serverNames!, i);
     if (rows.order !== undefined) {
       rows.order[2 * i] = this.packets;
       rows.order[2 * i + 1] = this.firstPacketOrdinal![slot]!;

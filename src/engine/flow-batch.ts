@@ -6,6 +6,7 @@
  * contract; it imports nothing from the stages after it.
  */
 import type { FlowIdentityColumns } from '../features/flow-columns.js';
+import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
 
 export { CellKind, type FlowIdentity, type FlowIdentityColumns, type IdentityFormat, type ProfileColumns } from '../features/flow-columns.js';
 
@@ -46,6 +47,12 @@ export interface FlowRows extends FlowIdentityColumns {
   icmpTypes?: Uint8Array;
   icmpCodes?: Uint8Array;
   /**
+   * Per row (the engine always sets these): the server name's length in bytes (0 = none) and its bytes, ASCII,
+   * SERVER_NAME_MAX (253) a row from row × 253 (decode/server-name.ts says what is read; `serverName()` gives text).
+   */
+  serverNameLengths?: Uint8Array;
+  serverNames?: Uint8Array;
+  /**
    * Sharded engines only (EngineConfig.shard): per row two numbers, the ordinal of the packet at which the flow
    * ended and that of its first packet, so the shards' rows merge back into one engine's order.
    */
@@ -83,6 +90,12 @@ export function newFlowRows(capacity: number, featureCount: number): FlowRows {
     features: new Float64Array(capacity * featureCount),
     kinds: new Uint8Array(capacity * featureCount),
   };
+}
+
+/** Row `i`'s server name as text, or null when the flow has none (or the batch carries no names). */
+export function serverName(rows: FlowRows, i: number): string | null {
+  const n = rows.serverNameLengths?.[i] ?? 0;
+  return n === 0 ? null : serverNameText(rows.serverNames!, i * SERVER_NAME_MAX, n);
 }
 
 /** The identity values a model may take as inputs (classify/feature-names.ts `NUMERIC_IDENTITY`). */

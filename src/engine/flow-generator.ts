@@ -5,6 +5,7 @@
  */
 import { DecodedPacket, TcpFlag } from '../decode/packet.js';
 import { FlowTable } from '../flows/flow-table.js';
+import { ServerNames } from '../flows/server-names.js';
 import { S, STRIDE, TcpState } from '../features/flow-state.js';
 import { Accumulators, type CurrentPacket } from '../features/accumulators.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
@@ -41,6 +42,11 @@ export abstract class FlowGenerator {
   abstract readonly packets: number;
   /** Sharded engines only: per slot, the ordinal of its flow's first packet (the merge's order at the end). */
   protected firstPacketOrdinal: Float64Array | null = null;
+  /** Each open flow's server name, read from its first payload packets. */
+  protected readonly names: ServerNames;
+  /** The buffer holding the current packet's frame, and where the frame starts in it. */
+  protected frameBuf: Uint8Array = new Uint8Array(0);
+  protected frameOff = 0;
 
   constructor(rules: ProfileRules, maxFlows: number, flowTimeoutUs: number, activityTimeoutUs: number, portAware: boolean) {
     this.rules = rules;
@@ -51,6 +57,12 @@ export abstract class FlowGenerator {
     this.acc = new Accumulators(this.st, rules, activityTimeoutUs);
     this.cur = this.acc.cur;
     this.serial = new Uint32Array(maxFlows);
+    this.names = new ServerNames(maxFlows, {
+      counts: this.engineCounters,
+      found: EngineCounter.ServerNames,
+      truncated: EngineCounter.ServerNamesTruncated,
+      notPrintable: EngineCounter.ServerNamesNotPrintable,
+    });
     this.retx = rules.countsRetransmissions
       ? new RetransmissionSet(Math.min(1 << 24, maxFlows * 64), () => this.liveSerials())
       : null;
@@ -272,6 +284,8 @@ export abstract class FlowGenerator {
     if (this.firstPacketOrdinal !== null) this.firstPacketOrdinal[slot] = this.packets;
     this.acc.first(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
+    this.names.reset(slot);
+    if (this.cur.payload > 0) this.lookForName(slot);
   }
 
   /** Add a packet to an open flow. */
@@ -279,6 +293,17 @@ export abstract class FlowGenerator {
     const b = slot * STRIDE;
     this.acc.add(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
+    if (this.cur.payload > 0) this.lookForName(slot);
+  }
+
+  /**
+   * A payload packet of the flow in `slot`: its server name, while the flow looks for one (flows/server-names.ts).
+   * Its direction is the packet's endpoint in the table's key, not the profile's forward: a profile that calls
+   * every packet of same-host traffic forward would otherwise spend both directions' looks on one.
+   */
+  private lookForName(slot: number): void {
+    const pkt = this.pkt;
+    this.names.look(slot, this.srcIsA === 1, this.frameBuf, this.frameOff + pkt.payloadOffset, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {

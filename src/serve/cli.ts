@@ -9,7 +9,7 @@ import { ExitCode } from '../cli/exit-codes.js';
 import { strictCommandLine } from '../cli/usage.js';
 import { Classifier } from '../classify/classifier.js';
 import { DEFAULT_MODEL_NAME, ModelError } from '../classify/model.js';
-import { TableClassifier } from '../classify/table-rows.js';
+import { TableClassifier, tableRefusal } from '../classify/table-rows.js';
 import { FlowDb, FlowDbError } from '../report/flow-db.js';
 import { createServer, DEFAULT_LIMITS } from './server.js';
 
@@ -112,6 +112,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw e;
   }
 
+  const refused = classifier ? tableRefusal(classifier) : null;
+  if (refused !== null) {
+    await classifier!.close();
+    db.close();
+    err(refused);
+    return ExitCode.Usage;
+  }
   const server = createServer({ db, table: classifier ? new TableClassifier(classifier) : null, token, limits: { requestTimeoutMs: Math.round(timeout * 1000) } });
   const cleanup = async (): Promise<void> => {
     await classifier?.close();

@@ -32,7 +32,8 @@
  * The schema is created on first contact (`CREATE DATABASE/TABLE IF NOT EXISTS`); an existing table whose
  * columns differ is refused ('profile-mismatch'), at open when the server is up, else when it comes back (the
  * sink then fails and its flows are counted lost, as for a failing SQLite). A table an earlier version made, which
- * lacks only the application verdict columns, gets them (ALTER TABLE ... ADD COLUMN, NULL in its old rows).
+ * lacks only the application verdict columns and/or server_name, gets them (ALTER TABLE ... ADD COLUMN, NULL in its
+ * old rows).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -44,7 +45,7 @@ import { SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './
 import { parseClickHouseUrl } from './clickhouse-url.js';
 import { sqliteColumnTypes } from './column-types.js';
 import { IdentityText } from '../features/identity-text.js';
-import { APP_VERDICT, createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
+import { ADDED_LATER, createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
 
 export interface ClickHouseSinkOptions {
   /** Directory of the spool (created when absent). One sensor process per directory (a lock file says so). */
@@ -500,14 +501,14 @@ export class ClickHouseSink implements FlowSink {
       };
       let have = await describe();
       const want = [...this.cols.map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime'];
-      // A table of an earlier version, without the application verdict: those columns are added (NULL in old rows).
-      const app = new Set(APP_VERDICT.map((c) => `${c.name} ${c.type}`));
-      if (have.join('\n') !== want.join('\n') && have.join('\n') === want.filter((c) => !app.has(c)).join('\n')) {
-        let after = 'kdd';
-        const adds = APP_VERDICT.map((c) => {
-          const add = `ADD COLUMN \`${c.name}\` ${c.type} AFTER \`${after}\``;
-          after = c.name;
-          return add;
+      // A table of an earlier version lacks columns added since (the application verdict, the server name): they
+      // are added in place (NULL in its old rows) when those are all it lacks.
+      const later = new Set(ADDED_LATER.map((c) => `${c.name} ${c.type}`));
+      const missing = want.filter((c) => !have.includes(c));
+      if (missing.length > 0 && missing.every((c) => later.has(c)) && have.join('\n') === want.filter((c) => !missing.includes(c)).join('\n')) {
+        const adds = missing.map((c) => {
+          const [name, type] = c.split(' ');
+          return `ADD COLUMN \`${name}\` ${type} AFTER \`${want[want.indexOf(c) - 1]!.split(' ')[0]}\``;
         });
         await this.client.command({ query: `ALTER TABLE \`${this.database}\`.\`${this.table}\` ${adds.join(', ')}` });
         have = await describe();

@@ -9,6 +9,7 @@ export {
   FLOW_END_NAMES,
   FlowEnd,
   newFlowRows,
+  serverName,
   type FlowIdentity,
   type FlowIdentityColumns,
   type FlowRows,

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { SinkErrorKind } from './flow-rows.js';
 import type { FromWorker, ToWorker, WorkerInit } from './sqlite.js';
 import { IdentityText } from '../features/identity-text.js';
+import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
 import {
   DELETE_FEATURE_BLOCK_SQL,
   HOT_FEATURES,
@@ -273,6 +274,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
     args[o + 6] = label(b.appLabels, i);
     args[o + 7] = b.appScores ? b.appScores[i] : null;
     args[o + 8] = b.appModel ?? null;
+    args[o + 9] = name(b, i);
   }
 
   // ---- flow_features: every other feature by name, written with the batch or later from its block ----
@@ -337,7 +339,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
       for (const s of scores) rowNumbers[o++] = s ? s[i]! : NaN; // NaN is NULL
       for (const c of codes) rowNumbers[o++] = c && c.codes[i] !== 0xffff ? c.codes[i]! : NaN;
       const t = identity.read(n, i);
-      texts.push(t.flowId, FIELD_END, t.srcIp, FIELD_END, t.dstIp, FIELD_END, t.timestamp, FIELD_END);
+      texts.push(t.flowId, FIELD_END, t.srcIp, FIELD_END, t.dstIp, FIELD_END, t.timestamp, FIELD_END, name(b, i) ?? '', FIELD_END);
     }
     rowsFromBatch!.run({
       first,
@@ -494,6 +496,12 @@ function loadRowsExtension(db: Database.Database): boolean {
   if (process.env.SENSOR_SQLITE_BIND === '1' || !existsSync(ROWS_EXTENSION)) return false;
   db.loadExtension(ROWS_EXTENSION);
   return true;
+}
+
+/** Row i's server name (printable ASCII, so never FIELD_END), or null. */
+function name(b: { serverNameLengths?: Uint8Array; serverNames?: Uint8Array }, i: number): string | null {
+  const n = b.serverNameLengths?.[i] ?? 0;
+  return n === 0 ? null : serverNameText(b.serverNames!, i * SERVER_NAME_MAX, n);
 }
 
 /** A batch's label-like column: codes into its dictionary, 0xffff = NULL. */

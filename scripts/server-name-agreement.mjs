@@ -1,0 +1,203 @@
+// The sensor's server names (SQLite flows.server_name) against Wireshark's and nDPI's, per flow.
+//
+//   node scripts/server-name-agreement.mjs [CAPTURE...]     (default: every capture in ../shared/data/ndpi/pcap)
+//
+// For each capture: the sensor writes its flows (--profile fixed --ipv6, so flows of one packet and IPv6 flows are
+// written too); tshark lists every TLS ClientHello's tls.handshake.extensions_server_name, HTTP request's http.host
+// and DNS query's dns.qry.name (first occurrence in the frame) with the frame's time and 5-tuple. A flow's tshark
+// name is the first one whose frame has the flow's 5-tuple (either direction) and lies within its first and last
+// packet, normalised as the sensor stores names (lower case, no trailing dot, HTTP port cut, at most 253 bytes).
+// Every flow is then: both the same name, both none, different, the sensor's only, or tshark's only (with why,
+// when the frame tells: tshark reassembled the message from several TCP segments). With nDPI's result file
+// (../shared/data/ndpi/result/<capture>.out), each nDPI flow that has `Hostname/SNI:` is compared with the first
+// named sensor flow of its protocol and endpoints. Prints a table and totals; exits 0 (a report, not a test).
+// test/server-name-tshark.test.ts uses the same functions on a few captures and requires full agreement.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const SENSOR = join(ROOT, 'bin', 'sensor.js');
+const NDPI = join(ROOT, '..', 'shared', 'data', 'ndpi');
+const MAX = 253;
+
+/** A 5-tuple key that is the same in both directions. */
+export function tupleKey(proto, a, aPort, b, bPort) {
+  const x = `${a}|${aPort}`;
+  const y = `${b}|${bPort}`;
+  return `${proto}|${x < y ? `${x}|${y}` : `${y}|${x}`}`;
+}
+
+/** A name as the sensor stores it (src/decode/server-name.ts), from tshark's text of the same field. */
+export function normalise(name, kind) {
+  let n = name.trim();
+  if (kind === 'http') {
+    if (n.startsWith('[')) n = n.slice(0, n.indexOf(']') + 1 || n.length);
+    else if (n.split(':').length === 2) n = n.slice(0, n.indexOf(':'));
+  }
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  if (n === '' || !/^[\x20-\x7e]+$/.test(n)) return null;
+  return n.toLowerCase().slice(0, MAX);
+}
+
+/** The sensor's flows of `pcap`: 5-tuple, times (µs) and server name. */
+export function sensorFlows(pcap, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'sensor-names-'));
+  try {
+    const db = join(dir, 'flows.sqlite');
+    const r = spawnSync(process.execPath, [SENSOR, '--replay', pcap, '--db', db, '--profile', 'fixed', '--ipv6', '--no-model', '--no-app-model', '-q', ...extra], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`sensor on ${pcap}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+    const Database = createRequire(import.meta.url)('better-sqlite3');
+    const conn = new Database(db, { readonly: true });
+    try {
+      return conn.prepare('SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, server_name FROM flows ORDER BY id').all();
+    } finally {
+      conn.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Microseconds since the epoch from tshark's frame.time_epoch text (exact: no float rounding of the fraction). */
+function epochUs(text) {
+  const [s, f = ''] = text.split('.');
+  return Number(s) * 1e6 + Number((f + '000000').slice(0, 6));
+}
+
+const FIELDS = [
+  'frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport',
+  'tls.handshake.extensions_server_name', 'http.host', 'dns.qry.name', 'tcp.segment.count',
+];
+
+/** tshark's names in `pcap`: per frame with one, its time, 5-tuple key, kind, normalised name and raw text. */
+export function tsharkNames(pcap) {
+  const args = ['-r', pcap, '-n', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
+  for (const f of FIELDS) args.push('-e', f);
+  args.push('-Y', 'tls.handshake.type == 1 || http.request || ((dns || mdns) && dns.flags.response == 0)');
+  const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`tshark on ${pcap}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+  const out = [];
+  for (const line of r.stdout.split('\n')) {
+    if (line === '') continue;
+    const [time, ip4s, ip4d, ip6s, ip6d, ts, td, us, ud, sni, host, qname, segments] = line.split('\t');
+    const tcp = ts !== '';
+    const src = ip4s || ip6s;
+    const dst = ip4d || ip6d;
+    if (!src || (!tcp && us === '')) continue;
+    // tshark decrypts QUIC's Initial and shows its ClientHello: 'quic', which the sensor does not read.
+    const kind = sni ? (tcp ? 'tls' : 'quic') : host ? 'http' : qname ? 'dns' : null;
+    if (kind === null) continue;
+    const raw = sni || host || qname;
+    out.push({
+      us: epochUs(time),
+      key: tcp ? tupleKey(6, src, Number(ts), dst, Number(td)) : tupleKey(17, src, Number(us), dst, Number(ud)),
+      kind,
+      raw,
+      name: normalise(raw, kind),
+      reassembled: Number(segments || '0') > 1,
+    });
+  }
+  return out;
+}
+
+/**
+ * Every sensor flow against tshark: { flow, sensor, tshark, event, verdict } with verdict one of 'same', 'none',
+ * 'different', 'sensor-only', 'tshark-only'.
+ */
+export function compareWithTshark(flows, events) {
+  const byKey = new Map();
+  for (const e of events) {
+    const list = byKey.get(e.key) ?? [];
+    list.push(e);
+    byKey.set(e.key, list);
+  }
+  return flows.map((flow) => {
+    const key = tupleKey(flow.protocol, flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port);
+    const event = (byKey.get(key) ?? []).find((e) => e.us >= flow.start_us && e.us <= flow.end_us) ?? null;
+    const sensor = flow.server_name;
+    const tshark = event?.name ?? null;
+    const verdict = sensor === tshark ? (sensor === null ? 'none' : 'same') : sensor === null ? 'tshark-only' : tshark === null ? 'sensor-only' : 'different';
+    return { flow, sensor, tshark, event, verdict };
+  });
+}
+
+/** nDPI's flows with a Hostname/SNI from its result file: protocol number, endpoints, nDPI protocol, name. */
+export function ndpiNames(outFile) {
+  const res = [];
+  for (const line of readFileSync(outFile, 'utf8').split('\n')) {
+    const m = /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\].*\[Hostname\/SNI: ([^\]]*)\]/.exec(line);
+    if (!m) continue;
+    const ep = (s) => {
+      const i = s.lastIndexOf(':');
+      return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
+    };
+    const [a, ap] = ep(m[2]);
+    const [b, bp] = ep(m[3]);
+    const proto = m[1] === 'TCP' ? 6 : 17;
+    res.push({ key: tupleKey(proto, a, ap, b, bp), app: m[4], name: m[5].toLowerCase() });
+  }
+  return res;
+}
+
+/** Each nDPI name against the first named sensor flow of its 5-tuple: 'same', 'different', 'sensor-none'. */
+export function compareWithNdpi(flows, ndpi) {
+  const first = new Map();
+  const seen = new Set();
+  for (const f of flows) {
+    const key = tupleKey(f.protocol, f.src_ip, f.src_port, f.dst_ip, f.dst_port);
+    seen.add(key);
+    if (f.server_name !== null && !first.has(key)) first.set(key, f.server_name);
+  }
+  return ndpi.map((n) => {
+    const sensor = first.get(n.key) ?? null;
+    const verdict = sensor === null ? (seen.has(n.key) ? 'sensor-none' : 'no-flow') : sensor === n.name.slice(0, MAX) ? 'same' : 'different';
+    return { ...n, sensor, verdict };
+  });
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const pcaps = args.length > 0 ? args : readdirSync(join(NDPI, 'pcap')).sort().map((f) => join(NDPI, 'pcap', f));
+  const totals = {};
+  const ndpiTotals = {};
+  const examples = [];
+  const add = (t, k) => (t[k] = (t[k] ?? 0) + 1);
+  for (const pcap of pcaps) {
+    let flows;
+    let rows;
+    try {
+      flows = sensorFlows(pcap);
+      rows = compareWithTshark(flows, tsharkNames(pcap));
+    } catch (e) {
+      console.log(`${basename(pcap)}: skipped (${e.message})`);
+      add(totals, 'capture skipped');
+      continue;
+    }
+    for (const r of rows) {
+      const why = r.verdict === 'tshark-only' && r.event.reassembled ? ' (tshark reassembled)' : '';
+      add(totals, `${r.verdict}${r.event ? ` ${r.event.kind}` : ''}${why}`);
+      if (r.verdict === 'different' || r.verdict === 'sensor-only' || (r.verdict === 'tshark-only' && why === '')) {
+        examples.push(`${basename(pcap)}: ${r.verdict} ${r.flow.src_ip}:${r.flow.src_port} -> ${r.flow.dst_ip}:${r.flow.dst_port}/${r.flow.protocol} sensor=${JSON.stringify(r.sensor)} tshark=${JSON.stringify(r.event?.raw ?? null)}`);
+      }
+    }
+    const out = join(NDPI, 'result', `${basename(pcap)}.out`);
+    if (existsSync(out)) {
+      for (const n of compareWithNdpi(flows, ndpiNames(out))) {
+        add(ndpiTotals, `${n.verdict} ${n.app.split('.')[0]}`);
+        if (n.verdict === 'different') examples.push(`${basename(pcap)}: nDPI ${n.app} ${n.key} nDPI=${JSON.stringify(n.name)} sensor=${JSON.stringify(n.sensor)}`);
+      }
+    }
+  }
+  console.log(`\n${pcaps.length} captures. Sensor flows against tshark (verdict, tshark's kind):`);
+  for (const [k, v] of Object.entries(totals).sort()) console.log(`  ${k}: ${v}`);
+  console.log('nDPI flows with Hostname/SNI against the sensor (verdict, nDPI protocol):');
+  for (const [k, v] of Object.entries(ndpiTotals).sort()) console.log(`  ${k}: ${v}`);
+  console.log(`\nDisagreements (${examples.length}):`);
+  for (const e of examples) console.log(`  ${e}`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

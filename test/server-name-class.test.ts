@@ -1,0 +1,161 @@
+/**
+ * The model input `Server Name Class` and the card field `server_names` (/work/notes/server-name-contract.md):
+ * the hand-computed vectors of test/fixtures/server-name-class.json (which models/train checks too), the card's
+ * refusals, and end to end: a model whose output depends only on that input (test/helpers/server-name-model.py)
+ * gets, for every flow the sensor writes, the value the contract's rule gives for the flow's stored server_name.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverNameSpec, SuffixTable } from '../src/classify/server-name-class.js';
+import { validateModelCard } from '../src/classify/model-card.js';
+import { findPython } from './helpers/python.js';
+import { ROOT, runCommand, sensor } from './helpers/cli.js';
+
+interface Vectors {
+  classes: string[];
+  server_names: { suffixes: [string, string][] };
+  cases: { name: string | null; value: number; why: string }[];
+}
+const VECTORS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/server-name-class.json'), 'utf8')) as Vectors;
+
+/** The contract's rule written plainly (strings, every suffix tried), to check the fixture and the fast table. */
+function byRule(name: string | null, suffixes: [string, string][], classes: string[]): number {
+  if (name === null) return 0;
+  const n = name.toLowerCase();
+  let best: [string, string] | null = null;
+  for (const [s, g] of suffixes) {
+    const l = s.toLowerCase();
+    if ((n === l || n.endsWith(`.${l}`)) && (best === null || l.length > best[0].length)) best = [l, g];
+  }
+  return best === null ? classes.length + 1 : classes.indexOf(best[1]) + 1;
+}
+
+describe('Server Name Class: the value of a name', () => {
+  it('the fixture\'s hand-computed values are the rule\'s, and the compiled suffix table gives them', () => {
+    const table = new SuffixTable(serverNameSpec(VECTORS.server_names, VECTORS.classes));
+    expect(VECTORS.cases.length).toBeGreaterThan(20);
+    // Every value the rule can give occurs: no name, each group, no match.
+    expect(new Set(VECTORS.cases.map((c) => c.value))).toEqual(new Set(Array.from({ length: VECTORS.classes.length + 2 }, (_, v) => v)));
+    for (const c of VECTORS.cases) {
+      expect({ name: c.name, rule: byRule(c.name, VECTORS.server_names.suffixes, VECTORS.classes) }).toEqual({ name: c.name, rule: c.value });
+      expect({ name: c.name, table: table.classOfText(c.name) }).toEqual({ name: c.name, table: c.value });
+    }
+  });
+
+  it('random names over a random table: the table agrees with the rule', () => {
+    const labels = ['a', 'b', 'ab', 'com', 'x-y', 'cdn', 'net', 'b.a'];
+    const classes = ['G0', 'G1', 'G2'];
+    let seed = 10;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const name = (): string => Array.from({ length: 1 + rnd(4) }, () => labels[rnd(labels.length)]!).join('.');
+    for (let t = 0; t < 50; t++) {
+      const suffixes = new Map<string, string>();
+      for (let k = 0; k < 1 + rnd(6); k++) suffixes.set(name(), classes[rnd(3)]!);
+      const pairs = [...suffixes] as [string, string][];
+      const table = new SuffixTable(serverNameSpec({ suffixes: pairs }, classes));
+      for (let k = 0; k < 40; k++) {
+        const n = name();
+        expect({ n, pairs, v: table.classOfText(n) }).toEqual({ n, pairs, v: byRule(n, pairs, classes) });
+      }
+    }
+  });
+});
+
+describe('the card field server_names and its refusals', () => {
+  const base = (extra: Record<string, unknown>): Record<string, unknown> => ({
+    format: 'sensor-model-card/1', name: 't', version: '1', profile: 'cic2017', task: 'application',
+    onnx: { file: 't.onnx', input: 'input', probabilities: 'probabilities', sha256: '0'.repeat(64) },
+    inputs: ['Server Name Class', 'Destination Port'],
+    preprocessing: { nan: 0, posinf: 0, neginf: 0, clip: null, scale: null },
+    classes: ['Web', 'Network', 'Other'], benign: 'Other',
+    provenance: { data: ['x'], created: '2026-12-07', code_commit: 'x', command: 'x' }, metrics: {},
+    ...extra,
+  });
+  const errors = (card: Record<string, unknown>): string[] => {
+    const r = validateModelCard(card);
+    return r.ok ? [] : r.errors;
+  };
+
+  it('a valid table passes; the input without a table, a group not in classes, bad entries and repeats are refused', () => {
+    expect(errors(base({ server_names: { suffixes: [['google.com', 'Web'], ['ntp.org', 'Network']] } }))).toEqual([]);
+    expect(errors(base({}))).toEqual(['inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)']);
+    expect(errors(base({ server_names: { suffixes: [['google.com', 'Video']] } }))).toEqual(['server_names.suffixes[0]: group "Video" is not one of classes (Web, Network, Other)']);
+    expect(errors(base({ server_names: [['google.com', 'Web']] }))).toEqual(['server_names: expected an object {suffixes: [[suffix, group], ...]}, got [["google.com","Web"]]']);
+    expect(errors(base({ server_names: { suffixes: [['google.com'], ['.com', 'Web'], ['a.com', 'Web'], ['A.COM', 'Other']] } }))).toEqual([
+      'server_names.suffixes[0]: expected [suffix, group], two non-empty strings, got ["google.com"]',
+      'server_names.suffixes[1]: expected a name suffix (printable ASCII, no leading or trailing dot, no empty label), got ".com"',
+      'server_names.suffixes[3]: suffix "A.COM" is listed twice (also server_names.suffixes[2])',
+    ]);
+    // A table without the input is allowed (the card documents the groups' names), and an empty one.
+    expect(errors(base({ inputs: ['Destination Port'], server_names: { suffixes: [] } }))).toEqual([]);
+  });
+});
+
+const python = findPython(['sklearn', 'onnx']);
+const noPython = python === undefined ? ' [skipped: python3-sklearn or python3-onnx not installed; .ci/run installs them]' : '';
+
+describe.skipIf(python === undefined)(`a model that reads only Server Name Class, end to end${noPython}`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sensor-name-class-'));
+  const CAPTURES = ['zeek-wikipedia', 'cic2017-wednesday-tls-flow', 'zeek-http-vlan'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
+  const SUFFIXES: [string, string][] = [['wikipedia.org', 'Web'], ['upload.wikimedia.org', 'Network'], ['wikimedia.org', 'Other'], ['local', 'Network']];
+  const CLASSES = ['Web', 'Network', 'Other'];
+  let proba: number[][];
+  const card = join(dir, 'model', 'names.json');
+
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'model'));
+    const t = await runCommand(python!, [join(ROOT, 'test/helpers/server-name-model.py'), join(dir, 'model'), JSON.stringify(SUFFIXES)]);
+    expect(t.status, t.stderr).toBe(0);
+    proba = (JSON.parse(readFileSync(join(dir, 'model', 'expected.json'), 'utf8')) as { proba: number[][] }).proba;
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  type Row = { flow_id: string; server_name: string | null; app_label: string | null; app_score: number | null };
+  const rowsOf = (db: string): Row[] => {
+    const d = new Database(db, { readonly: true });
+    try {
+      return d.prepare('SELECT flow_id, server_name, app_label, app_score FROM flows ORDER BY id').all() as Row[];
+    } finally {
+      d.close();
+    }
+  };
+
+  it.each([['1', []], ['2 workers', ['--workers', '2']]])('every flow gets the group and score of its name\'s value (%s)', async (_, extra) => {
+    const db = join(dir, `run-${extra.length}.sqlite`);
+    const r = await sensor(['--replay', ...CAPTURES, '--db', db, '--no-model', '--app-model', card, '-q', ...extra]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = rowsOf(db);
+    const values = new Set<number>();
+    for (const f of rows) {
+      const v = byRule(f.server_name, SUFFIXES, CLASSES);
+      values.add(v);
+      const p = proba[v]!;
+      const k = p.indexOf(Math.max(...p));
+      expect({ flow: f.flow_id, name: f.server_name, label: f.app_label }).toEqual({ flow: f.flow_id, name: f.server_name, label: CLASSES[k] });
+      expect(f.app_score).toBeCloseTo(p[k]!, 6);
+    }
+    // Flows without a name, with each group's names and with names no suffix matches: all five values were fed.
+    expect([...values].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('sensor models inspect shows the table; a card whose input has no table is refused before any packet (exit 2)', async () => {
+    const shown = await sensor(['models', 'inspect', card]);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('server names   4 suffixes (Web 1, Network 2, Other 1), e.g. wikipedia.org -> Web, upload.wikimedia.org -> Network, wikimedia.org -> Other, ...; Server Name Class = 0 no name, k+1 group k, 4 no suffix matches');
+    expect(shown.stdout).toMatch(/1 {2}Server Name Class +-> flow server_name, by server_names/);
+    const bad = JSON.parse(readFileSync(card, 'utf8')) as Record<string, unknown>;
+    delete bad.server_names;
+    const badCard = join(dir, 'model', 'no-table.json');
+    writeFileSync(badCard, JSON.stringify(bad));
+    const r = await sensor(['--replay', CAPTURES[0]!, '--db', join(dir, 'refused.sqlite'), '--no-model', '--app-model', badCard]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)');
+    // A CSV of CIC features has no server name: sensor classify refuses such a model (exit 2), naming the input.
+    const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', card]);
+    expect(csv.status).toBe(2);
+    expect(csv.stderr).toBe('sensor classify: model names@1: inputs[0] is "Server Name Class" (the flow\'s server name), which a table of CIC features does not have: classify its flows with sensor --replay\n');
+  });
+});

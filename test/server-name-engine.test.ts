@@ -1,0 +1,111 @@
+/**
+ * The server name through the engine and the CLI, on captures built here: which payload packets are read (the
+ * first 4 with payload from each endpoint, also when a profile calls every packet of same-host traffic forward), a
+ * flow that starts in a reused slot starts without a name, the counters, and the same names with --workers 2.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sensor } from './helpers/cli.js';
+import { Flags, ethIpv4Tcp, ethIpv4Udp } from './helpers/frames.js';
+import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sensor-names-engine-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
+
+/** A minimal TLS ClientHello record with one server_name (RFC 8446 §4.1.2, RFC 6066 §3). */
+function clientHello(name: string): number[] {
+  const sni = [0, ...u16(name.length), ...ascii(name)];
+  const ext = [0, 0, ...u16(sni.length + 2), ...u16(sni.length), ...sni];
+  const body = [3, 3, ...new Array(32).fill(7), 0, ...u16(2), 0x13, 0x01, 1, 0, ...u16(ext.length), ...ext];
+  const hs = [1, 0, ...u16(body.length), ...body];
+  return [0x16, 3, 1, ...u16(hs.length), ...hs];
+}
+
+function dnsQuery(name: string): number[] {
+  return [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name.split('.').flatMap((l) => [l.length, ...ascii(l)]), 0, 0, 1, 0, 1];
+}
+
+/** A TCP conversation: handshake, then `payloads` ([from client?, bytes]) in order, then FIN/ACK both ways. */
+function conversation(t0: number, client: [string, number], server: [string, number], payloads: [boolean, number[]][]): PcapFrame[] {
+  const frames: PcapFrame[] = [];
+  let t = t0;
+  const seg = (fromClient: boolean, flags: number, payload: number[] = []): void => {
+    const [s, d] = fromClient ? [client, server] : [server, client];
+    frames.push({ data: ethIpv4Tcp({ sport: s[1], dport: d[1], flags }, payload, { src: s[0], dst: d[0] }), tsUs: (t += 1000) });
+  };
+  seg(true, Flags.SYN);
+  seg(false, Flags.SYN | Flags.ACK);
+  seg(true, Flags.ACK);
+  for (const [fromClient, p] of payloads) seg(fromClient, Flags.ACK | Flags.PSH, p);
+  seg(true, Flags.FIN | Flags.ACK);
+  seg(false, Flags.FIN | Flags.ACK);
+  seg(true, Flags.ACK);
+  return frames;
+}
+
+const T0 = 1_700_000_000_000_000;
+const filler = (n: number): number[] => new Array(n).fill(0x41);
+
+async function namesOf(frames: PcapFrame[], tag: string, extra: string[] = []): Promise<{ rows: { src_port: number; dst_port: number; server_name: string | null }[]; info: Record<string, number> }> {
+  const pcap = join(dir, `${tag}.pcap`);
+  writeFileSync(pcap, writePcap(1, frames));
+  const db = join(dir, `${tag}.sqlite`);
+  const r = await sensor(['--replay', pcap, '--db', db, '--profile', 'fixed', '--no-model', '--no-app-model', '-q', ...extra]);
+  expect(r.status, r.stderr).toBe(0);
+  const d = new Database(db, { readonly: true });
+  try {
+    const rows = d.prepare('SELECT src_port, dst_port, server_name FROM flows ORDER BY id').all() as { src_port: number; dst_port: number; server_name: string | null }[];
+    const info = (JSON.parse(d.prepare('SELECT counters FROM runs').pluck().get() as string) as { info: Record<string, number> }).info;
+    return { rows, info };
+  } finally {
+    d.close();
+  }
+}
+
+describe('server name: which packets the engine reads', () => {
+  it('the 4th payload packet from the client is read, the 5th is not; the server\'s packets count on their own side', async () => {
+    const c: [string, number] = ['10.0.0.1', 40001];
+    const s: [string, number] = ['10.0.0.2', 443];
+    const before = (k: number): [boolean, number[]][] => Array.from({ length: k }, (_, i): [boolean, number[]][] => [[true, filler(5 + i)], [false, filler(9)]]).flat();
+    const fourth = conversation(T0, c, s, [...before(3), [true, clientHello('fourth.example')]]);
+    const fifth = conversation(T0 + 1e6, ['10.0.0.1', 40002], s, [...before(4), [true, clientHello('fifth.example')]]);
+    const { rows, info } = await namesOf([...fourth, ...fifth], 'bound');
+    expect(rows.map((r) => [r.src_port, r.server_name])).toEqual([[40001, 'fourth.example'], [40002, null]]);
+    expect(info['flow.server_names']).toBe(1);
+  });
+
+  it('same-host traffic (one address, a profile that calls it all forward): each endpoint still gets its 4 looks', async () => {
+    // As in nDPI's tls_heur__vmess-websocket.pcapng: a SOCKS exchange on 127.0.0.1, then the ClientHello.
+    const lo = '127.0.0.1';
+    const frames = conversation(T0, [lo, 44532], [lo, 1080], [[true, [5, 1, 0]], [false, [5, 0]], [true, filler(10)], [false, filler(10)], [true, clientHello('www.youtube.com')]]);
+    const { rows } = await namesOf(frames, 'same-host');
+    expect(rows.map((r) => r.server_name)).toEqual(['www.youtube.com']);
+  });
+
+  it('a flow that starts in a freed slot has no name of its own until it sends one; counters count what was dropped or cut', async () => {
+    const s: [string, number] = ['10.0.0.2', 80];
+    const long = `${'x'.repeat(250)}.example`;
+    const frames = [
+      ...conversation(T0, ['10.0.0.1', 40010], s, [[true, ascii('GET / HTTP/1.1\r\nHost: first.example\r\n\r\n')]]),
+      ...conversation(T0 + 1e6, ['10.0.0.1', 40011], s, [[true, filler(20)], [false, filler(20)]]),
+      ...conversation(T0 + 2e6, ['10.0.0.1', 40012], s, [[true, ascii(`GET / HTTP/1.1\r\nHost: ${long}\r\n\r\n`)]]),
+      ...conversation(T0 + 3e6, ['10.0.0.1', 40013], s, [[true, [...ascii('GET / HTTP/1.1\r\nHost: bad'), 0x01, ...ascii('.example\r\n\r\n')]]]),
+      { data: ethIpv4Udp({ sport: 5353, dport: 5353 }, dnsQuery('printer.local'), { src: '10.0.0.1', dst: '224.0.0.251' }), tsUs: T0 + 4e6 },
+    ];
+    // --max-flows 1: every flow reuses the one slot.
+    const { rows, info } = await namesOf(frames, 'reuse', ['--max-flows', '1']);
+    expect(rows.map((r) => r.server_name)).toEqual(['first.example', null, long.slice(0, 253), null, 'printer.local']);
+    expect([info['flow.server_names'], info['flow.server_names_truncated'], info['flow.server_names_not_printable']]).toEqual([3, 1, 1]);
+    // The same flows and names from two engine threads (each shard has its own one-slot table: compared by flow).
+    const two = await namesOf(frames, 'reuse-2', ['--max-flows', '1', '--workers', '2']);
+    const byPort = (a: { src_port: number }, b: { src_port: number }): number => a.src_port - b.src_port;
+    expect([...two.rows].sort(byPort)).toEqual([...rows].sort(byPort));
+    expect(two.info['flow.server_names']).toBe(3);
+  });
+});
