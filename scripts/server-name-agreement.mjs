@@ -115,9 +115,20 @@ export function compareWithTshark(flows, events) {
     list.push(e);
     byKey.set(e.key, list);
   }
-  return flows.map((flow) => {
+  // A flow without a name of its own takes the one of the same conversation's previous flow when that one ended
+  // within 120 s of its start (flows/server-names.ts: a connection the profile cuts into several flows).
+  const previous = new Map();
+  const carried = new Map();
+  for (const flow of [...flows].sort((x, y) => x.start_us - y.start_us)) {
     const key = tupleKey(flow.protocol, flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port);
-    const event = (byKey.get(key) ?? []).find((e) => e.us >= flow.start_us && e.us <= flow.end_us) ?? null;
+    const own = (byKey.get(key) ?? []).find((e) => e.us >= flow.start_us && e.us <= flow.end_us) ?? null;
+    const prev = previous.get(key);
+    const event = own ?? (prev && flow.start_us - prev.flow.end_us <= 120e6 ? prev.event : null);
+    carried.set(flow, event);
+    previous.set(key, { flow, event });
+  }
+  return flows.map((flow) => {
+    const event = carried.get(flow);
     const sensor = flow.server_name;
     const tshark = event?.name ?? null;
     const verdict = sensor === tshark ? (sensor === null ? 'none' : 'same') : sensor === null ? 'tshark-only' : tshark === null ? 'sensor-only' : 'different';

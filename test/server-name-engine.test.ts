@@ -1,7 +1,8 @@
 /**
  * The server name through the engine and the CLI, on captures built here: which payload packets are read (the
  * first 4 with payload from each endpoint, also when a profile calls every packet of same-host traffic forward), a
- * flow that starts in a reused slot starts without a name, the counters, and the same names with --workers 2.
+ * flow that starts in a reused slot starts without a name, the counters, the same names with --workers 2, and the
+ * name carried to the next flow of a connection the profile cuts in several.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,5 +108,23 @@ describe('server name: which packets the engine reads', () => {
     const byPort = (a: { src_port: number }, b: { src_port: number }): number => a.src_port - b.src_port;
     expect([...two.rows].sort(byPort)).toEqual([...rows].sort(byPort));
     expect(two.info['flow.server_names']).toBe(3);
+  });
+
+  it('a connection cut into several flows names each of them; the same ports after 120 s, or a name of its own, do not take it', async () => {
+    const c: [string, number] = ['10.0.0.1', 40020];
+    const s: [string, number] = ['10.0.0.2', 443];
+    // cic2017 ends a flow at the first FIN: the server's FIN and the last ACK make a second flow of the connection.
+    const cut = conversation(T0, c, s, [[true, clientHello('cut.example')], [false, filler(30)]]);
+    // The same 5-tuple again 200 s later (a new connection after the memory's 120 s, also cut in two): no name.
+    const later = conversation(T0 + 200e6, c, s, [[true, filler(10)], [false, filler(10)]]);
+    // DNS on one 5-tuple: queries for 118 s, then (the flow timeout, 120 s from the first, cuts a new flow, which
+    // takes the name over) queries of its own, whose name replaces it.
+    const dns = (t: number, name: string): PcapFrame => ({ data: ethIpv4Udp({ sport: 5300, dport: 53 }, dnsQuery(name), { src: '10.0.0.1', dst: '10.0.0.53' }), tsUs: t });
+    const frames = [...cut, ...later, dns(T0 + 1e6, 'one.example'), dns(T0 + 119e6, 'one.example'), dns(T0 + 122e6, 'two.example'), dns(T0 + 123e6, 'two.example')];
+    frames.sort((x, y) => x.tsUs - y.tsUs);
+    const { rows } = await namesOf(frames, 'carry', ['--profile', 'cic2017']);
+    const tcp = rows.filter((r) => r.src_port === 40020 || r.dst_port === 40020).map((r) => r.server_name);
+    expect(tcp).toEqual(['cut.example', 'cut.example', null, null]);
+    expect(rows.filter((r) => r.src_port === 5300).map((r) => r.server_name)).toEqual(['one.example', 'two.example']);
   });
 });

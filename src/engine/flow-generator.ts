@@ -284,7 +284,7 @@ export abstract class FlowGenerator {
     if (this.firstPacketOrdinal !== null) this.firstPacketOrdinal[slot] = this.packets;
     this.acc.first(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
-    this.names.reset(slot);
+    this.names.start(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.START]!);
     if (this.cur.payload > 0) this.lookForName(slot);
   }
 

@@ -116,6 +116,11 @@ export class FlowTable {
     return true;
   }
 
+  /** The hash of the key in `slot` (flows/server-names.ts keys its memory of recent conversations by it). */
+  hashOf(slot: number): number {
+    return this.slotHash[slot]!;
+  }
+
   /**
    * Which of `count` shards the probe key belongs to: from the top bits of its hash, where the index uses the low
    * bits, so one shard's keys still spread over every bucket of its own table.

@@ -4,11 +4,22 @@
  * engine looks only while the flow has no name and has sent fewer than LOOK_PACKETS payload packets that way, so a
  * long flow costs one comparison a packet. Reset when a flow starts in the slot; nothing allocated after
  * construction (the slab's pages are committed only as names are written).
+ *
+ * A connection the profile cuts into several flows (the 2017 build ends a flow at the first FIN and the packets
+ * after it make another; every profile cuts at the flow timeout) names all of them: an ended flow's name is kept
+ * in a small memory of recent conversations (direct-mapped by the flow key's hash, RECENT entries, overwritten),
+ * and a flow that starts with the same key within RECENT_US of its end takes it. It keeps looking, and a name of
+ * its own (a new DNS query on the same ports) replaces the one it took.
  */
 import { SERVER_NAME_MAX, ServerNameRead, ServerNameReader } from '../decode/server-name.js';
 
 /** Payload packets looked at in each direction before giving up (the contract's bound). */
 export const LOOK_PACKETS = 4;
+/** Recent conversations remembered (a power of two), and how long after its end a flow's name is taken over. */
+export const RECENT = 1 << 14;
+export const RECENT_US = 120e6;
+/** Words of a flow key in FlowTable.keys. */
+const KEY_WORDS = 10;
 
 /** Where the reads are counted: indices into the engine's counters (engine/counters.ts). */
 export interface NameCounters {
@@ -29,6 +40,13 @@ export class ServerNames {
   /** Per slot and endpoint (2 × slot + 0 from endpoint A, + 1 from B): payload packets looked at; 0xff = done. */
   private readonly looked: Uint8Array;
   private readonly reader = new ServerNameReader();
+  /** Where a read is written before it is kept (a name taken over stays whole when a read fails half-way). */
+  private readonly scratch = new Uint8Array(SERVER_NAME_MAX);
+  /** The memory of recent conversations: per entry its key, its name and length, and when its flow ended (µs). */
+  private readonly recentKeys = new Uint32Array(RECENT * KEY_WORDS);
+  private readonly recentNames = new Uint8Array(RECENT * SERVER_NAME_MAX);
+  private readonly recentLengths = new Uint8Array(RECENT);
+  private readonly recentEnds = new Float64Array(RECENT);
 
   constructor(
     capacity: number,
@@ -47,6 +65,30 @@ export class ServerNames {
   }
 
   /**
+   * A new flow in `slot` whose key (`keys`, FlowTable's, with its `hash`) starts at `startUs`: reset, then the name
+   * of the same conversation's flow that ended within RECENT_US, if it is remembered.
+   */
+  start(slot: number, keys: Uint32Array, hash: number, startUs: number): void {
+    this.reset(slot);
+    const e = hash & (RECENT - 1);
+    const n = this.recentLengths[e]!;
+    if (n === 0 || startUs - this.recentEnds[e]! > RECENT_US || !sameKey(this.recentKeys, e * KEY_WORDS, keys, slot * KEY_WORDS)) return;
+    this.bytes.set(this.recentNames.subarray(e * SERVER_NAME_MAX, e * SERVER_NAME_MAX + n), slot * SERVER_NAME_MAX);
+    this.lengths[slot] = n;
+  }
+
+  /** The flow in `slot` (key and hash as in `start`) ends at `endUs`: remember its name, if it has one. */
+  remember(slot: number, keys: Uint32Array, hash: number, endUs: number): void {
+    const n = this.lengths[slot]!;
+    if (n === 0) return;
+    const e = hash & (RECENT - 1);
+    this.recentKeys.set(keys.subarray(slot * KEY_WORDS, slot * KEY_WORDS + KEY_WORDS), e * KEY_WORDS);
+    this.recentNames.set(this.bytes.subarray(slot * SERVER_NAME_MAX, slot * SERVER_NAME_MAX + n), e * SERVER_NAME_MAX);
+    this.recentLengths[e] = n;
+    this.recentEnds[e] = endUs;
+  }
+
+  /**
    * A packet of the flow in `slot`, sent by endpoint A (`fromA`) or B, with `payload` > 0 bytes at `buf[start ..]`:
    * read it when the flow still looks for its name.
    */
@@ -54,7 +96,7 @@ export class ServerNames {
     const k = 2 * slot + (fromA ? 0 : 1);
     if (this.looked[k]! >= LOOK_PACKETS) return;
     this.looked[k]!++;
-    const r = this.reader.read(buf, start, start + payload, proto, srcPort, dstPort, this.bytes, slot * SERVER_NAME_MAX);
+    const r = this.reader.read(buf, start, start + payload, proto, srcPort, dstPort, this.scratch, 0);
     if (r === ServerNameRead.None) return;
     // The first name ends the search, kept or not.
     this.looked[2 * slot] = 0xff;
@@ -65,6 +107,7 @@ export class ServerNames {
       return;
     }
     this.lengths[slot] = this.reader.length;
+    this.bytes.set(this.scratch.subarray(0, this.reader.length), slot * SERVER_NAME_MAX);
     c.counts[c.found]!++;
     if (r === ServerNameRead.Truncated) c.counts[c.truncated]!++;
   }
@@ -77,4 +120,9 @@ export class ServerNames {
     const to = i * SERVER_NAME_MAX;
     for (let k = 0; k < n; k++) bytes[to + k] = this.bytes[from + k]!;
   }
+}
+
+function sameKey(a: Uint32Array, aOff: number, b: Uint32Array, bOff: number): boolean {
+  for (let k = 0; k < KEY_WORDS; k++) if (a[aOff + k] !== b[bOff + k]) return false;
+  return true;
 }
