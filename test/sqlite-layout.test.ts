@@ -179,6 +179,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       a.appLabels = Array.from({ length: 70 }, (_, i) => (i % 2 ? 'Web' : 'Network, "DNS"\n é'));
       a.appScores = Float64Array.from({ length: 70 }, (_, i) => 1 - i / 70);
       a.appModel = 'app@1';
+      a.context = Array.from({ length: 70 }, (_, i) => (i % 9 === 0 ? `port-scan: 10.0.0.${i} → 15+ ports of "x"\n é` : null));
       const b = makeRows(1, 70);
       const c = makeRows(130, 71);
       delete c.labels;
@@ -217,6 +218,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const app = 11 + HOT_FEATURES + 6; // app_label, app_score, app_model: the last columns of flow_rows
     expect(byId(1).slice(app, app + 3)).toEqual(['Network, "DNS"\n é', 1, 'app@1']);
     expect(byId(1).slice(app - 3, app)).toEqual([null, 0, 'dos']); // attack_label NULL (i % 5 = 0), its score, kdd
+    expect([byId(1)[app + 3], byId(2)[app + 3], byId(10)[app + 3]]).toEqual(['port-scan: 10.0.0.0 → 15+ ports of "x"\n é', null, 'port-scan: 10.0.0.9 → 15+ ports of "x"\n é']); // context
     expect(byId(72).slice(2, 11)).toEqual(['fe80::2-2001:db8::1-53-5353-17', '2001:db8::1', 5353, 'fe80::2', 53, 17, 1_700_000_100_000_000, 1_700_000_100_000_000, '14/11/2023 10:15:00 PM']);
     expect(byId(73).slice(2, 4)).toEqual(['10.0.0.1-10.9.9.9-1234-80-6', '10.9.9.9']);
   });

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowIdentityColumns, type FlowRows, type FlowSink, type IdentityFormat, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
 import { sqliteColumnTypes } from './column-types.js';
-import { IDENTITY_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
+import { CONTEXT_COLUMNS, IDENTITY_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
 
 /**
  * What `runs.counters` holds: numbers by name, or groups of them (the CLI stores `packets`, `flows`,
@@ -86,7 +86,7 @@ export function sqlName(featureName: string): string {
 }
 
 /** The identity and verdict columns of `flows`; feature columns never take these names. */
-export const FIXED_FLOW_COLUMNS: readonly string[] = ['id', ...IDENTITY_COLUMNS, ...VERDICT_COLUMNS, 'features'];
+export const FIXED_FLOW_COLUMNS: readonly string[] = ['id', ...IDENTITY_COLUMNS, ...VERDICT_COLUMNS, ...CONTEXT_COLUMNS, 'features'];
 
 /**
  * Unique SQL column names for a profile's features, in order: the second `Fwd Header Length` of cic2017 is
@@ -149,6 +149,7 @@ export type ToWorker =
       appLabels?: CodedStrings;
       appScores?: Float64Array;
       appModel?: string;
+      context?: CodedStrings;
     }
   | { t: 'flush'; seq: number }
   | { t: 'finish'; seq: number; counters: RunCounters; endedAt: string | null }
@@ -375,6 +376,7 @@ export class SqliteSink implements FlowSink {
     if (rows.appLabels) msg.appLabels = codeStrings(rows.appLabels, count, transfer);
     if (rows.appScores) transfer.push((msg.appScores = rows.appScores.slice(0, count)).buffer);
     if (rows.appModel !== undefined) msg.appModel = rows.appModel;
+    if (rows.context) msg.context = codeStrings(rows.context, count, transfer);
     this.post(msg, transfer);
     this.inFlight++;
     this.inFlightRows.push(rows.count);
