@@ -177,6 +177,8 @@ describe('context stage: floods', () => {
     expect(r.labels.indexOf('DoS')).toBe(CONTEXT_DEFAULTS.floodFlows - 1);
     expect(count(r.labels, 'DoS')).toBe(2000 - 1023);
     expect(r.context[1999]).toBe('flood: 2000 unanswered flows (0 answered) to 10.0.0.10:80 in 10 s');
+    // Once the flood fires, its flows no longer make per-source keys (a new source every flow would churn them).
+    expect(r.s.tracked('port-scan')).toBe(1023);
     expect(count(run(syns(500)).labels, 'DoS')).toBe(0);
   });
 

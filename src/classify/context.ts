@@ -11,10 +11,10 @@
  * Detectors (defaults in CONTEXT_DEFAULTS, each with its reason):
  * - port scan (PortScan): one source's failed connections (TCP: no payload either way; UDP: no answer payload) to
  *   many distinct ports of one host, or to one port of many hosts;
- * - brute force (BruteForce): many short answered connections from one source to one login port of one server;
+ * - brute force (BruteForce): many short answered connections from one source to the login ports of one server;
  * - flood (DoS): very many tiny unanswered flows (no answer payload, at most 3 packets sent) to one
  *   destination:port, whatever their sources (a spoofed flood has thousands), beyond the flows it answered;
- * - HTTP flood (DoS): very many connections from one source to one web port of one server.
+ * - HTTP flood (DoS): very many connections from one source to the web ports of one server.
  *
  * Windows are Zeek's sumstats epochs: a key counts from its first flow's start for `window` seconds, then starts
  * counting again. Once a key has fired, it stays firing while its flows keep coming (no gap longer than the
@@ -24,9 +24,10 @@
  * came before the threshold was crossed have been written already and keep the model's verdict. This depends only
  * on the order of the flows (not on how they are batched), so replay, live and `--workers N` give the same labels.
  *
- * Memory: each detector tracks at most `maxKeys` keys; when full, the oldest key (first seen, or restarted its
- * window longest ago) is forgotten and counted (`evicted`). A key's set of distinct ports or hosts holds at most
- * the threshold's number of entries. Pure: no I/O; allocates per flow only the key string.
+ * Memory: each detector tracks at most `maxKeys` keys; when full, the key seen first is forgotten and counted
+ * (`evicted`). A key's set of distinct ports or hosts holds at most
+ * the threshold's number of entries. Pure: no I/O; per flow it allocates at most one key string (and, for a new
+ * key, its state), and the reason's text only for a flow it relabels.
  */
 import type { FlowRows, ProfileColumns } from '../engine/flow-batch.js';
 import { formatIpv4, formatIpv6 } from '../features/address-text.js';
@@ -38,7 +39,7 @@ export interface ContextThresholds {
   /** Distinct hosts with failed connections on one port from one source, within scanWindowS. */
   addressScanHosts: number;
   scanWindowS: number;
-  /** Short answered connections from one source to one login port of one server, within bruteForceWindowS. */
+  /** Short answered connections from one source to the login ports of one server, within bruteForceWindowS. */
   bruteForceConnections: number;
   bruteForceWindowS: number;
   /** A login attempt's connection lasts less than this (s). */
@@ -46,7 +47,7 @@ export interface ContextThresholds {
   /** Tiny unanswered flows to one destination:port, any source, within floodWindowS. */
   floodFlows: number;
   floodWindowS: number;
-  /** Connections from one source to one web port of one server, within httpFloodWindowS. */
+  /** Connections from one source to the web ports of one server, within httpFloodWindowS. */
   httpFloodConnections: number;
   httpFloodWindowS: number;
   /** Keys tracked per detector (memory bound). */
@@ -120,7 +121,11 @@ interface KeyState {
   count: number;
   /** Flood: answered flows to the destination in this epoch (they offset as many tiny ones). */
   answered: number;
-  /** Distinct ports or hosts in this epoch (scans), at most the threshold's number. */
+  /**
+   * Distinct ports or hosts in this epoch (scans), at most the threshold's number: the first one inline, a Set
+   * only from the second (a spoofed flood makes a key per source, each with one flow).
+   */
+  first: number | string | null;
   distinct: Set<number | string> | null;
   fired: boolean;
   /** The evidence of the window before, when the key fired there and still fires (for the text). */
@@ -140,23 +145,41 @@ interface Evidence {
 /** The evidence to cite: this window's when it crossed the threshold itself, else the window's before. */
 function evidence(s: KeyState, crossed: boolean): Evidence {
   if (!crossed && s.before !== null) return s.before;
-  return { count: s.count, answered: s.answered, distinct: s.distinct?.size ?? 0, spanUs: s.lastInEpochUs - s.firstInEpochUs, before: false };
+  return { count: s.count, answered: s.answered, distinct: distinctCount(s), spanUs: s.lastInEpochUs - s.firstInEpochUs, before: false };
+}
+
+function distinctCount(s: KeyState): number {
+  return s.distinct !== null ? s.distinct.size : s.first !== null ? 1 : 0;
+}
+
+/** Adds `value` to the key's distinct values (up to `cap`); returns how many there are. */
+function addDistinct(s: KeyState, value: number | string, cap: number): number {
+  if (s.first === null) s.first = value;
+  else if (s.distinct === null) {
+    if (value !== s.first) s.distinct = new Set([s.first, value]);
+  } else if (s.distinct.size < cap) s.distinct.add(value);
+  return distinctCount(s);
 }
 
 const inWindow = (e: Evidence): string => `in ${seconds(e.spanUs)}${e.before ? ' (the window before)' : ''}`;
 
-/** One detector's keys and their states, at most `maxKeys` (the oldest forgotten first). */
+/** One detector's keys and their states, at most `maxKeys` (the first seen forgotten first). */
 class KeyTable {
-  readonly states = new Map<string, KeyState>();
+  readonly states = new Map<string | number, KeyState>();
   evicted = 0;
+  /**
+   * The keys in the order they were first seen, a ring once full (`head` = the oldest). Not the Map's own order:
+   * finding a Map's first key after many deletions walks over every deleted entry (86 µs a flow in a spoofed flood).
+   */
+  private readonly ring: (string | number)[] = [];
+  private head = 0;
   constructor(
     private readonly windowUs: number,
     private readonly maxKeys: number,
-    private readonly distinct: boolean,
   ) {}
 
   /** The state of `key` for a flow starting at `startUs`, its epoch restarted when the window has passed. */
-  touch(key: string, startUs: number): KeyState {
+  touch(key: string | number, startUs: number): KeyState {
     let s = this.states.get(key);
     if (s !== undefined && startUs >= s.epochStartUs + this.windowUs) {
       // A new epoch: count again; still firing only if the flows kept coming (no gap longer than the window).
@@ -167,18 +190,18 @@ class KeyTable {
       s.lastInEpochUs = startUs;
       s.count = 0;
       s.answered = 0;
-      s.distinct?.clear();
-      // Moved to the back: the eviction order is the order epochs started in.
-      this.states.delete(key);
-      this.states.set(key, s);
+      s.first = null;
+      s.distinct = null;
     }
     if (s === undefined) {
-      if (this.states.size >= this.maxKeys) {
-        const oldest = this.states.keys().next().value as string;
-        this.states.delete(oldest);
+      if (this.ring.length < this.maxKeys) this.ring.push(key);
+      else {
+        this.states.delete(this.ring[this.head]!);
+        this.ring[this.head] = key;
+        this.head = (this.head + 1) % this.maxKeys;
         this.evicted++;
       }
-      s = { epochStartUs: startUs, lastStartUs: startUs, firstInEpochUs: startUs, lastInEpochUs: startUs, count: 0, answered: 0, distinct: this.distinct ? new Set() : null, fired: false, before: null };
+      s = { epochStartUs: startUs, lastStartUs: startUs, firstInEpochUs: startUs, lastInEpochUs: startUs, count: 0, answered: 0, first: null, distinct: null, fired: false, before: null };
       this.states.set(key, s);
     }
     if (startUs > s.lastStartUs) s.lastStartUs = startUs;
@@ -211,6 +234,11 @@ function addressKey(addrs: Uint32Array, version: number, i: number): number | st
   return version === 4 ? addrs[o]! : `${addrs[o]},${addrs[o + 1]},${addrs[o + 2]},${addrs[o + 3]}`;
 }
 
+/** An address and a TCP/UDP port as one key: a number for IPv4 (exact: under 2^49), text for IPv6. */
+function serviceKey(addr: number | string, proto: number, port: number): number | string {
+  return typeof addr === 'number' ? addr * 131072 + (proto === 17 ? 65536 : 0) + port : `${addr}|${proto}|${port}`;
+}
+
 function addressText(addrs: Uint32Array, version: number, i: number): string {
   return version === 4 ? formatIpv4(addrs[i * 4]!) : formatIpv6(addrs.subarray(i * 4, i * 4 + 4));
 }
@@ -235,11 +263,11 @@ export class ContextStage {
     this.stride = opts.columns.featureNames.length;
     const us = (s: number): number => s * 1e6;
     this.tables = {
-      'port-scan': new KeyTable(us(t.scanWindowS), t.maxKeys, true),
-      'address-scan': new KeyTable(us(t.scanWindowS), t.maxKeys, true),
-      'brute-force': new KeyTable(us(t.bruteForceWindowS), t.maxKeys, false),
-      flood: new KeyTable(us(t.floodWindowS), t.maxKeys, false),
-      'http-flood': new KeyTable(us(t.httpFloodWindowS), t.maxKeys, false),
+      'port-scan': new KeyTable(us(t.scanWindowS), t.maxKeys),
+      'address-scan': new KeyTable(us(t.scanWindowS), t.maxKeys),
+      'brute-force': new KeyTable(us(t.bruteForceWindowS), t.maxKeys),
+      flood: new KeyTable(us(t.floodWindowS), t.maxKeys),
+      'http-flood': new KeyTable(us(t.httpFloodWindowS), t.maxKeys),
     };
     const on = {} as Record<DetectorName, boolean>;
     for (const d of DETECTORS) on[d] = opts.classes.includes(DETECTOR_CLASS[d]) && DETECTOR_CLASS[d] !== opts.benign;
@@ -283,47 +311,20 @@ export class ContextStage {
       const dst = addressKey(rows.dstAddrs, v, i);
       const dport = rows.dstPorts[i]!;
       const start = rows.startUs[i]!;
+      // Source and destination as one key, made at most once a flow (the port-scan, brute-force and HTTP-flood keys).
+      let pair: string | null = null;
       // A new connection (TCP: it began with a SYN) or a UDP exchange; not the tail of a connection.
       const opens = proto === 17 || f[base + synAt]! > 0;
       // Zeek's failed connection: nothing was exchanged (a SYN unanswered or rejected; UDP without an answer).
       const failed = opens && bwdBytes === 0 && (proto === 17 || fwdBytes === 0);
+      // The reason's text is made only for a flow that will be relabelled (the model called it benign).
+      const benignCalled = rows.labels !== undefined && rows.labels[i] === this.opts.benign;
       let fire: DetectorName | null = null;
       let why = '';
 
-      if (failed && this.on['port-scan']) {
-        const s = this.tables['port-scan'].touch(`${v}|${src}|${dst}`, start);
-        s.count++;
-        if (s.distinct!.size < t.portScanPorts) s.distinct!.add(dport);
-        if (s.distinct!.size >= t.portScanPorts) s.fired = true;
-        if (s.fired && fire === null) {
-          fire = 'port-scan';
-          const e = evidence(s, s.distinct!.size >= t.portScanPorts);
-          why = `port-scan: ${addressText(rows.srcAddrs, v, i)} → ${e.distinct}+ ports of ${addressText(rows.dstAddrs, v, i)}, ${e.count} failed connections ${inWindow(e)}`;
-        }
-      }
-      if (failed && this.on['address-scan']) {
-        const s = this.tables['address-scan'].touch(`${v}|${src}|${proto}|${dport}`, start);
-        s.count++;
-        if (s.distinct!.size < t.addressScanHosts) s.distinct!.add(dst);
-        if (s.distinct!.size >= t.addressScanHosts) s.fired = true;
-        if (s.fired && fire === null) {
-          fire = 'address-scan';
-          const e = evidence(s, s.distinct!.size >= t.addressScanHosts);
-          why = `address-scan: ${addressText(rows.srcAddrs, v, i)} → port ${dport} of ${e.distinct}+ hosts, ${e.count} failed connections ${inWindow(e)}`;
-        }
-      }
-      if (proto === 6 && opens && LOGIN_PORTS.has(dport) && this.on['brute-force'] && fwdBytes > 0 && bwdBytes > 0 && durationUs < t.bruteForceMaxDurationS * 1e6) {
-        const s = this.tables['brute-force'].touch(`${v}|${src}|${dst}|${dport}`, start);
-        if (++s.count >= t.bruteForceConnections) s.fired = true;
-        if (s.fired && fire === null) {
-          fire = 'brute-force';
-          const e = evidence(s, s.count >= t.bruteForceConnections);
-          why = `brute-force: ${addressText(rows.srcAddrs, v, i)} → ${addressText(rows.dstAddrs, v, i)}:${dport}, ${e.count} short logins ${inWindow(e)}`;
-        }
-      }
       const tiny = bwdBytes === 0 && fwdPkts <= 3;
       if ((tiny || bwdBytes > 0) && this.on.flood) {
-        const s = this.tables.flood.touch(`${v}|${dst}|${proto}|${dport}`, start);
+        const s = this.tables.flood.touch(serviceKey(dst, proto, dport), start);
         // An answered flow offsets one tiny flow: every connection a busy server answers may leave a tiny tail
         // flow of its own (its closing packets after the flow that ended at the first FIN).
         if (tiny) s.count++;
@@ -331,20 +332,65 @@ export class ContextStage {
         if (s.count - s.answered >= t.floodFlows) s.fired = true;
         if (tiny && s.fired && fire === null) {
           fire = 'flood';
-          const e = evidence(s, s.count - s.answered >= t.floodFlows);
-          why = `flood: ${e.count} unanswered flows (${e.answered} answered) to ${addressText(rows.dstAddrs, v, i)}:${dport} ${inWindow(e)}`;
+          if (benignCalled) {
+            const e = evidence(s, s.count - s.answered >= t.floodFlows);
+            why = `flood: ${e.count} unanswered flows (${e.answered} answered) to ${addressText(rows.dstAddrs, v, i)}:${dport} ${inWindow(e)}`;
+          }
         }
       }
-      if (proto === 6 && opens && WEB_PORTS.has(dport) && this.on['http-flood']) {
-        const s = this.tables['http-flood'].touch(`${v}|${src}|${dst}|${dport}`, start);
-        if (++s.count >= t.httpFloodConnections) s.fired = true;
-        if (s.fired && fire === null) {
-          fire = 'http-flood';
-          const e = evidence(s, s.count >= t.httpFloodConnections);
-          why = `http-flood: ${addressText(rows.srcAddrs, v, i)} → ${addressText(rows.dstAddrs, v, i)}:${dport}, ${e.count} connections ${inWindow(e)}`;
+      // A tiny flow of a flood under way is that flood's evidence: the per-source detectors skip it, so that a
+      // spoofed flood (a new source every flow) does not fill their tables with one-flow sources.
+      if (fire === null) {
+        if (failed && this.on['port-scan']) {
+          const s = this.tables['port-scan'].touch((pair ??= `${src}|${dst}`), start);
+          s.count++;
+          const ports = addDistinct(s, dport, t.portScanPorts);
+          if (ports >= t.portScanPorts) s.fired = true;
+          if (s.fired && fire === null) {
+            fire = 'port-scan';
+            if (benignCalled) {
+              const e = evidence(s, ports >= t.portScanPorts);
+              why = `port-scan: ${addressText(rows.srcAddrs, v, i)} → ${e.distinct}+ ports of ${addressText(rows.dstAddrs, v, i)}, ${e.count} failed connections ${inWindow(e)}`;
+            }
+          }
+        }
+        if (failed && this.on['address-scan']) {
+          const s = this.tables['address-scan'].touch(serviceKey(src, proto, dport), start);
+          s.count++;
+          const hosts = addDistinct(s, dst, t.addressScanHosts);
+          if (hosts >= t.addressScanHosts) s.fired = true;
+          if (s.fired && fire === null) {
+            fire = 'address-scan';
+            if (benignCalled) {
+              const e = evidence(s, hosts >= t.addressScanHosts);
+              why = `address-scan: ${addressText(rows.srcAddrs, v, i)} → port ${dport} of ${e.distinct}+ hosts, ${e.count} failed connections ${inWindow(e)}`;
+            }
+          }
+        }
+        if (proto === 6 && opens && LOGIN_PORTS.has(dport) && this.on['brute-force'] && fwdBytes > 0 && bwdBytes > 0 && durationUs < t.bruteForceMaxDurationS * 1e6) {
+          const s = this.tables['brute-force'].touch((pair ??= `${src}|${dst}`), start);
+          if (++s.count >= t.bruteForceConnections) s.fired = true;
+          if (s.fired && fire === null) {
+            fire = 'brute-force';
+            if (benignCalled) {
+              const e = evidence(s, s.count >= t.bruteForceConnections);
+              why = `brute-force: ${addressText(rows.srcAddrs, v, i)} → ${addressText(rows.dstAddrs, v, i)}:${dport}, ${e.count} short logins ${inWindow(e)}`;
+            }
+          }
+        }
+        if (proto === 6 && opens && WEB_PORTS.has(dport) && this.on['http-flood']) {
+          const s = this.tables['http-flood'].touch((pair ??= `${src}|${dst}`), start);
+          if (++s.count >= t.httpFloodConnections) s.fired = true;
+          if (s.fired && fire === null) {
+            fire = 'http-flood';
+            if (benignCalled) {
+              const e = evidence(s, s.count >= t.httpFloodConnections);
+              why = `http-flood: ${addressText(rows.srcAddrs, v, i)} → ${addressText(rows.dstAddrs, v, i)}:${dport}, ${e.count} connections ${inWindow(e)}`;
+            }
+          }
         }
       }
-      if (fire !== null && rows.labels !== undefined && rows.labels[i] === this.opts.benign) this.relabel(rows, i, fire, why);
+      if (fire !== null && benignCalled) this.relabel(rows, i, fire, why);
     }
   }
 
