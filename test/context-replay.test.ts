@@ -8,7 +8,7 @@
  * verdict counts stay the counts of the labels written. `--no-context` leaves the model's verdicts; `--workers 2`
  * gives the same labels.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -101,6 +101,16 @@ describe('context stage in a replay (bundled second-lab slow-read capture, defau
   it('--workers 2 gives the same labels and reasons', () => {
     const key = (r: Row): string => `${r.src_ip} ${r.start_us} ${r.label} ${r.context}`;
     expect(read(two).rows.map(key)).toEqual(read(on).rows.map(key));
+  });
+
+  it('bad thresholds: exit 2, every problem on one line, nothing written', async () => {
+    const db = join(dir, 'refused.sqlite');
+    const r = await sensor(['--replay', PCAP, '--db', db, '--context-thresholds', '{"floodFlows":0,"scanWindowS":"5"}']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('sensor: --context-thresholds: expected "floodFlows" a positive integer, not 0; "scanWindowS" a positive number of seconds, not "5", got "{\\"floodFlows\\":0,\\"scanWindowS\\":\\"5\\"}"\n');
+    expect(existsSync(db)).toBe(false);
+    const off = await sensor(['--replay', PCAP, '--db', db, '--no-model', '--context-thresholds', '{"floodFlows":10}']);
+    expect([off.status, off.stderr]).toEqual([2, 'sensor: --context-thresholds applies to the context stage, but --no-model was given\n']);
   });
 
   it('the CSV Label column and the JSON events follow', () => {
