@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { CLICKHOUSE_SERVER, TestClickHouse, unusedPort } from './clickhouse-server.js';
 import { ClickHouseSink, defaultSpoolDir } from '../src/sinks/clickhouse.js';
-import { APP_VERDICT, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
+import { APP_VERDICT, CONTEXT_COLUMNS, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
 import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
@@ -130,21 +130,25 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     }
   });
 
-  it('a table an earlier version made (no application columns) gets them, NULL in its old rows', async () => {
-    const old = flowColumns(getProfile('cic2017').columns).filter((c) => !APP_VERDICT.some((a) => a.name === c.name));
-    await ch.query('CREATE DATABASE IF NOT EXISTS older');
-    await ch.query(createTableSql('older', 'flows_cic2017', old));
-    const cols = old.map((c) => `\`${c.name}\``).join(', ');
-    // One row as the earlier version wrote it, copied from the equality test's table.
-    await ch.query(`INSERT INTO older.flows_cic2017 (${cols}) SELECT ${cols} FROM sensor.flows_cic2017 LIMIT 1`);
-    const r = await sensor(['--replay', BUNDLED[0]!, '--clickhouse', `${ch.url}/older`, '--clickhouse-spool', join(dir, 'spool-older'), '--app-model', appModel(), '-q']);
-    expect(r.status, r.stderr).toBe(0);
-    const desc = (await ch.query('DESCRIBE TABLE older.flows_cic2017')).trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' '));
-    expect(desc).toEqual([...flowColumns(getProfile('cic2017').columns).map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime']);
-    const byModel = (await ch.query('SELECT app_model, count() FROM older.flows_cic2017 GROUP BY app_model FORMAT TabSeparated')).trim().split('\n').sort();
-    expect(byModel).toHaveLength(2);
-    expect(byModel[0]).toBe('\\N\t1');
-    expect(byModel[1]).toMatch(/^ch-app@\S+\t[1-9]\d*$/);
+  it('a table an earlier version made (no application columns, no context; or no context) gets them, NULL in its old rows', async () => {
+    for (const [db, lacking] of [['older', [...APP_VERDICT, ...CONTEXT_COLUMNS]], ['older4', CONTEXT_COLUMNS]] as const) {
+      const old = flowColumns(getProfile('cic2017').columns).filter((c) => !lacking.some((a) => a.name === c.name));
+      await ch.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
+      await ch.query(createTableSql(db, 'flows_cic2017', old));
+      const cols = old.map((c) => `\`${c.name}\``).join(', ');
+      // One row as the earlier version wrote it, copied from the equality test's table.
+      await ch.query(`INSERT INTO ${db}.flows_cic2017 (${cols}) SELECT ${cols} FROM sensor.flows_cic2017 LIMIT 1`);
+      const r = await sensor(['--replay', BUNDLED[0]!, '--clickhouse', `${ch.url}/${db}`, '--clickhouse-spool', join(dir, `spool-${db}`), '--app-model', appModel(), '-q']);
+      expect(r.status, r.stderr).toBe(0);
+      const desc = (await ch.query(`DESCRIBE TABLE ${db}.flows_cic2017`)).trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' '));
+      expect(desc).toEqual([...flowColumns(getProfile('cic2017').columns).map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime']);
+      const byModel = (await ch.query(`SELECT app_model, count() FROM ${db}.flows_cic2017 GROUP BY app_model FORMAT TabSeparated`)).trim().split('\n').sort();
+      if (db === 'older') {
+        expect(byModel).toHaveLength(2);
+        expect(byModel[0]).toBe('\\N\t1');
+      }
+      expect(byModel[byModel.length - 1]).toMatch(/^ch-app@\S+\t[1-9]\d*$/);
+    }
   });
 
   it('an unwritable spool directory or a refused login is exit 4', async () => {
@@ -339,7 +343,7 @@ describe('ClickHouse options and table', () => {
     const cols = flowColumns(getProfile('cic2017').columns).map((c) => c.name);
     expect(cols.slice(0, 4)).toEqual(['sensor', 'run_id', 'batch', 'row']);
     expect(cols).toContain('fwd_header_length_1');
-    expect(cols.slice(-9)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model']);
+    expect(cols.slice(-10)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'context']);
   });
 });
 

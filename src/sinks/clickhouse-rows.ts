@@ -50,6 +50,9 @@ export const APP_VERDICT: readonly ChColumn[] = [
   { name: 'app_model', type: 'Nullable(String)' },
 ];
 
+/** Why the context stage relabelled the flow (classify/context.ts), added after the application verdict. */
+export const CONTEXT_COLUMNS: readonly ChColumn[] = [{ name: 'context', type: 'Nullable(String)' }];
+
 /** Verdicts, NULL without a model, as SQLite has them. */
 const VERDICT: readonly ChColumn[] = [
   { name: 'label', type: 'Nullable(String)' },
@@ -59,6 +62,7 @@ const VERDICT: readonly ChColumn[] = [
   { name: 'attack_score', type: 'Nullable(Float64)' },
   { name: 'kdd', type: 'Nullable(String)' },
   ...APP_VERDICT,
+  ...CONTEXT_COLUMNS,
 ];
 
 /** Table name for a profile's flows: one table per profile, since each has its own feature columns. */
@@ -207,6 +211,7 @@ export function encodeBatch(rows: FlowRows, identity: IdentityText, featureIsInt
     w.nullableStr(rows.appLabels?.[i]);
     w.nullableF64(rows.appScores?.[i]);
     w.nullableStr(rows.appModel);
+    w.nullableStr(rows.context?.[i]);
   }
   offsets.push(w.at);
   return { body: Buffer.from(w.buf.subarray(0, w.at)), offsets };

@@ -44,7 +44,7 @@ import { SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './
 import { parseClickHouseUrl } from './clickhouse-url.js';
 import { sqliteColumnTypes } from './column-types.js';
 import { IdentityText } from '../features/identity-text.js';
-import { APP_VERDICT, createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
+import { APP_VERDICT, CONTEXT_COLUMNS, createTableSql, encodeBatch, flowColumns, flowsTable, type ChColumn } from './clickhouse-rows.js';
 
 export interface ClickHouseSinkOptions {
   /** Directory of the spool (created when absent). One sensor process per directory (a lock file says so). */
@@ -500,14 +500,15 @@ export class ClickHouseSink implements FlowSink {
       };
       let have = await describe();
       const want = [...this.cols.map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime'];
-      // A table of an earlier version, without the application verdict: those columns are added (NULL in old rows).
-      const app = new Set(APP_VERDICT.map((c) => `${c.name} ${c.type}`));
-      if (have.join('\n') !== want.join('\n') && have.join('\n') === want.filter((c) => !app.has(c)).join('\n')) {
-        let after = 'kdd';
-        const adds = APP_VERDICT.map((c) => {
-          const add = `ADD COLUMN \`${c.name}\` ${c.type} AFTER \`${after}\``;
-          after = c.name;
-          return add;
+      // A table of an earlier version, without the application verdict and/or the context column: those columns
+      // are added (NULL in old rows), each after the column it follows.
+      const addable = new Set([...APP_VERDICT, ...CONTEXT_COLUMNS].map((c) => `${c.name} ${c.type}`));
+      const missing = want.filter((c) => !have.includes(c));
+      if (missing.length > 0 && missing.every((c) => addable.has(c)) && have.join('\n') === want.filter((c) => !missing.includes(c)).join('\n')) {
+        const adds = missing.map((c) => {
+          const [name, type] = [c.slice(0, c.indexOf(' ')), c.slice(c.indexOf(' ') + 1)];
+          const after = want[want.indexOf(c) - 1]!.split(' ')[0]!;
+          return `ADD COLUMN \`${name}\` ${type} AFTER \`${after}\``;
         });
         await this.client.command({ query: `ALTER TABLE \`${this.database}\`.\`${this.table}\` ${adds.join(', ')}` });
         have = await describe();
