@@ -193,8 +193,8 @@ describe('a database of schema version 3 (before the application columns)', () =
     const d = new Database(db);
     const view = d.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
     d.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN app_label; ALTER TABLE flow_rows DROP COLUMN app_score; ALTER TABLE flow_rows DROP COLUMN app_model;
-      ALTER TABLE flow_rows DROP COLUMN server_name;
-      ${view.replace(', r.app_label, r.app_score, r.app_model, r.server_name', '')};
+      ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context;
+      ${view.replace(', r.app_label, r.app_score, r.app_model, r.server_name, r.context', '')};
       CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
       UPDATE meta SET value = '3' WHERE key = 'schema_version';`);
     const before = d.prepare('SELECT * FROM flows ORDER BY id').all() as Row[];
@@ -207,8 +207,8 @@ describe('a database of schema version 3 (before the application columns)', () =
     const e = new Database(db, { readonly: true });
     expect(e.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('5');
     const old = e.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Row[];
-    expect(old.map(({ app_label: _l, app_score: _s, app_model: _m, server_name: _n, ...rest }) => rest)).toEqual(before);
-    for (const x of old) expect([x.app_label, x.app_score, x.app_model]).toEqual([null, null, null]);
+    expect(old.map(({ app_label: _l, app_score: _s, app_model: _m, server_name: _n, context: _c, ...rest }) => rest)).toEqual(before);
+    for (const x of old) expect([x.app_label, x.app_score, x.app_model, x.context]).toEqual([null, null, null, null]);
     const fresh = e.prepare('SELECT app_label, app_model FROM flows WHERE run_id = 2').all() as Row[];
     expect(fresh.length).toBe(old.length);
     for (const x of fresh) expect([GROUPS.includes(x.app_label), x.app_model]).toEqual([true, `upgrade-app@${ATTACK_CARD.version}`]);
@@ -280,7 +280,7 @@ describe.skipIf(python === undefined)(`a model trained here with scikit-learn on
     expect(events.length).toBe(rows.length);
     events.forEach((e, i) => {
       const f = rows[i]!;
-      expect(e.verdict).toEqual({ label: f.label, score: f.score, model: f.model, attack_label: f.attack_label, attack_score: f.attack_score, kdd: f.kdd, app_group: f.app_label, app_score: f.app_score, app_model: f.app_model });
+      expect(e.verdict).toEqual({ label: f.label, score: f.score, model: f.model, attack_label: f.attack_label, attack_score: f.attack_score, kdd: f.kdd, app_group: f.app_label, app_score: f.app_score, app_model: f.app_model, context: f.context });
     });
   });
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { CLICKHOUSE_SERVER, TestClickHouse, unusedPort } from './clickhouse-server.js';
 import { ClickHouseSink, defaultSpoolDir } from '../src/sinks/clickhouse.js';
-import { APP_VERDICT, SERVER_NAME, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
+import { APP_VERDICT, CONTEXT_COLUMNS, SERVER_NAME, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
 import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
@@ -131,8 +131,8 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
   });
 
   it.each([
-    ['older', 'no application columns, no server_name', [...APP_VERDICT, ...SERVER_NAME]],
-    ['older_names', 'no server_name', SERVER_NAME],
+    ['older', 'no application columns, no context, no server_name', [...APP_VERDICT, ...CONTEXT_COLUMNS, ...SERVER_NAME]],
+    ['older4', 'no context, no server_name', [...CONTEXT_COLUMNS, ...SERVER_NAME]],
   ])('a table an earlier version made (%s: %s) gets the columns, NULL in its old rows', async (database, _, missing) => {
     const old = flowColumns(getProfile('cic2017').columns).filter((c) => !missing.some((a) => a.name === c.name));
     await ch.query(`CREATE DATABASE IF NOT EXISTS ${database}`);
@@ -349,7 +349,7 @@ describe('ClickHouse options and table', () => {
     const cols = flowColumns(getProfile('cic2017').columns).map((c) => c.name);
     expect(cols.slice(0, 4)).toEqual(['sensor', 'run_id', 'batch', 'row']);
     expect(cols).toContain('fwd_header_length_1');
-    expect(cols.slice(-10)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'server_name']);
+    expect(cols.slice(-11)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'server_name', 'context']);
   });
 });
 

@@ -40,7 +40,7 @@ interface FlowEvent {
   pcap_file?: string;
   server_name: string | null;
   flow: { pkts_toserver: number; pkts_toclient: number; bytes_toserver: number; bytes_toclient: number; start: string; end: string; age: number; reason: string };
-  verdict: { label: string; score: number; model: string; attack_label: string | null; attack_score: number | null; kdd: string | null } | null;
+  verdict: { label: string; score: number; model: string; attack_label: string | null; attack_score: number | null; kdd: string | null; context: string | null } | null;
   features?: Record<string, number | null>;
 }
 
@@ -150,9 +150,11 @@ async function replayBoth(pcap: string, profile: string, tag: string, extra: str
   wrong('age = end - start', (e) => isoMicros(e.flow.end) - isoMicros(e.flow.start) !== Math.round(e.flow.age * 1e6));
   wrong('verdict present exactly with a model', (e) => (modelId ? !modelId.test(e.verdict?.model ?? '') : e.verdict !== null));
   wrong('an alert is not benign', (e) => e.event_type === 'alert' && e.verdict!.label === BENIGN);
-  // The best attack class is there for every classified flow, and an alert's label is it.
+  // The best attack class is there for every classified flow, and an alert's label is it, unless the context stage
+  // relabelled a flow the model called benign (then `context` says why).
   wrong('attack_label and attack_score with every verdict', (e) => e.verdict !== null && (e.verdict.attack_label === null || typeof e.verdict.attack_score !== 'number'));
-  wrong('an alert is its best attack class', (e) => e.event_type === 'alert' && e.verdict!.label !== e.verdict!.attack_label);
+  wrong('an alert is its best attack class', (e) => e.event_type === 'alert' && e.verdict!.label !== e.verdict!.attack_label && e.verdict!.context === null);
+  wrong('context only with a relabelled alert, with its score null', (e) => e.verdict !== null && e.verdict.context !== null && (e.event_type === 'flow' ? e.verdict.label === BENIGN : e.verdict.score !== null));
   // Every alert has its flow's line, same flow_id and Community ID.
   const byId = new Map(flows.map((f) => [f.flow_id, f]));
   wrong('an alert has its flow line', (e) => e.event_type === 'alert' && byId.get(e.flow_id)?.community_id !== e.community_id);

@@ -31,6 +31,8 @@ describe('parseConfig', () => {
       statsInterval: 60,
       model: undefined, // the default model
       alertThreshold: undefined, // the card's
+      context: true,
+      contextThresholds: undefined, // CONTEXT_DEFAULTS
       retention: 0,
       maxFlows: 262144,
       workers: 1,
@@ -44,6 +46,24 @@ describe('parseConfig', () => {
     });
     expect(parseConfig({ ...base, flowTimeout: 30 }, {}, {}).config?.idleTimeout).toBe(30);
     expect(parseConfig({ ...base, flowTimeout: 30, idleTimeout: 0 }, {}, {}).config?.idleTimeout).toBe(0);
+  });
+
+  it('context thresholds: an object in the file, JSON text on the command line or in the environment; every problem named', () => {
+    expect(parseConfig({ ...base, contextThresholds: { portScanPorts: 20 } }, {}, {}).config?.contextThresholds).toEqual({ portScanPorts: 20 });
+    expect(parseConfig(base, { contextThresholds: '{"floodFlows":2048,"floodWindowS":30}' }, {}).config?.contextThresholds).toEqual({ floodFlows: 2048, floodWindowS: 30 });
+    expect(parseConfig(base, {}, { SENSOR_CONTEXT: 'false' }).config?.context).toBe(false);
+    expect(parseConfig({ ...base, contextThresholds: { portScanPort: 20, floodFlows: 0 } }, {}, {}).errors).toEqual([
+      'config file: "contextThresholds": expected a known threshold (portScanPorts, addressScanHosts, scanWindowS, bruteForceConnections, bruteForceWindowS, bruteForceMaxDurationS, floodFlows, floodWindowS, httpFloodConnections, httpFloodWindowS, maxKeys), not "portScanPort"; "floodFlows" a positive integer, not 0, got {"portScanPort":20,"floodFlows":0}',
+    ]);
+    expect(parseConfig(base, { contextThresholds: '{portScanPorts: 20}' }, {}).errors).toEqual([
+      '--context-thresholds: expected a JSON object of context thresholds, e.g. {"portScanPorts":20}, got "{portScanPorts: 20}"',
+    ]);
+    expect(parseConfig({ ...base, context: false, contextThresholds: { portScanPorts: 20 } }, {}, {}).errors).toEqual([
+      'contextThresholds applies to the context stage, but "context" is false',
+    ]);
+    expect(parseConfig({ ...base, model: null, contextThresholds: { portScanPorts: 20 } }, {}, {}).errors).toEqual([
+      'contextThresholds applies to the context stage, but "model" is none',
+    ]);
   });
 
   it('the command line wins over the environment, which wins over the file', () => {

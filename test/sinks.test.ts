@@ -580,6 +580,7 @@ describe('SqliteSink', () => {
     rows.model = 'm1';
     rows.appLabels = ['Web', null, 'Network'];
     rows.appScores = new Float64Array([0.7, 0.2, 0.6]);
+    rows.context = [null, null, 'flood: 2000 unanswered flows (0 answered) to 10.0.0.2:80 in 10 s'];
     rows.appModel = 'a1';
     const before = rows.features.slice();
     await sink.write(rows);
@@ -623,6 +624,7 @@ describe('SqliteSink', () => {
         'app_score:REAL',
         'app_model:TEXT',
         'server_name:TEXT',
+        'context:TEXT',
       ]);
       const r = db
         .prepare(
@@ -662,8 +664,9 @@ describe('SqliteSink', () => {
       });
       expect(r[1]).toMatchObject({ flow_bytes_s: null, idle_min: Infinity, label: null, score: 0.5 });
       expect(r[1]).toMatchObject({ app_label: null, app_score: 0.2, app_model: 'a1' });
-      expect(r[2]).toMatchObject({ label: 'DoS', attack_label: 'DoS', attack_score: 0.9, kdd: 'DoS', app_label: 'Network' });
-      expect(r[3]).toMatchObject({ run_id: 2, src_port: 40100, label: null, score: null, model: null, attack_label: null, attack_score: null, kdd: null, app_label: null, app_score: null, app_model: null });
+      expect(r[2]).toMatchObject({ label: 'DoS', attack_label: 'DoS', attack_score: 0.9, kdd: 'DoS', app_label: 'Network', context: 'flood: 2000 unanswered flows (0 answered) to 10.0.0.2:80 in 10 s' });
+      expect(r[0]!.context).toBeNull();
+      expect(r[3]).toMatchObject({ run_id: 2, src_port: 40100, label: null, score: null, model: null, attack_label: null, attack_score: null, kdd: null, app_label: null, app_score: null, app_model: null, context: null });
       const runs = db.prepare('SELECT * FROM runs ORDER BY id').all() as Record<string, unknown>[];
       expect(runs).toHaveLength(2);
       expect(runs[0]).toMatchObject({

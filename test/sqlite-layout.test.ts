@@ -190,6 +190,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
         a.serverNameLengths[i] = name.length;
         a.serverNames.set(Buffer.from(name, 'latin1'), i * SERVER_NAME_MAX);
       }
+      a.context = Array.from({ length: 70 }, (_, i) => (i % 9 === 0 ? `port-scan: 10.0.0.${i} → 15+ ports of "x"\n é` : null));
       const b = makeRows(1, 70);
       const c = makeRows(130, 71);
       delete c.labels;
@@ -228,9 +229,10 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const app = 11 + HOT_FEATURES + 6; // app_label, app_score, app_model: the last columns of flow_rows
     expect(byId(1).slice(app, app + 3)).toEqual(['Network, "DNS"\n é', 1, 'app@1']);
     expect(byId(1).slice(app - 3, app)).toEqual([null, 0, 'dos']); // attack_label NULL (i % 5 = 0), its score, kdd
-    // server_name, flow_rows' last column: NULL without a name (and in batches without the columns), else the name.
+    // server_name, then context (flow_rows' last columns): NULL without one (and in batches without the columns).
     const name = app + 3;
     expect([1, 2, 3, 4, 5, 71, 72].map((id) => byId(id)[name])).toEqual([null, 'www.example.com', `a'b"c,d\\e;%_ ~.x`, 'n'.repeat(SERVER_NAME_MAX), null, null, null]);
+    expect([byId(1)[app + 4], byId(2)[app + 4], byId(10)[app + 4]]).toEqual(['port-scan: 10.0.0.0 → 15+ ports of "x"\n é', null, 'port-scan: 10.0.0.9 → 15+ ports of "x"\n é']); // context
     expect(byId(72).slice(2, 11)).toEqual(['fe80::2-2001:db8::1-53-5353-17', '2001:db8::1', 5353, 'fe80::2', 53, 17, 1_700_000_100_000_000, 1_700_000_100_000_000, '14/11/2023 10:15:00 PM']);
     expect(byId(73).slice(2, 4)).toEqual(['10.0.0.1-10.9.9.9-1234-80-6', '10.9.9.9']);
   });
@@ -281,7 +283,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     }
   });
 
-  it('upgrades a version-4 database (before server_name): the column is added, NULL in the old rows', async () => {
+  it('upgrades a version-4 database (before server_name and context): the columns are added, NULL in the old rows', async () => {
     const path = join(dir, 'v4.sqlite');
     const withNames = (n: number, first: number): FlowRows => {
       const rows = makeRows(n, first);
@@ -293,10 +295,10 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const sink = await SqliteSink.open(path, COLUMNS, run);
     await sink.write(withNames(10, 0));
     await sink.close();
-    // Make it what version 4 wrote: flow_rows and the view without server_name.
+    // Make it what version 4 wrote: flow_rows and the view without server_name and context.
     const db = new Database(path);
     const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ${view.replace(', r.server_name', '')};
+    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ${view.replace(', r.server_name, r.context', '')};
       CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
       UPDATE meta SET value = '4' WHERE key = 'schema_version';`);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
@@ -309,8 +311,8 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     try {
       expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
       const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
-      expect(old.map(({ server_name: _n, ...rest }) => rest)).toEqual(before);
-      expect(old.every((r) => r.server_name === null)).toBe(true);
+      expect(old.map(({ server_name: _n, context: _c, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.server_name === null && r.context === null)).toBe(true);
       expect(after.prepare('SELECT server_name FROM flows WHERE run_id = 2').pluck().all()).toEqual(new Array(5).fill('a.b'));
     } finally {
       after.close();

@@ -38,6 +38,22 @@ export class VerdictTally {
     }
   }
 
+  /**
+   * Flow i of a batch counted under `from` now has the verdict `to` (the context stage relabelled it): moves it,
+   * and counts its source as an alert source when `to` is not the benign class.
+   */
+  move(rows: FlowRows, i: number, from: string, to: string): void {
+    const a = this.classes.indexOf(from);
+    const b = this.classes.indexOf(to);
+    if (a < 0 || b < 0 || a === b) return;
+    this.counts[a]!--;
+    this.counts[b]!++;
+    if (this.alertSources !== null && a === this.benignIndex) {
+      const ip = rows.ipVersions[i] === 4 ? rows.srcAddrs[i * 4]! : sourceText(rows, i);
+      this.alertSources.set(ip, (this.alertSources.get(ip) ?? 0) + 1);
+    }
+  }
+
   /** `{label: count}` for every class, in the card's order (zeros included). */
   verdicts(): Record<string, number> {
     const o: Record<string, number> = {};

@@ -208,6 +208,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     settings: cfg,
     sinks,
     ...(classifier ? { verdicts: new VerdictQueue(classifier) } : {}),
+    context: cfg.context && (cfg.contextThresholds ?? {}),
     continueWithoutVerdicts: true,
     onModelFailed: (e) => log.error({ event: 'model_failed', error: e.message }, `${e.message}: flows are written without verdicts from now on`),
     onSinkFailed: ({ error }) => {

@@ -222,6 +222,7 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
         sinks,
         stop,
         ...(classifier ? { verdicts: new VerdictQueue(classifier, undefined, { countAlertSources: true }) } : {}),
+        context: cfg.context && (cfg.contextThresholds ?? {}),
         ...(showProgress
           ? {
               onProgress: (p: ReplayProgress) => {

@@ -15,6 +15,7 @@ import type { Profile } from '../features/profiles.js';
 import type { SinkFailure } from '../sinks/fanout.js';
 import type { RunCounters } from '../sinks/sqlite.js';
 import type { VerdictQueue } from '../classify/stage.js';
+import type { ContextThresholds } from '../classify/context.js';
 import { Pipeline, type EngineSettings } from '../pipeline/pipeline.js';
 import type { OpenSink } from '../pipeline/sinks.js';
 
@@ -31,6 +32,8 @@ export interface ReplayOptions {
   stop?: { requested: boolean };
   /** Classify each completed batch (in the model's thread) before the outputs get it; absent = no verdicts. */
   verdicts?: VerdictQueue;
+  /** The context stage's thresholds (Pipeline `context`); absent or false = off. */
+  context?: false | Partial<ContextThresholds>;
 }
 
 export interface ReplayProgress {
@@ -101,6 +104,7 @@ export async function replay(opts: ReplayOptions, sources: PcapSource[]): Promis
     settings: opts.settings,
     sinks: later ? [] : (opts.sinks as readonly OpenSink[]),
     ...(opts.verdicts ? { verdicts: opts.verdicts } : {}),
+    ...(opts.context !== undefined ? { context: opts.context } : {}),
   });
   if (later) pipeline.sinksWhenReady(later);
   try {

@@ -9,13 +9,14 @@
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
- *   promiscuous, statsInterval, model, appModel, alertThreshold, retention, maxFlows, workers, portDirection, ipv6, json, jsonAlertsOnly,
+ *   promiscuous, statsInterval, model, appModel, alertThreshold, context, contextThresholds, retention, maxFlows, workers, portDirection, ipv6, json, jsonAlertsOnly,
  *   jsonFeatures, sensorName, clickhouse, clickhouseSpool, metrics.
  */
 import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import { alertThresholdError } from '../classify/model-card.js';
+import { contextThresholdsErrors, type ContextThresholds } from '../classify/context.js';
 
 export interface LiveConfig {
   /** Interface to capture on, e.g. "eth0" (a span/mirror port). */
@@ -46,6 +47,10 @@ export interface LiveConfig {
   appModel: string | null | undefined;
   /** Overrides the model card's alert_threshold, in (0, 1]; undefined = the card's. */
   alertThreshold: number | undefined;
+  /** The context stage after the attack model (classify/context.ts): on unless --no-context. */
+  context: boolean;
+  /** Its thresholds that differ from the defaults (CONTEXT_DEFAULTS); undefined = all defaults. */
+  contextThresholds: Partial<ContextThresholds> | undefined;
   /** Delete flows whose first packet is older than this many days; 0 = keep everything. */
   retention: number;
   /** Flow table capacity. */
@@ -319,6 +324,35 @@ export const FIELDS: readonly Field[] = [
       return e === undefined ? ok(n) : bad(mode === 'live' ? `${e} (or null: the model card's)` : e);
     },
   },
+  {
+    key: 'context',
+    flag: 'context',
+    env: 'SENSOR_CONTEXT',
+    def: true,
+    boolean: true,
+    describe: 'After the attack model, the context stage: per-source and per-destination detectors over time windows (port/address scan, brute force, floods, HTTP floods) give their class to the flows of their evidence that the model called benign, and say why in `context` (--no-context: off; needs an attack model)',
+    check: boolean,
+  },
+  {
+    key: 'contextThresholds',
+    flag: 'context-thresholds',
+    env: 'SENSOR_CONTEXT_THRESHOLDS',
+    def: undefined,
+    describe: 'The context stage\'s thresholds that differ from the defaults, as a JSON object, e.g. {"portScanPorts":20,"floodFlows":2048} (keys: portScanPorts, addressScanHosts, scanWindowS, bruteForceConnections, bruteForceWindowS, bruteForceMaxDurationS, floodFlows, floodWindowS, httpFloodConnections, httpFloodWindowS, maxKeys; README "Context stage")',
+    check: (v, text) => {
+      if (v === null) return ok(undefined);
+      let o: unknown = v;
+      if (text && typeof v === 'string') {
+        try {
+          o = JSON.parse(v);
+        } catch {
+          return bad('a JSON object of context thresholds, e.g. {"portScanPorts":20}');
+        }
+      }
+      const errors = contextThresholdsErrors(o);
+      return errors.length === 0 ? ok(o) : bad(errors.join('; '));
+    },
+  },
   { key: 'snaplen', flag: 'snaplen', env: 'SENSOR_SNAPLEN', def: 262144, liveOnly: true, describe: 'Bytes kept per packet', check: integer(64, 262144, ' number of bytes') },
   { key: 'bufferSize', flag: 'buffer-size', env: 'SENSOR_BUFFER_SIZE', def: 64, liveOnly: true, describe: 'Kernel capture buffer, MiB', check: integer(1, 2047, ' number of MiB') },
   { key: 'promiscuous', flag: 'promiscuous', env: 'SENSOR_PROMISCUOUS', def: true, liveOnly: true, boolean: true, describe: 'Promiscuous mode (--no-promiscuous: off)', check: boolean },
@@ -519,6 +553,9 @@ export function parseConfig(
   }
   if (values.alertThreshold !== undefined && values.model === null) {
     errors.push(live ? 'an alert threshold applies to a model\'s verdicts, but "model" is none' : '--alert-threshold applies to a model\'s verdicts, but --no-model was given');
+  }
+  if (values.contextThresholds !== undefined && (values.context === false || values.model === null)) {
+    errors.push(`${name('contextThresholds')} applies to the context stage, but ${values.context === false ? (live ? '"context" is false' : '--no-context was given') : live ? '"model" is none' : '--no-model was given'}`);
   }
   if (typeof values.retention === 'number' && values.retention > 0 && values.db === undefined) {
     errors.push(`retention applies to the database, but no "db" is set`);

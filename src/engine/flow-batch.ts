@@ -73,6 +73,8 @@ export interface FlowRows extends FlowIdentityColumns {
   appLabels?: (string | null)[];
   appScores?: Float64Array;
   appModel?: string;
+  /** Why the context stage (classify/context.ts) relabelled the flow, or null; absent when it relabelled none of the batch. */
+  context?: (string | null)[];
 }
 
 /** An empty batch with room for `capacity` flows of `featureCount` features (the identity arrays included). */

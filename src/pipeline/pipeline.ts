@@ -15,6 +15,7 @@ import { FLOW_END_NAMES, FlowEnd, type FlowRows, type FlowSink } from '../sinks/
 import type { RunCounters } from '../sinks/sqlite.js';
 import { SinkFanout, type SinkFailure } from '../sinks/fanout.js';
 import type { VerdictQueue } from '../classify/stage.js';
+import { ContextStage, DETECTORS, type ContextThresholds } from '../classify/context.js';
 import type { OpenSink } from './sinks.js';
 import { engineConfig, type EngineSettings } from './engine-config.js';
 import { ShardedEngine } from './sharded-engine.js';
@@ -57,6 +58,12 @@ export interface PipelineOptions {
    * Replay: the failure ends the run.
    */
   continueWithoutVerdicts?: boolean;
+  /**
+   * The context stage (classify/context.ts) with these thresholds (the defaults for the ones not given): sees every
+   * flow once its verdicts are in, in order, and relabels the benign-called flows of a firing detector before the
+   * outputs get them. Needs an attack model; absent or false = off (`--no-context`).
+   */
+  context?: false | Partial<ContextThresholds>;
   /** Told once, when inference first fails (with continueWithoutVerdicts). */
   onModelFailed?: (error: Error) => void;
   /** Told once per output, when it first fails (the daemon stops then; replay carries on). */
@@ -72,6 +79,7 @@ export class Pipeline {
   readonly engine: FlowStage;
   readonly fanout: SinkFanout;
   readonly verdicts: VerdictQueue | undefined;
+  readonly context: ContextStage | undefined;
   private readonly sharded: ShardedEngine | undefined;
   private currentSource: string | undefined;
   /** Flows handed to the outputs, by why they ended (FLOW_END_NAMES order). */
@@ -98,6 +106,19 @@ export class Pipeline {
   constructor(opts: PipelineOptions) {
     const s = opts.settings;
     this.verdicts = opts.verdicts;
+    const attack = opts.verdicts?.classifier.attack;
+    const tally = opts.verdicts?.tally;
+    this.context =
+      opts.context === undefined || opts.context === false || !attack
+        ? undefined
+        : new ContextStage({
+            columns: opts.profile.columns,
+            classes: attack.classes,
+            benign: attack.card.benign,
+            ...(attack.card.kdd ? { kdd: attack.card.kdd } : {}),
+            thresholds: opts.context,
+            onRelabel: (rows, i, label) => tally?.move(rows, i, attack.card.benign, label),
+          });
     this.continueWithoutVerdicts = opts.continueWithoutVerdicts ?? false;
     this.onModelFailed = opts.onModelFailed ?? (() => undefined);
     this.featureCount = opts.profile.columns.featureNames.length;
@@ -246,6 +267,8 @@ export class Pipeline {
           }
         }
       }
+      // After the verdicts, before any output: in flow order, so the labels do not depend on batching.
+      this.context?.observe(rows);
       for (let i = 0; i < rows.count; i++) {
         const r = rows.endReasons?.[i];
         if (r !== undefined) this.flowsEnded[r]!++;
@@ -275,6 +298,13 @@ export class Pipeline {
       Object.assign(a.info, o.sink.info?.());
     }
     for (const f of this.fanout.failures.values()) a.info[`sink.${f.name}.rows_lost`] = f.rowsLost;
+    if (this.context) {
+      const c = this.context.counts();
+      for (const d of DETECTORS) {
+        a.info[`context.${d}.flows_relabelled`] = c.relabelled[d];
+        a.info[`context.${d}.keys_evicted`] = c.evicted[d];
+      }
+    }
     if (this.verdicts && this.continueWithoutVerdicts) {
       a.info['verdicts.unclassified_flows'] = this.unclassified;
       a.info['verdicts.flows_lost'] = this.lostWithInference;

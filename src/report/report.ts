@@ -161,7 +161,7 @@ function driftOf(db: FlowDb, runId: number, card: ModelCard | null): ReportData[
 }
 
 function topAlerts(db: FlowDb, runId: number, alertSql: string, limit: number): ReportData['topAlerts'] {
-  const verdictCols = ['label', 'score', ...['attack_label', 'attack_score', 'kdd', 'app_label'].filter((c) => db.has(c))];
+  const verdictCols = ['label', 'score', ...['attack_label', 'attack_score', 'kdd', 'app_label', 'context'].filter((c) => db.has(c))];
   const features = KEY_FEATURES.map((n) => ({ n, sql: db.featureColumn(n) })).filter((f): f is { n: string; sql: string } => f.sql !== undefined);
   const order = db.has('attack_score') ? 'attack_score DESC, score DESC' : 'score DESC';
   const select = ['timestamp', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', ...verdictCols].map((c) => `"${c}"`).concat(features.map((f) => `"${f.sql}" AS "${f.n}"`));

@@ -64,7 +64,7 @@ const ROUTES: Record<string, string[]> = {
 
 /** Identity and verdict columns of a flow in the API (plus whichever later columns the database has). */
 const FLOW_COLUMNS = ['id', 'run_id', 'flow_id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', 'timestamp', 'label', 'score', 'model'];
-const LATER_COLUMNS = ['attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model'];
+const LATER_COLUMNS = ['attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'context'];
 
 export function createServer(opts: ServeOptions): Server {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };

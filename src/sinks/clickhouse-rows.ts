@@ -51,11 +51,14 @@ export const APP_VERDICT: readonly ChColumn[] = [
   { name: 'app_model', type: 'Nullable(String)' },
 ];
 
-/** The flow's server name (TLS SNI, HTTP Host, DNS query name), NULL when none, as SQLite has it; added last. */
+/** Why the context stage relabelled the flow (classify/context.ts), NULL when it did not; added last, as in SQLite. */
+export const CONTEXT_COLUMNS: readonly ChColumn[] = [{ name: 'context', type: 'Nullable(String)' }];
+
+/** The flow's server name (TLS SNI, HTTP Host, DNS query name), NULL when none, as SQLite has it; after the verdicts. */
 export const SERVER_NAME: readonly ChColumn[] = [{ name: 'server_name', type: 'Nullable(String)' }];
 
 /** Columns a table of an earlier version may lack, in table order: clickhouse.ts adds them (NULL in old rows). */
-export const ADDED_LATER: readonly ChColumn[] = [...APP_VERDICT, ...SERVER_NAME];
+export const ADDED_LATER: readonly ChColumn[] = [...APP_VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS];
 
 /** Verdicts, NULL without a model, as SQLite has them. */
 const VERDICT: readonly ChColumn[] = [
@@ -81,12 +84,12 @@ export function flowsTable(profile: string): string {
 export function flowColumns(columns: ProfileColumns): ChColumn[] {
   const names = sqlColumnNames(columns.featureNames);
   const types = sqliteColumnTypes(columns.featureNames);
-  const fixed = new Set([...ORIGIN, ...IDENTITY, ...VERDICT, ...SERVER_NAME].map((c) => c.name));
+  const fixed = new Set([...ORIGIN, ...IDENTITY, ...VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS].map((c) => c.name));
   const features = names.map((name, i): ChColumn => {
     if (fixed.has(name)) throw new Error(`profile ${columns.name}: feature column ${name} collides with a fixed column`);
     return { name, type: types[i] === 'INTEGER' ? 'Int64' : 'Float64' };
   });
-  return [...ORIGIN, ...IDENTITY, ...features, ...VERDICT, ...SERVER_NAME];
+  return [...ORIGIN, ...IDENTITY, ...features, ...VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS];
 }
 
 /** `CREATE TABLE IF NOT EXISTS`: MergeTree, one part per insert (no partition key: see clickhouse.ts). */
@@ -215,6 +218,7 @@ export function encodeBatch(rows: FlowRows, identity: IdentityText, featureIsInt
     w.nullableF64(rows.appScores?.[i]);
     w.nullableStr(rows.appModel);
     w.nullableStr(serverName(rows, i));
+    w.nullableStr(rows.context?.[i]);
   }
   offsets.push(w.at);
   return { body: Buffer.from(w.buf.subarray(0, w.at)), offsets };

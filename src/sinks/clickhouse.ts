@@ -501,13 +501,13 @@ export class ClickHouseSink implements FlowSink {
       };
       let have = await describe();
       const want = [...this.cols.map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime'];
-      // A table of an earlier version lacks columns added since (the application verdict, the server name): they
-      // are added in place (NULL in its old rows) when those are all it lacks.
+      // A table of an earlier version lacks columns added since (the application verdict, the context column, the
+      // server name): they are added in place (NULL in its old rows) when those are all it lacks.
       const later = new Set(ADDED_LATER.map((c) => `${c.name} ${c.type}`));
       const missing = want.filter((c) => !have.includes(c));
       if (missing.length > 0 && missing.every((c) => later.has(c)) && have.join('\n') === want.filter((c) => !missing.includes(c)).join('\n')) {
         const adds = missing.map((c) => {
-          const [name, type] = c.split(' ');
+          const [name, type] = [c.slice(0, c.indexOf(' ')), c.slice(c.indexOf(' ') + 1)];
           return `ADD COLUMN \`${name}\` ${type} AFTER \`${want[want.indexOf(c) - 1]!.split(' ')[0]}\``;
         });
         await this.client.command({ query: `ALTER TABLE \`${this.database}\`.\`${this.table}\` ${adds.join(', ')}` });

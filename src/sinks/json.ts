@@ -65,6 +65,7 @@ function verdictJson(rows: FlowRows, i: number): Record<string, string | number 
     app_group: rows.appLabels?.[i] ?? null,
     app_score: rows.appScores?.[i] ?? null,
     app_model: rows.appModel ?? null,
+    context: rows.context?.[i] ?? null,
   };
 }
 

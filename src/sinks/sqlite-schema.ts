@@ -23,7 +23,8 @@
 /**
  * 2: flows gained attack_label, attack_score, kdd. 3: flows became a view over flow_rows + flow_features.
  * 4: the application model's verdict, app_label, app_score, app_model. 5: server_name (the flow's TLS SNI, HTTP
- * Host or DNS query name; decode/server-name.ts).
+ * Host or DNS query name; decode/server-name.ts) and context (why the context stage, classify/context.ts,
+ * relabelled the flow).
  */
 export const SCHEMA_VERSION = 5;
 
@@ -69,9 +70,13 @@ const V4_ADDED_COLUMNS = [
 /** Verdict columns, in order: the attack model's, then the application model's. */
 export const VERDICT_COLUMNS = [...V3_VERDICT_COLUMNS, ...V4_ADDED_COLUMNS.map(([c]) => c)] as const;
 
-/** Columns added by version 5 (nullable: rows written before have NULL), the view's last: the flow's server name. */
-const V5_ADDED_COLUMNS = [['server_name', 'TEXT']] as const;
-export const NAME_COLUMNS = V5_ADDED_COLUMNS.map(([c]) => c);
+/**
+ * Columns added by version 5 (nullable: rows written before have NULL), the view's last: the flow's server name,
+ * and the context stage's reason.
+ */
+const V5_ADDED_COLUMNS = [['server_name', 'TEXT'], ['context', 'TEXT']] as const;
+export const NAME_COLUMNS = ['server_name'] as const;
+export const CONTEXT_COLUMNS = ['context'] as const;
 
 export function q(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -138,7 +143,8 @@ CREATE TABLE flow_rows (
   app_label TEXT NULL,
   app_score REAL NULL,
   app_model TEXT NULL,
-  server_name TEXT NULL
+  server_name TEXT NULL,
+  context TEXT NULL
 );
 CREATE TABLE feature_blocks (
   first_id INTEGER PRIMARY KEY,
@@ -162,7 +168,7 @@ function flowsViewDdl(specs: readonly FeatureColumnSpec[]): string {
   return `
 CREATE VIEW flows AS SELECT r.id, ${IDENTITY_COLUMNS.map((c) => `r.${c}`).join(', ')},
   ${viewFeatures},
-  ${[...VERDICT_COLUMNS, ...NAME_COLUMNS].map((c) => `r.${c}`).join(', ')}
+  ${[...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS].map((c) => `r.${c}`).join(', ')}
 FROM flow_rows r LEFT JOIN flow_features f ON f.id = r.id;
 CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN
   DELETE FROM flow_rows WHERE id = old.id;
@@ -179,7 +185,8 @@ export function createSchemaSql(specs: readonly FeatureColumnSpec[]): string {
  * Statements that bring a database of an older version to this one, run in order inside one transaction. From 1
  * or 2 (`flows` a table with a typed column per feature): the old rows are copied by SQL (no row passes through
  * JavaScript) into the current layout, their features straight to flow_features. From 3: flow_rows gains the
- * application verdict columns, from 4 the server name (NULL in the old rows), and the view is made again with them.
+ * application verdict columns, from 4 the server name and the context column (NULL in the old rows), and the view
+ * is made again with them.
  */
 export function upgradeSql(fromVersion: number, specs: readonly FeatureColumnSpec[]): string[] {
   const out: string[] = [];
@@ -207,7 +214,7 @@ export const MAX_ROWS_PER_STATEMENT = 64;
 
 /** The hot-path INSERT into flow_rows, for `rows` rows; its columns in binding order (`id` first). */
 export function insertFlowRowsSql(specs: readonly FeatureColumnSpec[], rows: number): { sql: string; columns: string[] } {
-  const columns = ['id', ...IDENTITY_COLUMNS, ...hot(specs).map((c) => c.sql), ...VERDICT_COLUMNS, ...NAME_COLUMNS];
+  const columns = ['id', ...IDENTITY_COLUMNS, ...hot(specs).map((c) => c.sql), ...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS];
   return { sql: multiInsert('flow_rows', columns, rows), columns };
 }
 
@@ -226,7 +233,7 @@ export function insertFlowFeaturesSql(specs: readonly FeatureColumnSpec[], rows:
 export const ROW_NUMBERS = ['src_port', 'dst_port', 'protocol', 'start_us', 'end_us'] as const;
 /** After ROW_NUMBERS and the hot features: the scores, then the label codes (into the batch's dictionaries). */
 export const ROW_SCORES = ['score', 'attack_score', 'app_score'] as const;
-export const ROW_LABEL_CODES = ['label', 'attack_label', 'kdd', 'app_label'] as const;
+export const ROW_LABEL_CODES = ['label', 'attack_label', 'kdd', 'app_label', 'context'] as const;
 /** The texts per row; server_name is '' for none (made NULL by the INSERT: a name is never empty). */
 export const ROW_TEXTS = ['flow_id', 'src_ip', 'dst_ip', 'timestamp', 'server_name'] as const;
 
@@ -239,7 +246,7 @@ export function rowNumbersStride(specs: readonly FeatureColumnSpec[]): number {
  * The INSERT into flow_rows of a whole batch through the writer's SQLite extension (batch_rows): binds @first (the
  * first row's id), @run, @numbers (rowNumbersStride numbers a row, float64; a NaN label code is NULL), @texts
  * (ROW_TEXTS, each followed by 0x1f), the models' names @model and @app_model, and each label column's dictionary
- * as a JSON array (@label, @attack_label, @kdd, @app_label), indexed by the row's code.
+ * as a JSON array (@label, @attack_label, @kdd, @app_label, @context), indexed by the row's code.
  */
 export function insertFlowRowsFromBatchSql(specs: readonly FeatureColumnSpec[]): string {
   const c: Record<string, string> = {};

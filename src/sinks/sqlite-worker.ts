@@ -275,6 +275,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
     args[o + 7] = b.appScores ? b.appScores[i] : null;
     args[o + 8] = b.appModel ?? null;
     args[o + 9] = name(b, i);
+    args[o + 10] = label(b.context, i);
   }
 
   // ---- flow_features: every other feature by name, written with the batch or later from its block ----
@@ -327,7 +328,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
     const n = b.identity;
     const f = b.features;
     const scores = [b.scores, b.attackScores, b.appScores];
-    const codes = [b.labels, b.attackLabels, b.kdd, b.appLabels];
+    const codes = [b.labels, b.attackLabels, b.kdd, b.appLabels, b.context];
     texts.length = 0;
     for (let i = 0, o = 0; i < b.count; i++) {
       rowNumbers[o++] = n.srcPorts[i]!;
@@ -352,6 +353,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
       attack_label: JSON.stringify(b.attackLabels?.dict ?? []),
       kdd: JSON.stringify(b.kdd?.dict ?? []),
       app_label: JSON.stringify(b.appLabels?.dict ?? []),
+      context: JSON.stringify(b.context?.dict ?? []),
     });
   }
 

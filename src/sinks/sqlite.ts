@@ -33,7 +33,7 @@ import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowIdentityColumns, type FlowRows, type FlowSink, type IdentityFormat, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
 import { sqliteColumnTypes } from './column-types.js';
 import { SERVER_NAME_MAX } from '../decode/server-name.js';
-import { IDENTITY_COLUMNS, NAME_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
+import { CONTEXT_COLUMNS, IDENTITY_COLUMNS, NAME_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
 
 /**
  * What `runs.counters` holds: numbers by name, or groups of them (the CLI stores `packets`, `flows`,
@@ -87,7 +87,7 @@ export function sqlName(featureName: string): string {
 }
 
 /** The identity and verdict columns of `flows`; feature columns never take these names. */
-export const FIXED_FLOW_COLUMNS: readonly string[] = ['id', ...IDENTITY_COLUMNS, ...VERDICT_COLUMNS, ...NAME_COLUMNS, 'features'];
+export const FIXED_FLOW_COLUMNS: readonly string[] = ['id', ...IDENTITY_COLUMNS, ...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS, 'features'];
 
 /**
  * Unique SQL column names for a profile's features, in order: the second `Fwd Header Length` of cic2017 is
@@ -153,6 +153,7 @@ export type ToWorker =
       /** The rows' server names: length per row (0 = none), and SERVER_NAME_MAX bytes a row. */
       serverNameLengths?: Uint8Array;
       serverNames?: Uint8Array;
+      context?: CodedStrings;
     }
   | { t: 'flush'; seq: number }
   | { t: 'finish'; seq: number; counters: RunCounters; endedAt: string | null }
@@ -383,6 +384,7 @@ export class SqliteSink implements FlowSink {
       transfer.push((msg.serverNameLengths = rows.serverNameLengths.slice(0, count)).buffer);
       transfer.push((msg.serverNames = rows.serverNames.slice(0, count * SERVER_NAME_MAX)).buffer);
     }
+    if (rows.context) msg.context = codeStrings(rows.context, count, transfer);
     this.post(msg, transfer);
     this.inFlight++;
     this.inFlightRows.push(rows.count);
