@@ -142,3 +142,25 @@ def server_port_group(protocol: int, src_port: int, dst_port: int, extra: dict[t
 def label_by_server_port(d: pd.DataFrame, extra: dict[tuple[int, int], tuple[str, str]] | None = None) -> np.ndarray:
     """Per flow: its group by server port (server_port_group), or None."""
     return np.array([server_port_group(int(p), int(s), int(t), extra) for p, s, t in zip(d['protocol'], d['src_port'], d['dst_port'])], dtype=object)
+
+
+def server_name_class(name: str | None, suffixes: dict[str, str], classes: list[str]) -> int:
+    """The `Server Name Class` input of a flow (docs: README "Server name"): 0 without a name; else 1 + the index in
+    `classes` of the group of the longest suffix that matches the name on a label boundary (`s` matches `n` when
+    n == s or n ends with "." + s, lower-case, a trailing dot ignored); len(classes) + 1 for a name no suffix
+    matches. The sensor computes the same from the card's `server_names` (src/classify)."""
+    if name is None:
+        return 0
+    n = name.lower().rstrip('.')
+    if not n:
+        return 0
+    # the name itself, then each suffix after a dot, longest first: the first one in the table is the longest match
+    at = 0
+    while True:
+        g = suffixes.get(n[at:])
+        if g is not None:
+            return classes.index(g) + 1
+        dot = n.find('.', at)
+        if dot < 0:
+            return len(classes) + 1
+        at = dot + 1

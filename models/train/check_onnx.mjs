@@ -12,7 +12,7 @@
  * at a tie: two classes, or the best attack probability and the alert threshold, within 1e-6 in scikit-learn) or
  * a probability differs by more than 1e-5.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
@@ -23,6 +23,7 @@ if (!dir) {
 const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
 const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
 const { newFlowRows, numericIdentity } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
+const { SERVER_NAME_MAX } = await import(new URL('../../dist/decode/server-name.js', import.meta.url).href);
 
 async function compare(checkDir) {
   const meta = JSON.parse(readFileSync(join(checkDir, 'meta.json'), 'utf8'));
@@ -36,6 +37,9 @@ async function compare(checkDir) {
   const ids = identity.length > 0 ? f64('ids.f64') : null;
   const I = identity.length;
   const want = f64('proba.f64');
+  // The flows' server names (app_train.py writes them when the card takes `Server Name Class`), as the engine
+  // hands them on: ASCII bytes, SERVER_NAME_MAX a row, and each row's length (0 = none).
+  const names = existsSync(join(checkDir, 'names.json')) ? JSON.parse(readFileSync(join(checkDir, 'names.json'), 'utf8')) : null;
   const profile = getProfile('cic2017');
   const F = profile.columns.featureNames.length;
   if (meta.columns.length !== F) throw new Error(`check rows have ${meta.columns.length} columns, profile cic2017 has ${F}`);
@@ -54,6 +58,17 @@ async function compare(checkDir) {
       batch.count = n;
       batch.features.set(rows.subarray(start * F, (start + n) * F));
       for (let i = 0; i < n; i++) identity.forEach((field, k) => (numericIdentity(batch, field)[i] = ids[(start + i) * I + k]));
+      if (names) {
+        batch.serverNameLengths = new Uint8Array(n);
+        batch.serverNames = new Uint8Array(n * SERVER_NAME_MAX);
+        for (let i = 0; i < n; i++) {
+          const name = names[start + i];
+          if (name == null) continue;
+          const bytes = Buffer.from(name, 'latin1').subarray(0, SERVER_NAME_MAX);
+          batch.serverNames.set(bytes, i * SERVER_NAME_MAX);
+          batch.serverNameLengths[i] = bytes.length;
+        }
+      }
       const probs = await c.probabilities(batch);
       await c.classify(batch);
       for (let i = 0; i < n; i++) {

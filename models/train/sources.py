@@ -120,6 +120,9 @@ def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
     cols = json.loads(con.execute("SELECT value FROM meta WHERE key = 'columns'").fetchone()[0])
     sql = ', '.join(f'"{c["sql"]}"' for c in cols)
     verdict = ', label AS verdict, attack_label, attack_score' if model else ''
+    # the flow's server name (TLS SNI, HTTP Host, DNS query), for the application model
+    named = any(r[1] == 'server_name' for r in con.execute('PRAGMA table_info(flows)'))
+    verdict += ', server_name' if named else ''
     d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, {sql}{verdict} FROM flows ORDER BY start_us, id', con)
     con.close()
     for p in (db, db + '-wal', db + '-shm'):
@@ -131,7 +134,7 @@ def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
         names.append(n + '.1' if n in seen else n)
         seen.add(n)
     d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', *names,
-                 *(['verdict', 'attack_label', 'attack_score'] if model else [])]
+                 *(['verdict', 'attack_label', 'attack_score'] if model else []), *(['server_name'] if named else [])]
     for n in names:
         d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
     return d
