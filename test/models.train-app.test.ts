@@ -3,7 +3,9 @@
  * models/train/app_train.py on the bundled labelled rows (fixtures/train/app-rows.csv: a sample of nDPI's
  * captures replayed by the sensor and labelled by nDPI, see fixtures/README.md) into a temporary directory, load
  * the card with the sensor's Classifier, and compare its probabilities with scikit-learn's predict_proba on every
- * row, ports and protocol taken from the flow identity as at run time: same group, probabilities within 1e-5.
+ * row, ports and protocol taken from the flow identity and the server name from the flow's name columns as at run
+ * time: same group, probabilities within 1e-5. Also: the name decides where the card's table knows it, and Python
+ * computes the Server Name Class input as the sensor does (test/fixtures/server-name-class.json).
  *
  * Needs Debian's python3-sklearn, python3-pandas, python3-onnx (.ci/run installs them; skipped with the reason
  * otherwise). Does not need ../shared: the same rows on every machine.
@@ -14,7 +16,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
-import { newFlowRows, numericIdentity, type NumericIdentityField } from '../src/engine/flow-batch.js';
+import { newFlowRows, numericIdentity, type FlowRows, type NumericIdentityField } from '../src/engine/flow-batch.js';
+import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
 import { findPython, readFloat64 } from './helpers/python.js';
 import { ROOT, runCommand } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
@@ -52,13 +55,17 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     expect(card.task).toBe('application');
     expect(card.alert_threshold).toBeUndefined();
     expect(card.kdd).toBeUndefined();
-    // every class is one of the README's groups, and the fixture's groups are all there (column 3: group)
+    // every class is one of the README's groups, and the fixture's groups are all there (column 3: group); the
+    // port and name priors bring the groups the sample lacks
     const fixtureRows = readFileSync(fixture, 'utf8').trim().split('\n').slice(1);
     const fixtureGroups = new Set(fixtureRows.map((l) => l.split(',')[2]!));
-    expect([...c.classes].sort()).toEqual([...fixtureGroups].sort());
+    for (const g of fixtureGroups) expect(c.classes).toContain(g);
     for (const g of c.classes) expect(GROUPS).toContain(g);
-    // server port and protocol come from the flow identity
-    expect(card.inputs).toEqual(expect.arrayContaining(['Destination Port', 'Protocol']));
+    // the server name's class, then the server port and protocol, from the flow identity; the card carries the
+    // name table (models/train/app_names.csv, header aside)
+    expect(card.inputs).toEqual(['Server Name Class', 'Source Port', 'Destination Port', 'Protocol']);
+    const table = readFileSync(join(ROOT, 'models', 'train', 'app_names.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(card.server_names?.suffixes).toEqual(table.map((l) => l.split(',').slice(0, 2)));
     // every bundled (nDPI) row was predicted out of fold, by a model that saw no row of its capture
     const cv = (card.metrics as { grouped_cv_ndpi: { rows: number; accuracy: number } }).grouped_cv_ndpi;
     expect(cv.rows).toBe(fixtureRows.length);
@@ -78,6 +85,9 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     const rows = readFloat64(join(check, 'rows.f64'));
     const ids = readFloat64(join(check, 'ids.f64'));
     const want = readFloat64(join(check, 'proba.f64'));
+    const names = JSON.parse(readFileSync(join(check, 'names.json'), 'utf8')) as (string | null)[];
+    expect(names).toHaveLength(meta.rows);
+    expect(names.filter((n) => n !== null).length).toBeGreaterThan(100);
     const F = getProfile('cic2017').columns.featureNames.length;
     const I = meta.identity.length;
     expect(meta.columns).toHaveLength(F);
@@ -93,6 +103,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
       batch.count = n;
       batch.features.set(rows.subarray(start * F, (start + n) * F));
       for (let i = 0; i < n; i++) meta.identity.forEach((field, k) => (numericIdentity(batch, field as NumericIdentityField)[i] = ids[(start + i) * I + k]!));
+      setNames(batch, names.slice(start, start + n));
       const probs = await c!.probabilities(batch);
       for (let i = 0; i < n; i++) {
         const p = Array.from(want.subarray((start + i) * C, (start + i + 1) * C));
@@ -118,12 +129,12 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     const swapped = newFlowRows(n, F);
     as.count = swapped.count = n;
     rows.forEach((line, i) => {
-      // columns: unit, source, group, app, Source Port, Destination Port, Protocol, then the features
+      // columns: unit, source, group, app, server_name, Source Port, Destination Port, Protocol, then the features
       const v = line.split(',');
-      for (let k = 0; k < F; k++) as.features[i * F + k] = swapped.features[i * F + k] = Number(v[7 + k]);
-      as.srcPorts[i] = swapped.dstPorts[i] = Number(v[4]);
-      as.dstPorts[i] = swapped.srcPorts[i] = Number(v[5]);
-      as.protocols[i] = swapped.protocols[i] = Number(v[6]);
+      for (let k = 0; k < F; k++) as.features[i * F + k] = swapped.features[i * F + k] = Number(v[8 + k]);
+      as.srcPorts[i] = swapped.dstPorts[i] = Number(v[5]);
+      as.dstPorts[i] = swapped.srcPorts[i] = Number(v[6]);
+      as.protocols[i] = swapped.protocols[i] = Number(v[7]);
     });
     const a = await c!.probabilities(as);
     const b = await c!.probabilities(swapped);
@@ -137,4 +148,54 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     moved.dstPorts.fill(9);
     expect(Array.from(await c!.probabilities(moved))).not.toEqual(Array.from(a));
   });
+
+  it('the server name decides where it is in the table: TLS flows to 443 with a well-known name take its group (CI model and shipped model)', async () => {
+    const F = getProfile('cic2017').columns.featureNames.length;
+    const cases: [string | null, string][] = [['rr3---sn-4g5e6nze.googlevideo.com', 'Media'], ['web.whatsapp.com', 'Chat'], ['api.steampowered.com', 'Game'], ['router.teamviewer.com', 'RemoteAccess'], ['ams.nordvpn.com', 'VPN'], ['www.dropbox.com', 'Transfer']];
+    const b = newFlowRows(cases.length + 1, F);
+    b.count = cases.length + 1;
+    b.srcPorts.fill(51000);
+    b.dstPorts.fill(443);
+    b.protocols.fill(6);
+    setNames(b, [...cases.map(([n]) => n), null]);
+    const probs = await c!.probabilities(b);
+    const C = c!.classes.length;
+    const best = (i: number): string => c!.classes[Array.from(probs.subarray(i * C, (i + 1) * C)).reduce((m, p, k, a) => (p > a[m]! ? k : m), 0)]!;
+    // The CI model is a small forest on 666 rows (its trees see half the inputs at a split and a bootstrap of the
+    // rows), so most, not all; the shipped tree below takes every one.
+    expect(cases.filter(([, g], i) => best(i) === g).length).toBeGreaterThanOrEqual(4);
+    // the same flow without a name is not all of them at once: the name, not the port, decided
+    expect(cases.every(([, g]) => g === best(cases.length))).toBe(false);
+    const shipped = await Classifier.load(join(ROOT, 'models', 'cic2017-app.json'));
+    try {
+      await shipped.classify(b);
+      expect(b.appLabels!.slice(0, cases.length)).toEqual(cases.map(([, g]) => g));
+    } finally {
+      await shipped.close();
+    }
+  });
+
+  it("Python's Server Name Class (app_labels.server_name_class) gives the values the sensor's test vectors hold", async () => {
+    const vectors = join(ROOT, 'test', 'fixtures', 'server-name-class.json');
+    const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'models', 'train'))}); import app_labels as al
+v = json.load(open(${JSON.stringify(vectors)}))
+table = {s.lower(): g for s, g in v['server_names']['suffixes']}
+print(json.dumps([al.server_name_class(c['name'], table, v['classes']) for c in v['cases']]))`;
+    const r = await runCommand(python!, ['-c', code], { timeoutMs: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const cases = (JSON.parse(readFileSync(vectors, 'utf8')) as { cases: { value: number }[] }).cases;
+    expect(JSON.parse(r.stdout) as number[]).toEqual(cases.map((x) => x.value));
+  });
 });
+
+/** Row i's server name into the batch's name columns as the engine hands them on (null: none). */
+function setNames(b: FlowRows, names: (string | null)[]): void {
+  b.serverNameLengths = new Uint8Array(b.count);
+  b.serverNames = new Uint8Array(b.count * SERVER_NAME_MAX);
+  names.forEach((n, i) => {
+    if (n === null) return;
+    const bytes = Buffer.from(n, 'latin1').subarray(0, SERVER_NAME_MAX);
+    b.serverNames!.set(bytes, i * SERVER_NAME_MAX);
+    b.serverNameLengths![i] = bytes.length;
+  });
+}
