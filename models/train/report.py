@@ -258,7 +258,7 @@ def _other_tools(m: dict, shipped: dict, card: dict) -> list[str]:
             L.append(f'| **mean**, first lab ({sm["lab"]["tools"]} tools) / second lab ({sm["tools"]["tools"]}) | | | | '
                      f'{_pct(sm["lab"]["flagged_as_attack"])} / {_pct(sm["tools"]["flagged_as_attack"])} | '
                      f'{_pct(sm["lab"]["right_class"])} / {_pct(sm["tools"]["right_class"])} | | |')
-            L.append(f'| **mean**, all {sm["tools"]} tools | | | | {_pct(sm["flagged_as_attack"])} | {_pct(sm["right_class"])} | '
+            L.append(f'| **mean**, all {sm["lab"]["tools"] + sm["tools"]["tools"]} tools | | | | {_pct(sm["flagged_as_attack"])} | {_pct(sm["right_class"])} | '
                      f'{_pct(sm.get("argmax_flagged_as_attack"))} | {_pct(sm.get("argmax_right_class"))} |')
         L.append('')
     if 'held_out_tools_by_label' in m:
