@@ -116,6 +116,12 @@ KDD = {'BENIGN': 'normal', 'DoS': 'DoS', 'PortScan': 'Probe', 'BruteForce': 'R2L
 # (rounds, leaves, learning rate): fewer rounds take a larger step to reach confident probabilities.
 BUDGET_SIZES = ((5, 31, 0.25), (8, 31, 0.35), (10, 31, 0.25))
 BUDGET_FAMILIES = tuple(f'gradient_boosting_{r}x{leaves}' for r, leaves, _ in BUDGET_SIZES)
+# What may ship: the sizes within the budget, and the unbounded setting (version 5's). Shipping 8 x 31 (56 trees)
+# saved ~2 points of big.pcap's cost but not enough to reach 10 % (most of what is left is not the trees: README),
+# and it raised the held-out nDPI benign FPR from 0.46 % to 0.80 %, past the 0.5 % budget, and lost 5-8 points of
+# leave-one-tool-out: false alarms on foreign traffic cost a user more than a few per cent of replay speed. So the
+# selection score chooses among them all.
+SHIPPABLE = BUDGET_FAMILIES + ('gradient_boosting',)
 TRAIN_CAP = 3000  # training rows per (unit, label)
 LOSO_CAP = 5000  # left-out rows measured per (unit, label): a random sample of the big flood phases
 LOTO_CAP = 1000  # training rows per (unit, label) in the leave-one-tool-out fits (29 fits per candidate)
@@ -492,7 +498,7 @@ def main() -> None:
         }
         log(f'{fam}: score {comparison[fam]["score"]}, test macro-F1 {m["held_out_all"]["macro_f1"]}, benign FPR {m["held_out_all"]["benign_fpr"]}, '
             f'train {m["train_seconds"]} s')
-    shipped = max(BUDGET_FAMILIES if not small else ('random_forest',), key=lambda k: comparison.get(k, {'score': -9})['score'])
+    shipped = max(SHIPPABLE if not small else ('random_forest',), key=lambda k: comparison.get(k, {'score': -9})['score'])
     best_any = max(comparison, key=lambda k: comparison[k]['score'])
     final = fitted[shipped]
     metrics, proba = measure(final, d, test, foreign)
@@ -504,7 +510,7 @@ def main() -> None:
                   f'{TRAIN_CAP} per unit and label'),
         'fpr_budget': FPR_BUDGET, 'alert_threshold': final.threshold, 'feature_set': chosen_set,
         'shipped_family': shipped, 'best_family_by_score': best_any,
-        'shippable_families': list(BUDGET_FAMILIES) if not small else ['random_forest'],
+        'shippable_families': list(SHIPPABLE) if not small else ['random_forest'],
         'comparison': comparison, 'ablation': ablation,
     })
     # the previous default measured on the second lab with the sensor (measure_tools.py), kept next to the captures
