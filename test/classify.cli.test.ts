@@ -292,7 +292,7 @@ describe.skipIf(!haveLab)('default model on the lab captures (../shared/data/lab
   type Row = {
     id: number; run_id: number; src_ip: string; dst_ip: string; src_port: number; dst_port: number; protocol: number; start_us: number;
     /** cic2017's `PSH Flag Count` holds the first packet's SYN (CIC-FEATURES.md §9 item 2); µs. */
-    first_syn: number; flow_duration: number; end_us: number; fwd_bytes: number; bwd_bytes: number;
+    first_syn: number; flow_duration: number; end_us: number; fwd_bytes: number; bwd_bytes: number; fwd_iat_total: number; bwd_iat_total: number;
     label: string | null; score: number | null; model: string | null; attack_label: string | null; attack_score: number | null; kdd: string | null; context: string | null;
   };
   let rows: Row[] = [];
@@ -306,7 +306,7 @@ describe.skipIf(!haveLab)('default model on the lab captures (../shared/data/lab
       expect(r.status).toBe(0);
     }
     const d = new Database(db, { readonly: true });
-    rows = d.prepare('SELECT id, run_id, src_ip, dst_ip, src_port, dst_port, protocol, start_us, psh_flag_count AS first_syn, flow_duration, end_us, total_length_of_fwd_packets AS fwd_bytes, total_length_of_bwd_packets AS bwd_bytes, label, score, model, attack_label, attack_score, kdd, context FROM flows ORDER BY id').all() as Row[];
+    rows = d.prepare('SELECT id, run_id, src_ip, dst_ip, src_port, dst_port, protocol, start_us, psh_flag_count AS first_syn, flow_duration, end_us, total_length_of_fwd_packets AS fwd_bytes, total_length_of_bwd_packets AS bwd_bytes, fwd_iat_total, bwd_iat_total, label, score, model, attack_label, attack_score, kdd, context FROM flows ORDER BY id').all() as Row[];
     d.close();
   }, 600_000);
 
@@ -382,11 +382,16 @@ describe.skipIf(!haveLab)('default model on the lab captures (../shared/data/lab
     // Array.prototype.sort is stable: equal orders keep the start order, as pandas' rank(method='first') does.
     // Flows train.py reports on lines of their own (sources.py): a slow DoS tool's availability probes (the server
     // answered: the slow connections never get an answer within the phase), and connections the phase's end cut
-    // short (payload both ways, begun in the capture's last 2 s, no tail after them).
+    // short (payload both ways, begun in the capture's last 2 s, not closed regularly: no tail after them, or only
+    // the initiator's FIN sent again after the responder had been silent for over 1 ms).
     const lastEnd = Math.max(...inPhase.map((r) => r.end_us));
-    const withTail = new Set(heads.values());
+    const responderTail = new Set<Row>();
+    const initiatorTail = new Set<Row>();
+    for (const [t, h] of heads) (t.src_ip === h.src_ip && t.src_port === h.src_port ? initiatorTail : responderTail).add(h);
+    const finRepeated = (r: Row): boolean => initiatorTail.has(r) && r.fwd_iat_total === r.flow_duration && r.flow_duration - r.bwd_iat_total > 1e3;
+    const closed = (r: Row): boolean => responderTail.has(r) || (initiatorTail.has(r) && !finRepeated(r));
     const probe = (r: Row): boolean => (w.label === 'DoS slowloris' || w.label === 'DoS Slowhttptest') && r.bwd_bytes > 0;
-    const cut = (r: Row): boolean => r.protocol === 6 && r.fwd_bytes > 0 && r.bwd_bytes > 0 && !heads.has(r) && !withTail.has(r) && r.start_us >= lastEnd - 2e6;
+    const cut = (r: Row): boolean => r.protocol === 6 && r.fwd_bytes > 0 && r.bwd_bytes > 0 && !heads.has(r) && !closed(r) && r.start_us >= lastEnd - 2e6;
     const ranked = inPhase.map((r) => ({ ...r, isTail: heads.has(r), isProbe: probe(r), isCut: cut(r), at: at(r) })).sort((x, y) => x.at - y.at);
     return ranked.filter((_, i) => i / ranked.length >= 1 - 0.3);
   }

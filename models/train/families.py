@@ -27,7 +27,7 @@ def signed_log(x):
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def make(family: str, *, trees: int = 40, depth: int = 16, small: bool = False):
+def make(family: str, *, trees: int = 40, depth: int = 16, small: bool = False, rounds: int | None = None, leaves: int = 31, rate: float = 0.25):
     if family == 'most_frequent':
         return DummyClassifier(strategy='most_frequent')
     if family == 'logistic_regression':
@@ -41,6 +41,10 @@ def make(family: str, *, trees: int = 40, depth: int = 16, small: bool = False):
     if family == 'extra_trees':
         return ExtraTreesClassifier(n_estimators=trees, max_depth=depth, min_samples_leaf=2, max_features='sqrt',
                                     random_state=SEED, n_jobs=2)
+    if family == 'gradient_boosting' and rounds is not None:
+        # A fixed size (the attack model's inference budget, train.py BUDGET_SIZES): every round kept, so the model
+        # has exactly rounds x classes trees.
+        return HistGradientBoostingClassifier(max_iter=rounds, learning_rate=rate, max_leaf_nodes=leaves, early_stopping=False, random_state=SEED)
     if family == 'gradient_boosting':
         # At most 50 rounds at a learning rate of 0.25, stopped early on 10 % of the training rows (scikit-learn's
         # default above 10,000 rows): 36 rounds of 7 trees. Against 100 rounds at 0.15 (55 rounds kept, version 3)

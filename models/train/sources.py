@@ -273,19 +273,36 @@ def availability_probes(d: pd.DataFrame) -> np.ndarray:
 
 def cut_by_phase_end(d: pd.DataFrame, is_tail: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Connections the end of a lab phase cut short: TCP flows with payload both ways (an application exchange,
-    not a flood's or a scan's probe) that began in the capture's last 2 s and that no tail (the rest of a regular
-    closing handshake) follows. When a phase ends its tool is stopped: patator opened six more FTP connections in
-    its last 0.3 s, sent USER and PASS on each and dropped them 40-90 ms later, before the server's answer (whole
-    tries take 8-9 s); five of them without a closing handshake (the sixth closed regularly after 30 ms and stays
-    an ordinary FTP-Patator flow). No training flow looks like that (a split by time puts the end of a phase in
-    test), and a benign login abandoned after its first PASS would look the same. They keep their label and are
-    reported on lines of their own.
+    not a flood's or a scan's probe) that began in the capture's last 2 s and that were not closed regularly.
+    When a phase ends its tool is stopped: patator opened six more FTP connections in its last 0.3 s, sent USER
+    and PASS on each and dropped them 30-90 ms later, before the server's answer (whole tries take 8-9 s). No
+    training flow looks like that (a split by time puts the end of a phase in test), and a benign login abandoned
+    after its first PASS would look the same. They keep their label and are reported on lines of their own.
+
+    Not closed regularly = no tail follows (the rest of a closing handshake, written when it has 2 packets), or
+    the only tail is the initiator's FIN sent again: the tail begins with the initiator's packet, the flow before
+    it ended with the initiator's (its FIN: Fwd IAT Total = Flow Duration) and the responder had been silent for
+    over 1 ms by then (Flow Duration - Bwd IAT Total; it also holds the handshake's round trip, microseconds in
+    the labs). Version 5 had only the first test and counted one of patator's six phase-end connections with the
+    tool: its FIN was repeated, and the repeat with the server's ACK made a two-packet flow (the other five's
+    remainder, one ACK, is not written); the server never answered or closed. In a regular close the second FIN
+    is the responder's (a tail that begins with it) or the flow ends at the responder's FIN.
     """
-    has_tail = np.zeros(len(d), dtype=bool)
-    has_tail[head[is_tail]] = True
-    last = np.nanmax(d['end_us'].to_numpy()) if len(d) else 0
+    n = len(d)
+    t = np.flatnonzero(is_tail)
+    src, sport = d['src_ip'].to_numpy(), d['src_port'].to_numpy()
+    by_initiator = (src[t] == src[head[t]]) & (sport[t] == sport[head[t]])
+    responder_tail = np.zeros(n, dtype=bool)
+    responder_tail[head[t[~by_initiator]]] = True
+    initiator_tail = np.zeros(n, dtype=bool)
+    initiator_tail[head[t[by_initiator]]] = True
+    duration = d['Flow Duration'].to_numpy()
+    fin_repeated = (initiator_tail & (d['Fwd IAT Total'].to_numpy() == duration)
+                    & (duration - d['Bwd IAT Total'].to_numpy() > 1e3))
+    closed = responder_tail | (initiator_tail & ~fin_repeated)
+    last = np.nanmax(d['end_us'].to_numpy()) if n else 0
     talk = (d['Total Length of Fwd Packets'].to_numpy() > 0) & (d['Total Length of Bwd Packets'].to_numpy() > 0)
-    return (d['protocol'].to_numpy() == 6) & talk & ~is_tail & ~has_tail & (d['start_us'].to_numpy() >= last - 2e6)
+    return (d['protocol'].to_numpy() == 6) & talk & ~is_tail & ~closed & (d['start_us'].to_numpy() >= last - 2e6)
 
 
 def mark_connections(d: pd.DataFrame, window, probes) -> None:

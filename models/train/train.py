@@ -106,6 +106,22 @@ FPR_BUDGET = 0.002
 # infiltration (a foothold inside, then internal discovery) is the closest this set has to user-to-root.
 KDD = {'BENIGN': 'normal', 'DoS': 'DoS', 'PortScan': 'Probe', 'BruteForce': 'R2L', 'WebAttack': 'R2L', 'Bot': 'R2L',
        'Infiltration': 'U2R'}
+# The attack model's size is bounded by the inference budget: both default models may cost at most 10 % of replay
+# packets/s (README "inference cost"), about 1.5-2.5 µs a flow on a busy machine, of which the rest of the verdict
+# path and the application model take ~1 µs. onnxruntime walks every tree of every row (bench/attack-size.py:
+# ~15-25 ns a tree plus ~0.25 µs a row); version 5 (22 rounds x 7 classes = 154 trees) cost 11.7 % on big.pcap.
+# Only gradient boosting of these fixed sizes (rounds, leaves per tree; x 7 classes trees) may ship; the selection
+# score picks among them. The unbounded setting (`gradient_boosting`, version 5's) and the forests (40 trees of
+# depth 16) are measured beside them: what the budget costs in generalisation.
+# (rounds, leaves, learning rate): fewer rounds take a larger step to reach confident probabilities.
+BUDGET_SIZES = ((5, 31, 0.25), (8, 31, 0.35), (10, 31, 0.25))
+BUDGET_FAMILIES = tuple(f'gradient_boosting_{r}x{leaves}' for r, leaves, _ in BUDGET_SIZES)
+# What may ship: the sizes within the budget, and the unbounded setting (version 5's). Shipping 8 x 31 (56 trees)
+# saved ~2 points of big.pcap's cost but not enough to reach 10 % (most of what is left is not the trees: README),
+# and it raised the held-out nDPI benign FPR from 0.46 % to 0.80 %, past the 0.5 % budget, and lost 5-8 points of
+# leave-one-tool-out: false alarms on foreign traffic cost a user more than a few per cent of replay speed. So the
+# selection score chooses among them all.
+SHIPPABLE = BUDGET_FAMILIES + ('gradient_boosting',)
 TRAIN_CAP = 3000  # training rows per (unit, label)
 LOSO_CAP = 5000  # left-out rows measured per (unit, label): a random sample of the big flood phases
 LOTO_CAP = 1000  # training rows per (unit, label) in the leave-one-tool-out fits (29 fits per candidate)
@@ -131,7 +147,11 @@ def inputs_for(feature_set: str, candidates: list[str]) -> list[str]:
 
 def fit_rows(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], small: bool, trees: int, depth: int):
     """A model of `family` fitted on `rows` with class-balancing weights."""
-    model = families.make(family, trees=trees, depth=depth, small=small)
+    if family in BUDGET_FAMILIES:
+        rounds, leaves, rate = BUDGET_SIZES[BUDGET_FAMILIES.index(family)]
+        model = families.make('gradient_boosting', rounds=rounds, leaves=leaves, rate=rate)
+    else:
+        model = families.make(family, trees=trees, depth=depth, small=small)
     x = preprocess(d.loc[rows, inputs].to_numpy())
     y = d.loc[rows, 'Label'].to_numpy()
     if family == 'knn' and len(y) > 30_000:  # kNN's prediction cost grows with its training set
@@ -167,6 +187,16 @@ class Fitted:
 
     def predict(self, rows: pd.DataFrame, threshold: bool = True) -> np.ndarray:
         return ev.verdicts(self.proba(rows), self.classes, self.threshold if threshold else None)
+
+
+def tree_count(model) -> int | None:
+    """The trees onnxruntime walks for every row (what inference costs): a forest's estimators, or gradient boosting's
+    rounds x classes."""
+    if hasattr(model, '_predictors'):
+        return sum(len(r) for r in model._predictors)
+    if hasattr(model, 'estimators_'):
+        return len(model.estimators_)
+    return None
 
 
 def leave_one_source_out(d: pd.DataFrame, family: str, inputs: list[str], small: bool, trees: int, depth: int,
@@ -447,11 +477,11 @@ def main() -> None:
 
     # ---- model families on the chosen inputs
     comparison, fitted, probas = {}, {}, {}
-    for fam in (families.FAMILIES if not small else ('random_forest',)):
+    for fam in (families.FAMILIES + BUDGET_FAMILIES if not small else ('random_forest',)):
         f = Fitted(fam, inputs, d, train, val, small, trees, depth)
         m, proba = measure(f, d, test, foreign)
         loso = leave_one_source_out(d, fam, inputs, small, trees, depth, train, val) if not small else {}
-        loto = leave_one_tool_out(d, fam, inputs, small, trees, depth, train, val) if not small and fam in families.EXPORTABLE else {}
+        loto = leave_one_tool_out(d, fam, inputs, small, trees, depth, train, val) if not small and (fam in families.EXPORTABLE or fam in BUDGET_FAMILIES) else {}
         fitted[fam], probas[fam] = f, proba
         comparison[fam] = {
             'estimator': families.describe(fam, f.model), 'threshold': f.threshold,
@@ -464,10 +494,11 @@ def main() -> None:
             'test_by_source': {k[len('held_out_'):]: {'benign_fpr': v['benign_fpr'], 'macro_f1': v['macro_f1']}
                                for k, v in m.items() if k.startswith('held_out_') and not k.endswith(('_by_label', '_argmax')) and k != 'held_out_all'},
             'train_seconds': m['train_seconds'], 'inference_seconds_per_1000_rows': m['inference_seconds_per_1000_rows'],
+            'trees': tree_count(f.model),
         }
         log(f'{fam}: score {comparison[fam]["score"]}, test macro-F1 {m["held_out_all"]["macro_f1"]}, benign FPR {m["held_out_all"]["benign_fpr"]}, '
             f'train {m["train_seconds"]} s')
-    shipped = max(families.EXPORTABLE if not small else ('random_forest',), key=lambda k: comparison.get(k, {'score': -9})['score'])
+    shipped = max(SHIPPABLE if not small else ('random_forest',), key=lambda k: comparison.get(k, {'score': -9})['score'])
     best_any = max(comparison, key=lambda k: comparison[k]['score'])
     final = fitted[shipped]
     metrics, proba = measure(final, d, test, foreign)
@@ -479,6 +510,7 @@ def main() -> None:
                   f'{TRAIN_CAP} per unit and label'),
         'fpr_budget': FPR_BUDGET, 'alert_threshold': final.threshold, 'feature_set': chosen_set,
         'shipped_family': shipped, 'best_family_by_score': best_any,
+        'shippable_families': list(SHIPPABLE) if not small else ['random_forest'],
         'comparison': comparison, 'ablation': ablation,
     })
     # the previous default measured on the second lab with the sensor (measure_tools.py), kept next to the captures
@@ -502,7 +534,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '5' if not small else '0-subset',
+        'version': '6' if not small else '0-subset',
         'task': 'attack',
         'description': (f'{families.describe(shipped, final.model)} over {len(inputs)} {PROFILE} features; classes = CIC-IDS2017 groups; '
                         f'trained on published CIC-IDS2017 rows, two lab runs, '
