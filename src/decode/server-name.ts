@@ -13,6 +13,8 @@
  * Pure, never throws, allocates nothing: every read is checked against `[start, end)` (and `buf.length`).
  */
 
+import { PROTO_TCP, PROTO_UDP } from './transport.js';
+
 /** Longest name kept, in bytes (a DNS name's longest text form). */
 export const SERVER_NAME_MAX = 253;
 
@@ -29,8 +31,6 @@ export const ServerNameRead = {
 } as const;
 export type ServerNameRead = (typeof ServerNameRead)[keyof typeof ServerNameRead];
 
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
 const DOT = 0x2e;
 
 /** Reads names into a caller's byte slab; one per engine, reused for every packet. */

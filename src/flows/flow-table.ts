@@ -9,7 +9,7 @@
  */
 
 /** Words per key: A address (4), B address (4), ports (A << 16 | B), protocol | ipVersion << 8. */
-const KEY_WORDS = 10;
+export const KEY_WORDS = 10;
 
 export class FlowTable {
   readonly capacity: number;

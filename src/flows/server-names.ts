@@ -12,14 +12,13 @@
  * its own (a new DNS query on the same ports) replaces the one it took.
  */
 import { SERVER_NAME_MAX, ServerNameRead, ServerNameReader } from '../decode/server-name.js';
+import { KEY_WORDS } from './flow-table.js';
 
 /** Payload packets looked at in each direction before giving up (the contract's bound). */
 export const LOOK_PACKETS = 4;
 /** Recent conversations remembered (a power of two), and how long after its end a flow's name is taken over. */
 export const RECENT = 1 << 14;
 export const RECENT_US = 120e6;
-/** Words of a flow key in FlowTable.keys. */
-const KEY_WORDS = 10;
 
 /** Where the reads are counted: indices into the engine's counters (engine/counters.ts). */
 export interface NameCounters {
