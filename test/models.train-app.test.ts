@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
 import { getProfile } from '../src/features/profiles.js';
-import { newFlowRows, numericIdentity, type FlowRows, type NumericIdentityField } from '../src/engine/flow-batch.js';
-import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
+import { newFlowRows, numericIdentity, setServerNames, type NumericIdentityField } from '../src/engine/flow-batch.js';
 import { findPython, readFloat64 } from './helpers/python.js';
 import { ROOT, runCommand } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
@@ -103,7 +102,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
       batch.count = n;
       batch.features.set(rows.subarray(start * F, (start + n) * F));
       for (let i = 0; i < n; i++) meta.identity.forEach((field, k) => (numericIdentity(batch, field as NumericIdentityField)[i] = ids[(start + i) * I + k]!));
-      setNames(batch, names.slice(start, start + n));
+      setServerNames(batch, names.slice(start, start + n));
       const probs = await c!.probabilities(batch);
       for (let i = 0; i < n; i++) {
         const p = Array.from(want.subarray((start + i) * C, (start + i + 1) * C));
@@ -157,7 +156,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     b.srcPorts.fill(51000);
     b.dstPorts.fill(443);
     b.protocols.fill(6);
-    setNames(b, [...cases.map(([n]) => n), null]);
+    setServerNames(b, [...cases.map(([n]) => n), null]);
     const probs = await c!.probabilities(b);
     const C = c!.classes.length;
     const best = (i: number): string => c!.classes[Array.from(probs.subarray(i * C, (i + 1) * C)).reduce((m, p, k, a) => (p > a[m]! ? k : m), 0)]!;
@@ -187,15 +186,3 @@ print(json.dumps([al.server_name_class(c['name'], table, v['classes']) for c in 
     expect(JSON.parse(r.stdout) as number[]).toEqual(cases.map((x) => x.value));
   });
 });
-
-/** Row i's server name into the batch's name columns as the engine hands them on (null: none). */
-function setNames(b: FlowRows, names: (string | null)[]): void {
-  b.serverNameLengths = new Uint8Array(b.count);
-  b.serverNames = new Uint8Array(b.count * SERVER_NAME_MAX);
-  names.forEach((n, i) => {
-    if (n === null) return;
-    const bytes = Buffer.from(n, 'latin1').subarray(0, SERVER_NAME_MAX);
-    b.serverNames!.set(bytes, i * SERVER_NAME_MAX);
-    b.serverNameLengths![i] = bytes.length;
-  });
-}

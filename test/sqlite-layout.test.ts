@@ -10,6 +10,7 @@ import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/fl
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
 import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
+import { setServerNames } from '../src/engine/flow-batch.js';
 import { STAGE_WHEN_BEHIND, SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -182,14 +183,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       a.appModel = 'app@1';
       // Server names: none, a plain one, one with every printable byte that SQL or the texts could trip on, the longest.
       const names = [null, 'www.example.com', `a'b"c,d\\e;%_ ~.x`, 'n'.repeat(SERVER_NAME_MAX)];
-      a.serverNameLengths = new Uint8Array(70);
-      a.serverNames = new Uint8Array(70 * SERVER_NAME_MAX);
-      for (let i = 0; i < 70; i++) {
-        const name = names[i % names.length]!;
-        if (name === null) continue;
-        a.serverNameLengths[i] = name.length;
-        a.serverNames.set(Buffer.from(name, 'latin1'), i * SERVER_NAME_MAX);
-      }
+      setServerNames(a, Array.from({ length: 70 }, (_, i) => names[i % names.length]!));
       a.context = Array.from({ length: 70 }, (_, i) => (i % 9 === 0 ? `port-scan: 10.0.0.${i} → 15+ ports of "x"\n é` : null));
       const b = makeRows(1, 70);
       const c = makeRows(130, 71);
@@ -287,9 +281,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const path = join(dir, 'v4.sqlite');
     const withNames = (n: number, first: number): FlowRows => {
       const rows = makeRows(n, first);
-      rows.serverNameLengths = new Uint8Array(n).fill(3);
-      rows.serverNames = new Uint8Array(n * SERVER_NAME_MAX);
-      for (let i = 0; i < n; i++) rows.serverNames.set([0x61, 0x2e, 0x62], i * SERVER_NAME_MAX);
+      setServerNames(rows, new Array<string>(n).fill('a.b'));
       return rows;
     };
     const sink = await SqliteSink.open(path, COLUMNS, run);

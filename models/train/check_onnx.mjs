@@ -22,8 +22,7 @@ if (!dir) {
 }
 const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
 const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
-const { newFlowRows, numericIdentity } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
-const { SERVER_NAME_MAX } = await import(new URL('../../dist/decode/server-name.js', import.meta.url).href);
+const { newFlowRows, numericIdentity, setServerNames } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
 
 async function compare(checkDir) {
   const meta = JSON.parse(readFileSync(join(checkDir, 'meta.json'), 'utf8'));
@@ -58,17 +57,7 @@ async function compare(checkDir) {
       batch.count = n;
       batch.features.set(rows.subarray(start * F, (start + n) * F));
       for (let i = 0; i < n; i++) identity.forEach((field, k) => (numericIdentity(batch, field)[i] = ids[(start + i) * I + k]));
-      if (names) {
-        batch.serverNameLengths = new Uint8Array(n);
-        batch.serverNames = new Uint8Array(n * SERVER_NAME_MAX);
-        for (let i = 0; i < n; i++) {
-          const name = names[start + i];
-          if (name == null) continue;
-          const bytes = Buffer.from(name, 'latin1').subarray(0, SERVER_NAME_MAX);
-          batch.serverNames.set(bytes, i * SERVER_NAME_MAX);
-          batch.serverNameLengths[i] = bytes.length;
-        }
-      }
+      if (names) setServerNames(batch, names.slice(start, start + n));
       const probs = await c.probabilities(batch);
       await c.classify(batch);
       for (let i = 0; i < n; i++) {

@@ -100,6 +100,21 @@ export function serverName(rows: FlowRows, i: number): string | null {
   return n === 0 ? null : serverNameText(rows.serverNames!, i * SERVER_NAME_MAX, n);
 }
 
+/**
+ * Sets the batch's name columns from text, one name per row (null = none), as the engine hands names on: ASCII bytes
+ * (each char's low byte), cut at SERVER_NAME_MAX. For batches built by hand (checks, tests); the engine copies bytes.
+ */
+export function setServerNames(rows: FlowRows, names: readonly (string | null)[]): void {
+  rows.serverNameLengths = new Uint8Array(rows.count);
+  rows.serverNames = new Uint8Array(rows.count * SERVER_NAME_MAX);
+  names.forEach((name, i) => {
+    if (name === null) return;
+    const bytes = Buffer.from(name, 'latin1').subarray(0, SERVER_NAME_MAX);
+    rows.serverNames!.set(bytes, i * SERVER_NAME_MAX);
+    rows.serverNameLengths![i] = bytes.length;
+  });
+}
+
 /** The identity values a model may take as inputs (classify/feature-names.ts `NUMERIC_IDENTITY`). */
 export type NumericIdentityField = 'srcPort' | 'dstPort' | 'protocol';
 
