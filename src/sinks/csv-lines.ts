@@ -4,7 +4,7 @@
  * `Double.toString` by the cell's kind), label; no quoting; LF line endings.
  */
 import type { FlowIdentityColumns, FlowRows, IdentityFormat } from './flow-rows.js';
-import { CellKind } from './flow-rows.js';
+import { CellKind, copyIdentityColumns } from './flow-rows.js';
 import { IdentityText } from '../features/identity-text.js';
 import { TextBytes } from './text-bytes.js';
 
@@ -29,18 +29,9 @@ export function csvBatchCopy(rows: FlowRows, featureCount: number, transfer: Arr
     count: n,
     features: rows.features.slice(0, n * featureCount),
     kinds: rows.kinds.slice(0, kindCells),
-    srcAddrs: rows.srcAddrs.slice(0, n * 4),
-    dstAddrs: rows.dstAddrs.slice(0, n * 4),
-    srcPorts: rows.srcPorts.slice(0, n),
-    dstPorts: rows.dstPorts.slice(0, n),
-    protocols: rows.protocols.slice(0, n),
-    ipVersions: rows.ipVersions.slice(0, n),
-    startUs: rows.startUs.slice(0, n),
-    endUs: rows.endUs.slice(0, 0), // the lines do not print it
+    ...copyIdentityColumns(rows, n, transfer),
   };
-  for (const a of [c.features, c.kinds, c.srcAddrs, c.dstAddrs, c.srcPorts, c.dstPorts, c.protocols, c.ipVersions, c.startUs]) {
-    transfer.push(a.buffer as ArrayBuffer);
-  }
+  transfer.push(c.features.buffer as ArrayBuffer, c.kinds.buffer as ArrayBuffer);
   if (rows.labels) c.labels = rows.labels.slice(0, n);
   return c;
 }

@@ -2,7 +2,7 @@
  * The sinks' side of the output: what every sink implements and how it fails. The batch it receives is the core's
  * contract (engine/flow-batch.ts), re-exported here for the sinks and the CLI.
  */
-import type { FlowRows } from '../engine/flow-batch.js';
+import type { FlowIdentityColumns, FlowRows } from '../engine/flow-batch.js';
 
 export {
   CellKind,
@@ -16,6 +16,25 @@ export {
   type IdentityFormat,
   type ProfileColumns,
 } from '../engine/flow-batch.js';
+
+/**
+ * The first `count` rows' identity columns, copied for a sink's own thread (the caller keeps its batch), their
+ * buffers added to `transfer`.
+ */
+export function copyIdentityColumns(rows: FlowRows, count: number, transfer: ArrayBuffer[]): FlowIdentityColumns {
+  const c: FlowIdentityColumns = {
+    srcAddrs: rows.srcAddrs.slice(0, count * 4),
+    dstAddrs: rows.dstAddrs.slice(0, count * 4),
+    srcPorts: rows.srcPorts.slice(0, count),
+    dstPorts: rows.dstPorts.slice(0, count),
+    protocols: rows.protocols.slice(0, count),
+    ipVersions: rows.ipVersions.slice(0, count),
+    startUs: rows.startUs.slice(0, count),
+    endUs: rows.endUs.slice(0, count),
+  };
+  for (const a of Object.values(c) as { buffer: ArrayBuffer }[]) transfer.push(a.buffer);
+  return c;
+}
 
 /** Every output (CSV, SQLite, later ClickHouse) implements this; the CLI is the only place that wires them. */
 export interface FlowSink {

@@ -30,7 +30,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SinkError, type FlowIdentityColumns, type FlowRows, type FlowSink, type IdentityFormat, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
+import { SinkError, copyIdentityColumns, type FlowIdentityColumns, type FlowRows, type FlowSink, type IdentityFormat, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
 import { sqliteColumnTypes } from './column-types.js';
 import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import { CONTEXT_COLUMNS, IDENTITY_COLUMNS, NAME_COLUMNS, VERDICT_COLUMNS } from './sqlite-schema.js';
@@ -164,22 +164,6 @@ export type FromWorker =
   | { t: 'open-error'; kind: SinkErrorKind; message: string }
   | { t: 'ack'; seq: number; featuresPending: number }
   | { t: 'fail'; seq: number; kind: SinkErrorKind; message: string };
-
-/** The first `count` rows' identity columns, copied (the caller keeps its batch), their buffers added to `transfer`. */
-function identityCopy(rows: FlowRows, count: number, transfer: ArrayBuffer[]): FlowIdentityColumns {
-  const c: FlowIdentityColumns = {
-    srcAddrs: rows.srcAddrs.slice(0, count * 4),
-    dstAddrs: rows.dstAddrs.slice(0, count * 4),
-    srcPorts: rows.srcPorts.slice(0, count),
-    dstPorts: rows.dstPorts.slice(0, count),
-    protocols: rows.protocols.slice(0, count),
-    ipVersions: rows.ipVersions.slice(0, count),
-    startUs: rows.startUs.slice(0, count),
-    endUs: rows.endUs.slice(0, count),
-  };
-  for (const a of Object.values(c) as { buffer: ArrayBuffer }[]) transfer.push(a.buffer);
-  return c;
-}
 
 /** The first `count` values as codes into a dictionary (a batch has a handful of distinct labels). */
 function codeStrings(values: readonly (string | null)[], count: number, transfer: ArrayBuffer[]): CodedStrings {
@@ -370,7 +354,7 @@ export class SqliteSink implements FlowSink {
     const transfer = [features.buffer as ArrayBuffer];
     const stage = this.stageFeatures === 'always' || (this.stageFeatures === 'when-behind' && this.inFlight >= STAGE_WHEN_BEHIND);
     if (stage) this.#batchesStaged++;
-    const msg: ToWorker = { t: 'batch', seq: ++this.seq, count, identity: identityCopy(rows, count, transfer), features, stage };
+    const msg: ToWorker = { t: 'batch', seq: ++this.seq, count, identity: copyIdentityColumns(rows, count, transfer), features, stage };
     if (rows.labels) msg.labels = codeStrings(rows.labels, count, transfer);
     if (rows.scores) transfer.push((msg.scores = rows.scores.slice(0, count)).buffer);
     if (rows.attackLabels) msg.attackLabels = codeStrings(rows.attackLabels, count, transfer);
