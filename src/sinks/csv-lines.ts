@@ -67,23 +67,14 @@ export class CsvLines {
       const dp = rows.dstPorts[i]!;
       const proto = rows.protocols[i]!;
       // Flow ID: `src-dst-sport-dport-proto`, or destination first in the 2017 build's canonical order.
-      if (id.flowIdReversed) {
-        out.ascii(id.dstIp);
-        out.byte(DASH);
-        out.ascii(id.srcIp);
-        out.byte(DASH);
-        out.digits(dp);
-        out.byte(DASH);
-        out.digits(sp);
-      } else {
-        out.ascii(id.srcIp);
-        out.byte(DASH);
-        out.ascii(id.dstIp);
-        out.byte(DASH);
-        out.digits(sp);
-        out.byte(DASH);
-        out.digits(dp);
-      }
+      const rev = id.flowIdReversed;
+      out.ascii(rev ? id.dstIp : id.srcIp);
+      out.byte(DASH);
+      out.ascii(rev ? id.srcIp : id.dstIp);
+      out.byte(DASH);
+      out.digits(rev ? dp : sp);
+      out.byte(DASH);
+      out.digits(rev ? sp : dp);
       out.byte(DASH);
       out.digits(proto);
       out.byte(COMMA);
