@@ -317,10 +317,12 @@ export class ContextStage {
       const opens = proto === 17 || f[base + synAt]! > 0;
       // Zeek's failed connection: nothing was exchanged (a SYN unanswered or rejected; UDP without an answer).
       const failed = opens && bwdBytes === 0 && (proto === 17 || fwdBytes === 0);
-      // The reason's text is made only for a flow that will be relabelled (the model called it benign).
+      // The reason's text is made only for a flow that will be relabelled (the model called it benign): reason().
       const benignCalled = rows.labels !== undefined && rows.labels[i] === this.opts.benign;
+      // The first detector that fires for the flow, its key's state and whether this flow crossed its threshold.
       let fire: DetectorName | null = null;
-      let why = '';
+      let fired: KeyState | null = null;
+      let crossed = false;
 
       const tiny = bwdBytes === 0 && fwdPkts <= 3;
       if ((tiny || bwdBytes > 0) && this.on.flood) {
@@ -329,13 +331,12 @@ export class ContextStage {
         // flow of its own (its closing packets after the flow that ended at the first FIN).
         if (tiny) s.count++;
         else s.answered++;
-        if (s.count - s.answered >= t.floodFlows) s.fired = true;
-        if (tiny && s.fired && fire === null) {
+        const over = s.count - s.answered >= t.floodFlows;
+        if (over) s.fired = true;
+        if (tiny && s.fired) {
           fire = 'flood';
-          if (benignCalled) {
-            const e = evidence(s, s.count - s.answered >= t.floodFlows);
-            why = `flood: ${e.count} unanswered flows (${e.answered} answered) to ${addressText(rows.dstAddrs, v, i)}:${dport} ${inWindow(e)}`;
-          }
+          fired = s;
+          crossed = over;
         }
       }
       // A tiny flow of a flood under way is that flood's evidence: the per-source detectors skip it, so that a
@@ -344,53 +345,47 @@ export class ContextStage {
         if (failed && this.on['port-scan']) {
           const s = this.tables['port-scan'].touch((pair ??= `${src}|${dst}`), start);
           s.count++;
-          const ports = addDistinct(s, dport, t.portScanPorts);
-          if (ports >= t.portScanPorts) s.fired = true;
+          const over = addDistinct(s, dport, t.portScanPorts) >= t.portScanPorts;
+          if (over) s.fired = true;
           if (s.fired && fire === null) {
             fire = 'port-scan';
-            if (benignCalled) {
-              const e = evidence(s, ports >= t.portScanPorts);
-              why = `port-scan: ${addressText(rows.srcAddrs, v, i)} → ${e.distinct}+ ports of ${addressText(rows.dstAddrs, v, i)}, ${e.count} failed connections ${inWindow(e)}`;
-            }
+            fired = s;
+            crossed = over;
           }
         }
         if (failed && this.on['address-scan']) {
           const s = this.tables['address-scan'].touch(serviceKey(src, proto, dport), start);
           s.count++;
-          const hosts = addDistinct(s, dst, t.addressScanHosts);
-          if (hosts >= t.addressScanHosts) s.fired = true;
+          const over = addDistinct(s, dst, t.addressScanHosts) >= t.addressScanHosts;
+          if (over) s.fired = true;
           if (s.fired && fire === null) {
             fire = 'address-scan';
-            if (benignCalled) {
-              const e = evidence(s, hosts >= t.addressScanHosts);
-              why = `address-scan: ${addressText(rows.srcAddrs, v, i)} → port ${dport} of ${e.distinct}+ hosts, ${e.count} failed connections ${inWindow(e)}`;
-            }
+            fired = s;
+            crossed = over;
           }
         }
         if (proto === 6 && opens && LOGIN_PORTS.has(dport) && this.on['brute-force'] && fwdBytes > 0 && bwdBytes > 0 && durationUs < t.bruteForceMaxDurationS * 1e6) {
           const s = this.tables['brute-force'].touch((pair ??= `${src}|${dst}`), start);
-          if (++s.count >= t.bruteForceConnections) s.fired = true;
+          const over = ++s.count >= t.bruteForceConnections;
+          if (over) s.fired = true;
           if (s.fired && fire === null) {
             fire = 'brute-force';
-            if (benignCalled) {
-              const e = evidence(s, s.count >= t.bruteForceConnections);
-              why = `brute-force: ${addressText(rows.srcAddrs, v, i)} → ${addressText(rows.dstAddrs, v, i)}:${dport}, ${e.count} short logins ${inWindow(e)}`;
-            }
+            fired = s;
+            crossed = over;
           }
         }
         if (proto === 6 && opens && WEB_PORTS.has(dport) && this.on['http-flood']) {
           const s = this.tables['http-flood'].touch((pair ??= `${src}|${dst}`), start);
-          if (++s.count >= t.httpFloodConnections) s.fired = true;
+          const over = ++s.count >= t.httpFloodConnections;
+          if (over) s.fired = true;
           if (s.fired && fire === null) {
             fire = 'http-flood';
-            if (benignCalled) {
-              const e = evidence(s, s.count >= t.httpFloodConnections);
-              why = `http-flood: ${addressText(rows.srcAddrs, v, i)} → ${addressText(rows.dstAddrs, v, i)}:${dport}, ${e.count} connections ${inWindow(e)}`;
-            }
+            fired = s;
+            crossed = over;
           }
         }
       }
-      if (fire !== null && benignCalled) this.relabel(rows, i, fire, why);
+      if (fire !== null && benignCalled) this.relabel(rows, i, fire, reason(fire, evidence(fired!, crossed), rows, i));
     }
   }
 
@@ -403,6 +398,26 @@ export class ContextStage {
     rows.context[i] = why;
     this.relabelled[d]++;
     this.opts.onRelabel?.(rows, i, label);
+  }
+}
+
+/** The `context` text of flow `i`, relabelled by detector `d` on evidence `e`. */
+function reason(d: DetectorName, e: Evidence, rows: FlowRows, i: number): string {
+  const v = rows.ipVersions[i]!;
+  const src = addressText(rows.srcAddrs, v, i);
+  const dst = addressText(rows.dstAddrs, v, i);
+  const dport = rows.dstPorts[i]!;
+  switch (d) {
+    case 'flood':
+      return `flood: ${e.count} unanswered flows (${e.answered} answered) to ${dst}:${dport} ${inWindow(e)}`;
+    case 'port-scan':
+      return `port-scan: ${src} → ${e.distinct}+ ports of ${dst}, ${e.count} failed connections ${inWindow(e)}`;
+    case 'address-scan':
+      return `address-scan: ${src} → port ${dport} of ${e.distinct}+ hosts, ${e.count} failed connections ${inWindow(e)}`;
+    case 'brute-force':
+      return `brute-force: ${src} → ${dst}:${dport}, ${e.count} short logins ${inWindow(e)}`;
+    case 'http-flood':
+      return `http-flood: ${src} → ${dst}:${dport}, ${e.count} connections ${inWindow(e)}`;
   }
 }
 
