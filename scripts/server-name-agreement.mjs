@@ -3,7 +3,8 @@
 //   node scripts/server-name-agreement.mjs [CAPTURE...]     (default: every capture in ../shared/data/ndpi/pcap)
 //
 // For each capture: the sensor writes its flows (--profile fixed --ipv6, so flows of one packet and IPv6 flows are
-// written too); tshark lists every TLS ClientHello's tls.handshake.extensions_server_name, HTTP request's http.host
+// written too); tshark lists every TLS ClientHello's tls.handshake.extensions_server_name (over TCP, or over QUIC
+// from the Initial packets it decrypts), HTTP request's http.host
 // and DNS query's dns.qry.name (first occurrence in the frame) with the frame's time and 5-tuple. A flow's tshark
 // name is the first one whose frame has the flow's 5-tuple (either direction) and lies within its first and last
 // packet, normalised as the sensor stores names (lower case, no trailing dot, HTTP port cut, at most 253 bytes).
@@ -88,7 +89,7 @@ export function tsharkNames(pcap) {
     const src = ip4s || ip6s;
     const dst = ip4d || ip6d;
     if (!src || (!tcp && us === '')) continue;
-    // tshark decrypts QUIC's Initial and shows its ClientHello: 'quic', which the sensor does not read.
+    // tshark decrypts QUIC's Initial packets and shows their ClientHello: 'quic' (the sensor reads it too).
     const kind = sni ? (tcp ? 'tls' : 'quic') : host ? 'http' : qname ? 'dns' : null;
     if (kind === null) continue;
     const raw = sni || host || qname;

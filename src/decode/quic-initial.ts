@@ -17,7 +17,8 @@
  * packets in one datagram too) is put together per flow in a fixed slab of REASSEMBLY_FLOWS entries of
  * REASSEMBLY_BYTES each: an entry is taken by the flow's first Initial that decrypts, kept with the keys it used (a
  * client keeps the keys of its first Destination Connection ID when it changes to the server's), and freed when the
- * name is read or the ClientHello is complete; when all are in use the least recently used is taken over. Nothing
+ * name is read or the ClientHello is complete; when all are in use, a packet holding a ClientHello's start takes
+ * over the least recently used (a packet without one waits for a free entry). Nothing
  * is allocated after construction; bad bytes never throw (every length is checked against the datagram).
  */
 
@@ -186,7 +187,10 @@ export class QuicInitialReader {
       this.packet.set(buf.subarray(p, packetEnd));
       payload = this.unprotect(len, pn, this.derived, 0);
       if (payload < 0) return -1;
-      if (e < 0) e = this.take(slot);
+      // A new entry; when none is free, only a packet with the ClientHello's start takes over the least recently
+      // used one (so the later packets of a flow whose entry was taken over do not take over others in turn).
+      if (e < 0) e = this.take(slot, this.frames(-1, payload, len - TAG, v.google));
+      if (e < 0) return -1;
       this.keys.set(this.derived, e * KEYS);
       this.contiguous[e] = 0;
       this.arrived.fill(0, e * REASSEMBLY_BYTES, (e + 1) * REASSEMBLY_BYTES);
@@ -230,9 +234,10 @@ export class QuicInitialReader {
 
   /**
    * The frames of the plaintext `packet[p .. end)` (RFC 9000 §19, or gQUIC's numbering when `google`): CRYPTO data
-   * into entry `e`; stops at any frame not listed.
+   * into entry `e` (none when -1); stops at any frame not listed. Returns whether a CRYPTO frame starts at offset 0.
    */
-  private frames(e: number, p: number, end: number, google: boolean): void {
+  private frames(e: number, p: number, end: number, google: boolean): boolean {
+    let start = false;
     const pkt = this.packet;
     const crypto = google ? 0x08 : 0x06;
     while (p < end) {
@@ -244,22 +249,24 @@ export class QuicInitialReader {
         let n = 4;
         for (let i = 0; i < n && p >= 0; i++) {
           const x = this.varint(pkt, p, end);
-          if (x < 0) return;
+          if (x < 0) return start;
           p = this.at;
           if (i === 2) n += 2 * x + (type === 0x03 ? 3 : 0);
         }
         continue;
       }
-      if (type !== crypto) return;
+      if (type !== crypto) return start;
       const offset = this.varint(pkt, p, end);
-      if (offset < 0) return;
+      if (offset < 0) return start;
       const length = this.varint(pkt, this.at, end);
-      if (length < 0) return;
+      if (length < 0) return start;
       p = this.at;
-      if (p + length > end) return;
-      this.cryptoData(e, offset, p, length);
+      if (p + length > end) return start;
+      if (offset === 0 && length > 0) start = true;
+      if (e >= 0) this.cryptoData(e, offset, p, length);
       p += length;
     }
+    return start;
   }
 
   /** CRYPTO data `packet[from .. +length)` at stream offset `offset`, kept where it falls inside the entry. */
@@ -289,17 +296,17 @@ export class QuicInitialReader {
     return r;
   }
 
-  /** An entry for `slot`: a free one, else the least recently used. */
-  private take(slot: number): number {
-    let e = 0;
+  /** An entry for `slot`: a free one, else (when `evict`) the least recently used; -1 when none. */
+  private take(slot: number, evict: boolean): number {
+    let e = -1;
     for (let i = 0; i < REASSEMBLY_FLOWS; i++) {
       if (this.owner[i] === -1) {
         e = i;
         break;
       }
-      if (this.lastUsed[i]! < this.lastUsed[e]!) e = i;
+      if (evict && (e < 0 || this.lastUsed[i]! < this.lastUsed[e]!)) e = i;
     }
-    this.owner[e] = slot;
+    if (e >= 0) this.owner[e] = slot;
     return e;
   }
 
