@@ -1,7 +1,7 @@
 /**
  * QUIC server names (src/decode/quic-initial.ts): the client Initial packets of RFC 9001 appendix A.2 (v1) and
  * RFC 9369 appendix A.1 (v2), protected here with node:crypto (an implementation independent of ours) and checked
- * against the RFCs' published bytes; a ClientHello split over two packets (in order, reversed, coalesced in one
+ * against the RFCs' published bytes; Google QUIC's CHLO (cleartext, and in Q050's encrypted Initial); a ClientHello split over two packets (in order, reversed, coalesced in one
  * datagram, with the client's second DCID), the server's Initial and tampered packets (not read), bad frames inside
  * authentic packets, random and truncated packets (never a throw, nothing written outside the name's cell); then
  * through the CLI on captures built here and on two bundled nDPI captures: the flow's server_name and the
@@ -117,6 +117,28 @@ function clientHello(name: string, before = 0): number[] {
   return [1, ...u24(body.length), ...body];
 }
 
+/** Google QUIC's handshake message: "CHLO", the entry count (little-endian), 2 bytes, (tag, end offset) entries, values. */
+function chlo(tags: [string, string][]): number[] {
+  const le32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24];
+  let end = 0;
+  const entries = tags.flatMap(([t, v]) => [...ascii(t), ...le32((end += v.length))]);
+  return [...ascii('CHLO'), tags.length & 0xff, tags.length >> 8, 0, 0, ...entries, ...tags.flatMap(([, v]) => ascii(v))];
+}
+
+/**
+ * A Google QUIC packet with a public header (flags: version and 8-byte connection ID; a 1-byte packet number), the
+ * 12-byte hash of null encryption, and a STREAM frame on stream 1 holding `message` (`extra` bytes of another frame
+ * before it).
+ */
+function gquicPublic(version: string, message: number[], extra = 0): Uint8Array {
+  return Uint8Array.from([0x09, 1, 2, 3, 4, 5, 6, 7, 8, ...ascii(version), 1, ...new Array(12).fill(0x5a), ...new Array(extra).fill(0), 0xa0, 1, ...u16(message.length), ...message, ...new Array(200).fill(0)]);
+}
+
+/** Q046: the long header (type Initial, DCID of 8 bytes, 4-byte packet number), then as gquicPublic. */
+function gquicLong(version: string, message: number[]): Uint8Array {
+  return Uint8Array.from([0xc3, ...ascii(version), 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, ...new Array(12).fill(0x5a), 0xa0, 1, ...u16(message.length), ...message, ...new Array(200).fill(0)]);
+}
+
 const pad = (frames: number[], to = 1162): number[] => [...frames, ...new Array(Math.max(0, to - frames.length)).fill(0)];
 
 /** A reader, a name cell with guard bytes on both sides, and one read of a datagram. */
@@ -188,9 +210,44 @@ describe('QUIC Initial: the RFC test vectors', () => {
     const p = rfcPacket(V1);
     const versioned = (v: number): Uint8Array => Uint8Array.from([0xc0, v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff, 0, 0, 0]);
     expect(isQuicInitialCandidate(Uint8Array.from([0x40, ...p.subarray(1)]), 0, p.length)).toBe(false); // short header
-    for (const v of [0x00000001, 0x6b3343cf, 0xff000017, 0xff00001d, 0xfaceb002, 0x54303530, 0x1a2a3a4a]) expect(isQuicInitialCandidate(versioned(v), 0, 8)).toBe(true);
-    for (const v of [0, 0x00000002, 0x51303530, 0xff000016, 0x12345678]) expect(isQuicInitialCandidate(versioned(v), 0, 8)).toBe(false);
+    for (const v of [0x00000001, 0x6b3343cf, 0xff000017, 0xff00001d, 0xfaceb002, 0x54303530, 0x51303530, 0x1a2a3a4a]) expect(isQuicInitialCandidate(versioned(v), 0, 8)).toBe(true);
+    for (const v of [0, 0x00000002, 0xff000016, 0x12345678, 0x51303630]) expect(isQuicInitialCandidate(versioned(v), 0, 8)).toBe(false);
     expect(isQuicInitialCandidate(p, 0, 6)).toBe(false);
+    // Google QUIC's public header: the version after the connection ID when the flags say both are there.
+    expect(isQuicInitialCandidate(gquicPublic('Q043', chlo([])), 0, 40)).toBe(true);
+    const noVersionFlag = gquicPublic('Q043', chlo([]));
+    noVersionFlag[0] = 0x08;
+    expect(isQuicInitialCandidate(noVersionFlag, 0, 40)).toBe(false);
+  });
+});
+
+describe("Google QUIC: the CHLO's SNI tag", () => {
+  const tags: [string, string][] = [['PAD\0', '-'.repeat(20)], ['SNI\0', 'WWW.Example.com'], ['VER\0', 'Q043']];
+
+  it('in cleartext behind the public header (Q024-Q043) and the long header (Q046)', () => {
+    expect(new Harness().read(gquicPublic('Q043', chlo(tags)))).toEqual({ r: ServerNameRead.Found, name: 'www.example.com' });
+    expect(new Harness().read(gquicPublic('Q025', chlo(tags)))).toEqual({ r: ServerNameRead.Found, name: 'www.example.com' });
+    expect(new Harness().read(gquicLong('Q046', chlo(tags)))).toEqual({ r: ServerNameRead.Found, name: 'www.example.com' });
+  });
+
+  it('in the CRYPTO frames of an encrypted Q050 Initial (gQUIC frame numbers), over two packets', () => {
+    const Q050: Version = { number: 0x51303530, salt: '504574efd066fe2f9d945cfcdbd3a7f0d3b56b45', labels: 'quic', initialType: 0 };
+    const m = chlo([['PAD\0', '-'.repeat(900)], ['SNI\0', 'q050.example']]);
+    const frame = (offset: number, data: number[]): number[] => [0x08, 0x40 | (offset >> 8), offset & 0xff, 0x40 | (data.length >> 8), data.length & 0xff, ...data];
+    const dcid = bytes('5151515151515151');
+    const h = new Harness();
+    expect(h.read(protect({ v: Q050, dcid, frames: pad(frame(0, m.slice(0, 600)), 700) })).r).toBe(ServerNameRead.None);
+    expect(h.read(protect({ v: Q050, dcid, pn: 1, frames: pad(frame(600, m.slice(600)), 700) }))).toEqual({ r: ServerNameRead.Found, name: 'q050.example' });
+  });
+
+  it('no name: no SNI tag, end offsets going back, a value past the packet, a CHLO past the first 64 bytes', () => {
+    expect(new Harness().read(gquicPublic('Q043', chlo([['PAD\0', 'x'], ['VER\0', 'Q043']]))).r).toBe(ServerNameRead.None);
+    const back = chlo(tags);
+    back[8 + 8 + 4] = 0; // the SNI entry's end offset (little-endian) below the PAD entry's
+    expect(new Harness().read(gquicPublic('Q043', back)).r).toBe(ServerNameRead.None);
+    const packet = gquicPublic('Q043', chlo(tags));
+    expect(new Harness().read(packet.subarray(0, packet.length - 200 - 4 - 5)).r).toBe(ServerNameRead.None); // cut inside the SNI value
+    expect(new Harness().read(gquicPublic('Q043', chlo(tags), 40)).r).toBe(ServerNameRead.None);
   });
 });
 
@@ -287,7 +344,7 @@ describe('QUIC Initial: bad bytes', () => {
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1400 }), fc.constantFrom(0x00000001, 0x6b3343cf, 0xff00001d, 0x54303530), (tail, v) => {
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1400 }), fc.constantFrom(0x00000001, 0x6b3343cf, 0xff00001d, 0x54303530, 0x51303530, 0x51303436), (tail, v) => {
         const p = new Uint8Array([0xc0, v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff, ...tail]);
         expect(h.read(p).r).toBe(ServerNameRead.None);
       }),

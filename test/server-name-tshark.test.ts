@@ -15,8 +15,11 @@ import { compareWithNdpi, compareWithTshark, ndpiNames, sensorFlows, tsharkNames
 const TSHARK = commandWorks('tshark', ['--version']);
 const NDPI = join(SHARED, 'data/ndpi');
 const BUNDLED = ['zeek-wikipedia', 'zeek-http-vlan', 'cic2017-wednesday-tls-flow'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
-/** QUIC: drafts 23, 27/28 and 29, mvfst's draft-22 and draft-27, Google's T050, and 63 interop servers (reserved versions). */
-const QUIC_NDPI = ['quic-23.pcap', 'quic-28.pcap', 'quic-29.pcap', 'quic-mvfst-22.pcap', 'quic-mvfst-27.pcapng', 'quic_t50.pcap', 'quic_interop_V.pcapng'].map((n) => join(NDPI, 'pcap', n));
+/**
+ * QUIC: drafts 23, 27/28 and 29, mvfst's draft-22 and draft-27, Google's T050, 63 interop servers (reserved
+ * versions); Google QUIC's CHLO in Q043, Q046 and (encrypted) Q050.
+ */
+const QUIC_NDPI = ['quic-23.pcap', 'quic-28.pcap', 'quic-29.pcap', 'quic-mvfst-22.pcap', 'quic-mvfst-27.pcapng', 'quic_t50.pcap', 'quic_interop_V.pcapng', 'quic_q43.pcap', 'quic_q46_b.pcap', 'gquic.pcap'].map((n) => join(NDPI, 'pcap', n));
 const FROM_NDPI = ['443-curl.pcap', '443-safari.pcap', 'google_ssl.pcap', 'http.pcapng', 'dns_ambiguous_names.pcap', 'tls_port_80.pcapng', 'tls_heur__vmess-websocket.pcapng', 'sites.pcapng'].map((n) => join(NDPI, 'pcap', n));
 
 interface Compared {
@@ -27,7 +30,7 @@ interface Compared {
   flow: { src_ip: string; src_port: number; dst_ip: string; dst_port: number; protocol: number };
 }
 
-/** Every flow of the captures compared; returns the named flows per kind ('tls', 'quic', 'http', 'dns'). */
+/** Every flow of the captures compared; returns the named flows per kind ('tls', 'quic', 'gquic', 'http', 'dns'). */
 function check(pcaps: string[]): Record<string, number> {
   const named: Record<string, number> = {};
   for (const pcap of pcaps) {
@@ -66,5 +69,6 @@ describe.skipIf(!TSHARK)(`server names against tshark${TSHARK ? '' : ' (skipped:
   it.skipIf(!quicPresent)(`nDPI's QUIC captures: every version the sensor reads, the same names as tshark${quicPresent ? '' : ' (skipped: ../shared/data/ndpi is absent)'}`, () => {
     const named = check(QUIC_NDPI);
     expect(named.quic).toBeGreaterThanOrEqual(69);
+    expect(named.gquic).toBe(3);
   });
 });

@@ -9,9 +9,11 @@
  * Versions: QUIC v1 (RFC 9000), v2 (RFC 9369: its own salt, labels and Initial type bits), the IETF drafts 23 to 34,
  * Facebook mvfst's draft versions (0xfaceb001 = draft-22, 0xfaceb002 / 0xfaceb00e = draft-27), Google's T050 and
  * T051 (TLS over IETF-style Initial packets, gQUIC frame numbers), and the reserved versions 0x?a?a?a?a a client sends
- * to force version negotiation (protected as draft-29). Not read: Google QUIC's own handshake (Q043-Q050, a CHLO message, not a
- * TLS ClientHello), 0-RTT packets (the name was in the Initial before them), Retry (no ClientHello), and a
- * ClientHello whose server_name lies beyond REASSEMBLY_BYTES or beyond the flow's first packets.
+ * to force version negotiation (protected as draft-29). Google QUIC's own handshake, a CHLO message whose `SNI` tag
+ * holds the name: in cleartext in the first packet for Q024-Q046 (its CHLO found within the packet's first bytes,
+ * behind the public or long header), in an encrypted Initial for Q050 (read as above). Not read: 0-RTT packets (the
+ * name was in the Initial before them), Retry (no ClientHello), and a ClientHello whose server_name lies beyond
+ * REASSEMBLY_BYTES or beyond the flow's first packets.
  *
  * A ClientHello split over several Initial packets (Chrome's post-quantum key share makes it ~1.8 kB; coalesced
  * packets in one datagram too) is put together per flow in a fixed slab of REASSEMBLY_FLOWS entries of
@@ -68,6 +70,8 @@ const DRAFT_22: QuicVersion = { salt: hex('7fbcdb0e7c66bbe9193a96cd21519ebd7a026
 /** Google's T050 and T051 (Chromium's quic_crypto salts for its TLS versions). */
 const T050: QuicVersion = { salt: hex('7ff579e5acd072915580304c43a2367c60488310'), ...v1Labels, google: true };
 const T051: QuicVersion = { salt: hex('7a4edef4e7ccee5fa4506c19124fc8ccda6e033d'), ...v1Labels, google: true };
+/** Google's Q050: a CHLO (not TLS) in CRYPTO frames of an IETF-style Initial. */
+const Q050: QuicVersion = { salt: hex('504574efd066fe2f9d945cfcdbd3a7f0d3b56b45'), ...v1Labels, google: true };
 
 /** The parameters of QUIC version `v`, or null when its Initial packets are not read. */
 export function quicVersion(v: number): QuicVersion | null {
@@ -80,17 +84,41 @@ export function quicVersion(v: number): QuicVersion | null {
   if (v === 0xfaceb002 || v === 0xfaceb00e) return DRAFT_23;
   if (v === 0x54303530) return T050;
   if (v === 0x54303531) return T051;
+  if (v === 0x51303530) return Q050;
   // A reserved version (RFC 9000 §15), sent to make the server answer with Version Negotiation: read as draft-29
   // (what Wireshark assumes, and what the clients of the time did); the tag says whether that was so.
   if ((v & 0x0f0f0f0f) === 0x0a0a0a0a) return DRAFT_29;
   return null;
 }
 
-/** Could the UDP payload `buf[start .. end)` be a QUIC long-header packet of a version read here? (Cheap.) */
+/**
+ * Could the UDP payload `buf[start .. end)` be a QUIC long-header packet of a version read here, or a Google QUIC
+ * packet in cleartext? (A few byte tests.)
+ */
 export function isQuicInitialCandidate(buf: Uint8Array, start: number, end: number): boolean {
-  if (end - start < 7 || (buf[start]! & 0x80) === 0) return false;
-  return quicVersion(((buf[start + 1]! << 24) | (buf[start + 2]! << 16) | (buf[start + 3]! << 8) | buf[start + 4]!) >>> 0) !== null;
+  if (end - start < 7) return false;
+  if ((buf[start]! & 0x80) !== 0 && quicVersion(((buf[start + 1]! << 24) | (buf[start + 2]! << 16) | (buf[start + 3]! << 8) | buf[start + 4]!) >>> 0) !== null) return true;
+  return gquicCleartext(buf, start, end);
 }
+
+/**
+ * A Google QUIC packet of a version whose handshake is in cleartext (Q024-Q046): the version `Q0dd` (dd < 50) after
+ * a long header's first byte (Q046), or in a public header with the version flag (0x01), after the 8-byte
+ * connection ID when its flag (0x08) is set.
+ */
+function gquicCleartext(buf: Uint8Array, p: number, end: number): boolean {
+  if (end - p < 13) return false;
+  const b0 = buf[p]!;
+  const v = (b0 & 0x80) !== 0 ? p + 1 : (b0 & 0x01) !== 0 ? ((b0 & 0x08) !== 0 ? p + 9 : p + 1) : -1;
+  if (v < 0) return false;
+  const d1 = buf[v + 2]!;
+  const d2 = buf[v + 3]!;
+  return buf[v] === 0x51 && buf[v + 1] === 0x30 && d1 >= 0x30 && d1 <= 0x34 && d2 >= 0x30 && d2 <= 0x39;
+}
+
+/** Where Google QUIC's cleartext CHLO is looked for: within this many bytes of the packet's start. */
+const GQUIC_CHLO_WITHIN = 64;
+const isChlo = (b: Uint8Array, p: number): boolean => b[p] === 0x43 && b[p + 1] === 0x48 && b[p + 2] === 0x4c && b[p + 3] === 0x4f;
 
 export class QuicInitialReader {
   /** Per entry: the flow slot it reassembles for (-1 = free), when it was last used, its keys, bytes contiguous from 0. */
@@ -125,6 +153,13 @@ export class QuicInitialReader {
    */
   read(slot: number, buf: Uint8Array, start: number, end: number, out: Uint8Array, outOff: number): ServerNameRead {
     if (end > buf.length) end = buf.length;
+    if (start < 0 || start >= end) return ServerNameRead.None;
+    if (gquicCleartext(buf, start, end)) {
+      // The CHLO, in the first packet's STREAM frame for stream 1, right after the headers and the 12-byte hash.
+      const stop = Math.min(end - 8, start + GQUIC_CHLO_WITHIN);
+      for (let q = start + 9; q <= stop; q++) if (isChlo(buf, q)) return this.chlo(buf, q, end, out, outOff);
+      return ServerNameRead.None;
+    }
     let entry = -1;
     let p = start;
     // Each long-header packet coalesced in the datagram (RFC 9000 §12.2); a short header takes the rest.
@@ -289,11 +324,46 @@ export class QuicInitialReader {
   private clientHello(e: number, out: Uint8Array, outOff: number): ServerNameRead {
     const base = e * REASSEMBLY_BYTES;
     const have = this.contiguous[e]!;
-    if (have < 4) return ServerNameRead.None;
-    const r = this.names.clientHello(this.data, base, base + have, out, outOff);
-    const whole = 4 + ((this.data[base + 1]! << 16) | (this.data[base + 2]! << 8) | this.data[base + 3]!);
-    if (r !== ServerNameRead.None || have >= whole || have === REASSEMBLY_BYTES || this.data[base] !== 1) this.owner[e] = -1;
+    if (have < 8) return ServerNameRead.None;
+    const d = this.data;
+    let r: ServerNameRead;
+    let whole: number;
+    if (isChlo(d, base)) {
+      // Q050's CHLO: its header, its tag table, then the values up to the last tag's end offset.
+      r = this.chlo(d, base, base + have, out, outOff);
+      const n = d[base + 4]! | (d[base + 5]! << 8);
+      const last = base + 8 + 8 * n - 4;
+      whole = n === 0 ? 8 : have >= 8 + 8 * n ? 8 + 8 * n + (d[last]! | (d[last + 1]! << 8) | (d[last + 2]! << 16)) + d[last + 3]! * 2 ** 24 : Infinity;
+    } else {
+      r = this.names.clientHello(d, base, base + have, out, outOff);
+      whole = d[base] !== 1 ? 0 : 4 + ((d[base + 1]! << 16) | (d[base + 2]! << 8) | d[base + 3]!);
+    }
+    if (r !== ServerNameRead.None || have >= whole || have === REASSEMBLY_BYTES) this.owner[e] = -1;
     return r;
+  }
+
+  /**
+   * Google QUIC's client hello at `buf[p ..]` (p at its tag "CHLO"), bounded by `end`: a uint16 count of entries
+   * (little-endian, as all of it), 2 bytes of padding, the entries (tag, end offset of its value: 4 bytes each),
+   * then the values; the value of the tag "SNI\0" as a name.
+   */
+  private chlo(buf: Uint8Array, p: number, end: number, out: Uint8Array, outOff: number): ServerNameRead {
+    if (p + 8 > end || !isChlo(buf, p)) return ServerNameRead.None;
+    const n = buf[p + 4]! | (buf[p + 5]! << 8);
+    const values = p + 8 + 8 * n;
+    let from = 0;
+    for (let i = 0; i < n; i++) {
+      const t = p + 8 + 8 * i;
+      if (t + 8 > end) return ServerNameRead.None;
+      const to = (buf[t + 4]! | (buf[t + 5]! << 8) | (buf[t + 6]! << 16)) + buf[t + 7]! * 2 ** 24;
+      if (to < from) return ServerNameRead.None;
+      if (buf[t] === 0x53 && buf[t + 1] === 0x4e && buf[t + 2] === 0x49 && buf[t + 3] === 0) {
+        if (values + to > end) return ServerNameRead.None;
+        return this.names.copyName(buf, values + from, to - from, out, outOff);
+      }
+      from = to;
+    }
+    return ServerNameRead.None;
   }
 
   /** An entry for `slot`: a free one, else (when `evict`) the least recently used; -1 when none. */
