@@ -288,11 +288,21 @@ function lastRound(out: Uint8Array, off: number, a: number, b: number, c: number
 
 // ---- AES-128-GCM decryption ----------------------------------------------------------------------------------------
 
+/**
+ * GHASH's reduction of the 4 bits a right shift by 4 drops (SP 800-38D's R = 0xe1 || 0^120, shifted by 0 to 3),
+ * as the top 16 bits of the first word.
+ */
+const GHASH_LAST4 = new Uint32Array(16);
+for (let r = 0; r < 16; r++) for (let k = 0; k < 4; k++) if ((r >> k) & 1) GHASH_LAST4[r] = GHASH_LAST4[r]! ^ (0xe100 >>> (3 - k));
+
 /** AES-128-GCM with a 12-byte nonce and a 16-byte tag: `setKey`, then `open` each message. */
 export class Aes128Gcm {
   private readonly aes = new Aes128();
-  /** The hash key H = E(K, 0^128), as four big-endian words. */
-  private readonly h = new Uint32Array(4);
+  /**
+   * n·H for each 4-bit n (bits read most significant first, as GCM numbers them), as four big-endian words each
+   * (word w of entry n at [4n + w]): GHASH takes 4 bits a step (the table method of the GCM paper, §4.1).
+   */
+  private readonly table = new Uint32Array(64);
   /** GHASH's running value, four big-endian words. */
   private readonly y = new Uint32Array(4);
   private readonly counter = new Uint8Array(16);
@@ -303,7 +313,22 @@ export class Aes128Gcm {
     this.aes.setKey(key, off);
     this.block.fill(0);
     this.aes.encryptBlock(this.block, 0, this.block, 0);
-    for (let i = 0; i < 4; i++) this.h[i] = readU32(this.block, 4 * i);
+    const t = this.table;
+    t.fill(0);
+    // Entry 8 (bits 1000) is H; 4, 2, 1 are H·x, H·x^2, H·x^3 (each a right shift with reduction); the rest sums.
+    let v0 = readU32(this.block, 0), v1 = readU32(this.block, 4), v2 = readU32(this.block, 8), v3 = readU32(this.block, 12);
+    for (let i = 8; i >= 1; i >>= 1) {
+      t[4 * i] = v0;
+      t[4 * i + 1] = v1;
+      t[4 * i + 2] = v2;
+      t[4 * i + 3] = v3;
+      const lsb = v3 & 1;
+      v3 = (v3 >>> 1) | (v2 << 31);
+      v2 = (v2 >>> 1) | (v1 << 31);
+      v1 = (v1 >>> 1) | (v0 << 31);
+      v0 = (v0 >>> 1) ^ (lsb ? 0xe1000000 : 0);
+    }
+    for (let i = 2; i <= 8; i *= 2) for (let j = 1; j < i; j++) for (let w = 0; w < 4; w++) t[4 * (i + j) + w] = t[4 * i + w]! ^ t[4 * j + w]!;
     return this;
   }
 
@@ -348,7 +373,10 @@ export class Aes128Gcm {
     for (let p = 0; p < len; p += 16) this.ghashBlock(buf, off + p, Math.min(16, len - p));
   }
 
-  /** Y = (Y xor X) · H in GF(2^128) (SP 800-38D Algorithm 1: bit by bit, right shifts, R = 0xe1 || 0^120). */
+  /**
+   * Y = (Y xor X) · H in GF(2^128): Horner over X's 4-bit pieces from the last, Z = Z·x^4 + n·H (the multiply by
+   * x^4 is a right shift by 4, the bits it drops folded back by GHASH_LAST4).
+   */
   private ghashBlock(buf: Uint8Array, off: number, len: number): void {
     const y = this.y;
     const b = this.block;
@@ -356,25 +384,23 @@ export class Aes128Gcm {
       b.fill(0);
       for (let i = 0; i < len; i++) b[i] = buf[off + i]!;
     }
-    const x0 = y[0]! ^ readU32(b, 0);
-    const x1 = y[1]! ^ readU32(b, 4);
-    const x2 = y[2]! ^ readU32(b, 8);
-    const x3 = y[3]! ^ readU32(b, 12);
+    for (let i = 0; i < 4; i++) writeU32(b, 4 * i, y[i]! ^ readU32(b, 4 * i));
+    const t = this.table;
     let z0 = 0, z1 = 0, z2 = 0, z3 = 0;
-    let v0 = this.h[0]!, v1 = this.h[1]!, v2 = this.h[2]!, v3 = this.h[3]!;
-    for (let i = 0; i < 128; i++) {
-      const word = i < 32 ? x0 : i < 64 ? x1 : i < 96 ? x2 : x3;
-      if ((word >>> (31 - (i & 31))) & 1) {
-        z0 ^= v0;
-        z1 ^= v1;
-        z2 ^= v2;
-        z3 ^= v3;
+    for (let i = 15; i >= 0; i--) {
+      const x = b[i]!;
+      for (let half = 0; half < 2; half++) {
+        const n = half === 0 ? x & 0x0f : x >>> 4;
+        const rem = z3 & 0x0f;
+        z3 = (z3 >>> 4) | (z2 << 28);
+        z2 = (z2 >>> 4) | (z1 << 28);
+        z1 = (z1 >>> 4) | (z0 << 28);
+        z0 = (z0 >>> 4) ^ (GHASH_LAST4[rem]! << 16);
+        z0 ^= t[4 * n]!;
+        z1 ^= t[4 * n + 1]!;
+        z2 ^= t[4 * n + 2]!;
+        z3 ^= t[4 * n + 3]!;
       }
-      const lsb = v3 & 1;
-      v3 = (v3 >>> 1) | (v2 << 31);
-      v2 = (v2 >>> 1) | (v1 << 31);
-      v1 = (v1 >>> 1) | (v0 << 31);
-      v0 = (v0 >>> 1) ^ (lsb ? 0xe1000000 : 0);
     }
     y[0] = z0;
     y[1] = z1;

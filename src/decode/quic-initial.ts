@@ -196,11 +196,6 @@ export class QuicInitialReader {
     return entry < 0 ? ServerNameRead.None : this.clientHello(entry, out, outOff);
   }
 
-  /** Free the entries (a new capture, a test). */
-  clear(): void {
-    this.owner.fill(-1);
-  }
-
   /**
    * One Initial packet `buf[p .. packetEnd)`, its packet number at `pnOff`: decrypt it with the flow's entry's keys
    * or, failing that, with keys from its DCID (then the entry starts again); add its CRYPTO data to the entry.
