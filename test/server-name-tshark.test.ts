@@ -54,7 +54,7 @@ describe.skipIf(!TSHARK)(`server names against tshark${TSHARK ? '' : ' (skipped:
   });
 
   const present = FROM_NDPI.every((p) => existsSync(p));
-  it.skipIf(!present)(`nDPI captures: curl and browser TLS, HTTP, DNS, TLS on port 80 and after SOCKS on 127.0.0.1${present ? '' : ' (skipped: ../shared/data/ndpi is absent)'}`, () => {
+  it.skipIf(!present)(`nDPI captures: curl and browser TLS, QUIC, HTTP, DNS, TLS on port 80 and after SOCKS on 127.0.0.1${present ? '' : ' (skipped: ../shared/data/ndpi is absent)'}`, () => {
     const named = check(FROM_NDPI);
     expect(named.tls).toBeGreaterThanOrEqual(55);
     expect(named.http).toBeGreaterThanOrEqual(2);
