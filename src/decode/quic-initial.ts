@@ -209,12 +209,12 @@ export class QuicInitialReader {
     for (let i = 0; i < REASSEMBLY_FLOWS; i++) if (this.owner[i] === slot) e = i;
     let payload = -1;
     if (e >= 0) {
-      this.packet.set(buf.subarray(p, packetEnd));
+      this.copyPacket(buf, p, len);
       payload = this.unprotect(len, pn, this.keys, e * KEYS);
     }
     if (payload < 0) {
       this.deriveKeys(buf, dcid, dcidLen, v);
-      this.packet.set(buf.subarray(p, packetEnd));
+      this.copyPacket(buf, p, len); // again: a failed try changed the copy's header
       payload = this.unprotect(len, pn, this.derived, 0);
       if (payload < 0) return -1;
       // A new entry; when none is free, only a packet with the ClientHello's start takes over the least recently
@@ -228,6 +228,12 @@ export class QuicInitialReader {
     this.lastUsed[e] = ++this.clock;
     this.frames(e, payload, len - TAG, v.google);
     return e;
+  }
+
+  /** `buf[p .. p+len)` into the packet buffer (a loop: a subarray would be an object per packet). */
+  private copyPacket(buf: Uint8Array, p: number, len: number): void {
+    const pkt = this.packet;
+    for (let i = 0; i < len; i++) pkt[i] = buf[p + i]!;
   }
 
   /** The client's Initial keys for the DCID `buf[dcid .. +dcidLen)` (RFC 9001 §5.2, §5.1) into `derived`. */

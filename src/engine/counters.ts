@@ -27,7 +27,7 @@ export const EngineCounter = {
   ServerNamesTruncated: 8,
   /** Server names with a byte outside printable ASCII, dropped. */
   ServerNamesNotPrintable: 9,
-  /** Of the server names, those read from a QUIC Initial packet's ClientHello. */
+  /** Of the server names, those read from QUIC (an Initial packet's ClientHello, Google QUIC's CHLO). */
   ServerNamesQuic: 10,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [

@@ -31,7 +31,7 @@ export interface NameCounters {
   truncated: number;
   /** Names with a byte outside printable ASCII, dropped (the flow keeps no name). */
   notPrintable: number;
-  /** Of the names kept, those read from a QUIC Initial's ClientHello. */
+  /** Of the names kept, those read from QUIC (an Initial's ClientHello, Google QUIC's CHLO). */
   quic: number;
 }
 
