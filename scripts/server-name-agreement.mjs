@@ -3,7 +3,8 @@
 //   node scripts/server-name-agreement.mjs [CAPTURE...]     (default: every capture in ../shared/data/ndpi/pcap)
 //
 // For each capture: the sensor writes its flows (--profile fixed --ipv6, so flows of one packet and IPv6 flows are
-// written too); tshark lists every TLS ClientHello's tls.handshake.extensions_server_name, HTTP request's http.host
+// written too); tshark lists every TLS ClientHello's tls.handshake.extensions_server_name (over TCP, or over QUIC
+// from the Initial packets it decrypts), Google QUIC CHLO's gquic.tag.sni, HTTP request's http.host
 // and DNS query's dns.qry.name (first occurrence in the frame) with the frame's time and 5-tuple. A flow's tshark
 // name is the first one whose frame has the flow's 5-tuple (either direction) and lies within its first and last
 // packet, normalised as the sensor stores names (lower case, no trailing dot, HTTP port cut, at most 253 bytes).
@@ -70,28 +71,29 @@ function epochUs(text) {
 
 const FIELDS = [
   'frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport',
-  'tls.handshake.extensions_server_name', 'http.host', 'dns.qry.name', 'tcp.segment.count',
+  'tls.handshake.extensions_server_name', 'http.host', 'dns.qry.name', 'tcp.segment.count', 'gquic.tag.sni',
 ];
 
 /** tshark's names in `pcap`: per frame with one, its time, 5-tuple key, kind, normalised name and raw text. */
 export function tsharkNames(pcap) {
   const args = ['-r', pcap, '-n', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
   for (const f of FIELDS) args.push('-e', f);
-  args.push('-Y', 'tls.handshake.type == 1 || http.request || ((dns || mdns) && dns.flags.response == 0)');
+  args.push('-Y', 'tls.handshake.type == 1 || gquic.tag.sni || http.request || ((dns || mdns) && dns.flags.response == 0)');
   const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`tshark on ${pcap}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
   const out = [];
   for (const line of r.stdout.split('\n')) {
     if (line === '') continue;
-    const [time, ip4s, ip4d, ip6s, ip6d, ts, td, us, ud, sni, host, qname, segments] = line.split('\t');
+    const [time, ip4s, ip4d, ip6s, ip6d, ts, td, us, ud, sni, host, qname, segments, gsni] = line.split('\t');
     const tcp = ts !== '';
     const src = ip4s || ip6s;
     const dst = ip4d || ip6d;
     if (!src || (!tcp && us === '')) continue;
-    // tshark decrypts QUIC's Initial and shows its ClientHello: 'quic', which the sensor does not read.
-    const kind = sni ? (tcp ? 'tls' : 'quic') : host ? 'http' : qname ? 'dns' : null;
+    // tshark decrypts QUIC's Initial packets and shows their ClientHello: 'quic' (the sensor reads it too).
+    // Google QUIC's CHLO: its SNI tag, 'gquic'.
+    const kind = sni ? (tcp ? 'tls' : 'quic') : gsni ? 'gquic' : host ? 'http' : qname ? 'dns' : null;
     if (kind === null) continue;
-    const raw = sni || host || qname;
+    const raw = sni || gsni || host || qname;
     out.push({
       us: epochUs(time),
       key: tcp ? tupleKey(6, src, Number(ts), dst, Number(td)) : tupleKey(17, src, Number(us), dst, Number(ud)),

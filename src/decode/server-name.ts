@@ -6,7 +6,7 @@
  *
  * One segment at a time: there is no TCP reassembly, so a ClientHello whose SNI extension lies past the first
  * segment (large post-quantum key shares push it into the second one), or a request whose Host line is not in its
- * first segment, gives no name. QUIC's ClientHello is encrypted in its Initial packet and is not read.
+ * first segment, gives no name. QUIC's ClientHello, encrypted in its Initial packets, is read by quic-initial.ts.
  *
  * The name is written as ASCII bytes, lower-cased, without a trailing dot, at most SERVER_NAME_MAX bytes (longer:
  * cut there, `Truncated`). A name with a byte outside printable ASCII (0x20-0x7e) is not written (`NotPrintable`).
@@ -65,9 +65,18 @@ export class ServerNameReader {
   private tlsClientHello(buf: Uint8Array, p: number, end: number, out: Uint8Array, outOff: number): ServerNameRead {
     if (end - p < 9 || buf[p + 1] !== 0x03 || buf[p + 2]! > 0x04) return ServerNameRead.None;
     const recordEnd = p + 5 + ((buf[p + 3]! << 8) | buf[p + 4]!);
-    if (recordEnd < end) end = recordEnd;
-    p += 5;
-    if (p + 4 > end || buf[p] !== 1) return ServerNameRead.None; // handshake type client_hello
+    return this.clientHello(buf, p + 5, recordEnd < end ? recordEnd : end, out, outOff);
+  }
+
+  /**
+   * A ClientHello handshake message (RFC 8446 §4.1.2) at `buf[p ..]`, bounded by `end`: its first host_name. Shared
+   * by TLS over TCP (the message inside a record) and QUIC (decode/quic-initial.ts: the message from the Initial
+   * packets' CRYPTO frames). Resets `length` like `read`.
+   */
+  clientHello(buf: Uint8Array, p: number, end: number, out: Uint8Array, outOff: number): ServerNameRead {
+    this.length = 0;
+    if (end > buf.length) end = buf.length;
+    if (p < 0 || p + 4 > end || buf[p] !== 1 || outOff < 0 || outOff + SERVER_NAME_MAX > out.length) return ServerNameRead.None; // handshake type client_hello
     const helloEnd = p + 4 + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!);
     if (helloEnd < end) end = helloEnd;
     p += 4 + 2 + 32; // handshake header, legacy_version, random
@@ -215,8 +224,11 @@ export class ServerNameReader {
     return truncated ? ServerNameRead.Truncated : ServerNameRead.Found;
   }
 
-  /** Copy `buf[p .. p+len)` as a name: printable ASCII only, lower-cased, trailing dot removed, cut at the maximum. */
-  private copyName(buf: Uint8Array, p: number, len: number, out: Uint8Array, outOff: number): ServerNameRead {
+  /**
+   * Copy `buf[p .. p+len)` as a name: printable ASCII only, lower-cased, trailing dot removed, cut at the maximum.
+   * Also used by quic-initial.ts for the SNI tag of Google QUIC's CHLO.
+   */
+  copyName(buf: Uint8Array, p: number, len: number, out: Uint8Array, outOff: number): ServerNameRead {
     if (p + len > buf.length) return ServerNameRead.None;
     if (len > 0 && buf[p + len - 1] === DOT) len--;
     if (len <= 0) return ServerNameRead.None;

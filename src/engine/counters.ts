@@ -27,6 +27,8 @@ export const EngineCounter = {
   ServerNamesTruncated: 8,
   /** Server names with a byte outside printable ASCII, dropped. */
   ServerNamesNotPrintable: 9,
+  /** Of the server names, those read from QUIC (an Initial packet's ClientHello, Google QUIC's CHLO). */
+  ServerNamesQuic: 10,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.cic_dropped_fin',
@@ -39,6 +41,7 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.server_names',
   'flow.server_names_truncated',
   'flow.server_names_not_printable',
+  'flow.server_names_quic',
 ];
 
 /** One printed counter: from the read statuses (`read`) or the engine's own, a packet reason or information. */
@@ -74,6 +77,7 @@ export const COUNTERS: readonly CounterSource[] = [
   own(EngineCounter.ServerNames, false),
   own(EngineCounter.ServerNamesTruncated, false),
   own(EngineCounter.ServerNamesNotPrintable, false),
+  own(EngineCounter.ServerNamesQuic, false),
 ];
 
 /**

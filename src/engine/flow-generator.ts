@@ -62,6 +62,7 @@ export abstract class FlowGenerator {
       found: EngineCounter.ServerNames,
       truncated: EngineCounter.ServerNamesTruncated,
       notPrintable: EngineCounter.ServerNamesNotPrintable,
+      quic: EngineCounter.ServerNamesQuic,
     });
     this.retx = rules.countsRetransmissions
       ? new RetransmissionSet(Math.min(1 << 24, maxFlows * 64), () => this.liveSerials())

@@ -11,7 +11,9 @@
  * and a flow that starts with the same key within RECENT_US of its end takes it. It keeps looking, and a name of
  * its own (a new DNS query on the same ports) replaces the one it took.
  */
+import { QuicInitialReader, isQuicInitialCandidate } from '../decode/quic-initial.js';
 import { SERVER_NAME_MAX, ServerNameRead, ServerNameReader } from '../decode/server-name.js';
+import { PROTO_UDP } from '../decode/transport.js';
 import { KEY_WORDS } from './flow-table.js';
 
 /** Payload packets looked at in each direction before giving up (the contract's bound). */
@@ -29,6 +31,8 @@ export interface NameCounters {
   truncated: number;
   /** Names with a byte outside printable ASCII, dropped (the flow keeps no name). */
   notPrintable: number;
+  /** Of the names kept, those read from QUIC (an Initial's ClientHello, Google QUIC's CHLO). */
+  quic: number;
 }
 
 export class ServerNames {
@@ -39,6 +43,8 @@ export class ServerNames {
   /** Per slot and endpoint (2 × slot + 0 from endpoint A, + 1 from B): payload packets looked at; 0xff = done. */
   private readonly looked: Uint8Array;
   private readonly reader = new ServerNameReader();
+  /** QUIC flows: the ClientHello in the client's Initial packets, put together across packets (decode/quic-initial.ts). */
+  private readonly quic = new QuicInitialReader(this.reader);
   /** Where a read is written before it is kept (a name taken over stays whole when a read fails half-way). */
   private readonly scratch = new Uint8Array(SERVER_NAME_MAX);
   /** The memory of recent conversations: per entry its key, its name and length, and when its flow ended (µs). */
@@ -95,7 +101,10 @@ export class ServerNames {
     const k = 2 * slot + (fromA ? 0 : 1);
     if (this.looked[k]! >= LOOK_PACKETS) return;
     this.looked[k]!++;
-    const r = this.reader.read(buf, start, start + payload, proto, srcPort, dstPort, this.scratch, 0);
+    const quic = proto === PROTO_UDP && isQuicInitialCandidate(buf, start, start + payload);
+    let r = quic ? this.quic.read(slot, buf, start, start + payload, this.scratch, 0) : ServerNameRead.None;
+    const fromQuic = r !== ServerNameRead.None;
+    if (!fromQuic) r = this.reader.read(buf, start, start + payload, proto, srcPort, dstPort, this.scratch, 0);
     if (r === ServerNameRead.None) return;
     // The first name ends the search, kept or not.
     this.looked[2 * slot] = 0xff;
@@ -109,6 +118,7 @@ export class ServerNames {
     this.bytes.set(this.scratch.subarray(0, this.reader.length), slot * SERVER_NAME_MAX);
     c.counts[c.found]!++;
     if (r === ServerNameRead.Truncated) c.counts[c.truncated]!++;
+    if (fromQuic) c.counts[c.quic]!++;
   }
 
   /** Copy the name of `slot` to row `i` of a batch's name columns (flow-batch.ts). */
