@@ -27,6 +27,12 @@ export const EngineCounter = {
   ServerNamesTruncated: 8,
   /** Server names with a byte outside printable ASCII, dropped. */
   ServerNamesNotPrintable: 9,
+  /** DNS responses read that named at least one address (decode/dns-answers.ts). */
+  DnsAnswers: 10,
+  /** Addresses held in the table of DNS-given names (flows/address-names.ts), at the time of the accounting. */
+  DnsAddresses: 11,
+  /** Flows written with a name from a DNS answer for their server's address (carried over ones included). */
+  ServerNamesFromDns: 12,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.cic_dropped_fin',
@@ -39,6 +45,9 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.server_names',
   'flow.server_names_truncated',
   'flow.server_names_not_printable',
+  'flow.dns_answers',
+  'flow.dns_addresses',
+  'flow.server_names_from_dns',
 ];
 
 /** One printed counter: from the read statuses (`read`) or the engine's own, a packet reason or information. */
@@ -74,6 +83,9 @@ export const COUNTERS: readonly CounterSource[] = [
   own(EngineCounter.ServerNames, false),
   own(EngineCounter.ServerNamesTruncated, false),
   own(EngineCounter.ServerNamesNotPrintable, false),
+  own(EngineCounter.DnsAnswers, false),
+  own(EngineCounter.DnsAddresses, false),
+  own(EngineCounter.ServerNamesFromDns, false),
 ];
 
 /**

@@ -10,6 +10,7 @@ export {
   FlowEnd,
   newFlowRows,
   serverName,
+  serverNameSource,
   type FlowIdentity,
   type FlowIdentityColumns,
   type FlowRows,
