@@ -9,6 +9,8 @@ import type { FlowIdentityColumns } from '../features/flow-columns.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
 import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from '../flows/server-names.js';
 
+export { SERVER_NAME_SOURCE_NAMES, ServerNameSource };
+
 export { CellKind, type FlowIdentity, type FlowIdentityColumns, type IdentityFormat, type ProfileColumns } from '../features/flow-columns.js';
 
 /** Why a flow ended: the engine's code per row (`FlowRows.endReasons`); names as JSON output spells them. */

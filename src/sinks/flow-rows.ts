@@ -11,6 +11,8 @@ export {
   newFlowRows,
   serverName,
   serverNameSource,
+  SERVER_NAME_SOURCE_NAMES,
+  ServerNameSource,
   type FlowIdentity,
   type FlowIdentityColumns,
   type FlowRows,

@@ -13,7 +13,7 @@ import type { SinkErrorKind } from './flow-rows.js';
 import type { FromWorker, ToWorker, WorkerInit } from './sqlite.js';
 import { IdentityText } from '../features/identity-text.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
-import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from '../flows/server-names.js';
+import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from './flow-rows.js';
 import {
   DELETE_FEATURE_BLOCK_SQL,
   HOT_FEATURES,
