@@ -257,7 +257,33 @@ export function compareDnsNames(flows, answers) {
   return res;
 }
 
-/** Each DNS-named sensor flow whose 5-tuple nDPI named (Hostname/SNI): 'same' or 'different' (first such flow per 5-tuple). */
+/**
+ * nDPI's flows (TCP and UDP) from its result file: protocol number, endpoints, nDPI protocol, its Hostname/SNI
+ * (or null) and its first-packet classification (`FPC: ID/APP, Confidence: HOW`: `DNS` when nDPI itself took the
+ * application from a DNS answer it saw for the address).
+ */
+export function ndpiFlows(outFile) {
+  const res = [];
+  for (const line of readFileSync(outFile, 'utf8').split('\n')) {
+    const m = /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/.exec(line);
+    if (!m) continue;
+    const ep = (s) => {
+      const i = s.lastIndexOf(':');
+      return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
+    };
+    const [a, ap] = ep(m[2]);
+    const [b, bp] = ep(m[3]);
+    const name = /\[Hostname\/SNI: ([^\]]*)\]/.exec(line)?.[1].toLowerCase() || null;
+    const fpc = /\[FPC: [\d.]+\/([^,\]]+), Confidence: ([^\]]+)\]/.exec(line);
+    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], name, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null });
+  }
+  return res;
+}
+
+/**
+ * Each DNS-named sensor flow (the first per 5-tuple) that nDPI lists: 'same' or 'different' against nDPI's
+ * Hostname/SNI where it has one, else 'ndpi-none' (with nDPI's protocol and first-packet classification).
+ */
 export function compareDnsWithNdpi(flows, ndpi) {
   const byKey = new Map(ndpi.map((n) => [n.key, n]));
   const seen = new Set();
@@ -266,9 +292,10 @@ export function compareDnsWithNdpi(flows, ndpi) {
     if (f.server_name_source !== 'dns') continue;
     const key = tupleKey(f.protocol, f.src_ip, f.src_port, f.dst_ip, f.dst_port);
     const n = byKey.get(key);
-    if (!n || n.name === '' || seen.has(key)) continue;
+    if (!n || seen.has(key)) continue;
     seen.add(key);
-    res.push({ ...n, sensor: f.server_name, verdict: f.server_name === n.name.slice(0, MAX) ? 'same' : 'different' });
+    const verdict = n.name === null ? 'ndpi-none' : f.server_name === n.name.slice(0, MAX) ? 'same' : 'different';
+    res.push({ ...n, sensor: f.server_name, verdict });
   }
   return res;
 }
@@ -306,9 +333,9 @@ async function main() {
     }
     const out = join(NDPI, 'result', `${basename(pcap)}.out`);
     if (existsSync(out)) {
-      for (const n of compareDnsWithNdpi(flows, ndpiNames(out))) {
-        add(dnsNdpiTotals, `${n.verdict} ${n.app.split('.')[0]}`);
-        examples.push(`${basename(pcap)}: DNS-named, nDPI ${n.app} ${n.key} nDPI=${JSON.stringify(n.name)} sensor=${JSON.stringify(n.sensor)}${n.verdict === 'same' ? ' (same)' : ''}`);
+      for (const n of compareDnsWithNdpi(flows, ndpiFlows(out))) {
+        add(dnsNdpiTotals, `${n.verdict}${n.fpc?.endsWith('by DNS') ? ' (nDPI: application by DNS)' : ''}`);
+        examples.push(`${basename(pcap)}: DNS-named ${n.verdict}: nDPI ${n.app} (FPC ${n.fpc}) ${n.key} nDPI=${JSON.stringify(n.name)} sensor=${JSON.stringify(n.sensor)}`);
       }
       for (const n of compareWithNdpi(flows, ndpiNames(out))) {
         add(ndpiTotals, `${n.verdict} ${n.app.split('.')[0]}`);
@@ -322,7 +349,7 @@ async function main() {
   for (const [k, v] of Object.entries(ndpiTotals).sort()) console.log(`  ${k}: ${v}`);
   console.log('Flows without a name of their own against the name tshark\'s DNS answers give their server address:');
   for (const [k, v] of Object.entries(dnsTotals).sort()) console.log(`  ${k}: ${v}`);
-  console.log('DNS-named flows whose 5-tuple nDPI names (Hostname/SNI), verdict and nDPI protocol:');
+  console.log('DNS-named flows against nDPI\'s flow of the same 5-tuple (its Hostname/SNI where it has one):');
   for (const [k, v] of Object.entries(dnsNdpiTotals).sort()) console.log(`  ${k}: ${v}`);
   console.log(`\nDisagreements (${examples.length}):`);
   for (const e of examples) console.log(`  ${e}`);
