@@ -99,7 +99,8 @@ export class DnsAnswerReader {
           if (owner > 0 && this.chainIndex(this.owner, owner) >= 0) {
             const t = this.readName(buf, msg, rdata, next, this.target, 0);
             if (t > 0 && this.chainIndex(this.target, t) < 0) {
-              this.chain.set(this.target.subarray(0, t), this.chainCount * NAME_BUF);
+              const off = this.chainCount * NAME_BUF;
+              for (let k = 0; k < t; k++) this.chain[off + k] = this.target[k]!;
               this.chainLengths[this.chainCount++] = t;
               added = true;
             }

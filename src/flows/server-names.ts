@@ -93,7 +93,8 @@ export class ServerNames {
 
   /** Name the flow in `slot`, which has none, with `name[0 .. n)` from a DNS answer for its server's address. */
   give(slot: number, name: Uint8Array, n: number): void {
-    this.bytes.set(name.subarray(0, n), slot * SERVER_NAME_MAX);
+    const to = slot * SERVER_NAME_MAX;
+    for (let k = 0; k < n; k++) this.bytes[to + k] = name[k]!;
     this.lengths[slot] = n;
     this.sources[slot] = ServerNameSource.Dns;
   }
