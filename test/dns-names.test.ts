@@ -307,12 +307,22 @@ describe('flows named from DNS answers (engine, CLI)', () => {
     for (const k of ['flow.dns_answers', 'flow.dns_addresses', 'flow.server_names_from_dns']) expect(two.info[k]).toBe(one.info[k]);
   });
 
-  it('a connection cut into several flows (cic2017, at the first FIN) keeps the DNS name, and its source, in each', async () => {
-    const cut = [answer(T0, 'www.netflix.com', CDN, 300), ...conversation(T0 + 1e6, 40010, [CDN, 443], [[true, filler(20)], [false, filler(20)]])];
+  it('a connection cut into several flows (cic2017, at the first FIN) keeps the DNS name, and its source, in each; a carried name beats the DNS one', async () => {
+    const cut = [
+      answer(T0, 'www.netflix.com', CDN, 300),
+      ...conversation(T0 + 1e6, 40010, [CDN, 443], [[true, filler(20)], [false, filler(20)]]),
+      // Its own SNI in the first part: the second part (the server's FIN and the last ACK) carries it, not the DNS name.
+      ...conversation(T0 + 2e6, 40011, [CDN, 443], [[true, clientHello('own.example')], [false, filler(20)]]),
+    ];
     const { rows } = await run(cut, 'cut', ['--profile', 'cic2017']);
-    expect(rows.filter((r) => r.src_port === 40010 || r.dst_port === 40010).map((r) => [r.server_name, r.server_name_source])).toEqual([
+    const of = (port: number): unknown[] => rows.filter((r) => r.src_port === port || r.dst_port === port).map((r) => [r.server_name, r.server_name_source]);
+    expect(of(40010)).toEqual([
       ['www.netflix.com', 'dns'],
       ['www.netflix.com', 'dns'],
+    ]);
+    expect(of(40011)).toEqual([
+      ['own.example', 'flow'],
+      ['own.example', 'carried'],
     ]);
   });
 });
