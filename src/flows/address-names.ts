@@ -6,7 +6,7 @@
  * is not there yet; the most recent answer for an address replaces the one before), each with the answer's time,
  * its TTL clamped to [MIN_TTL_S, MAX_TTL_S] and where its name lies in a ring of names (RING_BYTES, each answer's
  * name written once for all of its addresses). A name the ring has since overwritten is gone with its entry.
- * About 4.5 MiB in all, allocated once.
+ * About 4.6 MiB in all, allocated once.
  *
  * The TTL clamp: a client keeps using an address after a short TTL (caches hold answers for a minute or more,
  * connections are opened a few seconds later and reused), so anything below 60 s is read as 60 s; and an address
