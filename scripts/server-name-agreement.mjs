@@ -11,7 +11,12 @@
 // Every flow is then: both the same name, both none, different, the sensor's only, or tshark's only (with why,
 // when the frame tells: tshark reassembled the message from several TCP segments). With nDPI's result file
 // (../shared/data/ndpi/result/<capture>.out), each nDPI flow that has `Hostname/SNI:` is compared with the first
-// named sensor flow of its protocol and endpoints. Prints a table and totals; exits 0 (a report, not a test).
+// named sensor flow of its protocol and endpoints. Only the names a flow carries itself are compared so (SQLite
+// server_name_source 'flow' or 'carried'); the names DNS answers give (source 'dns': a flow to an address a DNS
+// response named) are checked apart: against the name tshark's dissection of the responses seen before the flow
+// gives its server address (question name, CNAME chain, TTL clamped as src/flows/address-names.ts does), and
+// against nDPI's Hostname/SNI for the same 5-tuple where nDPI has one.
+// Prints a table and totals; exits 0 (a report, not a test).
 // test/server-name-tshark.test.ts uses the same functions on a few captures and requires full agreement.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -54,7 +59,7 @@ export function sensorFlows(pcap, extra = []) {
     const Database = createRequire(import.meta.url)('better-sqlite3');
     const conn = new Database(db, { readonly: true });
     try {
-      return conn.prepare('SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, server_name FROM flows ORDER BY id').all();
+      return conn.prepare('SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, server_name, server_name_source FROM flows ORDER BY id').all();
     } finally {
       conn.close();
     }
@@ -131,7 +136,7 @@ export function compareWithTshark(flows, events) {
   }
   return flows.map((flow) => {
     const event = carried.get(flow);
-    const sensor = flow.server_name;
+    const sensor = ownName(flow);
     const tshark = event?.name ?? null;
     const verdict = sensor === tshark ? (sensor === null ? 'none' : 'same') : sensor === null ? 'tshark-only' : tshark === null ? 'sensor-only' : 'different';
     return { flow, sensor, tshark, event, verdict };
@@ -163,7 +168,7 @@ export function compareWithNdpi(flows, ndpi) {
   for (const f of flows) {
     const key = tupleKey(f.protocol, f.src_ip, f.src_port, f.dst_ip, f.dst_port);
     seen.add(key);
-    if (f.server_name !== null && !first.has(key)) first.set(key, f.server_name);
+    if (ownName(f) !== null && !first.has(key)) first.set(key, f.server_name);
   }
   return ndpi.map((n) => {
     const sensor = first.get(n.key) ?? null;
@@ -172,11 +177,138 @@ export function compareWithNdpi(flows, ndpi) {
   });
 }
 
+/** The flow's name when it carries it itself (read from its packets, or its conversation's): not a DNS-given one. */
+function ownName(flow) {
+  return flow.server_name_source === 'dns' ? null : flow.server_name;
+}
+
+/** The TTL clamp of src/flows/address-names.ts, seconds. */
+const MIN_TTL_S = 60;
+const MAX_TTL_S = 3600;
+
+/**
+ * tshark's DNS and mDNS responses in `pcap` (UDP from port 53 or 5353, RCODE 0, not tunnelled): per response its
+ * time and each address it names: { addr, name, ttl }, the name being the first question's, for the A/AAAA
+ * records reached from it through CNAMEs (an mDNS response without a question: each record's owner).
+ */
+export function tsharkDnsAnswers(pcap) {
+  const args = ['-r', pcap, '-n', '-T', 'json', '--no-duplicate-keys', '-J', 'frame udp dns mdns', '-Y', '(udp.srcport == 53 || udp.srcport == 5353) && dns.flags.response == 1'];
+  const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 29 });
+  if (r.status !== 0) throw new Error(`tshark on ${pcap}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
+  const out = [];
+  for (const packet of JSON.parse(r.stdout || '[]')) {
+    const l = packet._source.layers;
+    const dns = l.dns ?? l.mdns;
+    if (!dns || Array.isArray(dns) || Array.isArray(l.udp)) continue; // tunnelled: the sensor does not open tunnels
+    const flags = Number(dns['dns.flags']);
+    if ((flags & 0x7800) !== 0 || (flags & 0x000f) !== 0) continue;
+    const mdns = l.udp['udp.srcport'] === '5353';
+    const values = (o) => Object.values(o ?? {}).flatMap((v) => (Array.isArray(v) ? v : [v]));
+    const question = values(dns.Queries)[0]?.['dns.qry.name']?.toLowerCase().replace(/\.$/, '');
+    if (question === undefined && !mdns) continue;
+    const records = values(dns.Answers).filter((a) => (Number(a['dns.resp.class']) & 0x7fff) === 1);
+    const chain = new Set(question === undefined ? [] : [question]);
+    for (let added = true; added && chain.size < 8; ) {
+      added = false;
+      for (const a of records) {
+        const target = a['dns.cname']?.toLowerCase();
+        if (a['dns.resp.type'] === '5' && chain.has((a['dns.resp.name'] ?? '').toLowerCase()) && target && !chain.has(target) && chain.size < 8) {
+          chain.add(target);
+          added = true;
+        }
+      }
+    }
+    const named = [];
+    for (const a of records) {
+      const addr = a['dns.a'] ?? a['dns.aaaa'];
+      const owner = (a['dns.resp.name'] ?? '').toLowerCase();
+      if (addr === undefined || !(a['dns.resp.type'] === '1' || a['dns.resp.type'] === '28')) continue;
+      if (question === undefined) named.push({ addr, name: owner.slice(0, MAX), ttl: Number(a['dns.resp.ttl']) });
+      else if (chain.has(owner)) named.push({ addr, name: question.slice(0, MAX), ttl: Number(a['dns.resp.ttl']) });
+    }
+    out.push({ us: epochUs(packet._source.layers.frame['frame.time_epoch']), named });
+  }
+  return out;
+}
+
+/**
+ * Each sensor flow whose name is not its own against the name tshark's responses give its server address (the
+ * latest one seen at or before the flow's start, within its clamped TTL), or the name of its conversation's
+ * previous flow when that one ended within 120 s and was named from DNS (a name carried over keeps its source):
+ * { flow, sensor, expected, verdict: 'same' | 'none' | 'different' | 'sensor-only' | 'tshark-only' }.
+ */
+export function compareDnsNames(flows, answers) {
+  const byAddr = new Map();
+  for (const a of answers) for (const n of a.named) byAddr.set(n.addr, [...(byAddr.get(n.addr) ?? []), { us: a.us, ...n }]);
+  const previous = new Map();
+  const res = [];
+  for (const flow of [...flows].sort((x, y) => x.start_us - y.start_us)) {
+    const key = tupleKey(flow.protocol, flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port);
+    const prev = previous.get(key);
+    previous.set(key, flow);
+    if (flow.server_name_source === 'flow' || flow.server_name_source === 'carried') continue;
+    const seen = (byAddr.get(flow.dst_ip) ?? []).filter((n) => n.us <= flow.start_us);
+    const last = seen[seen.length - 1];
+    const fresh = last && flow.start_us - last.us <= Math.min(Math.max(last.ttl, MIN_TTL_S), MAX_TTL_S) * 1e6 ? last.name : null;
+    const carried = prev && prev.server_name_source === 'dns' && flow.start_us - prev.end_us <= 120e6 ? prev.server_name : null;
+    const sensor = flow.server_name;
+    const expected = sensor !== null && sensor === carried ? carried : fresh;
+    const verdict = sensor === expected ? (sensor === null ? 'none' : 'same') : sensor === null ? 'tshark-only' : expected === null ? 'sensor-only' : 'different';
+    res.push({ flow, sensor, expected, verdict });
+  }
+  return res;
+}
+
+/**
+ * nDPI's flows (TCP and UDP) from its result file: protocol number, endpoints, nDPI protocol, its Hostname/SNI
+ * (or null) and its first-packet classification (`FPC: ID/APP, Confidence: HOW`: `DNS` when nDPI itself took the
+ * application from a DNS answer it saw for the address).
+ */
+export function ndpiFlows(outFile) {
+  const res = [];
+  for (const line of readFileSync(outFile, 'utf8').split('\n')) {
+    const m = /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/.exec(line);
+    if (!m) continue;
+    const ep = (s) => {
+      const i = s.lastIndexOf(':');
+      return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
+    };
+    const [a, ap] = ep(m[2]);
+    const [b, bp] = ep(m[3]);
+    const name = /\[Hostname\/SNI: ([^\]]*)\]/.exec(line)?.[1].toLowerCase() || null;
+    const fpc = /\[FPC: [\d.]+\/([^,\]]+), Confidence: ([^\]]+)\]/.exec(line);
+    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], name, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null });
+  }
+  return res;
+}
+
+/**
+ * Each DNS-named sensor flow (the first per 5-tuple) that nDPI lists: 'same' or 'different' against nDPI's
+ * Hostname/SNI where it has one, else 'ndpi-none' (with nDPI's protocol and first-packet classification).
+ */
+export function compareDnsWithNdpi(flows, ndpi) {
+  const byKey = new Map(ndpi.map((n) => [n.key, n]));
+  const seen = new Set();
+  const res = [];
+  for (const f of flows) {
+    if (f.server_name_source !== 'dns') continue;
+    const key = tupleKey(f.protocol, f.src_ip, f.src_port, f.dst_ip, f.dst_port);
+    const n = byKey.get(key);
+    if (!n || seen.has(key)) continue;
+    seen.add(key);
+    const verdict = n.name === null ? 'ndpi-none' : f.server_name === n.name.slice(0, MAX) ? 'same' : 'different';
+    res.push({ ...n, sensor: f.server_name, verdict });
+  }
+  return res;
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const pcaps = args.length > 0 ? args : readdirSync(join(NDPI, 'pcap')).sort().map((f) => join(NDPI, 'pcap', f));
   const totals = {};
   const ndpiTotals = {};
+  const dnsTotals = {};
+  const dnsNdpiTotals = {};
   const examples = [];
   const add = (t, k) => (t[k] = (t[k] ?? 0) + 1);
   for (const pcap of pcaps) {
@@ -190,6 +322,10 @@ async function main() {
       add(totals, 'capture skipped');
       continue;
     }
+    for (const r of compareDnsNames(flows, tsharkDnsAnswers(pcap))) {
+      add(dnsTotals, r.verdict);
+      if (r.verdict !== 'same' && r.verdict !== 'none') examples.push(`${basename(pcap)}: DNS ${r.verdict} ${r.flow.src_ip}:${r.flow.src_port} -> ${r.flow.dst_ip}:${r.flow.dst_port}/${r.flow.protocol} sensor=${JSON.stringify(r.sensor)} tshark=${JSON.stringify(r.expected)}`);
+    }
     for (const r of rows) {
       const why = r.verdict === 'tshark-only' && r.event.reassembled ? ' (tshark reassembled)' : '';
       add(totals, `${r.verdict}${r.event ? ` ${r.event.kind}` : ''}${why}`);
@@ -199,6 +335,10 @@ async function main() {
     }
     const out = join(NDPI, 'result', `${basename(pcap)}.out`);
     if (existsSync(out)) {
+      for (const n of compareDnsWithNdpi(flows, ndpiFlows(out))) {
+        add(dnsNdpiTotals, `${n.verdict}${n.fpc?.endsWith('by DNS') ? ' (nDPI: application by DNS)' : ''}`);
+        examples.push(`${basename(pcap)}: DNS-named ${n.verdict}: nDPI ${n.app} (FPC ${n.fpc}) ${n.key} nDPI=${JSON.stringify(n.name)} sensor=${JSON.stringify(n.sensor)}`);
+      }
       for (const n of compareWithNdpi(flows, ndpiNames(out))) {
         add(ndpiTotals, `${n.verdict} ${n.app.split('.')[0]}`);
         if (n.verdict === 'different') examples.push(`${basename(pcap)}: nDPI ${n.app} ${n.key} nDPI=${JSON.stringify(n.name)} sensor=${JSON.stringify(n.sensor)}`);
@@ -209,6 +349,10 @@ async function main() {
   for (const [k, v] of Object.entries(totals).sort()) console.log(`  ${k}: ${v}`);
   console.log('nDPI flows with Hostname/SNI against the sensor (verdict, nDPI protocol):');
   for (const [k, v] of Object.entries(ndpiTotals).sort()) console.log(`  ${k}: ${v}`);
+  console.log('Flows without a name of their own against the name tshark\'s DNS answers give their server address:');
+  for (const [k, v] of Object.entries(dnsTotals).sort()) console.log(`  ${k}: ${v}`);
+  console.log('DNS-named flows against nDPI\'s flow of the same 5-tuple (its Hostname/SNI where it has one):');
+  for (const [k, v] of Object.entries(dnsNdpiTotals).sort()) console.log(`  ${k}: ${v}`);
   console.log(`\nDisagreements (${examples.length}):`);
   for (const e of examples) console.log(`  ${e}`);
 }

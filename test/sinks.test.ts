@@ -625,6 +625,7 @@ describe('SqliteSink', () => {
         'app_model:TEXT',
         'server_name:TEXT',
         'context:TEXT',
+        'server_name_source:TEXT',
       ]);
       const r = db
         .prepare(

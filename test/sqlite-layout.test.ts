@@ -184,6 +184,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       // Server names: none, a plain one, one with every printable byte that SQL or the texts could trip on, the longest.
       const names = [null, 'www.example.com', `a'b"c,d\\e;%_ ~.x`, 'n'.repeat(SERVER_NAME_MAX)];
       setServerNames(a, Array.from({ length: 70 }, (_, i) => names[i % names.length]!));
+      a.serverNameSources = Uint8Array.from({ length: 70 }, (_, i) => 1 + (i % 3)); // flow, carried, dns
       a.context = Array.from({ length: 70 }, (_, i) => (i % 9 === 0 ? `port-scan: 10.0.0.${i} → 15+ ports of "x"\n é` : null));
       const b = makeRows(1, 70);
       const c = makeRows(130, 71);
@@ -227,6 +228,8 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const name = app + 3;
     expect([1, 2, 3, 4, 5, 71, 72].map((id) => byId(id)[name])).toEqual([null, 'www.example.com', `a'b"c,d\\e;%_ ~.x`, 'n'.repeat(SERVER_NAME_MAX), null, null, null]);
     expect([byId(1)[app + 4], byId(2)[app + 4], byId(10)[app + 4]]).toEqual(['port-scan: 10.0.0.0 → 15+ ports of "x"\n é', null, 'port-scan: 10.0.0.9 → 15+ ports of "x"\n é']); // context
+    // server_name_source: NULL without a name, else the batch's source (the batch without sources: the flow's own).
+    expect([1, 2, 3, 4, 6, 72].map((id) => byId(id)[app + 5])).toEqual([null, 'carried', 'dns', 'flow', 'dns', null]);
     expect(byId(72).slice(2, 11)).toEqual(['fe80::2-2001:db8::1-53-5353-17', '2001:db8::1', 5353, 'fe80::2', 53, 17, 1_700_000_100_000_000, 1_700_000_100_000_000, '14/11/2023 10:15:00 PM']);
     expect(byId(73).slice(2, 4)).toEqual(['10.0.0.1-10.9.9.9-1234-80-6', '10.9.9.9']);
   });
@@ -290,7 +293,8 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     // Make it what version 4 wrote: flow_rows and the view without server_name and context.
     const db = new Database(path);
     const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ${view.replace(', r.server_name, r.context', '')};
+    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ALTER TABLE flow_rows DROP COLUMN server_name_source;
+      ${view.replace(', r.server_name, r.context, r.server_name_source', '')};
       CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
       UPDATE meta SET value = '4' WHERE key = 'schema_version';`);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
@@ -303,9 +307,48 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     try {
       expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
       const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
-      expect(old.map(({ server_name: _n, context: _c, ...rest }) => rest)).toEqual(before);
-      expect(old.every((r) => r.server_name === null && r.context === null)).toBe(true);
+      expect(old.map(({ server_name: _n, context: _c, server_name_source: _o, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.server_name === null && r.context === null && r.server_name_source === null)).toBe(true);
       expect(after.prepare('SELECT server_name FROM flows WHERE run_id = 2').pluck().all()).toEqual(new Array(5).fill('a.b'));
+    } finally {
+      after.close();
+    }
+  });
+
+  it('upgrades a version-5 database (before server_name_source): the column is added, NULL in the old rows', async () => {
+    const path = join(dir, 'v5.sqlite');
+    // Names with each source, and rows without one (a hand-made batch's names without sources read as the flow's own).
+    const withSources = (n: number, first: number, sources: boolean): FlowRows => {
+      const rows = makeRows(n, first);
+      setServerNames(rows, Array.from({ length: n }, (_, i) => (i % 4 === 3 ? null : `n${i}.example`)));
+      if (sources) rows.serverNameSources = Uint8Array.from({ length: n }, (_, i) => [1, 2, 3, 0][i % 4]!);
+      return rows;
+    };
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    await sink.write(withSources(8, 0, true));
+    await sink.close();
+    const db = new Database(path);
+    const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
+    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name_source; ${view.replace(', r.server_name_source', '')};
+      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
+      UPDATE meta SET value = '5' WHERE key = 'schema_version';`);
+    const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
+    expect(Object.keys(before[0]!)).not.toContain('server_name_source');
+    db.close();
+    const again = await SqliteSink.open(path, COLUMNS, run);
+    await again.write(withSources(8, 8, true));
+    await again.write(withSources(4, 16, false));
+    await again.close();
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+      const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
+      expect(old.map(({ server_name_source: _o, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.server_name_source === null)).toBe(true);
+      const fresh = after.prepare('SELECT server_name, server_name_source FROM flows WHERE run_id = 2 ORDER BY id').raw().all();
+      const expected = (n: number, sources: boolean): unknown[][] =>
+        Array.from({ length: n }, (_, i) => (i % 4 === 3 ? [null, null] : [`n${i}.example`, sources ? ['flow', 'carried', 'dns'][i % 4] : 'flow']));
+      expect(fresh).toEqual([...expected(8, true), ...expected(4, false)]);
     } finally {
       after.close();
     }

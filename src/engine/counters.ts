@@ -29,6 +29,12 @@ export const EngineCounter = {
   ServerNamesNotPrintable: 9,
   /** Of the server names, those read from QUIC (an Initial packet's ClientHello, Google QUIC's CHLO). */
   ServerNamesQuic: 10,
+  /** DNS responses read that named at least one address (decode/dns-answers.ts). */
+  DnsAnswers: 11,
+  /** Addresses held in the table of DNS-given names (flows/address-names.ts), at the time of the accounting. */
+  DnsAddresses: 12,
+  /** Flows written with a name from a DNS answer for their server's address (carried over ones included). */
+  ServerNamesFromDns: 13,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.cic_dropped_fin',
@@ -42,6 +48,9 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.server_names_truncated',
   'flow.server_names_not_printable',
   'flow.server_names_quic',
+  'flow.dns_answers',
+  'flow.dns_addresses',
+  'flow.server_names_from_dns',
 ];
 
 /** One printed counter: from the read statuses (`read`) or the engine's own, a packet reason or information. */
@@ -78,6 +87,9 @@ export const COUNTERS: readonly CounterSource[] = [
   own(EngineCounter.ServerNamesTruncated, false),
   own(EngineCounter.ServerNamesNotPrintable, false),
   own(EngineCounter.ServerNamesQuic, false),
+  own(EngineCounter.DnsAnswers, false),
+  own(EngineCounter.DnsAddresses, false),
+  own(EngineCounter.ServerNamesFromDns, false),
 ];
 
 /**

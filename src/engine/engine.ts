@@ -17,6 +17,8 @@ import type { DecodedPacket } from '../decode/packet.js';
 import { readAsFragment, readFrame, readIntoFlow, READ_STATUS_COUNT, type ReadingRules } from '../decode/reference-reader.js';
 import { S, STRIDE } from '../features/flow-state.js';
 import { SERVER_NAME_MAX } from '../decode/server-name.js';
+import { DnsAnswerReader } from '../decode/dns-answers.js';
+import { ServerNameSource } from '../flows/server-names.js';
 import type { Profile } from '../features/profiles.js';
 import { FlowEnd, newFlowRows, type FlowRows } from './flow-batch.js';
 import { FlowGenerator } from './flow-generator.js';
@@ -72,6 +74,8 @@ export class Engine extends FlowGenerator {
   flowsWritten = 0;
   /** Latest packet time seen, µs. */
   nowUs = 0;
+  /** Reads the DNS responses whose addresses name later flows (flows/address-names.ts). */
+  private readonly dnsAnswers = new DnsAnswerReader();
 
 
   // The output batch being filled.
@@ -101,6 +105,7 @@ export class Engine extends FlowGenerator {
     rows.icmpCodes = new Uint8Array(this.batchSize);
     rows.serverNameLengths = new Uint8Array(this.batchSize);
     rows.serverNames = new Uint8Array(this.batchSize * SERVER_NAME_MAX);
+    rows.serverNameSources = new Uint8Array(this.batchSize);
     if (this.shard !== undefined) rows.order = new Float64Array(this.batchSize * 2);
     return rows;
   }
@@ -159,6 +164,9 @@ export class Engine extends FlowGenerator {
     this.cur.flags = isTcp ? pkt.tcpFlags & 0xff : 0;
     this.cur.window = isTcp ? pkt.tcpWindow : this.rules.noWindow;
 
+    // A DNS response names its addresses for every shard (each reads every packet), before the shard's filter.
+    if (isUdp && (pkt.srcPort === 53 || pkt.srcPort === 5353) && pkt.payloadBytes > 0) this.readDnsAnswer(pkt);
+
     const table = this.table;
     table.setKey(pkt.srcAddr, srcPort, pkt.dstAddr, dstPort, proto, pkt.ipVersion, this.rules.keysByCanonicalFlowId);
     // The key is known here (and the clock already moved, in frame()): a shard returns for another shard's flows.
@@ -186,6 +194,15 @@ export class Engine extends FlowGenerator {
       return;
     }
     this.existingFlow(slot, pkt);
+  }
+
+  /** The addresses a DNS response names, into the table later flows take their server's name from. */
+  private readDnsAnswer(pkt: DecodedPacket): void {
+    this.addressNames.nowUs = this.cur.tsUs;
+    const start = this.frameOff + pkt.payloadOffset;
+    if (this.dnsAnswers.read(this.frameBuf, start, start + pkt.payloadBytes, pkt.srcPort === 5353, this.reading.ipv6, this.addressNames) > 0) {
+      this.engineCounters[EngineCounter.DnsAnswers]!++;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -221,7 +238,8 @@ export class Engine extends FlowGenerator {
     rows.ipProtos![i] = this.st[b + S.IP_PROTO]!;
     rows.icmpTypes![i] = this.st[b + S.ICMP_TYPE]!;
     rows.icmpCodes![i] = this.st[b + S.ICMP_CODE]!;
-    this.names.copyTo(slot, rows.serverNameLengths!, rows.serverNames!, i);
+    this.names.copyTo(slot, rows.serverNameLengths!, rows.serverNames!, rows.serverNameSources!, i);
+    if (rows.serverNameSources![i] === ServerNameSource.Dns) this.engineCounters[EngineCounter.ServerNamesFromDns]!++;
     if (rows.order !== undefined) {
       rows.order[2 * i] = this.packets;
       rows.order[2 * i + 1] = this.firstPacketOrdinal![slot]!;
@@ -329,6 +347,7 @@ export class Engine extends FlowGenerator {
    */
   accounting(): EngineAccounting {
     this.retxUntracked();
+    this.engineCounters[EngineCounter.DnsAddresses] = this.addressNames.held;
     const reasons: Record<string, number> = {};
     const info: Record<string, number> = { 'flows.active': this.table.size };
     for (const c of COUNTERS) (c.reason ? reasons : info)[c.name] = (c.read ? this.readCounters : this.engineCounters)[c.index]!;

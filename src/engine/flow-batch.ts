@@ -7,6 +7,9 @@
  */
 import type { FlowIdentityColumns } from '../features/flow-columns.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
+import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from '../flows/server-names.js';
+
+export { SERVER_NAME_SOURCE_NAMES, ServerNameSource };
 
 export { CellKind, type FlowIdentity, type FlowIdentityColumns, type IdentityFormat, type ProfileColumns } from '../features/flow-columns.js';
 
@@ -52,6 +55,8 @@ export interface FlowRows extends FlowIdentityColumns {
    */
   serverNameLengths?: Uint8Array;
   serverNames?: Uint8Array;
+  /** Per row (the engine always sets it): where the name came from, a ServerNameSource code (0 = no name). */
+  serverNameSources?: Uint8Array;
   /**
    * Sharded engines only (EngineConfig.shard): per row two numbers, the ordinal of the packet at which the flow
    * ended and that of its first packet, so the shards' rows merge back into one engine's order.
@@ -98,6 +103,12 @@ export function newFlowRows(capacity: number, featureCount: number): FlowRows {
 export function serverName(rows: FlowRows, i: number): string | null {
   const n = rows.serverNameLengths?.[i] ?? 0;
   return n === 0 ? null : serverNameText(rows.serverNames!, i * SERVER_NAME_MAX, n);
+}
+
+/** Row `i`'s `server_name_source` ('flow', 'carried', 'dns'), or null when the flow has no name. */
+export function serverNameSource(rows: FlowRows, i: number): string | null {
+  if ((rows.serverNameLengths?.[i] ?? 0) === 0) return null;
+  return SERVER_NAME_SOURCE_NAMES[rows.serverNameSources?.[i] ?? ServerNameSource.Flow] ?? null;
 }
 
 /**

@@ -6,6 +6,8 @@
 import { DecodedPacket, TcpFlag } from '../decode/packet.js';
 import { FlowTable } from '../flows/flow-table.js';
 import { ServerNames } from '../flows/server-names.js';
+import { AddressNames } from '../flows/address-names.js';
+import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import { S, STRIDE, TcpState } from '../features/flow-state.js';
 import { Accumulators, type CurrentPacket } from '../features/accumulators.js';
 import { RetransmissionSet } from '../features/retransmissions.js';
@@ -44,6 +46,11 @@ export abstract class FlowGenerator {
   protected firstPacketOrdinal: Float64Array | null = null;
   /** Each open flow's server name, read from its first payload packets. */
   protected readonly names: ServerNames;
+  /** Server address → the name a DNS answer gave for it (flows/address-names.ts), for flows without a name. */
+  protected readonly addressNames = new AddressNames();
+  /** Scratch for a lookup: the server's address words, the name found. */
+  private readonly serverAddress = new Uint32Array(4);
+  private readonly dnsName = new Uint8Array(SERVER_NAME_MAX);
   /** The buffer holding the current packet's frame, and where the frame starts in it. */
   protected frameBuf: Uint8Array = new Uint8Array(0);
   protected frameOff = 0;
@@ -286,7 +293,21 @@ export abstract class FlowGenerator {
     this.acc.first(b, fwd);
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
     this.names.start(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.START]!);
+    if (this.names.lengths[slot] === 0) this.nameFromDns(slot, b);
     if (this.cur.payload > 0) this.lookForName(slot);
+  }
+
+  /**
+   * A flow that starts without a name (none carried over) takes the one a DNS answer seen before its start gave for
+   * its server's address (the flow's destination), while that answer is fresh. Its own name, read later, wins.
+   */
+  private nameFromDns(slot: number, b: number): void {
+    const t = this.table;
+    const serverIsA = this.st[b + S.FWD_IS_A] !== 1;
+    const a = this.serverAddress;
+    for (let w = 0; w < 4; w++) a[w] = t.addressWord(slot, serverIsA, w);
+    const n = this.addressNames.lookup(t.ipVersion(slot), a, this.st[b + S.START]!, this.dnsName, 0);
+    if (n > 0) this.names.give(slot, this.dnsName, n);
   }
 
   /** Add a packet to an open flow. */

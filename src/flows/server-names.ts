@@ -10,6 +10,10 @@
  * in a small memory of recent conversations (direct-mapped by the flow key's hash, RECENT entries, overwritten),
  * and a flow that starts with the same key within RECENT_US of its end takes it. It keeps looking, and a name of
  * its own (a new DNS query on the same ports) replaces the one it took.
+ *
+ * A flow with neither may be given the name a DNS answer gave for its server's address (`give`, from
+ * flows/address-names.ts); a name read later from its own packets replaces that one too. Each name keeps where it
+ * came from (ServerNameSource), and a name carried over keeps `dns` when that is where it came from.
  */
 import { QuicInitialReader, isQuicInitialCandidate } from '../decode/quic-initial.js';
 import { SERVER_NAME_MAX, ServerNameRead, ServerNameReader } from '../decode/server-name.js';
@@ -21,6 +25,12 @@ export const LOOK_PACKETS = 4;
 /** Recent conversations remembered (a power of two), and how long after its end a flow's name is taken over. */
 export const RECENT = 1 << 14;
 export const RECENT_US = 120e6;
+
+/** Where a flow's name came from: its own packets, an earlier flow of its conversation, a DNS answer. */
+export const ServerNameSource = { None: 0, Flow: 1, Carried: 2, Dns: 3 } as const;
+export type ServerNameSource = (typeof ServerNameSource)[keyof typeof ServerNameSource];
+/** The sources as the outputs spell them (`server_name_source`), by code; None has no text. */
+export const SERVER_NAME_SOURCE_NAMES: readonly (string | null)[] = [null, 'flow', 'carried', 'dns'];
 
 /** Where the reads are counted: indices into the engine's counters (engine/counters.ts). */
 export interface NameCounters {
@@ -40,6 +50,8 @@ export class ServerNames {
   readonly bytes: Uint8Array;
   /** Per slot: the name's length, 0 = none yet. */
   readonly lengths: Uint8Array;
+  /** Per slot: the name's ServerNameSource. */
+  readonly sources: Uint8Array;
   /** Per slot and endpoint (2 × slot + 0 from endpoint A, + 1 from B): payload packets looked at; 0xff = done. */
   private readonly looked: Uint8Array;
   private readonly reader = new ServerNameReader();
@@ -52,6 +64,7 @@ export class ServerNames {
   private readonly recentNames = new Uint8Array(RECENT * SERVER_NAME_MAX);
   private readonly recentLengths = new Uint8Array(RECENT);
   private readonly recentEnds = new Float64Array(RECENT);
+  private readonly recentSources = new Uint8Array(RECENT);
 
   constructor(
     capacity: number,
@@ -59,6 +72,7 @@ export class ServerNames {
   ) {
     this.bytes = new Uint8Array(capacity * SERVER_NAME_MAX);
     this.lengths = new Uint8Array(capacity);
+    this.sources = new Uint8Array(capacity);
     this.looked = new Uint8Array(capacity * 2);
   }
 
@@ -80,6 +94,15 @@ export class ServerNames {
     if (n === 0 || startUs - this.recentEnds[e]! > RECENT_US || !sameKey(this.recentKeys, e * KEY_WORDS, keys, slot * KEY_WORDS)) return;
     this.bytes.set(this.recentNames.subarray(e * SERVER_NAME_MAX, e * SERVER_NAME_MAX + n), slot * SERVER_NAME_MAX);
     this.lengths[slot] = n;
+    this.sources[slot] = this.recentSources[e] === ServerNameSource.Dns ? ServerNameSource.Dns : ServerNameSource.Carried;
+  }
+
+  /** Name the flow in `slot`, which has none, with `name[0 .. n)` from a DNS answer for its server's address. */
+  give(slot: number, name: Uint8Array, n: number): void {
+    const to = slot * SERVER_NAME_MAX;
+    for (let k = 0; k < n; k++) this.bytes[to + k] = name[k]!;
+    this.lengths[slot] = n;
+    this.sources[slot] = ServerNameSource.Dns;
   }
 
   /** The flow in `slot` (key and hash as in `start`) ends at `endUs`: remember its name, if it has one. */
@@ -91,6 +114,7 @@ export class ServerNames {
     this.recentNames.set(this.bytes.subarray(slot * SERVER_NAME_MAX, slot * SERVER_NAME_MAX + n), e * SERVER_NAME_MAX);
     this.recentLengths[e] = n;
     this.recentEnds[e] = endUs;
+    this.recentSources[e] = this.sources[slot]!;
   }
 
   /**
@@ -115,6 +139,7 @@ export class ServerNames {
       return;
     }
     this.lengths[slot] = this.reader.length;
+    this.sources[slot] = ServerNameSource.Flow;
     this.bytes.set(this.scratch.subarray(0, this.reader.length), slot * SERVER_NAME_MAX);
     c.counts[c.found]!++;
     if (r === ServerNameRead.Truncated) c.counts[c.truncated]!++;
@@ -122,9 +147,10 @@ export class ServerNames {
   }
 
   /** Copy the name of `slot` to row `i` of a batch's name columns (flow-batch.ts). */
-  copyTo(slot: number, lengths: Uint8Array, bytes: Uint8Array, i: number): void {
+  copyTo(slot: number, lengths: Uint8Array, bytes: Uint8Array, sources: Uint8Array, i: number): void {
     const n = this.lengths[slot]!;
     lengths[i] = n;
+    sources[i] = n === 0 ? ServerNameSource.None : this.sources[slot]!;
     const from = slot * SERVER_NAME_MAX;
     const to = i * SERVER_NAME_MAX;
     for (let k = 0; k < n; k++) bytes[to + k] = this.bytes[from + k]!;

@@ -181,10 +181,11 @@ type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16
 
 /**
  * The names of the counters every shard counts for every packet (the merge takes shard 0's): every read status,
- * since a frame is read (decode/reference-reader.ts) before its flow key is known. The engine's own counters are
- * about flows, so each shard counts its own and they add up.
+ * since a frame is read (decode/reference-reader.ts) before its flow key is known, and the DNS answers read and
+ * addresses held (every shard keeps the same table of them). The engine's other counters are about flows, so each
+ * shard counts its own and they add up.
  */
-const COUNTED_FOR_EVERY_PACKET: ReadonlySet<string> = new Set(READ_STATUS_NAMES);
+const COUNTED_FOR_EVERY_PACKET: ReadonlySet<string> = new Set([...READ_STATUS_NAMES, 'flow.dns_answers', 'flow.dns_addresses']);
 
 function mergeGroup(groups: Record<string, number>[]): Record<string, number> {
   const merged: Record<string, number> = {};

@@ -32,7 +32,7 @@
  * The schema is created on first contact (`CREATE DATABASE/TABLE IF NOT EXISTS`); an existing table whose
  * columns differ is refused ('profile-mismatch'), at open when the server is up, else when it comes back (the
  * sink then fails and its flows are counted lost, as for a failing SQLite). A table an earlier version made, which
- * lacks only the application verdict columns and/or server_name, gets them (ALTER TABLE ... ADD COLUMN, NULL in its
+ * lacks only the application verdict columns, server_name, context and/or server_name_source, gets them (ALTER TABLE ... ADD COLUMN, NULL in its
  * old rows).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
@@ -502,7 +502,7 @@ export class ClickHouseSink implements FlowSink {
       let have = await describe();
       const want = [...this.cols.map((c) => `${c.name} ${c.type}`), 'inserted_at DateTime'];
       // A table of an earlier version lacks columns added since (the application verdict, the context column, the
-      // server name): they are added in place (NULL in its old rows) when those are all it lacks.
+      // server name and its source): they are added in place (NULL in its old rows) when those are all it lacks.
       const later = new Set(ADDED_LATER.map((c) => `${c.name} ${c.type}`));
       const missing = want.filter((c) => !have.includes(c));
       if (missing.length > 0 && missing.every((c) => later.has(c)) && have.join('\n') === want.filter((c) => !missing.includes(c)).join('\n')) {

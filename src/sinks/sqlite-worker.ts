@@ -13,6 +13,7 @@ import type { SinkErrorKind } from './flow-rows.js';
 import type { FromWorker, ToWorker, WorkerInit } from './sqlite.js';
 import { IdentityText } from '../features/identity-text.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
+import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from './flow-rows.js';
 import {
   DELETE_FEATURE_BLOCK_SQL,
   HOT_FEATURES,
@@ -276,6 +277,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
     args[o + 8] = b.appModel ?? null;
     args[o + 9] = name(b, i);
     args[o + 10] = label(b.context, i);
+    args[o + 11] = nameSource(b, i);
   }
 
   // ---- flow_features: every other feature by name, written with the batch or later from its block ----
@@ -340,7 +342,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
       for (const s of scores) rowNumbers[o++] = s ? s[i]! : NaN; // NaN is NULL
       for (const c of codes) rowNumbers[o++] = c && c.codes[i] !== 0xffff ? c.codes[i]! : NaN;
       const t = identity.read(n, i);
-      texts.push(t.flowId, FIELD_END, t.srcIp, FIELD_END, t.dstIp, FIELD_END, t.timestamp, FIELD_END, name(b, i) ?? '', FIELD_END);
+      texts.push(t.flowId, FIELD_END, t.srcIp, FIELD_END, t.dstIp, FIELD_END, t.timestamp, FIELD_END, name(b, i) ?? '', FIELD_END, nameSource(b, i) ?? '', FIELD_END);
     }
     rowsFromBatch!.run({
       first,
@@ -504,6 +506,12 @@ function loadRowsExtension(db: Database.Database): boolean {
 function name(b: { serverNameLengths?: Uint8Array; serverNames?: Uint8Array }, i: number): string | null {
   const n = b.serverNameLengths?.[i] ?? 0;
   return n === 0 ? null : serverNameText(b.serverNames!, i * SERVER_NAME_MAX, n);
+}
+
+/** Row i's server_name_source ('flow', 'carried', 'dns'), or null (no name). */
+function nameSource(b: { serverNameLengths?: Uint8Array; serverNameSources?: Uint8Array }, i: number): string | null {
+  if ((b.serverNameLengths?.[i] ?? 0) === 0) return null;
+  return SERVER_NAME_SOURCE_NAMES[b.serverNameSources?.[i] ?? ServerNameSource.Flow] ?? null;
 }
 
 /** A batch's label-like column: codes into its dictionary, 0xffff = NULL. */

@@ -153,6 +153,8 @@ export type ToWorker =
       /** The rows' server names: length per row (0 = none), and SERVER_NAME_MAX bytes a row. */
       serverNameLengths?: Uint8Array;
       serverNames?: Uint8Array;
+      /** Per row: where its name came from (flows/server-names.ts ServerNameSource). */
+      serverNameSources?: Uint8Array;
       context?: CodedStrings;
     }
   | { t: 'flush'; seq: number }
@@ -367,6 +369,7 @@ export class SqliteSink implements FlowSink {
     if (rows.serverNameLengths && rows.serverNames) {
       transfer.push((msg.serverNameLengths = rows.serverNameLengths.slice(0, count)).buffer);
       transfer.push((msg.serverNames = rows.serverNames.slice(0, count * SERVER_NAME_MAX)).buffer);
+      if (rows.serverNameSources) transfer.push((msg.serverNameSources = rows.serverNameSources.slice(0, count)).buffer);
     }
     if (rows.context) msg.context = codeStrings(rows.context, count, transfer);
     this.post(msg, transfer);
