@@ -7,7 +7,6 @@
  */
 import { preprocessValue, type Preprocessing } from './preprocess.js';
 import { SuffixTable, type ServerNameSpec } from './server-name-class.js';
-import { SERVER_NAME_MAX } from '../decode/server-name.js';
 
 export interface InputSpec {
   /**
@@ -25,7 +24,10 @@ export interface InputSpec {
 /** featureIndex of the `Server Name Class` input. */
 export const SERVER_NAME_INPUT = -2;
 
-/** A batch's server names (flow-batch.ts): per row its length (0 = none) and SERVER_NAME_MAX bytes from row × 253. */
+/**
+ * A batch's server names, as the inference thread gets them (InferenceThread.serverNames): per row its length
+ * (0 = none), and the names' bytes one after the other (row i's start where row i - 1's end).
+ */
 export interface ServerNameColumns {
   lengths: Uint8Array;
   bytes: Uint8Array;
@@ -80,7 +82,11 @@ export class InputBuilder {
       if (table !== null) {
         if (this.nameClasses[u]!.length < count) this.nameClasses[u] = new Float64Array(count);
         const nc = this.nameClasses[u]!;
-        for (let i = 0; i < count; i++) nc[i] = names === null ? 0 : table.classOf(names.bytes, i * SERVER_NAME_MAX, names.lengths[i]!);
+        for (let i = 0, at = 0; i < count; i++) {
+          const len = names === null ? 0 : names.lengths[i]!;
+          nc[i] = len === 0 ? 0 : table.classOf(names!.bytes, at, len);
+          at += len;
+        }
       }
       fill(out, features, stride, count, identity, this.nameClasses[u]!, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
       return out;
