@@ -3,14 +3,15 @@
 // verdicts by input row would save).
 //
 //   node bench/inference-cost.mjs [--capture big|flood|quick|PATH] [--model cic2017-attack] [--max-flows N]
-//                                 [--batches 1024,4096,16384] [--repeat 3]
+//                                 [--batches 1024,4096,16384] [--repeat 3] [--ort DIR] [--options current,no-spin]
 //
 // 1. Runs the engine over the capture in this process (as the CLI's replay does, 1,024 flows a batch) and builds
 //    the model's float32 input rows with the inference thread's InputBuilder.
 // 2. Counts distinct input rows (exact bytes) and the rows a per-batch or a whole-run cache would not run.
 // 3. For each option set and batch size: session.run over every row, --repeat times; prints µs/row (median,
 //    min–max) of wall and of this thread's CPU time, and checks the probabilities are bit-identical to the first
-//    option set's.
+//    option set's. --ort DIR: the onnxruntime-node installed under DIR/node_modules instead of this checkout's
+//    (to try another version); --options: which option sets.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
@@ -94,7 +95,9 @@ console.log(`${model.id}: ${flows} rows × ${W} inputs`);
 }
 
 // ---- 3. session.run
-const ort = createRequire(join(ROOT, 'dist', 'classify', 'worker.js'))('onnxruntime-node');
+const ortDir = opt('ort', undefined);
+const ort = createRequire(ortDir ? join(resolve(ortDir), 'x.js') : join(ROOT, 'dist', 'classify', 'worker.js'))('onnxruntime-node');
+console.log(`onnxruntime-node ${ort.env.versions?.node ?? ort.env.versions?.common ?? '?'}`);
 const base = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
 const optionSets = {
   current: base,
@@ -108,7 +111,8 @@ const cpuNow = () => {
   return (u.user + u.system) / 1000;
 };
 let reference = null;
-for (const [name, so] of Object.entries(optionSets)) {
+const chosen = opt('options', Object.keys(optionSets).join(',')).split(',');
+for (const [name, so] of Object.entries(optionSets).filter(([n]) => chosen.includes(n))) {
   const session = await ort.InferenceSession.create(model.onnxPath, so);
   const input = model.card.onnx.input;
   const output = model.card.onnx.probabilities;
