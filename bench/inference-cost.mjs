@@ -7,7 +7,8 @@
 //
 // 1. Runs the engine over the capture in this process (as the CLI's replay does, 1,024 flows a batch) and builds
 //    the model's float32 input rows with the inference thread's InputBuilder.
-// 2. Counts distinct input rows (exact bytes) and the rows a per-batch or a whole-run cache would not run.
+// 2. Counts distinct input rows (exact bytes) and the rows a per-batch or a whole-run cache would not run, and
+//    times DistinctRows.reduce (the inference thread's per-batch search for them).
 // 3. For each option set and batch size: session.run over every row, --repeat times; prints µs/row (median,
 //    min–max) of wall and of this thread's CPU time, and checks the probabilities are bit-identical to the first
 //    option set's. --ort DIR: the onnxruntime-node installed under DIR/node_modules instead of this checkout's
@@ -30,6 +31,7 @@ const maxFlows = Number(opt('max-flows', '1000000'));
 const batchSizes = opt('batches', '1024,4096,16384').split(',').map(Number);
 const repeat = Number(opt('repeat', '3'));
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`load average at start: ${load()}; capture ${file}`);
 
@@ -38,7 +40,7 @@ const { getProfile } = await dist('features/profiles.js');
 const { Engine } = await dist('engine/engine.js');
 const { checkModel } = await dist('classify/model.js');
 const { inputSpecs, identityMatrix } = await dist('classify/classifier.js');
-const { InputBuilder } = await dist('classify/input.js');
+const { DistinctRows, InputBuilder } = await dist('classify/input.js');
 
 const problems = [];
 const model = checkModel({ spec: opt('model', 'cic2017-attack') }, undefined, problems);
@@ -91,6 +93,17 @@ console.log(`${model.id}: ${flows} rows × ${W} inputs`);
     perBatch += inBatch.size;
   }
   for (let i = 0; i < flows; i++) seen.add(key(i));
+  // What finding them costs (the inference thread's DistinctRows, per 1,024-row batch, as it runs).
+  const d = new DistinctRows();
+  const times = [];
+  let kept = 0;
+  for (let r = 0; r < 3; r++) {
+    kept = 0;
+    const t = performance.now();
+    for (let b = 0; b < flows; b += 1024) kept += d.reduce(all.subarray(b * W, Math.min(flows, b + 1024) * W), Math.min(1024, flows - b), W).count;
+    times.push(((performance.now() - t) * 1000) / flows);
+  }
+  console.log(`DistinctRows.reduce: ${median(times).toFixed(3)} µs/row (${Math.min(...times).toFixed(3)}–${Math.max(...times).toFixed(3)}), ${kept} rows kept`);
   console.log(`distinct rows: whole run ${seen.size} (${((100 * (flows - seen.size)) / flows).toFixed(1)} % repeats); within each batch of 1,024: ${perBatch} (${((100 * (flows - perBatch)) / flows).toFixed(1)} % repeats)`);
 }
 
@@ -105,7 +118,6 @@ const optionSets = {
   'no-arena': { ...base, enableCpuMemArena: false, enableMemPattern: false },
   'opt-disabled': { ...base, graphOptimizationLevel: 'disabled' },
 };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpuNow = () => {
   const u = process.threadCpuUsage?.() ?? process.cpuUsage();
   return (u.user + u.system) / 1000;
