@@ -1,4 +1,6 @@
-// Are this build's verdicts the same as another build's (e.g. main's), flow by flow? For each capture:
+// Are this build's verdicts the same as another build's (e.g. main's), flow by flow? Both builds run this
+// checkout's two default models (models/, given by path: the other checkout's may be other versions), so only the
+// code differs. For each capture:
 // 1. both builds' CLI (both default models, the context stage, as a user runs it) write JSON lines; every line
 //    (flow, identity, label, score, attack label and score, kdd, application group and score, context) must be
 //    byte-identical;
@@ -19,6 +21,7 @@ import { CLI_DEFAULTS, ROOT, option as opt } from './common.mjs';
 const args = process.argv.slice(2);
 const base = resolve(opt('base', '/work/main'));
 const captures = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--base');
+const MODELS = { attack: join(ROOT, 'models', 'cic2017-attack.json'), app: join(ROOT, 'models', 'cic2017-app.json') };
 const tmp = mkdtempSync(join(tmpdir(), 'verdict-same-'));
 const mine = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const theirs = (p) => import(pathToFileURL(join(base, 'dist', p)).href);
@@ -34,7 +37,7 @@ try {
     // 1. the CLI's output
     const outs = [ROOT, base].map((dir, k) => {
       const json = join(tmp, `${k}.json`);
-      const r = spawnSync(process.execPath, [join(dir, 'bin', 'sensor.js'), '--replay', file, '--json', json, '-q'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [join(dir, 'bin', 'sensor.js'), '--replay', file, '--json', json, '-q', '--model', MODELS.attack, '--app-model', MODELS.app], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${dir}: exit ${r.status}: ${r.stderr}`);
       return readFileSync(json, 'utf8').split('\n');
     });
@@ -50,7 +53,7 @@ try {
     engine.finish();
     let probDiff = null;
     let values = 0;
-    for (const spec of ['cic2017-attack', 'cic2017-app']) {
+    for (const spec of [MODELS.attack, MODELS.app]) {
       const [a, b] = await Promise.all(builds.map((m) => m.Classifier.load(spec)));
       for (const [k, rows] of batches.entries()) {
         const pa = await a.probabilities(rows);

@@ -189,6 +189,8 @@ export class DistinctRows {
     const words = new Uint32Array(x.buffer, x.byteOffset, count * width);
     const { slots, hashes, firsts, of } = this;
     const mask = size - 1;
+    // The distinct rows are copied out only from the first repeat on (most batches of most captures have none).
+    let out: Uint32Array | null = null;
     let kept = 0;
     for (let i = 0; i < count; i++) {
       const o = i * width;
@@ -202,10 +204,16 @@ export class DistinctRows {
           slots[s] = kept + 1;
           hashes[kept] = h;
           firsts[kept] = i;
+          if (out !== null) for (let j = 0, to = kept * width; j < width; j++) out[to + j] = words[o + j]!;
           of[i] = kept++;
           break;
         }
         if (hashes[d] === h && sameRow(words, firsts[d]! * width, o, width)) {
+          if (out === null) {
+            if (this.distinct.length < count * width) this.distinct = new Float32Array(count * width);
+            out = new Uint32Array(this.distinct.buffer, 0, count * width);
+            out.set(words.subarray(0, kept * width));
+          }
           of[i] = d;
           break;
         }
@@ -214,10 +222,7 @@ export class DistinctRows {
     }
     this.kept = kept;
     if (kept === count) return { rows: x, count };
-    if (this.distinct.length < kept * width) this.distinct = new Float32Array(count * width);
-    const out = this.distinct.subarray(0, kept * width);
-    for (let d = 0; d < kept; d++) out.set(x.subarray(firsts[d]! * width, (firsts[d]! + 1) * width), d * width);
-    return { rows: out, count: kept };
+    return { rows: this.distinct.subarray(0, kept * width), count: kept };
   }
 
   /**
