@@ -156,8 +156,9 @@ export function buildModelInput(features: Float64Array, stride: number, count: n
  * a row of the same 1,024-flow batch, on the lab's SYN flood 90 %), and a tree ensemble's cost is per row. Rows are
  * the same when their float32 values are bit for bit the same (a hash picks the candidates, a full comparison
  * decides), so a repeated row gets exactly the probabilities its first occurrence got. Per batch only: a cache
- * across batches would find few more on these captures (big.pcap 35.1 %) and would need a memory bound. Arrays are
- * kept from batch to batch (the inference thread's; nothing allocated once the largest batch has been seen).
+ * across batches would find few more on these captures (big.pcap 35.1 %) and would need a memory bound. The table
+ * and the distinct rows' array are kept from batch to batch; expand() makes the array that goes back to the main
+ * thread (transferred with the verdicts).
  */
 export class DistinctRows {
   /** Open addressing, linear probing: distinct row number + 1 per slot, 0 = empty. */
