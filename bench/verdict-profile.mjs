@@ -10,6 +10,7 @@
 // 3. Classifies every batch here, one stage at a time, timing each stage with performance.now():
 //      identity   the identity matrix (ports, protocol) the main thread sends with the features
 //      build      every model's input (InputBuilder: columns picked, NaN/±Infinity replaced, float32)
+//      distinct   each model's distinct rows (DistinctRows.reduce) and their probabilities back to every row (expand)
 //      attack     the attack model's session.run
 //      app        the application model's session.run
 //      verdicts   batchVerdicts / groupVerdicts (class indices and scores from the probabilities)
@@ -45,7 +46,7 @@ const { getProfile } = await dist('features/profiles.js');
 const { Engine } = await dist('engine/engine.js');
 const { checkModel } = await dist('classify/model.js');
 const { inputSpecs, identityMatrix } = await dist('classify/classifier.js');
-const { InputBuilder } = await dist('classify/input.js');
+const { DistinctRows, InputBuilder } = await dist('classify/input.js');
 const { batchVerdicts } = await dist('classify/verdict.js');
 const { groupVerdicts } = await dist('classify/group-verdict.js');
 const { VerdictTally } = await dist('classify/tally.js');
@@ -89,9 +90,10 @@ for (const m of models) {
 }
 const { specs, identityFields } = inputSpecs(models);
 const builder = new InputBuilder(specs);
+const distinct = models.map(() => new DistinctRows());
 
 // ---- 3. the stages
-const STAGES = ['identity', 'build', 'attack', 'app', 'verdicts', 'label'];
+const STAGES = ['identity', 'build', 'distinct', 'attack', 'app', 'verdicts', 'label'];
 for (const pass of ['cold', 'warm']) {
   const ms = Object.fromEntries(STAGES.map((s) => [s, 0]));
   const tallies = models.map((m) => new VerdictTally(m.classes, m.task === 'attack' ? m.benignIndex : -1, m.task === 'attack'));
@@ -109,9 +111,13 @@ for (const pass of ['cold', 'warm']) {
     const probs = [];
     for (let k = 0; k < models.length; k++) {
       const m = models[k];
-      const out = await sessions[k].run({ [m.card.onnx.input]: new ort.Tensor('float32', x[k], [rows.count, m.width]) }, [m.card.onnx.probabilities]);
-      probs.push(out[m.card.onnx.probabilities].data);
+      const d = distinct[k].reduce(x[k], rows.count, m.width);
+      lap('distinct');
+      const out = await sessions[k].run({ [m.card.onnx.input]: new ort.Tensor('float32', d.rows, [d.count, m.width]) }, [m.card.onnx.probabilities]);
+      const p = out[m.card.onnx.probabilities].data;
       lap(k === 0 ? 'attack' : 'app');
+      probs.push(distinct[k].expand(p, m.classes.length));
+      lap('distinct');
     }
     const v = models.map((m, k) => (m.task === 'attack' ? batchVerdicts(probs[k], rows.count, m.classes.length, m.verdictRule()) : groupVerdicts(probs[k], rows.count, m.classes.length)));
     lap('verdicts');

@@ -155,12 +155,26 @@ class InferenceThread {
     return identityMatrix(rows, this.identityFields);
   }
 
-  /** The batch's server names, copied for the inference thread, when a model takes Server Name Class; else null. */
+  /**
+   * The batch's server names, copied for the inference thread, when a model takes Server Name Class; else null.
+   * Only the names' own bytes are copied, one after the other (the batch keeps SERVER_NAME_MAX bytes a flow, 253 KB
+   * a batch, mostly unused).
+   */
   serverNames(rows: FlowRows): ServerNameColumns | null {
     if (!this.specs.some((s) => s.serverNames !== null)) return null;
     const n = rows.count;
-    if (!rows.serverNameLengths || !rows.serverNames) return { lengths: new Uint8Array(n), bytes: new Uint8Array(0) };
-    return { lengths: rows.serverNameLengths.slice(0, n), bytes: rows.serverNames.slice(0, n * SERVER_NAME_MAX) };
+    const lengths = new Uint8Array(n);
+    const from = rows.serverNames;
+    if (!rows.serverNameLengths || !from) return { lengths, bytes: new Uint8Array(0) };
+    lengths.set(rows.serverNameLengths.subarray(0, n));
+    let total = 0;
+    for (let i = 0; i < n; i++) total += lengths[i]!;
+    const bytes = new Uint8Array(total);
+    for (let i = 0, o = 0; i < n; i++) {
+      const at = i * SERVER_NAME_MAX;
+      for (let k = 0, len = lengths[i]!; k < len; k++) bytes[o++] = from[at + k]!;
+    }
+    return { lengths, bytes };
   }
 
   /** One inference of a batch by every model in the worker: each model's probabilities and verdicts. */
@@ -193,7 +207,11 @@ class InferenceThread {
       });
       if (this.pending.size === 1 && this.loaded) this.worker.ref();
       const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, names, models: this.io };
-      this.worker.postMessage(msg, names ? [features.buffer as ArrayBuffer, names.lengths.buffer as ArrayBuffer, names.bytes.buffer as ArrayBuffer] : [features.buffer as ArrayBuffer]);
+      // Everything but the features is made for this message: moved, not copied.
+      const transfer = [features.buffer as ArrayBuffer];
+      if (identity) transfer.push(identity.buffer as ArrayBuffer);
+      if (names) transfer.push(names.lengths.buffer as ArrayBuffer, names.bytes.buffer as ArrayBuffer);
+      this.worker.postMessage(msg, transfer);
     });
   }
 

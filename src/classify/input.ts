@@ -7,7 +7,6 @@
  */
 import { preprocessValue, type Preprocessing } from './preprocess.js';
 import { SuffixTable, type ServerNameSpec } from './server-name-class.js';
-import { SERVER_NAME_MAX } from '../decode/server-name.js';
 
 export interface InputSpec {
   /**
@@ -25,7 +24,10 @@ export interface InputSpec {
 /** featureIndex of the `Server Name Class` input. */
 export const SERVER_NAME_INPUT = -2;
 
-/** A batch's server names (flow-batch.ts): per row its length (0 = none) and SERVER_NAME_MAX bytes from row × 253. */
+/**
+ * A batch's server names, as the inference thread gets them (InferenceThread.serverNames): per row its length
+ * (0 = none), and the names' bytes one after the other (row i's start where row i - 1's end).
+ */
 export interface ServerNameColumns {
   lengths: Uint8Array;
   bytes: Uint8Array;
@@ -80,7 +82,11 @@ export class InputBuilder {
       if (table !== null) {
         if (this.nameClasses[u]!.length < count) this.nameClasses[u] = new Float64Array(count);
         const nc = this.nameClasses[u]!;
-        for (let i = 0; i < count; i++) nc[i] = names === null ? 0 : table.classOf(names.bytes, i * SERVER_NAME_MAX, names.lengths[i]!);
+        for (let i = 0, at = 0; i < count; i++) {
+          const len = names === null ? 0 : names.lengths[i]!;
+          nc[i] = len === 0 ? 0 : table.classOf(names!.bytes, at, len);
+          at += len;
+        }
       }
       fill(out, features, stride, count, identity, this.nameClasses[u]!, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
       return out;
@@ -142,4 +148,102 @@ function fill(
  */
 export function buildModelInput(features: Float64Array, stride: number, count: number, identity: Float64Array | null, spec: InputSpec, names: ServerNameColumns | null = null): Float32Array {
   return new InputBuilder([spec]).build(features, stride, count, identity, names)[0]!;
+}
+
+/**
+ * The distinct rows of a model's input batch, so that session.run sees each row once: floods and scans end many
+ * flows whose inputs are identical (bench/inference-cost.mjs: on big.pcap 34.5 % of the attack model's rows repeat
+ * a row of the same 1,024-flow batch, on the lab's SYN flood 90 %), and a tree ensemble's cost is per row. Rows are
+ * the same when their float32 values are bit for bit the same (a hash picks the candidates, a full comparison
+ * decides), so a repeated row gets exactly the probabilities its first occurrence got. Per batch only: a cache
+ * across batches would find few more on these captures (big.pcap 35.1 %) and would need a memory bound. The table
+ * and the distinct rows' array are kept from batch to batch; expand() makes the array that goes back to the main
+ * thread (transferred with the verdicts).
+ */
+export class DistinctRows {
+  /** Open addressing, linear probing: distinct row number + 1 per slot, 0 = empty. */
+  private slots = new Int32Array(0);
+  /** Per distinct row: its hash, and its first row in the batch. */
+  private hashes = new Uint32Array(0);
+  private firsts = new Int32Array(0);
+  /** Per row of the batch: its distinct row (valid after reduce(), for expand()). */
+  private of = new Int32Array(0);
+  private distinct = new Float32Array(0);
+  private count = 0;
+  private kept = 0;
+
+  /**
+   * The batch's distinct rows, in order of first appearance, [distinct × width] (a view that the next reduce()
+   * overwrites), or `x` itself when no row repeats; and how many there are.
+   */
+  reduce(x: Float32Array, count: number, width: number): { rows: Float32Array; count: number } {
+    this.count = count;
+    let size = 16;
+    while (size < 2 * count) size *= 2;
+    if (this.slots.length !== size) this.slots = new Int32Array(size);
+    else this.slots.fill(0);
+    if (this.of.length < count) {
+      this.of = new Int32Array(count);
+      this.hashes = new Uint32Array(count);
+      this.firsts = new Int32Array(count);
+    }
+    const words = new Uint32Array(x.buffer, x.byteOffset, count * width);
+    const { slots, hashes, firsts, of } = this;
+    const mask = size - 1;
+    // The distinct rows are copied out only from the first repeat on (most batches of most captures have none).
+    let out: Uint32Array | null = null;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const o = i * width;
+      let h = 0x811c9dc5;
+      for (let j = 0; j < width; j++) h = Math.imul(h ^ words[o + j]!, 0x01000193);
+      h = (h ^ (h >>> 15)) >>> 0;
+      let s = h & mask;
+      for (;;) {
+        const d = slots[s]! - 1;
+        if (d < 0) {
+          slots[s] = kept + 1;
+          hashes[kept] = h;
+          firsts[kept] = i;
+          if (out !== null) for (let j = 0, to = kept * width; j < width; j++) out[to + j] = words[o + j]!;
+          of[i] = kept++;
+          break;
+        }
+        if (hashes[d] === h && sameRow(words, firsts[d]! * width, o, width)) {
+          if (out === null) {
+            if (this.distinct.length < count * width) this.distinct = new Float32Array(count * width);
+            out = new Uint32Array(this.distinct.buffer, 0, count * width);
+            out.set(words.subarray(0, kept * width));
+          }
+          of[i] = d;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+    }
+    this.kept = kept;
+    if (kept === count) return { rows: x, count };
+    return { rows: this.distinct.subarray(0, kept * width), count: kept };
+  }
+
+  /**
+   * Every row's outputs from the distinct rows' (`perDistinct`: [distinct × classes], from the last reduce()), in
+   * a new array [count × classes]; `perDistinct` itself when no row repeated.
+   */
+  expand(perDistinct: Float32Array, classes: number): Float32Array {
+    if (this.kept === this.count) return perDistinct;
+    const out = new Float32Array(this.count * classes);
+    const of = this.of;
+    for (let i = 0; i < this.count; i++) {
+      const from = of[i]! * classes;
+      const to = i * classes;
+      for (let c = 0; c < classes; c++) out[to + c] = perDistinct[from + c]!;
+    }
+    return out;
+  }
+}
+
+function sameRow(words: Uint32Array, a: number, b: number, width: number): boolean {
+  for (let j = 0; j < width; j++) if (words[a + j] !== words[b + j]) return false;
+  return true;
 }

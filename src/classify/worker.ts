@@ -15,7 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
-import { InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
+import { DistinctRows, InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
 
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   }
   port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
   const inputs = new InputBuilder(init.models.map((m) => m.spec));
+  const distinct = init.models.map(() => new DistinctRows());
   // One batch at a time, in arrival order: the input arrays are reused from batch to batch, and a batch's
   // sessions must be done with them before the next batch is built.
   const queue: RunRequest[] = [];
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const runQueued = async (): Promise<void> => {
     running = true;
-    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, m);
+    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, distinct, m);
     running = false;
     if (stopping) process.exit(0);
   };
@@ -116,8 +117,11 @@ async function main(): Promise<void> {
   });
 }
 
-/** Every model's verdicts of one batch, posted back with the batch's features. */
-async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, m: RunRequest): Promise<void> {
+/**
+ * Every model's verdicts of one batch, posted back with the batch's features. Each model runs on the batch's
+ * distinct input rows only (DistinctRows); a repeated row gets its first occurrence's probabilities.
+ */
+async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, distinct: readonly DistinctRows[], m: RunRequest): Promise<void> {
   const back = [m.features.buffer as ArrayBuffer];
   try {
     const x = inputs.build(m.features, m.stride, m.count, m.identity, m.names);
@@ -125,13 +129,17 @@ async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: 
     const transfer: ArrayBuffer[] = [];
     for (let k = 0; k < sessions.length; k++) {
       const io = m.models[k]!;
-      const tensor = new ort.Tensor('float32', x[k]!, [m.count, init.models[k]!.spec.featureIndex.length]);
+      const width = init.models[k]!.spec.featureIndex.length;
+      const rows = distinct[k]!.reduce(x[k]!, m.count, width);
+      const tensor = new ort.Tensor('float32', rows.rows, [rows.count, width]);
       const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
-      const probs = out[io.output]!.data as Float32Array;
+      const perDistinct = out[io.output]!.data as Float32Array;
+      // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
+      const classes = rows.count > 0 ? perDistinct.length / rows.count : 0;
+      if (!Number.isInteger(classes)) throw new Error(`output "${io.output}" has ${perDistinct.length} values for ${rows.count} rows`);
+      const probs = distinct[k]!.expand(perDistinct, classes);
       // Own the buffer before transferring it (the tensor may view a larger one).
       const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
-      // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
-      const classes = m.count > 0 ? copy.length / m.count : 0;
       const rule = init.models[k]!.verdict;
       const v = classes !== io.classes ? null : rule !== null ? batchVerdicts(copy, m.count, classes, rule) : groupVerdicts(copy, m.count, classes);
       results.push({ probs: copy, verdicts: v });
