@@ -6,7 +6,7 @@
  * around to the start), besides well-spread ones.
  */
 import { describe, expect, it } from 'vitest';
-import { DistinctValues, KeyTable } from '../src/classify/context.js';
+import { BEFORE_WORDS, B_COUNT, B_SPAN_US, COUNT, DistinctValues, EPOCH_START_US, FIRED, HAS_BEFORE, KeyTable, STATE_WORDS } from '../src/classify/context.js';
 
 /** A seeded generator (mulberry32), for a fixed random sequence of keys. */
 function random(seed: number): () => number {
@@ -32,8 +32,9 @@ function keyOf(k: number, words: number): Uint32Array {
 }
 
 describe('context KeyTable (open addressing, first-seen eviction)', () => {
-  for (const [name, hash] of HASHES) {
-    for (const maxKeys of [1, 5, 16, 1100]) {
+  const cases = [...HASHES.flatMap(([name, hash]) => [1, 5, 16, 1100].map((maxKeys) => ({ name, hash, maxKeys }))), { name: HASHES[2]![0], hash: HASHES[2]![1], maxKeys: 70000 }];
+  for (const { name, hash, maxKeys } of cases) {
+    {
       it(`${name}, maxKeys ${maxKeys}: every key tracked is found with its count, the oldest forgotten first`, () => {
         const words = 9;
         const t = new KeyTable(words, 1e15, maxKeys);
@@ -41,12 +42,13 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
         let evicted = 0;
         const next = random(maxKeys);
         const universe = maxKeys * 3;
-        const steps = maxKeys > 1024 ? 6000 : 3000; // 1,100: past the first growth (1,024 entries)
+        // 70,000: past the entries a table starts with (65,536), so it grows (and rehashes) once.
+        const steps = maxKeys > 1024 ? maxKeys * 2 : 3000;
         let wrong = 0;
         for (let step = 0; step < steps; step++) {
           const k = Math.floor(next() * universe);
           const e = t.touch(keyOf(k, words), hash(k), step);
-          t.count[e] = t.count[e]! + 1;
+          t.state[e * STATE_WORDS + COUNT]++;
           if (!counts.has(k)) {
             if (counts.size === maxKeys) {
               counts.delete(counts.keys().next().value!);
@@ -55,12 +57,12 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
             counts.set(k, 0);
           }
           counts.set(k, counts.get(k)! + 1);
-          if (t.count[e] !== counts.get(k)) wrong++;
-          if (step % (maxKeys > 1024 ? 1500 : 97) === 0 || step === steps - 1) {
+          if (t.state[e * STATE_WORDS + COUNT] !== counts.get(k)) wrong++;
+          if (step % (maxKeys > 1024 ? maxKeys : 97) === 0 || step === steps - 1) {
             expect([t.size, t.evicted]).toEqual([counts.size, evicted]);
             for (let j = 0; j < universe; j++) {
               const found = t.find(keyOf(j, words), hash(j));
-              if ((found >= 0 ? t.count[found] : undefined) !== counts.get(j)) wrong++;
+              if ((found >= 0 ? t.state[found * STATE_WORDS + COUNT] : undefined) !== counts.get(j)) wrong++;
             }
             expect(wrong).toBe(0);
           }
@@ -74,13 +76,13 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
     const t = new KeyTable(5, 1e15, 2);
     const [a, b, c] = [1, 2, 3].map((k) => keyOf(k, 5));
     const ea = t.touch(a!, 0, 0);
-    t.count[ea] = 10;
-    t.fired[ea] = 1;
+    t.state[ea * STATE_WORDS + COUNT] = 10;
+    t.state[ea * STATE_WORDS + FIRED] = 1;
     t.touch(b!, 0, 1);
     t.touch(c!, 0, 2); // forgets a
     expect(t.find(a!, 0)).toBe(-1);
     const again = t.touch(a!, 0, 3); // forgets b, the oldest now
-    expect([t.count[again], t.fired[again], t.hasBefore[again]]).toEqual([0, 0, 0]);
+    expect([COUNT, FIRED, HAS_BEFORE].map((f) => t.state[again * STATE_WORDS + f])).toEqual([0, 0, 0]);
     expect(t.find(b!, 0)).toBe(-1);
     expect(t.find(c!, 0)).toBeGreaterThanOrEqual(0);
     expect([t.size, t.evicted]).toEqual([2, 2]);
@@ -89,14 +91,16 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
   it('a new window restarts the counts; a key that fired keeps firing if its flows kept coming, citing the window before', () => {
     const t = new KeyTable(5, 100, 8);
     const key = keyOf(1, 5);
+    const state = (e: number, ...fields: number[]): number[] => fields.map((f) => t.state[e * STATE_WORDS + f]!);
     let e = t.touch(key, 5, 1000);
-    t.count[e] = 40;
-    t.fired[e] = 1;
+    t.state[e * STATE_WORDS + COUNT] = 40;
+    t.state[e * STATE_WORDS + FIRED] = 1;
     t.touch(key, 5, 1050);
     e = t.touch(key, 5, 1100); // 100 after the epoch's start: a new one, 50 after the last flow
-    expect([t.count[e], t.fired[e], t.hasBefore[e], t.beforeCount[e], t.beforeSpanUs[e], t.epochStartUs[e]]).toEqual([0, 1, 1, 40, 50, 1100]);
+    expect(state(e, COUNT, FIRED, HAS_BEFORE, EPOCH_START_US)).toEqual([0, 1, 1, 1100]);
+    expect([t.before[e * BEFORE_WORDS + B_COUNT], t.before[e * BEFORE_WORDS + B_SPAN_US]]).toEqual([40, 50]);
     e = t.touch(key, 5, 1400); // a gap longer than the window: no longer firing
-    expect([t.fired[e], t.hasBefore[e]]).toEqual([0, 0]);
+    expect(state(e, FIRED, HAS_BEFORE)).toEqual([0, 0]);
   });
 });
 

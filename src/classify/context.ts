@@ -89,6 +89,12 @@ export const CONTEXT_DEFAULTS: Readonly<ContextThresholds> = Object.freeze({
 export const LOGIN_PORTS: ReadonlySet<number> = new Set([21, 22, 23, 110, 143, 465, 587, 993, 995, 1433, 1521, 3306, 3389, 5432, 5900, 6379, 27017]);
 /** Web servers' ports. */
 export const WEB_PORTS: ReadonlySet<number> = new Set([80, 443, 8000, 8008, 8080, 8443, 8888]);
+/** The two as one byte per port (LOGIN_PORT, WEB_PORT bits), for the per-flow test. */
+const LOGIN_PORT = 1;
+const WEB_PORT = 2;
+const PORT_KIND = new Uint8Array(65536);
+for (const p of LOGIN_PORTS) PORT_KIND[p] = PORT_KIND[p]! | LOGIN_PORT;
+for (const p of WEB_PORTS) PORT_KIND[p] = PORT_KIND[p]! | WEB_PORT;
 
 export const DETECTORS = ['port-scan', 'address-scan', 'brute-force', 'flood', 'http-flood'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
@@ -125,8 +131,13 @@ interface Evidence {
 
 /** The evidence to cite for entry `e`: this window's when it crossed the threshold itself, else the window's before. */
 function evidence(t: KeyTable, e: number, crossed: boolean): Evidence {
-  if (!crossed && t.hasBefore[e] === 1) return { count: t.beforeCount[e]!, answered: t.beforeAnswered[e]!, distinct: t.beforeDistinct[e]!, spanUs: t.beforeSpanUs[e]!, before: true };
-  return { count: t.count[e]!, answered: t.answered[e]!, distinct: t.distinct !== null ? t.distinct.n[e]! : 0, spanUs: t.lastInEpochUs[e]! - t.firstInEpochUs[e]!, before: false };
+  const s = t.state;
+  const o = e * STATE_WORDS;
+  if (!crossed && s[o + HAS_BEFORE] === 1) {
+    const b = e * BEFORE_WORDS;
+    return { count: t.before[b + B_COUNT]!, answered: t.before[b + B_ANSWERED]!, distinct: t.before[b + B_DISTINCT]!, spanUs: t.before[b + B_SPAN_US]!, before: true };
+  }
+  return { count: s[o + COUNT]!, answered: s[o + ANSWERED]!, distinct: t.distinct !== null ? t.distinct.count(e) : 0, spanUs: s[o + LAST_IN_EPOCH_US]! - s[o + FIRST_IN_EPOCH_US]!, before: false };
 }
 
 const inWindow = (e: Evidence): string => `in ${seconds(e.spanUs)}${e.before ? ' (the window before)' : ''}`;
@@ -142,6 +153,31 @@ const SERVICE_WORDS = 5;
 const PAIR_WORDS = 9;
 /** A key's distinct ports or hosts live in a fixed slab of this many entries at most; beyond, in a Set (rare: a threshold set that high). */
 const SLAB_MAX = 64;
+
+/**
+ * A key's state: STATE_WORDS numbers from entry * STATE_WORDS, side by side, so that a lookup reads three places
+ * (its slot, its key, this) rather than one array per field. Times in µs; counts of this epoch (window).
+ */
+export const EPOCH_START_US = 0;
+export const LAST_START_US = 1;
+/** The earliest and latest flow start counted in this epoch (flows arrive in end order), for the text. */
+export const FIRST_IN_EPOCH_US = 2;
+export const LAST_IN_EPOCH_US = 3;
+/** Flows of the evidence in this epoch. */
+export const COUNT = 4;
+/** Flood: answered flows to the destination in this epoch (they offset as many tiny ones). */
+export const ANSWERED = 5;
+/** 1 once the key has fired (and while its flows keep coming). */
+export const FIRED = 6;
+/** 1 when `before` holds the evidence of the window before (the key fired there and still fires). */
+export const HAS_BEFORE = 7;
+export const STATE_WORDS = 8;
+/** The window before's evidence, BEFORE_WORDS numbers from entry * BEFORE_WORDS (for the text). */
+export const B_COUNT = 0;
+export const B_ANSWERED = 1;
+export const B_DISTINCT = 2;
+export const B_SPAN_US = 3;
+export const BEFORE_WORDS = 4;
 
 /** Murmur3's 32-bit body and finaliser over `n` words: cheap, and spreads keys that differ in one word. */
 function hashWords(k: Uint32Array, n: number): number {
@@ -160,7 +196,7 @@ function hashWords(k: Uint32Array, n: number): number {
   return h ^ (h >>> 16);
 }
 
-function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, length: number): T {
+function grown<T extends Float64Array | Int32Array | Uint32Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
   return b;
@@ -168,15 +204,14 @@ function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a
 
 /**
  * Each key's distinct ports (1 word) or hosts (4 words) in its current window, at most `cap` (and at least 2: a second
- * value different from the first always counts, as it did when the first was kept apart from a Set). The first value
- * sits inline; a key's slab for the others is made at its second value and kept by its entry for good (an entry
- * forgotten is reused by the next new key, slab and all).
+ * value different from the first always counts, as it did when the first was kept apart from a Set). Per entry a
+ * record [count, slab + 1 (0: none), the first value]; a key's slab for the other values is made at its second value
+ * and kept by its entry for good (an entry forgotten is reused by the next new key, slab and all).
  */
 export class DistinctValues {
   readonly cap: number;
-  n: Int32Array;
-  private first: Uint32Array;
-  private slabAt: Int32Array;
+  private records: Uint32Array;
+  private readonly stride: number;
   private pool = new Uint32Array(0);
   private poolUsed = 0;
   private readonly slabWords: number;
@@ -190,41 +225,41 @@ export class DistinctValues {
   ) {
     this.cap = Math.max(cap, 2);
     this.slabWords = (this.cap - 1) * width;
-    this.n = new Int32Array(entries);
-    this.first = new Uint32Array(entries * width);
-    this.slabAt = new Int32Array(entries).fill(-1);
+    this.stride = 2 + width;
+    this.records = new Uint32Array(entries * this.stride);
     this.sets = this.cap > SLAB_MAX ? [] : null;
   }
 
   grow(entries: number): void {
-    this.n = grown(this.n, entries);
-    this.first = grown(this.first, entries * this.width);
-    const at = new Int32Array(entries).fill(-1);
-    at.set(this.slabAt);
-    this.slabAt = at;
+    this.records = grown(this.records, entries * this.stride);
+  }
+
+  count(e: number): number {
+    return this.records[e * this.stride]!;
   }
 
   clear(e: number): void {
-    this.n[e] = 0;
+    this.records[e * this.stride] = 0;
     if (this.sets !== null) this.sets[e] = null;
   }
 
   /** Adds the value at `v[o..o+width)` to entry `e`'s values (up to the cap); returns how many there are. */
   add(e: number, v: Uint32Array, o: number): number {
-    const n = this.n[e]!;
+    const r = e * this.stride;
+    const n = this.records[r]!;
     if (n >= this.cap) return n;
     const w = this.width;
     if (n === 0) {
-      for (let j = 0; j < w; j++) this.first[e * w + j] = v[o + j]!;
-      return (this.n[e] = 1);
+      for (let j = 0; j < w; j++) this.records[r + 2 + j] = v[o + j]!;
+      return (this.records[r] = 1);
     }
     if (this.sets !== null) return this.addToSet(e, v, o);
-    if (this.equals(this.first, e * w, v, o)) return n;
-    let at = this.slabAt[e]!;
+    if (this.equals(this.records, r + 2, v, o)) return n;
+    let at = this.records[r + 1]! - 1;
     for (let k = 0; k < n - 1; k++) if (this.equals(this.pool, at + k * w, v, o)) return n;
-    if (at < 0) at = this.newSlab(e);
+    if (at < 0) at = this.newSlab(r);
     for (let j = 0; j < w; j++) this.pool[at + (n - 1) * w + j] = v[o + j]!;
-    return (this.n[e] = n + 1);
+    return (this.records[r] = n + 1);
   }
 
   private equals(a: Uint32Array, ao: number, v: Uint32Array, o: number): boolean {
@@ -232,11 +267,11 @@ export class DistinctValues {
     return true;
   }
 
-  private newSlab(e: number): number {
+  private newSlab(r: number): number {
     if (this.poolUsed + this.slabWords > this.pool.length) this.pool = grown(this.pool, Math.max(1024, this.pool.length * 2, this.poolUsed + this.slabWords));
     const at = this.poolUsed;
     this.poolUsed += this.slabWords;
-    this.slabAt[e] = at;
+    this.records[r + 1] = at + 1;
     return at;
   }
 
@@ -244,21 +279,22 @@ export class DistinctValues {
     const text = (a: Uint32Array, ao: number): string => Array.from(a.subarray(ao, ao + this.width)).join(',');
     let set = this.sets![e] ?? null;
     if (set === null) {
-      const first = text(this.first, e * this.width);
+      const first = text(this.records, e * this.stride + 2);
       const value = text(v, o);
       if (value === first) return 1;
       set = this.sets![e] = new Set([first, value]);
     } else set.add(text(v, o));
-    return (this.n[e] = set.size);
+    return (this.records[e * this.stride] = set.size);
   }
 }
 
 /**
  * One detector's keys and their states, at most `maxKeys` (the first seen forgotten first). An open-addressing
- * hash table (linear probing) over entries in struct-of-arrays form: typed arrays, no object per key, nothing for
- * the collector. An entry's index is its place in first-seen order (a ring once full, `head` the oldest), so
- * forgetting the oldest key reuses its entry; its slot is freed by backward-shift deletion (the entries after it in
- * its probe run move back), which leaves no tombstones to slow later lookups.
+ * hash table (linear probing) over typed arrays: no object per key, nothing for the collector. A slot holds its
+ * entry + 1 (0: empty) and the key's hash, so that a probe compares keys only when the hashes agree; an entry's key
+ * is followed by its hash (for growth and deletion). An entry's index is its place in first-seen order (a ring once
+ * full, `head` the oldest), so forgetting the oldest key reuses its entry; its slot is freed by backward-shift
+ * deletion (the later slots of its probe run move back), which leaves no tombstones to slow later lookups.
  */
 export class KeyTable {
   evicted = 0;
@@ -266,29 +302,18 @@ export class KeyTable {
   size = 0;
   private head = 0;
   private capacity: number;
+  /** Per entry: its key's words, then its hash. */
   private keys: Uint32Array;
-  private hashes: Int32Array;
-  epochStartUs: Float64Array;
-  lastStartUs: Float64Array;
-  /** The earliest and latest flow start counted in this epoch (flows arrive in end order), for the text. */
-  firstInEpochUs: Float64Array;
-  lastInEpochUs: Float64Array;
-  /** Flows of the evidence in this epoch. */
-  count: Float64Array;
-  /** Flood: answered flows to the destination in this epoch (they offset as many tiny ones). */
-  answered: Float64Array;
-  fired: Uint8Array;
-  /** The evidence of the window before, when the key fired there and still fires (for the text). */
-  hasBefore: Uint8Array;
-  beforeCount: Float64Array;
-  beforeAnswered: Float64Array;
-  beforeDistinct: Int32Array;
-  beforeSpanUs: Float64Array;
+  /** Per entry: STATE_WORDS numbers (EPOCH_START_US, ...). */
+  state: Float64Array;
+  /** Per entry: BEFORE_WORDS numbers (B_COUNT, ...), valid when HAS_BEFORE; made when a key first needs it. */
+  before: Float64Array;
   /** Scans: the distinct ports or hosts of each key's window. */
   readonly distinct: DistinctValues | null;
-  /** Entry + 1 per slot, 0 = empty; at least twice as many slots as entries. */
+  /** Per slot: entry + 1 (0: empty) and hash; at least twice as many slots as entries. */
   private slots: Int32Array;
   private mask: number;
+  private readonly stride: number;
 
   constructor(
     readonly words: number,
@@ -296,79 +321,82 @@ export class KeyTable {
     private readonly maxKeys: number,
     distinct?: { width: number; cap: number },
   ) {
-    const n = (this.capacity = Math.min(maxKeys, 1024));
-    this.keys = new Uint32Array(n * words);
-    this.hashes = new Int32Array(n);
-    this.epochStartUs = new Float64Array(n);
-    this.lastStartUs = new Float64Array(n);
-    this.firstInEpochUs = new Float64Array(n);
-    this.lastInEpochUs = new Float64Array(n);
-    this.count = new Float64Array(n);
-    this.answered = new Float64Array(n);
-    this.fired = new Uint8Array(n);
-    this.hasBefore = new Uint8Array(n);
-    this.beforeCount = new Float64Array(n);
-    this.beforeAnswered = new Float64Array(n);
-    this.beforeDistinct = new Int32Array(n);
-    this.beforeSpanUs = new Float64Array(n);
+    // All the default maxKeys at once: memory the kernel gives zeroed page by page as entries come (they are taken
+    // in order), and no copy or rehash as the table fills (growing it cost more than all its lookups on big.pcap).
+    const n = (this.capacity = Math.min(maxKeys, INITIAL_ENTRIES));
+    this.stride = words + 1;
+    this.keys = new Uint32Array(n * this.stride);
+    this.state = new Float64Array(n * STATE_WORDS);
+    this.before = new Float64Array(0);
     this.distinct = distinct ? new DistinctValues(distinct.width, distinct.cap, n) : null;
-    this.slots = new Int32Array(slotsFor(n));
-    this.mask = this.slots.length - 1;
+    const slots = slotsFor(n);
+    this.slots = new Int32Array(slots * 2);
+    this.mask = slots - 1;
   }
 
   /**
-   * The entry of `key` (its first `words` words; `hash` = hashWords of them) for a flow starting at `startUs`, its
+   * The entry of `key` (its first `words` words; `hash` an int32 of them) for a flow starting at `startUs`, its
    * epoch restarted when the window has passed; a new entry when the key is not tracked.
    */
   touch(key: Uint32Array, hash: number, startUs: number): number {
     let e = this.find(key, hash);
+    const s = this.state;
     if (e >= 0) {
-      if (startUs >= this.epochStartUs[e]! + this.windowUs) {
+      const o = e * STATE_WORDS;
+      if (startUs >= s[o + EPOCH_START_US]! + this.windowUs) {
         // A new epoch: count again; still firing only if the flows kept coming (no gap longer than the window).
-        const fired = this.fired[e] === 1 && startUs - this.lastStartUs[e]! <= this.windowUs;
-        this.fired[e] = fired ? 1 : 0;
-        this.hasBefore[e] = fired ? 1 : 0;
+        const fired = s[o + FIRED] === 1 && startUs - s[o + LAST_START_US]! <= this.windowUs;
+        s[o + FIRED] = fired ? 1 : 0;
+        s[o + HAS_BEFORE] = fired ? 1 : 0;
         if (fired) {
-          this.beforeCount[e] = this.count[e]!;
-          this.beforeAnswered[e] = this.answered[e]!;
-          this.beforeDistinct[e] = this.distinct !== null ? this.distinct.n[e]! : 0;
-          this.beforeSpanUs[e] = this.lastInEpochUs[e]! - this.firstInEpochUs[e]!;
+          if (this.before.length === 0) this.before = new Float64Array(this.capacity * BEFORE_WORDS);
+          const b = e * BEFORE_WORDS;
+          this.before[b + B_COUNT] = s[o + COUNT]!;
+          this.before[b + B_ANSWERED] = s[o + ANSWERED]!;
+          this.before[b + B_DISTINCT] = this.distinct !== null ? this.distinct.count(e) : 0;
+          this.before[b + B_SPAN_US] = s[o + LAST_IN_EPOCH_US]! - s[o + FIRST_IN_EPOCH_US]!;
         }
         this.newEpoch(e, startUs);
       }
     } else {
       e = this.insert(key, hash);
       this.newEpoch(e, startUs);
-      this.lastStartUs[e] = startUs;
-      this.fired[e] = 0;
-      this.hasBefore[e] = 0;
+      const o = e * STATE_WORDS;
+      this.state[o + LAST_START_US] = startUs;
+      this.state[o + FIRED] = 0;
+      this.state[o + HAS_BEFORE] = 0;
     }
-    if (startUs > this.lastStartUs[e]!) this.lastStartUs[e] = startUs;
-    if (startUs < this.firstInEpochUs[e]!) this.firstInEpochUs[e] = startUs;
-    if (startUs > this.lastInEpochUs[e]!) this.lastInEpochUs[e] = startUs;
+    const st = this.state;
+    const o = e * STATE_WORDS;
+    if (startUs > st[o + LAST_START_US]!) st[o + LAST_START_US] = startUs;
+    if (startUs < st[o + FIRST_IN_EPOCH_US]!) st[o + FIRST_IN_EPOCH_US] = startUs;
+    if (startUs > st[o + LAST_IN_EPOCH_US]!) st[o + LAST_IN_EPOCH_US] = startUs;
     return e;
   }
 
   private newEpoch(e: number, startUs: number): void {
-    this.epochStartUs[e] = startUs;
-    this.firstInEpochUs[e] = startUs;
-    this.lastInEpochUs[e] = startUs;
-    this.count[e] = 0;
-    this.answered[e] = 0;
+    const s = this.state;
+    const o = e * STATE_WORDS;
+    s[o + EPOCH_START_US] = startUs;
+    s[o + FIRST_IN_EPOCH_US] = startUs;
+    s[o + LAST_IN_EPOCH_US] = startUs;
+    s[o + COUNT] = 0;
+    s[o + ANSWERED] = 0;
     this.distinct?.clear(e);
   }
 
   /** The entry of `key`, or -1. */
   find(key: Uint32Array, hash: number): number {
     const w = this.words;
+    const slots = this.slots;
     for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
-      const s = this.slots[i]!;
+      const s = slots[2 * i]!;
       if (s === 0) return -1;
-      const e = s - 1;
-      if (this.hashes[e] !== hash) continue;
+      if (slots[2 * i + 1] !== hash) continue;
+      const k = (s - 1) * this.stride;
       let j = 0;
-      while (j < w && this.keys[e * w + j] === key[j]) j++;
-      if (j === w) return e;
+      while (j < w && this.keys[k + j] === key[j]) j++;
+      if (j === w) return s - 1;
     }
   }
 
@@ -384,58 +412,55 @@ export class KeyTable {
       this.head = (this.head + 1) % this.maxKeys;
       this.evicted++;
     }
-    const w = this.words;
-    for (let j = 0; j < w; j++) this.keys[e * w + j] = key[j]!;
-    this.hashes[e] = hash;
-    this.link(e);
+    const k = e * this.stride;
+    for (let j = 0; j < this.words; j++) this.keys[k + j] = key[j]!;
+    this.keys[k + this.words] = hash;
+    this.link(e, hash);
     return e;
   }
 
-  private link(e: number): void {
-    let i = this.hashes[e]! & this.mask;
-    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-    this.slots[i] = e + 1;
+  private link(e: number, hash: number): void {
+    let i = hash & this.mask;
+    while (this.slots[2 * i] !== 0) i = (i + 1) & this.mask;
+    this.slots[2 * i] = e + 1;
+    this.slots[2 * i + 1] = hash;
   }
 
-  /** Frees entry `e`'s slot; each later entry of the probe run moves back into the gap unless its home slot lies after the gap. */
+  /** Frees entry `e`'s slot; each later slot of the probe run moves back into the gap unless its home lies after the gap. */
   private unlink(e: number): void {
     const mask = this.mask;
-    let gap = this.hashes[e]! & mask;
-    while (this.slots[gap] !== e + 1) gap = (gap + 1) & mask;
-    for (let j = (gap + 1) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hashes[this.slots[j]! - 1]! & mask;
-      // The entry at j may move to the gap only if its home is not cyclically within (gap, j].
+    const slots = this.slots;
+    let gap = this.keys[e * this.stride + this.words]! & mask;
+    while (slots[2 * gap] !== e + 1) gap = (gap + 1) & mask;
+    for (let j = (gap + 1) & mask; slots[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = slots[2 * j + 1]! & mask;
+      // The slot at j may move to the gap only if its home is not cyclically within (gap, j].
       const stays = gap <= j ? gap < home && home <= j : gap < home || home <= j;
       if (stays) continue;
-      this.slots[gap] = this.slots[j]!;
+      slots[2 * gap] = slots[2 * j]!;
+      slots[2 * gap + 1] = slots[2 * j + 1]!;
       gap = j;
     }
-    this.slots[gap] = 0;
+    slots[2 * gap] = 0;
   }
 
   /** Twice the entries (at most maxKeys), and twice the slots. */
   private grow(): void {
     const n = (this.capacity = Math.min(this.maxKeys, this.capacity * 2));
-    this.keys = grown(this.keys, n * this.words);
-    this.hashes = grown(this.hashes, n);
-    this.epochStartUs = grown(this.epochStartUs, n);
-    this.lastStartUs = grown(this.lastStartUs, n);
-    this.firstInEpochUs = grown(this.firstInEpochUs, n);
-    this.lastInEpochUs = grown(this.lastInEpochUs, n);
-    this.count = grown(this.count, n);
-    this.answered = grown(this.answered, n);
-    this.fired = grown(this.fired, n);
-    this.hasBefore = grown(this.hasBefore, n);
-    this.beforeCount = grown(this.beforeCount, n);
-    this.beforeAnswered = grown(this.beforeAnswered, n);
-    this.beforeDistinct = grown(this.beforeDistinct, n);
-    this.beforeSpanUs = grown(this.beforeSpanUs, n);
+    this.keys = grown(this.keys, n * this.stride);
+    this.state = grown(this.state, n * STATE_WORDS);
+    if (this.before.length > 0) this.before = grown(this.before, n * BEFORE_WORDS);
     this.distinct?.grow(n);
-    this.slots = new Int32Array(slotsFor(n));
-    this.mask = this.slots.length - 1;
-    for (let e = 0; e < this.size - 1; e++) this.link(e); // the entry being inserted (size - 1) is linked by insert
+    const slots = slotsFor(n);
+    this.slots = new Int32Array(slots * 2);
+    this.mask = slots - 1;
+    // The entry being inserted (size - 1) is linked by insert.
+    for (let e = 0; e < this.size - 1; e++) this.link(e, this.keys[e * this.stride + this.words]! | 0);
   }
 }
+
+/** Entries a table starts with (the default maxKeys); beyond, it doubles as keys come. */
+const INITIAL_ENTRIES = 65536;
 
 /** A power of two at least twice `entries`: probe runs stay short. */
 function slotsFor(entries: number): number {
@@ -544,26 +569,31 @@ export class ContextStage {
     const f = rows.features;
     const [durAt, fwdPktsAt, , fwdBytesAt, bwdBytesAt, synAt] = this.at as [number, number, number, number, number, number];
     const { flood, 'port-scan': portScan, 'address-scan': addressScan, 'brute-force': bruteForce, 'http-flood': httpFlood } = this.tables;
-    const on = this.on;
-    const { dstService, srcService, pair, host, port } = this;
-    for (let i = 0; i < rows.count; i++) {
-      const proto = rows.protocols[i]!;
+    const { dstService, srcService, pair, host, port, stride } = this;
+    const { flood: floodOn, 'port-scan': portScanOn, 'address-scan': addressScanOn, 'brute-force': bruteForceOn, 'http-flood': httpFloodOn } = this.on;
+    const { floodFlows, portScanPorts, addressScanHosts, bruteForceConnections, httpFloodConnections } = t;
+    const loginMaxUs = t.bruteForceMaxDurationS * 1e6;
+    // The batch's columns once (a batch object's shape varies with the stages it went through).
+    const { count, protocols, ipVersions, dstPorts, startUs, srcAddrs, dstAddrs, labels } = rows;
+    const benign = this.opts.benign;
+    for (let i = 0; i < count; i++) {
+      const proto = protocols[i]!;
       if (proto !== 6 && proto !== 17) continue; // ports mean something only for TCP and UDP
-      const base = i * this.stride;
+      const base = i * stride;
       const fwdBytes = f[base + fwdBytesAt]!;
       const bwdBytes = f[base + bwdBytesAt]!;
       const fwdPkts = f[base + fwdPktsAt]!;
       const durationUs = f[base + durAt]!;
-      const v4 = rows.ipVersions[i] === 4;
-      const dport = rows.dstPorts[i]!;
-      const start = rows.startUs[i]!;
+      const v4 = ipVersions[i] === 4;
+      const dport = dstPorts[i]!;
+      const start = startUs[i]!;
       let pairHash = 0;
       // A new connection (TCP: it began with a SYN) or a UDP exchange; not the tail of a connection.
       const opens = proto === 17 || f[base + synAt]! > 0;
       // Zeek's failed connection: nothing was exchanged (a SYN unanswered or rejected; UDP without an answer).
       const failed = opens && bwdBytes === 0 && (proto === 17 || fwdBytes === 0);
       // The reason's text is made only for a flow that will be relabelled (the model called it benign): reason().
-      const benignCalled = rows.labels !== undefined && rows.labels[i] === this.opts.benign;
+      const benignCalled = labels !== undefined && labels[i] === benign;
       // The first detector that fires for the flow, its table and key's entry, and whether this flow crossed its threshold.
       let fire: DetectorName | null = null;
       let fired: KeyTable | null = null;
@@ -571,16 +601,18 @@ export class ContextStage {
       let crossed = false;
 
       const tiny = bwdBytes === 0 && fwdPkts <= 3;
-      if ((tiny || bwdBytes > 0) && on.flood) {
-        putService(dstService, rows.dstAddrs, v4, i, proto, dport);
+      if ((tiny || bwdBytes > 0) && floodOn) {
+        putService(dstService, dstAddrs, v4, i, proto, dport);
         const e = flood.touch(dstService, hashWords(dstService, SERVICE_WORDS), start);
+        const s = flood.state;
+        const o = e * STATE_WORDS;
         // An answered flow offsets one tiny flow: every connection a busy server answers may leave a tiny tail
         // flow of its own (its closing packets after the flow that ended at the first FIN).
-        if (tiny) flood.count[e] = flood.count[e]! + 1;
-        else flood.answered[e] = flood.answered[e]! + 1;
-        const over = flood.count[e]! - flood.answered[e]! >= t.floodFlows;
-        if (over) flood.fired[e] = 1;
-        if (tiny && flood.fired[e] === 1) {
+        if (tiny) s[o + COUNT] = s[o + COUNT]! + 1;
+        else s[o + ANSWERED] = s[o + ANSWERED]! + 1;
+        const over = s[o + COUNT]! - s[o + ANSWERED]! >= floodFlows;
+        if (over) s[o + FIRED] = 1;
+        if (tiny && s[o + FIRED] === 1) {
           fire = 'flood';
           fired = flood;
           entry = e;
@@ -590,36 +622,40 @@ export class ContextStage {
       // A tiny flow of a flood under way is that flood's evidence: the per-source detectors skip it, so that a
       // spoofed flood (a new source every flow) does not fill their tables with one-flow sources.
       if (fire === null) {
-        const login = proto === 6 && opens && on['brute-force'] && LOGIN_PORTS.has(dport) && fwdBytes > 0 && bwdBytes > 0 && durationUs < t.bruteForceMaxDurationS * 1e6;
-        const web = proto === 6 && opens && on['http-flood'] && WEB_PORTS.has(dport);
+        const login = proto === 6 && opens && bruteForceOn && (PORT_KIND[dport]! & LOGIN_PORT) !== 0 && fwdBytes > 0 && bwdBytes > 0 && durationUs < loginMaxUs;
+        const web = proto === 6 && opens && httpFloodOn && (PORT_KIND[dport]! & WEB_PORT) !== 0;
         // Source and destination as one key, written once for the port-scan, brute-force and HTTP-flood tables.
-        if ((failed && on['port-scan']) || login || web) {
-          putAddress(pair, 0, rows.srcAddrs, v4, i);
-          putAddress(pair, 4, rows.dstAddrs, v4, i);
+        if ((failed && portScanOn) || login || web) {
+          putAddress(pair, 0, srcAddrs, v4, i);
+          putAddress(pair, 4, dstAddrs, v4, i);
           pair[8] = v4 ? 0 : 1;
           pairHash = hashWords(pair, PAIR_WORDS);
         }
-        if (failed && on['port-scan']) {
+        if (failed && portScanOn) {
           const e = portScan.touch(pair, pairHash, start);
-          portScan.count[e] = portScan.count[e]! + 1;
+          const s = portScan.state;
+          const o = e * STATE_WORDS;
+          s[o + COUNT] = s[o + COUNT]! + 1;
           port[0] = dport;
-          const over = portScan.distinct!.add(e, port, 0) >= t.portScanPorts;
-          if (over) portScan.fired[e] = 1;
-          if (portScan.fired[e] === 1 && fire === null) {
+          const over = portScan.distinct!.add(e, port, 0) >= portScanPorts;
+          if (over) s[o + FIRED] = 1;
+          if (s[o + FIRED] === 1 && fire === null) {
             fire = 'port-scan';
             fired = portScan;
             entry = e;
             crossed = over;
           }
         }
-        if (failed && on['address-scan']) {
-          putService(srcService, rows.srcAddrs, v4, i, proto, dport);
+        if (failed && addressScanOn) {
+          putService(srcService, srcAddrs, v4, i, proto, dport);
           const e = addressScan.touch(srcService, hashWords(srcService, SERVICE_WORDS), start);
-          addressScan.count[e] = addressScan.count[e]! + 1;
-          putAddress(host, 0, rows.dstAddrs, v4, i);
-          const over = addressScan.distinct!.add(e, host, 0) >= t.addressScanHosts;
-          if (over) addressScan.fired[e] = 1;
-          if (addressScan.fired[e] === 1 && fire === null) {
+          const s = addressScan.state;
+          const o = e * STATE_WORDS;
+          s[o + COUNT] = s[o + COUNT]! + 1;
+          putAddress(host, 0, dstAddrs, v4, i);
+          const over = addressScan.distinct!.add(e, host, 0) >= addressScanHosts;
+          if (over) s[o + FIRED] = 1;
+          if (s[o + FIRED] === 1 && fire === null) {
             fire = 'address-scan';
             fired = addressScan;
             entry = e;
@@ -628,9 +664,11 @@ export class ContextStage {
         }
         if (login) {
           const e = bruteForce.touch(pair, pairHash, start);
-          const over = (bruteForce.count[e] = bruteForce.count[e]! + 1) >= t.bruteForceConnections;
-          if (over) bruteForce.fired[e] = 1;
-          if (bruteForce.fired[e] === 1 && fire === null) {
+          const s = bruteForce.state;
+          const o = e * STATE_WORDS;
+          const over = (s[o + COUNT] = s[o + COUNT]! + 1) >= bruteForceConnections;
+          if (over) s[o + FIRED] = 1;
+          if (s[o + FIRED] === 1 && fire === null) {
             fire = 'brute-force';
             fired = bruteForce;
             entry = e;
@@ -639,9 +677,11 @@ export class ContextStage {
         }
         if (web) {
           const e = httpFlood.touch(pair, pairHash, start);
-          const over = (httpFlood.count[e] = httpFlood.count[e]! + 1) >= t.httpFloodConnections;
-          if (over) httpFlood.fired[e] = 1;
-          if (httpFlood.fired[e] === 1 && fire === null) {
+          const s = httpFlood.state;
+          const o = e * STATE_WORDS;
+          const over = (s[o + COUNT] = s[o + COUNT]! + 1) >= httpFloodConnections;
+          if (over) s[o + FIRED] = 1;
+          if (s[o + FIRED] === 1 && fire === null) {
             fire = 'http-flood';
             fired = httpFlood;
             entry = e;
