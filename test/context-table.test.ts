@@ -6,7 +6,7 @@
  * around to the start), besides well-spread ones.
  */
 import { describe, expect, it } from 'vitest';
-import { BEFORE_WORDS, B_COUNT, B_SPAN_US, COUNT, DistinctValues, EPOCH_START_US, FIRED, HAS_BEFORE, KeyTable, STATE_WORDS } from '../src/classify/context.js';
+import { BEFORE_WORDS, B_COUNT, B_SPAN_US, COUNT, DistinctValues, EPOCH_START_US, FIRED, HAS_BEFORE, KeyTable } from '../src/classify/context.js';
 
 /** A seeded generator (mulberry32), for a fixed random sequence of keys. */
 function random(seed: number): () => number {
@@ -48,7 +48,7 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
         for (let step = 0; step < steps; step++) {
           const k = Math.floor(next() * universe);
           const e = t.touch(keyOf(k, words), hash(k), step);
-          t.state[e * STATE_WORDS + COUNT]++;
+          t.state[e * t.rec + COUNT]++;
           if (!counts.has(k)) {
             if (counts.size === maxKeys) {
               counts.delete(counts.keys().next().value!);
@@ -57,12 +57,12 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
             counts.set(k, 0);
           }
           counts.set(k, counts.get(k)! + 1);
-          if (t.state[e * STATE_WORDS + COUNT] !== counts.get(k)) wrong++;
+          if (t.state[e * t.rec + COUNT] !== counts.get(k)) wrong++;
           if (step % (maxKeys > 1024 ? maxKeys : 97) === 0 || step === steps - 1) {
             expect([t.size, t.evicted]).toEqual([counts.size, evicted]);
             for (let j = 0; j < universe; j++) {
               const found = t.find(keyOf(j, words), hash(j));
-              if ((found >= 0 ? t.state[found * STATE_WORDS + COUNT] : undefined) !== counts.get(j)) wrong++;
+              if ((found >= 0 ? t.state[found * t.rec + COUNT] : undefined) !== counts.get(j)) wrong++;
             }
             expect(wrong).toBe(0);
           }
@@ -76,13 +76,13 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
     const t = new KeyTable(5, 1e15, 2);
     const [a, b, c] = [1, 2, 3].map((k) => keyOf(k, 5));
     const ea = t.touch(a!, 0, 0);
-    t.state[ea * STATE_WORDS + COUNT] = 10;
-    t.state[ea * STATE_WORDS + FIRED] = 1;
+    t.state[ea * t.rec + COUNT] = 10;
+    t.state[ea * t.rec + FIRED] = 1;
     t.touch(b!, 0, 1);
     t.touch(c!, 0, 2); // forgets a
     expect(t.find(a!, 0)).toBe(-1);
     const again = t.touch(a!, 0, 3); // forgets b, the oldest now
-    expect([COUNT, FIRED, HAS_BEFORE].map((f) => t.state[again * STATE_WORDS + f])).toEqual([0, 0, 0]);
+    expect([COUNT, FIRED, HAS_BEFORE].map((f) => t.state[again * t.rec + f])).toEqual([0, 0, 0]);
     expect(t.find(b!, 0)).toBe(-1);
     expect(t.find(c!, 0)).toBeGreaterThanOrEqual(0);
     expect([t.size, t.evicted]).toEqual([2, 2]);
@@ -91,10 +91,10 @@ describe('context KeyTable (open addressing, first-seen eviction)', () => {
   it('a new window restarts the counts; a key that fired keeps firing if its flows kept coming, citing the window before', () => {
     const t = new KeyTable(5, 100, 8);
     const key = keyOf(1, 5);
-    const state = (e: number, ...fields: number[]): number[] => fields.map((f) => t.state[e * STATE_WORDS + f]!);
+    const state = (e: number, ...fields: number[]): number[] => fields.map((f) => t.state[e * t.rec + f]!);
     let e = t.touch(key, 5, 1000);
-    t.state[e * STATE_WORDS + COUNT] = 40;
-    t.state[e * STATE_WORDS + FIRED] = 1;
+    t.state[e * t.rec + COUNT] = 40;
+    t.state[e * t.rec + FIRED] = 1;
     t.touch(key, 5, 1050);
     e = t.touch(key, 5, 1100); // 100 after the epoch's start: a new one, 50 after the last flow
     expect(state(e, COUNT, FIRED, HAS_BEFORE, EPOCH_START_US)).toEqual([0, 1, 1, 1100]);

@@ -132,7 +132,7 @@ interface Evidence {
 /** The evidence to cite for entry `e`: this window's when it crossed the threshold itself, else the window's before. */
 function evidence(t: KeyTable, e: number, crossed: boolean): Evidence {
   const s = t.state;
-  const o = e * STATE_WORDS;
+  const o = e * t.rec;
   if (!crossed && s[o + HAS_BEFORE] === 1) {
     const b = e * BEFORE_WORDS;
     return { count: t.before[b + B_COUNT]!, answered: t.before[b + B_ANSWERED]!, distinct: t.before[b + B_DISTINCT]!, spanUs: t.before[b + B_SPAN_US]!, before: true };
@@ -155,8 +155,9 @@ const PAIR_WORDS = 9;
 const SLAB_MAX = 64;
 
 /**
- * A key's state: STATE_WORDS numbers from entry * STATE_WORDS, side by side, so that a lookup reads three places
- * (its slot, its key, this) rather than one array per field. Times in µs; counts of this epoch (window).
+ * A key's state: STATE_WORDS numbers at the start of its entry's record (KeyTable.state from entry * rec), side by
+ * side and next to its key, so that a lookup reads two places (its slot, its record) rather than one array per
+ * field. Times in µs; counts of this epoch (window).
  */
 export const EPOCH_START_US = 0;
 export const LAST_START_US = 1;
@@ -291,8 +292,8 @@ export class DistinctValues {
 /**
  * One detector's keys and their states, at most `maxKeys` (the first seen forgotten first). An open-addressing
  * hash table (linear probing) over typed arrays: no object per key, nothing for the collector. A slot holds its
- * entry + 1 (0: empty) and the key's hash, so that a probe compares keys only when the hashes agree; an entry's key
- * is followed by its hash (for growth and deletion). An entry's index is its place in first-seen order (a ring once
+ * entry + 1 (0: empty) and the key's hash, so that a probe compares keys only when the hashes agree; an entry's
+ * record holds its state, its key and its hash (for growth and deletion). An entry's index is its place in first-seen order (a ring once
  * full, `head` the oldest), so forgetting the oldest key reuses its entry; its slot is freed by backward-shift
  * deletion (the later slots of its probe run move back), which leaves no tombstones to slow later lookups.
  */
@@ -302,10 +303,13 @@ export class KeyTable {
   size = 0;
   private head = 0;
   private capacity: number;
-  /** Per entry: its key's words, then its hash. */
-  private keys: Uint32Array;
-  /** Per entry: STATE_WORDS numbers (EPOCH_START_US, ...). */
+  /**
+   * Per entry a record of `rec` numbers: its state (STATE_WORDS: EPOCH_START_US, ...), then its key's words and its
+   * hash (`keys`, the same memory as 32-bit words), so that a lookup's key comparison brings its state in with it.
+   */
   state: Float64Array;
+  private keys: Uint32Array;
+  readonly rec: number;
   /** Per entry: BEFORE_WORDS numbers (B_COUNT, ...), valid when HAS_BEFORE; made when a key first needs it. */
   before: Float64Array;
   /** Scans: the distinct ports or hosts of each key's window. */
@@ -313,7 +317,6 @@ export class KeyTable {
   /** Per slot: entry + 1 (0: empty) and hash; at least twice as many slots as entries. */
   private slots: Int32Array;
   private mask: number;
-  private readonly stride: number;
 
   constructor(
     readonly words: number,
@@ -324,9 +327,9 @@ export class KeyTable {
     // All the default maxKeys at once: memory the kernel gives zeroed page by page as entries come (they are taken
     // in order), and no copy or rehash as the table fills (growing it cost more than all its lookups on big.pcap).
     const n = (this.capacity = Math.min(maxKeys, INITIAL_ENTRIES));
-    this.stride = words + 1;
-    this.keys = new Uint32Array(n * this.stride);
-    this.state = new Float64Array(n * STATE_WORDS);
+    this.rec = STATE_WORDS + Math.ceil((words + 1) / 2);
+    this.state = new Float64Array(n * this.rec);
+    this.keys = new Uint32Array(this.state.buffer);
     this.before = new Float64Array(0);
     this.distinct = distinct ? new DistinctValues(distinct.width, distinct.cap, n) : null;
     const slots = slotsFor(n);
@@ -342,7 +345,7 @@ export class KeyTable {
     let e = this.find(key, hash);
     const s = this.state;
     if (e >= 0) {
-      const o = e * STATE_WORDS;
+      const o = e * this.rec;
       if (startUs >= s[o + EPOCH_START_US]! + this.windowUs) {
         // A new epoch: count again; still firing only if the flows kept coming (no gap longer than the window).
         const fired = s[o + FIRED] === 1 && startUs - s[o + LAST_START_US]! <= this.windowUs;
@@ -361,13 +364,13 @@ export class KeyTable {
     } else {
       e = this.insert(key, hash);
       this.newEpoch(e, startUs);
-      const o = e * STATE_WORDS;
+      const o = e * this.rec;
       this.state[o + LAST_START_US] = startUs;
       this.state[o + FIRED] = 0;
       this.state[o + HAS_BEFORE] = 0;
     }
     const st = this.state;
-    const o = e * STATE_WORDS;
+    const o = e * this.rec;
     if (startUs > st[o + LAST_START_US]!) st[o + LAST_START_US] = startUs;
     if (startUs < st[o + FIRST_IN_EPOCH_US]!) st[o + FIRST_IN_EPOCH_US] = startUs;
     if (startUs > st[o + LAST_IN_EPOCH_US]!) st[o + LAST_IN_EPOCH_US] = startUs;
@@ -376,7 +379,7 @@ export class KeyTable {
 
   private newEpoch(e: number, startUs: number): void {
     const s = this.state;
-    const o = e * STATE_WORDS;
+    const o = e * this.rec;
     s[o + EPOCH_START_US] = startUs;
     s[o + FIRST_IN_EPOCH_US] = startUs;
     s[o + LAST_IN_EPOCH_US] = startUs;
@@ -393,7 +396,7 @@ export class KeyTable {
       const s = slots[2 * i]!;
       if (s === 0) return -1;
       if (slots[2 * i + 1] !== hash) continue;
-      const k = (s - 1) * this.stride;
+      const k = this.keyAt(s - 1);
       let j = 0;
       while (j < w && this.keys[k + j] === key[j]) j++;
       if (j === w) return s - 1;
@@ -412,7 +415,7 @@ export class KeyTable {
       this.head = (this.head + 1) % this.maxKeys;
       this.evicted++;
     }
-    const k = e * this.stride;
+    const k = this.keyAt(e);
     for (let j = 0; j < this.words; j++) this.keys[k + j] = key[j]!;
     this.keys[k + this.words] = hash;
     this.link(e, hash);
@@ -430,7 +433,7 @@ export class KeyTable {
   private unlink(e: number): void {
     const mask = this.mask;
     const slots = this.slots;
-    let gap = this.keys[e * this.stride + this.words]! & mask;
+    let gap = this.keys[this.keyAt(e) + this.words]! & mask;
     while (slots[2 * gap] !== e + 1) gap = (gap + 1) & mask;
     for (let j = (gap + 1) & mask; slots[2 * j] !== 0; j = (j + 1) & mask) {
       const home = slots[2 * j + 1]! & mask;
@@ -447,15 +450,22 @@ export class KeyTable {
   /** Twice the entries (at most maxKeys), and twice the slots. */
   private grow(): void {
     const n = (this.capacity = Math.min(this.maxKeys, this.capacity * 2));
-    this.keys = grown(this.keys, n * this.stride);
-    this.state = grown(this.state, n * STATE_WORDS);
+    const state = new Float64Array(n * this.rec);
+    new Uint32Array(state.buffer).set(this.keys); // bit for bit (the key words are no numbers)
+    this.state = state;
+    this.keys = new Uint32Array(state.buffer);
     if (this.before.length > 0) this.before = grown(this.before, n * BEFORE_WORDS);
     this.distinct?.grow(n);
     const slots = slotsFor(n);
     this.slots = new Int32Array(slots * 2);
     this.mask = slots - 1;
     // The entry being inserted (size - 1) is linked by insert.
-    for (let e = 0; e < this.size - 1; e++) this.link(e, this.keys[e * this.stride + this.words]! | 0);
+    for (let e = 0; e < this.size - 1; e++) this.link(e, this.keys[this.keyAt(e) + this.words]! | 0);
+  }
+
+  /** Where entry `e`'s key starts in `keys`. */
+  private keyAt(e: number): number {
+    return (e * this.rec + STATE_WORDS) * 2;
   }
 }
 
@@ -605,7 +615,7 @@ export class ContextStage {
         putService(dstService, dstAddrs, v4, i, proto, dport);
         const e = flood.touch(dstService, hashWords(dstService, SERVICE_WORDS), start);
         const s = flood.state;
-        const o = e * STATE_WORDS;
+        const o = e * flood.rec;
         // An answered flow offsets one tiny flow: every connection a busy server answers may leave a tiny tail
         // flow of its own (its closing packets after the flow that ended at the first FIN).
         if (tiny) s[o + COUNT] = s[o + COUNT]! + 1;
@@ -634,7 +644,7 @@ export class ContextStage {
         if (failed && portScanOn) {
           const e = portScan.touch(pair, pairHash, start);
           const s = portScan.state;
-          const o = e * STATE_WORDS;
+          const o = e * portScan.rec;
           s[o + COUNT] = s[o + COUNT]! + 1;
           port[0] = dport;
           const over = portScan.distinct!.add(e, port, 0) >= portScanPorts;
@@ -650,7 +660,7 @@ export class ContextStage {
           putService(srcService, srcAddrs, v4, i, proto, dport);
           const e = addressScan.touch(srcService, hashWords(srcService, SERVICE_WORDS), start);
           const s = addressScan.state;
-          const o = e * STATE_WORDS;
+          const o = e * addressScan.rec;
           s[o + COUNT] = s[o + COUNT]! + 1;
           putAddress(host, 0, dstAddrs, v4, i);
           const over = addressScan.distinct!.add(e, host, 0) >= addressScanHosts;
@@ -665,7 +675,7 @@ export class ContextStage {
         if (login) {
           const e = bruteForce.touch(pair, pairHash, start);
           const s = bruteForce.state;
-          const o = e * STATE_WORDS;
+          const o = e * bruteForce.rec;
           const over = (s[o + COUNT] = s[o + COUNT]! + 1) >= bruteForceConnections;
           if (over) s[o + FIRED] = 1;
           if (s[o + FIRED] === 1 && fire === null) {
@@ -678,7 +688,7 @@ export class ContextStage {
         if (web) {
           const e = httpFlood.touch(pair, pairHash, start);
           const s = httpFlood.state;
-          const o = e * STATE_WORDS;
+          const o = e * httpFlood.rec;
           const over = (s[o + COUNT] = s[o + COUNT]! + 1) >= httpFloodConnections;
           if (over) s[o + FIRED] = 1;
           if (s[o + FIRED] === 1 && fire === null) {
