@@ -7,8 +7,10 @@
 // calls every flow benign, so every firing flow is relabelled); and that with small thresholds and `maxKeys`, so
 // that keys are evicted (and come back) all the time.
 //
-//   node bench/context-sameness.mjs --base DIR [--captures a.pcap,b.pcap.gz,...] [--sets all|default,blind,small]
+//   node bench/context-sameness.mjs --base DIR [--head DIR] [--captures a.pcap,b.pcap.gz,...] [--sets all|default,blind,small]
 //                                   [--args "--no-app-model"]
+//
+// --head: the build to check (default this checkout; a copy keeps a long run safe from rebuilds of dist/).
 //
 // Captures by default: both labs (../shared/data/lab, its run2, models/train/data/lab-tools), six nDPI captures with
 // IPv6 (the three with the most IPv6 hosts) and UDP, the bench's flood and big.pcap ($SENSOR_BENCH_DATA). Every run has --ipv6. Prints one line per capture
@@ -27,6 +29,7 @@ if (!base || !existsSync(join(base, 'bin', 'sensor.js'))) {
   process.stderr.write('context-sameness: --base DIR (a build with bin/sensor.js) is required\n');
   process.exit(2);
 }
+const head = resolve(option('head', ROOT));
 const SHARED = resolve(ROOT, '..', 'shared', 'data');
 const inDir = (dir, re) => (existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => join(dir, f)) : []);
 const NDPI = ['reddit.pcap', 'tumblr.pcap', 'quic_interop_V.pcapng', 'bittorrent.pcap', 'ftp.pcap', 'teams.pcap'].map((f) => join(SHARED, 'ndpi', 'pcap', f));
@@ -67,7 +70,7 @@ let flows = 0;
 for (const capture of captures) {
   for (const [name, args] of sets) {
     const before = replay(resolve(base), capture, args, join(tmp, 'before.sqlite'));
-    const after = replay(ROOT, capture, args, join(tmp, 'after.sqlite'));
+    const after = replay(head, capture, args, join(tmp, 'after.sqlite'));
     const problems = [];
     if (before.rows.length !== after.rows.length) problems.push(`${before.rows.length} flows before, ${after.rows.length} after`);
     const n = Math.min(before.rows.length, after.rows.length);

@@ -26,7 +26,7 @@
  *
  * Memory: each detector tracks at most `maxKeys` keys; when full, the key seen first is forgotten and counted
  * (`evicted`). A key's set of distinct ports or hosts holds at most the threshold's number of entries. Keys and
- * states live in typed arrays (KeyTable): 110-160 bytes a key with its hash slots, and a scan key's slab of distinct
+ * states live in typed arrays (KeyTable): 104-132 bytes a key with its hash slots, and a scan key's slab of distinct
  * values (56 bytes for ports, 384 for hosts at the default thresholds) once it has two. Pure: no I/O; per flow it allocates nothing
  * but the reason's text (and its evidence) for a flow it relabels; the tables grow by doubling up to `maxKeys`.
  */
@@ -68,7 +68,7 @@ export interface ContextThresholds {
  *   service within that time fill it.
  * - HTTP flood: a browser opens at most 6 connections to one server and reuses them for minutes (RFC 9112 §9.4
  *   asks clients to limit them); 100 new connections in 10 s from one source is an order of magnitude beyond.
- * - maxKeys 65,536 per detector: ~45 MB if all five tables fill up (110-160 bytes a key), and up to 28 MB more for
+ * - maxKeys 65,536 per detector: ~39 MB if all five tables fill up (104-132 bytes a key), and up to 29 MB more for
  *   the scan keys' slabs of distinct ports and hosts.
  */
 export const CONTEXT_DEFAULTS: Readonly<ContextThresholds> = Object.freeze({
