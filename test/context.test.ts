@@ -11,7 +11,7 @@ import { newFlowRows, type FlowRows } from '../src/sinks/flow-rows.js';
 const CLASSES = ['BENIGN', 'Bot', 'BruteForce', 'DoS', 'Infiltration', 'PortScan', 'WebAttack'];
 const KDD = { BENIGN: 'normal', Bot: 'R2L', BruteForce: 'R2L', DoS: 'DoS', Infiltration: 'U2R', PortScan: 'Probe', WebAttack: 'R2L' };
 
-/** One synthetic flow: what the detectors read. Times in seconds; addresses as dotted IPv4. */
+/** One synthetic flow: what the detectors read. Times in seconds; addresses as dotted IPv4 or as IPv6 text. */
 interface Flow {
   src: string;
   dst: string;
@@ -32,6 +32,17 @@ interface Flow {
 
 const ip = (s: string): number => s.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
 
+/** An address's 4 words (IPv4: its word, then zeros) and IP version; IPv6 text with at most one `::`. */
+function address(s: string): { words: number[]; version: 4 | 6 } {
+  if (!s.includes(':')) return { words: [ip(s), 0, 0, 0], version: 4 };
+  const [head, tail] = s.split('::') as [string, string | undefined];
+  const groups = (x: string | undefined): number[] => (x ? x.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = groups(head);
+  const t = groups(tail);
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return { words: [0, 1, 2, 3].map((w) => ((all[2 * w]! << 16) | all[2 * w + 1]!) >>> 0), version: 6 };
+}
+
 /** The flows as a batch of `profile` rows carrying the model's verdicts. */
 function batch(flows: Flow[], profile: ProfileName = 'cic2017'): FlowRows {
   const columns = getProfile(profile).columns;
@@ -48,12 +59,13 @@ function batch(flows: Flow[], profile: ProfileName = 'cic2017'): FlowRows {
   rows.attackScores = new Float64Array(flows.length).fill(0.1);
   rows.kdd = [];
   flows.forEach((f, i) => {
-    rows.srcAddrs[i * 4] = ip(f.src);
-    rows.dstAddrs[i * 4] = ip(f.dst);
+    const src = address(f.src);
+    rows.srcAddrs.set(src.words, i * 4);
+    rows.dstAddrs.set(address(f.dst).words, i * 4);
     rows.srcPorts[i] = f.sport ?? 40000 + (i % 20000);
     rows.dstPorts[i] = f.dport;
     rows.protocols[i] = f.proto ?? 6;
-    rows.ipVersions[i] = 4;
+    rows.ipVersions[i] = src.version;
     rows.startUs[i] = f.start * 1e6;
     rows.endUs[i] = (f.start + (f.duration ?? 0.001)) * 1e6;
     const v = [(f.duration ?? 0.001) * 1e6, f.fwdPkts ?? 1, f.bwdPkts ?? 0, f.fwdBytes ?? 0, f.bwdBytes ?? 0, f.syn === false ? 0 : 1];
@@ -263,6 +275,38 @@ describe('context stage: what it changes and what it keeps', () => {
     // A scan still fires after the table has been churned through.
     const after = run([...flows, ...portScan(20, '10.0.0.5', '10.0.0.9', 2)], { thresholds: { maxKeys: 100 } });
     expect(count(after.labels, 'PortScan')).toBe(6);
+  });
+});
+
+describe('context stage: keys (IPv6, eviction, distinct values)', () => {
+  it('an IPv6 port scan fires from the 15th port, the reason in IPv6 text; an IPv6 sweep counts hosts that differ in their last bits', () => {
+    const r = run(portScan(20, '2001:db8::5', '2001:db8::9'));
+    expect(count(r.labels, 'PortScan')).toBe(20 - 15 + 1);
+    expect(r.context[19]).toBe('port-scan: 2001:db8::5 → 15+ ports of 2001:db8::9, 20 failed connections in 1.9 s');
+    const sweep = Array.from({ length: 30 }, (_, k): Flow => ({ src: '2001:db8::5', dst: `2001:db8::1:${k + 1}`, dport: 445, start: k * 0.2 }));
+    const s = run(sweep);
+    expect(count(s.labels, 'PortScan')).toBe(30 - 25 + 1);
+    expect(s.context[29]).toBe('address-scan: 2001:db8::5 → port 445 of 25+ hosts, 30 failed connections in 5.8 s');
+  });
+
+  it('an IPv4 address and the IPv6 address with the same first 32 bits (the rest zero) are different keys', () => {
+    // 10.0.0.5 is 0x0a000005: as IPv6, a00:5::. 10 ports on each: no host has 15.
+    const v6 = portScan(10, 'a00:5::', 'a00:9::', 1).map((f) => ({ ...f, dport: f.dport + 10 }));
+    expect(count(run([...portScan(10), ...v6]).labels, 'PortScan')).toBe(0);
+    const sweep = (n: number, v: 4 | 6): Flow[] => Array.from({ length: n }, (_, k) => ({ src: v === 4 ? '10.0.0.5' : 'a00:5::', dst: v === 4 ? `10.0.1.${k + 1}` : `a00:1${k + 1}::`, dport: 445, start: k * 0.2 }));
+    expect(count(run([...sweep(20, 4), ...sweep(20, 6)]).labels, 'PortScan')).toBe(0);
+  });
+
+  it('a key forgotten (maxKeys full) and seen again counts from nothing, and can fire again', () => {
+    // maxKeys 2: the scanner's 10 ports, then two other sources' failures forget it; its next 14 ports are not 15.
+    const others = ['10.0.0.6', '10.0.0.7'].map((src, k): Flow => ({ src, dst: '10.0.0.9', dport: 80, start: 2 + k * 0.1 }));
+    const back = portScan(15, '10.0.0.5', '10.0.0.9', 3).map((f) => ({ ...f, dport: f.dport + 100 }));
+    const r = run([...portScan(10), ...others, ...back], { thresholds: { maxKeys: 2 } });
+    expect(r.labels.slice(0, 26)).toEqual(new Array(26).fill('BENIGN'));
+    expect(r.labels[26]).toBe('PortScan');
+    expect(r.context[26]).toBe('port-scan: 10.0.0.5 → 15+ ports of 10.0.0.9, 15 failed connections in 1.4 s');
+    expect(r.s.tracked('port-scan')).toBe(2);
+    expect(r.s.counts().evicted['port-scan']).toBe(2);
   });
 });
 
