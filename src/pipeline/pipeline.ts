@@ -275,6 +275,9 @@ export class Pipeline {
       }
       this.handed += rows.count;
       await this.fanout.write(this.sinkList, rows);
+      // Every output has copied what it needs of the batch (their write() reads it before returning): its buffers
+      // go back to the engine.
+      if (this.engine instanceof Engine) this.engine.recycle(rows);
     }
   }
 
