@@ -5,8 +5,8 @@
  * when more than `maxInFlight` batches wait does the loop await the oldest (backpressure, so memory stays bounded
  * when inference is slower than the packet path).
  *
- * Ownership: a batch is held until the sinks have it. The engine hands over a fresh FlowRows each time (it
- * never reuses one), which is what makes holding it safe.
+ * Ownership: a batch is held until the sinks have it. The engine reuses a FlowRows only once the pipeline gives it
+ * back, after every sink has written it (Engine.recycle), which is what makes holding it safe.
  */
 import type { FlowRows } from '../engine/flow-batch.js';
 import type { FlowClassifier } from './classifier.js';
