@@ -13,8 +13,9 @@ import { DnsAnswerReader, type AddressSink } from '../src/decode/dns-answers.js'
 import { AddressNames, MAX_TTL_S, MIN_TTL_S, RING_BYTES, SLOTS } from '../src/flows/address-names.js';
 import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
 import { SHARED, commandWorks, sensor } from './helpers/cli.js';
-import { Flags, ethIpv4Tcp, ethIpv4Udp, ipv4Word } from './helpers/frames.js';
+import { ethIpv4Udp, ipv4Word } from './helpers/frames.js';
 import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
+import { clientHello, tcpConversation } from './helpers/server-names.js';
 // @ts-expect-error: a plain ES module without types (a script, also run by hand)
 import { compareDnsNames, compareDnsWithNdpi, ndpiFlows, sensorFlows, tsharkDnsAnswers } from '../scripts/server-name-agreement.mjs';
 
@@ -190,14 +191,6 @@ const CLIENT = '10.0.0.1';
 const RESOLVER = '10.0.0.53';
 const filler = (n: number): number[] => new Array(n).fill(0x41);
 
-/** A TLS ClientHello record with one server_name (RFC 8446 §4.1.2, RFC 6066 §3). */
-function clientHello(sniName: string): number[] {
-  const sni = [0, ...u16(sniName.length), ...ascii(sniName)];
-  const ext = [0, 0, ...u16(sni.length + 2), ...u16(sni.length), ...sni];
-  const body = [3, 3, ...new Array(32).fill(7), 0, ...u16(2), 0x13, 0x01, 1, 0, ...u16(ext.length), ...ext];
-  const hs = [1, 0, ...u16(body.length), ...body];
-  return [0x16, 3, 1, ...u16(hs.length), ...hs];
-}
 
 /** The resolver's answer to the client at `t`: `question` is `address` (through one CNAME), TTL `ttl`, RCODE `rcode`. */
 function answer(t: number, question: string, address: string, ttl: number, rcode = 0): PcapFrame {
@@ -205,22 +198,9 @@ function answer(t: number, question: string, address: string, ttl: number, rcode
   return { data: ethIpv4Udp({ sport: 53, dport: 5300 }, m, { src: RESOLVER, dst: CLIENT }), tsUs: t };
 }
 
-/** A TCP conversation from the client's `port` to `server`: handshake, payloads ([from client?, bytes]), FIN/ACK both ways. */
+/** A TCP conversation from the client's `port` to `server` (helpers/server-names.ts). */
 function conversation(t0: number, port: number, server: [string, number], payloads: [boolean, number[]][]): PcapFrame[] {
-  const frames: PcapFrame[] = [];
-  let t = t0;
-  const seg = (fromClient: boolean, flags: number, payload: number[] = []): void => {
-    const [s, sp, d, dp] = fromClient ? [CLIENT, port, server[0], server[1]] : [server[0], server[1], CLIENT, port];
-    frames.push({ data: ethIpv4Tcp({ sport: sp, dport: dp, flags }, payload, { src: s, dst: d }), tsUs: (t += 1000) });
-  };
-  seg(true, Flags.SYN);
-  seg(false, Flags.SYN | Flags.ACK);
-  seg(true, Flags.ACK);
-  for (const [fromClient, p] of payloads) seg(fromClient, Flags.ACK | Flags.PSH, p);
-  seg(true, Flags.FIN | Flags.ACK);
-  seg(false, Flags.FIN | Flags.ACK);
-  seg(true, Flags.ACK);
-  return frames;
+  return tcpConversation(t0, [CLIENT, port], server, payloads);
 }
 
 interface Row {

@@ -11,15 +11,15 @@ import { createCipheriv, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Hkdf, expandLabelInfo } from '../src/decode/quic-crypto.js';
 import { QuicInitialReader, REASSEMBLY_FLOWS, isQuicInitialCandidate } from '../src/decode/quic-initial.js';
 import { SERVER_NAME_MAX, ServerNameRead, ServerNameReader, serverNameText } from '../src/decode/server-name.js';
-import { ROOT, sensor } from './helpers/cli.js';
+import { ROOT } from './helpers/cli.js';
 import { ethIpv4Udp } from './helpers/frames.js';
 import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
+import { replayNames } from './helpers/server-names.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Buffer => Buffer.from(h.replace(/\s+/g, ''), 'hex');
@@ -359,18 +359,8 @@ const dir = mkdtempSync(join(tmpdir(), 'sensor-quic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const T0 = 1_700_000_000_000_000;
 
-async function namesOf(pcap: string, extra: string[] = []): Promise<{ rows: { src_port: number; dst_port: number; server_name: string | null }[]; info: Record<string, number> }> {
-  const db = join(dir, `${pcap.split('/').pop()}-${extra.join('')}.sqlite`);
-  const r = await sensor(['--replay', pcap, '--db', db, '--profile', 'fixed', '--ipv6', '--no-model', '--no-app-model', '-q', ...extra]);
-  expect(r.status, r.stderr).toBe(0);
-  const d = new Database(db, { readonly: true });
-  try {
-    const rows = d.prepare('SELECT src_port, dst_port, server_name FROM flows ORDER BY id').all() as { src_port: number; dst_port: number; server_name: string | null }[];
-    const info = (JSON.parse(d.prepare('SELECT counters FROM runs').pluck().get() as string) as { info: Record<string, number> }).info;
-    return { rows, info };
-  } finally {
-    d.close();
-  }
+async function namesOf(pcap: string, extra: string[] = []): ReturnType<typeof replayNames> {
+  return replayNames(pcap, join(dir, `${pcap.split('/').pop()}-${extra.join('')}.sqlite`), ['--ipv6', ...extra]);
 }
 
 describe('QUIC server names through the CLI', () => {

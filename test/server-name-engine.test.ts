@@ -7,66 +7,27 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sensor } from './helpers/cli.js';
-import { Flags, ethIpv4Tcp, ethIpv4Udp } from './helpers/frames.js';
+import { ethIpv4Udp } from './helpers/frames.js';
 import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
+import { ascii, clientHello, replayNames, tcpConversation } from './helpers/server-names.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-names-engine-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
-const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
-
-/** A minimal TLS ClientHello record with one server_name (RFC 8446 §4.1.2, RFC 6066 §3). */
-function clientHello(name: string): number[] {
-  const sni = [0, ...u16(name.length), ...ascii(name)];
-  const ext = [0, 0, ...u16(sni.length + 2), ...u16(sni.length), ...sni];
-  const body = [3, 3, ...new Array(32).fill(7), 0, ...u16(2), 0x13, 0x01, 1, 0, ...u16(ext.length), ...ext];
-  const hs = [1, 0, ...u16(body.length), ...body];
-  return [0x16, 3, 1, ...u16(hs.length), ...hs];
-}
 
 function dnsQuery(name: string): number[] {
   return [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name.split('.').flatMap((l) => [l.length, ...ascii(l)]), 0, 0, 1, 0, 1];
 }
 
-/** A TCP conversation: handshake, then `payloads` ([from client?, bytes]) in order, then FIN/ACK both ways. */
-function conversation(t0: number, client: [string, number], server: [string, number], payloads: [boolean, number[]][]): PcapFrame[] {
-  const frames: PcapFrame[] = [];
-  let t = t0;
-  const seg = (fromClient: boolean, flags: number, payload: number[] = []): void => {
-    const [s, d] = fromClient ? [client, server] : [server, client];
-    frames.push({ data: ethIpv4Tcp({ sport: s[1], dport: d[1], flags }, payload, { src: s[0], dst: d[0] }), tsUs: (t += 1000) });
-  };
-  seg(true, Flags.SYN);
-  seg(false, Flags.SYN | Flags.ACK);
-  seg(true, Flags.ACK);
-  for (const [fromClient, p] of payloads) seg(fromClient, Flags.ACK | Flags.PSH, p);
-  seg(true, Flags.FIN | Flags.ACK);
-  seg(false, Flags.FIN | Flags.ACK);
-  seg(true, Flags.ACK);
-  return frames;
-}
+const conversation = tcpConversation;
 
 const T0 = 1_700_000_000_000_000;
 const filler = (n: number): number[] => new Array(n).fill(0x41);
 
-async function namesOf(frames: PcapFrame[], tag: string, extra: string[] = []): Promise<{ rows: { src_port: number; dst_port: number; server_name: string | null }[]; info: Record<string, number> }> {
+async function namesOf(frames: PcapFrame[], tag: string, extra: string[] = []): ReturnType<typeof replayNames> {
   const pcap = join(dir, `${tag}.pcap`);
   writeFileSync(pcap, writePcap(1, frames));
-  const db = join(dir, `${tag}.sqlite`);
-  const r = await sensor(['--replay', pcap, '--db', db, '--profile', 'fixed', '--no-model', '--no-app-model', '-q', ...extra]);
-  expect(r.status, r.stderr).toBe(0);
-  const d = new Database(db, { readonly: true });
-  try {
-    const rows = d.prepare('SELECT src_port, dst_port, server_name FROM flows ORDER BY id').all() as { src_port: number; dst_port: number; server_name: string | null }[];
-    const info = (JSON.parse(d.prepare('SELECT counters FROM runs').pluck().get() as string) as { info: Record<string, number> }).info;
-    return { rows, info };
-  } finally {
-    d.close();
-  }
+  return replayNames(pcap, join(dir, `${tag}.sqlite`), extra);
 }
 
 describe('server name: which packets the engine reads', () => {
