@@ -145,20 +145,9 @@ export function compareWithTshark(flows, events) {
 
 /** nDPI's flows with a Hostname/SNI from its result file: protocol number, endpoints, nDPI protocol, name. */
 export function ndpiNames(outFile) {
-  const res = [];
-  for (const line of readFileSync(outFile, 'utf8').split('\n')) {
-    const m = /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\].*\[Hostname\/SNI: ([^\]]*)\]/.exec(line);
-    if (!m) continue;
-    const ep = (s) => {
-      const i = s.lastIndexOf(':');
-      return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
-    };
-    const [a, ap] = ep(m[2]);
-    const [b, bp] = ep(m[3]);
-    const proto = m[1] === 'TCP' ? 6 : 17;
-    res.push({ key: tupleKey(proto, a, ap, b, bp), app: m[4], name: m[5].toLowerCase() });
-  }
-  return res;
+  return ndpiResultFlows(outFile)
+    .filter((f) => f.hostname !== undefined)
+    .map(({ key, app, hostname }) => ({ key, app, name: hostname }));
 }
 
 /** Each nDPI name against the first named sensor flow of its 5-tuple: 'same', 'different', 'sensor-none'. */
@@ -265,19 +254,27 @@ export function compareDnsNames(flows, answers) {
  * application from a DNS answer it saw for the address).
  */
 export function ndpiFlows(outFile) {
+  return ndpiResultFlows(outFile).map(({ key, app, hostname, fpc }) => ({ key, app, name: hostname || null, fpc }));
+}
+
+/**
+ * Every TCP/UDP flow line of an nDPI result file: its 5-tuple key, nDPI protocol, `Hostname/SNI` lower-cased
+ * (undefined when the line has none) and first-packet classification (`APP by HOW`, or null).
+ */
+function ndpiResultFlows(outFile) {
   const res = [];
+  const ep = (s) => {
+    const i = s.lastIndexOf(':');
+    return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
+  };
   for (const line of readFileSync(outFile, 'utf8').split('\n')) {
     const m = /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/.exec(line);
     if (!m) continue;
-    const ep = (s) => {
-      const i = s.lastIndexOf(':');
-      return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
-    };
     const [a, ap] = ep(m[2]);
     const [b, bp] = ep(m[3]);
-    const name = /\[Hostname\/SNI: ([^\]]*)\]/.exec(line)?.[1].toLowerCase() || null;
+    const hostname = /\[Hostname\/SNI: ([^\]]*)\]/.exec(line)?.[1].toLowerCase();
     const fpc = /\[FPC: [\d.]+\/([^,\]]+), Confidence: ([^\]]+)\]/.exec(line);
-    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], name, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null });
+    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], hostname, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null });
   }
   return res;
 }
