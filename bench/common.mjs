@@ -22,3 +22,20 @@ export const CLI_DEFAULTS = {
   portAwareDirection: false,
   ipv6: false,
 };
+
+/**
+ * This checkout's engine over `file`, in-process, with the CLI's defaults (profile cic2017 unless named): each
+ * completed batch goes to `onFlows`. Reading stops once `enough()` is true, and then the flows still open are not
+ * ended (a sample of the capture's first flows); otherwise every flow is ended at the end of the file.
+ */
+export async function replayEngine(file, onFlows, { profile = 'cic2017', batchSize = 1024, enough = () => false } = {}) {
+  const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url).href);
+  const { Engine } = await dist('engine/engine.js');
+  const { PcapSource } = await dist('sources/pcap-source.js');
+  const { getProfile } = await dist('features/profiles.js');
+  const engine = new Engine({ profile: getProfile(profile), ...CLI_DEFAULTS, batchSize, onFlows });
+  const src = PcapSource.openFile(file);
+  for (let n = src.next(); n > 0 && !enough(); n = src.next()) engine.ingestBatch(src.linkType, src.data, src.meta, n);
+  src.close();
+  if (!enough()) engine.finish();
+}

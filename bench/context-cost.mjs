@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
-import { CLI_DEFAULTS, DATA, ROOT, option } from './common.mjs';
+import { DATA, ROOT, option, replayEngine } from './common.mjs';
 
 const file = option('file', join(DATA, 'big.pcap'));
 const base = option('base', undefined);
@@ -22,19 +22,13 @@ if (!existsSync(file)) {
   process.exit(1);
 }
 const load = (dir, m) => import(pathToFileURL(join(resolve(dir), 'dist', m)).href);
-const { Engine } = await load(ROOT, 'engine/engine.js');
-const { PcapSource } = await load(ROOT, 'sources/pcap-source.js');
 const { getProfile } = await load(ROOT, 'features/profiles.js');
 const builds = [{ name: 'this', m: await load(ROOT, 'classify/context.js') }];
 if (base) builds.push({ name: 'base', m: await load(base, 'classify/context.js') });
 
 const profile = getProfile('cic2017');
 const batches = [];
-const engine = new Engine({ profile, ...CLI_DEFAULTS, batchSize: 1024, onFlows: (rows) => batches.push(rows) });
-const src = PcapSource.openFile(file);
-for (let n = src.next(); n > 0; n = src.next()) engine.ingestBatch(src.linkType, src.data, src.meta, n);
-src.close();
-engine.finish();
+await replayEngine(file, (rows) => batches.push(rows));
 const flows = batches.reduce((s, b) => s + b.count, 0);
 
 let gcMs = 0;

@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { CLI_DEFAULTS, DATA, ROOT, option as opt } from './common.mjs';
+import { DATA, ROOT, option as opt, replayEngine } from './common.mjs';
 
 const captureArg = opt('capture', 'big');
 const file = existsSync(captureArg) ? resolve(captureArg) : join(DATA, `${captureArg}.pcap`);
@@ -35,9 +35,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`load average at start: ${load()}; capture ${file}`);
 
-const { PcapSource } = await dist('sources/pcap-source.js');
 const { getProfile } = await dist('features/profiles.js');
-const { Engine } = await dist('engine/engine.js');
 const { checkModel } = await dist('classify/model.js');
 const { inputSpecs, identityMatrix } = await dist('classify/classifier.js');
 const { DistinctRows, InputBuilder } = await dist('classify/input.js');
@@ -54,23 +52,16 @@ const { specs, identityFields } = inputSpecs([model]);
 const builder = new InputBuilder(specs);
 const chunks = [];
 let flows = 0;
-{
-  const engine = new Engine({
-    profile,
-    ...CLI_DEFAULTS,
-    batchSize: 1024,
-    onFlows: (rows) => {
-      if (flows >= maxFlows) return;
-      const x = builder.build(rows.features, F, rows.count, identityMatrix(rows, identityFields));
-      chunks.push(x[0].slice(0, rows.count * W));
-      flows += rows.count;
-    },
-  });
-  const src = PcapSource.openFile(file);
-  for (let n = src.next(); n > 0 && flows < maxFlows; n = src.next()) engine.ingestBatch(src.linkType, src.data, src.meta, n);
-  src.close();
-  if (flows < maxFlows) engine.finish();
-}
+await replayEngine(
+  file,
+  (rows) => {
+    if (flows >= maxFlows) return;
+    const x = builder.build(rows.features, F, rows.count, identityMatrix(rows, identityFields));
+    chunks.push(x[0].slice(0, rows.count * W));
+    flows += rows.count;
+  },
+  { profile: model.profile, enough: () => flows >= maxFlows },
+);
 const all = new Float32Array(flows * W);
 {
   let o = 0;

@@ -26,7 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { CLI_DEFAULTS, DATA, ROOT, option as opt } from './common.mjs';
+import { DATA, ROOT, option as opt, replayEngine } from './common.mjs';
 
 const args = process.argv.slice(2);
 const captureArg = opt('capture', 'flood');
@@ -41,9 +41,7 @@ const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`load average at start: ${load()}; capture ${file}`);
 
-const { PcapSource } = await dist('sources/pcap-source.js');
 const { getProfile } = await dist('features/profiles.js');
-const { Engine } = await dist('engine/engine.js');
 const { checkModel } = await dist('classify/model.js');
 const { inputSpecs, identityMatrix } = await dist('classify/classifier.js');
 const { DistinctRows, InputBuilder } = await dist('classify/input.js');
@@ -55,21 +53,14 @@ const { VerdictTally } = await dist('classify/tally.js');
 const profile = getProfile('cic2017');
 const batches = [];
 let flows = 0;
-{
-  const engine = new Engine({
-    profile,
-    ...CLI_DEFAULTS,
-    batchSize: batchFlows,
-    onFlows: (rows) => {
-      if (flows < maxFlows) batches.push(rows);
-      flows += rows.count;
-    },
-  });
-  const src = PcapSource.openFile(file);
-  for (let n = src.next(); n > 0 && flows < maxFlows; n = src.next()) engine.ingestBatch(src.linkType, src.data, src.meta, n);
-  src.close();
-  if (flows < maxFlows) engine.finish();
-}
+await replayEngine(
+  file,
+  (rows) => {
+    if (flows < maxFlows) batches.push(rows);
+    flows += rows.count;
+  },
+  { batchSize: batchFlows, enough: () => flows >= maxFlows },
+);
 const count = batches.reduce((a, b) => a + b.count, 0);
 console.log(`${count} flows in ${batches.length} batches`);
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { CLI_DEFAULTS, ROOT, option as opt } from './common.mjs';
+import { ROOT, option as opt, replayEngine } from './common.mjs';
 
 const args = process.argv.slice(2);
 const base = resolve(opt('base', '/work/main'));
@@ -26,9 +26,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'verdict-same-'));
 const mine = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const theirs = (p) => import(pathToFileURL(join(base, 'dist', p)).href);
 
-const { PcapSource } = await mine('sources/pcap-source.js');
-const { getProfile } = await mine('features/profiles.js');
-const { Engine } = await mine('engine/engine.js');
 const builds = [await mine('classify/classifier.js'), await theirs('classify/classifier.js')];
 
 let failed = false;
@@ -44,13 +41,8 @@ try {
     let lineDiff = outs[0].length === outs[1].length ? -1 : Math.min(outs[0].length, outs[1].length);
     for (let i = 0; i < Math.min(outs[0].length, outs[1].length) && lineDiff < 0; i++) if (outs[0][i] !== outs[1][i]) lineDiff = i;
     // 2. the probabilities
-    const profile = getProfile('cic2017');
     const batches = [];
-    const engine = new Engine({ profile, ...CLI_DEFAULTS, batchSize: 1024, onFlows: (rows) => batches.push(rows) });
-    const src = PcapSource.openFile(file);
-    for (let n = src.next(); n > 0; n = src.next()) engine.ingestBatch(src.linkType, src.data, src.meta, n);
-    src.close();
-    engine.finish();
+    await replayEngine(file, (rows) => batches.push(rows));
     let probDiff = null;
     let values = 0;
     for (const spec of [MODELS.attack, MODELS.app]) {
