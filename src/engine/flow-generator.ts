@@ -302,6 +302,7 @@ export abstract class FlowGenerator {
    * its server's address (the flow's destination), while that answer is fresh. Its own name, read later, wins.
    */
   private nameFromDns(slot: number, b: number): void {
+    if (this.addressNames.held === 0) return; // no answer seen yet (a capture without DNS): no table probe per flow
     const t = this.table;
     const serverIsA = this.st[b + S.FWD_IS_A] !== 1;
     const a = this.serverAddress;

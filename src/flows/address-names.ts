@@ -70,7 +70,6 @@ export class AddressNames implements AddressSink {
    * copied to `out[outOff ..]`; returns its length, 0 when there is none.
    */
   lookup(version: number, words: Uint32Array, atUs: number, out: Uint8Array, outOff: number): number {
-    if (this.held === 0) return 0; // no answer seen yet (a capture without DNS): no probe into the table per flow
     const e = this.find(hash(version, words) & (SLOTS - 2), version, words);
     if (e < 0) return 0;
     if (atUs < this.seenUs[e]! || atUs > this.freshUntilUs[e]!) return 0;
