@@ -115,14 +115,23 @@ describe('context stage in the inference thread = on the main thread', () => {
     }, 60_000);
   }
 
-  it('startContext again: a fresh stage for the batches from then on (a new pipeline over the same model)', async () => {
-    const c = await FlowClassifier.load({ attack: BLIND });
-    classifiers.push(c);
-    const q = new VerdictQueue(c);
+  it('startContext again: a fresh stage for the batches from then on, the earlier ones still judged by the first (a new pipeline over the same model)', async () => {
+    const [c, once] = await Promise.all([FlowClassifier.load({ attack: BLIND }), FlowClassifier.load({ attack: BLIND })]);
+    classifiers.push(c, once);
+    const expected = once.startContext(profile.columns, SMALL);
+    await classifyAll(new VerdictQueue(once), flows.map(copy));
+    expect(DETECTORS.some((d) => expected.counts().relabelled[d] > 0)).toBe(true);
+    // The second stage starts while the first one's batches are still queued in the thread.
+    const q = new VerdictQueue(c, 1000);
     const first = c.startContext(profile.columns, SMALL);
-    await classifyAll(q, flows.map(copy));
+    const a = flows.map(copy);
+    for (const b of a) q.submit(b);
     const second = c.startContext(profile.columns, SMALL);
-    await classifyAll(q, flows.map(copy));
-    expect(second.counts()).toEqual(first.counts());
+    const b = flows.map(copy);
+    for (const x of b) q.submit(x);
+    for (const x of [...a, ...b]) await q.done(x);
+    expect(first.counts()).toEqual(expected.counts());
+    expect(second.counts()).toEqual(expected.counts());
+    expect(written(b)).toEqual(written(a));
   }, 60_000);
 });

@@ -38,7 +38,7 @@ import type { BatchVerdicts } from './verdict.js';
 import type { GroupVerdicts } from './group-verdict.js';
 import { checkGraph, checkModel, Model, ModelError, type LoadOptions, type ModelRequest } from './model.js';
 import { applyContextDecisions, contextColumns, contextDetectors, type ContextDecisions, type ContextThresholds } from './context.js';
-import { packContextFlows, ThreadContextCounts, type ContextStart } from './context-thread.js';
+import { packContextFlows, ThreadContextCounts, type ContextStart, type ThreadContextDecisions } from './context-thread.js';
 
 /** How long close() lets the inference thread finish the batch it is classifying before terminating it. */
 const STOP_GRACE_MS = 5000;
@@ -221,10 +221,12 @@ class InferenceThread {
     });
   }
 
-  /** The context stage on in the thread, with a fresh state, for the batches run() is given from now on. */
-  startContext(m: Omit<ContextStart, 't' | 'from'>): void {
+  /** The context stage on in the thread, with a fresh state, for the batches run() is given from now on; returns its `from`. */
+  startContext(m: Omit<ContextStart, 't' | 'from'>): number {
     this.contextOn = true;
-    this.worker.postMessage({ t: 'context', from: this.seq + 1, ...m } satisfies ToWorker);
+    const from = this.seq + 1;
+    this.worker.postMessage({ t: 'context', from, ...m } satisfies ToWorker);
+    return from;
   }
 
   async close(): Promise<void> {
@@ -427,18 +429,22 @@ export class FlowClassifier {
     const attack = this.attack;
     if (!attack) throw new Error('the context stage needs an attack model');
     contextColumns(columns);
-    this.contextCounts = new ThreadContextCounts(contextDetectors(attack.classes, attack.card.benign));
-    this.thread.startContext({ columns, classes: attack.classes, benign: attack.card.benign, thresholds });
-    return this.contextCounts;
+    const from = this.thread.startContext({ columns, classes: attack.classes, benign: attack.card.benign, thresholds });
+    const counts = new ThreadContextCounts(contextDetectors(attack.classes, attack.card.benign), from);
+    this.contextCounts.push(counts);
+    return counts;
   }
 
-  private contextCounts: ThreadContextCounts | null = null;
+  /** The counts of the stages started, oldest first, while batches of theirs may still come back. */
+  private readonly contextCounts: ThreadContextCounts[] = [];
 
   /** Batch `rows`' context decisions (from the thread) on its rows, after the attack model's labels. */
-  private applyContext(rows: FlowRows, d: ContextDecisions | undefined): ContextDecisions | null {
+  private applyContext(rows: FlowRows, d: ThreadContextDecisions | undefined): ContextDecisions | null {
     if (d === undefined || this.attack === null) return null;
     applyContextDecisions(rows, d, this.attack.classes, this.attack.card.kdd);
-    this.contextCounts?.update(d);
+    // Batches come back in order: once one of a stage comes, the stages started before it are done.
+    while (this.contextCounts.length > 1 && this.contextCounts[0]!.from < d.stage) this.contextCounts.shift();
+    this.contextCounts.find((c) => c.from === d.stage)?.update(d);
     return d;
   }
 

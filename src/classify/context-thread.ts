@@ -54,23 +54,29 @@ export function unpackContextFlows(b: ArrayBuffer, count: number, features: Floa
   };
 }
 
-/** Inference thread: the stage of the run, once started. */
+/** A batch's decisions, from the stage started for batch `stage` on (its ContextStart `from`). */
+export interface ThreadContextDecisions extends ContextDecisions {
+  stage: number;
+}
+
+/** Inference thread: the run's stage, once started; a stage started again judges the batches from its `from` on. */
 export class ContextStep {
-  private stage: ContextStage | null = null;
-  private from = Infinity;
+  /** In `from` order; batches come in seq order, so a stage is dropped once the next one's first batch comes. */
+  private readonly stages: { from: number; stage: ContextStage }[] = [];
 
   start(m: ContextStart): void {
-    this.stage = new ContextStage({ columns: m.columns, classes: m.classes, benign: m.benign, thresholds: m.thresholds });
-    this.from = m.from;
+    this.stages.push({ from: m.from, stage: new ContextStage({ columns: m.columns, classes: m.classes, benign: m.benign, thresholds: m.thresholds }) });
   }
 
   /**
    * Batch `seq`'s decisions, given its packed columns, features and attack verdicts (class indices; null when the
-   * model gave none: the flows are counted only); null when the stage is not on for this batch.
+   * model gave none: the flows are counted only); null when no stage is on for this batch.
    */
-  decide(seq: number, count: number, features: Float64Array, packed: ArrayBuffer | null, labels: Int32Array | null, benign: number): ContextDecisions | null {
-    if (this.stage === null || packed === null || seq < this.from) return null;
-    return this.stage.decide(unpackContextFlows(packed, count, features), labels ?? undefined, benign);
+  decide(seq: number, count: number, features: Float64Array, packed: ArrayBuffer | null, labels: Int32Array | null, benign: number): ThreadContextDecisions | null {
+    while (this.stages.length > 1 && this.stages[1]!.from <= seq) this.stages.shift();
+    const s = this.stages[0];
+    if (s === undefined || packed === null || seq < s.from) return null;
+    return { ...s.stage.decide(unpackContextFlows(packed, count, features), labels ?? undefined, benign), stage: s.from };
   }
 }
 
@@ -81,9 +87,11 @@ export class ThreadContextCounts {
   constructor(
     /** Detectors that run (their class is one of the model's). */
     readonly detectors: readonly DetectorName[],
+    /** The stage's ContextStart `from`: the decisions it gives carry it (`stage`). */
+    readonly from: number,
   ) {}
 
-  /** Told each batch's decisions, in batch order. */
+  /** Told each batch's decisions (of this stage), in batch order. */
   update(d: ContextDecisions): void {
     this.last = d.counts;
   }

@@ -21,8 +21,7 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { DistinctRows, InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
-import { ContextStep, type ContextStart } from './context-thread.js';
-import type { ContextDecisions } from './context.js';
+import { ContextStep, type ContextStart, type ThreadContextDecisions } from './context-thread.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
@@ -48,7 +47,7 @@ export interface ModelResult {
   /** Null when the output is not `classes` wide (the main side reports that). */
   verdicts: BatchVerdicts | GroupVerdicts | null;
   /** The attack model's result, with the context stage on: what it decided for the batch. */
-  context?: ContextDecisions;
+  context?: ThreadContextDecisions;
 }
 export type FromWorker =
   | { t: 'ready'; graphs: { inputs: TensorInfo[]; outputs: TensorInfo[] }[] }
