@@ -1,0 +1,81 @@
+/**
+ * The payload protocol of each open flow (decode/payload-protocol.ts recognises it), in typed arrays indexed by flow
+ * slot: the protocol id (0 = none yet), and per direction the payload packets already looked at. The engine asks
+ * while the flow has no protocol and has sent fewer than LOOK_PACKETS payload packets that way; the first answer is
+ * kept and ends the looking, so a long flow costs one comparison a packet. Reset when a flow starts in the slot;
+ * nothing allocated after construction.
+ *
+ * RTP has no signature of its own in one packet (a version field and a payload type): as RFC 3550 Appendix A.1 has a
+ * receiver do before it trusts a source, a direction is RTP when two of its payload packets in a row are valid RTP
+ * headers of the same SSRC and payload type with consecutive sequence numbers. Per direction the last header seen
+ * is kept for that.
+ */
+import { matchPayload, rtpHeader, rtpPayloadType, rtpSequence, rtpSsrc, RTP_ID } from '../decode/payload-protocol.js';
+import { PROTO_UDP } from '../decode/transport.js';
+
+/** Payload packets looked at in each direction before giving up (RTP needs two of them). */
+export const PAYLOAD_LOOK_PACKETS = 6;
+
+/** The previous packet of a direction was no RTP header. */
+const NO_RTP = 0xff;
+
+export class PayloadProtocols {
+  /** Per slot: the protocol id, 0 = none. */
+  readonly ids: Uint8Array;
+  /** Per slot and endpoint (2 × slot + 0 from endpoint A, + 1 from B): payload packets looked at; 0xff = done. */
+  private readonly looked: Uint8Array;
+  /** Per slot and endpoint: the last packet's RTP payload type (NO_RTP when it was no RTP header), SSRC, sequence. */
+  private readonly rtpType: Uint8Array;
+  private readonly rtpSsrc: Uint32Array;
+  private readonly rtpSeq: Uint16Array;
+
+  constructor(capacity: number) {
+    this.ids = new Uint8Array(capacity);
+    this.looked = new Uint8Array(capacity * 2);
+    this.rtpType = new Uint8Array(capacity * 2);
+    this.rtpSsrc = new Uint32Array(capacity * 2);
+    this.rtpSeq = new Uint16Array(capacity * 2);
+  }
+
+  /** A new flow in `slot`: no protocol, nothing looked at. */
+  reset(slot: number): void {
+    this.ids[slot] = 0;
+    this.looked[2 * slot] = 0;
+    this.looked[2 * slot + 1] = 0;
+    this.rtpType[2 * slot] = NO_RTP;
+    this.rtpType[2 * slot + 1] = NO_RTP;
+  }
+
+  /**
+   * A packet of the flow in `slot`, sent by endpoint A (`fromA`) or B, with its payload at `buf[start .. end)`:
+   * read it while the flow has no protocol. Returns true when this packet decided it.
+   */
+  look(slot: number, fromA: boolean, buf: Uint8Array, start: number, end: number, proto: number, srcPort: number, dstPort: number): boolean {
+    const k = 2 * slot + (fromA ? 0 : 1);
+    if (this.looked[k]! >= PAYLOAD_LOOK_PACKETS) return false;
+    this.looked[k]!++;
+    let id = matchPayload(buf, start, end, proto, srcPort, dstPort);
+    if (id === 0 && proto === PROTO_UDP) id = this.rtp(k, buf, start, end);
+    if (id === 0) return false;
+    this.ids[slot] = id;
+    this.looked[2 * slot] = 0xff;
+    this.looked[2 * slot + 1] = 0xff;
+    return true;
+  }
+
+  /** RTP when this packet's header continues the previous one's of the same direction (k). */
+  private rtp(k: number, buf: Uint8Array, start: number, end: number): number {
+    if (!rtpHeader(buf, start, end)) {
+      this.rtpType[k] = NO_RTP;
+      return 0;
+    }
+    const type = rtpPayloadType(buf, start);
+    const ssrc = rtpSsrc(buf, start);
+    const seq = rtpSequence(buf, start);
+    const follows = this.rtpType[k] === type && this.rtpSsrc[k] === ssrc && ((this.rtpSeq[k]! + 1) & 0xffff) === seq;
+    this.rtpType[k] = type;
+    this.rtpSsrc[k] = ssrc;
+    this.rtpSeq[k] = seq;
+    return follows ? RTP_ID : 0;
+  }
+}
