@@ -281,7 +281,10 @@ const V_MGCP = ascii('MGCP 1.0');
 
 /** One of `list` at `p`, followed by a space: the position after the space, or -1. */
 function methodOf(b: Uint8Array, p: number, end: number, list: readonly Uint8Array[]): number {
-  for (const m of list) if (has(b, p, end, m) && b[p + m.length] === 0x20) return p + m.length + 1;
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i]!;
+    if (has(b, p, end, m) && b[p + m.length] === 0x20) return p + m.length + 1;
+  }
   return -1;
 }
 
@@ -308,34 +311,41 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
   if (has(b, p, end, RFB_)) return !udp && rfbVersion(b, p, end) ? VNC : 0;
   const eol = lineEnd(b, p, end, 2048);
   if (eol < 0) return 0;
-  // Status lines: VERSION SP 3DIGIT (SP reason | CRLF).
-  const status = (v: Uint8Array): boolean => {
-    if (!has(b, p, eol, v) || b[p + v.length] !== 0x20) return false;
-    const d = p + v.length + 1;
-    if (d + 3 > eol) return false;
-    for (let k = 0; k < 3; k++) if (b[d + k]! < 0x30 || b[d + k]! > 0x39) return false;
-    return d + 3 === eol || b[d + 3] === 0x20;
-  };
-  if (status(V_HTTP11) || status(V_HTTP10)) return udp ? (port(sp, dp, 1900) ? SSDP : 0) : HTTP;
-  if (status(V_SIP)) return SIP;
-  if (status(V_RTSP10) || status(V_RTSP20)) return udp ? 0 : RTSP;
+  if (statusLine(b, p, eol, V_HTTP11) || statusLine(b, p, eol, V_HTTP10)) return udp ? (port(sp, dp, 1900) ? SSDP : 0) : HTTP;
+  if (statusLine(b, p, eol, V_SIP)) return SIP;
+  if (statusLine(b, p, eol, V_RTSP10) || statusLine(b, p, eol, V_RTSP20)) return udp ? 0 : RTSP;
   if (!udp && (has(b, p, eol, EHLO) || has(b, p, eol, HELO))) return eol - p > 5 ? SMTP : 0;
+  // MGCP's version has a space of its own: `... SP MGCP 1.0`.
+  if (udp && eol - p > 10 && b[eol - 9] === 0x20 && has(b, eol - 8, eol, V_MGCP)) return mgcpCommand(b, p, eol - 9) ? MGCP : 0;
   // Request lines: METHOD SP target SP VERSION CRLF.
   let sp1 = p;
   while (sp1 < eol && b[sp1] !== 0x20) sp1++;
   let sp2 = eol;
   while (sp2 > sp1 && b[sp2] !== 0x20) sp2--;
   if (sp1 >= eol || sp2 <= sp1 + 1) return 0;
-  const version = (v: Uint8Array): boolean => sp2 + 1 + v.length === eol && has(b, sp2 + 1, eol, v);
   const target = sp1 + 1;
-  if (version(V_HTTP11) || version(V_HTTP10)) {
+  const v = sp2 + 1;
+  if (isVersion(b, v, eol, V_HTTP11) || isVersion(b, v, eol, V_HTTP10)) {
     if (udp) return methodOf(b, p, eol, METHODS_SSDP) === target && b[target] === 0x2a && sp2 === target + 1 ? SSDP : 0;
     return methodOf(b, p, eol, METHODS_HTTP) === target ? HTTP : 0;
   }
-  if (version(V_SIP)) return methodOf(b, p, eol, METHODS_SIP) === target ? SIP : 0;
-  if (!udp && (version(V_RTSP10) || version(V_RTSP20))) return methodOf(b, p, eol, METHODS_RTSP) === target ? RTSP : 0;
-  if (udp && version(V_MGCP)) return mgcpCommand(b, p, sp2) ? MGCP : 0;
+  if (isVersion(b, v, eol, V_SIP)) return methodOf(b, p, eol, METHODS_SIP) === target ? SIP : 0;
+  if (!udp && (isVersion(b, v, eol, V_RTSP10) || isVersion(b, v, eol, V_RTSP20))) return methodOf(b, p, eol, METHODS_RTSP) === target ? RTSP : 0;
   return 0;
+}
+
+/** Is the line's rest `buf[v .. eol)` exactly the version `ver`? */
+function isVersion(b: Uint8Array, v: number, eol: number, ver: Uint8Array): boolean {
+  return v + ver.length === eol && has(b, v, eol, ver);
+}
+
+/** A status line of version `ver` at `p`: `VERSION SP 3DIGIT`, then SP and a reason or the line's end. */
+function statusLine(b: Uint8Array, p: number, eol: number, ver: Uint8Array): boolean {
+  if (!has(b, p, eol, ver) || b[p + ver.length] !== 0x20) return false;
+  const d = p + ver.length + 1;
+  if (d + 3 > eol) return false;
+  for (let k = 0; k < 3; k++) if (b[d + k]! < 0x30 || b[d + k]! > 0x39) return false;
+  return d + 3 === eol || b[d + 3] === 0x20;
 }
 
 /** MGCP (RFC 3435 §3.2.1): `VERB SP transaction-id SP endpoint SP MGCP 1.0`, the transaction id 1 to 9 digits. */
@@ -367,7 +377,7 @@ function sshIdent(b: Uint8Array, p: number, end: number): boolean {
 /** RFB (RFC 6143 §7.1.1): exactly 12 bytes, `RFB xxx.yyy\n`, xxx and yyy three digits. */
 function rfbVersion(b: Uint8Array, p: number, end: number): boolean {
   if (end - p !== 12 || b[p + 7] !== 0x2e || b[p + 11] !== 0x0a) return false;
-  for (const k of [4, 5, 6, 8, 9, 10]) if (b[p + k]! < 0x30 || b[p + k]! > 0x39) return false;
+  for (let k = 4; k <= 10; k++) if (k !== 7 && (b[p + k]! < 0x30 || b[p + k]! > 0x39)) return false;
   return true;
 }
 
@@ -470,7 +480,7 @@ function gitRequest(b: Uint8Array, p: number, end: number): number {
     len = len * 16 + d;
   }
   if (len !== end - p) return 0;
-  for (const s of GIT_SERVICES) if (has(b, p + 4, end, s)) return GIT;
+  for (let i = 0; i < GIT_SERVICES.length; i++) if (has(b, p + 4, end, GIT_SERVICES[i]!)) return GIT;
   return 0;
 }
 
@@ -863,7 +873,8 @@ function openvpnReset(b: Uint8Array, p: number, end: number): number {
   if (op !== 0x38 && op !== 0x50) return 0;
   const n = end - p;
   if (n === 14) return b[p + 9] === 0 && u32(b, p + 10) === 0 ? OPENVPN : 0;
-  for (const h of HMACS) {
+  for (let i = 0; i < HMACS.length; i++) {
+    const h = HMACS[i]!;
     if (n !== 9 + h + 8 + 5) continue;
     const q = p + 9 + h;
     const pid = u32(b, q);
@@ -1019,7 +1030,7 @@ function tftpRequest(b: Uint8Array, p: number, end: number): number {
     q++;
   }
   if (q === p + 2 || q >= end) return 0;
-  for (const m of TFTP_MODES) if (hasNoCase(b, q + 1, end, m)) return TFTP;
+  for (let i = 0; i < TFTP_MODES.length; i++) if (hasNoCase(b, q + 1, end, TFTP_MODES[i]!)) return TFTP;
   return 0;
 }
 
