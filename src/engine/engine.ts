@@ -255,6 +255,7 @@ export class Engine extends FlowGenerator {
     const b = slot * STRIDE;
     const pkts = this.st[b + S.PKTS]!;
     this.names.remember(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.LAST]!);
+    this.payloads.remember(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.LAST]!);
     // CIC master and the 2017 build never write a flow of one packet (bug 10); the fork does.
     if (pkts <= 1 && !this.rules.writesSinglePacketFlows) {
       this.engineCounters[EngineCounter.UnwrittenFlows]!++;

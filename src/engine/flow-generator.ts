@@ -298,7 +298,7 @@ export abstract class FlowGenerator {
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
     this.names.start(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.START]!);
     if (this.names.lengths[slot] === 0) this.nameFromDns(slot, b);
-    this.payloads.reset(slot);
+    this.payloads.start(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.START]!);
     if (this.cur.payload > 0) this.lookForName(slot);
   }
 
