@@ -13,7 +13,9 @@
 //   another protocol (precision is agree / (agree + other)), how many it could not classify (Unknown), and how many
 //   have no nDPI line;
 // - per nDPI protocol (its master, or the app when that is what we name), over nDPI's flows: how many have a sensor
-//   flow carrying that protocol (coverage), another one, or none;
+//   flow carrying that protocol (coverage), another one, or none; a flow nDPI itself named by its port or address
+//   (its Confidence is not DPI: often a flow without payload) and we did not is counted apart (notDpi), outside
+//   the coverage;
 // - per application group (the data README's categories -> groups table), over the sensor flows matched to nDPI:
 //   how many had no server name, and how many of those now have a payload protocol.
 // With --examples, every disagreement. Exits 0 (a report, not a test).
@@ -121,7 +123,9 @@ export function compare(name, flows, ndpi, groups, t, examples) {
     const label = set && app && [...set].some((p) => p === app) ? app : master;
     const verdict = !flows.some((f) => tupleKey(f.protocol, f.src_ip, f.src_port, f.dst_ip, f.dst_port) === n.key)
       ? 'noFlow'
-      : !set
+      : !set && !n.confidence?.startsWith('DPI')
+        ? 'notDpi'
+        : !set
         ? 'none'
         : [...set].some((p) => agrees(p, n.app))
           ? 'covered'
@@ -183,8 +187,8 @@ async function main() {
   const ndpiRows = Object.entries(t.byNdpi)
     .filter(([, v]) => (v.covered ?? 0) + (v.other ?? 0) > 0 || (v.none ?? 0) >= 5)
     .sort((a, b) => a[0].localeCompare(b[0]));
-  table("nDPI's protocol, per nDPI flow: a sensor flow of ours agrees / ours says another / none has one / no sensor flow", ndpiRows.map(([k, v]) => [k, { ...v, coverage: coverage(v) }]), ['covered', 'other', 'none', 'noFlow', 'coverage']);
-  console.log(`  all: covered ${sum(t.byNdpi, 'covered')}, other ${sum(t.byNdpi, 'other')}, none ${sum(t.byNdpi, 'none')}, noFlow ${sum(t.byNdpi, 'noFlow')}`);
+  table("nDPI's protocol, per nDPI flow: a sensor flow of ours agrees / ours says another / none has one / no sensor flow", ndpiRows.map(([k, v]) => [k, { ...v, coverage: coverage(v) }]), ['covered', 'other', 'none', 'notDpi', 'noFlow', 'coverage']);
+  console.log(`  all: covered ${sum(t.byNdpi, 'covered')}, other ${sum(t.byNdpi, 'other')}, none ${sum(t.byNdpi, 'none')}, notDpi ${sum(t.byNdpi, 'notDpi')}, noFlow ${sum(t.byNdpi, 'noFlow')}`);
   table('Per application group (nDPI category), sensor flows matched to nDPI: without a server name, and of those with a payload protocol (agreeing with nDPI)', Object.entries(t.groups).sort(), ['flows', 'unnamed', 'unnamedWithProtocol', 'unnamedAgreeing'].map((c) => c));
   console.log('\nDisagreements by kind:');
   for (const [k, v] of Object.entries(t.confusions).sort((a, b) => b[1].n - a[1].n)) console.log(`  ${v.n}  ${k}`);

@@ -259,7 +259,8 @@ export function ndpiFlows(outFile) {
 
 /**
  * Every TCP/UDP flow line of an nDPI result file: its 5-tuple key, nDPI protocol, `Hostname/SNI` lower-cased
- * (undefined when the line has none), first-packet classification (`APP by HOW`, or null) and category (`cat`).
+ * (undefined when the line has none), first-packet classification (`APP by HOW`, or null), category (`cat`) and
+ * how nDPI decided (`confidence`: `DPI`, `Match by port`...).
  * nDPI writes a flow it saw one way only with `->`: those lines are read with `oneWay` (the name checks leave them
  * out, as they always have).
  */
@@ -277,7 +278,8 @@ export function ndpiResultFlows(outFile, { oneWay = false } = {}) {
     const hostname = /\[Hostname\/SNI: ([^\]]*)\]/.exec(line)?.[1].toLowerCase();
     const fpc = /\[FPC: [\d.]+\/([^,\]]+), Confidence: ([^\]]+)\]/.exec(line);
     const cat = /\[cat: ([^/\]]+)\//.exec(line)?.[1] ?? 'Unknown';
-    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], hostname, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null, cat });
+    const confidence = /\]\[Confidence: ([^\]]+)\]/.exec(line)?.[1] ?? null;
+    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], hostname, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null, cat, confidence });
   }
   return res;
 }

@@ -214,6 +214,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0 && port(sp, dp, 88)) r = kerberos(b, p + 4, end, u32(b, p) === end - p - 4);
   if (r === 0 && end - p >= 4 && (b[p]! & 0x80) !== 0 && (u32(b, p) & 0x7fffffff) === end - p - 4) r = oncRpcCall(b, p + 4, end);
   if (r === 0 && port(sp, dp, 427)) r = slpMessage(b, p, end);
+  if (r === 0 && port(sp, dp, 1433)) r = tdsPacket(b, p, end);
   return r;
 }
 
@@ -277,7 +278,8 @@ const RFB_ = ascii('RFB ');
 const EHLO = ascii('EHLO ');
 const HELO = ascii('HELO ');
 const MGCP_VERBS = ['EPCF', 'CRCX', 'MDCX', 'DLCX', 'RQNT', 'NTFY', 'AUEP', 'AUCX', 'RSIP'].map(ascii);
-const V_MGCP = ascii('MGCP 1.0');
+const V_MGCP = ascii('MGCP ');
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 /** One of `list` at `p`, followed by a space: the position after the space, or -1. */
 function methodOf(b: Uint8Array, p: number, end: number, list: readonly Uint8Array[]): number {
@@ -315,8 +317,10 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
   if (statusLine(b, p, eol, V_SIP)) return SIP;
   if (statusLine(b, p, eol, V_RTSP10) || statusLine(b, p, eol, V_RTSP20)) return udp ? 0 : RTSP;
   if (!udp && (has(b, p, eol, EHLO) || has(b, p, eol, HELO))) return eol - p > 5 ? SMTP : 0;
-  // MGCP's version has a space of its own: `... SP MGCP 1.0`.
-  if (udp && eol - p > 10 && b[eol - 9] === 0x20 && has(b, eol - 8, eol, V_MGCP)) return mgcpCommand(b, p, eol - 9) ? MGCP : 0;
+  // MGCP's version has a space of its own: `... SP MGCP 1.0` (or the 0.1 of its drafts, RFC 2705 §3.2.1's syntax).
+  if (udp && eol - p > 10 && b[eol - 9] === 0x20 && has(b, eol - 8, eol, V_MGCP) && isDigit(b[eol - 3]!) && b[eol - 2] === 0x2e && isDigit(b[eol - 1]!)) {
+    return mgcpCommand(b, p, eol - 9) ? MGCP : 0;
+  }
   // Request lines: METHOD SP target SP VERSION CRLF.
   let sp1 = p;
   while (sp1 < eol && b[sp1] !== 0x20) sp1++;
@@ -348,7 +352,7 @@ function statusLine(b: Uint8Array, p: number, eol: number, ver: Uint8Array): boo
   return d + 3 === eol || b[d + 3] === 0x20;
 }
 
-/** MGCP (RFC 3435 §3.2.1): `VERB SP transaction-id SP endpoint SP MGCP 1.0`, the transaction id 1 to 9 digits. */
+/** MGCP (RFC 3435 §3.2.1): `VERB SP transaction-id SP endpoint SP MGCP 1.0`, the transaction id 1 to 9 digits, an endpoint. */
 function mgcpCommand(b: Uint8Array, p: number, sp2: number): boolean {
   const t = methodOf(b, p, sp2, MGCP_VERBS);
   if (t < 0) return false;
@@ -585,6 +589,27 @@ function tdsPrelogin(b: Uint8Array, p: number, end: number): number {
     if (off + len > n) return 0;
   }
   return 0;
+}
+
+/**
+ * Any TDS packet on SQL Server's port 1433 (MS-TDS §2.2.3.1), for a connection met after its PRELOGIN: a type of
+ * §2.2.3.1.1 (SQL batch 1, pre-TDS7 login 2, RPC 3, tabular result 4, attention 6, bulk load 7, federated
+ * authentication token 8, transaction manager 14, login 16, SSPI 17, prelogin 18), status bits of §2.2.3.1.2 only,
+ * window 0, and a length of more than the header and at most 32,768 (the largest packet size, §2.2.6.4) that fills
+ * the segment, runs past it (the packet continues in the next one) or is followed by another packet of that type.
+ */
+function tdsPacket(b: Uint8Array, p: number, end: number): number {
+  if (!tdsHeader(b, p, end)) return 0;
+  const next = p + u16(b, p + 2);
+  return next >= end || (tdsHeader(b, next, end) && b[next] === b[p]) ? TDS : 0;
+}
+
+function tdsHeader(b: Uint8Array, q: number, end: number): boolean {
+  if (end - q < 8) return false;
+  const t = b[q]!;
+  const len = u16(b, q + 2);
+  const typed = (t >= 1 && t <= 4) || (t >= 6 && t <= 8) || t === 14 || t === 16 || t === 17 || t === 18;
+  return typed && (b[q + 1]! & 0xe4) === 0 && len > 8 && len <= 32768 && b[q + 7] === 0;
 }
 
 /**
@@ -862,27 +887,35 @@ function wireguard(b: Uint8Array, p: number, end: number): number {
 }
 
 /**
- * OpenVPN's first packet (OpenVPN protocol, src/openvpn/ssl_pkt.h and the "OpenVPN protocol" notes of its source):
- * opcode P_CONTROL_HARD_RESET_CLIENT_V2 (7) or _V3 (10) with key id 0, an 8-byte session id, then - without
+ * OpenVPN's first packets (OpenVPN protocol, src/openvpn/ssl_pkt.h and the "OpenVPN protocol" notes of its source):
+ * the client's P_CONTROL_HARD_RESET_CLIENT_V2 (7) or _V3 (10) with key id 0, an 8-byte session id, then - without
  * tls-auth - an empty ack array (0) and message packet-id 0, and nothing after; with tls-auth, an HMAC (16, 20, 32 or
- * 64 bytes), a replay packet-id ≥ 1, a time, then the same empty ack array and packet-id 0. (tls-crypt encrypts the
- * rest and is not recognised.)
+ * 64 bytes), a replay packet-id ≥ 1 and a time come first. The server's P_CONTROL_HARD_RESET_SERVER_V2 (8) is laid
+ * out the same but acknowledges the client's reset: an ack array of one packet-id 0, the client's (non-zero)
+ * session id, then its own packet-id 0. (tls-crypt encrypts the rest and is not recognised.)
  */
 function openvpnReset(b: Uint8Array, p: number, end: number): number {
   const op = b[p];
-  if (op !== 0x38 && op !== 0x50) return 0;
+  const server = op === 0x40;
+  if (op !== 0x38 && op !== 0x50 && !server) return 0;
   const n = end - p;
-  if (n === 14) return b[p + 9] === 0 && u32(b, p + 10) === 0 ? OPENVPN : 0;
+  const tail = server ? 1 + 4 + 8 + 4 : 1 + 4;
   for (let i = 0; i < HMACS.length; i++) {
     const h = HMACS[i]!;
-    if (n !== 9 + h + 8 + 5) continue;
-    const q = p + 9 + h;
-    const pid = u32(b, q);
-    return pid >= 1 && pid < 256 && u32(b, q + 4) >= 1e9 && b[q + 8] === 0 && u32(b, q + 9) === 0 ? OPENVPN : 0;
+    if (n !== 9 + (h > 0 ? h + 8 : 0) + tail) continue;
+    let q = p + 9;
+    if (h > 0) {
+      const pid = u32(b, q + h);
+      if (pid < 1 || pid >= 256 || u32(b, q + h + 4) < 1e9) return 0;
+      q += h + 8;
+    }
+    if (!server) return b[q] === 0 && u32(b, q + 1) === 0 ? OPENVPN : 0;
+    return b[q] === 1 && u32(b, q + 1) === 0 && (u32(b, q + 5) !== 0 || u32(b, q + 9) !== 0) && u32(b, q + 13) === 0 ? OPENVPN : 0;
   }
   return 0;
 }
-const HMACS = [16, 20, 32, 64];
+/** The HMAC sizes of tls-auth (none; MD5, SHA-1, SHA-256, SHA-512), each tried where it would be 8 bytes before the rest. */
+const HMACS = [0, 16, 20, 32, 64];
 
 /**
  * BitTorrent's DHT (BEP 5, KRPC over bencoding, BEP 3): a dictionary whose keys are strings, starting `d1:a` (query
