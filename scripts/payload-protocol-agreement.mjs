@@ -9,9 +9,10 @@
 // scripts/server-name-agreement.mjs). nDPI names a flow `MASTER` or `MASTER.APP` ("STUN.WhatsAppCall", "TLS.Google");
 // ours agrees when it is either part, or a protocol nDPI names otherwise (ALIASES: IMAPS is TLS on 993 to nDPI,
 // and also IMAP upgraded by STARTTLS, whose first packets are IMAP's). nDPI's one-way flows (`->`) count too. Printed:
-// - per payload protocol of ours, over the sensor flows that have it: how many nDPI agrees with, how many it gives
-//   another protocol (precision is agree / (agree + other)), how many it could not classify (Unknown), and how many
-//   have no nDPI line;
+// - per payload protocol of ours, over the sensor flows that have it: how many nDPI agrees with (its protocol, or
+//   else its first-packet classification `FPC`, which is what our first-packets rule compares with: a STUN exchange
+//   that turns into DTLS is DTLS to nDPI, STUN by its FPC), how many it gives another protocol (precision is
+//   agreeing / (agreeing + other)), how many it could not classify (Unknown), and how many have no nDPI line;
 // - per nDPI protocol (its master, or the app when that is what we name), over nDPI's flows: how many have a sensor
 //   flow carrying that protocol (coverage), another one, or none; a flow nDPI itself named by its port or address
 //   (its Confidence is not DPI: often a flow without payload) and we did not is counted apart (notDpi), outside
@@ -47,6 +48,15 @@ export const ALIASES = {
 /** Does our protocol `ours` name nDPI's `ndpi` ("MASTER" or "MASTER.APP")? */
 export function agrees(ours, ndpi) {
   return ndpi.split('.').some((part) => part === ours || (ALIASES[part] ?? []).includes(ours));
+}
+
+/**
+ * Does ours name what nDPI's first packets showed it (its `FPC`, first-packet classification, decided by DPI)? A flow
+ * nDPI names after what comes later (STUN then DTLS is "DTLS.GoogleCall", FPC "STUN.GoogleCall") starts as ours says.
+ */
+export function agreesFirst(ours, n) {
+  if (!n.fpc?.endsWith(' by DPI')) return false;
+  return agrees(ours, n.fpc.slice(0, -' by DPI'.length));
 }
 
 /** The application groups of the data README's table: nDPI category -> group (anything else: Other). */
@@ -96,7 +106,7 @@ export function compare(name, flows, ndpi, groups, t, examples) {
       const set = ours.get(key) ?? new Set();
       set.add(f.payload_protocol);
       ours.set(key, set);
-      const verdict = !n ? 'noNdpi' : n.app === 'Unknown' ? 'unknown' : agrees(f.payload_protocol, n.app) ? 'agree' : 'other';
+      const verdict = !n ? 'noNdpi' : agrees(f.payload_protocol, n.app) ? 'agree' : agreesFirst(f.payload_protocol, n) ? 'agreeFirst' : n.app === 'Unknown' ? 'unknown' : 'other';
       add(t.byOurs, f.payload_protocol, verdict);
       if (verdict === 'other') {
         add(t.confusions, `${f.payload_protocol} <- nDPI ${n.app}`, 'n');
@@ -110,7 +120,7 @@ export function compare(name, flows, ndpi, groups, t, examples) {
         add(t.groups, g, 'unnamed');
         if (f.payload_protocol !== null) {
           add(t.groups, g, 'unnamedWithProtocol');
-          if (agrees(f.payload_protocol, n.app)) add(t.groups, g, 'unnamedAgreeing');
+          if (agrees(f.payload_protocol, n.app) || agreesFirst(f.payload_protocol, n)) add(t.groups, g, 'unnamedAgreeing');
         }
       }
     }
@@ -125,11 +135,11 @@ export function compare(name, flows, ndpi, groups, t, examples) {
       ? 'noFlow'
       : !set && !n.confidence?.startsWith('DPI')
         ? 'notDpi'
-        : !set
-        ? 'none'
-        : [...set].some((p) => agrees(p, n.app))
-          ? 'covered'
-          : 'other';
+          : !set
+            ? 'none'
+            : [...set].some((p) => agrees(p, n.app) || agreesFirst(p, n))
+              ? 'covered'
+              : 'other';
     add(t.byNdpi, label, verdict);
   }
 }
@@ -171,7 +181,7 @@ async function main() {
     compare(basename(pcap), flows, ndpiResultFlows(out, { oneWay: true }), groups, t, examples);
   }
   const precision = (v) => {
-    const a = v.agree ?? 0;
+    const a = (v.agree ?? 0) + (v.agreeFirst ?? 0);
     const o = v.other ?? 0;
     return a + o === 0 ? '-' : `${((100 * a) / (a + o)).toFixed(1)}%`;
   };
@@ -182,8 +192,8 @@ async function main() {
   console.log(`${pcaps.length} captures, profile ${profile}: ${flowsAll} sensor flows, ${withProtocol} with a payload protocol`);
   const sum = (o, f) => Object.values(o).reduce((s, v) => s + (v[f] ?? 0), 0);
   const ours = Object.entries(t.byOurs).sort((a, b) => a[0].localeCompare(b[0]));
-  table('Our protocol, per sensor flow: nDPI agrees / names another / Unknown / no nDPI line', ours.map(([k, v]) => [k, { ...v, precision: precision(v) }]), ['agree', 'other', 'unknown', 'noNdpi', 'precision']);
-  console.log(`  all: agree ${sum(t.byOurs, 'agree')}, other ${sum(t.byOurs, 'other')}, unknown ${sum(t.byOurs, 'unknown')}, noNdpi ${sum(t.byOurs, 'noNdpi')}`);
+  table('Our protocol, per sensor flow: nDPI agrees / its first-packet classification does / it names another / Unknown / no nDPI line', ours.map(([k, v]) => [k, { ...v, precision: precision(v) }]), ['agree', 'agreeFirst', 'other', 'unknown', 'noNdpi', 'precision']);
+  console.log(`  all: agree ${sum(t.byOurs, 'agree')}, agreeFirst ${sum(t.byOurs, 'agreeFirst')}, other ${sum(t.byOurs, 'other')}, unknown ${sum(t.byOurs, 'unknown')}, noNdpi ${sum(t.byOurs, 'noNdpi')}`);
   const ndpiRows = Object.entries(t.byNdpi)
     .filter(([, v]) => (v.covered ?? 0) + (v.other ?? 0) > 0 || (v.none ?? 0) >= 5)
     .sort((a, b) => a[0].localeCompare(b[0]));
