@@ -892,7 +892,9 @@ function wireguard(b: Uint8Array, p: number, end: number): number {
  * tls-auth - an empty ack array (0) and message packet-id 0, and nothing after; with tls-auth, an HMAC (16, 20, 32 or
  * 64 bytes), a replay packet-id ≥ 1 and a time come first. The server's P_CONTROL_HARD_RESET_SERVER_V2 (8) is laid
  * out the same but acknowledges the client's reset: an ack array of one packet-id 0, the client's (non-zero)
- * session id, then its own packet-id 0. (tls-crypt encrypts the rest and is not recognised.)
+ * session id, then its own packet-id 0. With tls-crypt (its source's doc/tls-crypt-v2.txt, the wrapping of tls-crypt)
+ * the session id is followed by a replay packet-id ≥ 1, a time and a 32-byte tag, then the same fields encrypted
+ * without changing their length: only the packet-id, the time and the length are checked then.
  */
 function openvpnReset(b: Uint8Array, p: number, end: number): number {
   const op = b[p];
@@ -900,13 +902,13 @@ function openvpnReset(b: Uint8Array, p: number, end: number): number {
   if (op !== 0x38 && op !== 0x50 && !server) return 0;
   const n = end - p;
   const tail = server ? 1 + 4 + 8 + 4 : 1 + 4;
+  if (n === 9 + 8 + 32 + tail && replayStamp(b, p + 9)) return OPENVPN;
   for (let i = 0; i < HMACS.length; i++) {
     const h = HMACS[i]!;
     if (n !== 9 + (h > 0 ? h + 8 : 0) + tail) continue;
     let q = p + 9;
     if (h > 0) {
-      const pid = u32(b, q + h);
-      if (pid < 1 || pid >= 256 || u32(b, q + h + 4) < 1e9) return 0;
+      if (!replayStamp(b, q + h)) return 0;
       q += h + 8;
     }
     if (!server) return b[q] === 0 && u32(b, q + 1) === 0 ? OPENVPN : 0;
@@ -914,6 +916,12 @@ function openvpnReset(b: Uint8Array, p: number, end: number): number {
   }
   return 0;
 }
+/** A replay packet-id of a connection's first packets (1-255) and a time since 2001 (the 32-bit Unix time). */
+function replayStamp(b: Uint8Array, q: number): boolean {
+  const pid = u32(b, q);
+  return pid >= 1 && pid < 256 && u32(b, q + 4) >= 1e9;
+}
+
 /** The HMAC sizes of tls-auth (none; MD5, SHA-1, SHA-256, SHA-512), each tried where it would be 8 bytes before the rest. */
 const HMACS = [0, 16, 20, 32, 64];
 
