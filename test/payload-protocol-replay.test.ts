@@ -107,20 +107,20 @@ describe('payload protocol through the engine (captures built here)', () => {
     return (await replay([pcap], tag, ['--profile', 'fixed', ...extra])).flows;
   }
 
-  it('RTP needs two packets of one direction in sequence; six payload packets each way are looked at, not a seventh', async () => {
-    expect(PAYLOAD_LOOK_PACKETS).toBe(6);
+  it('RTP needs two packets of one direction in sequence; four payload packets each way are looked at, not a fifth', async () => {
+    expect(PAYLOAD_LOOK_PACKETS).toBe(4);
     const a: [string, number] = ['10.0.0.1', 40000];
     const b: [string, number] = ['10.0.0.2', 40002];
     const c: [string, number] = ['10.0.0.3', 40004];
     const d: [string, number] = ['10.0.0.4', 40006];
     const noise = (i: number): number[] => [i, 1, 2, 3];
     const frames = [
-      // 4 packets that are no RTP, then two in sequence: the 6th payload packet decides.
-      ...[0, 1, 2, 3].map((i) => udp(T0 + i, a, b, noise(i))),
+      // 2 packets that are no RTP, then two in sequence: the 4th payload packet decides.
+      ...[0, 1].map((i) => udp(T0 + i, a, b, noise(i))),
       udp(T0 + 10, a, b, rtp(1)),
       udp(T0 + 11, a, b, rtp(2)),
-      // 5 packets that are no RTP, then two in sequence: the second is the 7th, not looked at.
-      ...[0, 1, 2, 3, 4].map((i) => udp(T0 + 100 + i, c, d, noise(i))),
+      // 3 packets that are no RTP, then two in sequence: the second is the 5th, not looked at.
+      ...[0, 1, 2].map((i) => udp(T0 + 100 + i, c, d, noise(i))),
       udp(T0 + 110, c, d, rtp(1)),
       udp(T0 + 111, c, d, rtp(2)),
       // The two in sequence come one from each side: not a stream.

@@ -271,6 +271,8 @@ const CASES: Case[] = [
   { what: 'NFSv3 call over TCP', bytes: [...u32(0x80000000 | 40), ...u32(1), ...u32(0), ...u32(2), ...u32(100003), ...u32(3), ...u32(1), ...u32(0), ...u32(0), ...u32(0), ...u32(0)], proto: TCP, ports: [900, 2049], want: 'NFS' },
   { what: 'not NFS: program 100005', bytes: [...u32(0x80000000 | 40), ...u32(1), ...u32(0), ...u32(2), ...u32(100005), ...u32(3), ...u32(1), ...u32(0), ...u32(0), ...u32(0), ...u32(0)], proto: TCP, ports: [900, 2049], want: null },
   { what: 'Source engine A2S_INFO', bytes: [0xff, 0xff, 0xff, 0xff, 0x54, ...ascii('Source Engine Query'), 0], proto: UDP, ports: [50000, 27015], want: 'Source_Engine' },
+  { what: 'TeamSpeak 3 Init1 from the client', bytes: [...ascii('TS3INIT1'), 0, 0x65, 0, 0, 0x88, ...fill(21, 0)], proto: UDP, ports: [50000, 9987], want: 'TeamSpeak' },
+  { what: 'not TeamSpeak: another packet id', bytes: [...ascii('TS3INIT1'), 0, 0x66, 0, 0, 0x88, ...fill(21, 0)], proto: UDP, ports: [50000, 9987], want: null },
   { what: 'RakNet unconnected ping', bytes: [0x01, ...fill(8, 0), 0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78, ...fill(8, 9)], proto: UDP, ports: [50000, 19132], want: 'RakNet' },
   { what: 'not RakNet: magic at the wrong place', bytes: [0x01, ...fill(7, 0), 0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78, ...fill(9, 9)], proto: UDP, ports: [50000, 19132], want: null },
   { what: 'DHCPv6 Solicit', bytes: [1, 0x12, 0x34, 0x56, ...u16(8), ...u16(2), ...u16(0)], proto: UDP, ports: [546, 547], want: 'DHCPV6' },

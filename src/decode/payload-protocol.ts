@@ -72,6 +72,7 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Telnet',
   'BITCOIN',
   'MGCP',
+  'TeamSpeak',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -130,6 +131,7 @@ const RADIUS = P['Radius']!;
 const TELNET = P['Telnet']!;
 const BITCOIN = P['BITCOIN']!;
 const MGCP = P['MGCP']!;
+const TEAMSPEAK = P['TeamSpeak']!;
 
 /** RTP's id: decided across two packets by flows/payload-protocols.ts with `rtpHeader`. */
 export const RTP_ID = P['RTP']!;
@@ -140,8 +142,10 @@ export function payloadProtocolName(id: number): string | null {
 }
 
 const u16 = (b: Uint8Array, p: number): number => (b[p]! << 8) | b[p + 1]!;
-const u32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-const u32le = (b: Uint8Array, p: number): number => (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+// 32-bit fields are read as signed int32 (values above 2^31 are negative): an int32 is a small integer to V8, where an
+// unsigned value above 2^31 is a heap number, allocated whenever the read is not inlined. Compare accordingly.
+const i32 = (b: Uint8Array, p: number): number => (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+const i32le = (b: Uint8Array, p: number): number => b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const port = (a: number, b: number, p: number): boolean => a === p || b === p;
 
@@ -211,8 +215,8 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = mysqlGreeting(b, p, end);
   if (r === 0) r = gitRequest(b, p, end);
   if (r === 0 && b0 === 0x41) r = amqpHeader(b, p, end);
-  if (r === 0 && port(sp, dp, 88)) r = kerberos(b, p + 4, end, u32(b, p) === end - p - 4);
-  if (r === 0 && end - p >= 4 && (b[p]! & 0x80) !== 0 && (u32(b, p) & 0x7fffffff) === end - p - 4) r = oncRpcCall(b, p + 4, end);
+  if (r === 0 && port(sp, dp, 88)) r = kerberos(b, p + 4, end, i32(b, p) === end - p - 4);
+  if (r === 0 && end - p >= 4 && (b[p]! & 0x80) !== 0 && (i32(b, p) & 0x7fffffff) === end - p - 4) r = oncRpcCall(b, p + 4, end);
   if (r === 0 && port(sp, dp, 427)) r = slpMessage(b, p, end);
   if (r === 0 && port(sp, dp, 1433)) r = tdsPacket(b, p, end);
   return r;
@@ -464,7 +468,7 @@ const AMQP_ = ascii('AMQP');
 function amqpHeader(b: Uint8Array, p: number, end: number): number {
   if (end - p !== 8 || !has(b, p, end, AMQP_)) return 0;
   const a = b[p + 4]!;
-  const v = u32(b, p + 4);
+  const v = i32(b, p + 4);
   return v === 0x00000901 || v === 0x01010009 || ((a === 0 || a === 2 || a === 3) && (v & 0xffffff) === 0x010000) ? AMQP : 0;
 }
 
@@ -651,7 +655,7 @@ function openvpnTcp(b: Uint8Array, p: number, end: number): number {
  * cookie 0x1A2B3C4D, control message type 1-15.
  */
 function pptpControl(b: Uint8Array, p: number, end: number): number {
-  if (end - p < 16 || u16(b, p) !== end - p || u16(b, p + 2) !== 1 || u32(b, p + 4) !== 0x1a2b3c4d) return 0;
+  if (end - p < 16 || u16(b, p) !== end - p || u16(b, p + 2) !== 1 || i32(b, p + 4) !== 0x1a2b3c4d) return 0;
   const t = u16(b, p + 8);
   return t >= 1 && t <= 15 ? PPTP : 0;
 }
@@ -661,8 +665,8 @@ function pptpControl(b: Uint8Array, p: number, end: number): number {
  * requestID, responseTo (0 for a client's request), opCode OP_MSG (2013), OP_QUERY (2004) or OP_COMPRESSED (2012).
  */
 function mongoMessage(b: Uint8Array, p: number, end: number): number {
-  if (end - p < 21 || u32le(b, p) !== end - p || u32le(b, p + 8) !== 0) return 0;
-  const op = u32le(b, p + 12);
+  if (end - p < 21 || i32le(b, p) !== end - p || i32le(b, p + 8) !== 0) return 0;
+  const op = i32le(b, p + 12);
   return op === 2013 || op === 2004 || op === 2012 ? MONGO : 0;
 }
 
@@ -673,8 +677,8 @@ function mongoMessage(b: Uint8Array, p: number, end: number): number {
  */
 const PG_USER = ascii('user\x00');
 function postgresStartup(b: Uint8Array, p: number, end: number): number {
-  if (end - p < 8 || u32(b, p) !== end - p) return 0;
-  const code = u32(b, p + 4);
+  if (end - p < 8 || i32(b, p) !== end - p) return 0;
+  const code = i32(b, p + 4);
   if (end - p === 8) return code === 80877103 || code === 80877104 ? POSTGRES : 0;
   return code === 196608 && b[end - 1] === 0 && find(b, p + 8, end, 256, PG_USER) > 0 ? POSTGRES : 0;
 }
@@ -686,13 +690,14 @@ function postgresStartup(b: Uint8Array, p: number, end: number): number {
  */
 function bitcoinMessage(b: Uint8Array, p: number, end: number): number {
   if (end - p < 24) return 0;
-  const magic = u32(b, p);
-  if (magic !== 0xf9beb4d9 && magic !== 0x0b110907 && magic !== 0xfabfb5da && magic !== 0x0a03cf40) return 0;
+  const magic = i32(b, p);
+  if (magic !== (0xf9beb4d9 | 0) && magic !== 0x0b110907 && magic !== (0xfabfb5da | 0) && magic !== 0x0a03cf40) return 0;
   let k = 0;
   while (k < 12 && b[p + 4 + k]! >= 0x61 && b[p + 4 + k]! <= 0x7a) k++;
   if (k === 0) return 0;
   for (let z = k; z < 12; z++) if (b[p + 4 + z] !== 0) return 0;
-  return u32le(b, p + 16) <= 32 << 20 ? BITCOIN : 0;
+  const len = i32le(b, p + 16);
+  return len >= 0 && len <= 32 << 20 ? BITCOIN : 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -730,6 +735,7 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = classicStun(b, p, end);
   if (r === 0 && b0 === 0xff) r = sourceEngineQuery(b, p, end);
   if (r === 0) r = raknetOffline(b, p, end);
+  if (r === 0 && b0 === 0x54) r = teamspeakInit(b, p, end);
   return r;
 }
 
@@ -781,7 +787,7 @@ function dnsName(b: Uint8Array, q: number, end: number, pointers: boolean): numb
  * and the attributes walk to the message's end.
  */
 function stunMessage(b: Uint8Array, p: number, end: number, tcp: boolean): number {
-  if (end - p < 20 || (b[p]! & 0xc0) !== 0 || u32(b, p + 4) !== 0x2112a442) return 0;
+  if (end - p < 20 || (b[p]! & 0xc0) !== 0 || i32(b, p + 4) !== 0x2112a442) return 0;
   const len = u16(b, p + 2);
   if ((len & 3) !== 0 || (tcp ? 20 + len > end - p : 20 + len !== end - p)) return 0;
   return stunAttributes(b, p + 20, p + 20 + len) ? STUN : 0;
@@ -862,7 +868,7 @@ export function rtpHeader(b: Uint8Array, p: number, end: number): boolean {
   return true;
 }
 /** The SSRC, sequence number and payload type of an RTP header at `p` (after rtpHeader said yes). */
-export const rtpSsrc = (b: Uint8Array, p: number): number => u32(b, p + 8);
+export const rtpSsrc = (b: Uint8Array, p: number): number => i32(b, p + 8);
 export const rtpSequence = (b: Uint8Array, p: number): number => u16(b, p + 2);
 export const rtpPayloadType = (b: Uint8Array, p: number): number => b[p + 1]! & 0x7f;
 
@@ -871,7 +877,7 @@ export const rtpPayloadType = (b: Uint8Array, p: number): number => b[p + 1]! & 
  * cookie 99.130.83.99 at offset 236 (RFC 2132 §2).
  */
 function dhcp(b: Uint8Array, p: number, end: number): number {
-  return end - p >= 240 && b[p + 2]! <= 16 && b[p + 3]! <= 16 && u32(b, p + 236) === 0x63825363 ? DHCP : 0;
+  return end - p >= 240 && b[p + 2]! <= 16 && b[p + 3]! <= 16 && i32(b, p + 236) === 0x63825363 ? DHCP : 0;
 }
 
 /**
@@ -911,15 +917,16 @@ function openvpnReset(b: Uint8Array, p: number, end: number): number {
       if (!replayStamp(b, q + h)) return 0;
       q += h + 8;
     }
-    if (!server) return b[q] === 0 && u32(b, q + 1) === 0 ? OPENVPN : 0;
-    return b[q] === 1 && u32(b, q + 1) === 0 && (u32(b, q + 5) !== 0 || u32(b, q + 9) !== 0) && u32(b, q + 13) === 0 ? OPENVPN : 0;
+    if (!server) return b[q] === 0 && i32(b, q + 1) === 0 ? OPENVPN : 0;
+    return b[q] === 1 && i32(b, q + 1) === 0 && (i32(b, q + 5) !== 0 || i32(b, q + 9) !== 0) && i32(b, q + 13) === 0 ? OPENVPN : 0;
   }
   return 0;
 }
 /** A replay packet-id of a connection's first packets (1-255) and a time since 2001 (the 32-bit Unix time). */
 function replayStamp(b: Uint8Array, q: number): boolean {
-  const pid = u32(b, q);
-  return pid >= 1 && pid < 256 && u32(b, q + 4) >= 1e9;
+  const pid = i32(b, q);
+  const time = i32(b, q + 4);
+  return pid >= 1 && pid < 256 && (time >= 1e9 || time < 0); // negative: after 2038
 }
 
 /** The HMAC sizes of tls-auth (none; MD5, SHA-1, SHA-256, SHA-512), each tried where it would be 8 bytes before the rest. */
@@ -947,7 +954,7 @@ function bencodeKrpc(b: Uint8Array, p: number, end: number): number {
  * timestamp_difference 0 (nothing received yet).
  */
 function utpSyn(b: Uint8Array, p: number, end: number): number {
-  return end - p === 20 && b[p + 1] === 0 && u32(b, p + 8) === 0 ? BITTORRENT : 0;
+  return end - p === 20 && b[p + 1] === 0 && i32(b, p + 8) === 0 ? BITTORRENT : 0;
 }
 
 /**
@@ -961,14 +968,17 @@ function ike(b: Uint8Array, p: number, end: number, sp: number, dp: number): num
   let q = p;
   if (port(sp, dp, 4500)) {
     if (end - p === 1 && b[p] === 0xff) return IPSEC;
-    if (end - p >= 4 && u32(b, p) === 0) q = p + 4;
-    else return end - p >= 16 && u32(b, p) >= 256 && u32(b, p + 4) >= 1 ? IPSEC : 0;
+    if (end - p >= 4 && i32(b, p) === 0) q = p + 4;
+    else {
+      const spi = i32(b, p);
+      return end - p >= 16 && (spi >= 256 || spi < 0) && i32(b, p + 4) !== 0 ? IPSEC : 0;
+    }
   }
-  if (end - q < 28 || (u32(b, q) === 0 && u32(b, q + 4) === 0)) return 0;
+  if (end - q < 28 || (i32(b, q) === 0 && i32(b, q + 4) === 0)) return 0;
   const v = b[q + 17]!;
   const x = b[q + 18]!;
   const ok = v === 0x10 ? (x >= 1 && x <= 5) || x === 32 : v === 0x20 ? (x >= 34 && x <= 38) || x === 43 || x === 44 : false;
-  return ok && u32(b, q + 24) === end - q ? IPSEC : 0;
+  return ok && i32(b, q + 24) === end - q ? IPSEC : 0;
 }
 
 /**
@@ -1134,9 +1144,9 @@ function radius(b: Uint8Array, p: number, end: number): number {
  * RPC version 2, the program, version, procedure, and an AUTH_NONE/AUTH_SYS/RPCSEC_GSS credential flavor.
  */
 function oncRpcCall(b: Uint8Array, p: number, end: number): number {
-  if (end - p < 40 || u32(b, p + 4) !== 0 || u32(b, p + 8) !== 2 || u32(b, p + 12) !== 100003) return 0;
-  const v = u32(b, p + 16);
-  const flavor = u32(b, p + 24);
+  if (end - p < 40 || i32(b, p + 4) !== 0 || i32(b, p + 8) !== 2 || i32(b, p + 12) !== 100003) return 0;
+  const v = i32(b, p + 16);
+  const flavor = i32(b, p + 24);
   return v >= 2 && v <= 4 && (flavor === 0 || flavor === 1 || flavor === 6) ? NFS : 0;
 }
 
@@ -1147,6 +1157,15 @@ function oncRpcCall(b: Uint8Array, p: number, end: number): number {
 const A2S_INFO = ascii('\xff\xff\xff\xffTSource Engine Query\x00');
 function sourceEngineQuery(b: Uint8Array, p: number, end: number): number {
   return has(b, p, end, A2S_INFO) ? SOURCE : 0;
+}
+
+/**
+ * TeamSpeak 3's connection handshake (the protocol as documented by the ReSpeak project, "TeamSpeak 3 protocol",
+ * Init1): the 8-byte MAC field holds `TS3INIT1`, then packet id 101 (0x0065), both ways.
+ */
+const TS3INIT1 = ascii('TS3INIT1\x00\x65');
+function teamspeakInit(b: Uint8Array, p: number, end: number): number {
+  return end - p >= 16 && has(b, p, end, TS3INIT1) ? TEAMSPEAK : 0;
 }
 
 /**

@@ -20,8 +20,8 @@ import { PROTO_UDP } from '../decode/transport.js';
 import { KEY_WORDS } from './flow-table.js';
 import { RECENT, RECENT_US } from './server-names.js';
 
-/** Payload packets looked at in each direction before giving up (RTP needs two of them). */
-export const PAYLOAD_LOOK_PACKETS = 6;
+/** Payload packets looked at in each direction before giving up (RTP needs two of them): as many as for names. */
+export const PAYLOAD_LOOK_PACKETS = 4;
 
 /** The previous packet of a direction was no RTP header. */
 const NO_RTP = 0xff;
@@ -33,7 +33,7 @@ export class PayloadProtocols {
   private readonly looked: Uint8Array;
   /** Per slot and endpoint: the last packet's RTP payload type (NO_RTP when it was no RTP header), SSRC, sequence. */
   private readonly rtpType: Uint8Array;
-  private readonly rtpSsrc: Uint32Array;
+  private readonly rtpSsrc: Int32Array;
   private readonly rtpSeq: Uint16Array;
   /** The memory of recent conversations: per entry its key, its protocol (0 = empty) and when its flow ended (µs). */
   private readonly recentKeys = new Uint32Array(RECENT * KEY_WORDS);
@@ -44,7 +44,7 @@ export class PayloadProtocols {
     this.ids = new Uint8Array(capacity);
     this.looked = new Uint8Array(capacity * 2);
     this.rtpType = new Uint8Array(capacity * 2);
-    this.rtpSsrc = new Uint32Array(capacity * 2);
+    this.rtpSsrc = new Int32Array(capacity * 2); // rtpSsrc() reads it as an int32
     this.rtpSeq = new Uint16Array(capacity * 2);
   }
 
