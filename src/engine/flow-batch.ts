@@ -8,6 +8,7 @@
 import type { FlowIdentityColumns } from '../features/flow-columns.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
 import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from '../flows/server-names.js';
+import { payloadProtocolName } from '../decode/payload-protocol.js';
 
 export { SERVER_NAME_SOURCE_NAMES, ServerNameSource };
 
@@ -57,6 +58,11 @@ export interface FlowRows extends FlowIdentityColumns {
   serverNames?: Uint8Array;
   /** Per row (the engine always sets it): where the name came from, a ServerNameSource code (0 = no name). */
   serverNameSources?: Uint8Array;
+  /**
+   * Per row (the engine always sets it): the flow's payload protocol, recognised from its first payload packets
+   * each way (decode/payload-protocol.ts): k + 1 for PAYLOAD_PROTOCOLS[k], 0 = none (`payloadProtocolOf()` gives text).
+   */
+  payloadProtocol?: Uint8Array;
   /**
    * Sharded engines only (EngineConfig.shard): per row two numbers, the ordinal of the packet at which the flow
    * ended and that of its first packet, so the shards' rows merge back into one engine's order.
@@ -109,6 +115,11 @@ export function serverName(rows: FlowRows, i: number): string | null {
 export function serverNameSource(rows: FlowRows, i: number): string | null {
   if ((rows.serverNameLengths?.[i] ?? 0) === 0) return null;
   return SERVER_NAME_SOURCE_NAMES[rows.serverNameSources?.[i] ?? ServerNameSource.Flow] ?? null;
+}
+
+/** Row `i`'s payload protocol as nDPI spells it ('TLS', 'RTP', 'STUN'...), or null when none was recognised. */
+export function payloadProtocolOf(rows: FlowRows, i: number): string | null {
+  return payloadProtocolName(rows.payloadProtocol?.[i] ?? 0);
 }
 
 /**
