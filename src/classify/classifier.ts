@@ -30,8 +30,9 @@ import { Worker } from 'node:worker_threads';
 import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';
-import { buildModelInput, SERVER_NAME_INPUT, type InputSpec, type ServerNameColumns } from './input.js';
+import { buildModelInput, PAYLOAD_PROTOCOL_INPUT, SERVER_NAME_INPUT, type InputSpec, type ServerNameColumns } from './input.js';
 import { serverNameSpec } from './server-name-class.js';
+import { payloadProtocolValues } from './payload-protocol-class.js';
 import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import type { FromWorker, ModelResult, RunRequest, TensorInfo, ToWorker, WorkerInit } from './worker.js';
 import type { BatchVerdicts } from './verdict.js';
@@ -455,23 +456,27 @@ export class FlowClassifier {
 
 /**
  * Where each model's inputs come from, for the worker: a feature column, or a column of one identity matrix
- * shared by the models (the ports and protocol any of them takes).
+ * shared by the models (the ports and protocol any of them takes, and the payload protocol id that
+ * `Payload Protocol Class` is looked up from).
  */
 export function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: NumericIdentityField[] } {
   const identityFields: NumericIdentityField[] = [];
   const specs = models.map((m): InputSpec => {
     const identityIndex = m.sources.map((s) => {
-      if (s.from !== 'identity') return -1;
-      let k = identityFields.indexOf(s.field);
-      if (k < 0) k = identityFields.push(s.field) - 1;
+      if (s.from !== 'identity' && s.from !== 'payload-protocol') return -1;
+      const field = s.from === 'identity' ? s.field : 'payloadProtocol';
+      let k = identityFields.indexOf(field);
+      if (k < 0) k = identityFields.push(field) - 1;
       return k;
     });
     const names = m.sources.some((s) => s.from === 'server-name') && m.card.server_names ? serverNameSpec(m.card.server_names, m.classes) : null;
+    const payload = m.sources.some((s) => s.from === 'payload-protocol') && m.card.payload_protocols ? payloadProtocolValues(m.card.payload_protocols.protocols) : null;
     return {
-      featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : s.from === 'server-name' ? SERVER_NAME_INPUT : -1)),
+      featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : s.from === 'server-name' ? SERVER_NAME_INPUT : s.from === 'payload-protocol' ? PAYLOAD_PROTOCOL_INPUT : -1)),
       identityIndex,
       preprocessing: m.card.preprocessing,
       serverNames: names,
+      payloadProtocols: payload,
     };
   });
   return { specs, identityFields };

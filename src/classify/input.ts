@@ -19,10 +19,17 @@ export interface InputSpec {
   preprocessing: Preprocessing;
   /** The card's suffix table when an input is `Server Name Class`, else null. */
   serverNames: ServerNameSpec | null;
+  /**
+   * When an input is `Payload Protocol Class` (payload-protocol-class.ts): its value for each engine protocol id
+   * (the id is that input's identity column); else null or absent.
+   */
+  payloadProtocols?: number[] | null;
 }
 
 /** featureIndex of the `Server Name Class` input. */
 export const SERVER_NAME_INPUT = -2;
+/** featureIndex of the `Payload Protocol Class` input (its identityIndex: the payload protocol id's column). */
+export const PAYLOAD_PROTOCOL_INPUT = -3;
 
 /**
  * A batch's server names, as the inference thread gets them (InferenceThread.serverNames): per row its length
@@ -55,6 +62,8 @@ export class InputBuilder {
   /** Per unique spec: its suffix table, compiled once, or null; and the batch's Server Name Class values. */
   private readonly tables: (SuffixTable | null)[];
   private readonly nameClasses: Float64Array[];
+  /** Per unique spec: the Payload Protocol Class value of each payload protocol id (empty when no input is it). */
+  private readonly payloadValues: Float64Array[];
 
   constructor(specs: readonly InputSpec[]) {
     this.which = specs.map((s) => {
@@ -67,6 +76,7 @@ export class InputBuilder {
     this.buffers = this.unique.map(() => new Float32Array(0));
     this.tables = this.unique.map((s) => (s.serverNames ? new SuffixTable(s.serverNames) : null));
     this.nameClasses = this.unique.map(() => new Float64Array(0));
+    this.payloadValues = this.unique.map((s) => Float64Array.from(s.payloadProtocols ?? []));
   }
 
   /**
@@ -88,7 +98,7 @@ export class InputBuilder {
           at += len;
         }
       }
-      fill(out, features, stride, count, identity, this.nameClasses[u]!, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
+      fill(out, features, stride, count, identity, this.nameClasses[u]!, this.payloadValues[u]!, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
       return out;
     });
     return this.which.map((u) => outs[u]!);
@@ -102,7 +112,8 @@ export function buildModelInputs(features: Float64Array, stride: number, count: 
 
 /**
  * Row i, input j of `out` = feature column fIdx[j] (identity column iIdx[j] when fIdx[j] is -1, the Server Name
- * Class `nameClass[i]` when it is SERVER_NAME_INPUT) of flow i, preprocessed.
+ * Class `nameClass[i]` when it is SERVER_NAME_INPUT, the value of the payload protocol id in identity column iIdx[j]
+ * when it is PAYLOAD_PROTOCOL_INPUT) of flow i, preprocessed.
  */
 function fill(
   out: Float32Array,
@@ -111,6 +122,7 @@ function fill(
   count: number,
   identity: Float64Array | null,
   nameClass: Float64Array,
+  payloadValues: Float64Array,
   fIdx: Int32Array,
   iIdx: Int32Array,
   pre: Preprocessing,
@@ -127,7 +139,8 @@ function fill(
       const o = i * W;
       for (let j = 0; j < W; j++) {
         const k = fIdx[j]!;
-        const v = k >= 0 ? features[base + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : identity![idBase + iIdx[j]!]!;
+        const v =
+          k >= 0 ? features[base + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : k === PAYLOAD_PROTOCOL_INPUT ? payloadValues[identity![idBase + iIdx[j]!]!]! : identity![idBase + iIdx[j]!]!;
         out[o + j] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
       }
     }
@@ -136,7 +149,14 @@ function fill(
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < W; j++) {
       const k = fIdx[j]!;
-      const v = k >= 0 ? features[i * stride + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : identity![i * idW + iIdx[j]!]!;
+      const v =
+        k >= 0
+          ? features[i * stride + k]!
+          : k === SERVER_NAME_INPUT
+            ? nameClass[i]!
+            : k === PAYLOAD_PROTOCOL_INPUT
+              ? payloadValues[identity![i * idW + iIdx[j]!]!]!
+              : identity![i * idW + iIdx[j]!]!;
       out[i * W + j] = preprocessValue(v, pre, j);
     }
   }

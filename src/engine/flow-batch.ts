@@ -138,9 +138,14 @@ export function setServerNames(rows: FlowRows, names: readonly (string | null)[]
 }
 
 /** The identity values a model may take as inputs (classify/feature-names.ts `NUMERIC_IDENTITY`). */
-export type NumericIdentityField = 'srcPort' | 'dstPort' | 'protocol';
+/**
+ * A per-flow number a model input takes besides the features: the ports and the protocol, and the engine's payload
+ * protocol id (the `Payload Protocol Class` input is read through it).
+ */
+export type NumericIdentityField = 'srcPort' | 'dstPort' | 'protocol' | 'payloadProtocol';
 
-/** The batch's column of a numeric identity value. */
+/** The batch's column of a numeric identity value (a batch made without a payload protocol column: all 0). */
 export function numericIdentity(rows: FlowRows, field: NumericIdentityField): Uint16Array | Uint8Array {
+  if (field === 'payloadProtocol') return (rows.payloadProtocol ??= new Uint8Array(rows.srcPorts.length));
   return field === 'srcPort' ? rows.srcPorts : field === 'dstPort' ? rows.dstPorts : rows.protocols;
 }
