@@ -36,6 +36,7 @@ describe('parseConfig', () => {
       retention: 0,
       maxFlows: 262144,
       workers: 1,
+      threadNice: 10, // the inference and writer threads run 10 nice steps below the packet thread
       portDirection: false,
       ipv6: false,
       json: undefined,

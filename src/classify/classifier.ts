@@ -27,6 +27,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { threadNice } from '../pipeline/thread-priority.js';
 import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';
@@ -143,7 +144,7 @@ class InferenceThread {
     if (problems.length > 0) throw new ModelError(problems);
 
     const { specs, identityFields } = inputSpecs(models);
-    const init: WorkerInit = { threads: opts.threads ?? 1, models: models.map((m, k) => ({ onnxPath: m.onnxPath, spec: specs[k]!, verdict: m.verdictRule() })) };
+    const init: WorkerInit = { threads: opts.threads ?? 1, nice: threadNice(), models: models.map((m, k) => ({ onnxPath: m.onnxPath, spec: specs[k]!, verdict: m.verdictRule() })) };
     // execArgv: [] so that flags of the parent (e.g. node --input-type) do not reach the worker's own start.
     const worker = new Worker(defaultWorkerUrl(), { workerData: init, execArgv: [] });
     return new InferenceThread(models, identityFields, specs, worker, models.map((m) => m.id).join(' + '));

@@ -16,6 +16,7 @@
  * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThread } from '../pipeline/thread-priority.js';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
 import { DistinctRows, InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
@@ -34,6 +35,8 @@ export interface WorkerModel {
 }
 export interface WorkerInit {
   threads: number;
+  /** Nice steps below the packet thread this thread lowers itself by (pipeline/thread-priority.ts); absent = 0. */
+  nice?: number;
   models: WorkerModel[];
 }
 export interface TensorInfo {
@@ -76,6 +79,8 @@ export type ToWorker = RunRequest | ContextStart | { t: 'stop' };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
+// Behind the packet thread (pipeline/thread-priority.ts).
+lowerThisThread(init.nice ?? 0);
 const context = new ContextStep();
 
 function metadata(list: readonly OrtTypes.InferenceSession.ValueMetadata[]): TensorInfo[] {

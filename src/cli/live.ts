@@ -28,6 +28,7 @@
  * live-telemetry.ts.)
  */
 import type { Server } from 'node:http';
+import { setThreadNice } from '../pipeline/thread-priority.js';
 import pino, { type Logger } from 'pino';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage.js';
@@ -85,6 +86,7 @@ export async function runLive(argv: string[], io: LiveIo = { env: process.env, s
   // The model (the default one unless `model` says otherwise or is null) is checked before the capture starts
   // (every problem, exit 2); unless a profile was given, it decides the profile, as in replay. The default model
   // with another profile is not an error: no verdicts, and a line that says why.
+  setThreadNice(loaded.config.threadNice);
   let classifier: FlowClassifier | undefined;
   try {
     const c = loaded.config;

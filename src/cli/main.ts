@@ -3,6 +3,7 @@
  * (sources → engine → sinks), run it, print a summary, exit with a documented code (cli/exit-codes.ts).
  */
 import yargs from 'yargs';
+import { setThreadNice } from '../pipeline/thread-priority.js';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
 import { strictCommandLine, UsageError } from './usage.js';
@@ -140,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const args = parsed.args;
   const cfg = args.config;
+  setThreadNice(cfg.threadNice);
   // The model decides the profile unless --profile says otherwise; a card that does not fit is refused here,
   // before any input is opened or output created (its session, still loading, before any output: runReplay).
   let classifier: FlowClassifier | undefined;

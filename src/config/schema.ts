@@ -9,7 +9,7 @@
  *
  * Keys (config file; the command-line flag and environment variable of each are in FIELDS):
  *   interface, filter, db, csv, profile, flowTimeout, activityTimeout, idleTimeout, snaplen, bufferSize,
- *   promiscuous, statsInterval, model, appModel, alertThreshold, context, contextThresholds, retention, maxFlows, workers, portDirection, ipv6, json, jsonAlertsOnly,
+ *   promiscuous, statsInterval, model, appModel, alertThreshold, context, contextThresholds, retention, maxFlows, workers, threadNice, portDirection, ipv6, json, jsonAlertsOnly,
  *   jsonFeatures, sensorName, clickhouse, clickhouseSpool, metrics.
  */
 import { parseClickHouseUrl } from '../sinks/clickhouse-url.js';
@@ -17,6 +17,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import { alertThresholdError } from '../classify/model-card.js';
 import { contextThresholdsErrors, type ContextThresholds } from '../classify/context.js';
+import { DEFAULT_THREAD_NICE } from '../pipeline/thread-priority.js';
 
 export interface LiveConfig {
   /** Interface to capture on, e.g. "eth0" (a span/mirror port). */
@@ -57,6 +58,8 @@ export interface LiveConfig {
   maxFlows: number;
   /** Engine threads: flows sharded by key over this many (1 = the engine in the capture thread). */
   workers: number;
+  /** Nice steps below the packet thread for the inference and output-writer threads (0 = the same priority). */
+  threadNice: number;
   /** Direction by address and port instead of address only. */
   portDirection: boolean;
   /** Make flows of IPv6 packets. */
@@ -289,6 +292,15 @@ export const FIELDS: readonly Field[] = [
     def: 1,
     describe: 'Engine threads: flows are sharded by their key over N worker threads, each with its own engine (same flows, features, order and counters as 1); 1 runs the engine in the capture thread',
     check: integer(1, 64),
+  },
+  {
+    key: 'threadNice',
+    flag: 'thread-nice',
+    env: 'SENSOR_THREAD_NICE',
+    def: DEFAULT_THREAD_NICE,
+    describe:
+      'Nice steps below the packet thread for the threads behind it (the models\' inference thread, the CSV and SQLite writers; Linux): on a busy machine the packet thread keeps a core and the work behind it takes the time left; 0 = the same priority',
+    check: integer(0, 19),
   },
   { key: 'portDirection', flag: 'port-direction', env: 'SENSOR_PORT_DIRECTION', def: false, boolean: true, describe: 'Decide packet direction by address and port, so same-host traffic has a backward side (the references use the address only)', check: boolean },
   { key: 'ipv6', flag: 'ipv6', env: 'SENSOR_IPV6', def: false, boolean: true, describe: 'Make flows of IPv6 packets too (the references discard IPv6; counted as flow.ipv6_disabled)', check: boolean },

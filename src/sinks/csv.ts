@@ -12,6 +12,7 @@
  * it returned a promise. flush() and close() wait for every batch written before them.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { threadNice } from '../pipeline/thread-priority.js';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
@@ -83,7 +84,7 @@ export class CsvSink implements FlowSink {
     const fd = this.file.fd;
     if (fd === null || !append || fstatSync(fd).size === 0) this.file.push(headerLine(columns));
     if (options.thread === true) {
-      const init: CsvWorkerInit = { featureCount: this.nFeatures, identityFormat: columns.identityFormat, defaultLabel: columns.defaultLabel };
+      const init: CsvWorkerInit = { featureCount: this.nFeatures, identityFormat: columns.identityFormat, defaultLabel: columns.defaultLabel, nice: threadNice() };
       const worker = new Worker(workerUrl(), { workerData: init });
       worker.on('message', (m: FromCsvWorker) => this.onLines(m));
       worker.on('error', (err) => this.fail(new SinkError('write-failed', `the CSV writer thread for ${path} failed: ${err.message}`, { cause: err })));
