@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   }
   port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
   const inputs = new InputBuilder(init.models.map((m) => m.spec));
+  inputs.warmUp();
   // One batch at a time, in arrival order: the input arrays are reused from batch to batch, and a batch's
   // sessions must be done with them before the next batch is built.
   const queue: RunRequest[] = [];
