@@ -185,6 +185,7 @@ function fill(
  */
 function fillDistinct(d: DistinctRows, features: Float64Array, stride: number, count: number, identity: Float64Array | null, nameClass: Float64Array, cols: InputColumns, pre: Preprocessing, replaceOnly: boolean): void {
   const { width: W, featurePos, featureCol, identityPos, identityCol, namePos } = cols;
+  if (identity === null && identityPos.length > 0 && count > 0) throw new Error('an input is a port or the protocol, but the batch has no identity matrix');
   const out = d.start(count, W);
   const { slots, hashes, firsts, of, mask } = d;
   // The doubles' bits: two words each (the arrays are whole rows of 8-byte values, so their views are too).
@@ -193,7 +194,7 @@ function fillDistinct(d: DistinctRows, features: Float64Array, stride: number, c
   const iw = identity !== null ? new Uint32Array(identity.buffer, identity.byteOffset, identity.length * 2) : fw;
   const nw = new Uint32Array(nameClass.buffer, nameClass.byteOffset, nameClass.length * 2);
   const nf = featurePos.length;
-  const ni = identity !== null ? identityPos.length : 0;
+  const ni = identityPos.length;
   const named = namePos >= 0;
   const { nan, posinf, neginf } = pre;
   let kept = 0;
@@ -241,8 +242,10 @@ function fillDistinct(d: DistinctRows, features: Float64Array, stride: number, c
         const v = identity![iBase + identityCol[t]!]!;
         out[o + identityPos[t]!] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
       }
-      // A Server Name Class is a small whole number: nothing to replace.
-      if (named) out[o + namePos] = nameClass[i]!;
+      if (named) {
+        const v = nameClass[i]!;
+        out[o + namePos] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
+      }
     } else {
       for (let t = 0; t < nf; t++) out[o + featurePos[t]!] = preprocessValue(features[fBase + featureCol[t]!]!, pre, featurePos[t]!);
       for (let t = 0; t < ni; t++) out[o + identityPos[t]!] = preprocessValue(identity![iBase + identityCol[t]!]!, pre, identityPos[t]!);
