@@ -77,7 +77,8 @@ export class InputBuilder {
   /**
    * Run distinct() once on a batch of two equal rows, so that every path of it (feature, identity and name inputs,
    * new and repeated rows) has run before the first real batch: otherwise the JIT optimises it on the first spec's
-   * rows and throws that code away at the next spec's first identity input (measured: compiled three times a run).
+   * rows and throws that code away at the next spec's first identity input (--trace-deopt: one deoptimisation and
+   * one more compilation a run, on V8's helper threads).
    */
   warmUp(): void {
     const stride = 1 + Math.max(0, ...this.unique.flatMap((s) => s.featureIndex));
