@@ -259,22 +259,27 @@ export function ndpiFlows(outFile) {
 
 /**
  * Every TCP/UDP flow line of an nDPI result file: its 5-tuple key, nDPI protocol, `Hostname/SNI` lower-cased
- * (undefined when the line has none) and first-packet classification (`APP by HOW`, or null).
+ * (undefined when the line has none), first-packet classification (`APP by HOW`, or null), category (`cat`) and
+ * how nDPI decided (`confidence`: `DPI`, `Match by port`...).
+ * nDPI writes a flow it saw one way only with `->`: those lines are read with `oneWay` (the name checks leave them
+ * out, as they always have).
  */
-function ndpiResultFlows(outFile) {
+export function ndpiResultFlows(outFile, { oneWay = false } = {}) {
   const res = [];
   const ep = (s) => {
     const i = s.lastIndexOf(':');
     return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
   };
   for (const line of readFileSync(outFile, 'utf8').split('\n')) {
-    const m = /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/.exec(line);
+    const m = (oneWay ? /^\s+\d+\s+(TCP|UDP) (\S+) <?-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/ : /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/).exec(line);
     if (!m) continue;
     const [a, ap] = ep(m[2]);
     const [b, bp] = ep(m[3]);
     const hostname = /\[Hostname\/SNI: ([^\]]*)\]/.exec(line)?.[1].toLowerCase();
     const fpc = /\[FPC: [\d.]+\/([^,\]]+), Confidence: ([^\]]+)\]/.exec(line);
-    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], hostname, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null });
+    const cat = /\[cat: ([^/\]]+)\//.exec(line)?.[1] ?? 'Unknown';
+    const confidence = /\]\[Confidence: ([^\]]+)\]/.exec(line)?.[1] ?? null;
+    res.push({ key: tupleKey(m[1] === 'TCP' ? 6 : 17, a, ap, b, bp), app: m[4], hostname, fpc: fpc ? `${fpc[1]} by ${fpc[2]}` : null, cat, confidence });
   }
   return res;
 }

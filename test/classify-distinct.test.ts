@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
-import { buildModelInput, DistinctRows, InputBuilder, SERVER_NAME_INPUT, type InputSpec } from '../src/classify/input.js';
+import { buildModelInput, DistinctRows, InputBuilder, PAYLOAD_PROTOCOL_INPUT, SERVER_NAME_INPUT, type InputSpec } from '../src/classify/input.js';
 import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows, type FlowRows } from '../src/sinks/flow-rows.js';
@@ -84,7 +84,7 @@ describe('InputBuilder.distinct (the inference thread: each distinct row built o
     );
     const count = features.length / F;
     new Uint32Array(features.buffer)[2 * (6 * F + 2)] = 1; // row 6's NaN: another payload (a JS NaN value may be canonicalised)
-    const identity = Float64Array.from([80, 80, 80, 80, 80, 80, 80, 80, 443, 80]);
+    const identity = Float64Array.from([80, 80, 80, 80, 80, 80, 80, 80, 443, 80].flatMap((port) => [port, 0]));
     const d = new InputBuilder([spec]).distinct(features, F, count, identity)[0]!;
     expect(d.kept).toBe(7);
     expect(Array.from(d.of.subarray(0, count))).toEqual([0, 0, 1, 0, 2, 3, 4, 5, 6, 3]);
@@ -92,19 +92,27 @@ describe('InputBuilder.distinct (the inference thread: each distinct row built o
   });
 
   it('matches the rows built one by one on a batch of many repeats, with a server name input, batch after batch', () => {
-    const names: InputSpec = { ...spec, featureIndex: [1, SERVER_NAME_INPUT, 3, -1], identityIndex: [-1, -1, -1, 0], serverNames: { suffixes: [['example.com', 0], ['video.net', 1]], classes: 2 } };
+    // Also a Payload Protocol Class input: the engine's protocol id in identity column 1, looked up in the card's list.
+    const names: InputSpec = {
+      ...spec,
+      featureIndex: [1, SERVER_NAME_INPUT, 3, -1, PAYLOAD_PROTOCOL_INPUT],
+      identityIndex: [-1, -1, -1, 0, 1],
+      serverNames: { suffixes: [['example.com', 0], ['video.net', 1]], classes: 2 },
+      payloadProtocols: [0, 3, 1, 2],
+    };
     const builder = new InputBuilder([spec, names]);
     const specials = [NaN, Infinity, -Infinity, -0, 0, 1e300, 3.0000001, 3];
     let seed = 7;
     const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
     for (const count of [1024, 333, 1024]) {
       const features = new Float64Array(count * F);
-      const identity = new Float64Array(count);
+      const identity = new Float64Array(count * 2);
       const lengths = new Uint8Array(count);
       const text: string[] = [];
       for (let i = 0; i < count; i++) {
         for (let j = 0; j < F; j++) features[i * F + j] = specials[random(specials.length)]! * (random(3) === 0 ? 1 : 0.5);
-        identity[i] = [53, 80, 443][random(3)]!;
+        identity[2 * i] = [53, 80, 443][random(3)]!;
+        identity[2 * i + 1] = random(4);
         const name = ['', 'a.example.com', 'video.net', 'other.org'][random(4)]!;
         lengths[i] = name.length;
         text.push(name);
@@ -114,7 +122,7 @@ describe('InputBuilder.distinct (the inference thread: each distinct row built o
       expect(a!.kept).toBeLessThan(count / 2);
       expect(perRow(a!)).toEqual(built(features, count, identity));
       const alone = buildModelInput(features, F, count, identity, names, { lengths, bytes });
-      expect(Array.from(new Uint32Array(b!.expand(b!.rows, 4).buffer))).toEqual(Array.from(new Uint32Array(Float32Array.from(alone).buffer)));
+      expect(Array.from(new Uint32Array(b!.expand(b!.rows, 5).buffer))).toEqual(Array.from(new Uint32Array(Float32Array.from(alone).buffer)));
     }
   });
 });

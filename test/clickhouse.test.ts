@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { CLICKHOUSE_SERVER, TestClickHouse, unusedPort } from './clickhouse-server.js';
 import { ClickHouseSink, defaultSpoolDir } from '../src/sinks/clickhouse.js';
-import { APP_VERDICT, CONTEXT_COLUMNS, SERVER_NAME, SERVER_NAME_SOURCE, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
+import { APP_VERDICT, CONTEXT_COLUMNS, SERVER_NAME, SERVER_NAME_SOURCE, PAYLOAD_PROTOCOL, createTableSql, flowColumns } from '../src/sinks/clickhouse-rows.js';
 import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { sqliteColumnTypes } from '../src/sinks/column-types.js';
@@ -131,9 +131,10 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
   });
 
   it.each([
-    ['older', 'no application columns, no context, no server_name', [...APP_VERDICT, ...CONTEXT_COLUMNS, ...SERVER_NAME, ...SERVER_NAME_SOURCE]],
-    ['older4', 'no context, no server_name', [...CONTEXT_COLUMNS, ...SERVER_NAME, ...SERVER_NAME_SOURCE]],
-    ['older5', 'no server_name_source', [...SERVER_NAME_SOURCE]],
+    ['older', 'no application columns, no context, no server_name', [...APP_VERDICT, ...CONTEXT_COLUMNS, ...SERVER_NAME, ...SERVER_NAME_SOURCE, ...PAYLOAD_PROTOCOL]],
+    ['older4', 'no context, no server_name', [...CONTEXT_COLUMNS, ...SERVER_NAME, ...SERVER_NAME_SOURCE, ...PAYLOAD_PROTOCOL]],
+    ['older5', 'no server_name_source', [...SERVER_NAME_SOURCE, ...PAYLOAD_PROTOCOL]],
+    ['older6', 'no payload_protocol', [...PAYLOAD_PROTOCOL]],
   ])('a table an earlier version made (%s: %s) gets the columns, NULL in its old rows', async (database, _, missing) => {
     const old = flowColumns(getProfile('cic2017').columns).filter((c) => !missing.some((a) => a.name === c.name));
     await ch.query(`CREATE DATABASE IF NOT EXISTS ${database}`);
@@ -161,6 +162,9 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     expect(Number(sourceless)).toBeLessThanOrEqual(1);
     const sources = (await ch.query(`SELECT DISTINCT server_name_source FROM ${database}.flows_cic2017 WHERE isNotNull(server_name_source) FORMAT TabSeparated`)).trim().split('\n');
     expect(sources).toContain('flow');
+    // The old row has no payload protocol; the capture's HTTP and DNS flows have theirs.
+    const protocols = (await ch.query(`SELECT DISTINCT payload_protocol FROM ${database}.flows_cic2017 WHERE isNotNull(payload_protocol) ORDER BY payload_protocol FORMAT TabSeparated`)).trim().split('\n');
+    expect(protocols).toEqual(expect.arrayContaining(['DNS', 'HTTP']));
   });
 
   it('an unwritable spool directory or a refused login is exit 4', async () => {
@@ -355,7 +359,7 @@ describe('ClickHouse options and table', () => {
     const cols = flowColumns(getProfile('cic2017').columns).map((c) => c.name);
     expect(cols.slice(0, 4)).toEqual(['sensor', 'run_id', 'batch', 'row']);
     expect(cols).toContain('fwd_header_length_1');
-    expect(cols.slice(-12)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'server_name', 'context', 'server_name_source']);
+    expect(cols.slice(-13)).toEqual(['label', 'score', 'model', 'attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'server_name', 'context', 'server_name_source', 'payload_protocol']);
   });
 });
 

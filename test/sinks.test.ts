@@ -626,6 +626,7 @@ describe('SqliteSink', () => {
         'server_name:TEXT',
         'context:TEXT',
         'server_name_source:TEXT',
+        'payload_protocol:TEXT',
       ]);
       const r = db
         .prepare(

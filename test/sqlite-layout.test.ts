@@ -11,6 +11,7 @@ import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
 import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
 import { setServerNames } from '../src/engine/flow-batch.js';
+import { PAYLOAD_PROTOCOLS } from '../src/decode/payload-protocol.js';
 import { STAGE_WHEN_BEHIND, SqliteSink, sqlColumnNames, type RunInfo } from '../src/sinks/sqlite.js';
 import { ensureBuilt } from './setup/build.js';
 
@@ -294,7 +295,8 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     const db = new Database(path);
     const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
     db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ALTER TABLE flow_rows DROP COLUMN server_name_source;
-      ${view.replace(', r.server_name, r.context, r.server_name_source', '')};
+      ALTER TABLE flow_rows DROP COLUMN payload_protocol;
+      ${view.replace(', r.server_name, r.context, r.server_name_source, r.payload_protocol', '')};
       CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
       UPDATE meta SET value = '4' WHERE key = 'schema_version';`);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
@@ -307,8 +309,8 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     try {
       expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
       const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
-      expect(old.map(({ server_name: _n, context: _c, server_name_source: _o, ...rest }) => rest)).toEqual(before);
-      expect(old.every((r) => r.server_name === null && r.context === null && r.server_name_source === null)).toBe(true);
+      expect(old.map(({ server_name: _n, context: _c, server_name_source: _o, payload_protocol: _p, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.server_name === null && r.context === null && r.server_name_source === null && r.payload_protocol === null)).toBe(true);
       expect(after.prepare('SELECT server_name FROM flows WHERE run_id = 2').pluck().all()).toEqual(new Array(5).fill('a.b'));
     } finally {
       after.close();
@@ -329,7 +331,8 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     await sink.close();
     const db = new Database(path);
     const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name_source; ${view.replace(', r.server_name_source', '')};
+    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name_source; ALTER TABLE flow_rows DROP COLUMN payload_protocol;
+      ${view.replace(', r.server_name_source, r.payload_protocol', '')};
       CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
       UPDATE meta SET value = '5' WHERE key = 'schema_version';`);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
@@ -343,12 +346,53 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     try {
       expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
       const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
-      expect(old.map(({ server_name_source: _o, ...rest }) => rest)).toEqual(before);
-      expect(old.every((r) => r.server_name_source === null)).toBe(true);
+      expect(old.map(({ server_name_source: _o, payload_protocol: _p, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.server_name_source === null && r.payload_protocol === null)).toBe(true);
       const fresh = after.prepare('SELECT server_name, server_name_source FROM flows WHERE run_id = 2 ORDER BY id').raw().all();
       const expected = (n: number, sources: boolean): unknown[][] =>
         Array.from({ length: n }, (_, i) => (i % 4 === 3 ? [null, null] : [`n${i}.example`, sources ? ['flow', 'carried', 'dns'][i % 4] : 'flow']));
       expect(fresh).toEqual([...expected(8, true), ...expected(4, false)]);
+    } finally {
+      after.close();
+    }
+  });
+
+  it('upgrades a version-6 database (before payload_protocol): the column is added, NULL in the old rows; new rows carry the names', async () => {
+    const path = join(dir, 'v6.sqlite');
+    // Ids as the engine hands them on (k + 1 in PAYLOAD_PROTOCOLS, 0 = none), and a batch without the column.
+    const withProtocols = (n: number, first: number, ids: number[] | null): FlowRows => {
+      const rows = makeRows(n, first);
+      if (ids) rows.payloadProtocol = Uint8Array.from(ids);
+      return rows;
+    };
+    const sink = await SqliteSink.open(path, COLUMNS, run);
+    await sink.write(withProtocols(3, 0, [1, 0, 2]));
+    await sink.close();
+    const db = new Database(path);
+    expect(db.prepare('SELECT payload_protocol FROM flows ORDER BY id').pluck().all()).toEqual(['TLS', null, 'HTTP']);
+    const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
+    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN payload_protocol; ${view.replace(', r.payload_protocol', '')};
+      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
+      UPDATE meta SET value = '6' WHERE key = 'schema_version';`);
+    const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
+    expect(Object.keys(before[0]!)).not.toContain('payload_protocol');
+    db.close();
+    const again = await SqliteSink.open(path, COLUMNS, run);
+    const rtp = PAYLOAD_PROTOCOLS.indexOf('RTP') + 1;
+    const stun = PAYLOAD_PROTOCOLS.indexOf('STUN') + 1;
+    await again.write(withProtocols(4, 3, [rtp, stun, 0, PAYLOAD_PROTOCOLS.length]));
+    await again.write(withProtocols(2, 7, null));
+    await again.close();
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+      const cols = (after.prepare('PRAGMA table_info(flows)').all() as { name: string }[]).map((c) => c.name);
+      expect(cols[cols.length - 1]).toBe('payload_protocol');
+      const old = after.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
+      expect(old.map(({ payload_protocol: _p, ...rest }) => rest)).toEqual(before);
+      expect(old.every((r) => r.payload_protocol === null)).toBe(true);
+      const fresh = after.prepare('SELECT payload_protocol FROM flows WHERE run_id = 2 ORDER BY id').pluck().all();
+      expect(fresh).toEqual(['RTP', 'STUN', null, PAYLOAD_PROTOCOLS[PAYLOAD_PROTOCOLS.length - 1], null, null]);
     } finally {
       after.close();
     }

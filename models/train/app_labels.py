@@ -164,3 +164,14 @@ def server_name_class(name: str | None, suffixes: dict[str, str], classes: list[
         if dot < 0:
             return len(classes) + 1
         at = dot + 1
+
+
+
+def payload_protocol_class(protocol: str | None, protocols: list[str]) -> int:
+    """The `Payload Protocol Class` input of a flow (README "Payload protocol"): 0 when the sensor recognised no
+    protocol in the flow's first payload bytes; else 1 + the protocol's index in the card's `payload_protocols`
+    list; len(protocols) + 1 for a protocol the list does not have (one a newer sensor recognises). The sensor
+    computes the same from the card (src/classify)."""
+    if protocol is None or protocol == '':
+        return 0
+    return protocols.index(protocol) + 1 if protocol in protocols else len(protocols) + 1

@@ -76,6 +76,11 @@ IDENTITY = [SRC_PORT, DST_PORT, PROTOCOL]
 # The flow's server name (TLS SNI, HTTP Host, DNS query name, as the sensor reads it) as a class of the card's
 # `server_names` table (app_labels.server_name_class); the sensor computes the same value from the same table.
 NAME_CLASS = 'Server Name Class'
+# The protocol the sensor recognised in the flow's first payload bytes each way (src/decode/payload-protocol.ts:
+# SSH, RTP, STUN, BitTorrent, WireGuard...) as its place in the card's `payload_protocols` list
+# (app_labels.payload_protocol_class): a category, one value per protocol, so the model learns each protocol's group
+# from the flows (nDPI puts STUN in Network, but most STUN flows it sees are calls); the sensor computes the same value.
+PAYLOAD_CLASS = 'Payload Protocol Class'
 # The inputs compared: the flow features (train.py's candidates: every cic2017 column but the copies and the
 # always-zero bulk columns) with and without the identity columns, the identity columns alone, and the identity
 # with a few size and count columns (what a protocol's messages look like, whatever the network's timing).
@@ -89,6 +94,7 @@ INPUT_SETS = {  # name → (take the flow features, extra columns)
     'server_port+protocol without the port prior': (False, [SRC_PORT, DST_PORT, PROTOCOL]),
     'server_name+server_port+protocol': (False, [NAME_CLASS, SRC_PORT, DST_PORT, PROTOCOL]),
     'server_name+server_port+protocol without the name prior': (False, [NAME_CLASS, SRC_PORT, DST_PORT, PROTOCOL]),
+    'server_name+payload+server_port+protocol': (False, [NAME_CLASS, PAYLOAD_CLASS, SRC_PORT, DST_PORT, PROTOCOL]),
     'flow+protocol': (True, [PROTOCOL]),
     'flow+dst_port': (True, [DST_PORT]),
     'flow+dst_port+protocol': (True, [DST_PORT, PROTOCOL]),
@@ -102,14 +108,16 @@ INPUT_SETS = {  # name → (take the flow features, extra columns)
 # Destination Port is the port of the flow's first packet's receiver, which is the client's when a capture starts
 # mid-conversation or the server speaks first; a service listens on the lower port of the pair far more often.
 SERVER_PORT_SETS = {'flow+server_port+protocol', 'server_port+protocol', 'server_port+protocol without the port prior',
-                    'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior'}
+                    'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior',
+                    'server_name+payload+server_port+protocol'}
 # Well-known service ports (app_ports.csv): for each, the group nDPI's category for that protocol gives. Written from
 # IANA's service-name registry and nDPI's protocol categories, not fitted to the training captures; the sets named
 # `server_port+protocol` (PRIOR_SETS) train on these rows too (PORT_PRIOR_WEIGHT each, a capture's worth being 1 per row on
 # average), so a service no training capture has is not left to the neighbouring port's leaf.
 PORT_PRIOR = os.path.join(HERE, 'app_ports.csv')
 PORT_PRIOR_WEIGHT = 0.5
-PRIOR_SETS = {'server_port+protocol', 'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior'}
+PRIOR_SETS = {'server_port+protocol', 'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior',
+              'server_name+payload+server_port+protocol'}
 # Well-known service names (app_names.csv): domain suffix → group, by the nDPI protocol and category that name stands
 # for. Written from knowledge of the services (nDPI's protocol names and categories), then checked against nDPI's own
 # verdicts where a name occurs in ../shared/data/ndpi/result (every row's group is its category's; where nDPI
@@ -118,7 +126,14 @@ PRIOR_SETS = {'server_port+protocol', 'server_name+server_port+protocol', 'serve
 # name, NAME_PRIOR_WEIGHT), so a service no training capture has still maps to its group.
 NAME_TABLE = os.path.join(HERE, 'app_names.csv')
 NAME_PRIOR_WEIGHT = 0.5
-NAME_PRIOR_SETS = {'server_name+server_port+protocol'}
+NAME_PRIOR_SETS = {'server_name+server_port+protocol', 'server_name+payload+server_port+protocol'}
+# Payload protocols (app_payload.csv): every protocol the sensor recognises, with the group of the category nDPI gives
+# it. Written from nDPI's protocol list and categories, not fitted to the captures. The list goes into the card
+# (`payload_protocols`); the sets with PAYLOAD_CLASS also train on one row per protocol (that protocol on an
+# unregistered port, no name, PAYLOAD_PRIOR_WEIGHT), so a protocol no training capture has still maps to its group.
+PAYLOAD_TABLE = os.path.join(HERE, 'app_payload.csv')
+PAYLOAD_PRIOR_WEIGHT = 0.5
+PAYLOAD_PRIOR_PORT = 40000.0
 # Forests look at half the inputs at each split (families.py's sqrt leaves one of two or three identity inputs,
 # which cost 2-7 points of grouped-CV accuracy on the identity-only sets).
 FOREST_MAX_FEATURES = 0.5
@@ -269,8 +284,9 @@ def load(args, features: list[str]) -> tuple[pd.DataFrame, dict]:
             d[c] = d[c].astype(float)
         d['app'] = d.get('app', d['group'])
         # a flow without a server name is an empty cell; every other cell is the name as written (no NA guessing)
-        d['server_name'] = ([n or None for n in pd.read_csv(args.rows_csv, usecols=['server_name'], keep_default_na=False, dtype=str)['server_name']]
-                            if 'server_name' in d.columns else None)
+        for text in ('server_name', 'payload_protocol'):
+            d[text] = ([n or None for n in pd.read_csv(args.rows_csv, usecols=[text], keep_default_na=False, dtype=str)[text]]
+                       if text in d.columns else None)
         return d, {'rows_csv': {'file': os.path.relpath(args.rows_csv, ROOT), 'rows': int(len(d)), 'sha256': sources.sha256_file(args.rows_csv)[:16]}}
     for need in (os.path.join(SHARED, 'data', 'ndpi', 'pcap'), os.path.join(SHARED, 'data', 'lab'), os.path.join(SHARED, 'corpus')):
         if not os.path.isdir(need) and not (args.subset and 'ndpi' not in need):
@@ -292,9 +308,10 @@ def load(args, features: list[str]) -> tuple[pd.DataFrame, dict]:
         pd.to_pickle(cache, args.data_cache)
     d = pd.concat(parts, ignore_index=True)
     d = identity_columns(d)
-    if 'server_name' not in d.columns:
-        d['server_name'] = None
-    return d[features + IDENTITY + ['server_name', 'group', 'app', 'category', 'source', 'unit']].reset_index(drop=True), stats
+    for text in ('server_name', 'payload_protocol'):
+        if text not in d.columns:
+            d[text] = None
+    return d[features + IDENTITY + ['server_name', 'payload_protocol', 'group', 'app', 'category', 'source', 'unit']].reset_index(drop=True), stats
 
 
 # ---- models and grouped cross-validation ---------------------------------------------------------------------
@@ -347,9 +364,30 @@ def name_table() -> pd.DataFrame:
 
 
 def app_classes(d: pd.DataFrame) -> list[str]:
-    """The groups the model will have, in scikit-learn's (sorted) order: those of the rows and of both priors. The
-    Server Name Class input is an index into this list, so it is fixed before any fit (and checked after)."""
-    return sorted(set(d['group']) | set(port_prior()['group']) | set(name_table()['group']))
+    """The groups the model will have, in scikit-learn's (sorted) order: those of the rows and of the priors. The
+    Server Name Class and Payload Protocol Class inputs are indices into this list, so it is fixed before any fit
+    (and checked after)."""
+    return sorted(set(d['group']) | set(port_prior()['group']) | set(name_table()['group']) | set(payload_table()['group']))
+
+
+@functools.cache
+def payload_table() -> pd.DataFrame:
+    """app_payload.csv, checked: protocols unique, each group the one its nDPI category maps to, transport 6 or 17."""
+    t = pd.read_csv(PAYLOAD_TABLE)
+    wrong = [p for p, g, c in zip(t['protocol'], t['group'], t['ndpi_category']) if sources.CATEGORY_GROUP.get(c, 'Other') != g]
+    if wrong or t['protocol'].duplicated().any() or not t['transport'].isin([6, 17]).all():
+        raise SystemExit(f'app_train.py: {PAYLOAD_TABLE}: duplicate protocols, a transport that is not 6 or 17, or a group that is not its nDPI category\'s: {wrong}')
+    return t
+
+
+def payload_class_of(protocol: str | None) -> int:
+    return al.payload_protocol_class(protocol, list(payload_table()['protocol']))
+
+
+def add_payload_class(d: pd.DataFrame) -> pd.DataFrame:
+    protocols = d['payload_protocol'] if 'payload_protocol' in d.columns else pd.Series([None] * len(d), index=d.index)
+    d[PAYLOAD_CLASS] = [float(payload_class_of(p if isinstance(p, str) else None)) for p in protocols]
+    return d
 
 
 def add_name_class(d: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
@@ -381,22 +419,40 @@ def fit(family: str, d: pd.DataFrame, rows: np.ndarray, inputs: list[str], weigh
     if input_set not in SERVER_PORT_SETS:
         return families.fit(model, x, y, w)
     if input_set in PRIOR_SETS:
-        # the port prior's rows have no server name (class 0); the name prior's are TLS flows to 443 with the name
-        named = NAME_CLASS in inputs
-        t = port_prior()
-        px = np.stack(([np.zeros(len(t))] if named else []) + [t['port'], t['port'], t['protocol']], axis=1).astype(np.float64)
-        x = np.vstack([x, px])
-        w = np.concatenate([w if w is not None else np.ones(len(y)), np.full(len(t), PORT_PRIOR_WEIGHT)])
-        y = np.concatenate([y, t['group'].to_numpy()])
-        if named and input_set in NAME_PRIOR_SETS:
-            n = name_table()
-            classes = app_classes(d)
-            nx = np.stack([[classes.index(g) + 1.0 for g in n['group']], np.full(len(n), 443.0), np.full(len(n), 443.0), np.full(len(n), 6.0)], axis=1)
-            x = np.vstack([x, nx])
-            w = np.concatenate([w, np.full(len(n), NAME_PRIOR_WEIGHT)])
-            y = np.concatenate([y, n['group'].to_numpy()])
+        w = w if w is not None else np.ones(len(y))
+        for px, py, weight in prior_rows(d, inputs, input_set):
+            x = np.vstack([x, px])
+            w = np.concatenate([w, np.full(len(py), weight)])
+            y = np.concatenate([y, py])
     steps = model.steps if isinstance(model, Pipeline) else [('model', model)]
     return families.fit(Pipeline([('server_port', FunctionTransformer(server_inputs))] + steps), x, y, w)
+
+
+def prior_rows(d: pd.DataFrame, inputs: list[str], input_set: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """The prior rows a PRIOR_SETS fit adds, as (x in `inputs` order, groups, weight per row): the port prior's
+    rows (no server name, no payload protocol); on NAME_PRIOR_SETS the name prior's (TLS flows to 443 with the name;
+    payload protocol TLS when the set has it); with PAYLOAD_CLASS the payload prior's (the protocol on an unregistered
+    port, no name)."""
+    classes = app_classes(d)
+    extra = inputs[-len(INPUT_SETS[input_set][1]):]
+    def rows(cols: dict[str, np.ndarray], n: int) -> np.ndarray:
+        return np.stack([cols.get(c, np.zeros(n)) for c in extra], axis=1).astype(np.float64)
+    out = []
+    t = port_prior()
+    out.append((rows({SRC_PORT: t['port'].to_numpy(), DST_PORT: t['port'].to_numpy(), PROTOCOL: t['protocol'].to_numpy()}, len(t)),
+                t['group'].to_numpy(), PORT_PRIOR_WEIGHT))
+    if NAME_CLASS in inputs and input_set in NAME_PRIOR_SETS:
+        n = name_table()
+        tls = payload_class_of('TLS') if PAYLOAD_CLASS in inputs else 0.0
+        out.append((rows({NAME_CLASS: np.array([classes.index(g) + 1.0 for g in n['group']]), PAYLOAD_CLASS: np.full(len(n), float(tls)),
+                          SRC_PORT: np.full(len(n), 443.0), DST_PORT: np.full(len(n), 443.0), PROTOCOL: np.full(len(n), 6.0)}, len(n)),
+                    n['group'].to_numpy(), NAME_PRIOR_WEIGHT))
+    if PAYLOAD_CLASS in inputs:
+        p = payload_table()
+        out.append((rows({PAYLOAD_CLASS: np.arange(1.0, len(p) + 1.0), SRC_PORT: np.full(len(p), PAYLOAD_PRIOR_PORT),
+                          DST_PORT: np.full(len(p), PAYLOAD_PRIOR_PORT), PROTOCOL: p['transport'].to_numpy(dtype=np.float64)}, len(p)),
+                    p['group'].to_numpy(), PAYLOAD_PRIOR_WEIGHT))
+    return out
 
 
 def capture_folds(d: pd.DataFrame, folds: int, repeats: int):
@@ -493,10 +549,14 @@ def main() -> None:
     candidates = [c for c in features if c not in EXCLUDED]
 
     d, data_stats = load(args, features)
-    d = add_name_class(d, app_classes(d))
+    d = add_payload_class(add_name_class(d, app_classes(d)))
     data_stats['server_names'] = {'rows_with_a_name': int((d[NAME_CLASS] > 0).sum()),
                                   'rows_whose_name_is_in_the_table': int(((d[NAME_CLASS] > 0) & (d[NAME_CLASS] <= len(app_classes(d)))).sum())}
     log(f'server names: {data_stats["server_names"]}')
+    data_stats['payload_protocols'] = {'rows_with_a_protocol': int((d[PAYLOAD_CLASS] > 0).sum()),
+                                       'rows_with_a_protocol_and_no_name': int(((d[PAYLOAD_CLASS] > 0) & (d[NAME_CLASS] == 0)).sum()),
+                                       'by_protocol': {str(k): int(v) for k, v in d['payload_protocol'].value_counts().items()}}
+    log(f'payload protocols: {data_stats["payload_protocols"]}')
     classes = [g for g in al.GROUPS if (d['group'] == g).any()]
     log(f'{len(d)} labelled rows in {d["unit"].nunique()} captures: ' + ', '.join(f'{g} {int((d["group"] == g).sum())}' for g in classes))
     by_source = {s: {g: int(n) for g, n in x['group'].value_counts().items()} for s, x in d.groupby('source')}
@@ -563,7 +623,7 @@ def main() -> None:
     with ev.Timer() as t:
         final = fit(shipped, d, rows, inputs, chosen_weights, trees, depth, quick, chosen_set)
     final_classes = [str(c) for c in final.classes_]
-    if NAME_CLASS in inputs and final_classes != app_classes(d):
+    if (NAME_CLASS in inputs or PAYLOAD_CLASS in inputs) and final_classes != app_classes(d):
         raise SystemExit(f'app_train.py: the model\'s classes {final_classes} are not the ones {NAME_CLASS} was computed with {app_classes(d)}')
     os.makedirs(args.out, exist_ok=True)
     doc = f'{args.name}: {shipped} on {PROFILE} CICFlowMeter features and the flow identity'
@@ -596,7 +656,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '4' if not quick else '0-ci',
+        'version': '5' if not quick else '0-ci',
         'task': 'application',
         'description': (f'{families.describe(shipped, final)} over {len(inputs)} inputs ({", ".join(c for c in inputs if c in IDENTITY)} from '
                         f'the flow identity, {len([c for c in inputs if c not in IDENTITY])} {PROFILE} features); classes = application groups of '
@@ -605,13 +665,16 @@ def main() -> None:
                         + (f'; the server port is min(Source Port, Destination Port), computed in the graph' if chosen_set in SERVER_PORT_SETS else '')
                         + (f'; plus {len(port_prior())} well-known service ports (models/train/app_ports.csv)' if chosen_set in PRIOR_SETS else '')
                         + (f'; {NAME_CLASS}: the flow\'s server name (TLS SNI, HTTP Host, DNS query) looked up in the card\'s server_names '
-                           f'({len(name_table())} suffixes, models/train/app_names.csv)' if NAME_CLASS in inputs else '')),
+                           f'({len(name_table())} suffixes, models/train/app_names.csv)' if NAME_CLASS in inputs else '')
+                        + (f'; {PAYLOAD_CLASS}: the protocol of the flow\'s first payload bytes, its place in the card\'s payload_protocols '
+                           f'({len(payload_table())} protocols, models/train/app_payload.csv)' if PAYLOAD_CLASS in inputs else '')),
         'profile': PROFILE,
         'onnx': {'file': os.path.basename(onnx_path), 'input': INPUT_NAME, 'probabilities': PROBABILITIES_NAME, 'sha256': sources.sha256_file(onnx_path)},
         'inputs': inputs,
         'preprocessing': PREPROCESSING,
         'classes': final_classes,
         **({'server_names': {'suffixes': [[str(a), str(g)] for a, g in zip(name_table()['suffix'], name_table()['group'])]}} if NAME_CLASS in inputs else {}),
+        **({'payload_protocols': {'protocols': [str(a) for a in payload_table()['protocol']]}} if PAYLOAD_CLASS in inputs else {}),
         # The card format requires a benign class; for an application model it is the group that says nothing
         # specific. The application verdict is the argmax (no alert threshold, no kdd).
         'benign': 'Other' if 'Other' in final_classes else final_classes[0],
@@ -634,6 +697,11 @@ def main() -> None:
                                       "about 20 rows were added after looking at the names of misclassified flows, so the grouped-CV gain of the "
                                       "name is an upper estimate"}
                            if NAME_CLASS in inputs else None),
+            'payload_prior': ({'file': os.path.relpath(PAYLOAD_TABLE, ROOT), 'rows': len(payload_table()), 'sha256': sources.sha256_file(PAYLOAD_TABLE)[:16],
+                               'weight_per_row': PAYLOAD_PRIOR_WEIGHT,
+                               'source': "nDPI's protocol list and the category nDPI gives each protocol (the group is its category's), "
+                                         "not fitted to the training captures"}
+                              if PAYLOAD_CLASS in inputs else None),
             'excluded_columns': EXCLUDED + [c for c in candidates if c not in inputs],
             'estimator': f'sklearn {sklearn.__version__} {families.describe(shipped, final)}, {chosen_weights} sample weights, random_state={families.SEED}',
             'libraries': f'numpy {np.__version__}, pandas {pd.__version__}, onnx {onnx.__version__}',
@@ -653,6 +721,8 @@ def main() -> None:
     proba.astype('<f8').tofile(os.path.join(check_dir, 'proba.f64'))
     names = [n if isinstance(n, str) else None for n in (d['server_name'] if 'server_name' in d.columns else [None] * len(d))]
     write_json(os.path.join(check_dir, 'names.json'), names)
+    protocols = [p if isinstance(p, str) else None for p in (d['payload_protocol'] if 'payload_protocol' in d.columns else [None] * len(d))]
+    write_json(os.path.join(check_dir, 'payload-protocols.json'), protocols)
     write_json(os.path.join(check_dir, 'meta.json'), {
         'rows': int(len(d)), 'columns': features, 'identity': ['srcPort', 'dstPort', 'protocol'], 'classes': final_classes,
         'predicted': [int(i) for i in np.argmax(proba, axis=1)], 'card': card_path,
@@ -721,7 +791,7 @@ def write_fixture(path: str, d: pd.DataFrame, features: list[str]) -> None:
         pick += list(rng.choice(idx, size=min(4, len(idx)), replace=False))
     special = nd.index[~np.isfinite(nd[features].to_numpy(dtype=np.float64)).all(axis=1)]
     pick = sorted(set(int(i) for i in pick) | set(int(i) for i in special[:20]))
-    out = d.loc[pick, ['unit', 'source', 'group', 'app', 'server_name'] + IDENTITY + features]
+    out = d.loc[pick, ['unit', 'source', 'group', 'app', 'server_name', 'payload_protocol'] + IDENTITY + features]
     out.to_csv(path, index=False, float_format='%.10g')
     log(f'wrote {len(out)} rows to {path}')
 

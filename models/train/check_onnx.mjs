@@ -23,6 +23,7 @@ if (!dir) {
 const { Classifier } = await import(new URL('../../dist/classify/classifier.js', import.meta.url).href);
 const { getProfile } = await import(new URL('../../dist/features/profiles.js', import.meta.url).href);
 const { newFlowRows, numericIdentity, setServerNames } = await import(new URL('../../dist/engine/flow-batch.js', import.meta.url).href);
+const { PayloadProtocol } = await import(new URL('../../dist/decode/payload-protocol.js', import.meta.url).href);
 
 async function compare(checkDir) {
   const meta = JSON.parse(readFileSync(join(checkDir, 'meta.json'), 'utf8'));
@@ -39,6 +40,8 @@ async function compare(checkDir) {
   // The flows' server names (app_train.py writes them when the card takes `Server Name Class`), as the engine
   // hands them on: ASCII bytes, SERVER_NAME_MAX a row, and each row's length (0 = none).
   const names = existsSync(join(checkDir, 'names.json')) ? JSON.parse(readFileSync(join(checkDir, 'names.json'), 'utf8')) : null;
+  // The flows' payload protocols by name (app_train.py), as the engine hands them on: its protocol id (0 = none).
+  const protocols = existsSync(join(checkDir, 'payload-protocols.json')) ? JSON.parse(readFileSync(join(checkDir, 'payload-protocols.json'), 'utf8')) : null;
   const profile = getProfile('cic2017');
   const F = profile.columns.featureNames.length;
   if (meta.columns.length !== F) throw new Error(`check rows have ${meta.columns.length} columns, profile cic2017 has ${F}`);
@@ -58,6 +61,14 @@ async function compare(checkDir) {
       batch.features.set(rows.subarray(start * F, (start + n) * F));
       for (let i = 0; i < n; i++) identity.forEach((field, k) => (numericIdentity(batch, field)[i] = ids[(start + i) * I + k]));
       if (names) setServerNames(batch, names.slice(start, start + n));
+      if (protocols) {
+        batch.payloadProtocol = new Uint8Array(n);
+        for (let i = 0; i < n; i++) {
+          const p = protocols[start + i];
+          if (p !== null && PayloadProtocol[p] === undefined) throw new Error(`row ${start + i}: payload protocol "${p}" is not one the sensor recognises`);
+          batch.payloadProtocol[i] = p === null ? 0 : PayloadProtocol[p];
+        }
+      }
       const probs = await c.probabilities(batch);
       await c.classify(batch);
       for (let i = 0; i < n; i++) {

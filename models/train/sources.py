@@ -121,8 +121,12 @@ def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
     sql = ', '.join(f'"{c["sql"]}"' for c in cols)
     verdict = ', label AS verdict, attack_label, attack_score' if model else ''
     # the flow's server name (TLS SNI, HTTP Host, DNS query), for the application model
-    named = any(r[1] == 'server_name' for r in con.execute('PRAGMA table_info(flows)'))
+    flow_columns = {r[1] for r in con.execute('PRAGMA table_info(flows)')}
+    named = 'server_name' in flow_columns
     verdict += ', server_name' if named else ''
+    # the protocol its first payload bytes show (SSH, RTP, STUN...), for the application model
+    payload = 'payload_protocol' in flow_columns
+    verdict += ', payload_protocol' if payload else ''
     d = pd.read_sql(f'SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, {sql}{verdict} FROM flows ORDER BY start_us, id', con)
     con.close()
     for p in (db, db + '-wal', db + '-shm'):
@@ -134,7 +138,8 @@ def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
         names.append(n + '.1' if n in seen else n)
         seen.add(n)
     d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', *names,
-                 *(['verdict', 'attack_label', 'attack_score'] if model else []), *(['server_name'] if named else [])]
+                 *(['verdict', 'attack_label', 'attack_score'] if model else []), *(['server_name'] if named else []),
+                 *(['payload_protocol'] if payload else [])]
     for n in names:
         d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
     return d

@@ -30,13 +30,16 @@ import { Worker } from 'node:worker_threads';
 import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';
-import { buildModelInput, SERVER_NAME_INPUT, type InputSpec, type ServerNameColumns } from './input.js';
+import { buildModelInput, PAYLOAD_PROTOCOL_INPUT, SERVER_NAME_INPUT, type InputSpec, type ServerNameColumns } from './input.js';
 import { serverNameSpec } from './server-name-class.js';
+import { payloadProtocolValues } from './payload-protocol-class.js';
 import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import type { FromWorker, ModelResult, RunRequest, TensorInfo, ToWorker, WorkerInit } from './worker.js';
 import type { BatchVerdicts } from './verdict.js';
 import type { GroupVerdicts } from './group-verdict.js';
 import { checkGraph, checkModel, Model, ModelError, type LoadOptions, type ModelRequest } from './model.js';
+import { applyContextDecisions, contextColumns, contextDetectors, type ContextDecisions, type ContextThresholds } from './context.js';
+import { packContextFlows, ThreadContextCounts, type ContextStart, type ThreadContextDecisions } from './context-thread.js';
 
 /** How long close() lets the inference thread finish the batch it is classifying before terminating it. */
 const STOP_GRACE_MS = 5000;
@@ -76,6 +79,8 @@ class InferenceThread {
   private loaded = false;
   private exited = false;
   private stopping: Promise<void> | null = null;
+  /** The context stage runs in the thread (startContext): each batch carries the columns it reads. */
+  private contextOn = false;
 
   private constructor(
     readonly models: readonly Model[],
@@ -191,6 +196,7 @@ class InferenceThread {
     const features = lent ? f : f.slice(0, count * stride);
     const identity = this.identityMatrix(rows);
     const names = this.serverNames(rows);
+    const context = this.contextOn ? packContextFlows(rows) : null;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, {
         resolve: (results) => {
@@ -206,13 +212,22 @@ class InferenceThread {
         lent,
       });
       if (this.pending.size === 1 && this.loaded) this.worker.ref();
-      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, names, models: this.io };
+      const msg: RunRequest = { t: 'run', seq, count, stride, features, identity, names, models: this.io, context };
       // Everything but the features is made for this message: moved, not copied.
       const transfer = [features.buffer as ArrayBuffer];
       if (identity) transfer.push(identity.buffer as ArrayBuffer);
       if (names) transfer.push(names.lengths.buffer as ArrayBuffer, names.bytes.buffer as ArrayBuffer);
+      if (context) transfer.push(context);
       this.worker.postMessage(msg, transfer);
     });
+  }
+
+  /** The context stage on in the thread, with a fresh state, for the batches run() is given from now on; returns its `from`. */
+  startContext(m: Omit<ContextStart, 't' | 'from'>): number {
+    this.contextOn = true;
+    const from = this.seq + 1;
+    this.worker.postMessage({ t: 'context', from, ...m } satisfies ToWorker);
+    return from;
   }
 
   async close(): Promise<void> {
@@ -386,17 +401,52 @@ export class FlowClassifier {
     return this.thread.ready;
   }
 
-  /** Both verdicts of a batch, put on it (Model.label); returned as class indices per task (for counting). */
-  async classify(rows: FlowRows): Promise<{ attack: BatchVerdicts | null; app: GroupVerdicts | null }> {
+  /**
+   * Both verdicts of a batch, put on it (Model.label), and the context stage's relabels (startContext); returned as
+   * class indices per task (for counting), with the context stage's decisions (the relabelled flows were counted
+   * under the benign class in `attack`).
+   */
+  async classify(rows: FlowRows): Promise<{ attack: BatchVerdicts | null; app: GroupVerdicts | null; context: ContextDecisions | null }> {
     const r = await this.thread.run(rows);
-    const out: { attack: BatchVerdicts | null; app: GroupVerdicts | null } = { attack: null, app: null };
+    const out: { attack: BatchVerdicts | null; app: GroupVerdicts | null; context: ContextDecisions | null } = { attack: null, app: null, context: null };
     this.thread.models.forEach((m, k) => {
       const v = r.length === 0 ? m.emptyVerdicts() : r[k]!.verdicts!;
       m.label(rows, v);
-      if (m.task === 'attack') out.attack = v as BatchVerdicts;
-      else out.app = v;
+      if (m.task === 'attack') {
+        out.attack = v as BatchVerdicts;
+        out.context = this.applyContext(rows, r[k]?.context);
+      } else out.app = v;
     });
     return out;
+  }
+
+  /**
+   * The context stage (context.ts) after the attack model, in the inference thread, with a fresh state, for the
+   * batches classified from now on (a pipeline starts it before its first batch); its decisions are put on each
+   * batch by classify(). Returns its counts, kept up to date as batches come back. Throws when the profile's columns
+   * lack one the stage reads.
+   */
+  startContext(columns: ProfileColumns, thresholds: Partial<ContextThresholds>): ThreadContextCounts {
+    const attack = this.attack;
+    if (!attack) throw new Error('the context stage needs an attack model');
+    contextColumns(columns);
+    const from = this.thread.startContext({ columns, classes: attack.classes, benign: attack.card.benign, thresholds });
+    const counts = new ThreadContextCounts(contextDetectors(attack.classes, attack.card.benign), from);
+    this.contextCounts.push(counts);
+    return counts;
+  }
+
+  /** The counts of the stages started, oldest first, while batches of theirs may still come back. */
+  private readonly contextCounts: ThreadContextCounts[] = [];
+
+  /** Batch `rows`' context decisions (from the thread) on its rows, after the attack model's labels. */
+  private applyContext(rows: FlowRows, d: ThreadContextDecisions | undefined): ContextDecisions | null {
+    if (d === undefined || this.attack === null) return null;
+    applyContextDecisions(rows, d, this.attack.classes, this.attack.card.kdd);
+    // Batches come back in order: once one of a stage comes, the stages started before it are done.
+    while (this.contextCounts.length > 1 && this.contextCounts[0]!.from < d.stage) this.contextCounts.shift();
+    this.contextCounts.find((c) => c.from === d.stage)?.update(d);
+    return d;
   }
 
   close(): Promise<void> {
@@ -406,23 +456,27 @@ export class FlowClassifier {
 
 /**
  * Where each model's inputs come from, for the worker: a feature column, or a column of one identity matrix
- * shared by the models (the ports and protocol any of them takes).
+ * shared by the models (the ports and protocol any of them takes, and the payload protocol id that
+ * `Payload Protocol Class` is looked up from).
  */
 export function inputSpecs(models: readonly Model[]): { specs: InputSpec[]; identityFields: NumericIdentityField[] } {
   const identityFields: NumericIdentityField[] = [];
   const specs = models.map((m): InputSpec => {
     const identityIndex = m.sources.map((s) => {
-      if (s.from !== 'identity') return -1;
-      let k = identityFields.indexOf(s.field);
-      if (k < 0) k = identityFields.push(s.field) - 1;
+      if (s.from !== 'identity' && s.from !== 'payload-protocol') return -1;
+      const field = s.from === 'identity' ? s.field : 'payloadProtocol';
+      let k = identityFields.indexOf(field);
+      if (k < 0) k = identityFields.push(field) - 1;
       return k;
     });
     const names = m.sources.some((s) => s.from === 'server-name') && m.card.server_names ? serverNameSpec(m.card.server_names, m.classes) : null;
+    const payload = m.sources.some((s) => s.from === 'payload-protocol') && m.card.payload_protocols ? payloadProtocolValues(m.card.payload_protocols.protocols) : null;
     return {
-      featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : s.from === 'server-name' ? SERVER_NAME_INPUT : -1)),
+      featureIndex: m.sources.map((s) => (s.from === 'feature' ? s.index : s.from === 'server-name' ? SERVER_NAME_INPUT : s.from === 'payload-protocol' ? PAYLOAD_PROTOCOL_INPUT : -1)),
       identityIndex,
       preprocessing: m.card.preprocessing,
       serverNames: names,
+      payloadProtocols: payload,
     };
   });
   return { specs, identityFields };

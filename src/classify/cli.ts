@@ -219,11 +219,19 @@ function describeModel(c: Classifier): string {
     `kdd            ${card.kdd ? card.classes.map((k) => `${k} -> ${card.kdd![k]}`).join(', ') : 'none'}`,
     `drift          ${card.drift_reference ? `reference of ${Object.keys(card.drift_reference.features).length} of ${card.inputs.length} inputs, ${card.drift_reference.method}, ${card.drift_reference.rows.toLocaleString('en-US')} training rows (sensor models drift)` : 'no drift_reference (sensor models drift cannot check this model)'}`,
     `server names   ${serverNamesLine(card)}`,
+    `payload        ${payloadProtocolsLine(card)}`,
     `inputs         ${card.inputs.length}, in order (card name -> ${card.profile} column):`,
   ];
   card.inputs.forEach((name, j) => {
     const s = sources[j]!;
-    const target = s.from === 'feature' ? `#${s.index + 1} ${cols.featureNames[s.index]}` : s.from === 'identity' ? `flow ${s.field}` : 'flow server_name, by server_names';
+    const target =
+      s.from === 'feature'
+        ? `#${s.index + 1} ${cols.featureNames[s.index]}`
+        : s.from === 'identity'
+          ? `flow ${s.field}`
+          : s.from === 'payload-protocol'
+            ? 'flow payload_protocol, by payload_protocols'
+            : 'flow server_name, by server_names';
     lines.push(`  ${String(j + 1).padStart(3)}  ${name.padEnd(32)} -> ${target}`);
   });
   const prov = card.provenance;
@@ -254,6 +262,14 @@ function serverNamesLine(card: ModelCard): string {
   const per = card.classes.map((k) => [k, t.suffixes.filter(([, g]) => g === k).length] as const).filter(([, n]) => n > 0);
   const first = t.suffixes.slice(0, 3).map(([s, g]) => `${s} -> ${g}`).join(', ');
   return `${t.suffixes.length} suffixes (${per.map(([k, n]) => `${k} ${n}`).join(', ')}), e.g. ${first}${t.suffixes.length > 3 ? ', ...' : ''}; Server Name Class = 0 no name, k+1 group k, ${card.classes.length + 1} no suffix matches`;
+}
+
+/** The card's payload_protocols list in one line. */
+function payloadProtocolsLine(card: ModelCard): string {
+  const t = card.payload_protocols;
+  if (t === undefined) return 'none (no payload_protocols list: the model cannot take Payload Protocol Class)';
+  const first = t.protocols.slice(0, 6).join(', ');
+  return `${t.protocols.length} protocols (${first}${t.protocols.length > 6 ? ', ...' : ''}); Payload Protocol Class = 0 none recognised, k+1 protocol k, ${t.protocols.length + 1} a protocol not listed`;
 }
 
 type ClassMetrics = { precision?: number; recall?: number; f1?: number; support?: number };

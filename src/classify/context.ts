@@ -485,6 +485,61 @@ export interface ContextCounts {
   evicted: Record<DetectorName, number>;
 }
 
+/** ContextCounts as the numbers of ContextDecisions.counts: relabelled then evicted, each in DETECTORS order. */
+export function contextCounts(c: ArrayLike<number>): ContextCounts {
+  const relabelled = {} as Record<DetectorName, number>;
+  const evicted = {} as Record<DetectorName, number>;
+  DETECTORS.forEach((d, k) => {
+    relabelled[d] = c[k]!;
+    evicted[d] = c[DETECTORS.length + k]!;
+  });
+  return { relabelled, evicted };
+}
+
+/** What the stage reads of a batch: a FlowRows has it all; the inference thread gets it packed (context-thread.ts). */
+export type ContextFlows = Pick<FlowRows, 'count' | 'features' | 'protocols' | 'ipVersions' | 'dstPorts' | 'startUs' | 'srcAddrs' | 'dstAddrs'>;
+
+/** What the stage decided for one batch, for whoever holds its rows to apply (applyContextDecisions). */
+export interface ContextDecisions {
+  /** Per relabelled flow, in row order: its row, its new label (an index in the model's classes), why. */
+  rows: Int32Array;
+  labels: Int32Array;
+  texts: string[];
+  /** The stage's counts after the batch: flows relabelled, then keys evicted, each in DETECTORS order. */
+  counts: Float64Array;
+}
+
+/**
+ * Put a batch's decisions on its rows (after the model's verdicts): the label, a NaN score (NULL: not a probability
+ * of the model), the label's KDD category when the batch has the column (`kdd`: the model card's map), the text.
+ */
+export function applyContextDecisions(rows: FlowRows, d: ContextDecisions, classes: readonly string[], kdd: Readonly<Record<string, string>> | undefined): void {
+  if (d.rows.length === 0) return;
+  const context = (rows.context ??= new Array<string | null>(rows.count).fill(null));
+  for (let j = 0; j < d.rows.length; j++) {
+    const i = d.rows[j]!;
+    const label = classes[d.labels[j]!]!;
+    rows.labels![i] = label;
+    if (rows.scores) rows.scores[i] = NaN;
+    if (rows.kdd) rows.kdd[i] = kdd?.[label] ?? null;
+    context[i] = d.texts[j]!;
+  }
+}
+
+/** The feature columns the stage reads (FEATURES, then the SYN column) in `columns`, and its row width; throws when the profile lacks one. */
+export function contextColumns(columns: ProfileColumns): { at: number[]; stride: number } {
+  const syn = SYN_COLUMN[columns.name];
+  if (syn === undefined) throw new Error(`context stage: no SYN column known for profile ${columns.name}`);
+  const { sources, errors } = resolveInputs([...FEATURES, syn], columns);
+  if (errors.length > 0) throw new Error(`context stage: profile ${columns.name}: ${errors.join('; ')}`);
+  return { at: sources.map((s) => (s.from === 'feature' ? s.index : -1)), stride: columns.featureNames.length };
+}
+
+/** The detectors that run for a model with these classes: those whose class it has (and is not its benign one). */
+export function contextDetectors(classes: readonly string[], benign: string): DetectorName[] {
+  return DETECTORS.filter((d) => classes.includes(DETECTOR_CLASS[d]) && DETECTOR_CLASS[d] !== benign);
+}
+
 export interface ContextOptions {
   columns: ProfileColumns;
   /** The attack model's classes and its benign class: detectors whose class the model does not have stay off. */
@@ -493,7 +548,7 @@ export interface ContextOptions {
   /** The model card's class → KDD category, to keep `kdd` in step with the new label. */
   kdd?: Readonly<Record<string, string>>;
   thresholds?: Partial<ContextThresholds>;
-  /** Told of each relabelled flow (the verdict tally moves it from the benign class to `label`). */
+  /** observe(): told of each relabelled flow (the verdict tally moves it from the benign class to `label`). */
   onRelabel?: (rows: FlowRows, i: number, label: string) => void;
 }
 
@@ -531,16 +586,17 @@ export class ContextStage {
   /** A flow's destination host and port as distinct values of a scan. */
   private readonly host = new Uint32Array(4);
   private readonly port = new Uint32Array(1);
+  /** Each detector's class, as an index in the model's classes (-1: the model has none; the detector is off). */
+  private readonly classOf = {} as Record<DetectorName, number>;
+  /** The decisions of the batch being judged (decide()), grown by doubling and reused from batch to batch. */
+  private decidedRows = new Int32Array(1024);
+  private decidedLabels = new Int32Array(1024);
+  private decidedTexts: string[] = [];
 
   constructor(private readonly opts: ContextOptions) {
     const t = { ...CONTEXT_DEFAULTS, ...opts.thresholds };
     this.thresholds = Object.freeze(t);
-    const syn = SYN_COLUMN[opts.columns.name];
-    if (syn === undefined) throw new Error(`context stage: no SYN column known for profile ${opts.columns.name}`);
-    const { sources, errors } = resolveInputs([...FEATURES, syn], opts.columns);
-    if (errors.length > 0) throw new Error(`context stage: profile ${opts.columns.name}: ${errors.join('; ')}`);
-    this.at = sources.map((s) => (s.from === 'feature' ? s.index : -1));
-    this.stride = opts.columns.featureNames.length;
+    ({ at: this.at, stride: this.stride } = contextColumns(opts.columns));
     const us = (s: number): number => s * 1e6;
     this.tables = {
       'port-scan': new KeyTable(PAIR_WORDS, us(t.scanWindowS), t.maxKeys, { width: 1, cap: t.portScanPorts }),
@@ -550,7 +606,11 @@ export class ContextStage {
       'http-flood': new KeyTable(PAIR_WORDS, us(t.httpFloodWindowS), t.maxKeys),
     };
     const on = {} as Record<DetectorName, boolean>;
-    for (const d of DETECTORS) on[d] = opts.classes.includes(DETECTOR_CLASS[d]) && DETECTOR_CLASS[d] !== opts.benign;
+    const detectors = contextDetectors(opts.classes, opts.benign);
+    for (const d of DETECTORS) {
+      on[d] = detectors.includes(d);
+      this.classOf[d] = opts.classes.indexOf(DETECTOR_CLASS[d]);
+    }
     this.on = on;
   }
 
@@ -560,9 +620,17 @@ export class ContextStage {
   }
 
   counts(): ContextCounts {
-    const evicted = {} as Record<DetectorName, number>;
-    for (const d of DETECTORS) evicted[d] = this.tables[d].evicted;
-    return { relabelled: { ...this.relabelled }, evicted };
+    return contextCounts(this.countsArray());
+  }
+
+  /** ContextDecisions.counts now. */
+  private countsArray(): Float64Array {
+    const c = new Float64Array(2 * DETECTORS.length);
+    DETECTORS.forEach((d, k) => {
+      c[k] = this.relabelled[d];
+      c[DETECTORS.length + k] = this.tables[d].evicted;
+    });
+    return c;
   }
 
   /** Keys tracked now, per detector (for tests of the bound). */
@@ -575,6 +643,26 @@ export class ContextStage {
    * evidence of a firing detector and the model called it benign. A batch without verdicts is counted only.
    */
   observe(rows: FlowRows): void {
+    const d = this.decide(rows, rows.labels, this.opts.benign);
+    applyContextDecisions(rows, d, this.opts.classes, this.opts.kdd);
+    if (this.opts.onRelabel) for (let j = 0; j < d.rows.length; j++) this.opts.onRelabel(rows, d.rows[j]!, this.opts.classes[d.labels[j]!]!);
+  }
+
+  /**
+   * Every flow of a batch, in order: counted, and decided relabelled when it is evidence of a firing detector and
+   * the model called it benign (`labels[i] === benign`: class names, or the verdicts' class indices in the inference
+   * thread). Without labels (no verdicts), counted only. Allocates per batch the decisions' arrays, per flow only a
+   * relabelled flow's text.
+   */
+  decide(rows: ContextFlows, labels: ArrayLike<string | number | null> | undefined, benign: string | number): ContextDecisions {
+    this.judge(rows, labels, benign);
+    const n = this.decidedTexts.length;
+    const d: ContextDecisions = { rows: this.decidedRows.slice(0, n), labels: this.decidedLabels.slice(0, n), texts: this.decidedTexts, counts: this.countsArray() };
+    this.decidedTexts = [];
+    return d;
+  }
+
+  private judge(rows: ContextFlows, labels: ArrayLike<string | number | null> | undefined, benign: string | number): void {
     const t = this.thresholds;
     const f = rows.features;
     const [durAt, fwdPktsAt, , fwdBytesAt, bwdBytesAt, synAt] = this.at as [number, number, number, number, number, number];
@@ -584,8 +672,7 @@ export class ContextStage {
     const { floodFlows, portScanPorts, addressScanHosts, bruteForceConnections, httpFloodConnections } = t;
     const loginMaxUs = t.bruteForceMaxDurationS * 1e6;
     // The batch's columns once (a batch object's shape varies with the stages it went through).
-    const { count, protocols, ipVersions, dstPorts, startUs, srcAddrs, dstAddrs, labels } = rows;
-    const benign = this.opts.benign;
+    const { count, protocols, ipVersions, dstPorts, startUs, srcAddrs, dstAddrs } = rows;
     for (let i = 0; i < count; i++) {
       const proto = protocols[i]!;
       if (proto !== 6 && proto !== 17) continue; // ports mean something only for TCP and UDP
@@ -699,24 +786,25 @@ export class ContextStage {
           }
         }
       }
-      if (fire !== null && benignCalled) this.relabel(rows, i, fire, reason(fire, evidence(fired!, entry, crossed), rows, i));
+      if (fire !== null && benignCalled) this.relabel(i, fire, reason(fire, evidence(fired!, entry, crossed), rows, i));
     }
   }
 
-  private relabel(rows: FlowRows, i: number, d: DetectorName, why: string): void {
-    const label = DETECTOR_CLASS[d];
-    rows.labels![i] = label;
-    if (rows.scores) rows.scores[i] = NaN;
-    if (rows.kdd) rows.kdd[i] = this.opts.kdd?.[label] ?? null;
-    if (!rows.context) rows.context = new Array<string | null>(rows.count).fill(null);
-    rows.context[i] = why;
+  private relabel(i: number, d: DetectorName, why: string): void {
+    const n = this.decidedTexts.length;
+    if (n === this.decidedRows.length) {
+      this.decidedRows = grown(this.decidedRows, 2 * n);
+      this.decidedLabels = grown(this.decidedLabels, 2 * n);
+    }
+    this.decidedRows[n] = i;
+    this.decidedLabels[n] = this.classOf[d];
+    this.decidedTexts.push(why);
     this.relabelled[d]++;
-    this.opts.onRelabel?.(rows, i, label);
   }
 }
 
 /** The `context` text of flow `i`, relabelled by detector `d` on evidence `e`. */
-function reason(d: DetectorName, e: Evidence, rows: FlowRows, i: number): string {
+function reason(d: DetectorName, e: Evidence, rows: ContextFlows, i: number): string {
   const v = rows.ipVersions[i]!;
   const src = addressText(rows.srcAddrs, v, i);
   const dst = addressText(rows.dstAddrs, v, i);

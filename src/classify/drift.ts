@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { getProfile } from '../features/profiles.js';
 import { resolveInputs, type InputSource } from './feature-names.js';
 import { serverNameSpec, SuffixTable } from './server-name-class.js';
+import { payloadProtocolValueOfText } from './payload-protocol-class.js';
 import { binIndex, preprocessValue, type DriftFeature, type ModelCard } from './model-card.js';
 
 /** Each share is floored at this before the logarithm (an empty bin would make PSI infinite). */
@@ -142,10 +143,20 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
   // The reference's inputs, where each comes from in `flows`, and its preprocessing index.
   const { sources } = resolveInputs(card.inputs, columns);
   const names = Object.keys(ref.features);
-  const sqlColumn = (s: InputSource): string => (s.from === 'feature' ? sqlOf[s.index]! : s.from === 'identity' ? IDENTITY_SQL[s.field]! : 'server_name');
+  const sqlColumn = (s: InputSource): string =>
+    s.from === 'feature' ? sqlOf[s.index]! : s.from === 'identity' ? IDENTITY_SQL[s.field]! : s.from === 'payload-protocol' ? 'payload_protocol' : 'server_name';
   // Server Name Class is the stored name looked up in the card's table, as the model saw it.
   const names2class = card.server_names ? new SuffixTable(serverNameSpec(card.server_names, card.classes)) : null;
-  const value = (s: InputSource, v: unknown): number => (s.from === 'server-name' ? names2class!.classOfText(v as string | null) : v === null ? NaN : Number(v));
+  // Payload Protocol Class: the stored protocol name's place in the card's list, as the model saw it.
+  const protocols = card.payload_protocols?.protocols ?? [];
+  const value = (s: InputSource, v: unknown): number =>
+    s.from === 'server-name'
+      ? names2class!.classOfText(v as string | null)
+      : s.from === 'payload-protocol'
+        ? payloadProtocolValueOfText(protocols, v as string | null)
+        : v === null
+          ? NaN
+          : Number(v);
   const inputIndex = names.map((n) => card.inputs.indexOf(n));
   const selectList = inputIndex.map((j) => q(sqlColumn(sources[j]!))).join(', ');
   const stmt = db.prepare(`SELECT ${selectList} FROM flows WHERE run_id = ?`).raw(true);

@@ -10,6 +10,7 @@
  */
 import type { ProfileColumns } from '../engine/flow-batch.js';
 import { SERVER_NAME_CLASS } from './server-name-class.js';
+import { PAYLOAD_PROTOCOL_CLASS } from './payload-protocol-class.js';
 
 /** One feature in every spelling: [CIC master, CIC-IDS2017, CSE-CIC-IDS2018, Python port key]. */
 type Spellings = readonly [cic: string, y2017: string, y2018: string, py: string];
@@ -137,6 +138,7 @@ export type NameLookup =
   | { kind: 'feature'; canonical: string; /** 1 for `X.1` (pandas' name for the second of two `X` columns). */ copy: number }
   | { kind: 'identity'; canonical: NumericIdentityName }
   | { kind: 'server-name' }
+  | { kind: 'payload-protocol' }
   | { kind: 'text-identity' }
   | { kind: 'label' }
   | { kind: 'unknown' };
@@ -150,6 +152,7 @@ export function lookupFeatureName(name: string): NameLookup {
   const k = key(name);
   if (k === 'label') return { kind: 'label' };
   if (k === key(SERVER_NAME_CLASS)) return { kind: 'server-name' };
+  if (k === key(PAYLOAD_PROTOCOL_CLASS)) return { kind: 'payload-protocol' };
   if (TEXT_IDENTITY_KEYS.has(k)) return { kind: 'text-identity' };
   let copy = 0;
   let canonical = CANONICAL.get(k);
@@ -176,7 +179,9 @@ export type InputSource =
   | { from: 'feature'; index: number }
   | { from: 'identity'; field: (typeof NUMERIC_IDENTITY)[NumericIdentityName] }
   /** The flow's server name looked up in the card's suffix table (server-name-class.ts). */
-  | { from: 'server-name' };
+  | { from: 'server-name' }
+  /** The flow's payload protocol, its place in the card's payload_protocols list (payload-protocol-class.ts). */
+  | { from: 'payload-protocol' };
 
 /**
  * Resolve model input names against a profile's columns. Returns one source per name, or every problem at
@@ -214,6 +219,9 @@ export function resolveInputs(names: readonly string[], columns: ProfileColumns)
         break;
       case 'server-name':
         sources.push({ from: 'server-name' });
+        break;
+      case 'payload-protocol':
+        sources.push({ from: 'payload-protocol' });
         break;
       case 'feature': {
         const at = byCanonical.get(r.canonical);

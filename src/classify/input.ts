@@ -19,10 +19,17 @@ export interface InputSpec {
   preprocessing: Preprocessing;
   /** The card's suffix table when an input is `Server Name Class`, else null. */
   serverNames: ServerNameSpec | null;
+  /**
+   * When an input is `Payload Protocol Class` (payload-protocol-class.ts): its value for each engine protocol id
+   * (the id is that input's identity column); else null or absent.
+   */
+  payloadProtocols?: number[] | null;
 }
 
 /** featureIndex of the `Server Name Class` input. */
 export const SERVER_NAME_INPUT = -2;
+/** featureIndex of the `Payload Protocol Class` input (its identityIndex: the payload protocol id's column). */
+export const PAYLOAD_PROTOCOL_INPUT = -3;
 
 /**
  * A batch's server names, as the inference thread gets them (InferenceThread.serverNames): per row its length
@@ -58,6 +65,8 @@ export class InputBuilder {
   /** Per unique spec: its distinct rows of the batch (distinct()). */
   private readonly distinctRows: DistinctRows[];
   private readonly columns: InputColumns[];
+  /** Per unique spec: the Payload Protocol Class value of each payload protocol id (empty when no input is it). */
+  private readonly payloadValues: Float64Array[];
 
   constructor(specs: readonly InputSpec[]) {
     this.which = specs.map((s) => {
@@ -70,6 +79,7 @@ export class InputBuilder {
     this.buffers = this.unique.map(() => new Float32Array(0));
     this.tables = this.unique.map((s) => (s.serverNames ? new SuffixTable(s.serverNames) : null));
     this.nameClasses = this.unique.map(() => new Float64Array(0));
+    this.payloadValues = this.unique.map((s) => Float64Array.from(s.payloadProtocols ?? []));
     this.distinctRows = this.unique.map(() => new DistinctRows());
     this.columns = this.unique.map(inputColumns);
   }
@@ -95,7 +105,7 @@ export class InputBuilder {
       const size = count * s.featureIndex.length;
       if (this.buffers[u]!.length < size) this.buffers[u] = new Float32Array(size);
       const out = this.buffers[u]!.length === size ? this.buffers[u]! : this.buffers[u]!.subarray(0, size);
-      fill(out, features, stride, count, identity, this.nameClassesOf(u, count, names), this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
+      fill(out, features, stride, count, identity, this.nameClassesOf(u, count, names), this.payloadValues[u]!, this.fIdx[u]!, this.iIdx[u]!, s.preprocessing, this.replaceOnly[u]!);
       return out;
     });
     return this.which.map((u) => outs[u]!);
@@ -109,7 +119,7 @@ export class InputBuilder {
   distinct(features: Float64Array, stride: number, count: number, identity: Float64Array | null, names: ServerNameColumns | null = null): DistinctRows[] {
     for (let u = 0; u < this.unique.length; u++) {
       const s = this.unique[u]!;
-      fillDistinct(this.distinctRows[u]!, features, stride, count, identity, this.nameClassesOf(u, count, names), this.columns[u]!, s.preprocessing, this.replaceOnly[u]!);
+      fillDistinct(this.distinctRows[u]!, features, stride, count, identity, this.nameClassesOf(u, count, names), this.payloadValues[u]!, this.columns[u]!, s.preprocessing, this.replaceOnly[u]!);
     }
     return this.which.map((u) => this.distinctRows[u]!);
   }
@@ -136,7 +146,8 @@ export function buildModelInputs(features: Float64Array, stride: number, count: 
 
 /**
  * Row i, input j of `out` = feature column fIdx[j] (identity column iIdx[j] when fIdx[j] is -1, the Server Name
- * Class `nameClass[i]` when it is SERVER_NAME_INPUT) of flow i, preprocessed.
+ * Class `nameClass[i]` when it is SERVER_NAME_INPUT, the value of the payload protocol id in identity column iIdx[j]
+ * when it is PAYLOAD_PROTOCOL_INPUT) of flow i, preprocessed.
  */
 function fill(
   out: Float32Array,
@@ -145,6 +156,7 @@ function fill(
   count: number,
   identity: Float64Array | null,
   nameClass: Float64Array,
+  payloadValues: Float64Array,
   fIdx: Int32Array,
   iIdx: Int32Array,
   pre: Preprocessing,
@@ -161,7 +173,8 @@ function fill(
       const o = i * W;
       for (let j = 0; j < W; j++) {
         const k = fIdx[j]!;
-        const v = k >= 0 ? features[base + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : identity![idBase + iIdx[j]!]!;
+        const v =
+          k >= 0 ? features[base + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : k === PAYLOAD_PROTOCOL_INPUT ? payloadValues[identity![idBase + iIdx[j]!]!]! : identity![idBase + iIdx[j]!]!;
         out[o + j] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
       }
     }
@@ -170,7 +183,14 @@ function fill(
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < W; j++) {
       const k = fIdx[j]!;
-      const v = k >= 0 ? features[i * stride + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : identity![i * idW + iIdx[j]!]!;
+      const v =
+        k >= 0
+          ? features[i * stride + k]!
+          : k === SERVER_NAME_INPUT
+            ? nameClass[i]!
+            : k === PAYLOAD_PROTOCOL_INPUT
+              ? payloadValues[identity![i * idW + iIdx[j]!]!]!
+              : identity![i * idW + iIdx[j]!]!;
       out[i * W + j] = preprocessValue(v, pre, j);
     }
   }
@@ -184,9 +204,20 @@ function fill(
  * replacement erases are run apart (on big.pcap and the flood, as many rows repeat either way: 34.5 % and 89.8 %).
  * The inputs are taken by source (`cols`), feature columns first, so the loops have no branch per input.
  */
-function fillDistinct(d: DistinctRows, features: Float64Array, stride: number, count: number, identity: Float64Array | null, nameClass: Float64Array, cols: InputColumns, pre: Preprocessing, replaceOnly: boolean): void {
-  const { width: W, featurePos, featureCol, identityPos, identityCol, namePos } = cols;
-  if (identity === null && identityPos.length > 0 && count > 0) throw new Error('an input is a port or the protocol, but the batch has no identity matrix');
+function fillDistinct(
+  d: DistinctRows,
+  features: Float64Array,
+  stride: number,
+  count: number,
+  identity: Float64Array | null,
+  nameClass: Float64Array,
+  payloadValues: Float64Array,
+  cols: InputColumns,
+  pre: Preprocessing,
+  replaceOnly: boolean,
+): void {
+  const { width: W, featurePos, featureCol, identityPos, identityCol, identityPayload, namePos } = cols;
+  if (identity === null && identityPos.length > 0 && count > 0) throw new Error('an input is read from the identity matrix, but the batch has none');
   const out = d.start(count, W);
   const { slots, hashes, firsts, of, mask } = d;
   // The doubles' bits: two words each (the arrays are whole rows of 8-byte values, so their views are too).
@@ -240,7 +271,8 @@ function fillDistinct(d: DistinctRows, features: Float64Array, stride: number, c
         out[o + featurePos[t]!] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
       }
       for (let t = 0; t < ni; t++) {
-        const v = identity![iBase + identityCol[t]!]!;
+        const id = identity![iBase + identityCol[t]!]!;
+        const v = identityPayload[t] === 1 ? payloadValues[id]! : id;
         out[o + identityPos[t]!] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
       }
       if (named) {
@@ -249,7 +281,10 @@ function fillDistinct(d: DistinctRows, features: Float64Array, stride: number, c
       }
     } else {
       for (let t = 0; t < nf; t++) out[o + featurePos[t]!] = preprocessValue(features[fBase + featureCol[t]!]!, pre, featurePos[t]!);
-      for (let t = 0; t < ni; t++) out[o + identityPos[t]!] = preprocessValue(identity![iBase + identityCol[t]!]!, pre, identityPos[t]!);
+      for (let t = 0; t < ni; t++) {
+        const id = identity![iBase + identityCol[t]!]!;
+        out[o + identityPos[t]!] = preprocessValue(identityPayload[t] === 1 ? payloadValues[id]! : id, pre, identityPos[t]!);
+      }
       if (named) out[o + namePos] = preprocessValue(nameClass[i]!, pre, namePos);
     }
   }
@@ -289,8 +324,11 @@ interface InputColumns {
   width: number;
   featurePos: Int32Array;
   featureCol: Int32Array;
+  /** The inputs read from the identity matrix: ports and the protocol, and Payload Protocol Class (its id's column). */
   identityPos: Int32Array;
   identityCol: Int32Array;
+  /** Per identity input: 1 when it is Payload Protocol Class (the id's value in the card's list), else 0. */
+  identityPayload: Int32Array;
   /** The Server Name Class input's position, or -1. */
   namePos: number;
 }
@@ -305,6 +343,7 @@ function inputColumns(s: InputSpec): InputColumns {
     featureCol: featurePos.map((j) => s.featureIndex[j]!),
     identityPos,
     identityCol: identityPos.map((j) => s.identityIndex[j]!),
+    identityPayload: identityPos.map((j) => (s.featureIndex[j] === PAYLOAD_PROTOCOL_INPUT ? 1 : 0)),
     namePos: s.featureIndex.indexOf(SERVER_NAME_INPUT),
   };
 }

@@ -14,6 +14,8 @@
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import type { Preprocessing } from './preprocess.js';
 import { isSuffix, SERVER_NAME_CLASS } from './server-name-class.js';
+import { PAYLOAD_PROTOCOL_CLASS } from './payload-protocol-class.js';
+import { PAYLOAD_PROTOCOLS } from '../decode/payload-protocol.js';
 // In a module of its own so that the inference thread loads it without the profiles (preprocess.ts).
 export { preprocessValue, type Preprocessing } from './preprocess.js';
 
@@ -88,6 +90,8 @@ export interface ModelCard {
   drift_reference?: DriftReference;
   /** Name suffix → one of `classes`: the table of the `Server Name Class` input (which needs it). */
   server_names?: { suffixes: [string, string][] };
+  /** The protocols of the `Payload Protocol Class` input (which needs it), in the order its values number them. */
+  payload_protocols?: { protocols: string[] };
 }
 
 /** What an alert threshold must be ("a number in (0, 1]"), or undefined when `t` is one. */
@@ -201,6 +205,7 @@ export function validateModelCard(json: unknown): CardResult {
 
   validateVerdictFields(c, classes, benign, Array.isArray(c.inputs) ? (c.inputs as unknown[]) : [], errors);
   validateServerNames(c, classes, Array.isArray(c.inputs) ? (c.inputs as unknown[]) : [], errors);
+  validatePayloadProtocols(c, Array.isArray(c.inputs) ? (c.inputs as unknown[]) : [], errors);
 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, card: c as unknown as ModelCard };
 }
@@ -309,6 +314,34 @@ function validateServerNames(c: Record<string, unknown>, classes: string[] | und
     const prev = seen.get(k);
     if (prev !== undefined) errors.push(`${where}: suffix "${suffix}" is listed twice (also server_names.suffixes[${prev}])`);
     else seen.set(k, i);
+  });
+}
+
+/**
+ * `payload_protocols` (optional): {protocols: [name, ...]}, each a protocol this sensor recognises
+ * (decode/payload-protocol.ts, as nDPI spells it), listed once. The input `Payload Protocol Class` needs it.
+ */
+function validatePayloadProtocols(c: Record<string, unknown>, inputs: unknown[], errors: string[]): void {
+  const t = c.payload_protocols;
+  const at = inputs.findIndex((n) => typeof n === 'string' && n.trim().toLowerCase() === PAYLOAD_PROTOCOL_CLASS.toLowerCase());
+  if (t === undefined) {
+    if (at >= 0) errors.push(`inputs[${at}]: "${PAYLOAD_PROTOCOL_CLASS}" needs the card's payload_protocols (the protocol list its values number)`);
+    return;
+  }
+  if (!isObject(t) || !Array.isArray(t.protocols)) {
+    errors.push(`payload_protocols: expected an object {protocols: [name, ...]}, got ${show(t)}`);
+    return;
+  }
+  const seen = new Map<string, number>();
+  t.protocols.forEach((p: unknown, i) => {
+    const where = `payload_protocols.protocols[${i}]`;
+    if (typeof p !== 'string' || !PAYLOAD_PROTOCOLS.includes(p)) {
+      errors.push(`${where}: expected a protocol this sensor recognises (${PAYLOAD_PROTOCOLS.join(', ')}), got ${show(p)}`);
+      return;
+    }
+    const prev = seen.get(p);
+    if (prev !== undefined) errors.push(`${where}: protocol "${p}" is listed twice (also payload_protocols.protocols[${prev}])`);
+    else seen.set(p, i);
   });
 }
 

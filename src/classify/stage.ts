@@ -11,6 +11,7 @@
 import type { FlowRows } from '../engine/flow-batch.js';
 import type { FlowClassifier } from './classifier.js';
 import { VerdictTally } from './tally.js';
+import type { ContextDecisions } from './context.js';
 
 export class VerdictQueue {
   private readonly jobs = new Map<FlowRows, { promise: Promise<void>; done: boolean }>();
@@ -40,12 +41,21 @@ export class VerdictQueue {
     const started = performance.now();
     job.promise = this.classifier.classify(rows).then((v) => {
       if (v.attack) this.tally?.add(rows, v.attack);
+      if (v.context) this.moveRelabelled(rows, v.context);
       if (v.app) this.appTally?.add(rows, v.app);
       job.done = true;
       this.onClassified?.(performance.now() - started, rows.count);
     });
     job.promise.catch(() => undefined); // reported by done()
     this.jobs.set(rows, job);
+  }
+
+  /** The flows the context stage relabelled, counted by add() under the benign class: under their new class. */
+  private moveRelabelled(rows: FlowRows, d: ContextDecisions): void {
+    const t = this.tally;
+    if (t === null) return;
+    const benign = t.classes[t.benignIndex]!;
+    for (let j = 0; j < d.rows.length; j++) t.move(rows, d.rows[j]!, benign, t.classes[d.labels[j]!]!);
   }
 
   /** True when the batch has its verdicts (or was never submitted). */

@@ -170,13 +170,16 @@ export interface RowProblem {
  * classifier and applies the verdict rule.
  */
 /**
- * Why a model cannot classify a table's rows, or null: a model that takes `Server Name Class` needs the flow's server
- * name, which a table of CIC features does not have (such a model classifies the flows the sensor makes, --replay).
- * The commands check this first and refuse with it (exit 2).
+ * Why a model cannot classify a table's rows, or null: a model that takes `Server Name Class` or `Payload Protocol
+ * Class` needs the flow's server name or payload, which a table of CIC features does not have (such a model
+ * classifies the flows the sensor makes, --replay). The commands check this first and refuse with it (exit 2).
  */
 export function tableRefusal(classifier: Classifier): string | null {
-  const at = resolveInputs(classifier.card.inputs, classifier.columns).sources.findIndex((s) => s.from === 'server-name');
-  return at < 0 ? null : `model ${classifier.id}: inputs[${at}] is "Server Name Class" (the flow's server name), which a table of CIC features does not have: classify its flows with sensor --replay`;
+  const sources = resolveInputs(classifier.card.inputs, classifier.columns).sources;
+  const at = sources.findIndex((s) => s.from === 'server-name' || s.from === 'payload-protocol');
+  if (at < 0) return null;
+  const what = sources[at]!.from === 'server-name' ? '"Server Name Class" (the flow\'s server name)' : '"Payload Protocol Class" (the protocol of the flow\'s first payload bytes)';
+  return `model ${classifier.id}: inputs[${at}] is ${what}, which a table of CIC features does not have: classify its flows with sensor --replay`;
 }
 
 export class TableClassifier {

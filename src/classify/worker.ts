@@ -7,8 +7,11 @@
  *   ← {t:'ready', graphs} once every session is created, or {t:'error', model, message}
  *   → {t:'run', seq, count, stride, features: Float64Array, identity, models: [{input, output, classes}]}   (features transferred)
  *   → {t:'stop'}: drop the queued batches and end the thread after the current one (close())
- *   ← {t:'done', seq, results: [{probs, verdicts}], features} or {t:'failed', seq, message, features}
- *     (every array of `results` is a view of one buffer, transferred)
+ *   → {t:'context', from, columns, classes, benign, thresholds}: the context stage on, from batch `from` on
+ *     (context-thread.ts); each run then carries `context`, the columns it reads besides the features (transferred)
+ *   ← {t:'done', seq, results: [{probs, verdicts, context?}], features} or {t:'failed', seq, message, features}
+ *     (every model's probs and verdicts are views of one buffer, transferred; `context`: on the attack model's
+ *     result, what the context stage decided for the batch)
  * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking each
  * model's columns and preprocessing them (into arrays reused from batch to batch, input.ts), and the verdicts
  * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
@@ -19,6 +22,7 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
+import { ContextStep, type ContextStart, type ThreadContextDecisions } from './context-thread.js';
 
 // onnxruntime-node is CommonJS; require() keeps its native binding loaded once per thread.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtTypes;
@@ -43,6 +47,8 @@ export interface ModelResult {
   probs: Float32Array;
   /** Null when the output is not `classes` wide (the main side reports that). */
   verdicts: BatchVerdicts | GroupVerdicts | null;
+  /** The attack model's result, with the context stage on: what it decided for the batch. */
+  context?: ThreadContextDecisions;
 }
 export type FromWorker =
   | { t: 'ready'; graphs: { inputs: TensorInfo[]; outputs: TensorInfo[] }[] }
@@ -62,13 +68,16 @@ export interface RunRequest {
   names: ServerNameColumns | null;
   /** Per model (workerData order): graph input and output names, and the card's class count. */
   models: { input: string; output: string; classes: number }[];
+  /** With the context stage on: the batch's columns it reads besides the features (packContextFlows), else null. */
+  context: ArrayBuffer | null;
 }
 
-/** To the thread: a batch to classify, or the end of the run. */
-export type ToWorker = RunRequest | { t: 'stop' };
+/** To the thread: a batch to classify, the context stage to start, or the end of the run. */
+export type ToWorker = RunRequest | ContextStart | { t: 'stop' };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
+const context = new ContextStep();
 
 function metadata(list: readonly OrtTypes.InferenceSession.ValueMetadata[]): TensorInfo[] {
   return list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
@@ -113,6 +122,7 @@ async function main(): Promise<void> {
       if (!running) process.exit(0);
       return;
     }
+    if (m.t === 'context') return context.start(m);
     queue.push(m);
     if (!running) void runQueued();
   });
@@ -158,10 +168,26 @@ async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: 
             : groupVerdicts(probs, n, classes, { label: buffer.i32(n), score: buffer.f64(n) });
       results.push({ probs, verdicts: v });
     }
-    port.postMessage({ t: 'done', seq: m.seq, results, features: m.features } satisfies FromWorker, [buffer.buffer, ...back]);
+    const transfer = [buffer.buffer];
+    decideContext(m, results, transfer);
+    port.postMessage({ t: 'done', seq: m.seq, results, features: m.features } satisfies FromWorker, [...transfer, ...back]);
   } catch (e) {
     port.postMessage({ t: 'failed', seq: m.seq, message: firstLine(e), features: m.features } satisfies FromWorker, back);
   }
+}
+
+/**
+ * The context stage's decisions for the batch, after the attack model's verdicts (the batch's features are still
+ * here), put on its result; none without an attack model or before the stage started.
+ */
+function decideContext(m: RunRequest, results: ModelResult[], transfer: ArrayBuffer[]): void {
+  const k = init.models.findIndex((x) => x.verdict !== null);
+  if (k < 0 || m.context === null) return;
+  const v = results[k]!.verdicts as BatchVerdicts | null;
+  const d = context.decide(m.seq, m.count, m.features, m.context, v?.label ?? null, init.models[k]!.verdict!.benign);
+  if (d === null) return;
+  results[k]!.context = d;
+  transfer.push(d.rows.buffer as ArrayBuffer, d.labels.buffer as ArrayBuffer, d.counts.buffer as ArrayBuffer);
 }
 
 /** Typed arrays carved one after the other out of one new buffer, each at a multiple of 8 bytes. */

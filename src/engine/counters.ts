@@ -35,6 +35,8 @@ export const EngineCounter = {
   DnsAddresses: 12,
   /** Flows written with a name from a DNS answer for their server's address (carried over ones included). */
   ServerNamesFromDns: 13,
+  /** Flows written with a payload protocol recognised from their first payload packets (flows/payload-protocols.ts). */
+  PayloadProtocols: 14,
 } as const;
 export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.cic_dropped_fin',
@@ -51,6 +53,7 @@ export const ENGINE_COUNTER_NAMES: readonly string[] = [
   'flow.dns_answers',
   'flow.dns_addresses',
   'flow.server_names_from_dns',
+  'flow.payload_protocols',
 ];
 
 /** One printed counter: from the read statuses (`read`) or the engine's own, a packet reason or information. */
@@ -90,6 +93,7 @@ export const COUNTERS: readonly CounterSource[] = [
   own(EngineCounter.DnsAnswers, false),
   own(EngineCounter.DnsAddresses, false),
   own(EngineCounter.ServerNamesFromDns, false),
+  own(EngineCounter.PayloadProtocols, false),
 ];
 
 /**

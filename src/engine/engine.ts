@@ -135,6 +135,7 @@ export class Engine extends FlowGenerator {
     rows.serverNameLengths = new Uint8Array(this.batchSize);
     rows.serverNames = new Uint8Array(this.batchSize * SERVER_NAME_MAX);
     rows.serverNameSources = new Uint8Array(this.batchSize);
+    rows.payloadProtocol = new Uint8Array(this.batchSize);
     if (this.shard !== undefined) rows.order = new Float64Array(this.batchSize * 2);
     this.layout ??= Object.entries(rows).flatMap(([key, v]) => (ArrayBuffer.isView(v) ? [{ key: key as keyof FlowRows, length: (v as Uint8Array).length }] : []));
     return rows;
@@ -254,6 +255,7 @@ export class Engine extends FlowGenerator {
     const b = slot * STRIDE;
     const pkts = this.st[b + S.PKTS]!;
     this.names.remember(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.LAST]!);
+    this.payloads.remember(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.LAST]!);
     // CIC master and the 2017 build never write a flow of one packet (bug 10); the fork does.
     if (pkts <= 1 && !this.rules.writesSinglePacketFlows) {
       this.engineCounters[EngineCounter.UnwrittenFlows]!++;
@@ -270,6 +272,9 @@ export class Engine extends FlowGenerator {
     rows.icmpCodes![i] = this.st[b + S.ICMP_CODE]!;
     this.names.copyTo(slot, rows.serverNameLengths!, rows.serverNames!, rows.serverNameSources!, i);
     if (rows.serverNameSources![i] === ServerNameSource.Dns) this.engineCounters[EngineCounter.ServerNamesFromDns]!++;
+    const payloadProtocol = this.payloads.ids[slot]!;
+    rows.payloadProtocol![i] = payloadProtocol;
+    if (payloadProtocol !== 0) this.engineCounters[EngineCounter.PayloadProtocols]!++;
     if (rows.order !== undefined) {
       rows.order[2 * i] = this.packets;
       rows.order[2 * i + 1] = this.firstPacketOrdinal![slot]!;

@@ -8,6 +8,7 @@
 import type { FlowIdentityColumns } from '../features/flow-columns.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
 import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from '../flows/server-names.js';
+import { payloadProtocolName } from '../decode/payload-protocol.js';
 
 export { SERVER_NAME_SOURCE_NAMES, ServerNameSource };
 
@@ -57,6 +58,11 @@ export interface FlowRows extends FlowIdentityColumns {
   serverNames?: Uint8Array;
   /** Per row (the engine always sets it): where the name came from, a ServerNameSource code (0 = no name). */
   serverNameSources?: Uint8Array;
+  /**
+   * Per row (the engine always sets it): the flow's payload protocol, recognised from its first payload packets
+   * each way (decode/payload-protocol.ts): k + 1 for PAYLOAD_PROTOCOLS[k], 0 = none (`payloadProtocolOf()` gives text).
+   */
+  payloadProtocol?: Uint8Array;
   /**
    * Sharded engines only (EngineConfig.shard): per row two numbers, the ordinal of the packet at which the flow
    * ended and that of its first packet, so the shards' rows merge back into one engine's order.
@@ -111,6 +117,11 @@ export function serverNameSource(rows: FlowRows, i: number): string | null {
   return SERVER_NAME_SOURCE_NAMES[rows.serverNameSources?.[i] ?? ServerNameSource.Flow] ?? null;
 }
 
+/** Row `i`'s payload protocol as nDPI spells it ('TLS', 'RTP', 'STUN'...), or null when none was recognised. */
+export function payloadProtocolOf(rows: FlowRows, i: number): string | null {
+  return payloadProtocolName(rows.payloadProtocol?.[i] ?? 0);
+}
+
 /**
  * Sets the batch's name columns from text, one name per row (null = none), as the engine hands names on: ASCII bytes
  * (each char's low byte), cut at SERVER_NAME_MAX. For batches built by hand (checks, tests); the engine copies bytes.
@@ -127,9 +138,14 @@ export function setServerNames(rows: FlowRows, names: readonly (string | null)[]
 }
 
 /** The identity values a model may take as inputs (classify/feature-names.ts `NUMERIC_IDENTITY`). */
-export type NumericIdentityField = 'srcPort' | 'dstPort' | 'protocol';
+/**
+ * A per-flow number a model input takes besides the features: the ports and the protocol, and the engine's payload
+ * protocol id (the `Payload Protocol Class` input is read through it).
+ */
+export type NumericIdentityField = 'srcPort' | 'dstPort' | 'protocol' | 'payloadProtocol';
 
-/** The batch's column of a numeric identity value. */
+/** The batch's column of a numeric identity value (a batch made without a payload protocol column: all 0). */
 export function numericIdentity(rows: FlowRows, field: NumericIdentityField): Uint16Array | Uint8Array {
+  if (field === 'payloadProtocol') return (rows.payloadProtocol ??= new Uint8Array(rows.srcPorts.length));
   return field === 'srcPort' ? rows.srcPorts : field === 'dstPort' ? rows.dstPorts : rows.protocols;
 }

@@ -6,6 +6,7 @@
 import { DecodedPacket, TcpFlag } from '../decode/packet.js';
 import { FlowTable } from '../flows/flow-table.js';
 import { ServerNames } from '../flows/server-names.js';
+import { PayloadProtocols } from '../flows/payload-protocols.js';
 import { AddressNames } from '../flows/address-names.js';
 import { SERVER_NAME_MAX } from '../decode/server-name.js';
 import { S, STRIDE, TcpState } from '../features/flow-state.js';
@@ -46,6 +47,8 @@ export abstract class FlowGenerator {
   protected firstPacketOrdinal: Float64Array | null = null;
   /** Each open flow's server name, read from its first payload packets. */
   protected readonly names: ServerNames;
+  /** Each open flow's payload protocol, recognised from its first payload packets each way. */
+  protected readonly payloads: PayloadProtocols;
   /** Server address → the name a DNS answer gave for it (flows/address-names.ts), for flows without a name. */
   protected readonly addressNames = new AddressNames();
   /** Scratch for a lookup: the server's address words, the name found. */
@@ -71,6 +74,7 @@ export abstract class FlowGenerator {
       notPrintable: EngineCounter.ServerNamesNotPrintable,
       quic: EngineCounter.ServerNamesQuic,
     });
+    this.payloads = new PayloadProtocols(maxFlows);
     this.retx = rules.countsRetransmissions
       ? new RetransmissionSet(Math.min(1 << 24, maxFlows * 64), () => this.liveSerials())
       : null;
@@ -294,6 +298,7 @@ export abstract class FlowGenerator {
     if (this.retx !== null) this.checkRetransmission(slot, b, fwd);
     this.names.start(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.START]!);
     if (this.names.lengths[slot] === 0) this.nameFromDns(slot, b);
+    this.payloads.start(slot, this.table.keys, this.table.hashOf(slot), this.st[b + S.START]!);
     if (this.cur.payload > 0) this.lookForName(slot);
   }
 
@@ -320,13 +325,18 @@ export abstract class FlowGenerator {
   }
 
   /**
-   * A payload packet of the flow in `slot`: its server name, while the flow looks for one (flows/server-names.ts).
+   * A payload packet of the flow in `slot`: its server name, while the flow looks for one (flows/server-names.ts),
+   * and its payload protocol, while it has none (flows/payload-protocols.ts).
    * Its direction is the packet's endpoint in the table's key, not the profile's forward: a profile that calls
    * every packet of same-host traffic forward would otherwise spend both directions' looks on one.
    */
   private lookForName(slot: number): void {
     const pkt = this.pkt;
-    this.names.look(slot, this.srcIsA === 1, this.frameBuf, this.frameOff + pkt.payloadOffset, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
+    const start = this.frameOff + pkt.payloadOffset;
+    this.names.look(slot, this.srcIsA === 1, this.frameBuf, start, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
+    // The payload protocol reads the bytes the IP packet holds (pkt.payloadBytes), never a frame's trailer padding
+    // that a profile may count in its payload; a flow already decided costs one comparison.
+    if (this.payloads.ids[slot] === 0) this.payloads.look(slot, this.srcIsA === 1, this.frameBuf, start, start + pkt.payloadBytes, pkt.proto, pkt.srcPort, pkt.dstPort);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {

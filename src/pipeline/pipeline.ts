@@ -15,7 +15,8 @@ import { FLOW_END_NAMES, FlowEnd, type FlowRows, type FlowSink } from '../sinks/
 import type { RunCounters } from '../sinks/sqlite.js';
 import { SinkFanout, type SinkFailure } from '../sinks/fanout.js';
 import type { VerdictQueue } from '../classify/stage.js';
-import { ContextStage, DETECTORS, type ContextThresholds } from '../classify/context.js';
+import { DETECTORS, type ContextThresholds } from '../classify/context.js';
+import type { ThreadContextCounts } from '../classify/context-thread.js';
 import type { OpenSink } from './sinks.js';
 import { engineConfig, type EngineSettings } from './engine-config.js';
 import { ShardedEngine } from './sharded-engine.js';
@@ -61,7 +62,8 @@ export interface PipelineOptions {
   /**
    * The context stage (classify/context.ts) with these thresholds (the defaults for the ones not given): sees every
    * flow once its verdicts are in, in order, and relabels the benign-called flows of a firing detector before the
-   * outputs get them. Needs an attack model; absent or false = off (`--no-context`).
+   * outputs get them. It runs in the inference thread, after the attack model (classify/context-thread.ts). Needs an
+   * attack model; absent or false = off (`--no-context`).
    */
   context?: false | Partial<ContextThresholds>;
   /** Told once, when inference first fails (with continueWithoutVerdicts). */
@@ -79,7 +81,8 @@ export class Pipeline {
   readonly engine: FlowStage;
   readonly fanout: SinkFanout;
   readonly verdicts: VerdictQueue | undefined;
-  readonly context: ContextStage | undefined;
+  /** The context stage's counts (the stage itself runs in the inference thread), when it is on. */
+  readonly context: ThreadContextCounts | undefined;
   private readonly sharded: ShardedEngine | undefined;
   private currentSource: string | undefined;
   /** Flows handed to the outputs, by why they ended (FLOW_END_NAMES order). */
@@ -106,19 +109,9 @@ export class Pipeline {
   constructor(opts: PipelineOptions) {
     const s = opts.settings;
     this.verdicts = opts.verdicts;
-    const attack = opts.verdicts?.classifier.attack;
-    const tally = opts.verdicts?.tally;
-    this.context =
-      opts.context === undefined || opts.context === false || !attack
-        ? undefined
-        : new ContextStage({
-            columns: opts.profile.columns,
-            classes: attack.classes,
-            benign: attack.card.benign,
-            ...(attack.card.kdd ? { kdd: attack.card.kdd } : {}),
-            thresholds: opts.context,
-            onRelabel: (rows, i, label) => tally?.move(rows, i, attack.card.benign, label),
-          });
+    // Started before the first batch is submitted: it judges every batch of this pipeline, in order.
+    const classifier = opts.verdicts?.classifier;
+    this.context = opts.context === undefined || opts.context === false || !classifier?.attack ? undefined : classifier.startContext(opts.profile.columns, opts.context);
     this.continueWithoutVerdicts = opts.continueWithoutVerdicts ?? false;
     this.onModelFailed = opts.onModelFailed ?? (() => undefined);
     this.featureCount = opts.profile.columns.featureNames.length;
@@ -267,8 +260,6 @@ export class Pipeline {
           }
         }
       }
-      // After the verdicts, before any output: in flow order, so the labels do not depend on batching.
-      this.context?.observe(rows);
       for (let i = 0; i < rows.count; i++) {
         const r = rows.endReasons?.[i];
         if (r !== undefined) this.flowsEnded[r]!++;

@@ -12,7 +12,7 @@
 import { sqlColumnNames } from './sqlite.js';
 import { sqliteColumnTypes } from './column-types.js';
 import type { FlowRows, ProfileColumns } from './flow-rows.js';
-import { serverName, serverNameSource } from '../engine/flow-batch.js';
+import { payloadProtocolOf, serverName, serverNameSource } from '../engine/flow-batch.js';
 import type { IdentityText } from '../features/identity-text.js';
 
 /** The RowBinary encodings used here; a column's ClickHouse type is one of these. */
@@ -60,8 +60,11 @@ export const SERVER_NAME: readonly ChColumn[] = [{ name: 'server_name', type: 'N
 /** Where the server name came from ('flow', 'carried', 'dns'), NULL without a name, as SQLite has it; added last. */
 export const SERVER_NAME_SOURCE: readonly ChColumn[] = [{ name: 'server_name_source', type: 'Nullable(String)' }];
 
+/** The protocol recognised from the flow's first payload bytes ('TLS', 'RTP'...), NULL when none, as SQLite has it; added last. */
+export const PAYLOAD_PROTOCOL: readonly ChColumn[] = [{ name: 'payload_protocol', type: 'Nullable(String)' }];
+
 /** Columns a table of an earlier version may lack, in table order: clickhouse.ts adds them (NULL in old rows). */
-export const ADDED_LATER: readonly ChColumn[] = [...APP_VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS, ...SERVER_NAME_SOURCE];
+export const ADDED_LATER: readonly ChColumn[] = [...APP_VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS, ...SERVER_NAME_SOURCE, ...PAYLOAD_PROTOCOL];
 
 /** Verdicts, NULL without a model, as SQLite has them. */
 const VERDICT: readonly ChColumn[] = [
@@ -87,12 +90,12 @@ export function flowsTable(profile: string): string {
 export function flowColumns(columns: ProfileColumns): ChColumn[] {
   const names = sqlColumnNames(columns.featureNames);
   const types = sqliteColumnTypes(columns.featureNames);
-  const fixed = new Set([...ORIGIN, ...IDENTITY, ...VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS, ...SERVER_NAME_SOURCE].map((c) => c.name));
+  const fixed = new Set([...ORIGIN, ...IDENTITY, ...VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS, ...SERVER_NAME_SOURCE, ...PAYLOAD_PROTOCOL].map((c) => c.name));
   const features = names.map((name, i): ChColumn => {
     if (fixed.has(name)) throw new Error(`profile ${columns.name}: feature column ${name} collides with a fixed column`);
     return { name, type: types[i] === 'INTEGER' ? 'Int64' : 'Float64' };
   });
-  return [...ORIGIN, ...IDENTITY, ...features, ...VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS, ...SERVER_NAME_SOURCE];
+  return [...ORIGIN, ...IDENTITY, ...features, ...VERDICT, ...SERVER_NAME, ...CONTEXT_COLUMNS, ...SERVER_NAME_SOURCE, ...PAYLOAD_PROTOCOL];
 }
 
 /** `CREATE TABLE IF NOT EXISTS`: MergeTree, one part per insert (no partition key: see clickhouse.ts). */
@@ -223,6 +226,7 @@ export function encodeBatch(rows: FlowRows, identity: IdentityText, featureIsInt
     w.nullableStr(serverName(rows, i));
     w.nullableStr(rows.context?.[i]);
     w.nullableStr(serverNameSource(rows, i));
+    w.nullableStr(payloadProtocolOf(rows, i));
   }
   offsets.push(w.at);
   return { body: Buffer.from(w.buf.subarray(0, w.at)), offsets };

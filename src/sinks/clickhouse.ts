@@ -32,7 +32,7 @@
  * The schema is created on first contact (`CREATE DATABASE/TABLE IF NOT EXISTS`); an existing table whose
  * columns differ is refused ('profile-mismatch'), at open when the server is up, else when it comes back (the
  * sink then fails and its flows are counted lost, as for a failing SQLite). A table an earlier version made, which
- * lacks only the application verdict columns, server_name, context and/or server_name_source, gets them (ALTER TABLE ... ADD COLUMN, NULL in its
+ * lacks only the application verdict columns, server_name, context, server_name_source and/or payload_protocol, gets them (ALTER TABLE ... ADD COLUMN, NULL in its
  * old rows).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';

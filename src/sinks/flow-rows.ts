@@ -9,6 +9,7 @@ export {
   FLOW_END_NAMES,
   FlowEnd,
   newFlowRows,
+  payloadProtocolOf,
   serverName,
   serverNameSource,
   SERVER_NAME_SOURCE_NAMES,

@@ -11,7 +11,7 @@
  *
  * Ownership: write() formats the batch before it returns, as CsvSink does.
  */
-import { FLOW_END_NAMES, serverName, serverNameSource, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
+import { FLOW_END_NAMES, payloadProtocolOf, serverName, serverNameSource, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';
 import { TextOutput } from './text-output.js';
 import { IdentityText } from '../features/identity-text.js';
 import { communityId } from './community-id.js';
@@ -173,7 +173,7 @@ export class JsonSink implements FlowSink {
         `"dest_port":${ports ? dstPort : null},"proto":"${PROTO_NAMES[proto] ?? String(proto)}"` +
         (icmp ? `,"icmp_type":${rows.icmpTypes?.[i] ?? null},"icmp_code":${rows.icmpCodes?.[i] ?? null}` : '') +
         `,"sensor":${sensor}${input},"cic_flow_id":${JSON.stringify(id.flowId)},"server_name":${JSON.stringify(serverName(rows, i))},` +
-        `"server_name_source":${JSON.stringify(serverNameSource(rows, i))},` +
+        `"server_name_source":${JSON.stringify(serverNameSource(rows, i))},"payload_protocol":${JSON.stringify(payloadProtocolOf(rows, i))},` +
         `"flow":{"pkts_toserver":${f[base + fwdPkts]},` +
         `"pkts_toclient":${f[base + bwdPkts]},"bytes_toserver":${f[base + fwdBytes]},"bytes_toclient":${f[base + bwdBytes]},` +
         `"start":"${isoMicros(startUs)}","end":"${end}","age":${(endUs - startUs) / 1e6},` +

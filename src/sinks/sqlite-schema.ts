@@ -25,9 +25,10 @@
  * 4: the application model's verdict, app_label, app_score, app_model. 5: server_name (the flow's TLS SNI, HTTP
  * Host or DNS query name; decode/server-name.ts) and context (why the context stage, classify/context.ts,
  * relabelled the flow). 6: server_name_source (where the name came from: 'flow', 'carried' or 'dns';
- * flows/server-names.ts).
+ * flows/server-names.ts). 7: payload_protocol (the protocol recognised from the flow's first payload bytes, as nDPI
+ * names it; decode/payload-protocol.ts).
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** Columns added to the version-1 `flows` table by version 2 (all nullable: rows written before have NULL). */
 const V2_ADDED_COLUMNS = ['attack_label TEXT NULL', 'attack_score REAL NULL', 'kdd TEXT NULL'];
@@ -81,6 +82,9 @@ export const CONTEXT_COLUMNS = ['context'] as const;
 /** Added by version 6 (NULL in older rows and for flows without a name), the view's last: where the name came from. */
 const V6_ADDED_COLUMNS = [['server_name_source', 'TEXT']] as const;
 export const NAME_SOURCE_COLUMNS = ['server_name_source'] as const;
+/** Added by version 7 (NULL in older rows and for flows without one), the view's last: the payload protocol. */
+const V7_ADDED_COLUMNS = [['payload_protocol', 'TEXT']] as const;
+export const PAYLOAD_PROTOCOL_COLUMNS = ['payload_protocol'] as const;
 
 export function q(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -149,7 +153,8 @@ CREATE TABLE flow_rows (
   app_model TEXT NULL,
   server_name TEXT NULL,
   context TEXT NULL,
-  server_name_source TEXT NULL
+  server_name_source TEXT NULL,
+  payload_protocol TEXT NULL
 );
 CREATE TABLE feature_blocks (
   first_id INTEGER PRIMARY KEY,
@@ -173,7 +178,7 @@ function flowsViewDdl(specs: readonly FeatureColumnSpec[]): string {
   return `
 CREATE VIEW flows AS SELECT r.id, ${IDENTITY_COLUMNS.map((c) => `r.${c}`).join(', ')},
   ${viewFeatures},
-  ${[...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS, ...NAME_SOURCE_COLUMNS].map((c) => `r.${c}`).join(', ')}
+  ${[...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS, ...NAME_SOURCE_COLUMNS, ...PAYLOAD_PROTOCOL_COLUMNS].map((c) => `r.${c}`).join(', ')}
 FROM flow_rows r LEFT JOIN flow_features f ON f.id = r.id;
 CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN
   DELETE FROM flow_rows WHERE id = old.id;
@@ -190,8 +195,8 @@ export function createSchemaSql(specs: readonly FeatureColumnSpec[]): string {
  * Statements that bring a database of an older version to this one, run in order inside one transaction. From 1
  * or 2 (`flows` a table with a typed column per feature): the old rows are copied by SQL (no row passes through
  * JavaScript) into the current layout, their features straight to flow_features. From 3: flow_rows gains the
- * application verdict columns, from 4 the server name and the context column, from 5 the name's source (NULL in
- * the old rows), and the view is made again with them.
+ * application verdict columns, from 4 the server name and the context column, from 5 the name's source, from 6 the
+ * payload protocol (NULL in the old rows), and the view is made again with them.
  */
 export function upgradeSql(fromVersion: number, specs: readonly FeatureColumnSpec[]): string[] {
   const out: string[] = [];
@@ -205,7 +210,12 @@ export function upgradeSql(fromVersion: number, specs: readonly FeatureColumnSpe
     out.push(`INSERT INTO flow_features (${featureCols}) SELECT ${featureCols} FROM flows_v2`);
     out.push('DROP TABLE flows_v2');
   } else {
-    const added = [...(fromVersion < 4 ? V4_ADDED_COLUMNS : []), ...(fromVersion < 5 ? V5_ADDED_COLUMNS : []), ...V6_ADDED_COLUMNS];
+    const added = [
+      ...(fromVersion < 4 ? V4_ADDED_COLUMNS : []),
+      ...(fromVersion < 5 ? V5_ADDED_COLUMNS : []),
+      ...(fromVersion < 6 ? V6_ADDED_COLUMNS : []),
+      ...V7_ADDED_COLUMNS,
+    ];
     for (const [c, type] of added) out.push(`ALTER TABLE flow_rows ADD COLUMN ${c} ${type} NULL`);
     out.push('DROP VIEW flows'); // its INSTEAD OF trigger goes with it
     out.push(flowsViewDdl(specs));
@@ -219,7 +229,7 @@ export const MAX_ROWS_PER_STATEMENT = 64;
 
 /** The hot-path INSERT into flow_rows, for `rows` rows; its columns in binding order (`id` first). */
 export function insertFlowRowsSql(specs: readonly FeatureColumnSpec[], rows: number): { sql: string; columns: string[] } {
-  const columns = ['id', ...IDENTITY_COLUMNS, ...hot(specs).map((c) => c.sql), ...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS, ...NAME_SOURCE_COLUMNS];
+  const columns = ['id', ...IDENTITY_COLUMNS, ...hot(specs).map((c) => c.sql), ...VERDICT_COLUMNS, ...NAME_COLUMNS, ...CONTEXT_COLUMNS, ...NAME_SOURCE_COLUMNS, ...PAYLOAD_PROTOCOL_COLUMNS];
   return { sql: multiInsert('flow_rows', columns, rows), columns };
 }
 
@@ -239,8 +249,8 @@ export const ROW_NUMBERS = ['src_port', 'dst_port', 'protocol', 'start_us', 'end
 /** After ROW_NUMBERS and the hot features: the scores, then the label codes (into the batch's dictionaries). */
 export const ROW_SCORES = ['score', 'attack_score', 'app_score'] as const;
 export const ROW_LABEL_CODES = ['label', 'attack_label', 'kdd', 'app_label', 'context'] as const;
-/** The texts per row; server_name and its source are '' for none (made NULL by the INSERT: a name is never empty). */
-export const ROW_TEXTS = ['flow_id', 'src_ip', 'dst_ip', 'timestamp', 'server_name', 'server_name_source'] as const;
+/** The texts per row; server_name, its source and payload_protocol are '' for none (made NULL by the INSERT). */
+export const ROW_TEXTS = ['flow_id', 'src_ip', 'dst_ip', 'timestamp', 'server_name', 'server_name_source', 'payload_protocol'] as const;
 
 /** Numbers per flow_rows row through batch_rows. */
 export function rowNumbersStride(specs: readonly FeatureColumnSpec[]): number {
@@ -261,6 +271,7 @@ export function insertFlowRowsFromBatchSql(specs: readonly FeatureColumnSpec[]):
   ROW_TEXTS.forEach((name, i) => (c[name] = `t${i}`));
   c['server_name'] = `nullif(${c['server_name']}, '')`;
   c['server_name_source'] = `nullif(${c['server_name_source']}, '')`;
+  c['payload_protocol'] = `nullif(${c['payload_protocol']}, '')`;
   c['id'] = '@first + rowid';
   c['run_id'] = '@run';
   c['model'] = '@model';

@@ -13,6 +13,7 @@ import type { SinkErrorKind } from './flow-rows.js';
 import type { FromWorker, ToWorker, WorkerInit } from './sqlite.js';
 import { IdentityText } from '../features/identity-text.js';
 import { SERVER_NAME_MAX, serverNameText } from '../decode/server-name.js';
+import { payloadProtocolName } from '../decode/payload-protocol.js';
 import { SERVER_NAME_SOURCE_NAMES, ServerNameSource } from './flow-rows.js';
 import {
   DELETE_FEATURE_BLOCK_SQL,
@@ -278,6 +279,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
     args[o + 9] = name(b, i);
     args[o + 10] = label(b.context, i);
     args[o + 11] = nameSource(b, i);
+    args[o + 12] = payloadProtocolName(b.payloadProtocol?.[i] ?? 0);
   }
 
   // ---- flow_features: every other feature by name, written with the batch or later from its block ----
@@ -343,6 +345,7 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
       for (const c of codes) rowNumbers[o++] = c && c.codes[i] !== 0xffff ? c.codes[i]! : NaN;
       const t = identity.read(n, i);
       texts.push(t.flowId, FIELD_END, t.srcIp, FIELD_END, t.dstIp, FIELD_END, t.timestamp, FIELD_END, name(b, i) ?? '', FIELD_END, nameSource(b, i) ?? '', FIELD_END);
+      texts.push(payloadProtocolName(b.payloadProtocol?.[i] ?? 0) ?? '', FIELD_END);
     }
     rowsFromBatch!.run({
       first,

@@ -155,6 +155,8 @@ export type ToWorker =
       serverNames?: Uint8Array;
       /** Per row: where its name came from (flows/server-names.ts ServerNameSource). */
       serverNameSources?: Uint8Array;
+      /** Per row: the payload protocol id (decode/payload-protocol.ts), 0 = none. */
+      payloadProtocol?: Uint8Array;
       context?: CodedStrings;
     }
   | { t: 'flush'; seq: number }
@@ -371,6 +373,7 @@ export class SqliteSink implements FlowSink {
       transfer.push((msg.serverNames = rows.serverNames.slice(0, count * SERVER_NAME_MAX)).buffer);
       if (rows.serverNameSources) transfer.push((msg.serverNameSources = rows.serverNameSources.slice(0, count)).buffer);
     }
+    if (rows.payloadProtocol) transfer.push((msg.payloadProtocol = rows.payloadProtocol.slice(0, count)).buffer);
     if (rows.context) msg.context = codeStrings(rows.context, count, transfer);
     this.post(msg, transfer);
     this.inFlight++;

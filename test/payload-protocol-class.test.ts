@@ -1,0 +1,139 @@
+/**
+ * The `Payload Protocol Class` input (src/classify/payload-protocol-class.ts): its values, the card's
+ * payload_protocols list and its refusals, and a model that reads only this input run end to end over captures
+ * whose flows the engine recognises (fixtures/payload: SIP with RTP and RTCP, STUN turning into DTLS).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAYLOAD_PROTOCOLS } from '../src/decode/payload-protocol.js';
+import { payloadProtocolValues, payloadProtocolValueOfText } from '../src/classify/payload-protocol-class.js';
+import { InputBuilder, PAYLOAD_PROTOCOL_INPUT } from '../src/classify/input.js';
+import { validateModelCard } from '../src/classify/model-card.js';
+import { findPython } from './helpers/python.js';
+import { ROOT, runCommand, sensor } from './helpers/cli.js';
+
+/** The rule written plainly: 0 none, k + 1 the list's k-th, length + 1 a protocol not listed. */
+function byRule(name: string | null, list: string[]): number {
+  if (name === null) return 0;
+  const k = list.indexOf(name);
+  return k >= 0 ? k + 1 : list.length + 1;
+}
+
+describe('Payload Protocol Class: the value of a flow\'s protocol', () => {
+  it('every engine protocol id, for several lists, gets the rule\'s value, in the inference thread\'s builder too', () => {
+    for (const list of [['SIP', 'RTP', 'STUN'], [], [...PAYLOAD_PROTOCOLS].reverse(), ['TLS']]) {
+      const values = payloadProtocolValues(list);
+      expect(values.length).toBe(PAYLOAD_PROTOCOLS.length + 1);
+      expect(values[0]).toBe(0);
+      PAYLOAD_PROTOCOLS.forEach((name, k) => expect({ name, v: values[k + 1] }).toEqual({ name, v: byRule(name, list) }));
+      for (const name of [null, ...PAYLOAD_PROTOCOLS]) expect(payloadProtocolValueOfText(list, name)).toBe(byRule(name, list));
+      // The builder reads the id from the identity column and writes the value, next to a feature column.
+      const ids = Float64Array.from({ length: PAYLOAD_PROTOCOLS.length + 1 }, (_, i) => i);
+      const features = Float64Array.from(ids, (i) => 1000 + i);
+      const x = new InputBuilder([
+        { featureIndex: [0, PAYLOAD_PROTOCOL_INPUT], identityIndex: [-1, 0], preprocessing: { nan: -1, posinf: -1, neginf: -1, clip: null, scale: null }, serverNames: null, payloadProtocols: values },
+      ]).build(features, 1, ids.length, ids)[0]!;
+      for (let i = 0; i < ids.length; i++) expect([x[2 * i], x[2 * i + 1]]).toEqual([1000 + i, values[i]]);
+    }
+  });
+});
+
+describe('the card field payload_protocols and its refusals', () => {
+  const base = (extra: Record<string, unknown>): Record<string, unknown> => ({
+    format: 'sensor-model-card/1', name: 't', version: '1', profile: 'cic2017', task: 'application',
+    onnx: { file: 't.onnx', input: 'input', probabilities: 'probabilities', sha256: '0'.repeat(64) },
+    inputs: ['Payload Protocol Class', 'Destination Port'],
+    preprocessing: { nan: 0, posinf: 0, neginf: 0, clip: null, scale: null },
+    classes: ['Web', 'Network', 'Other'], benign: 'Other',
+    provenance: { data: ['x'], created: '2026-12-07', code_commit: 'x', command: 'x' }, metrics: {},
+    ...extra,
+  });
+  const errors = (card: Record<string, unknown>): string[] => {
+    const r = validateModelCard(card);
+    return r.ok ? [] : r.errors;
+  };
+
+  it('a valid list passes; the input without a list, a protocol the sensor does not know and repeats are refused', () => {
+    expect(errors(base({ payload_protocols: { protocols: ['RTP', 'STUN'] } }))).toEqual([]);
+    expect(errors(base({}))).toEqual(['inputs[0]: "Payload Protocol Class" needs the card\'s payload_protocols (the protocol list its values number)']);
+    expect(errors(base({ payload_protocols: ['RTP'] }))).toEqual(['payload_protocols: expected an object {protocols: [name, ...]}, got ["RTP"]']);
+    expect(errors(base({ payload_protocols: { protocols: ['rtp', 'RTP', 'RTP', 7] } }))).toEqual([
+      `payload_protocols.protocols[0]: expected a protocol this sensor recognises (${PAYLOAD_PROTOCOLS.join(', ')}), got "rtp"`,
+      'payload_protocols.protocols[2]: protocol "RTP" is listed twice (also payload_protocols.protocols[1])',
+      `payload_protocols.protocols[3]: expected a protocol this sensor recognises (${PAYLOAD_PROTOCOLS.join(', ')}), got 7`,
+    ]);
+    expect(errors(base({ inputs: ['Destination Port'], payload_protocols: { protocols: [] } }))).toEqual([]);
+  });
+});
+
+const python = findPython(['sklearn', 'onnx']);
+const noPython = python === undefined ? ' [skipped: python3-sklearn or python3-onnx not installed; .ci/run installs them]' : '';
+
+describe.skipIf(python === undefined)(`a model that reads only Payload Protocol Class, end to end${noPython}`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sensor-payload-class-'));
+  // ... and edge.pcap, whose flows without payload have none.
+  const CAPTURES = [
+    ...['sip.pcap', 'stun_dtls_rtp.pcapng', 'rtcp_multiple_pkts_in_the_same_datagram.pcap'].map((n) => join(ROOT, 'fixtures/payload', n)),
+    join(ROOT, 'fixtures/reference/edge.pcap'),
+  ];
+  // RTCP and DTLS flows are recognised but not listed: value 4.
+  const LIST = ['SIP', 'RTP', 'STUN'];
+  const CLASSES = ['Web', 'Network', 'Other'];
+  let proba: number[][];
+  const card = join(dir, 'model', 'names.json');
+
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'model'));
+    const t = await runCommand(python!, [join(ROOT, 'test/helpers/server-name-model.py'), join(dir, 'model'), JSON.stringify(LIST), '--payload']);
+    expect(t.status, t.stderr).toBe(0);
+    proba = (JSON.parse(readFileSync(join(dir, 'model', 'expected.json'), 'utf8')) as { proba: number[][] }).proba;
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  type Row = { flow_id: string; payload_protocol: string | null; app_label: string | null; app_score: number | null };
+  const rowsOf = (db: string): Row[] => {
+    const d = new Database(db, { readonly: true });
+    try {
+      return d.prepare('SELECT flow_id, payload_protocol, app_label, app_score FROM flows ORDER BY id').all() as Row[];
+    } finally {
+      d.close();
+    }
+  };
+
+  it.each([['1', []], ['2 workers', ['--workers', '2']]])('every flow gets the group and score of its protocol\'s value (%s)', async (_, extra) => {
+    const db = join(dir, `run-${extra.length}.sqlite`);
+    const r = await sensor(['--replay', ...CAPTURES, '--db', db, '--no-model', '--app-model', card, '-q', ...extra]);
+    expect(r.status, r.stderr).toBe(0);
+    const values = new Set<number>();
+    for (const f of rowsOf(db)) {
+      const v = byRule(f.payload_protocol, LIST);
+      values.add(v);
+      const p = proba[v]!;
+      const k = p.indexOf(Math.max(...p));
+      expect({ flow: f.flow_id, protocol: f.payload_protocol, label: f.app_label }).toEqual({ flow: f.flow_id, protocol: f.payload_protocol, label: CLASSES[k] });
+      expect(f.app_score).toBeCloseTo(p[k]!, 6);
+    }
+    // Flows with no protocol, with each listed one and with one not listed: all five values were fed.
+    expect([...values].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('sensor models inspect shows the list; a card whose input has no list is refused before any packet (exit 2)', async () => {
+    const shown = await sensor(['models', 'inspect', card]);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('payload        3 protocols (SIP, RTP, STUN); Payload Protocol Class = 0 none recognised, k+1 protocol k, 4 a protocol not listed');
+    expect(shown.stdout).toMatch(/1 {2}Payload Protocol Class +-> flow payload_protocol, by payload_protocols/);
+    const bad = JSON.parse(readFileSync(card, 'utf8')) as Record<string, unknown>;
+    delete bad.payload_protocols;
+    const badCard = join(dir, 'model', 'no-list.json');
+    writeFileSync(badCard, JSON.stringify(bad));
+    const r = await sensor(['--replay', CAPTURES[0]!, '--db', join(dir, 'refused.sqlite'), '--no-model', '--app-model', badCard]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('inputs[0]: "Payload Protocol Class" needs the card\'s payload_protocols (the protocol list its values number)');
+    const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', card]);
+    expect(csv.status).toBe(2);
+    expect(csv.stderr).toBe('sensor classify: model names@1: inputs[0] is "Payload Protocol Class" (the protocol of the flow\'s first payload bytes), which a table of CIC features does not have: classify its flows with sensor --replay\n');
+  });
+});

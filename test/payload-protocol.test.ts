@@ -1,0 +1,442 @@
+/**
+ * The payload-protocol matcher (src/decode/payload-protocol.ts) on messages built here from each protocol's
+ * specification, each with near misses that break one rule of the signature and must not match; RTP's two-packet
+ * rule (src/flows/payload-protocols.ts); and random bytes and every truncation of the messages: never a throw, and
+ * no allocation once warm (no garbage collection in a million calls).
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName, PayloadProtocol, rtpHeader } from '../src/decode/payload-protocol.js';
+import { PAYLOAD_LOOK_PACKETS, PayloadProtocols } from '../src/flows/payload-protocols.js';
+
+const TCP = 6;
+const UDP = 17;
+const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
+const u24 = (n: number): number[] => [(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+const le16 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff];
+const le32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
+const fill = (n: number, v = 0x5a): number[] => new Array(n).fill(v);
+
+/** The protocol name matchPayload gives `bytes` (null for none). */
+function match(bytes: number[] | Uint8Array, proto: number, srcPort: number, dstPort: number): string | null {
+  return payloadProtocolName(matchPayload(Uint8Array.from(bytes), 0, bytes.length, proto, srcPort, dstPort));
+}
+
+// ---- messages, from the specifications cited in src/decode/payload-protocol.ts ----
+
+/** TLS ClientHello (RFC 8446 §4.1.2) in one record, record version 3.1, legacy_version 3.3. */
+function clientHello(recordVersion = [3, 1], helloVersion = [3, 3], hsType = 1): number[] {
+  const body = [...helloVersion, ...fill(32, 0x11), 0, ...u16(2), 0x13, 0x01, 1, 0, ...u16(0)];
+  const hs = [hsType, ...u24(body.length), ...body];
+  return [0x16, ...recordVersion, ...u16(hs.length), ...hs];
+}
+const appData = (n: number): number[] => [0x17, 3, 3, ...u16(n), ...fill(n)];
+
+/** A DNS query for `name` (RFC 1035 §4.1), type A class IN unless given. */
+function dnsQuery(name: string, cls = 1, opcode = 0): number[] {
+  const qname = name.split('.').flatMap((l) => [l.length, ...ascii(l)]);
+  return [0x12, 0x34, opcode << 3, 0x00, ...u16(1), ...u16(0), ...u16(0), ...u16(0), ...qname, 0, ...u16(1), ...u16(cls)];
+}
+
+/** A STUN Binding request (RFC 8489 §5) with a SOFTWARE attribute (0x8022) of `soft`, padded to 4. */
+function stun(cookie = 0x2112a442, soft = 'test', type = 0x0001): number[] {
+  const v = ascii(soft);
+  const attr = [...u16(0x8022), ...u16(v.length), ...v, ...fill((4 - (v.length % 4)) % 4, 0)];
+  return [...u16(type), ...u16(attr.length), ...u32(cookie), ...fill(12, 0x77), ...attr];
+}
+
+/** An RTP header (RFC 3550 §5.1) and 20 bytes of payload. */
+function rtp(seq: number, ssrc = 0x11223344, pt = 0, first = 0x80): number[] {
+  return [first, pt, ...u16(seq), ...u32(160 * seq), ...u32(ssrc), ...fill(20, 0xd5)];
+}
+
+/** An RTCP Receiver Report without report blocks, then an SDES with one CNAME item (RFC 3550 §6.4.2, §6.5). */
+function rtcpRrSdes(firstType = 201): number[] {
+  const rr = [0x80, firstType, ...u16(1), ...u32(0xaabbccdd)];
+  const item = [1, 4, ...ascii('host'), 0, 0]; // CNAME, then the null item and padding to a word
+  const sdes = [0x81, 202, ...u16((4 + item.length) / 4), ...u32(0xaabbccdd), ...item];
+  return [...rr, ...sdes];
+}
+
+/** An IKEv2 IKE_SA_INIT request header (RFC 7296 §3.1) with `extra` bytes of payloads. */
+function ikev2(extra = 8, version = 0x20, exchange = 34, lengthDelta = 0): number[] {
+  return [...fill(8, 0x42), ...fill(8, 0), 33, version, exchange, 0x08, ...u32(0), ...u32(28 + extra + lengthDelta), ...fill(extra, 0)];
+}
+
+/** A NetBIOS name in the first-level encoding (RFC 1001 §14.1): `name` padded with spaces to 16 bytes. */
+function nbName(name: string): number[] {
+  const raw = ascii(name.padEnd(16, ' '));
+  return [0x20, ...raw.flatMap((c) => [0x41 + (c >> 4), 0x41 + (c & 0xf)]), 0];
+}
+
+/** An RDP X.224 Connection Request (MS-RDPBCGR §2.2.1.1) in TPKT, with a cookie line and/or an RDP_NEG_REQ. */
+function rdpRequest(cookie: boolean, neg: boolean, tpktLengthDelta = 0): number[] {
+  const v = [...(cookie ? ascii('Cookie: mstshash=alice\r\n') : []), ...(neg ? [1, 0, ...le16(8), ...le32(3)] : [])];
+  const x224 = [6 + v.length, 0xe0, 0, 0, 0, 0, 0, ...v];
+  return [3, 0, ...u16(4 + x224.length + tpktLengthDelta), ...x224];
+}
+
+/** An MQTT CONNECT (MQTT 3.1.1 §3.1) for client id `c`. */
+function mqttConnect(level = 4, lengthDelta = 0): number[] {
+  const vh = [...u16(4), ...ascii('MQTT'), level, 0x02, ...u16(60)];
+  const pl = [...u16(1), ...ascii('c')];
+  return [0x10, vh.length + pl.length + lengthDelta, ...vh, ...pl];
+}
+
+/** OpenVPN's P_CONTROL_HARD_RESET_CLIENT_V2 (opcode 7, key id 0) without tls-auth, or with a `hmac`-byte HMAC. */
+function openvpnReset(hmac = 0, opByte = 0x38, pid = 1): number[] {
+  const auth = hmac === 0 ? [] : [...fill(hmac, 0x99), ...u32(pid), ...u32(1_700_000_000)];
+  return [opByte, ...fill(8, 0x31), ...auth, 0, ...u32(0)];
+}
+
+interface Case {
+  what: string;
+  bytes: number[];
+  proto: number;
+  ports?: [number, number];
+  want: string | null;
+}
+
+const CASES: Case[] = [
+  // TLS
+  { what: 'TLS ClientHello', bytes: clientHello(), proto: TCP, want: 'TLS' },
+  { what: 'TLS ServerHello', bytes: clientHello([3, 3], [3, 3], 2), proto: TCP, want: 'TLS' },
+  { what: 'TLS records met mid-stream (two application_data records)', bytes: [...appData(40), ...appData(10)], proto: TCP, want: 'TLS' },
+  { what: 'TLS record then the start of the next one', bytes: [...appData(40), ...appData(100).slice(0, 30)], proto: TCP, want: 'TLS' },
+  { what: 'not TLS: record version 2.0', bytes: clientHello([2, 0]), proto: TCP, want: null },
+  { what: 'not TLS: ClientHello legacy_version 4.3', bytes: clientHello([3, 1], [4, 3]), proto: TCP, want: null },
+  { what: 'not TLS: a single partial application_data record', bytes: appData(100).slice(0, 50), proto: TCP, want: null },
+  { what: 'not TLS: whole record then garbage', bytes: [...appData(20), 0x99, 1, 2, 3, 4, 5], proto: TCP, want: null },
+  { what: 'not TLS: record length above 2^14 + 2048', bytes: [0x17, 3, 3, ...u16(18433), ...fill(10)], proto: TCP, want: null },
+  // DTLS
+  { what: 'DTLS 1.2 record', bytes: [0x16, 0xfe, 0xfd, 0, 0, ...fill(6, 0), ...u16(12), ...fill(12)], proto: UDP, ports: [40000, 40001], want: 'DTLS' },
+  { what: 'not DTLS: length past the datagram', bytes: [0x16, 0xfe, 0xfd, 0, 0, ...fill(6, 0), ...u16(13), ...fill(12)], proto: UDP, ports: [40000, 40001], want: null },
+  // HTTP, SSDP, SIP, RTSP, SSH, RFB
+  { what: 'HTTP request', bytes: ascii('GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n'), proto: TCP, want: 'HTTP' },
+  { what: 'HTTP response', bytes: ascii('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), proto: TCP, want: 'HTTP' },
+  { what: 'not HTTP: version 1.2', bytes: ascii('GET / HTTP/1.2\r\n\r\n'), proto: TCP, want: null },
+  { what: 'not HTTP: unknown method', bytes: ascii('FETCH / HTTP/1.1\r\n\r\n'), proto: TCP, want: null },
+  { what: 'not HTTP: no CRLF in the segment', bytes: ascii('GET / HTTP/1.1'), proto: TCP, want: null },
+  { what: 'not HTTP: status without 3 digits', bytes: ascii('HTTP/1.1 20 OK\r\n'), proto: TCP, want: null },
+  { what: 'SSDP M-SEARCH', bytes: ascii('M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\r\n'), proto: UDP, ports: [50000, 1900], want: 'SSDP' },
+  { what: 'SSDP response from 1900', bytes: ascii('HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\n\r\n'), proto: UDP, ports: [1900, 50000], want: 'SSDP' },
+  { what: 'not SSDP: M-SEARCH of a path', bytes: ascii('M-SEARCH /x HTTP/1.1\r\n\r\n'), proto: UDP, ports: [50000, 1900], want: null },
+  { what: 'not SSDP: an HTTP response over UDP elsewhere', bytes: ascii('HTTP/1.1 200 OK\r\n\r\n'), proto: UDP, ports: [50001, 50000], want: null },
+  { what: 'SIP INVITE over UDP', bytes: ascii('INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n\r\n'), proto: UDP, ports: [5060, 5060], want: 'SIP' },
+  { what: 'SIP REGISTER over TCP', bytes: ascii('REGISTER sip:example.com SIP/2.0\r\n\r\n'), proto: TCP, want: 'SIP' },
+  { what: 'SIP response', bytes: ascii('SIP/2.0 180 Ringing\r\n\r\n'), proto: UDP, ports: [5060, 5060], want: 'SIP' },
+  { what: 'not SIP: version 3.0', bytes: ascii('INVITE sip:bob@example.com SIP/3.0\r\n\r\n'), proto: UDP, ports: [5060, 5060], want: null },
+  { what: 'not SIP: unknown method', bytes: ascii('DANCE sip:bob@example.com SIP/2.0\r\n\r\n'), proto: UDP, ports: [5060, 5060], want: null },
+  { what: 'RTSP OPTIONS', bytes: ascii('OPTIONS rtsp://cam/stream RTSP/1.0\r\nCSeq: 1\r\n\r\n'), proto: TCP, want: 'RTSP' },
+  { what: 'RTSP response', bytes: ascii('RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n'), proto: TCP, want: 'RTSP' },
+  { what: 'not RTSP: HTTP method GET', bytes: ascii('GET rtsp://cam/stream RTSP/1.0\r\n\r\n'), proto: TCP, want: null },
+  { what: 'SSH identification', bytes: ascii('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'), proto: TCP, want: 'SSH' },
+  { what: 'SSH 1.99 identification, LF only', bytes: ascii('SSH-1.99-Cisco-1.25\n'), proto: TCP, want: 'SSH' },
+  { what: 'not SSH: version 3.0', bytes: ascii('SSH-3.0-x\r\n'), proto: TCP, want: null },
+  { what: 'not SSH: control byte in the software version', bytes: [...ascii('SSH-2.0-a'), 1, 13, 10], proto: TCP, want: null },
+  { what: 'RFB ProtocolVersion', bytes: ascii('RFB 003.008\n'), proto: TCP, want: 'VNC' },
+  { what: 'not RFB: 13 bytes', bytes: ascii('RFB 003.008\n\n'), proto: TCP, want: null },
+  { what: 'not RFB: a letter among the digits', bytes: ascii('RFB 003.00x\n'), proto: TCP, want: null },
+  // BitTorrent
+  { what: 'BitTorrent handshake', bytes: [19, ...ascii('BitTorrent protocol'), ...fill(8, 0), ...fill(20, 1), ...fill(20, 2)], proto: TCP, want: 'BitTorrent' },
+  { what: 'not BitTorrent: another protocol string', bytes: [19, ...ascii('BitTorrent protocoL'), ...fill(48, 0)], proto: TCP, want: null },
+  { what: 'BitTorrent DHT ping', bytes: ascii('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe'), proto: UDP, ports: [6881, 6881], want: 'BitTorrent' },
+  { what: 'not DHT: no message type', bytes: ascii('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aae'), proto: UDP, ports: [6881, 6881], want: null },
+  { what: 'not DHT: unterminated dictionary', bytes: ascii('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:q'), proto: UDP, ports: [6881, 6881], want: null },
+  { what: 'uTP SYN', bytes: [0x41, 0, ...u16(0x1234), ...u32(99), ...u32(0), ...u32(1 << 20), ...u16(1), ...u16(0)], proto: UDP, ports: [6881, 6882], want: 'BitTorrent' },
+  { what: 'not uTP: SYN with a timestamp difference', bytes: [0x41, 0, ...u16(0x1234), ...u32(99), ...u32(5), ...u32(1 << 20), ...u16(1), ...u16(0)], proto: UDP, ports: [6881, 6882], want: null },
+  // STUN
+  { what: 'STUN Binding request', bytes: stun(), proto: UDP, ports: [50000, 3478], want: 'STUN' },
+  { what: 'STUN over TCP', bytes: stun(), proto: TCP, want: 'STUN' },
+  { what: 'not STUN: another cookie', bytes: stun(0x2112a443), proto: UDP, ports: [50000, 3478], want: null },
+  { what: 'not STUN: length short of the datagram', bytes: [...stun(), 0, 0, 0, 0], proto: UDP, ports: [50000, 3478], want: null },
+  { what: 'not STUN: top bits set', bytes: stun(0x2112a442, 'test', 0x4001), proto: UDP, ports: [50000, 3478], want: null },
+  { what: 'STUN of RFC 3489 (CHANGE-REQUEST)', bytes: [...u16(1), ...u16(8), ...fill(16, 0x66), ...u16(3), ...u16(4), ...u32(0)], proto: UDP, ports: [50000, 3478], want: 'STUN' },
+  { what: 'not RFC 3489 STUN: an attribute type it does not define', bytes: [...u16(1), ...u16(8), ...fill(16, 0x66), ...u16(0x20), ...u16(4), ...u32(0)], proto: UDP, ports: [50000, 3478], want: null },
+  { what: 'not RFC 3489 STUN: no attribute', bytes: [...u16(1), ...u16(0), ...fill(16, 0x66)], proto: UDP, ports: [50000, 3478], want: null },
+  // RTCP, RTP (one packet is not enough)
+  { what: 'RTCP RR + SDES', bytes: rtcpRrSdes(), proto: UDP, ports: [5005, 5005], want: 'RTCP' },
+  { what: 'not RTCP: compound starting with SDES', bytes: rtcpRrSdes(202), proto: UDP, ports: [5005, 5005], want: null },
+  { what: 'not RTCP: lengths short of the datagram', bytes: [...rtcpRrSdes(), 0, 0, 0, 0, 0, 0], proto: UDP, ports: [5005, 5005], want: null },
+  { what: 'one RTP packet alone', bytes: rtp(7), proto: UDP, ports: [5004, 5004], want: null },
+  // WireGuard, OpenVPN, IPsec
+  { what: 'WireGuard handshake initiation', bytes: [1, 0, 0, 0, ...fill(144)], proto: UDP, ports: [51820, 51820], want: 'WireGuard' },
+  { what: 'WireGuard handshake response', bytes: [2, 0, 0, 0, ...fill(88)], proto: UDP, ports: [51820, 51820], want: 'WireGuard' },
+  { what: 'WireGuard transport data', bytes: [4, 0, 0, 0, ...fill(12), ...fill(32)], proto: UDP, ports: [51820, 51820], want: 'WireGuard' },
+  { what: 'not WireGuard: initiation of 147 bytes', bytes: [1, 0, 0, 0, ...fill(143)], proto: UDP, ports: [51820, 51820], want: null },
+  { what: 'not WireGuard: reserved byte set', bytes: [1, 0, 1, 0, ...fill(144)], proto: UDP, ports: [51820, 51820], want: null },
+  { what: 'not WireGuard: transport data not a multiple of 16', bytes: [4, 0, 0, 0, ...fill(36)], proto: UDP, ports: [51820, 51820], want: null },
+  { what: 'OpenVPN hard reset', bytes: openvpnReset(), proto: UDP, ports: [50000, 1194], want: 'OpenVPN' },
+  { what: 'OpenVPN hard reset with tls-auth (SHA-1)', bytes: openvpnReset(20), proto: UDP, ports: [50000, 1194], want: 'OpenVPN' },
+  { what: 'OpenVPN over TCP', bytes: [...u16(14), ...openvpnReset()], proto: TCP, want: 'OpenVPN' },
+  { what: 'OpenVPN server hard reset, acknowledging the client', bytes: [0x40, ...fill(8, 0x32), 1, ...u32(0), ...fill(8, 0x31), ...u32(0)], proto: UDP, ports: [1194, 50000], want: 'OpenVPN' },
+  { what: 'OpenVPN server hard reset with tls-auth (SHA-256)', bytes: [0x40, ...fill(8, 0x32), ...fill(32, 0x99), ...u32(1), ...u32(1_700_000_000), 1, ...u32(0), ...fill(8, 0x31), ...u32(0)], proto: UDP, ports: [1194, 50000], want: 'OpenVPN' },
+  { what: 'not OpenVPN: server reset acknowledging a zero session', bytes: [0x40, ...fill(8, 0x32), 1, ...u32(0), ...fill(8, 0), ...u32(0)], proto: UDP, ports: [1194, 50000], want: null },
+  { what: 'OpenVPN client reset with tls-crypt', bytes: [0x38, ...fill(8, 0x31), ...u32(1), ...u32(1_700_000_000), ...fill(32, 0x99), ...fill(5, 0x77)], proto: UDP, ports: [50000, 1194], want: 'OpenVPN' },
+  { what: 'not OpenVPN: tls-crypt reset one byte longer', bytes: [0x38, ...fill(8, 0x31), ...u32(1), ...u32(1_700_000_000), ...fill(32, 0x99), ...fill(6, 0x77)], proto: UDP, ports: [50000, 1194], want: null },
+  { what: 'not OpenVPN: key id 1', bytes: openvpnReset(0, 0x39), proto: UDP, ports: [50000, 1194], want: null },
+  { what: 'not OpenVPN: tls-auth replay packet-id 0', bytes: openvpnReset(20, 0x38, 0), proto: UDP, ports: [50000, 1194], want: null },
+  { what: 'IKEv2 IKE_SA_INIT', bytes: ikev2(), proto: UDP, ports: [500, 500], want: 'IPSec' },
+  { what: 'IKEv1 Main Mode', bytes: ikev2(8, 0x10, 2), proto: UDP, ports: [500, 500], want: 'IPSec' },
+  { what: 'IKE on 4500 after the non-ESP marker', bytes: [0, 0, 0, 0, ...ikev2()], proto: UDP, ports: [4500, 4500], want: 'IPSec' },
+  { what: 'ESP in UDP', bytes: [...u32(0x1000), ...u32(1), ...fill(32)], proto: UDP, ports: [4500, 4500], want: 'IPSec' },
+  { what: 'NAT-T keep-alive', bytes: [0xff], proto: UDP, ports: [4500, 4500], want: 'IPSec' },
+  { what: 'not IKE: length off by one', bytes: ikev2(8, 0x20, 34, 1), proto: UDP, ports: [500, 500], want: null },
+  { what: 'not IKE: version 3.0', bytes: ikev2(8, 0x30), proto: UDP, ports: [500, 500], want: null },
+  { what: 'not IKE: another port', bytes: ikev2(), proto: UDP, ports: [501, 501], want: null },
+  { what: 'not ESP: reserved SPI', bytes: [...u32(200), ...u32(1), ...fill(32)], proto: UDP, ports: [4500, 4500], want: null },
+  // NTP, DHCP, DNS, NetBIOS, SMB
+  { what: 'NTPv4 client request', bytes: [0x23, ...fill(47, 0)], proto: UDP, ports: [50000, 123], want: 'NTP' },
+  { what: 'NTP control (mode 6) read status', bytes: [0x16, 1, ...u16(1), ...u16(0), ...u16(0), ...u16(0), ...u16(0)], proto: UDP, ports: [50000, 123], want: 'NTP' },
+  { what: 'not NTP: mode 0', bytes: [0x20, ...fill(47, 0)], proto: UDP, ports: [50000, 123], want: null },
+  { what: 'not NTP: version 0', bytes: [0x03, ...fill(47, 0)], proto: UDP, ports: [50000, 123], want: null },
+  { what: 'not NTP: 47 bytes', bytes: [0x23, ...fill(46, 0)], proto: UDP, ports: [50000, 123], want: null },
+  { what: 'not NTP: another port', bytes: [0x23, ...fill(47, 0)], proto: UDP, ports: [50000, 124], want: null },
+  { what: 'DHCP DISCOVER', bytes: [1, 1, 6, 0, ...fill(232, 0), ...u32(0x63825363), 53, 1, 1, 255], proto: UDP, ports: [68, 67], want: 'DHCP' },
+  { what: 'not DHCP: another cookie', bytes: [1, 1, 6, 0, ...fill(232, 0), ...u32(0x63825364), 53, 1, 1, 255], proto: UDP, ports: [68, 67], want: null },
+  { what: 'DNS query', bytes: dnsQuery('www.example.com'), proto: UDP, ports: [50000, 53], want: 'DNS' },
+  { what: 'DNS over TCP', bytes: [...u16(dnsQuery('example.com').length), ...dnsQuery('example.com')], proto: TCP, ports: [50000, 53], want: 'DNS' },
+  { what: 'mDNS query', bytes: dnsQuery('printer.local'), proto: UDP, ports: [5353, 5353], want: 'MDNS' },
+  { what: 'LLMNR query', bytes: dnsQuery('host'), proto: UDP, ports: [50000, 5355], want: 'LLMNR' },
+  { what: 'not DNS: another port', bytes: dnsQuery('www.example.com'), proto: UDP, ports: [50000, 54], want: null },
+  { what: 'not DNS: class 2', bytes: dnsQuery('www.example.com', 2), proto: UDP, ports: [50000, 53], want: null },
+  { what: 'not DNS: opcode 3', bytes: dnsQuery('www.example.com', 1, 3), proto: UDP, ports: [50000, 53], want: null },
+  { what: 'not DNS: a label of 64 bytes', bytes: dnsQuery(`${'a'.repeat(64)}.com`), proto: UDP, ports: [50000, 53], want: null },
+  { what: 'NetBIOS name query', bytes: [0x80, 0x01, 0x01, 0x10, ...u16(1), ...u16(0), ...u16(0), ...u16(0), ...nbName('WORKGROUP'), ...u16(0x20), ...u16(1)], proto: UDP, ports: [137, 137], want: 'NetBIOS' },
+  { what: 'not NetBIOS: a name byte outside A-P', bytes: [0x80, 0x01, 0x01, 0x10, ...u16(1), ...u16(0), ...u16(0), ...u16(0), ...nbName('WORKGROUP').map((c, i) => (i === 5 ? 0x51 : c)), ...u16(0x20), ...u16(1)], proto: UDP, ports: [137, 137], want: null },
+  { what: 'NetBIOS session request', bytes: [0x81, 0, ...u16(68), ...nbName('SERVER'), ...nbName('CLIENT')], proto: TCP, want: 'NetBIOS' },
+  { what: 'SMB2 NEGOTIATE', bytes: [0, ...u24(68), 0xfe, ...ascii('SMB'), ...u16(64), ...fill(62, 0), ...fill(4, 0)], proto: TCP, want: 'SMBv23' },
+  { what: 'SMB1 NEGOTIATE', bytes: [0, ...u24(35), 0xff, ...ascii('SMB'), 0x72, ...fill(30, 0)], proto: TCP, want: 'SMBv1' },
+  { what: 'not SMB: SMC', bytes: [0, ...u24(68), 0xfe, ...ascii('SMC'), ...fill(64, 0)], proto: TCP, want: null },
+  // RDP, RTMP, XMPP, MQTT, banners
+  { what: 'RDP connection request with a cookie', bytes: rdpRequest(true, false), proto: TCP, want: 'RDP' },
+  { what: 'RDP connection request with RDP_NEG_REQ', bytes: rdpRequest(false, true), proto: TCP, want: 'RDP' },
+  { what: 'RDP connection confirm with RDP_NEG_RSP', bytes: [3, 0, ...u16(19), 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, ...le16(8), ...le32(1)], proto: TCP, want: 'RDP' },
+  { what: 'not RDP: TPKT length off by one', bytes: rdpRequest(true, true, 1), proto: TCP, want: null },
+  { what: 'not RDP: an X.224 request without RDP fields (ISO-on-TCP)', bytes: [3, 0, ...u16(22), 17, 0xe0, 0, 0, 0, 1, 0, 0xc1, 2, 1, 0, 0xc2, 2, 1, 2, 0xc0, 1, 0x0a], proto: TCP, want: null },
+  { what: 'RTMP C0+C1', bytes: [3, ...fill(1536, 0)], proto: TCP, want: 'RTMP' },
+  { what: 'RTMP C0+C1 cut by the MSS on port 1935', bytes: [3, ...fill(1447, 0)], proto: TCP, ports: [50000, 1935], want: 'RTMP' },
+  { what: 'not RTMP: 1,448 bytes elsewhere', bytes: [3, ...fill(1447, 0)], proto: TCP, ports: [50000, 8080], want: null },
+  { what: 'XMPP stream header', bytes: ascii("<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client'>"), proto: TCP, want: 'Jabber' },
+  { what: 'not XMPP: other XML', bytes: ascii("<?xml version='1.0'?><html>"), proto: TCP, want: null },
+  { what: 'MQTT CONNECT', bytes: mqttConnect(), proto: TCP, want: 'MQTT' },
+  { what: 'not MQTT: remaining length off by one', bytes: mqttConnect(4, 1), proto: TCP, want: null },
+  { what: 'not MQTT: protocol level 6', bytes: mqttConnect(6), proto: TCP, want: null },
+  { what: 'FTP greeting', bytes: ascii('220 ProFTPD Server ready.\r\n'), proto: TCP, ports: [21, 50000], want: 'FTP_CONTROL' },
+  { what: 'FTP greeting naming no protocol, from port 21', bytes: ascii('220 Welcome\r\n'), proto: TCP, ports: [21, 50000], want: 'FTP_CONTROL' },
+  { what: 'SMTP greeting', bytes: ascii('220 mail.example.com ESMTP Postfix\r\n'), proto: TCP, ports: [25, 50000], want: 'SMTP' },
+  { what: 'SMTP EHLO', bytes: ascii('EHLO client.example.com\r\n'), proto: TCP, ports: [50000, 25], want: 'SMTP' },
+  { what: 'not a greeting: 220 naming nothing, elsewhere', bytes: ascii('220 Welcome\r\n'), proto: TCP, ports: [8000, 50000], want: null },
+  { what: 'POP3 greeting', bytes: ascii('+OK POP3 server ready\r\n'), proto: TCP, ports: [110, 50000], want: 'POP3' },
+  { what: 'IMAP greeting', bytes: ascii('* OK [CAPABILITY IMAP4rev1] ready\r\n'), proto: TCP, ports: [143, 50000], want: 'IMAP' },
+  { what: 'not IMAP: * NO', bytes: ascii('* NO go away\r\n'), proto: TCP, ports: [143, 50000], want: null },
+  // Others
+  { what: 'BGP KEEPALIVE', bytes: [...fill(16, 0xff), ...u16(19), 4], proto: TCP, want: 'BGP' },
+  { what: 'not BGP: type 9', bytes: [...fill(16, 0xff), ...u16(19), 9], proto: TCP, want: null },
+  { what: 'Telnet negotiation', bytes: [0xff, 0xfd, 0x18, 0xff, 0xfd, 0x20, 0xff, 0xfb, 0x01], proto: TCP, want: 'Telnet' },
+  { what: 'not Telnet: a data byte among the commands', bytes: [0xff, 0xfd, 0x18, 0x41, 0xfd, 0x20], proto: TCP, want: null },
+  { what: 'TDS PRELOGIN', bytes: [0x12, 1, ...u16(20), 0, 0, 1, 0, 0, ...u16(6), ...u16(6), 0xff, 16, 0, 0, 0, 0, 0], proto: TCP, want: 'MsSQL-TDS' },
+  { what: 'not TDS: an option past the packet', bytes: [0x12, 1, ...u16(20), 0, 0, 1, 0, 0, ...u16(6), ...u16(7), 0xff, 16, 0, 0, 0, 0, 0], proto: TCP, want: null },
+  { what: 'TDS SQL batch met mid-connection on 1433', bytes: [1, 1, ...u16(20), 0, 0x35, 1, 0, ...fill(12, 0x41)], proto: TCP, ports: [50000, 1433], want: 'MsSQL-TDS' },
+  { what: 'TDS tabular result continuing past the segment on 1433', bytes: [4, 0, ...u16(4096), 0, 0x35, 1, 0, ...fill(12, 0x41)], proto: TCP, ports: [1433, 50000], want: 'MsSQL-TDS' },
+  { what: 'not TDS: an SQL batch elsewhere', bytes: [1, 1, ...u16(20), 0, 0x35, 1, 0, ...fill(12, 0x41)], proto: TCP, ports: [50000, 1434], want: null },
+  { what: 'not TDS: window set', bytes: [1, 1, ...u16(20), 0, 0x35, 1, 1, ...fill(12, 0x41)], proto: TCP, ports: [50000, 1433], want: null },
+  { what: 'not TDS: type 5', bytes: [5, 1, ...u16(20), 0, 0x35, 1, 0, ...fill(12, 0x41)], proto: TCP, ports: [50000, 1433], want: null },
+  { what: 'MySQL server greeting', bytes: [...le16(20), 0, 0, 10, ...ascii('8.0.36'), 0, ...le32(7), ...fill(8, 0x41)], proto: TCP, want: 'MySQL' },
+  { what: 'PostgreSQL SSLRequest', bytes: [...u32(8), ...u32(80877103)], proto: TCP, want: 'PostgreSQL' },
+  { what: 'PostgreSQL StartupMessage', bytes: [...u32(4 + 4 + 10 + 1), ...u32(196608), ...ascii('user\0bob\0'), ...[0x64, 0]].slice(0, 19).concat([0]), proto: TCP, want: null },
+  { what: 'MongoDB OP_MSG', bytes: [...le32(21), ...le32(1), ...le32(0), ...le32(2013), ...le32(0), 0], proto: TCP, want: 'MongoDB' },
+  { what: 'not MongoDB: a reply (responseTo set)', bytes: [...le32(21), ...le32(1), ...le32(9), ...le32(2013), ...le32(0), 0], proto: TCP, want: null },
+  { what: 'PPTP Start-Control-Connection-Request', bytes: [...u16(156), ...u16(1), ...u32(0x1a2b3c4d), ...u16(1), ...fill(146, 0)], proto: TCP, want: 'PPTP' },
+  { what: 'Bitcoin version message', bytes: [...u32(0xf9beb4d9), ...ascii('version'), 0, 0, 0, 0, 0, ...le32(100), ...fill(4, 0)], proto: TCP, want: 'BITCOIN' },
+  { what: 'not Bitcoin: a capital in the command', bytes: [...u32(0xf9beb4d9), ...ascii('Version'), 0, 0, 0, 0, 0, ...le32(100), ...fill(4, 0)], proto: TCP, want: null },
+  { what: 'SNMPv2c get', bytes: [0x30, 0x0b, 0x02, 0x01, 0x01, 0x04, 0x06, ...ascii('public')], proto: UDP, ports: [50000, 161], want: 'SNMP' },
+  { what: 'not SNMP: version 2', bytes: [0x30, 0x0b, 0x02, 0x01, 0x02, 0x04, 0x06, ...ascii('public')], proto: UDP, ports: [50000, 161], want: null },
+  { what: 'TFTP read request', bytes: [0, 1, ...ascii('boot.img'), 0, ...ascii('octet'), 0], proto: UDP, ports: [50000, 69], want: 'TFTP' },
+  { what: 'not TFTP: unknown mode', bytes: [0, 1, ...ascii('boot.img'), 0, ...ascii('binary'), 0], proto: UDP, ports: [50000, 69], want: null },
+  { what: 'syslog message', bytes: ascii('<34>Oct 11 22:14:15 host su: failed'), proto: UDP, ports: [50000, 514], want: 'Syslog' },
+  { what: 'not syslog: PRI 192', bytes: ascii('<192>x'), proto: UDP, ports: [50000, 514], want: null },
+  { what: 'Kerberos AS-REQ', bytes: [0x6a, 0x08, 0x30, 0x06, 0xa1, 0x04, 0x02, 0x02, 0x00, 0x05], proto: UDP, ports: [50000, 88], want: 'Kerberos' },
+  { what: 'Kerberos AS-REQ over TCP', bytes: [...u32(10), 0x6a, 0x08, 0x30, 0x06, 0xa1, 0x04, 0x02, 0x02, 0x00, 0x05], proto: TCP, ports: [50000, 88], want: 'Kerberos' },
+  { what: 'not Kerberos: outer length off by one', bytes: [0x6a, 0x09, 0x30, 0x06, 0xa1, 0x04, 0x02, 0x02, 0x00, 0x05], proto: UDP, ports: [50000, 88], want: null },
+  { what: 'not Kerberos: APPLICATION 15', bytes: [0x6f, 0x08, 0x30, 0x06, 0xa1, 0x04, 0x02, 0x02, 0x00, 0x05], proto: UDP, ports: [50000, 88], want: null },
+  { what: 'SLPv2 service request', bytes: [2, 1, ...u24(20), 0x20, 0, ...u24(0), ...u16(7), ...u16(2), ...ascii('en'), ...u16(0), ...u16(0)], proto: UDP, ports: [50000, 427], want: 'Service_Location_Protocol' },
+  { what: 'not SLP: length off by one', bytes: [2, 1, ...u24(21), 0x20, 0, ...u24(0), ...u16(7), ...u16(2), ...ascii('en'), ...u16(0), ...u16(0)], proto: UDP, ports: [50000, 427], want: null },
+  { what: 'not SLP: a reserved flag bit', bytes: [2, 1, ...u24(20), 0x20, 1, ...u24(0), ...u16(7), ...u16(2), ...ascii('en'), ...u16(0), ...u16(0)], proto: UDP, ports: [50000, 427], want: null },
+  { what: 'RADIUS Access-Request', bytes: [1, 7, ...u16(26), ...fill(16, 3), 1, 6, ...ascii('bob!')], proto: UDP, ports: [50000, 1812], want: 'Radius' },
+  { what: 'not RADIUS: attribute overruns', bytes: [1, 7, ...u16(26), ...fill(16, 3), 1, 7, ...ascii('bob!')], proto: UDP, ports: [50000, 1812], want: null },
+  { what: 'NFSv3 call over TCP', bytes: [...u32(0x80000000 | 40), ...u32(1), ...u32(0), ...u32(2), ...u32(100003), ...u32(3), ...u32(1), ...u32(0), ...u32(0), ...u32(0), ...u32(0)], proto: TCP, ports: [900, 2049], want: 'NFS' },
+  { what: 'not NFS: program 100005', bytes: [...u32(0x80000000 | 40), ...u32(1), ...u32(0), ...u32(2), ...u32(100005), ...u32(3), ...u32(1), ...u32(0), ...u32(0), ...u32(0), ...u32(0)], proto: TCP, ports: [900, 2049], want: null },
+  { what: 'Source engine A2S_INFO', bytes: [0xff, 0xff, 0xff, 0xff, 0x54, ...ascii('Source Engine Query'), 0], proto: UDP, ports: [50000, 27015], want: 'Source_Engine' },
+  { what: 'TeamSpeak 3 Init1 from the client', bytes: [...ascii('TS3INIT1'), 0, 0x65, 0, 0, 0x88, ...fill(21, 0)], proto: UDP, ports: [50000, 9987], want: 'TeamSpeak' },
+  { what: 'not TeamSpeak: another packet id', bytes: [...ascii('TS3INIT1'), 0, 0x66, 0, 0, 0x88, ...fill(21, 0)], proto: UDP, ports: [50000, 9987], want: null },
+  { what: 'RakNet unconnected ping', bytes: [0x01, ...fill(8, 0), 0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78, ...fill(8, 9)], proto: UDP, ports: [50000, 19132], want: 'RakNet' },
+  { what: 'not RakNet: magic at the wrong place', bytes: [0x01, ...fill(7, 0), 0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78, ...fill(9, 9)], proto: UDP, ports: [50000, 19132], want: null },
+  { what: 'DHCPv6 Solicit', bytes: [1, 0x12, 0x34, 0x56, ...u16(8), ...u16(2), ...u16(0)], proto: UDP, ports: [546, 547], want: 'DHCPV6' },
+  { what: 'git upload-pack request', bytes: ascii('0027git-upload-pack /project.git\0host=a\0').slice(0, 0x27), proto: TCP, want: 'Git' },
+  { what: 'AMQP 0-9-1 header', bytes: [...ascii('AMQP'), 0, 0, 9, 1], proto: TCP, want: 'AMQP' },
+  { what: 'MGCP AUEP', bytes: ascii('AUEP 1200 aaln/1@gw.example.net MGCP 1.0\r\n'), proto: UDP, ports: [2727, 2427], want: 'MGCP' },
+  { what: 'MGCP 0.1 (the drafts before RFC 2705)', bytes: ascii('RQNT 1 *@gateway.example.com MGCP 0.1\r\nX: 2\r\n\r\n'), proto: UDP, ports: [2427, 2427], want: 'MGCP' },
+  { what: 'not MGCP: version without a digit', bytes: ascii('RQNT 1 *@gateway.example.com MGCP x.1\r\n'), proto: UDP, ports: [2427, 2427], want: null },
+  { what: 'not MGCP: no transaction id', bytes: ascii('AUEP x aaln/1@gw.example.net MGCP 1.0\r\n'), proto: UDP, ports: [2727, 2427], want: null },
+];
+
+describe('payload protocol signatures (messages built from their specifications)', () => {
+  it.each(CASES.map((c) => [c.what, c] as const))('%s', (_what, c) => {
+    const [sp, dp] = c.ports ?? [50000, 40000];
+    expect(match(c.bytes, c.proto, sp, dp)).toBe(c.want);
+  });
+
+  it('names every protocol as the list does, ids k + 1, 0 for none', () => {
+    PAYLOAD_PROTOCOLS.forEach((name, k) => {
+      expect(PayloadProtocol[name]).toBe(k + 1);
+      expect(payloadProtocolName(k + 1)).toBe(name);
+    });
+    expect(payloadProtocolName(0)).toBeNull();
+    expect(payloadProtocolName(PAYLOAD_PROTOCOLS.length + 1)).toBeNull();
+    expect(new Set(PAYLOAD_PROTOCOLS).size).toBe(PAYLOAD_PROTOCOLS.length);
+    expect(PAYLOAD_PROTOCOLS.length).toBeLessThan(256); // a Uint8Array column per flow
+  });
+
+  it('reads only the given range: a message in a larger buffer, cut before its end, is not recognised', () => {
+    const msg = stun();
+    const buf = Uint8Array.from([9, 9, ...msg, ...fill(30, 0)]);
+    expect(payloadProtocolName(matchPayload(buf, 2, 2 + msg.length, UDP, 50000, 3478))).toBe('STUN');
+    expect(matchPayload(buf, 2, 2 + msg.length - 1, UDP, 50000, 3478)).toBe(0);
+    expect(matchPayload(buf, 2, 2 + msg.length + 1, UDP, 50000, 3478)).toBe(0);
+  });
+
+  it('nothing for other transports', () => {
+    expect(match(stun(), 1, 0, 0)).toBeNull();
+    expect(match(clientHello(), 132, 0, 0)).toBeNull();
+  });
+});
+
+describe('RTP: two packets in a row of one direction (RFC 3550 A.1)', () => {
+  const flows = (): PayloadProtocols => {
+    const p = new PayloadProtocols(4);
+    p.reset(1);
+    return p;
+  };
+  const look = (p: PayloadProtocols, bytes: number[], fromA = true): boolean => p.look(1, fromA, Uint8Array.from(bytes), 0, bytes.length, UDP, 40000, 40002);
+
+  it('same SSRC and payload type, sequence + 1 (also across the 16-bit wrap): RTP', () => {
+    for (const seq of [7, 0xffff]) {
+      const p = flows();
+      expect(look(p, rtp(seq))).toBe(false);
+      expect(p.ids[1]).toBe(0);
+      expect(look(p, rtp((seq + 1) & 0xffff))).toBe(true);
+      expect(payloadProtocolName(p.ids[1]!)).toBe('RTP');
+    }
+  });
+
+  it('a header extension and CSRCs are read (RFC 3550 §5.3.1; RFC 8285 one-byte extensions)', () => {
+    const ext = (seq: number): number[] => [0x91, 96, ...u16(seq), ...u32(0), ...u32(5), ...u32(6), 0xbe, 0xde, ...u16(1), 0x10, 0xff, 0, 0, ...fill(30)];
+    const p = flows();
+    look(p, ext(1));
+    expect(look(p, ext(2))).toBe(true);
+  });
+
+  it('not RTP: a gap, another SSRC, another payload type, the other direction, RTCP-reserved types, version 1', () => {
+    const cases: [number[], number[], boolean][] = [
+      [rtp(7), rtp(9), true],
+      [rtp(7), rtp(8, 0x11223345), true],
+      [rtp(7, 0x11223344, 0), rtp(8, 0x11223344, 8), true],
+      [rtp(7, 0x11223344, 72), rtp(8, 0x11223344, 72), true],
+      [rtp(7, 1, 0, 0x40), rtp(8, 1, 0, 0x40), true],
+      [rtp(7), rtp(8), false],
+    ];
+    for (const [a, b, sameWay] of cases) {
+      const p = flows();
+      look(p, a, true);
+      expect(look(p, b, sameWay)).toBe(false);
+      expect(p.ids[1]).toBe(0);
+    }
+  });
+
+  it('a packet that is no RTP header between two that are breaks the pair', () => {
+    const p = flows();
+    look(p, rtp(7));
+    look(p, [1, 2, 3]);
+    expect(look(p, rtp(8))).toBe(false);
+    expect(look(p, rtp(9))).toBe(true);
+  });
+
+  it('rtpHeader: padding and the CSRC list must fit', () => {
+    const padded = [0xa0, 0, ...u16(1), ...u32(0), ...u32(1), ...fill(7, 0), 8];
+    expect(rtpHeader(Uint8Array.from(padded), 0, padded.length)).toBe(true);
+    padded[padded.length - 1] = 9;
+    expect(rtpHeader(Uint8Array.from(padded), 0, padded.length)).toBe(false);
+    const csrcs = [0x8f, 0, ...u16(1), ...u32(0), ...u32(1), ...fill(56, 0)];
+    expect(rtpHeader(Uint8Array.from(csrcs), 0, csrcs.length)).toBe(false);
+  });
+
+  it(`looks at most ${PAYLOAD_LOOK_PACKETS} payload packets each way, and a decided flow keeps its protocol`, () => {
+    const p = flows();
+    for (let k = 0; k < PAYLOAD_LOOK_PACKETS; k++) look(p, [1, 2, 3]);
+    expect(look(p, stun())).toBe(false);
+    expect(look(p, stun(), false)).toBe(true);
+    expect(payloadProtocolName(p.ids[1]!)).toBe('STUN');
+    expect(look(p, clientHello(), false)).toBe(false);
+    expect(payloadProtocolName(p.ids[1]!)).toBe('STUN');
+  });
+});
+
+describe('robustness', () => {
+  it('random bytes, ports and lengths never throw and give a known id', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }), fc.boolean(), (bytes, sp, dp, tcp) => {
+        const id = matchPayload(bytes, 0, bytes.length, tcp ? TCP : UDP, sp, dp);
+        expect(id >= 0 && id <= PAYLOAD_PROTOCOLS.length).toBe(true);
+        // Out-of-range windows are tolerated, not read past.
+        expect(matchPayload(bytes, 0, bytes.length + 40, tcp ? TCP : UDP, sp, dp) >= 0).toBe(true);
+        expect(matchPayload(bytes, -3, 2, tcp ? TCP : UDP, sp, dp)).toBe(0);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('every truncation and one-byte mutation of every message never throws', () => {
+    for (const c of CASES) {
+      const [sp, dp] = c.ports ?? [50000, 40000];
+      const buf = Uint8Array.from(c.bytes);
+      for (let n = 0; n <= buf.length; n++) matchPayload(buf, 0, n, c.proto, sp, dp);
+      for (let i = 0; i < buf.length; i += Math.max(1, buf.length >> 5)) {
+        const m = buf.slice();
+        m[i] ^= 0xff;
+        matchPayload(m, 0, m.length, c.proto, sp, dp);
+      }
+    }
+  });
+
+  it('allocates nothing once warm: no garbage collection over a million calls', async () => {
+    const payloads = CASES.map((c) => ({ proto: c.proto, sp: c.ports?.[0] ?? 50000, dp: c.ports?.[1] ?? 40000, buf: Uint8Array.from(c.bytes) }));
+    const rnd = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 200 }), 64);
+    const run = (rounds: number): number => {
+      let sum = 0;
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < payloads.length; i++) {
+          const c = payloads[i]!;
+          sum += matchPayload(c.buf, 0, c.buf.length, c.proto, c.sp, c.dp);
+        }
+        for (let i = 0; i < rnd.length; i++) sum += matchPayload(rnd[i]!, 0, rnd[i]!.length, r & 1 ? TCP : UDP, 50000, (r & 7) === 0 ? 53 : 40000);
+      }
+      return sum;
+    };
+    run(5000); // warm: the JIT's first tiers box numbers
+    const starts: number[] = [];
+    const obs = new PerformanceObserver((list) => starts.push(...list.getEntries().map((e) => e.startTime)));
+    obs.observe({ entryTypes: ['gc'] });
+    const rounds = Math.ceil(1e6 / (payloads.length + rnd.length));
+    const t0 = performance.now();
+    run(rounds);
+    const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
+    obs.disconnect();
+    // Only collections during the calls count (the test runner's own messages may allocate while we wait).
+    expect(starts.filter((t) => t >= t0 && t <= t1)).toEqual([]);
+  });
+});
