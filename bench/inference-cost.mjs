@@ -8,7 +8,7 @@
 // 1. Runs the engine over the capture in this process (as the CLI's replay does, 1,024 flows a batch) and builds
 //    the model's float32 input rows with the inference thread's InputBuilder.
 // 2. Counts distinct input rows (exact bytes) and the rows a per-batch or a whole-run cache would not run, and
-//    times DistinctRows.reduce (the inference thread's per-batch search for them).
+//    times DistinctRows.reduce (finding them in rows already built).
 // 3. For each option set and batch size: session.run over every row, --repeat times; prints µs/row (median,
 //    min–max) of wall and of this thread's CPU time, and checks the probabilities are bit-identical to the first
 //    option set's. --ort DIR: the onnxruntime-node installed under DIR/node_modules instead of this checkout's
@@ -84,7 +84,8 @@ console.log(`${model.id}: ${flows} rows × ${W} inputs`);
     perBatch += inBatch.size;
   }
   for (let i = 0; i < flows; i++) seen.add(key(i));
-  // What finding them costs (the inference thread's DistinctRows, per 1,024-row batch, as it runs).
+  // What finding them costs in rows already built (DistinctRows.reduce, per 1,024-row batch; the inference thread
+  // finds them before building, InputBuilder.distinct: bench/verdict-profile.mjs times that).
   const d = new DistinctRows();
   const times = [];
   let kept = 0;

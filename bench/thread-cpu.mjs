@@ -4,7 +4,8 @@
 //   node bench/thread-cpu.mjs [--runs N] -- ARGS...
 //
 // runs `node --import bench/thread-cpu.mjs bin/sensor.js ARGS` N times (default 3). As a preload, this file reads
-// /proc/self/task/*/stat every 20 ms and at exit, keeps each thread's last reading and prints to stderr
+// /proc/self/task/*/schedstat (ns; stat's 10 ms ticks where there is none) every 20 ms and at exit, keeps each
+// thread's last reading (so a thread that ends before the process loses up to 20 ms) and prints to stderr
 // `THREAD-CPU {"main": ms, "t1": ms, ..., "total": ms}`: the other threads in the order they appeared. Node 20 names
 // every thread "node", so they are told apart by that order: in a replay, t1-t4 are V8's platform threads (garbage
 // collection, compilation), then the threads the run starts (with both models: the inference thread, the libpcap
@@ -19,6 +20,19 @@ import { isMainThread } from 'node:worker_threads';
 const self = fileURLToPath(import.meta.url);
 const asPreload = process.argv[1] !== self;
 
+/**
+ * A thread's CPU time in ms: schedstat's run time (ns; 0.1 ms kept), else stat's utime + stime (10 ms ticks).
+ */
+function threadMs(tid) {
+  try {
+    return Math.round(Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ')[0]) / 1e5) / 10;
+  } catch {
+    const s = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  }
+}
+
 if (asPreload && isMainThread) {
   const mainTid = String(process.pid);
   const seen = new Map(); // tid -> { ms, order }
@@ -32,9 +46,7 @@ if (asPreload && isMainThread) {
     }
     for (const tid of tids) {
       try {
-        const s = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-        const ms = (Number(f[11]) + Number(f[12])) * 10;
+        const ms = threadMs(tid);
         const e = seen.get(tid) ?? { ms: 0, order: order++ };
         e.ms = ms;
         seen.set(tid, e);

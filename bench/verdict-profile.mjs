@@ -9,8 +9,9 @@
 //    session creation.
 // 3. Classifies every batch here, one stage at a time, timing each stage with performance.now():
 //      identity   the identity matrix (ports, protocol) the main thread sends with the features
-//      build      every model's input (InputBuilder: columns picked, NaN/±Infinity replaced, float32)
-//      distinct   each model's distinct rows (DistinctRows.reduce) and their probabilities back to every row (expand)
+//      build      every model's input, its distinct rows only (InputBuilder.distinct: repeats found on the batch's
+//                 values, each distinct row's columns picked, NaN/±Infinity replaced, float32)
+//      distinct   the distinct rows' probabilities back to every row (DistinctRows.expand)
 //      attack     the attack model's session.run
 //      app        the application model's session.run
 //      verdicts   batchVerdicts / groupVerdicts (class indices and scores from the probabilities)
@@ -44,7 +45,7 @@ console.log(`load average at start: ${load()}; capture ${file}`);
 const { getProfile } = await dist('features/profiles.js');
 const { checkModel } = await dist('classify/model.js');
 const { inputSpecs, identityMatrix } = await dist('classify/classifier.js');
-const { DistinctRows, InputBuilder } = await dist('classify/input.js');
+const { InputBuilder } = await dist('classify/input.js');
 const { batchVerdicts } = await dist('classify/verdict.js');
 const { groupVerdicts } = await dist('classify/group-verdict.js');
 const { VerdictTally } = await dist('classify/tally.js');
@@ -81,7 +82,6 @@ for (const m of models) {
 }
 const { specs, identityFields } = inputSpecs(models);
 const builder = new InputBuilder(specs);
-const distinct = models.map(() => new DistinctRows());
 
 // ---- 3. the stages
 const STAGES = ['identity', 'build', 'distinct', 'attack', 'app', 'verdicts', 'label'];
@@ -97,17 +97,16 @@ for (const pass of ['cold', 'warm']) {
     };
     const identity = identityMatrix(rows, identityFields);
     lap('identity');
-    const x = builder.build(rows.features, profile.columns.featureNames.length, rows.count, identity);
+    const distinct = builder.distinct(rows.features, profile.columns.featureNames.length, rows.count, identity);
     lap('build');
     const probs = [];
     for (let k = 0; k < models.length; k++) {
       const m = models[k];
-      const d = distinct[k].reduce(x[k], rows.count, m.width);
-      lap('distinct');
-      const out = await sessions[k].run({ [m.card.onnx.input]: new ort.Tensor('float32', d.rows, [d.count, m.width]) }, [m.card.onnx.probabilities]);
+      const d = distinct[k];
+      const out = await sessions[k].run({ [m.card.onnx.input]: new ort.Tensor('float32', d.rows, [d.kept, m.width]) }, [m.card.onnx.probabilities]);
       const p = out[m.card.onnx.probabilities].data;
       lap(k === 0 ? 'attack' : 'app');
-      probs.push(distinct[k].expand(p, m.classes.length));
+      probs.push(d.expand(p, m.classes.length));
       lap('distinct');
     }
     const v = models.map((m, k) => (m.task === 'attack' ? batchVerdicts(probs[k], rows.count, m.classes.length, m.verdictRule()) : groupVerdicts(probs[k], rows.count, m.classes.length)));

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
-import { DistinctRows } from '../src/classify/input.js';
+import { buildModelInput, DistinctRows, InputBuilder, PAYLOAD_PROTOCOL_INPUT, SERVER_NAME_INPUT, type InputSpec } from '../src/classify/input.js';
 import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows, type FlowRows } from '../src/sinks/flow-rows.js';
@@ -36,23 +36,94 @@ describe('DistinctRows', () => {
     expect(Array.from(d.expand(perDistinct, 2))).toEqual([0, 0, 1, 10, 0, 0, 2, 20, 3, 30, 1, 10, 4, 40, 0, 0]);
   });
 
-  it('returns the batch itself when no row repeats, and reuses its arrays from batch to batch', () => {
+  it('keeps every row when none repeats, and reuses its arrays from batch to batch', () => {
     const d = new DistinctRows();
-    const all = rows([
-      [1, 1, 1],
-      [2, 2, 2],
-    ]);
-    const r = d.reduce(all, 2, W);
-    expect(r.rows).toBe(all);
-    expect(r.count).toBe(2);
-    const probs = Float32Array.from([0.25, 0.75, 0.5, 0.5]);
-    expect(d.expand(probs, 2)).toBe(probs);
-    // The next batch: the first row repeats 1,000 times after a distinct one; the table from before is cleared.
+    // A first batch: the first row, then another repeated 1,000 times.
     const many = new Float32Array(1001 * W).fill(7);
     many.set([1, 1, 1], 0);
     const s = d.reduce(many, 1001, W);
     expect(s.count).toBe(2);
     expect(Array.from(d.expand(Float32Array.from([1, 2]), 1).slice(0, 3))).toEqual([1, 2, 2]);
+    // The next batch: no row repeats; the table from before is cleared, the arrays are the same.
+    const all = rows([
+      [7, 7, 7],
+      [2, 2, 2],
+    ]);
+    const r = d.reduce(all, 2, W);
+    expect(r.count).toBe(2);
+    expect(Array.from(r.rows)).toEqual([7, 7, 7, 2, 2, 2]);
+    expect(r.rows.buffer).toBe(s.rows.buffer);
+    const probs = Float32Array.from([0.25, 0.75, 0.5, 0.5]);
+    expect(Array.from(d.expand(probs, 2))).toEqual([0.25, 0.75, 0.5, 0.5]);
+  });
+});
+
+describe('InputBuilder.distinct (the inference thread: each distinct row built once)', () => {
+  // Three inputs: feature column 2, feature column 0, and the identity matrix's column 0 (a port); NaN and
+  // ±Infinity replaced by -1, as the default models' cards say.
+  const spec: InputSpec = { featureIndex: [2, 0, -1], identityIndex: [-1, -1, 0], preprocessing: { nan: -1, posinf: -1, neginf: -1, clip: null, scale: null }, serverNames: null };
+  const F = 4;
+  /** Every row's input from the distinct rows (each row's own input back), as 32-bit words. */
+  const perRow = (d: DistinctRows): number[] => Array.from(new Uint32Array(d.expand(d.rows, 3).buffer));
+  const built = (features: Float64Array, count: number, identity: Float64Array): number[] => Array.from(new Uint32Array(Float32Array.from(buildModelInput(features, F, count, identity, spec)).buffer));
+
+  it('gives every row exactly the input it is built alone, and runs each distinct input once', () => {
+    const features = Float64Array.from(
+      [
+        [5, 0, 1, 0], // row 0
+        [5, 9, 1, 0], // column 1 is not an input: same input as row 0
+        [6, 0, 1, 0],
+        [5, 0, 1, 0], // row 0 again
+        [-0, 0, 1, 0], // -0 and 0 differ in their bits: run apart
+        [5, 0, NaN, 0],
+        [5, 0, NaN, 0], // another NaN (its payload set below): both become -1, but their sources differ, so they run apart
+        [5, 0, Infinity, 0],
+        [5, 0, 1, 0], // row 0 with another port (below): run apart
+        [5, 0, NaN, 0], // row 5 again
+      ].flat(),
+    );
+    const count = features.length / F;
+    new Uint32Array(features.buffer)[2 * (6 * F + 2)] = 1; // row 6's NaN: another payload (a JS NaN value may be canonicalised)
+    const identity = Float64Array.from([80, 80, 80, 80, 80, 80, 80, 80, 443, 80].flatMap((port) => [port, 0]));
+    const d = new InputBuilder([spec]).distinct(features, F, count, identity)[0]!;
+    expect(d.kept).toBe(7);
+    expect(Array.from(d.of.subarray(0, count))).toEqual([0, 0, 1, 0, 2, 3, 4, 5, 6, 3]);
+    expect(perRow(d)).toEqual(built(features, count, identity));
+  });
+
+  it('matches the rows built one by one on a batch of many repeats, with a server name input, batch after batch', () => {
+    // Also a Payload Protocol Class input: the engine's protocol id in identity column 1, looked up in the card's list.
+    const names: InputSpec = {
+      ...spec,
+      featureIndex: [1, SERVER_NAME_INPUT, 3, -1, PAYLOAD_PROTOCOL_INPUT],
+      identityIndex: [-1, -1, -1, 0, 1],
+      serverNames: { suffixes: [['example.com', 0], ['video.net', 1]], classes: 2 },
+      payloadProtocols: [0, 3, 1, 2],
+    };
+    const builder = new InputBuilder([spec, names]);
+    const specials = [NaN, Infinity, -Infinity, -0, 0, 1e300, 3.0000001, 3];
+    let seed = 7;
+    const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    for (const count of [1024, 333, 1024]) {
+      const features = new Float64Array(count * F);
+      const identity = new Float64Array(count * 2);
+      const lengths = new Uint8Array(count);
+      const text: string[] = [];
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < F; j++) features[i * F + j] = specials[random(specials.length)]! * (random(3) === 0 ? 1 : 0.5);
+        identity[2 * i] = [53, 80, 443][random(3)]!;
+        identity[2 * i + 1] = random(4);
+        const name = ['', 'a.example.com', 'video.net', 'other.org'][random(4)]!;
+        lengths[i] = name.length;
+        text.push(name);
+      }
+      const bytes = Uint8Array.from(text.join(''), (c) => c.charCodeAt(0));
+      const [a, b] = builder.distinct(features, F, count, identity, { lengths, bytes });
+      expect(a!.kept).toBeLessThan(count / 2);
+      expect(perRow(a!)).toEqual(built(features, count, identity));
+      const alone = buildModelInput(features, F, count, identity, names, { lengths, bytes });
+      expect(Array.from(new Uint32Array(b!.expand(b!.rows, 5).buffer))).toEqual(Array.from(new Uint32Array(Float32Array.from(alone).buffer)));
+    }
   });
 });
 

@@ -10,10 +10,13 @@ export interface GroupVerdicts {
   score: Float64Array;
 }
 
-/** `probs` is row-major [count × classes]; ties go to the first group in the card's order. */
-export function groupVerdicts(probs: Float32Array, count: number, classes: number): GroupVerdicts {
-  const label = new Int32Array(count);
-  const score = new Float64Array(count);
+/**
+ * `probs` is row-major [count × classes]; ties go to the first group in the card's order. The verdicts go into `out`
+ * (arrays of at least `count`) when given.
+ */
+export function groupVerdicts(probs: Float32Array, count: number, classes: number, out?: GroupVerdicts): GroupVerdicts {
+  const v = out ?? { label: new Int32Array(count), score: new Float64Array(count) };
+  const { label, score } = v;
   for (let i = 0; i < count; i++) {
     const o = i * classes;
     let best = 0;
@@ -28,5 +31,5 @@ export function groupVerdicts(probs: Float32Array, count: number, classes: numbe
     label[i] = best;
     score[i] = bestP;
   }
-  return { label, score };
+  return v;
 }

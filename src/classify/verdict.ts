@@ -25,12 +25,10 @@ export interface BatchVerdicts {
   attackScore: Float64Array;
 }
 
-/** `probs` is row-major [count × classes]. */
-export function batchVerdicts(probs: Float32Array, count: number, classes: number, rule: VerdictRule): BatchVerdicts {
-  const label = new Int32Array(count);
-  const score = new Float64Array(count);
-  const attack = new Int32Array(count);
-  const attackScore = new Float64Array(count);
+/** `probs` is row-major [count × classes]; the verdicts go into `out` (arrays of at least `count`) when given. */
+export function batchVerdicts(probs: Float32Array, count: number, classes: number, rule: VerdictRule, out?: BatchVerdicts): BatchVerdicts {
+  const v = out ?? { label: new Int32Array(count), score: new Float64Array(count), attack: new Int32Array(count), attackScore: new Float64Array(count) };
+  const { label, score, attack, attackScore } = v;
   const B = rule.benign;
   const T = rule.threshold;
   for (let i = 0; i < count; i++) {
@@ -63,5 +61,5 @@ export function batchVerdicts(probs: Float32Array, count: number, classes: numbe
       score[i] = probs[o + B]!;
     }
   }
-  return { label, score, attack, attackScore };
+  return v;
 }

@@ -10,7 +10,8 @@
  *   → {t:'context', from, columns, classes, benign, thresholds}: the context stage on, from batch `from` on
  *     (context-thread.ts); each run then carries `context`, the columns it reads besides the features (transferred)
  *   ← {t:'done', seq, results: [{probs, verdicts, context?}], features} or {t:'failed', seq, message, features}
- *     (`context`: on the attack model's result, what the context stage decided for the batch)
+ *     (every model's probs and verdicts are views of one buffer, transferred; `context`: on the attack model's
+ *     result, what the context stage decided for the batch)
  * The batch's features come here by transfer (no copy) and go back the same way with the reply: picking each
  * model's columns and preprocessing them (into arrays reused from batch to batch, input.ts), and the verdicts
  * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
@@ -19,7 +20,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { lowerThisThread } from '../pipeline/thread-priority.js';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
-import { DistinctRows, InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
+import { InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
 import { batchVerdicts, type BatchVerdicts, type VerdictRule } from './verdict.js';
 import { groupVerdicts, type GroupVerdicts } from './group-verdict.js';
 import { ContextStep, type ContextStart, type ThreadContextDecisions } from './context-thread.js';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   }
   port.postMessage({ t: 'ready', graphs: sessions.map((s) => ({ inputs: metadata(s.inputMetadata), outputs: metadata(s.outputMetadata) })) } satisfies FromWorker);
   const inputs = new InputBuilder(init.models.map((m) => m.spec));
-  const distinct = init.models.map(() => new DistinctRows());
+  inputs.warmUp();
   // One batch at a time, in arrival order: the input arrays are reused from batch to batch, and a batch's
   // sessions must be done with them before the next batch is built.
   const queue: RunRequest[] = [];
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const runQueued = async (): Promise<void> => {
     running = true;
-    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, distinct, m);
+    for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) await classify(sessions, inputs, m);
     running = false;
     if (stopping) process.exit(0);
   };
@@ -134,33 +135,45 @@ async function main(): Promise<void> {
 
 /**
  * Every model's verdicts of one batch, posted back with the batch's features. Each model runs on the batch's
- * distinct input rows only (DistinctRows); a repeated row gets its first occurrence's probabilities.
+ * distinct input rows only (InputBuilder.distinct); a repeated row gets its first occurrence's probabilities. Every
+ * model's probabilities and verdicts are views of one new buffer (ResultsBuffer), so the reply moves one buffer
+ * besides the features.
  */
-async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, distinct: readonly DistinctRows[], m: RunRequest): Promise<void> {
+async function classify(sessions: readonly OrtTypes.InferenceSession[], inputs: InputBuilder, m: RunRequest): Promise<void> {
   const back = [m.features.buffer as ArrayBuffer];
   try {
-    const x = inputs.build(m.features, m.stride, m.count, m.identity, m.names);
-    const results: ModelResult[] = [];
-    const transfer: ArrayBuffer[] = [];
+    const distinct = inputs.distinct(m.features, m.stride, m.count, m.identity, m.names);
+    const perDistinct: Float32Array[] = [];
     for (let k = 0; k < sessions.length; k++) {
       const io = m.models[k]!;
-      const width = init.models[k]!.spec.featureIndex.length;
-      const rows = distinct[k]!.reduce(x[k]!, m.count, width);
-      const tensor = new ort.Tensor('float32', rows.rows, [rows.count, width]);
+      const d = distinct[k]!;
+      const tensor = new ort.Tensor('float32', d.rows, [d.kept, init.models[k]!.spec.featureIndex.length]);
       const out = await sessions[k]!.run({ [io.input]: tensor }, [io.output]);
-      const perDistinct = out[io.output]!.data as Float32Array;
-      // A graph whose output width is not the card's is reported by the main side; no verdicts from it.
-      const classes = rows.count > 0 ? perDistinct.length / rows.count : 0;
-      if (!Number.isInteger(classes)) throw new Error(`output "${io.output}" has ${perDistinct.length} values for ${rows.count} rows`);
-      const probs = distinct[k]!.expand(perDistinct, classes);
-      // Own the buffer before transferring it (the tensor may view a larger one).
-      const copy = probs.byteOffset === 0 && probs.byteLength === probs.buffer.byteLength ? probs : probs.slice();
-      const rule = init.models[k]!.verdict;
-      const v = classes !== io.classes ? null : rule !== null ? batchVerdicts(copy, m.count, classes, rule) : groupVerdicts(copy, m.count, classes);
-      results.push({ probs: copy, verdicts: v });
-      transfer.push(copy.buffer as ArrayBuffer);
-      if (v !== null) for (const a of Object.values(v) as (Int32Array | Float64Array)[]) transfer.push(a.buffer as ArrayBuffer);
+      perDistinct.push(out[io.output]!.data as Float32Array);
     }
+    // Output widths: a graph whose width is not the card's is reported by the main side; no verdicts from it.
+    const widths = perDistinct.map((p, k) => {
+      const rows = distinct[k]!.kept;
+      const classes = rows > 0 ? p.length / rows : 0;
+      if (!Number.isInteger(classes)) throw new Error(`output "${m.models[k]!.output}" has ${p.length} values for ${rows} rows`);
+      return classes;
+    });
+    const n = m.count;
+    const buffer = new ResultsBuffer(widths.reduce((bytes, classes, k) => bytes + ResultsBuffer.bytes(n, classes, init.models[k]!.verdict !== null), 0));
+    const results: ModelResult[] = [];
+    for (let k = 0; k < sessions.length; k++) {
+      const classes = widths[k]!;
+      const probs = distinct[k]!.expand(perDistinct[k]!, classes, buffer.f32(n * classes));
+      const rule = init.models[k]!.verdict;
+      const v =
+        classes !== m.models[k]!.classes
+          ? null
+          : rule !== null
+            ? batchVerdicts(probs, n, classes, rule, { label: buffer.i32(n), score: buffer.f64(n), attack: buffer.i32(n), attackScore: buffer.f64(n) })
+            : groupVerdicts(probs, n, classes, { label: buffer.i32(n), score: buffer.f64(n) });
+      results.push({ probs, verdicts: v });
+    }
+    const transfer = [buffer.buffer];
     decideContext(m, results, transfer);
     port.postMessage({ t: 'done', seq: m.seq, results, features: m.features } satisfies FromWorker, [...transfer, ...back]);
   } catch (e) {
@@ -180,6 +193,38 @@ function decideContext(m: RunRequest, results: ModelResult[], transfer: ArrayBuf
   if (d === null) return;
   results[k]!.context = d;
   transfer.push(d.rows.buffer as ArrayBuffer, d.labels.buffer as ArrayBuffer, d.counts.buffer as ArrayBuffer);
+}
+
+/** Typed arrays carved one after the other out of one new buffer, each at a multiple of 8 bytes. */
+class ResultsBuffer {
+  readonly buffer: ArrayBuffer;
+  private at = 0;
+
+  constructor(bytes: number) {
+    this.buffer = new ArrayBuffer(bytes);
+  }
+
+  /** The bytes of one model's results for `n` rows: probabilities, and label + score (+ attack + attackScore). */
+  static bytes(n: number, classes: number, attack: boolean): number {
+    const pad = (b: number): number => Math.ceil(b / 8) * 8;
+    return pad(4 * n * classes) + (pad(4 * n) + 8 * n) * (attack ? 2 : 1);
+  }
+
+  f32(length: number): Float32Array {
+    return new Float32Array(this.buffer, this.take(4 * length), length);
+  }
+  i32(length: number): Int32Array {
+    return new Int32Array(this.buffer, this.take(4 * length), length);
+  }
+  f64(length: number): Float64Array {
+    return new Float64Array(this.buffer, this.take(8 * length), length);
+  }
+
+  private take(bytes: number): number {
+    const at = this.at;
+    this.at += Math.ceil(bytes / 8) * 8;
+    return at;
+  }
 }
 
 function firstLine(e: unknown): string {
