@@ -73,6 +73,8 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'BITCOIN',
   'MGCP',
   'TeamSpeak',
+  'RSH',
+  'TINC',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -132,6 +134,8 @@ const TELNET = P['Telnet']!;
 const BITCOIN = P['BITCOIN']!;
 const MGCP = P['MGCP']!;
 const TEAMSPEAK = P['TeamSpeak']!;
+const RSH = P['RSH']!;
+const TINC = P['TINC']!;
 
 /** RTP's id: decided across two packets by flows/payload-protocols.ts with `rtpHeader`. */
 export const RTP_ID = P['RTP']!;
@@ -219,6 +223,8 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0 && end - p >= 4 && (b[p]! & 0x80) !== 0 && (i32(b, p) & 0x7fffffff) === end - p - 4) r = oncRpcCall(b, p + 4, end);
   if (r === 0 && port(sp, dp, 427)) r = slpMessage(b, p, end);
   if (r === 0 && port(sp, dp, 1433)) r = tdsPacket(b, p, end);
+  if (r === 0 && dp === 514) r = rshRequest(b, p, end);
+  if (r === 0 && b0 === 0x30) r = tincId(b, p, end);
   return r;
 }
 
@@ -614,6 +620,49 @@ function tdsHeader(b: Uint8Array, q: number, end: number): boolean {
   const len = u16(b, q + 2);
   const typed = (t >= 1 && t <= 4) || (t >= 6 && t <= 8) || t === 14 || t === 16 || t === 17 || t === 18;
   return typed && (b[q + 1]! & 0xe4) === 0 && len > 8 && len <= 32768 && b[q + 7] === 0;
+}
+
+/**
+ * rsh (rshd(8), the BSD remote shell; port 514): the client's first bytes are the port for standard error in ASCII
+ * decimal (up to 5 digits) and a zero byte, then optionally the client user, server user and command, each printable
+ * and ending in a zero byte, filling the segment.
+ */
+function rshRequest(b: Uint8Array, p: number, end: number): number {
+  let q = p;
+  while (q < end && q < p + 5 && isDigit(b[q]!)) q++;
+  if (q === p || b[q] !== 0) return 0;
+  q++;
+  if (q === end) return RSH;
+  for (let k = 0; k < 3; k++) {
+    const s = q;
+    while (q < end && b[q] !== 0) {
+      if (b[q]! < 0x20 || b[q]! > 0x7e) return 0;
+      q++;
+    }
+    if (q >= end || (q === s && k < 2)) return 0;
+    q++;
+  }
+  return q === end ? RSH : 0;
+}
+
+/**
+ * tinc's meta protocol (tinc manual, "The meta-protocol"): the first line is an ID request, `0 name version`, the
+ * name of letters, digits and underscores, the protocol version a number with an optional `.minor`, ending in LF.
+ */
+function tincId(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 6 || b[p + 1] !== 0x20 || b[end - 1] !== 0x0a) return 0;
+  let q = p + 2;
+  while (q < end && (isDigit(b[q]!) || (b[q]! | 0x20) >= 0x61 && (b[q]! | 0x20) <= 0x7a || b[q] === 0x5f)) q++;
+  if (q === p + 2 || b[q] !== 0x20) return 0;
+  const v = ++q;
+  while (q < end && isDigit(b[q]!)) q++;
+  if (q === v) return 0;
+  if (b[q] === 0x2e) {
+    const m = ++q;
+    while (q < end && isDigit(b[q]!)) q++;
+    if (q === m) return 0;
+  }
+  return q === end - 1 ? TINC : 0;
 }
 
 /**
