@@ -279,11 +279,11 @@ describe('a database of an older schema (version 1)', () => {
 
     // A version this program does not know is still refused, untouched.
     const f = new Database(db);
-    f.exec(`UPDATE meta SET value = '7' WHERE key = 'schema_version'`);
+    f.exec(`UPDATE meta SET value = '8' WHERE key = 'schema_version'`);
     f.close();
     const r3 = await sensor(['--replay', CAPTURES[0]!, '--db', db, '-q']);
     expect(r3.status).toBe(4);
-    expect(r3.stderr).toBe(`sensor: database ${db} has schema version 7, this program writes 6\n`);
+    expect(r3.stderr).toBe(`sensor: database ${db} has schema version 8, this program writes 7\n`);
   });
 });
 
