@@ -8,7 +8,7 @@
 // protocol and endpoint pair (../shared/data/ndpi/result/<capture>.out; ndpiResultFlows of
 // scripts/server-name-agreement.mjs). nDPI names a flow `MASTER` or `MASTER.APP` ("STUN.WhatsAppCall", "TLS.Google");
 // ours agrees when it is either part, or a protocol nDPI names otherwise (ALIASES: IMAPS is TLS on 993 to nDPI,
-// and also IMAP upgraded by STARTTLS, whose first packets are IMAP's). nDPI's one-way flows (`->`) count too. Printed:
+// and also IMAP upgraded by STARTTLS, whose first packets are IMAP's). nDPI's one-way (`->`) and VLAN-tagged lines count too. Printed:
 // - per payload protocol of ours, over the sensor flows that have it: how many nDPI agrees with (its protocol, or
 //   else its first-packet classification `FPC`, which is what our first-packets rule compares with: a STUN exchange
 //   that turns into DTLS is DTLS to nDPI, STUN by its FPC), how many it gives another protocol (precision is
@@ -179,7 +179,7 @@ async function main() {
     }
     flowsAll += flows.length;
     withProtocol += flows.filter((f) => f.payload_protocol !== null).length;
-    compare(basename(pcap), flows, ndpiResultFlows(out, { oneWay: true }), groups, t, examples);
+    compare(basename(pcap), flows, ndpiResultFlows(out, { every: true }), groups, t, examples);
   }
   const precision = (v) => {
     const a = (v.agree ?? 0) + (v.agreeFirst ?? 0);
