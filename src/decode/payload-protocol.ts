@@ -75,6 +75,8 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'TeamSpeak',
   'RSH',
   'TINC',
+  'RMCP',
+  'NAT-PMP',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -136,6 +138,8 @@ const MGCP = P['MGCP']!;
 const TEAMSPEAK = P['TeamSpeak']!;
 const RSH = P['RSH']!;
 const TINC = P['TINC']!;
+const RMCP = P['RMCP']!;
+const NATPMP = P['NAT-PMP']!;
 
 /** RTP's id: decided across two packets by flows/payload-protocols.ts with `rtpHeader`. */
 export const RTP_ID = P['RTP']!;
@@ -780,7 +784,9 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   else if (port(sp, dp, 88)) r = kerberos(b, p, end, true);
   else if (port(sp, dp, 427)) r = slpMessage(b, p, end);
   else if (port(sp, dp, 1812) || port(sp, dp, 1813) || port(sp, dp, 1645) || port(sp, dp, 1646)) r = radius(b, p, end);
-  else if (port(sp, dp, 2049) || port(sp, dp, 111)) r = oncRpcCall(b, p, end);
+  else if (port(sp, dp, 623)) r = rmcp(b, p, end);
+  else if (port(sp, dp, 5351)) r = natPmp(b, p, end, sp === 5351);
+  if (r === 0 && end - p >= 40 && b[p + 4] === 0 && b[p + 8] === 0) r = oncRpcCall(b, p, end);
   if (r === 0) r = classicStun(b, p, end);
   if (r === 0 && b0 === 0xff) r = sourceEngineQuery(b, p, end);
   if (r === 0) r = raknetOffline(b, p, end);
@@ -1189,14 +1195,42 @@ function radius(b: Uint8Array, p: number, end: number): number {
 }
 
 /**
- * An ONC RPC call (RFC 5531 §9) to NFS (program 100003, versions 2-4, RFC 1813 / 7530): xid, message type CALL (0),
- * RPC version 2, the program, version, procedure, and an AUTH_NONE/AUTH_SYS/RPCSEC_GSS credential flavor.
+ * An ONC RPC call (RFC 5531 §9) to NFS (program 100003, versions 2-4, RFC 1094 / 1813 / 7530) or its MOUNT protocol
+ * (program 100005, versions 1-3, RFC 1094 appendix A, RFC 1813 §5): xid, message type CALL (0), RPC version 2, the
+ * program, version, procedure, and an AUTH_NONE/AUTH_SYS/RPCSEC_GSS credential flavor. Over UDP on any port (MOUNT's
+ * is assigned by the portmapper): 12 fixed bytes are enough.
  */
 function oncRpcCall(b: Uint8Array, p: number, end: number): number {
-  if (end - p < 40 || i32(b, p + 4) !== 0 || i32(b, p + 8) !== 2 || i32(b, p + 12) !== 100003) return 0;
+  if (end - p < 40 || i32(b, p + 4) !== 0 || i32(b, p + 8) !== 2) return 0;
+  const prog = i32(b, p + 12);
   const v = i32(b, p + 16);
   const flavor = i32(b, p + 24);
-  return v >= 2 && v <= 4 && (flavor === 0 || flavor === 1 || flavor === 6) ? NFS : 0;
+  const known = (prog === 100003 && v >= 2 && v <= 4) || (prog === 100005 && v >= 1 && v <= 3);
+  return known && (flavor === 0 || flavor === 1 || flavor === 6) ? NFS : 0;
+}
+
+/**
+ * RMCP (DMTF ASF 2.0, DSP0136 §3.2.2.1; IPMI 2.0 §13.1.3), port 623: version 6, a reserved zero byte, a sequence
+ * number, and the class of message (ASF 6, IPMI 7, OEM 8; bit 7 for an acknowledgement, whose other bits stay 0-8).
+ */
+function rmcp(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 4 || b[p] !== 6 || b[p + 1] !== 0) return 0;
+  const c = b[p + 3]! & 0x9f;
+  return (c & 0x7f) >= 6 && (c & 0x7f) <= 8 && (b[p + 3]! & 0x60) === 0 ? RMCP : 0;
+}
+
+/**
+ * NAT-PMP (RFC 6886 §3.2-3.5), port 5351: version 0; to the gateway an address request (opcode 0, 2 bytes) or a
+ * mapping request (opcode 1 or 2, 12 bytes, reserved zero); from it, the same opcode + 128 with a result code 0-5,
+ * 12 bytes (address) or 16 (mapping).
+ */
+function natPmp(b: Uint8Array, p: number, end: number, fromGateway: boolean): number {
+  const n = end - p;
+  if (b[p] !== 0) return 0;
+  const op = b[p + 1]!;
+  if (!fromGateway) return (op === 0 && n === 2) || ((op === 1 || op === 2) && n === 12 && b[p + 2] === 0 && b[p + 3] === 0) ? NATPMP : 0;
+  const result = n >= 4 ? u16(b, p + 2) : 99;
+  return result <= 5 && ((op === 128 && n === 12) || ((op === 129 || op === 130) && n === 16)) ? NATPMP : 0;
 }
 
 /**
