@@ -9,7 +9,8 @@
  * byte, a free-form header) is left out or tied to the protocol's registered port. A packet that is the start of no
  * message (a later TCP segment, a fragment) is simply not recognised.
  *
- * Pure, never throws, allocates nothing: every read is checked against `[start, end)` (clamped to `buf.length`).
+ * Pure, never throws, allocates nothing (`end` is clamped to `buf.length`; each rule checks the message's length
+ * before it reads its fields, and a typed-array read past the buffer gives undefined, which fails every test).
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
 import { isQuicInitialCandidate } from './quic-initial.js';
@@ -223,7 +224,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = mysqlGreeting(b, p, end);
   if (r === 0) r = gitRequest(b, p, end);
   if (r === 0 && b0 === 0x41) r = amqpHeader(b, p, end);
-  if (r === 0 && port(sp, dp, 88)) r = kerberos(b, p + 4, end, i32(b, p) === end - p - 4);
+  if (r === 0 && port(sp, dp, 88) && end - p >= 12) r = kerberos(b, p + 4, end, i32(b, p) === end - p - 4);
   if (r === 0 && end - p >= 4 && (b[p]! & 0x80) !== 0 && (i32(b, p) & 0x7fffffff) === end - p - 4) r = oncRpcCall(b, p + 4, end);
   if (r === 0 && port(sp, dp, 427)) r = slpMessage(b, p, end);
   if (r === 0 && port(sp, dp, 1433)) r = tdsPacket(b, p, end);
