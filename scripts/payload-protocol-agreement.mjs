@@ -8,7 +8,7 @@
 // protocol and endpoint pair (../shared/data/ndpi/result/<capture>.out; ndpiResultFlows of
 // scripts/server-name-agreement.mjs). nDPI names a flow `MASTER` or `MASTER.APP` ("STUN.WhatsAppCall", "TLS.Google");
 // ours agrees when it is either part, or a protocol nDPI names otherwise (ALIASES: IMAPS is TLS on 993 to nDPI,
-// and also IMAP upgraded by STARTTLS, whose first packets are IMAP's). nDPI's one-way flows (`->`) count too. Printed:
+// and also IMAP upgraded by STARTTLS, whose first packets are IMAP's). nDPI's one-way (`->`) and VLAN-tagged lines count too. Printed:
 // - per payload protocol of ours, over the sensor flows that have it: how many nDPI agrees with (its protocol, or
 //   else its first-packet classification `FPC`, which is what our first-packets rule compares with: a STUN exchange
 //   that turns into DTLS is DTLS to nDPI, STUN by its FPC), how many it gives another protocol (precision is
@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ndpiResultFlows, tupleKey } from './server-name-agreement.mjs';
+import { PAYLOAD_PROTOCOLS } from '../dist/decode/payload-protocol.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const SENSOR = join(ROOT, 'bin', 'sensor.js');
@@ -178,7 +179,7 @@ async function main() {
     }
     flowsAll += flows.length;
     withProtocol += flows.filter((f) => f.payload_protocol !== null).length;
-    compare(basename(pcap), flows, ndpiResultFlows(out, { oneWay: true }), groups, t, examples);
+    compare(basename(pcap), flows, ndpiResultFlows(out, { every: true }), groups, t, examples);
   }
   const precision = (v) => {
     const a = (v.agree ?? 0) + (v.agreeFirst ?? 0);
@@ -199,6 +200,10 @@ async function main() {
     .sort((a, b) => a[0].localeCompare(b[0]));
   table("nDPI's protocol, per nDPI flow: a sensor flow of ours agrees / ours says another / none has one / no sensor flow", ndpiRows.map(([k, v]) => [k, { ...v, coverage: coverage(v) }]), ['covered', 'other', 'none', 'notDpi', 'noFlow', 'coverage']);
   console.log(`  all: covered ${sum(t.byNdpi, 'covered')}, other ${sum(t.byNdpi, 'other')}, none ${sum(t.byNdpi, 'none')}, notDpi ${sum(t.byNdpi, 'notDpi')}, noFlow ${sum(t.byNdpi, 'noFlow')}`);
+  const ruled = Object.fromEntries(Object.entries(t.byNdpi).filter(([k]) => PAYLOAD_PROTOCOLS.includes(k) || k in ALIASES));
+  const c = sum(ruled, 'covered');
+  const all = c + sum(ruled, 'other') + sum(ruled, 'none');
+  console.log(`  nDPI protocols this build has a rule for, classified by nDPI's DPI: covered ${c} of ${all} (${((100 * c) / all).toFixed(1)} %)`);
   table('Per application group (nDPI category), sensor flows matched to nDPI: without a server name, and of those with a payload protocol (agreeing with nDPI)', Object.entries(t.groups).sort(), ['flows', 'unnamed', 'unnamedWithProtocol', 'unnamedAgreeing'].map((c) => c));
   console.log('\nDisagreements by kind:');
   for (const [k, v] of Object.entries(t.confusions).sort((a, b) => b[1].n - a[1].n)) console.log(`  ${v.n}  ${k}`);

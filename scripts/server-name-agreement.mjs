@@ -261,17 +261,17 @@ export function ndpiFlows(outFile) {
  * Every TCP/UDP flow line of an nDPI result file: its 5-tuple key, nDPI protocol, `Hostname/SNI` lower-cased
  * (undefined when the line has none), first-packet classification (`APP by HOW`, or null), category (`cat`) and
  * how nDPI decided (`confidence`: `DPI`, `Match by port`...).
- * nDPI writes a flow it saw one way only with `->`: those lines are read with `oneWay` (the name checks leave them
- * out, as they always have).
+ * With `every`, also the lines the name checks have always left out: flows nDPI saw one way only (`->`) and flows
+ * whose line gives their VLAN tag before the protocol (`[VLAN: 100][proto: ...]`).
  */
-export function ndpiResultFlows(outFile, { oneWay = false } = {}) {
+export function ndpiResultFlows(outFile, { every = false } = {}) {
   const res = [];
   const ep = (s) => {
     const i = s.lastIndexOf(':');
     return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
   };
   for (const line of readFileSync(outFile, 'utf8').split('\n')) {
-    const m = (oneWay ? /^\s+\d+\s+(TCP|UDP) (\S+) <?-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/ : /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/).exec(line);
+    const m = (every ? /^\s+\d+\s+(TCP|UDP) (\S+) <?-> (\S+) (?:\[VLAN: \d+\])?\[proto: [\d.]+\/([^\]]+)\]/ : /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/).exec(line);
     if (!m) continue;
     const [a, ap] = ep(m[2]);
     const [b, bp] = ep(m[3]);

@@ -194,7 +194,8 @@ describe('a database of schema version 3 (before the application columns)', () =
     const view = d.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
     d.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN app_label; ALTER TABLE flow_rows DROP COLUMN app_score; ALTER TABLE flow_rows DROP COLUMN app_model;
       ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ALTER TABLE flow_rows DROP COLUMN server_name_source;
-      ${view.replace(', r.app_label, r.app_score, r.app_model, r.server_name, r.context, r.server_name_source', '')};
+      ALTER TABLE flow_rows DROP COLUMN payload_protocol;
+      ${view.replace(', r.app_label, r.app_score, r.app_model, r.server_name, r.context, r.server_name_source, r.payload_protocol', '')};
       CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
       UPDATE meta SET value = '3' WHERE key = 'schema_version';`);
     const before = d.prepare('SELECT * FROM flows ORDER BY id').all() as Row[];
@@ -205,9 +206,9 @@ describe('a database of schema version 3 (before the application columns)', () =
     const r = await sensor(['--replay', FIXTURES[1]!, '--db', db, '-q', '--app-model', app]);
     expect(r.status, r.stderr).toBe(0);
     const e = new Database(db, { readonly: true });
-    expect(e.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('6');
+    expect(e.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('7');
     const old = e.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Row[];
-    expect(old.map(({ app_label: _l, app_score: _s, app_model: _m, server_name: _n, context: _c, server_name_source: _o, ...rest }) => rest)).toEqual(before);
+    expect(old.map(({ app_label: _l, app_score: _s, app_model: _m, server_name: _n, context: _c, server_name_source: _o, payload_protocol: _p, ...rest }) => rest)).toEqual(before);
     for (const x of old) expect([x.app_label, x.app_score, x.app_model, x.context]).toEqual([null, null, null, null]);
     const fresh = e.prepare('SELECT app_label, app_model FROM flows WHERE run_id = 2').all() as Row[];
     expect(fresh.length).toBe(old.length);

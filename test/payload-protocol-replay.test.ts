@@ -54,7 +54,7 @@ async function replay(pcaps: string[], tag: string, extra: string[]): Promise<{ 
 describe('payload protocol on nDPI captures, against nDPI', () => {
   it.each(CAPTURES)('%s: every flow nDPI classified by its payload has the protocol nDPI saw; JSON and the counter agree', async (name) => {
     const { flows, info, json } = await replay([join(FIXTURES, name)], name, ['--profile', 'fixed', '--ipv6']);
-    const ndpi = ndpiResultFlows(join(FIXTURES, `${name}.out`), { oneWay: true });
+    const ndpi = ndpiResultFlows(join(FIXTURES, `${name}.out`), { every: true });
     const byKey = new Map(ndpi.map((n) => [n.key, n]));
     let compared = 0;
     for (const f of flows) {

@@ -259,7 +259,7 @@ describe('a database of an older schema (version 1)', () => {
     const d = new Database(db);
     d.exec(`CREATE TABLE flows_t AS SELECT * FROM flows; DROP VIEW flows; DROP TABLE flow_rows; DROP TABLE flow_features;
       DROP TABLE feature_blocks; ALTER TABLE flows_t RENAME TO flows;`);
-    for (const c of ['attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'server_name', 'context', 'server_name_source']) d.exec(`ALTER TABLE flows DROP COLUMN ${c}`);
+    for (const c of ['attack_label', 'attack_score', 'kdd', 'app_label', 'app_score', 'app_model', 'server_name', 'context', 'server_name_source', 'payload_protocol']) d.exec(`ALTER TABLE flows DROP COLUMN ${c}`);
     d.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
     const before = d.prepare('SELECT * FROM flows ORDER BY id').all();
     d.close();
@@ -267,10 +267,10 @@ describe('a database of an older schema (version 1)', () => {
     const r2 = await sensor(['--replay', CAPTURES[0]!, '--db', db, '-q']);
     expect(r2.status, r2.stderr).toBe(0);
     const e = new Database(db, { readonly: true });
-    expect((e.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value).toBe('6');
+    expect((e.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string }).value).toBe('7');
     const old = e.prepare('SELECT * FROM flows WHERE run_id = 1 ORDER BY id').all() as Record<string, unknown>[];
-    expect(old.map(({ attack_label: _a, attack_score: _s, kdd: _k, app_label: _l, app_score: _p, app_model: _m, server_name: _n, context: _c, server_name_source: _o, ...rest }) => rest)).toEqual(before);
-    for (const x of old) expect([x.attack_label, x.attack_score, x.kdd, x.app_label, x.app_score, x.app_model, x.server_name, x.context, x.server_name_source]).toEqual([null, null, null, null, null, null, null, null, null]);
+    expect(old.map(({ attack_label: _a, attack_score: _s, kdd: _k, app_label: _l, app_score: _p, app_model: _m, server_name: _n, context: _c, server_name_source: _o, payload_protocol: _q, ...rest }) => rest)).toEqual(before);
+    for (const x of old) expect([x.attack_label, x.attack_score, x.kdd, x.app_label, x.app_score, x.app_model, x.server_name, x.context, x.server_name_source, x.payload_protocol]).toEqual([null, null, null, null, null, null, null, null, null, null]);
     const fresh = e.prepare('SELECT attack_label FROM flows WHERE run_id = 2').all() as { attack_label: string | null }[];
     expect(fresh.length).toBe(old.length);
     for (const x of fresh) expect(x.attack_label).not.toBeNull();
@@ -279,11 +279,11 @@ describe('a database of an older schema (version 1)', () => {
 
     // A version this program does not know is still refused, untouched.
     const f = new Database(db);
-    f.exec(`UPDATE meta SET value = '7' WHERE key = 'schema_version'`);
+    f.exec(`UPDATE meta SET value = '8' WHERE key = 'schema_version'`);
     f.close();
     const r3 = await sensor(['--replay', CAPTURES[0]!, '--db', db, '-q']);
     expect(r3.status).toBe(4);
-    expect(r3.stderr).toBe(`sensor: database ${db} has schema version 7, this program writes 6\n`);
+    expect(r3.stderr).toBe(`sensor: database ${db} has schema version 8, this program writes 7\n`);
   });
 });
 

@@ -9,7 +9,8 @@
  * byte, a free-form header) is left out or tied to the protocol's registered port. A packet that is the start of no
  * message (a later TCP segment, a fragment) is simply not recognised.
  *
- * Pure, never throws, allocates nothing: every read is checked against `[start, end)` (clamped to `buf.length`).
+ * Pure, never throws, allocates nothing (`end` is clamped to `buf.length`; each rule checks the message's length
+ * before it reads its fields, and a typed-array read past the buffer gives undefined, which fails every test).
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
 import { isQuicInitialCandidate } from './quic-initial.js';
@@ -73,6 +74,10 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'BITCOIN',
   'MGCP',
   'TeamSpeak',
+  'RSH',
+  'TINC',
+  'RMCP',
+  'NAT-PMP',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -132,6 +137,10 @@ const TELNET = P['Telnet']!;
 const BITCOIN = P['BITCOIN']!;
 const MGCP = P['MGCP']!;
 const TEAMSPEAK = P['TeamSpeak']!;
+const RSH = P['RSH']!;
+const TINC = P['TINC']!;
+const RMCP = P['RMCP']!;
+const NATPMP = P['NAT-PMP']!;
 
 /** RTP's id: decided across two packets by flows/payload-protocols.ts with `rtpHeader`. */
 export const RTP_ID = P['RTP']!;
@@ -215,10 +224,12 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = mysqlGreeting(b, p, end);
   if (r === 0) r = gitRequest(b, p, end);
   if (r === 0 && b0 === 0x41) r = amqpHeader(b, p, end);
-  if (r === 0 && port(sp, dp, 88)) r = kerberos(b, p + 4, end, i32(b, p) === end - p - 4);
+  if (r === 0 && port(sp, dp, 88) && end - p >= 12) r = kerberos(b, p + 4, end, i32(b, p) === end - p - 4);
   if (r === 0 && end - p >= 4 && (b[p]! & 0x80) !== 0 && (i32(b, p) & 0x7fffffff) === end - p - 4) r = oncRpcCall(b, p + 4, end);
   if (r === 0 && port(sp, dp, 427)) r = slpMessage(b, p, end);
   if (r === 0 && port(sp, dp, 1433)) r = tdsPacket(b, p, end);
+  if (r === 0 && dp === 514) r = rshRequest(b, p, end);
+  if (r === 0 && b0 === 0x30) r = tincId(b, p, end);
   return r;
 }
 
@@ -617,6 +628,49 @@ function tdsHeader(b: Uint8Array, q: number, end: number): boolean {
 }
 
 /**
+ * rsh (rshd(8), the BSD remote shell; port 514): the client's first bytes are the port for standard error in ASCII
+ * decimal (up to 5 digits) and a zero byte, then optionally the client user, server user and command, each printable
+ * and ending in a zero byte, filling the segment.
+ */
+function rshRequest(b: Uint8Array, p: number, end: number): number {
+  let q = p;
+  while (q < end && q < p + 5 && isDigit(b[q]!)) q++;
+  if (q === p || b[q] !== 0) return 0;
+  q++;
+  if (q === end) return RSH;
+  for (let k = 0; k < 3; k++) {
+    const s = q;
+    while (q < end && b[q] !== 0) {
+      if (b[q]! < 0x20 || b[q]! > 0x7e) return 0;
+      q++;
+    }
+    if (q >= end || (q === s && k < 2)) return 0;
+    q++;
+  }
+  return q === end ? RSH : 0;
+}
+
+/**
+ * tinc's meta protocol (tinc manual, "The meta-protocol"): the first line is an ID request, `0 name version`, the
+ * name of letters, digits and underscores, the protocol version a number with an optional `.minor`, ending in LF.
+ */
+function tincId(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 6 || b[p + 1] !== 0x20 || b[end - 1] !== 0x0a) return 0;
+  let q = p + 2;
+  while (q < end && (isDigit(b[q]!) || (b[q]! | 0x20) >= 0x61 && (b[q]! | 0x20) <= 0x7a || b[q] === 0x5f)) q++;
+  if (q === p + 2 || b[q] !== 0x20) return 0;
+  const v = ++q;
+  while (q < end && isDigit(b[q]!)) q++;
+  if (q === v) return 0;
+  if (b[q] === 0x2e) {
+    const m = ++q;
+    while (q < end && isDigit(b[q]!)) q++;
+    if (q === m) return 0;
+  }
+  return q === end - 1 ? TINC : 0;
+}
+
+/**
  * MySQL's initial handshake (MySQL client/server protocol, Protocol::Handshake v10): a packet header (3-byte
  * little-endian length = the rest of the segment, sequence 0), protocol version 10, a printable server version
  * ending in a zero byte.
@@ -731,7 +785,9 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   else if (port(sp, dp, 88)) r = kerberos(b, p, end, true);
   else if (port(sp, dp, 427)) r = slpMessage(b, p, end);
   else if (port(sp, dp, 1812) || port(sp, dp, 1813) || port(sp, dp, 1645) || port(sp, dp, 1646)) r = radius(b, p, end);
-  else if (port(sp, dp, 2049) || port(sp, dp, 111)) r = oncRpcCall(b, p, end);
+  else if (port(sp, dp, 623)) r = rmcp(b, p, end);
+  else if (port(sp, dp, 5351)) r = natPmp(b, p, end, sp === 5351);
+  if (r === 0 && end - p >= 40 && b[p + 4] === 0 && b[p + 8] === 0) r = oncRpcCall(b, p, end);
   if (r === 0) r = classicStun(b, p, end);
   if (r === 0 && b0 === 0xff) r = sourceEngineQuery(b, p, end);
   if (r === 0) r = raknetOffline(b, p, end);
@@ -1140,14 +1196,42 @@ function radius(b: Uint8Array, p: number, end: number): number {
 }
 
 /**
- * An ONC RPC call (RFC 5531 §9) to NFS (program 100003, versions 2-4, RFC 1813 / 7530): xid, message type CALL (0),
- * RPC version 2, the program, version, procedure, and an AUTH_NONE/AUTH_SYS/RPCSEC_GSS credential flavor.
+ * An ONC RPC call (RFC 5531 §9) to NFS (program 100003, versions 2-4, RFC 1094 / 1813 / 7530) or its MOUNT protocol
+ * (program 100005, versions 1-3, RFC 1094 appendix A, RFC 1813 §5): xid, message type CALL (0), RPC version 2, the
+ * program, version, procedure, and an AUTH_NONE/AUTH_SYS/RPCSEC_GSS credential flavor. Over UDP on any port (MOUNT's
+ * is assigned by the portmapper): 12 fixed bytes are enough.
  */
 function oncRpcCall(b: Uint8Array, p: number, end: number): number {
-  if (end - p < 40 || i32(b, p + 4) !== 0 || i32(b, p + 8) !== 2 || i32(b, p + 12) !== 100003) return 0;
+  if (end - p < 40 || i32(b, p + 4) !== 0 || i32(b, p + 8) !== 2) return 0;
+  const prog = i32(b, p + 12);
   const v = i32(b, p + 16);
   const flavor = i32(b, p + 24);
-  return v >= 2 && v <= 4 && (flavor === 0 || flavor === 1 || flavor === 6) ? NFS : 0;
+  const known = (prog === 100003 && v >= 2 && v <= 4) || (prog === 100005 && v >= 1 && v <= 3);
+  return known && (flavor === 0 || flavor === 1 || flavor === 6) ? NFS : 0;
+}
+
+/**
+ * RMCP (DMTF ASF 2.0, DSP0136 §3.2.2.1; IPMI 2.0 §13.1.3), port 623: version 6, a reserved zero byte, a sequence
+ * number, and the class of message (ASF 6, IPMI 7, OEM 8; bit 7 for an acknowledgement, whose other bits stay 0-8).
+ */
+function rmcp(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 4 || b[p] !== 6 || b[p + 1] !== 0) return 0;
+  const c = b[p + 3]! & 0x9f;
+  return (c & 0x7f) >= 6 && (c & 0x7f) <= 8 && (b[p + 3]! & 0x60) === 0 ? RMCP : 0;
+}
+
+/**
+ * NAT-PMP (RFC 6886 §3.2-3.5), port 5351: version 0; to the gateway an address request (opcode 0, 2 bytes) or a
+ * mapping request (opcode 1 or 2, 12 bytes, reserved zero); from it, the same opcode + 128 with a result code 0-5,
+ * 12 bytes (address) or 16 (mapping).
+ */
+function natPmp(b: Uint8Array, p: number, end: number, fromGateway: boolean): number {
+  const n = end - p;
+  if (b[p] !== 0) return 0;
+  const op = b[p + 1]!;
+  if (!fromGateway) return (op === 0 && n === 2) || ((op === 1 || op === 2) && n === 12 && b[p + 2] === 0 && b[p + 3] === 0) ? NATPMP : 0;
+  const result = n >= 4 ? u16(b, p + 2) : 99;
+  return result <= 5 && ((op === 128 && n === 12) || ((op === 129 || op === 130) && n === 16)) ? NATPMP : 0;
 }
 
 /**

@@ -335,8 +335,8 @@ export abstract class FlowGenerator {
     const start = this.frameOff + pkt.payloadOffset;
     this.names.look(slot, this.srcIsA === 1, this.frameBuf, start, this.cur.payload, pkt.proto, pkt.srcPort, pkt.dstPort);
     // The payload protocol reads the bytes the IP packet holds (pkt.payloadBytes), never a frame's trailer padding
-    // that a profile may count in its payload; a flow already decided costs one comparison.
-    if (this.payloads.ids[slot] === 0) this.payloads.look(slot, this.srcIsA === 1, this.frameBuf, start, start + pkt.payloadBytes, pkt.proto, pkt.srcPort, pkt.dstPort);
+    // that a profile may count in its payload; a flow decided or done looking costs one comparison.
+    if (this.payloads.looking[slot] === 1) this.payloads.look(slot, this.srcIsA === 1, this.frameBuf, start, start + pkt.payloadBytes, pkt.proto, pkt.srcPort, pkt.dstPort);
   }
 
   private checkRetransmission(slot: number, b: number, fwd: boolean): void {

@@ -29,6 +29,11 @@ const NO_RTP = 0xff;
 export class PayloadProtocols {
   /** Per slot: the protocol id, 0 = none. */
   readonly ids: Uint8Array;
+  /**
+   * Per slot: 1 while the flow still looks (no protocol, a direction with looks left), else 0: the engine's one test
+   * per payload packet, so a long flow that gave up costs no call.
+   */
+  readonly looking: Uint8Array;
   /** Per slot and endpoint (2 × slot + 0 from endpoint A, + 1 from B): payload packets looked at; 0xff = done. */
   private readonly looked: Uint8Array;
   /** Per slot and endpoint: the last packet's RTP payload type (NO_RTP when it was no RTP header), SSRC, sequence. */
@@ -42,6 +47,7 @@ export class PayloadProtocols {
 
   constructor(capacity: number) {
     this.ids = new Uint8Array(capacity);
+    this.looking = new Uint8Array(capacity);
     this.looked = new Uint8Array(capacity * 2);
     this.rtpType = new Uint8Array(capacity * 2);
     this.rtpSsrc = new Int32Array(capacity * 2); // rtpSsrc() reads it as an int32
@@ -51,6 +57,7 @@ export class PayloadProtocols {
   /** A new flow in `slot`: no protocol, nothing looked at. */
   reset(slot: number): void {
     this.ids[slot] = 0;
+    this.looking[slot] = 1;
     this.looked[2 * slot] = 0;
     this.looked[2 * slot + 1] = 0;
     this.rtpType[2 * slot] = NO_RTP;
@@ -90,7 +97,10 @@ export class PayloadProtocols {
     this.looked[k]!++;
     let id = matchPayload(buf, start, end, proto, srcPort, dstPort);
     if (id === 0 && proto === PROTO_UDP) id = this.rtp(k, buf, start, end);
-    if (id === 0) return false;
+    if (id === 0) {
+      if (this.looked[2 * slot]! >= PAYLOAD_LOOK_PACKETS && this.looked[2 * slot + 1]! >= PAYLOAD_LOOK_PACKETS) this.looking[slot] = 0;
+      return false;
+    }
     this.decided(slot, id);
     return true;
   }
@@ -98,6 +108,7 @@ export class PayloadProtocols {
   /** The flow in `slot` is protocol `id` from now on: no more looking. */
   private decided(slot: number, id: number): void {
     this.ids[slot] = id;
+    this.looking[slot] = 0;
     this.looked[2 * slot] = 0xff;
     this.looked[2 * slot + 1] = 0xff;
   }
