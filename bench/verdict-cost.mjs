@@ -4,7 +4,7 @@
 // interleaved with this one, for before/after figures.
 //
 //   node bench/verdict-cost.mjs [--rounds 3] [--captures flood,big] [--out csv|sqlite|none] [--base DIR]
-//                               [--args "--no-app-model"] [--json FILE]
+//                               [--args "--no-app-model"] [--common "--thread-nice 0"] [--json FILE]
 //
 // Per run: wall time (ms) and CPU time (user + system of the whole process: main thread, inference thread,
 // SQLite thread) from /usr/bin/time. Per round and build: cost = 1 - (packets/s with models) / (packets/s without)
@@ -25,6 +25,8 @@ const rounds = Number(opt('rounds', '3'));
 const out = opt('out', 'csv');
 const base = opt('base', undefined);
 const extra = (opt('args', '') ?? '').split(' ').filter(Boolean);
+// Options for both sides (the run without models and the run with them), e.g. --thread-nice.
+const common = (opt('common', '') ?? '').split(' ').filter(Boolean);
 const captures = opt('captures', 'flood,big')
   .split(',')
   .filter(Boolean)
@@ -53,7 +55,7 @@ const range = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed
 function runOnce(build, capture, mode) {
   const timeFile = join(tmp, 'time');
   const output = out === 'csv' ? ['--csv', join(tmp, 'out.csv')] : out === 'sqlite' ? ['--db', join(tmp, 'out.sqlite')] : ['--csv', '/dev/null'];
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', '-o', timeFile, process.execPath, join(build.dir, 'bin', 'sensor.js'), '--replay', capture.file, ...output, '--quiet', ...mode.args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', '-o', timeFile, process.execPath, join(build.dir, 'bin', 'sensor.js'), '--replay', capture.file, ...output, '--quiet', ...common, ...mode.args], {
     encoding: 'utf8',
   });
   rmSync(join(tmp, 'out.csv'), { force: true });
@@ -63,7 +65,7 @@ function runOnce(build, capture, mode) {
   return { wall, cpu: user + sys };
 }
 
-console.log(`load average at start: ${load()}; ${rounds} rounds; output ${out}; models: defaults ${extra.join(' ')}`);
+console.log(`load average at start: ${load()}; ${rounds} rounds; output ${out}; models: defaults ${extra.join(' ')}; both: ${common.join(' ')}`);
 const results = [];
 try {
   for (let round = 0; round < rounds; round++) {

@@ -11,6 +11,7 @@
  * otherwise). Does not need ../shared: the same rows on every machine.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { PayloadProtocol } from '../src/decode/payload-protocol.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,9 +63,12 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     for (const g of c.classes) expect(GROUPS).toContain(g);
     // the server name's class, then the server port and protocol, from the flow identity; the card carries the
     // name table (models/train/app_names.csv, header aside)
-    expect(card.inputs).toEqual(['Server Name Class', 'Source Port', 'Destination Port', 'Protocol']);
+    expect(card.inputs).toEqual(['Server Name Class', 'Payload Protocol Class', 'Source Port', 'Destination Port', 'Protocol']);
     const table = readFileSync(join(ROOT, 'models', 'train', 'app_names.csv'), 'utf8').trim().split('\n').slice(1);
     expect(card.server_names?.suffixes).toEqual(table.map((l) => l.split(',').slice(0, 2)));
+    // and the payload protocols, numbered in the order of models/train/app_payload.csv (every one the sensor knows)
+    const protocols = readFileSync(join(ROOT, 'models', 'train', 'app_payload.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(card.payload_protocols?.protocols).toEqual(protocols.map((l) => l.split(',')[0]));
     // every bundled (nDPI) row was predicted out of fold, by a model that saw no row of its capture
     const cv = (card.metrics as { grouped_cv_ndpi: { rows: number; accuracy: number } }).grouped_cv_ndpi;
     expect(cv.rows).toBe(fixtureRows.length);
@@ -86,6 +90,9 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     const want = readFloat64(join(check, 'proba.f64'));
     const names = JSON.parse(readFileSync(join(check, 'names.json'), 'utf8')) as (string | null)[];
     expect(names).toHaveLength(meta.rows);
+    const protocols = JSON.parse(readFileSync(join(check, 'payload-protocols.json'), 'utf8')) as (string | null)[];
+    expect(protocols).toHaveLength(meta.rows);
+    expect(new Set(protocols.filter((p) => p !== null)).size).toBeGreaterThan(5);
     expect(names.filter((n) => n !== null).length).toBeGreaterThan(100);
     const F = getProfile('cic2017').columns.featureNames.length;
     const I = meta.identity.length;
@@ -103,6 +110,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
       batch.features.set(rows.subarray(start * F, (start + n) * F));
       for (let i = 0; i < n; i++) meta.identity.forEach((field, k) => (numericIdentity(batch, field as NumericIdentityField)[i] = ids[(start + i) * I + k]!));
       setServerNames(batch, names.slice(start, start + n));
+      batch.payloadProtocol = Uint8Array.from(protocols.slice(start, start + n), (p) => (p === null ? 0 : PayloadProtocol[p]!));
       const probs = await c!.probabilities(batch);
       for (let i = 0; i < n; i++) {
         const p = Array.from(want.subarray((start + i) * C, (start + i + 1) * C));
@@ -128,12 +136,13 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     const swapped = newFlowRows(n, F);
     as.count = swapped.count = n;
     rows.forEach((line, i) => {
-      // columns: unit, source, group, app, server_name, Source Port, Destination Port, Protocol, then the features
+      // columns: unit, source, group, app, server_name, payload_protocol, Source Port, Destination Port, Protocol, then
+      // the features
       const v = line.split(',');
-      for (let k = 0; k < F; k++) as.features[i * F + k] = swapped.features[i * F + k] = Number(v[8 + k]);
-      as.srcPorts[i] = swapped.dstPorts[i] = Number(v[5]);
-      as.dstPorts[i] = swapped.srcPorts[i] = Number(v[6]);
-      as.protocols[i] = swapped.protocols[i] = Number(v[7]);
+      for (let k = 0; k < F; k++) as.features[i * F + k] = swapped.features[i * F + k] = Number(v[9 + k]);
+      as.srcPorts[i] = swapped.dstPorts[i] = Number(v[6]);
+      as.dstPorts[i] = swapped.srcPorts[i] = Number(v[7]);
+      as.protocols[i] = swapped.protocols[i] = Number(v[8]);
     });
     const a = await c!.probabilities(as);
     const b = await c!.probabilities(swapped);
@@ -156,6 +165,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     b.srcPorts.fill(51000);
     b.dstPorts.fill(443);
     b.protocols.fill(6);
+    b.payloadProtocol = new Uint8Array(cases.length + 1).fill(PayloadProtocol.TLS!);
     setServerNames(b, [...cases.map(([n]) => n), null]);
     const probs = await c!.probabilities(b);
     const C = c!.classes.length;

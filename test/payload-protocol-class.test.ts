@@ -41,6 +41,13 @@ describe('Payload Protocol Class: the value of a flow\'s protocol', () => {
   });
 });
 
+describe('the training table and the default application model', () => {
+  it('models/train/app_payload.csv lists every protocol the sensor recognises, in its order, so no protocol is left without a prior row', () => {
+    const rows = readFileSync(join(ROOT, 'models/train/app_payload.csv'), 'utf8').trim().split('\n').slice(1);
+    expect(rows.map((r) => r.split(',')[0])).toEqual([...PAYLOAD_PROTOCOLS]);
+  });
+});
+
 describe('the card field payload_protocols and its refusals', () => {
   const base = (extra: Record<string, unknown>): Record<string, unknown> => ({
     format: 'sensor-model-card/1', name: 't', version: '1', profile: 'cic2017', task: 'application',

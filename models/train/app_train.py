@@ -570,7 +570,7 @@ def main() -> None:
     # export check covers them all; the choice itself is made on the full data
     chosen_set, chosen_weights = 'flow+server_port+protocol', 'capture'
     if quick and args.rows_csv:
-        chosen_set = 'server_name+server_port+protocol'  # CI: the shipped kind of inputs, server name included
+        chosen_set = 'server_name+payload+server_port+protocol'  # CI: the shipped kind of inputs, name and payload protocol included
     if not quick:
         for s in INPUT_SETS:
             pred = grouped_cv(d, 'random_forest', inputs_for(s, candidates), 'capture', trees, depth, False, folds, repeats, s)
