@@ -16,10 +16,10 @@
  * cic2017 output of the bundled captures and of every lab phase (when the shared workspace is present).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, SHARED, sensor } from './helpers/cli.js';
 
 const PCAP = join(ROOT, 'fixtures/reference/cic2017-webattack-sqlinj.pcap');
@@ -31,6 +31,7 @@ const LAB = join(SHARED, 'data/lab');
 const PUBLISHED_FLOWS = 16;
 
 const out = mkdtempSync(join(tmpdir(), 'sensor-cic2017-dataset-'));
+afterAll(() => rmSync(out, { recursive: true, force: true, maxRetries: 3 }));
 
 // ---------------------------------------------------------------------------------------------------------
 // CSV tables with dataset column names

@@ -4,12 +4,12 @@
  * spelling and order the header uses; missing columns are named; bad rows are kept, counted and named; the
  * contract's threshold/attack_label/kdd rule holds on every row.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { ROOT, SENSOR, runCommand, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
@@ -19,6 +19,7 @@ import { spellingsOf, canonicalFeatureName } from '../src/classify/feature-names
 import { DEFAULT_MODEL_NAME } from '../src/classify/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 /** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */
 const LOW_T = '0.3';
 const SAMPLE = join(ROOT, 'fixtures/train/CICIDS2017_sample-every4th.csv');

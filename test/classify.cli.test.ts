@@ -3,16 +3,17 @@
  * exit 2 before any input is read or output created; the default model labels lab attack flows with the class
  * labels.csv implies; CSV `Label` and SQLite `label`/`score`/`model` carry the verdicts; `models inspect`.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { ROOT, SHARED, runCommand, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-classify-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const EDGE = 'fixtures/reference/edge.pcap';
 const MODEL_ONNX = join(ROOT, 'models', 'cic2017-attack.onnx');
 const MODEL_CARD = join(ROOT, 'models', 'cic2017-attack.json');

@@ -3,16 +3,17 @@
  * Exit codes are the documented ones (src/cli/exit-codes.ts, README "Exit codes").
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { ROOT, SENSOR, sensor } from './helpers/cli.js';
 import { ethIpv4Udp } from './helpers/frames.js';
 import { writePcap } from './helpers/pcap-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const EDGE = 'fixtures/reference/edge.pcap';
 const oneLine = (s: string): boolean => s.trim().split('\n').length === 1;
 

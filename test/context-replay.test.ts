@@ -8,7 +8,7 @@
  * verdict counts stay the counts of the labels written. `--no-context` leaves the model's verdicts; `--workers 2`
  * gives the same labels.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,6 +21,7 @@ const ATTACKER = '172.30.5.99'; // labels.csv, phase slowread
 const CLIENT = '172.30.5.40'; // the lab's benign client (README)
 const BLIND = ['--alert-threshold', '1', '--no-app-model', '-q'];
 const dir = mkdtempSync(join(tmpdir(), 'sensor-context-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 
 interface Row {
   id: number;

@@ -7,10 +7,10 @@
  * - exact errors: a card without drift_reference (2), a run the database does not have (3), a database of another
  *   profile (3), no database (3).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { psi, referenceMedian } from '../src/classify/drift.js';
@@ -18,6 +18,7 @@ import { sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-drift-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const DEFAULT_CARD = join(MODELS_DIR, `${DEFAULT_MODEL_NAME}.json`);
 const shipped = (): Record<string, any> => JSON.parse(readFileSync(DEFAULT_CARD, 'utf8'));
 const TRAINING = ['fixtures/reference/cic2017-webattack-sqlinj.pcap'];

@@ -5,11 +5,11 @@
  * class; a reader slower than the sensor gets every line.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, SENSOR, SHARED, runCommand, sensor } from './helpers/cli.js';
 import { EtherType, Flags, IpProto, ethernet, ethIpv4Tcp, ethIpv4Udp, icmp, icmpv6, ipv4, ipv6, udp } from './helpers/frames.js';
 import { writePcap } from './helpers/pcap-file.js';
@@ -22,6 +22,7 @@ import { rowsWithIdentities } from './helpers/flow-rows.js';
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'sensor-json-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const BUNDLED = join(ROOT, 'fixtures/reference');
 const PROFILES = ['cic', 'fixed', 'cic2017'] as const;
 const BENIGN = (JSON.parse(readFileSync(join(ROOT, 'models/cic2017-attack.json'), 'utf8')) as { benign: string }).benign;

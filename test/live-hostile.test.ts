@@ -13,11 +13,11 @@
  * Skipped, with the reason, when not root, when `ip netns` is not permitted, or without tcpreplay (the full-speed
  * sender). Bounded: ~20 s.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { ROOT, SHARED, sensor } from './helpers/cli.js';
 import { ethernetSeedFrames, hostileFrames } from './helpers/hostile-frames.js';
 import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
@@ -25,6 +25,7 @@ import { expectPacketsAccounted, runsOf, type RunCounters } from './helpers/run-
 import { writePcap } from './helpers/pcap-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const FRAMES = 24_000;
 const LOOPS = 8;
 const SEED = 14;

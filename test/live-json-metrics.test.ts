@@ -9,16 +9,17 @@
  * - a metrics address already in use: exit 4 and one line, before anything is written.
  * Skipped, with the reason, when not root or when `ip netns` is not permitted (the option checks run anyway).
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
 import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
 import { parseConfig } from '../src/config/schema.js';
 
 const [A, B] = ['zeek-wikipedia', 'cic2017-webattack-sqlinj'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`)) as [string, string];
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-json-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const PORT = 9464;
 
 interface Event {

@@ -9,11 +9,11 @@
  *   records every flow of the traffic it sees, its accounting adds up, and it ends cleanly.
  * Skipped, with the reason, when not root or when `ip netns` is not permitted. Bounded: about 15 s.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
 import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
 import { expectPacketsAccounted, flowCounts, type RunCounters } from './helpers/run-db.js';
@@ -21,6 +21,7 @@ import { expectPacketsAccounted, flowCounts, type RunCounters } from './helpers/
 const HEAVY = join(ROOT, 'fixtures/reference/zeek-wikipedia.pcap');
 const AFTER = join(ROOT, 'fixtures/reference/cic2017-webattack-sqlinj.pcap');
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-kill-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 // The model makes the kill land with batches in the inference thread too; its card sets the profile (cic2017).
 const MODEL = ['--model', 'cic2017-attack'];
 

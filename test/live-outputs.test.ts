@@ -3,11 +3,11 @@
  * `append` writes the header only into a new (empty) file, appends after existing rows, and refuses a file whose
  * first line is another profile's header. SqliteSink.updateRun records counters while ended_at stays NULL.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProfile } from '../src/features/profiles.js';
 import { CsvSink, headerLine } from '../src/sinks/csv.js';
 import { SinkError, type FlowRows } from '../src/sinks/flow-rows.js';
@@ -16,6 +16,7 @@ import { ensureBuilt } from './setup/build.js';
 import { rowsWithIdentities } from './helpers/flow-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-out-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const cic = getProfile('cic').columns;
 const fixed = getProfile('fixed').columns;
 

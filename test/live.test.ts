@@ -11,11 +11,11 @@
  * The first four also with `--workers 2` (two engines in worker threads).
  * Skipped, with the reason, when not root or when `ip netns` is not permitted (test/helpers/live-lab.ts).
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
 import { describeLive, LAB, liveLab } from './helpers/live-lab.js';
 import { expectPacketsAccounted, flowCounts, runsOf, type RunCounters } from './helpers/run-db.js';
@@ -27,6 +27,7 @@ const DEFAULT_MODEL = existsSync(join(ROOT, 'models/cic2017-attack.json'))
 
 const FIXTURES = ['zeek-wikipedia', 'cic2017-webattack-sqlinj', 'zeek-http-vlan'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
 const dir = mkdtempSync(join(tmpdir(), 'sensor-live-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 
 function count(db: string, sql = 'SELECT count(*) AS n FROM flows'): number {
   const conn = new Database(db, { readonly: true, timeout: 5000 });

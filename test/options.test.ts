@@ -2,16 +2,17 @@
  * Options beyond the reference tools, off by default so that parity holds: --port-direction, --idle-timeout,
  * --ipv6. Each is checked on a capture whose expected flows follow from the packets themselves.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sensor } from './helpers/cli.js';
 import { loadCsv } from './helpers/parity.js';
 import { ethIpv4Tcp, ethIpv4Udp, Flags } from './helpers/frames.js';
 import { writePcap } from './helpers/pcap-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-options-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const T0 = 1_700_000_000_000_000;
 
 async function flows(pcap: string, args: string[]): Promise<Map<string, string>[]> {

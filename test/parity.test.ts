@@ -7,10 +7,10 @@
  * large ones in the default profile `cic2017` (every profile's rules are run with two workers on the bundled ones;
  * all three profiles on every large capture would add minutes to CI).
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parity } from './helpers/parity.js';
 import { ROOT, SHARED, sensor } from './helpers/cli.js';
 
@@ -21,6 +21,8 @@ const PROFILES = [
 ] as const;
 
 const out = mkdtempSync(join(tmpdir(), 'sensor-parity-'));
+// ~0.5 GB of CSVs a run: every `npm test` left one behind until the disk filled.
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function cases(dir: string): { name: string; pcap: string; ref: (suffix: string) => string | undefined }[] {
   if (!existsSync(dir)) return [];

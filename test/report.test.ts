@@ -4,12 +4,12 @@
  * otherwise, the drift section's PSI is the contract's, and in a real Chromium the charts have drawn marks and no
  * request leaves the file.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { ROOT, sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
@@ -19,6 +19,7 @@ import { psi } from '../src/classify/drift.js';
 import { DEFAULT_MODEL_NAME } from '../src/classify/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-report-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 /** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */
 const LOW_T = '0.3';
 const DB = join(dir, 'flows.sqlite');

@@ -5,7 +5,7 @@
  * guards everything but the page; the dashboard, in a real Chromium, draws and then updates itself while a
  * replay appends to the database.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { canonicalFeatureName, spellingsOf } from '../src/classify/feature-names
 import { DEFAULT_MODEL_NAME } from '../src/classify/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-serve-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 /** Below the shipped card's threshold, so the small bundled captures have alerts of several classes to show. */
 const LOW_T = '0.3';
 const DB = join(dir, 'flows.sqlite');

@@ -3,6 +3,8 @@
  * inference thread and the output writers, lower their own priority; the packet thread and the rest keep theirs.
  * Linux only (per-thread nice values); elsewhere the setting does nothing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { getPriority } from 'node:os';
@@ -46,7 +48,7 @@ describe.skipIf(!linux)('thread priorities (Linux)', () => {
   });
 
   it('a replay with both models into SQLite and CSV: the inference thread and both writers run 7 steps below, the packet thread as it was', async () => {
-    const dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'sensor-nice-'));
+    const dir = mkdtempSync(join(tmpdir(), 'sensor-nice-'));
     const base = getPriority(0);
     const lowered = await niceOf(['--db', join(dir, 'a.sqlite'), '--csv', join(dir, 'a.csv'), '--thread-nice', '7']);
     expect(lowered.main).toBe(base);
@@ -57,6 +59,7 @@ describe.skipIf(!linux)('thread priorities (Linux)', () => {
     expect([same.main, ...same.others].every((n) => n === base)).toBe(true);
     const byDefault = await niceOf(['--db', join(dir, 'c.sqlite')]);
     expect(byDefault.others.filter((n) => n === base + 10).length).toBe(2);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('--thread-nice outside 0..19 is refused before any packet is read (exit 2)', async () => {

@@ -6,7 +6,7 @@
  * Thresholded models are the default model's ONNX with a card copied and extended here (the card's sha256 covers
  * the ONNX only).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { sensor } from './helpers/cli.js';
 import { ensureBuilt } from './setup/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-verdicts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const DEFAULT_CARD = join(MODELS_DIR, `${DEFAULT_MODEL_NAME}.json`);
 const shipped = (): Record<string, any> => JSON.parse(readFileSync(DEFAULT_CARD, 'utf8'));
 const CAPTURES = ['fixtures/reference/cic2017-webattack-sqlinj.pcap', 'fixtures/reference/zeek-wikipedia.pcap', 'fixtures/reference/edge.pcap'];

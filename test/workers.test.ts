@@ -10,11 +10,11 @@
  * The large shared captures are covered by test/parity.test.ts (N = 2 beside N = 1) and the live daemon by
  * test/live.test.ts, whose live scenarios also run with --workers 2.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
 import { ethIpv4Tcp, ethIpv4Udp, Flags } from './helpers/frames.js';
 import { writePcap } from './helpers/pcap-file.js';
@@ -22,6 +22,7 @@ import { ShardMerge, mergeAccounting, DONE } from '../src/pipeline/shard-merge.j
 import type { FlowRows } from '../src/engine/flow-batch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sensor-workers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
 const FIXTURES = readdirSync(join(ROOT, 'fixtures/reference'))
   .filter((f) => f.endsWith('.pcap'))
   .sort()
