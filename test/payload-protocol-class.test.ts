@@ -3,17 +3,17 @@
  * payload_protocols list and its refusals, and a model that reads only this input run end to end over captures
  * whose flows the engine recognises (fixtures/payload: SIP with RTP and RTCP, STUN turning into DTLS).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAYLOAD_PROTOCOLS } from '../src/decode/payload-protocol.js';
 import { payloadProtocolValues, payloadProtocolValueOfText } from '../src/classify/payload-protocol-class.js';
 import { InputBuilder, PAYLOAD_PROTOCOL_INPUT } from '../src/classify/input.js';
 import { validateModelCard } from '../src/classify/model-card.js';
 import { findPython } from './helpers/python.js';
-import { ROOT, runCommand, sensor } from './helpers/cli.js';
+import { ROOT, sensor } from './helpers/cli.js';
+import { expectVerdictsByValue, makeOneInputModel } from './helpers/one-input-model.js';
 
 /** The rule written plainly: 0 none, k + 1 the list's k-th, length + 1 a protocol not listed. */
 function byRule(name: string | null, list: string[]): number {
@@ -88,46 +88,21 @@ describe.skipIf(python === undefined)(`a model that reads only Payload Protocol 
   ];
   // RTCP and DTLS flows are recognised but not listed: value 4.
   const LIST = ['SIP', 'RTP', 'STUN'];
-  const CLASSES = ['Web', 'Network', 'Other'];
-  let proba: number[][];
-  const card = join(dir, 'model', 'names.json');
+  let model: { card: string; proba: number[][] };
 
   beforeAll(async () => {
-    mkdirSync(join(dir, 'model'));
-    const t = await runCommand(python!, [join(ROOT, 'test/helpers/server-name-model.py'), join(dir, 'model'), JSON.stringify(LIST), '--payload']);
-    expect(t.status, t.stderr).toBe(0);
-    proba = (JSON.parse(readFileSync(join(dir, 'model', 'expected.json'), 'utf8')) as { proba: number[][] }).proba;
+    model = await makeOneInputModel(python!, dir, LIST, true);
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  type Row = { flow_id: string; payload_protocol: string | null; app_label: string | null; app_score: number | null };
-  const rowsOf = (db: string): Row[] => {
-    const d = new Database(db, { readonly: true });
-    try {
-      return d.prepare('SELECT flow_id, payload_protocol, app_label, app_score FROM flows ORDER BY id').all() as Row[];
-    } finally {
-      d.close();
-    }
-  };
-
   it.each([['1', []], ['2 workers', ['--workers', '2']]])('every flow gets the group and score of its protocol\'s value (%s)', async (_, extra) => {
-    const db = join(dir, `run-${extra.length}.sqlite`);
-    const r = await sensor(['--replay', ...CAPTURES, '--db', db, '--no-model', '--app-model', card, '-q', ...extra]);
-    expect(r.status, r.stderr).toBe(0);
-    const values = new Set<number>();
-    for (const f of rowsOf(db)) {
-      const v = byRule(f.payload_protocol, LIST);
-      values.add(v);
-      const p = proba[v]!;
-      const k = p.indexOf(Math.max(...p));
-      expect({ flow: f.flow_id, protocol: f.payload_protocol, label: f.app_label }).toEqual({ flow: f.flow_id, protocol: f.payload_protocol, label: CLASSES[k] });
-      expect(f.app_score).toBeCloseTo(p[k]!, 6);
-    }
+    const values = await expectVerdictsByValue({ ...model, captures: CAPTURES, db: join(dir, `run-${extra.length}.sqlite`), extra, column: 'payload_protocol', valueOf: (p) => byRule(p, LIST) });
     // Flows with no protocol, with each listed one and with one not listed: all five values were fed.
     expect([...values].sort()).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('sensor models inspect shows the list; a card whose input has no list is refused before any packet (exit 2)', async () => {
+    const card = model.card;
     const shown = await sensor(['models', 'inspect', card]);
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('payload        3 protocols (SIP, RTP, STUN); Payload Protocol Class = 0 none recognised, k+1 protocol k, 4 a protocol not listed');

@@ -4,15 +4,15 @@
  * refusals, and end to end: a model whose output depends only on that input (test/helpers/server-name-model.py)
  * gets, for every flow the sensor writes, the value the contract's rule gives for the flow's stored server_name.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverNameSpec, SuffixTable } from '../src/classify/server-name-class.js';
 import { validateModelCard } from '../src/classify/model-card.js';
 import { findPython } from './helpers/python.js';
-import { ROOT, runCommand, sensor } from './helpers/cli.js';
+import { ROOT, sensor } from './helpers/cli.js';
+import { expectVerdictsByValue, makeOneInputModel, ONE_INPUT_CLASSES } from './helpers/one-input-model.js';
 
 interface Vectors {
   classes: string[];
@@ -101,47 +101,21 @@ describe.skipIf(python === undefined)(`a model that reads only Server Name Class
   const dir = mkdtempSync(join(tmpdir(), 'sensor-name-class-'));
   const CAPTURES = ['zeek-wikipedia', 'cic2017-wednesday-tls-flow', 'zeek-http-vlan'].map((n) => join(ROOT, 'fixtures/reference', `${n}.pcap`));
   const SUFFIXES: [string, string][] = [['wikipedia.org', 'Web'], ['upload.wikimedia.org', 'Network'], ['wikimedia.org', 'Other'], ['local', 'Network']];
-  const CLASSES = ['Web', 'Network', 'Other'];
-  let proba: number[][];
-  const card = join(dir, 'model', 'names.json');
+  let model: { card: string; proba: number[][] };
 
   beforeAll(async () => {
-    mkdirSync(join(dir, 'model'));
-    const t = await runCommand(python!, [join(ROOT, 'test/helpers/server-name-model.py'), join(dir, 'model'), JSON.stringify(SUFFIXES)]);
-    expect(t.status, t.stderr).toBe(0);
-    proba = (JSON.parse(readFileSync(join(dir, 'model', 'expected.json'), 'utf8')) as { proba: number[][] }).proba;
+    model = await makeOneInputModel(python!, dir, SUFFIXES, false);
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  type Row = { flow_id: string; server_name: string | null; app_label: string | null; app_score: number | null };
-  const rowsOf = (db: string): Row[] => {
-    const d = new Database(db, { readonly: true });
-    try {
-      return d.prepare('SELECT flow_id, server_name, app_label, app_score FROM flows ORDER BY id').all() as Row[];
-    } finally {
-      d.close();
-    }
-  };
-
   it.each([['1', []], ['2 workers', ['--workers', '2']]])('every flow gets the group and score of its name\'s value (%s)', async (_, extra) => {
-    const db = join(dir, `run-${extra.length}.sqlite`);
-    const r = await sensor(['--replay', ...CAPTURES, '--db', db, '--no-model', '--app-model', card, '-q', ...extra]);
-    expect(r.status, r.stderr).toBe(0);
-    const rows = rowsOf(db);
-    const values = new Set<number>();
-    for (const f of rows) {
-      const v = byRule(f.server_name, SUFFIXES, CLASSES);
-      values.add(v);
-      const p = proba[v]!;
-      const k = p.indexOf(Math.max(...p));
-      expect({ flow: f.flow_id, name: f.server_name, label: f.app_label }).toEqual({ flow: f.flow_id, name: f.server_name, label: CLASSES[k] });
-      expect(f.app_score).toBeCloseTo(p[k]!, 6);
-    }
+    const values = await expectVerdictsByValue({ ...model, captures: CAPTURES, db: join(dir, `run-${extra.length}.sqlite`), extra, column: 'server_name', valueOf: (n) => byRule(n, SUFFIXES, ONE_INPUT_CLASSES) });
     // Flows without a name, with each group's names and with names no suffix matches: all five values were fed.
     expect([...values].sort()).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('sensor models inspect shows the table; a card whose input has no table is refused before any packet (exit 2)', async () => {
+    const card = model.card;
     const shown = await sensor(['models', 'inspect', card]);
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('server names   4 suffixes (Web 1, Network 2, Other 1), e.g. wikipedia.org -> Web, upload.wikimedia.org -> Network, wikimedia.org -> Other, ...; Server Name Class = 0 no name, k+1 group k, 4 no suffix matches');

@@ -1,0 +1,57 @@
+/**
+ * End to end with a model whose group depends only on one input (test/helpers/server-name-model.py): `Server Name
+ * Class` (test/server-name-class.test.ts) or `Payload Protocol Class` (test/payload-protocol-class.test.ts). The
+ * group and score the sensor stores for a flow then say which value its input had.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { expect } from 'vitest';
+import { ROOT, runCommand, sensor } from './cli.js';
+
+/** The model in DIR/model (names.onnx, card names.json); its classes and scikit-learn's probabilities per value 0..4. */
+export async function makeOneInputModel(python: string, dir: string, table: unknown, payload: boolean): Promise<{ card: string; proba: number[][] }> {
+  mkdirSync(join(dir, 'model'));
+  const t = await runCommand(python, [join(ROOT, 'test/helpers/server-name-model.py'), join(dir, 'model'), JSON.stringify(table), ...(payload ? ['--payload'] : [])]);
+  expect(t.status, t.stderr).toBe(0);
+  const { proba } = JSON.parse(readFileSync(join(dir, 'model', 'expected.json'), 'utf8')) as { proba: number[][] };
+  return { card: join(dir, 'model', 'names.json'), proba };
+}
+
+/** The model's classes (server-name-model.py's CLASSES). */
+export const ONE_INPUT_CLASSES = ['Web', 'Network', 'Other'];
+
+/**
+ * Replays `captures` into `db` with the model as the application model (and `extra` options), and checks that every
+ * flow has the group and score of the value `valueOf` gives its stored `column`; returns the values met.
+ */
+export async function expectVerdictsByValue(o: {
+  captures: string[];
+  card: string;
+  db: string;
+  extra: string[];
+  column: 'server_name' | 'payload_protocol';
+  valueOf: (text: string | null) => number;
+  proba: number[][];
+}): Promise<Set<number>> {
+  const r = await sensor(['--replay', ...o.captures, '--db', o.db, '--no-model', '--app-model', o.card, '-q', ...o.extra]);
+  expect(r.status, r.stderr).toBe(0);
+  const d = new Database(o.db, { readonly: true });
+  type Row = { flow_id: string; text: string | null; app_label: string | null; app_score: number | null };
+  let rows: Row[];
+  try {
+    rows = d.prepare(`SELECT flow_id, ${o.column} AS text, app_label, app_score FROM flows ORDER BY id`).all() as Row[];
+  } finally {
+    d.close();
+  }
+  const values = new Set<number>();
+  for (const f of rows) {
+    const v = o.valueOf(f.text);
+    values.add(v);
+    const p = o.proba[v]!;
+    const k = p.indexOf(Math.max(...p));
+    expect({ flow: f.flow_id, [o.column]: f.text, label: f.app_label }).toEqual({ flow: f.flow_id, [o.column]: f.text, label: ONE_INPUT_CLASSES[k] });
+    expect(f.app_score).toBeCloseTo(p[k]!, 6);
+  }
+  return values;
+}
