@@ -27,7 +27,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { threadNice } from '../pipeline/thread-priority.js';
+import { threadNice } from '../sources/thread-priority.js';
 import type { ProfileName } from '../features/profiles.js';
 import { numericIdentity, type FlowRows, type NumericIdentityField, type ProfileColumns } from '../engine/flow-batch.js';
 import type { ModelCard } from './model-card.js';

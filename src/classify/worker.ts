@@ -17,7 +17,7 @@
  * (verdict.ts for the attack task, group-verdict.ts for the application task), happen here, off the packet thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThisThread } from '../pipeline/thread-priority.js';
+import { lowerThisThread } from '../sources/thread-priority.js';
 import { createRequire } from 'node:module';
 import type * as OrtTypes from 'onnxruntime-node';
 import { InputBuilder, type InputSpec, type ServerNameColumns } from './input.js';
@@ -36,7 +36,7 @@ export interface WorkerModel {
 }
 export interface WorkerInit {
   threads: number;
-  /** Nice steps below the packet thread this thread lowers itself by (pipeline/thread-priority.ts); absent = 0. */
+  /** Nice steps below the packet thread this thread lowers itself by (sources/thread-priority.ts); absent = 0. */
   nice?: number;
   models: WorkerModel[];
 }
@@ -80,7 +80,7 @@ export type ToWorker = RunRequest | ContextStart | { t: 'stop' };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
-// Behind the packet thread (pipeline/thread-priority.ts).
+// Behind the packet thread (sources/thread-priority.ts).
 lowerThisThread(init.nice ?? 0);
 const context = new ContextStep();
 

@@ -28,7 +28,7 @@
  * live-telemetry.ts.)
  */
 import type { Server } from 'node:http';
-import { setThreadNice } from '../pipeline/thread-priority.js';
+import { setThreadNice } from '../sources/thread-priority.js';
 import pino, { type Logger } from 'pino';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage.js';

@@ -3,7 +3,7 @@
  * (sources → engine → sinks), run it, print a summary, exit with a documented code (cli/exit-codes.ts).
  */
 import yargs from 'yargs';
-import { setThreadNice } from '../pipeline/thread-priority.js';
+import { setThreadNice } from '../sources/thread-priority.js';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode } from './exit-codes.js';
 import { strictCommandLine, UsageError } from './usage.js';

@@ -17,7 +17,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { PROFILE_NAMES, type ProfileName } from '../features/profiles.js';
 import { alertThresholdError } from '../classify/model-card.js';
 import { contextThresholdsErrors, type ContextThresholds } from '../classify/context.js';
-import { DEFAULT_THREAD_NICE } from '../pipeline/thread-priority.js';
+import { DEFAULT_THREAD_NICE } from '../sources/thread-priority.js';
 
 export interface LiveConfig {
   /** Interface to capture on, e.g. "eth0" (a span/mirror port). */

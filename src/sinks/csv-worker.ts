@@ -4,13 +4,13 @@
  * moves here is the formatting, most of a flood's CSV cost.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThisThread } from '../pipeline/thread-priority.js';
+import { lowerThisThread } from '../sources/thread-priority.js';
 import type { IdentityFormat } from './flow-rows.js';
 import { CsvLines, type CsvBatch } from './csv-lines.js';
 
 export interface CsvWorkerInit {
   featureCount: number;
-  /** Nice steps below the packet thread this thread lowers itself by (pipeline/thread-priority.ts); absent = 0. */
+  /** Nice steps below the packet thread this thread lowers itself by (sources/thread-priority.ts); absent = 0. */
   nice?: number;
   identityFormat: IdentityFormat;
   defaultLabel: string;
@@ -27,7 +27,7 @@ export interface FromCsvWorker {
 }
 
 const init = workerData as CsvWorkerInit;
-// Behind the packet thread (pipeline/thread-priority.ts).
+// Behind the packet thread (sources/thread-priority.ts).
 lowerThisThread(init.nice ?? 0);
 const csv = new CsvLines(init.featureCount, init.identityFormat, init.defaultLabel);
 parentPort!.on('message', (m: ToCsvWorker) => {

@@ -12,7 +12,7 @@
  * it returned a promise. flush() and close() wait for every batch written before them.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { threadNice } from '../pipeline/thread-priority.js';
+import { threadNice } from '../sources/thread-priority.js';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, type FlowRows, type FlowSink, type ProfileColumns } from './flow-rows.js';

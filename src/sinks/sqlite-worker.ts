@@ -5,7 +5,7 @@
  * (Over 400 lines: the worker side of the same protocol, with the schema upgrade and the feature expansion.)
  */
 import { accessSync, constants as fsc, existsSync, statSync } from 'node:fs';
-import { lowerThisThread } from '../pipeline/thread-priority.js';
+import { lowerThisThread } from '../sources/thread-priority.js';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
@@ -50,7 +50,7 @@ class OpenError extends Error {
 if (!parentPort) throw new Error('sqlite-worker.js must run in a worker thread');
 const port = parentPort;
 const init = workerData as WorkerInit;
-// Behind the packet thread (pipeline/thread-priority.ts).
+// Behind the packet thread (sources/thread-priority.ts).
 lowerThisThread(init.nice ?? 0);
 
 function send(msg: FromWorker): void {

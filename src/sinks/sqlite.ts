@@ -28,7 +28,7 @@
  * per-batch dictionary, the features as they are (transferred).
  */
 import { existsSync } from 'node:fs';
-import { threadNice } from '../pipeline/thread-priority.js';
+import { threadNice } from '../sources/thread-priority.js';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SinkError, copyIdentityColumns, type FlowIdentityColumns, type FlowRows, type FlowSink, type IdentityFormat, type ProfileColumns, type SinkErrorKind } from './flow-rows.js';
@@ -113,7 +113,7 @@ export function sqlColumnNames(featureNames: readonly string[]): string[] {
 /** workerData of the SQLite worker. */
 export interface WorkerInit {
   path: string;
-  /** Nice steps below the packet thread this thread lowers itself by (pipeline/thread-priority.ts); absent = 0. */
+  /** Nice steps below the packet thread this thread lowers itself by (sources/thread-priority.ts); absent = 0. */
   nice?: number;
   profile: string;
   featureNames: string[];

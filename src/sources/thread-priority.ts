@@ -1,9 +1,11 @@
 /**
- * The packet thread first: the threads that work behind it (the models' inference thread, the CSV and SQLite
+ * The packet thread (the one that reads the source and runs the engine) first: the threads that work behind it (the models' inference thread, the CSV and SQLite
  * writers) run some nice steps below it. On a busy machine (two cores, a replay's four or five busy threads) the
  * scheduler then gives the packet thread a core whenever it can run, and the work behind it takes the time left;
  * a thread that falls behind makes the packet thread wait (every such thread is bounded: batches in flight), so
- * nothing is starved for long. Linux keeps a nice value per thread; elsewhere this does nothing.
+ * nothing is starved for long. Linux keeps a nice value per thread; elsewhere this does nothing. Here, with the
+ * sources, so that every later stage's thread (classify/worker.ts, sinks/csv-worker.ts, sinks/sqlite-worker.ts) can
+ * import it.
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
