@@ -1,5 +1,5 @@
 /**
- * The packet thread first (src/pipeline/thread-priority.ts, `--thread-nice`): the threads behind it, the models'
+ * The packet thread first (src/sources/thread-priority.ts, `--thread-nice`): the threads behind it, the models'
  * inference thread and the output writers, lower their own priority; the packet thread and the rest keep theirs.
  * Linux only (per-thread nice values); elsewhere the setting does nothing.
  */
@@ -26,7 +26,7 @@ async function niceOf(args: string[]): Promise<{ main: number; others: number[] 
 
 describe.skipIf(!linux)('thread priorities (Linux)', () => {
   it('lowerThisThread lowers the calling thread only, by the steps asked, at most to 19', async () => {
-    const url = new URL('../dist/pipeline/thread-priority.js', import.meta.url).href;
+    const url = new URL('../dist/sources/thread-priority.js', import.meta.url).href;
     const code = `
       const { parentPort } = require('node:worker_threads');
       import(${JSON.stringify(url)}).then((m) => {
