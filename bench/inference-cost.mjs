@@ -7,8 +7,8 @@
 //
 // 1. Runs the engine over the capture in this process (as the CLI's replay does, 1,024 flows a batch) and builds
 //    the model's float32 input rows with the inference thread's InputBuilder.
-// 2. Counts distinct input rows (exact bytes) and the rows a per-batch or a whole-run cache would not run, and
-//    times DistinctRows.reduce (finding them in rows already built).
+// 2. Counts distinct input rows (exact bytes) and the rows a per-batch or a whole-run cache would not run (what
+//    finding them costs the inference thread, InputBuilder.distinct: bench/verdict-profile.mjs).
 // 3. For each option set and batch size: session.run over every row, --repeat times; prints µs/row (median,
 //    min–max) of wall and of this thread's CPU time, and checks the probabilities are bit-identical to the first
 //    option set's. --ort DIR: the onnxruntime-node installed under DIR/node_modules instead of this checkout's
@@ -38,7 +38,7 @@ console.log(`load average at start: ${load()}; capture ${file}`);
 const { getProfile } = await dist('features/profiles.js');
 const { checkModel } = await dist('classify/model.js');
 const { inputSpecs, identityMatrix } = await dist('classify/classifier.js');
-const { DistinctRows, InputBuilder } = await dist('classify/input.js');
+const { InputBuilder } = await dist('classify/input.js');
 
 const problems = [];
 const model = checkModel({ spec: opt('model', 'cic2017-attack') }, undefined, problems);
@@ -84,18 +84,6 @@ console.log(`${model.id}: ${flows} rows × ${W} inputs`);
     perBatch += inBatch.size;
   }
   for (let i = 0; i < flows; i++) seen.add(key(i));
-  // What finding them costs in rows already built (DistinctRows.reduce, per 1,024-row batch; the inference thread
-  // finds them before building, InputBuilder.distinct: bench/verdict-profile.mjs times that).
-  const d = new DistinctRows();
-  const times = [];
-  let kept = 0;
-  for (let r = 0; r < 3; r++) {
-    kept = 0;
-    const t = performance.now();
-    for (let b = 0; b < flows; b += 1024) kept += d.reduce(all.subarray(b * W, Math.min(flows, b + 1024) * W), Math.min(1024, flows - b), W).count;
-    times.push(((performance.now() - t) * 1000) / flows);
-  }
-  console.log(`DistinctRows.reduce: ${median(times).toFixed(3)} µs/row (${Math.min(...times).toFixed(3)}–${Math.max(...times).toFixed(3)}), ${kept} rows kept`);
   console.log(`distinct rows: whole run ${seen.size} (${((100 * (flows - seen.size)) / flows).toFixed(1)} % repeats); within each batch of 1,024: ${perBatch} (${((100 * (flows - perBatch)) / flows).toFixed(1)} % repeats)`);
 }
 

@@ -1,5 +1,5 @@
 /**
- * The inference thread runs each model on a batch's distinct input rows only (input.ts DistinctRows): a flood's
+ * The inference thread runs each model on a batch's distinct input rows only (input.ts InputBuilder.distinct): a flood's
  * repeated flows must get exactly the probabilities, bit for bit, that they get when no row repeats, and rows that
  * differ in any bit of any input (even +0 and -0) must be run apart.
  */
@@ -7,17 +7,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../src/classify/classifier.js';
-import { buildModelInput, DistinctRows, InputBuilder, PAYLOAD_PROTOCOL_INPUT, SERVER_NAME_INPUT, type InputSpec } from '../src/classify/input.js';
+import { buildModelInput, InputBuilder, type DistinctRows, PAYLOAD_PROTOCOL_INPUT, SERVER_NAME_INPUT, type InputSpec } from '../src/classify/input.js';
 import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { getProfile } from '../src/features/profiles.js';
 import { newFlowRows, type FlowRows } from '../src/sinks/flow-rows.js';
 
-describe('DistinctRows', () => {
+describe('DistinctRows, as InputBuilder.distinct fills it', () => {
   const W = 3;
-  const rows = (values: number[][]): Float32Array => Float32Array.from(values.flat());
+  const spec: InputSpec = { featureIndex: [0, 1, 2], identityIndex: [-1, -1, -1], preprocessing: { nan: -1, posinf: -1, neginf: -1, clip: null, scale: null }, serverNames: null };
+  const features = (values: number[][]): Float64Array => Float64Array.from(values.flat());
 
   it('keeps the first occurrence of each row, in order, and gives every row its distinct row back', () => {
-    const x = rows([
+    const x = features([
       [1, 2, 3],
       [4, 5, 6],
       [1, 2, 3],
@@ -27,34 +28,30 @@ describe('DistinctRows', () => {
       [1, 2, 3.0000002], // one bit more in the last input
       [1, 2, 3],
     ]);
-    const d = new DistinctRows();
-    const r = d.reduce(x, 8, W);
-    expect(r.count).toBe(5);
-    expect(Array.from(r.rows)).toEqual([1, 2, 3, 4, 5, 6, 0, 0, 1, -0, 0, 1, 1, 2, Math.fround(3.0000002)]);
+    const d = new InputBuilder([spec]).distinct(x, W, 8, null)[0]!;
+    expect(d.kept).toBe(5);
+    expect(Array.from(d.rows)).toEqual([1, 2, 3, 4, 5, 6, 0, 0, 1, -0, 0, 1, 1, 2, Math.fround(3.0000002)]);
     // Two "classes" per distinct row: its number and ten times it.
     const perDistinct = Float32Array.from([0, 0, 1, 10, 2, 20, 3, 30, 4, 40]);
     expect(Array.from(d.expand(perDistinct, 2))).toEqual([0, 0, 1, 10, 0, 0, 2, 20, 3, 30, 1, 10, 4, 40, 0, 0]);
   });
 
   it('keeps every row when none repeats, and reuses its arrays from batch to batch', () => {
-    const d = new DistinctRows();
+    const builder = new InputBuilder([spec]);
     // A first batch: the first row, then another repeated 1,000 times.
-    const many = new Float32Array(1001 * W).fill(7);
+    const many = new Float64Array(1001 * W).fill(7);
     many.set([1, 1, 1], 0);
-    const s = d.reduce(many, 1001, W);
-    expect(s.count).toBe(2);
-    expect(Array.from(d.expand(Float32Array.from([1, 2]), 1).slice(0, 3))).toEqual([1, 2, 2]);
+    const s = builder.distinct(many, W, 1001, null)[0]!;
+    expect(s.kept).toBe(2);
+    const firstRows = s.rows.buffer;
+    expect(Array.from(s.expand(Float32Array.from([1, 2]), 1).slice(0, 3))).toEqual([1, 2, 2]);
     // The next batch: no row repeats; the table from before is cleared, the arrays are the same.
-    const all = rows([
-      [7, 7, 7],
-      [2, 2, 2],
-    ]);
-    const r = d.reduce(all, 2, W);
-    expect(r.count).toBe(2);
+    const r = builder.distinct(features([[7, 7, 7], [2, 2, 2]]), W, 2, null)[0]!;
+    expect(r.kept).toBe(2);
     expect(Array.from(r.rows)).toEqual([7, 7, 7, 2, 2, 2]);
-    expect(r.rows.buffer).toBe(s.rows.buffer);
+    expect(r.rows.buffer).toBe(firstRows);
     const probs = Float32Array.from([0.25, 0.75, 0.5, 0.5]);
-    expect(Array.from(d.expand(probs, 2))).toEqual([0.25, 0.75, 0.5, 0.5]);
+    expect(Array.from(r.expand(probs, 2))).toEqual([0.25, 0.75, 0.5, 0.5]);
   });
 });
 

@@ -363,8 +363,7 @@ export function buildModelInput(features: Float64Array, stride: number, count: n
  * picks the candidates, a full comparison decides, so a repeated row gets exactly the probabilities its first
  * occurrence got. Per batch only: a cache across batches would find few more on these captures (big.pcap 35.1 %)
  * and would need a memory bound. InputBuilder.distinct fills it from the batch's own values (each distinct row built
- * once); reduce() from an input already built (float32 rows the same bit for bit). Every array is kept from batch
- * to batch.
+ * once). Every array is kept from batch to batch.
  */
 export class DistinctRows {
   /** Open addressing, linear probing: distinct row number + 1 per slot, 0 = empty. */
@@ -407,37 +406,6 @@ export class DistinctRows {
   }
 
   /**
-   * The distinct rows of an input already built ([count × width]), rows the same when their float32 values are bit
-   * for bit the same (benchmarks and tests; the inference thread uses InputBuilder.distinct). A view that the next
-   * batch overwrites.
-   */
-  reduce(x: Float32Array, count: number, width: number): { rows: Float32Array; count: number } {
-    const out = this.start(count, width);
-    const xw = new Uint32Array(x.buffer, x.byteOffset, count * width);
-    const { slots, hashes, firsts, of, mask } = this;
-    let kept = 0;
-    for (let i = 0; i < count; i++) {
-      const o = i * width;
-      let h = 0x811c9dc5;
-      for (let j = 0; j < width; j++) h = Math.imul(h ^ xw[o + j]!, 0x01000193);
-      h = finishHash(h);
-      let s = h & mask;
-      while (slots[s] !== 0 && !(hashes[slots[s]! - 1] === h && sameRow(xw, firsts[slots[s]! - 1]! * width, o, width))) s = (s + 1) & mask;
-      if (slots[s] !== 0) {
-        of[i] = slots[s]! - 1;
-        continue;
-      }
-      slots[s] = kept + 1;
-      hashes[kept] = h;
-      firsts[kept] = i;
-      of[i] = kept;
-      out.set(x.subarray(o, o + width), kept++ * width);
-    }
-    this.kept = kept;
-    return { rows: this.rows, count: kept };
-  }
-
-  /**
    * Every row's outputs from the distinct rows' (`perDistinct`: [kept × classes], from this batch), into `out`
    * ([count × classes], a new array when not given).
    */
@@ -458,7 +426,3 @@ function finishHash(h: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
-function sameRow(words: Uint32Array, a: number, b: number, width: number): boolean {
-  for (let j = 0; j < width; j++) if (words[a + j] !== words[b + j]) return false;
-  return true;
-}
