@@ -30,21 +30,24 @@ const FLOW_BYTES = 8 + 16 + 16 + 2 + 1 + 1;
 export function packContextFlows(rows: FlowRows): ArrayBuffer {
   const n = rows.count;
   const b = new ArrayBuffer(n * FLOW_BYTES);
-  new Float64Array(b, 0, n).set(rows.startUs.subarray(0, n));
-  new Uint32Array(b, 8 * n, 4 * n).set(rows.srcAddrs.subarray(0, 4 * n));
-  new Uint32Array(b, 24 * n, 4 * n).set(rows.dstAddrs.subarray(0, 4 * n));
-  new Uint16Array(b, 40 * n, n).set(rows.dstPorts.subarray(0, n));
-  new Uint8Array(b, 42 * n, n).set(rows.protocols.subarray(0, n));
-  new Uint8Array(b, 43 * n, n).set(rows.ipVersions.subarray(0, n));
+  const v = flowViews(b, n);
+  v.startUs.set(rows.startUs.subarray(0, n));
+  v.srcAddrs.set(rows.srcAddrs.subarray(0, 4 * n));
+  v.dstAddrs.set(rows.dstAddrs.subarray(0, 4 * n));
+  v.dstPorts.set(rows.dstPorts.subarray(0, n));
+  v.protocols.set(rows.protocols.subarray(0, n));
+  v.ipVersions.set(rows.ipVersions.subarray(0, n));
   return b;
 }
 
 /** The packed columns (packContextFlows) and the batch's features, as the stage reads a batch. */
 export function unpackContextFlows(b: ArrayBuffer, count: number, features: Float64Array): ContextFlows {
-  const n = count;
+  return { count, features, ...flowViews(b, count) };
+}
+
+/** The packed buffer's layout (FLOW_BYTES a flow), one column after the other: views of its `n` flows' columns. */
+function flowViews(b: ArrayBuffer, n: number): Omit<ContextFlows, 'count' | 'features'> {
   return {
-    count,
-    features,
     startUs: new Float64Array(b, 0, n),
     srcAddrs: new Uint32Array(b, 8 * n, 4 * n),
     dstAddrs: new Uint32Array(b, 24 * n, 4 * n),
