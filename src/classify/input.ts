@@ -5,7 +5,7 @@
  * model and the application model) batch after batch into arrays it reuses; models with the same inputs and
  * preprocessing share one array.
  */
-import { preprocessValue, type Preprocessing } from './preprocess.js';
+import { preprocessValue, replaceNonFinite, type Preprocessing } from './preprocess.js';
 import { SuffixTable, type ServerNameSpec } from './server-name-class.js';
 
 export interface InputSpec {
@@ -175,7 +175,7 @@ function fill(
         const k = fIdx[j]!;
         const v =
           k >= 0 ? features[base + k]! : k === SERVER_NAME_INPUT ? nameClass[i]! : k === PAYLOAD_PROTOCOL_INPUT ? payloadValues[identity![idBase + iIdx[j]!]!]! : identity![idBase + iIdx[j]!]!;
-        out[o + j] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
+        out[o + j] = replaceNonFinite(v, nan, posinf, neginf);
       }
     }
     return;
@@ -268,16 +268,16 @@ function fillDistinct(
       // The common case (tree models): replacement of NaN/±Infinity only, inlined.
       for (let t = 0; t < nf; t++) {
         const v = features[fBase + featureCol[t]!]!;
-        out[o + featurePos[t]!] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
+        out[o + featurePos[t]!] = replaceNonFinite(v, nan, posinf, neginf);
       }
       for (let t = 0; t < ni; t++) {
         const id = identity![iBase + identityCol[t]!]!;
         const v = identityPayload[t] === 1 ? payloadValues[id]! : id;
-        out[o + identityPos[t]!] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
+        out[o + identityPos[t]!] = replaceNonFinite(v, nan, posinf, neginf);
       }
       if (named) {
         const v = nameClass[i]!;
-        out[o + namePos] = v - v === 0 ? v : v !== v ? nan : v > 0 ? posinf : neginf;
+        out[o + namePos] = replaceNonFinite(v, nan, posinf, neginf);
       }
     } else {
       for (let t = 0; t < nf; t++) out[o + featurePos[t]!] = preprocessValue(features[fBase + featureCol[t]!]!, pre, featurePos[t]!);
