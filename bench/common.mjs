@@ -1,5 +1,7 @@
 // What the bench scripts share: where the checkout and the bench captures are, their option reading, and the
 // CLI's engine defaults (src/cli/main.ts) for the scripts that run the engine in-process.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -11,6 +13,19 @@ export function option(name, dflt) {
   const args = process.argv.slice(2);
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
+}
+
+/**
+ * A capture named on the command line: a path, or a bench capture by name (`big`, `flood`, `quick` in DATA). Exits 1
+ * with a message when it is missing.
+ */
+export function captureFile(name) {
+  const file = existsSync(name) ? resolve(name) : join(DATA, `${name}.pcap`);
+  if (!existsSync(file)) {
+    process.stderr.write(`bench: ${file} is missing (npm run bench creates it)\n`);
+    process.exit(1);
+  }
+  return file;
 }
 
 /** The CLI's defaults (src/cli/main.ts), used by the in-process stages so they do the CLI's work. */

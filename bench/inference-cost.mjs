@@ -13,20 +13,14 @@
 //    min–max) of wall and of this thread's CPU time, and checks the probabilities are bit-identical to the first
 //    option set's. --ort DIR: the onnxruntime-node installed under DIR/node_modules instead of this checkout's
 //    (to try another version); --options: which option sets.
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { DATA, ROOT, option as opt, replayEngine } from './common.mjs';
+import { ROOT, captureFile, option as opt, replayEngine } from './common.mjs';
 
-const captureArg = opt('capture', 'big');
-const file = existsSync(captureArg) ? resolve(captureArg) : join(DATA, `${captureArg}.pcap`);
-if (!existsSync(file)) {
-  process.stderr.write(`bench: ${file} is missing (npm run bench creates it)\n`);
-  process.exit(1);
-}
+const file = captureFile(opt('capture', 'big'));
 const maxFlows = Number(opt('max-flows', '1000000'));
 const batchSizes = opt('batches', '1024,4096,16384').split(',').map(Number);
 const repeat = Number(opt('repeat', '3'));

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { DATA, ROOT, option as opt } from './common.mjs';
+import { ROOT, captureFile, option as opt } from './common.mjs';
 
 const rounds = Number(opt('rounds', '3'));
 const out = opt('out', 'csv');
@@ -30,13 +30,7 @@ const common = (opt('common', '') ?? '').split(' ').filter(Boolean);
 const captures = opt('captures', 'flood,big')
   .split(',')
   .filter(Boolean)
-  .map((c) => ({ name: c, file: existsSync(c) ? resolve(c) : join(DATA, `${c}.pcap`) }));
-for (const c of captures) {
-  if (!existsSync(c.file)) {
-    process.stderr.write(`bench: ${c.file} is missing (npm run bench creates it)\n`);
-    process.exit(1);
-  }
-}
+  .map((c) => ({ name: c, file: captureFile(c) }));
 if (!existsSync('/usr/bin/time')) {
   process.stderr.write('bench: /usr/bin/time is missing (apt-get install time)\n');
   process.exit(1);

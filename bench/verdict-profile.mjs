@@ -21,21 +21,16 @@
 //    from /proc at exit: the main thread and the V8 helpers stay; the threads that ended (the inference thread)
 //    are total - live. Against --no-model --profile cic2017.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { DATA, ROOT, option as opt, replayEngine } from './common.mjs';
+import { ROOT, captureFile, option as opt, replayEngine } from './common.mjs';
 
 const args = process.argv.slice(2);
-const captureArg = opt('capture', 'flood');
-const file = existsSync(captureArg) ? resolve(captureArg) : join(DATA, `${captureArg}.pcap`);
-if (!existsSync(file)) {
-  process.stderr.write(`bench: ${file} is missing (npm run bench creates it)\n`);
-  process.exit(1);
-}
+const file = captureFile(opt('capture', 'flood'));
 const maxFlows = Number(opt('max-flows', '150000'));
 const batchFlows = Number(opt('batch', '1024'));
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
