@@ -11,9 +11,11 @@
 // Needs dist/ (npx tsc). On a shared 2-core machine numbers are noisy: the load average is printed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { loadAverage } from './common.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -31,7 +33,7 @@ const { getProfile } = await import(join(ROOT, 'dist', 'features', 'profiles.js'
 const { newFlowRows } = await import(join(ROOT, 'dist', 'engine', 'flow-batch.js'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = loadAverage;
 console.log(`load average at start: ${load()}`);
 
 // ---- 1. inference alone

@@ -1,6 +1,7 @@
 // What the bench scripts share: where the checkout and the bench captures are, their option reading, and the
 // CLI's engine defaults (src/cli/main.ts) for the scripts that run the engine in-process.
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +14,16 @@ export function option(name, dflt) {
   const args = process.argv.slice(2);
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
+}
+
+/** A module of this checkout's compiled sources (`dist/`), e.g. `distModule('classify/input.js')`. */
+export function distModule(p) {
+  return import(new URL(`../dist/${p}`, import.meta.url).href);
+}
+
+/** The load average, three figures (the scripts print it at start and end: the machine is shared). */
+export function loadAverage() {
+  return loadavg().map((x) => x.toFixed(2)).join(' ');
 }
 
 /**
@@ -44,7 +55,7 @@ export const CLI_DEFAULTS = {
  * ended (a sample of the capture's first flows); otherwise every flow is ended at the end of the file.
  */
 export async function replayEngine(file, onFlows, { profile = 'cic2017', batchSize = 1024, enough = () => false } = {}) {
-  const dist = (p) => import(new URL(`../dist/${p}`, import.meta.url).href);
+  const dist = distModule;
   const { Engine } = await dist('engine/engine.js');
   const { PcapSource } = await dist('sources/pcap-source.js');
   const { getProfile } = await dist('features/profiles.js');

@@ -14,19 +14,17 @@
 //    option set's. --ort DIR: the onnxruntime-node installed under DIR/node_modules instead of this checkout's
 //    (to try another version); --options: which option sets.
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
-import { ROOT, captureFile, option as opt, replayEngine } from './common.mjs';
+import { ROOT, captureFile, option as opt, replayEngine, distModule, loadAverage } from './common.mjs';
 
 const file = captureFile(opt('capture', 'big'));
 const maxFlows = Number(opt('max-flows', '1000000'));
 const batchSizes = opt('batches', '1024,4096,16384').split(',').map(Number);
 const repeat = Number(opt('repeat', '3'));
-const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
+const dist = distModule;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = loadAverage;
 console.log(`load average at start: ${load()}; capture ${file}`);
 
 const { getProfile } = await dist('features/profiles.js');

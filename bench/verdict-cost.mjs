@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { ROOT, captureFile, option as opt } from './common.mjs';
+import { ROOT, captureFile, option as opt, loadAverage } from './common.mjs';
 
 const rounds = Number(opt('rounds', '3'));
 const out = opt('out', 'csv');
@@ -42,7 +42,7 @@ const modes = [
 ];
 
 const tmp = mkdtempSync(join(tmpdir(), 'verdict-cost-'));
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = loadAverage;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const range = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 

@@ -23,18 +23,18 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { ROOT, captureFile, option as opt, replayEngine } from './common.mjs';
+import { ROOT, captureFile, option as opt, replayEngine, distModule, loadAverage } from './common.mjs';
 
 const args = process.argv.slice(2);
 const file = captureFile(opt('capture', 'flood'));
 const maxFlows = Number(opt('max-flows', '150000'));
 const batchFlows = Number(opt('batch', '1024'));
-const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const dist = distModule;
+const load = loadAverage;
 console.log(`load average at start: ${load()}; capture ${file}`);
 
 const { getProfile } = await dist('features/profiles.js');
