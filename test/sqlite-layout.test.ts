@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
-import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION } from '../src/sinks/sqlite-schema.js';
+import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION, labelDictionary } from '../src/sinks/sqlite-schema.js';
 import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
 import { setServerNames } from '../src/engine/flow-batch.js';
 import { PAYLOAD_PROTOCOLS } from '../src/decode/payload-protocol.js';
@@ -247,6 +247,23 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
       expect(() => db.prepare('SELECT * FROM batch_rows(?, 3)').all(numbers)).toThrow(/32 bytes are not rows of 3 doubles/);
       expect(() => db.prepare('SELECT * FROM batch_rows(?, 2, ?, 2)').all(numbers, 'a\x1fb\x1fc\x1f')).toThrow(/3 text fields for 2 rows of 2/);
       expect(() => db.prepare('SELECT * FROM batch_rows(?, 2)').all('text')).toThrow(/numbers must be a BLOB/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('batch_label gives a label code\'s text from the batch\'s dictionary, whatever the entries hold', () => {
+    const db = new Database(':memory:');
+    try {
+      db.loadExtension(join(process.cwd(), 'native/build/Release/sensor_sqlite_rows.node'));
+      const entries = ['BENIGN', '12:x', '', 'port-scan: 10.0.0.0 → 15+ ports of "x"\n é'];
+      const dictionary = labelDictionary(entries);
+      const numbers = Buffer.from(new Float64Array([0, 1, 2, 3, 4, NaN, -1]).buffer);
+      const got = db.prepare('SELECT batch_label(?, c0) FROM batch_rows(?, 1)').pluck().all(dictionary, numbers);
+      expect(got).toEqual([...entries, null, null, null]); // out of range and NULL codes are NULL
+      expect(db.prepare('SELECT batch_label(?, 0)').pluck().get('')).toBeNull(); // no entries (a batch without the column)
+      expect(() => db.prepare('SELECT batch_label(?, 0)').get('6:BENIGN3:Do')).toThrow(/dictionary is not length:text entries/);
+      expect(() => db.prepare('SELECT batch_label(?, 0)').get('["BENIGN"]')).toThrow(/dictionary is not length:text entries/);
     } finally {
       db.close();
     }

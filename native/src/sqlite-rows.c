@@ -11,7 +11,8 @@
  * Binding ~100 values a flow from JavaScript cost about twice what SQLite spends storing them; here each number
  * goes from the batch's bytes to SQLite as the same double it would have bound (NaN becomes NULL, as a bound NaN
  * does) and each string as the same UTF-8 text. `numbers` is native-endian (what a Float64Array holds); rowid is
- * the row's index in the batch, from 0.
+ * the row's index in the batch, from 0. With it, the scalar function batch_label(dictionary, code) (below) gives
+ * a label code's text.
  */
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
@@ -202,9 +203,76 @@ static sqlite3_module rows_module = {
     .xRowid = rows_rowid,
 };
 
+/*
+ * batch_label(dictionary, code): entry `code` of a batch's label dictionary, as text; NULL when the code is NULL
+ * or not an entry. The dictionary is every entry in order, each written as its length in UTF-8 bytes, ':', then
+ * its bytes ("6:BENIGN3:DoS"), so any text fits. Bound once per batch, it is parsed on the first row and kept with
+ * the statement (sqlite3_set_auxdata) for the others: the writer maps a label code to its text for every row and
+ * label column without parsing the dictionary again (json's ->> did, for each of the five label columns).
+ */
+typedef struct {
+  int entries;
+  int *start, *length; /* into text */
+  char *text;
+} label_dictionary;
+
+/* The dictionary's entries, or NULL (out of memory, or text that is not a dictionary). One allocation. */
+static label_dictionary *parse_dictionary(const char *text, int bytes) {
+  int entries = 0;
+  for (int at = 0; at < bytes;) {
+    long length = 0;
+    int digits = 0;
+    while (at < bytes && text[at] >= '0' && text[at] <= '9' && digits < 10) length = length * 10 + (text[at++] - '0'), digits++;
+    if (digits == 0 || at >= bytes || text[at] != ':' || length > bytes - at - 1) return NULL;
+    at += 1 + (int)length;
+    entries++;
+  }
+  label_dictionary *d = sqlite3_malloc64(sizeof *d + (sqlite3_uint64)entries * 2 * sizeof(int) + (sqlite3_uint64)bytes + 1);
+  if (!d) return NULL;
+  d->entries = entries;
+  d->start = (int *)(d + 1);
+  d->length = d->start + entries;
+  d->text = (char *)(d->length + entries);
+  memcpy(d->text, text, (size_t)bytes);
+  for (int at = 0, k = 0; k < entries; k++) {
+    int length = 0;
+    while (text[at] != ':') length = length * 10 + (text[at++] - '0');
+    d->start[k] = at + 1;
+    d->length[k] = length;
+    at += 1 + length;
+  }
+  return d;
+}
+
+static void batch_label(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  label_dictionary *d = sqlite3_get_auxdata(ctx, 0);
+  int fresh = d == NULL;
+  if (fresh) {
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    int bytes = sqlite3_value_bytes(argv[0]);
+    d = text ? parse_dictionary(text, bytes) : NULL;
+    if (!d) {
+      sqlite3_result_error(ctx, "batch_label: the dictionary is not length:text entries", -1);
+      return;
+    }
+  }
+  sqlite3_int64 code = sqlite3_value_int64(argv[1]);
+  if (code < 0 || code >= d->entries) sqlite3_result_null(ctx);
+  else sqlite3_result_text(ctx, d->text + d->start[code], d->length[code], SQLITE_TRANSIENT);
+  /* Kept for the next rows; SQLite frees it when the bound dictionary changes or the statement is reset (and at
+   * once when it cannot keep it: the result above is already a copy). */
+  if (fresh) sqlite3_set_auxdata(ctx, 0, d, sqlite3_free);
+}
+
 /* The entry point SQLite derives from the file name sensor_sqlite_rows.node. */
 __attribute__((visibility("default"))) int sqlite3_sensorsqliterows_init(sqlite3 *db, char **err,
                                                                          const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
-  return sqlite3_create_module(db, "batch_rows", &rows_module, NULL);
+  int rc = sqlite3_create_module(db, "batch_rows", &rows_module, NULL);
+  if (rc != SQLITE_OK) return rc;
+  return sqlite3_create_function_v2(db, "batch_label", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, batch_label, NULL, NULL, NULL);
 }

@@ -261,13 +261,13 @@ export function rowNumbersStride(specs: readonly FeatureColumnSpec[]): number {
  * The INSERT into flow_rows of a whole batch through the writer's SQLite extension (batch_rows): binds @first (the
  * first row's id), @run, @numbers (rowNumbersStride numbers a row, float64; a NaN label code is NULL), @texts
  * (ROW_TEXTS, each followed by 0x1f), the models' names @model and @app_model, and each label column's dictionary
- * as a JSON array (@label, @attack_label, @kdd, @app_label, @context), indexed by the row's code.
+ * (@label, @attack_label, @kdd, @app_label, @context; labelDictionary's text), indexed by the row's code.
  */
 export function insertFlowRowsFromBatchSql(specs: readonly FeatureColumnSpec[]): string {
   const c: Record<string, string> = {};
   let k = 0;
   for (const name of [...ROW_NUMBERS, ...hot(specs).map((s) => s.sql), ...ROW_SCORES]) c[name] = `c${k++}`;
-  for (const name of ROW_LABEL_CODES) c[name] = `@${name} ->> CAST(c${k++} AS INTEGER)`;
+  for (const name of ROW_LABEL_CODES) c[name] = `batch_label(@${name}, c${k++})`;
   ROW_TEXTS.forEach((name, i) => (c[name] = `t${i}`));
   c['server_name'] = `nullif(${c['server_name']}, '')`;
   c['server_name_source'] = `nullif(${c['server_name_source']}, '')`;
@@ -313,4 +313,14 @@ export const PENDING_FEATURE_ROWS_SQL = 'SELECT coalesce(sum(count), 0) FROM fea
 function multiInsert(table: string, columns: readonly string[], rows: number): string {
   const one = `(${new Array(columns.length).fill('?').join(',')})`;
   return `INSERT INTO ${table} (${columns.map(q).join(', ')}) VALUES ${new Array(rows).fill(one).join(',')}`;
+}
+
+/**
+ * A label column's dictionary as the writer's batch_label(dictionary, code) reads it: each entry as its length in
+ * UTF-8 bytes, ':', then the entry ("6:BENIGN3:DoS"), so any text fits (native/src/sqlite-rows.c).
+ */
+export function labelDictionary(entries: readonly string[]): string {
+  let text = '';
+  for (const e of entries) text += `${Buffer.byteLength(e, 'utf8')}:${e}`;
+  return text;
 }

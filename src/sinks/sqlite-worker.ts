@@ -31,6 +31,7 @@ import {
   rowNumbersStride,
   insertFlowFeaturesSql,
   insertFlowRowsSql,
+  labelDictionary,
   rowsPerStatement,
   upgradeSql,
   type FeatureColumnSpec,
@@ -357,11 +358,11 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
       texts: texts.join(''),
       model: b.model ?? null,
       app_model: b.appModel ?? null,
-      label: JSON.stringify(b.labels?.dict ?? []),
-      attack_label: JSON.stringify(b.attackLabels?.dict ?? []),
-      kdd: JSON.stringify(b.kdd?.dict ?? []),
-      app_label: JSON.stringify(b.appLabels?.dict ?? []),
-      context: JSON.stringify(b.context?.dict ?? []),
+      label: labelDictionary(b.labels?.dict ?? []),
+      attack_label: labelDictionary(b.attackLabels?.dict ?? []),
+      kdd: labelDictionary(b.kdd?.dict ?? []),
+      app_label: labelDictionary(b.appLabels?.dict ?? []),
+      context: labelDictionary(b.context?.dict ?? []),
     });
   }
 
