@@ -9,6 +9,7 @@
 import { statSync } from 'node:fs';
 import { CaptureError } from '../sources/batch.js';
 import { PcapSource } from '../sources/pcap-source.js';
+import { lowerThisThread } from '../sources/thread-priority.js';
 import { SUPPORTED_LINK_TYPES, SUPPORTED_LINK_TYPES_TEXT } from '../decode/decode.js';
 import type { EngineAccounting } from '../engine/engine.js';
 import type { Profile } from '../features/profiles.js';
@@ -34,6 +35,13 @@ export interface ReplayOptions {
   verdicts?: VerdictQueue;
   /** The context stage's thresholds (Pipeline `context`); absent or false = off. */
   context?: false | Partial<ContextThresholds>;
+  /**
+   * Once the input has ended, the packet thread lowers its priority to the lowest (nice 19) before ending the open
+   * flows: the CLI's `--thread-nice` (sources/thread-priority.ts). Its work left is ending them, a few batches
+   * ahead of the inference thread and the writers (bounded by the batches in flight), which are then the critical
+   * path and should have the cores first.
+   */
+  stepBackAtEnd?: boolean;
 }
 
 export interface ReplayProgress {
@@ -169,6 +177,11 @@ async function replayInto(pipeline: Pipeline, opts: ReplayOptions, sources: Pcap
     if (fi + 1 < sources.length) await engine.flushRows();
   }
   for (let fi = 0; fi < sources.length; fi++) sources[fi]!.close();
+  if (opts.stepBackAtEnd) {
+    // After the outputs' threads exist (a thread starts at its creator's priority); their failure is the pipeline's to report.
+    await Promise.resolve(opts.sinks).catch(() => undefined);
+    lowerThisThread(19);
+  }
   await pipeline.finish();
   const elapsedMs = performance.now() - started;
 
