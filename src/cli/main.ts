@@ -225,7 +225,7 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
         stop,
         ...(classifier ? { verdicts: new VerdictQueue(classifier, undefined, { countAlertSources: true }) } : {}),
         context: cfg.context && (cfg.contextThresholds ?? {}),
-        stepBackAtEnd: cfg.threadNice > 0,
+        stepBackAtEnd: cfg.threadNice,
         ...(showProgress
           ? {
               onProgress: (p: ReplayProgress) => {

@@ -36,12 +36,13 @@ export interface ReplayOptions {
   /** The context stage's thresholds (Pipeline `context`); absent or false = off. */
   context?: false | Partial<ContextThresholds>;
   /**
-   * Once the input has ended, the packet thread lowers its priority to the lowest (nice 19) before ending the open
-   * flows: the CLI's `--thread-nice` (sources/thread-priority.ts). Its work left is ending them, a few batches
-   * ahead of the inference thread and the writers (bounded by the batches in flight), which are then the critical
-   * path and should have the cores first.
+   * Once the input has ended, the packet thread lowers its priority by these nice steps before ending the open
+   * flows: the CLI's `--thread-nice` (sources/thread-priority.ts), so it then runs level with the inference thread
+   * and the writers. Its work left is ending the flows a few batches ahead of them (bounded by the batches in
+   * flight); they are the critical path then and should not wait for a core it holds. Not lower than them: on a
+   * busy machine a packet thread at nice 19 would make the end wait for it instead.
    */
-  stepBackAtEnd?: boolean;
+  stepBackAtEnd?: number;
 }
 
 export interface ReplayProgress {
@@ -180,7 +181,7 @@ async function replayInto(pipeline: Pipeline, opts: ReplayOptions, sources: Pcap
   if (opts.stepBackAtEnd) {
     // After the outputs' threads exist (a thread starts at its creator's priority); their failure is the pipeline's to report.
     await Promise.resolve(opts.sinks).catch(() => undefined);
-    lowerThisThread(19);
+    lowerThisThread(opts.stepBackAtEnd);
   }
   await pipeline.finish();
   const elapsedMs = performance.now() - started;
