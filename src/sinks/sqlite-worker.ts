@@ -332,6 +332,29 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
 
   /** The batch's narrow rows: their numbers in one array, their identity text in one string, the labels as codes. */
   function insertRowsFromBatch(b: Batch, first: number): void {
+    packRows(b);
+    rowsFromBatch!.run({
+      first,
+      run: runId,
+      numbers: Buffer.from(rowNumbers.buffer, 0, b.count * NR * 8),
+      texts: texts.join(''),
+      model: b.model ?? null,
+      app_model: b.appModel ?? null,
+      label: labelDictionary(b.labels?.dict ?? []),
+      attack_label: labelDictionary(b.attackLabels?.dict ?? []),
+      kdd: labelDictionary(b.kdd?.dict ?? []),
+      app_label: labelDictionary(b.appLabels?.dict ?? []),
+      context: labelDictionary(b.context?.dict ?? []),
+    });
+  }
+
+  /**
+   * Fills rowNumbers and texts with the batch's rows. A function of its own, with nothing after its loop: V8
+   * compiles the long loop on the stack (OSR) during the first batches, before the code after it has ever run, and
+   * a statement after the loop without type feedback made that compiled code bail out at the loop's end, for every
+   * batch again (72 deoptimisations in a big.pcap replay with the models, recompiled each time on V8's threads).
+   */
+  function packRows(b: Batch): void {
     if (rowNumbers.length < b.count * NR) rowNumbers = new Float64Array(b.count * NR);
     const n = b.identity;
     const f = b.features;
@@ -351,19 +374,6 @@ function serve(db: Database.Database, runId: number): { featuresPending: number;
       texts.push(t.flowId, FIELD_END, t.srcIp, FIELD_END, t.dstIp, FIELD_END, t.timestamp, FIELD_END, name(b, i) ?? '', FIELD_END, nameSource(b, i) ?? '', FIELD_END);
       texts.push(payloadProtocolName(b.payloadProtocol?.[i] ?? 0) ?? '', FIELD_END);
     }
-    rowsFromBatch!.run({
-      first,
-      run: runId,
-      numbers: Buffer.from(rowNumbers.buffer, 0, b.count * NR * 8),
-      texts: texts.join(''),
-      model: b.model ?? null,
-      app_model: b.appModel ?? null,
-      label: labelDictionary(b.labels?.dict ?? []),
-      attack_label: labelDictionary(b.attackLabels?.dict ?? []),
-      kdd: labelDictionary(b.kdd?.dict ?? []),
-      app_label: labelDictionary(b.appLabels?.dict ?? []),
-      context: labelDictionary(b.context?.dict ?? []),
-    });
   }
 
   /**
