@@ -492,6 +492,25 @@ const fmt = {
   b: (x) => `${Math.round(x).toLocaleString('en-US')} B`,
 };
 
+/**
+ * What the models cost (issues 9 and 10: at most 10 % of replay packets/s): 1 - packets/s with them / without them,
+ * within each round (the two runs of a round are minutes apart at most, so the machine's noise hits both alike),
+ * then the median and range over the rounds; and the same of the medians.
+ */
+function modelCost(without, withModels) {
+  const perRound = [];
+  for (let r = 0; r < Math.min(without.length, withModels.length); r++) {
+    const a = without[r];
+    const b = withModels[r];
+    if (!a?.timedOut && !b?.timedOut && a && b) perRound.push(1 - b.packetsPerSec / a.packetsPerSec);
+  }
+  const s = stats(perRound);
+  if (s.n === 0) return 'the models\' cost: n/a (no round with both runs)';
+  const ofMedians = 1 - stats(withModels.map((c) => c.packetsPerSec)).median / stats(without.map((c) => c.packetsPerSec)).median;
+  const pc = (x) => `${(x * 100).toFixed(1)} %`;
+  return `the models' cost in packets/s: ${pc(ofMedians)} (medians); per round ${pc(s.median)} [${pc(s.min)} – ${pc(s.max)}] over ${s.n} round(s)`;
+}
+
 /** "median [min – max]" of a metric over runs. */
 function show(runs, pick, f) {
   const s = stats(runs.map(pick));
@@ -815,6 +834,7 @@ function report(res, o) {
             ['database size', show(cli, (c) => c.dbBytes / 2 ** 20, (x) => `${x.toFixed(0)} MiB`)],
           ]),
         );
+        if (p.endsWith('+model')) out.push(modelCost(res.cli[p.replace(/\+model$/, '')] ?? [], res.cli[p] ?? []));
       }
     }
     if (engStopped > 0) out.push(`engine stage: ${engStopped} run(s) ${limit}`);
