@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_APP_MODEL_NAME, DEFAULT_MODEL_NAME, MODELS_DIR } from '../src/classify/model.js';
 import { findPython } from './helpers/python.js';
+import { asOlderSchema } from './helpers/run-db.js';
 import { ROOT, runCommand, sensor } from './helpers/cli.js';
 import { serve } from './helpers/serve.js';
 import { ensureBuilt } from './setup/build.js';
@@ -191,13 +192,7 @@ describe('a database of schema version 3 (before the application columns)', () =
     expect((await sensor(['--replay', FIXTURES[1]!, '--db', db, '-q', '--no-app-model'])).status).toBe(0);
     // Make it what version 3 wrote: flow_rows without the three columns, the view without them.
     const d = new Database(db);
-    const view = d.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    d.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN app_label; ALTER TABLE flow_rows DROP COLUMN app_score; ALTER TABLE flow_rows DROP COLUMN app_model;
-      ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ALTER TABLE flow_rows DROP COLUMN server_name_source;
-      ALTER TABLE flow_rows DROP COLUMN payload_protocol;
-      ${view.replace(', r.app_label, r.app_score, r.app_model, r.server_name, r.context, r.server_name_source, r.payload_protocol', '')};
-      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
-      UPDATE meta SET value = '3' WHERE key = 'schema_version';`);
+    asOlderSchema(d, ['app_label', 'app_score', 'app_model', 'server_name', 'context', 'server_name_source', 'payload_protocol'], 3);
     const before = d.prepare('SELECT * FROM flows ORDER BY id').all() as Row[];
     expect(Object.keys(before[0]!)).not.toContain('app_label');
     d.close();

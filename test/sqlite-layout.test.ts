@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFlowRows, type FlowRows, type ProfileColumns } from '../src/sinks/flow-rows.js';
 import { setIdentity, type TestIdentity } from './helpers/flow-rows.js';
+import { asOlderSchema } from './helpers/run-db.js';
 import { HOT_FEATURES, RETENTION_SQL, SCHEMA_VERSION, labelDictionary } from '../src/sinks/sqlite-schema.js';
 import { SERVER_NAME_MAX } from '../src/decode/server-name.js';
 import { setServerNames } from '../src/engine/flow-batch.js';
@@ -310,12 +311,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     await sink.close();
     // Make it what version 4 wrote: flow_rows and the view without server_name and context.
     const db = new Database(path);
-    const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name; ALTER TABLE flow_rows DROP COLUMN context; ALTER TABLE flow_rows DROP COLUMN server_name_source;
-      ALTER TABLE flow_rows DROP COLUMN payload_protocol;
-      ${view.replace(', r.server_name, r.context, r.server_name_source, r.payload_protocol', '')};
-      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
-      UPDATE meta SET value = '4' WHERE key = 'schema_version';`);
+    asOlderSchema(db, ['server_name', 'context', 'server_name_source', 'payload_protocol'], 4);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
     expect(Object.keys(before[0]!)).not.toContain('server_name');
     db.close();
@@ -347,11 +343,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     await sink.write(withSources(8, 0, true));
     await sink.close();
     const db = new Database(path);
-    const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN server_name_source; ALTER TABLE flow_rows DROP COLUMN payload_protocol;
-      ${view.replace(', r.server_name_source, r.payload_protocol', '')};
-      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
-      UPDATE meta SET value = '5' WHERE key = 'schema_version';`);
+    asOlderSchema(db, ['server_name_source', 'payload_protocol'], 5);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
     expect(Object.keys(before[0]!)).not.toContain('server_name_source');
     db.close();
@@ -387,10 +379,7 @@ print(c.execute("SELECT fwd_iat_mean, fwd_header_length_1, flow_bytes_s FROM flo
     await sink.close();
     const db = new Database(path);
     expect(db.prepare('SELECT payload_protocol FROM flows ORDER BY id').pluck().all()).toEqual(['TLS', null, 'HTTP']);
-    const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
-    db.exec(`DROP VIEW flows; ALTER TABLE flow_rows DROP COLUMN payload_protocol; ${view.replace(', r.payload_protocol', '')};
-      CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
-      UPDATE meta SET value = '6' WHERE key = 'schema_version';`);
+    asOlderSchema(db, ['payload_protocol'], 6);
     const before = db.prepare('SELECT * FROM flows ORDER BY id').all() as Record<string, unknown>[];
     expect(Object.keys(before[0]!)).not.toContain('payload_protocol');
     db.close();

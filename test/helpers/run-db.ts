@@ -72,3 +72,18 @@ export function flowCounts(db: string, runId?: number): string[] {
     conn.close();
   }
 }
+
+/**
+ * Makes a database this sensor wrote into what an older one wrote, for the upgrade tests: flow_rows without
+ * `columns` (the flows view names them together, in this order), the view and its delete trigger made again
+ * without them, and meta's schema_version set to `version`.
+ */
+export function asOlderSchema(db: Database.Database, columns: readonly string[], version: number): void {
+  const view = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'flows'").pluck().get() as string;
+  const names = columns.map((c) => `, r.${c}`).join('');
+  if (!view.includes(names)) throw new Error(`asOlderSchema: the flows view does not name ${columns.join(', ')} together`);
+  db.exec(`DROP VIEW flows; ${columns.map((c) => `ALTER TABLE flow_rows DROP COLUMN ${c};`).join(' ')}
+    ${view.replace(names, '')};
+    CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN DELETE FROM flow_rows WHERE id = old.id; END;
+    UPDATE meta SET value = '${version}' WHERE key = 'schema_version';`);
+}
