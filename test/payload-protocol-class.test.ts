@@ -3,7 +3,7 @@
  * payload_protocols list and its refusals, and a model that reads only this input run end to end over captures
  * whose flows the engine recognises (fixtures/payload: SIP with RTP and RTCP, STUN turning into DTLS).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { InputBuilder, PAYLOAD_PROTOCOL_INPUT } from '../src/classify/input.js';
 import { validateModelCard } from '../src/classify/model-card.js';
 import { findPython } from './helpers/python.js';
 import { ROOT, sensor } from './helpers/cli.js';
-import { expectVerdictsByValue, makeOneInputModel } from './helpers/one-input-model.js';
+import { expectRefusals, expectVerdictsByValue, makeOneInputModel } from './helpers/one-input-model.js';
 
 /** The rule written plainly: 0 none, k + 1 the list's k-th, length + 1 a protocol not listed. */
 function byRule(name: string | null, list: string[]): number {
@@ -107,15 +107,13 @@ describe.skipIf(python === undefined)(`a model that reads only Payload Protocol 
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('payload        3 protocols (SIP, RTP, STUN); Payload Protocol Class = 0 none recognised, k+1 protocol k, 4 a protocol not listed');
     expect(shown.stdout).toMatch(/1 {2}Payload Protocol Class +-> flow payload_protocol, by payload_protocols/);
-    const bad = JSON.parse(readFileSync(card, 'utf8')) as Record<string, unknown>;
-    delete bad.payload_protocols;
-    const badCard = join(dir, 'model', 'no-list.json');
-    writeFileSync(badCard, JSON.stringify(bad));
-    const r = await sensor(['--replay', CAPTURES[0]!, '--db', join(dir, 'refused.sqlite'), '--no-model', '--app-model', badCard]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('inputs[0]: "Payload Protocol Class" needs the card\'s payload_protocols (the protocol list its values number)');
-    const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', card]);
-    expect(csv.status).toBe(2);
-    expect(csv.stderr).toBe('sensor classify: model names@1: inputs[0] is "Payload Protocol Class" (the protocol of the flow\'s first payload bytes), which a table of CIC features does not have: classify its flows with sensor --replay\n');
+    await expectRefusals({
+      card,
+      key: 'payload_protocols',
+      dir,
+      capture: CAPTURES[0]!,
+      replayError: 'inputs[0]: "Payload Protocol Class" needs the card\'s payload_protocols (the protocol list its values number)',
+      classifyError: 'sensor classify: model names@1: inputs[0] is "Payload Protocol Class" (the protocol of the flow\'s first payload bytes), which a table of CIC features does not have: classify its flows with sensor --replay\n',
+    });
   });
 });

@@ -4,7 +4,7 @@
  * refusals, and end to end: a model whose output depends only on that input (test/helpers/server-name-model.py)
  * gets, for every flow the sensor writes, the value the contract's rule gives for the flow's stored server_name.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { serverNameSpec, SuffixTable } from '../src/classify/server-name-class.j
 import { validateModelCard } from '../src/classify/model-card.js';
 import { findPython } from './helpers/python.js';
 import { ROOT, sensor } from './helpers/cli.js';
-import { expectVerdictsByValue, makeOneInputModel, ONE_INPUT_CLASSES } from './helpers/one-input-model.js';
+import { expectRefusals, expectVerdictsByValue, makeOneInputModel, ONE_INPUT_CLASSES } from './helpers/one-input-model.js';
 
 interface Vectors {
   classes: string[];
@@ -120,16 +120,14 @@ describe.skipIf(python === undefined)(`a model that reads only Server Name Class
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('server names   4 suffixes (Web 1, Network 2, Other 1), e.g. wikipedia.org -> Web, upload.wikimedia.org -> Network, wikimedia.org -> Other, ...; Server Name Class = 0 no name, k+1 group k, 4 no suffix matches');
     expect(shown.stdout).toMatch(/1 {2}Server Name Class +-> flow server_name, by server_names/);
-    const bad = JSON.parse(readFileSync(card, 'utf8')) as Record<string, unknown>;
-    delete bad.server_names;
-    const badCard = join(dir, 'model', 'no-table.json');
-    writeFileSync(badCard, JSON.stringify(bad));
-    const r = await sensor(['--replay', CAPTURES[0]!, '--db', join(dir, 'refused.sqlite'), '--no-model', '--app-model', badCard]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)');
     // A CSV of CIC features has no server name: sensor classify refuses such a model (exit 2), naming the input.
-    const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', card]);
-    expect(csv.status).toBe(2);
-    expect(csv.stderr).toBe('sensor classify: model names@1: inputs[0] is "Server Name Class" (the flow\'s server name), which a table of CIC features does not have: classify its flows with sensor --replay\n');
+    await expectRefusals({
+      card,
+      key: 'server_names',
+      dir,
+      capture: CAPTURES[0]!,
+      replayError: 'inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)',
+      classifyError: 'sensor classify: model names@1: inputs[0] is "Server Name Class" (the flow\'s server name), which a table of CIC features does not have: classify its flows with sensor --replay\n',
+    });
   });
 });

@@ -3,7 +3,7 @@
  * Class` (test/server-name-class.test.ts) or `Payload Protocol Class` (test/payload-protocol-class.test.ts). The
  * group and score the sensor stores for a flow then say which value its input had.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
@@ -54,4 +54,22 @@ export async function expectVerdictsByValue(o: {
     expect(f.app_score).toBeCloseTo(p[k]!, 6);
   }
   return values;
+}
+
+/**
+ * The model's two refusals, each an exit 2 before any packet or row is read: `sensor --replay` with its card less
+ * `key` (the table its input's values come from), saying so (`replayError`); and `sensor classify` of a CIC CSV with
+ * the whole card (`classifyError`, the whole of stderr), since no CIC column holds the input.
+ */
+export async function expectRefusals(o: { card: string; key: string; dir: string; capture: string; replayError: string; classifyError: string }): Promise<void> {
+  const bad = JSON.parse(readFileSync(o.card, 'utf8')) as Record<string, unknown>;
+  delete bad[o.key];
+  const badCard = join(o.dir, 'model', `without-${o.key}.json`);
+  writeFileSync(badCard, JSON.stringify(bad));
+  const r = await sensor(['--replay', o.capture, '--db', join(o.dir, 'refused.sqlite'), '--no-model', '--app-model', badCard]);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain(o.replayError);
+  const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', o.card]);
+  expect(csv.status).toBe(2);
+  expect(csv.stderr).toBe(o.classifyError);
 }
