@@ -10,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAYLOAD_PROTOCOLS } from '../src/decode/payload-protocol.js';
 import { payloadProtocolValues, payloadProtocolValueOfText } from '../src/classify/payload-protocol-class.js';
 import { InputBuilder, PAYLOAD_PROTOCOL_INPUT } from '../src/classify/input.js';
-import { validateModelCard } from '../src/classify/model-card.js';
 import { findPython } from './helpers/python.js';
 import { ROOT, sensor } from './helpers/cli.js';
-import { expectRefusals, expectVerdictsByValue, makeOneInputModel } from './helpers/one-input-model.js';
+import { cardErrors, expectRefusals, expectVerdictsByValue, makeOneInputModel, oneInputCard } from './helpers/one-input-model.js';
 
 /** The rule written plainly: 0 none, k + 1 the list's k-th, length + 1 a protocol not listed. */
 function byRule(name: string | null, list: string[]): number {
@@ -49,30 +48,18 @@ describe('the training table and the default application model', () => {
 });
 
 describe('the card field payload_protocols and its refusals', () => {
-  const base = (extra: Record<string, unknown>): Record<string, unknown> => ({
-    format: 'sensor-model-card/1', name: 't', version: '1', profile: 'cic2017', task: 'application',
-    onnx: { file: 't.onnx', input: 'input', probabilities: 'probabilities', sha256: '0'.repeat(64) },
-    inputs: ['Payload Protocol Class', 'Destination Port'],
-    preprocessing: { nan: 0, posinf: 0, neginf: 0, clip: null, scale: null },
-    classes: ['Web', 'Network', 'Other'], benign: 'Other',
-    provenance: { data: ['x'], created: '2026-12-07', code_commit: 'x', command: 'x' }, metrics: {},
-    ...extra,
-  });
-  const errors = (card: Record<string, unknown>): string[] => {
-    const r = validateModelCard(card);
-    return r.ok ? [] : r.errors;
-  };
+  const base = (extra: Record<string, unknown>): Record<string, unknown> => oneInputCard('Payload Protocol Class', extra);
 
   it('a valid list passes; the input without a list, a protocol the sensor does not know and repeats are refused', () => {
-    expect(errors(base({ payload_protocols: { protocols: ['RTP', 'STUN'] } }))).toEqual([]);
-    expect(errors(base({}))).toEqual(['inputs[0]: "Payload Protocol Class" needs the card\'s payload_protocols (the protocol list its values number)']);
-    expect(errors(base({ payload_protocols: ['RTP'] }))).toEqual(['payload_protocols: expected an object {protocols: [name, ...]}, got ["RTP"]']);
-    expect(errors(base({ payload_protocols: { protocols: ['rtp', 'RTP', 'RTP', 7] } }))).toEqual([
+    expect(cardErrors(base({ payload_protocols: { protocols: ['RTP', 'STUN'] } }))).toEqual([]);
+    expect(cardErrors(base({}))).toEqual(['inputs[0]: "Payload Protocol Class" needs the card\'s payload_protocols (the protocol list its values number)']);
+    expect(cardErrors(base({ payload_protocols: ['RTP'] }))).toEqual(['payload_protocols: expected an object {protocols: [name, ...]}, got ["RTP"]']);
+    expect(cardErrors(base({ payload_protocols: { protocols: ['rtp', 'RTP', 'RTP', 7] } }))).toEqual([
       `payload_protocols.protocols[0]: expected a protocol this sensor recognises (${PAYLOAD_PROTOCOLS.join(', ')}), got "rtp"`,
       'payload_protocols.protocols[2]: protocol "RTP" is listed twice (also payload_protocols.protocols[1])',
       `payload_protocols.protocols[3]: expected a protocol this sensor recognises (${PAYLOAD_PROTOCOLS.join(', ')}), got 7`,
     ]);
-    expect(errors(base({ inputs: ['Destination Port'], payload_protocols: { protocols: [] } }))).toEqual([]);
+    expect(cardErrors(base({ inputs: ['Destination Port'], payload_protocols: { protocols: [] } }))).toEqual([]);
   });
 });
 

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverNameSpec, SuffixTable } from '../src/classify/server-name-class.js';
-import { validateModelCard } from '../src/classify/model-card.js';
 import { findPython } from './helpers/python.js';
 import { ROOT, sensor } from './helpers/cli.js';
-import { expectRefusals, expectVerdictsByValue, makeOneInputModel, ONE_INPUT_CLASSES } from './helpers/one-input-model.js';
+import { cardErrors, expectRefusals, expectVerdictsByValue, makeOneInputModel, ONE_INPUT_CLASSES, oneInputCard } from './helpers/one-input-model.js';
 
 interface Vectors {
   classes: string[];
@@ -65,32 +64,20 @@ describe('Server Name Class: the value of a name', () => {
 });
 
 describe('the card field server_names and its refusals', () => {
-  const base = (extra: Record<string, unknown>): Record<string, unknown> => ({
-    format: 'sensor-model-card/1', name: 't', version: '1', profile: 'cic2017', task: 'application',
-    onnx: { file: 't.onnx', input: 'input', probabilities: 'probabilities', sha256: '0'.repeat(64) },
-    inputs: ['Server Name Class', 'Destination Port'],
-    preprocessing: { nan: 0, posinf: 0, neginf: 0, clip: null, scale: null },
-    classes: ['Web', 'Network', 'Other'], benign: 'Other',
-    provenance: { data: ['x'], created: '2026-12-07', code_commit: 'x', command: 'x' }, metrics: {},
-    ...extra,
-  });
-  const errors = (card: Record<string, unknown>): string[] => {
-    const r = validateModelCard(card);
-    return r.ok ? [] : r.errors;
-  };
+  const base = (extra: Record<string, unknown>): Record<string, unknown> => oneInputCard('Server Name Class', extra);
 
   it('a valid table passes; the input without a table, a group not in classes, bad entries and repeats are refused', () => {
-    expect(errors(base({ server_names: { suffixes: [['google.com', 'Web'], ['ntp.org', 'Network']] } }))).toEqual([]);
-    expect(errors(base({}))).toEqual(['inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)']);
-    expect(errors(base({ server_names: { suffixes: [['google.com', 'Video']] } }))).toEqual(['server_names.suffixes[0]: group "Video" is not one of classes (Web, Network, Other)']);
-    expect(errors(base({ server_names: [['google.com', 'Web']] }))).toEqual(['server_names: expected an object {suffixes: [[suffix, group], ...]}, got [["google.com","Web"]]']);
-    expect(errors(base({ server_names: { suffixes: [['google.com'], ['.com', 'Web'], ['a.com', 'Web'], ['A.COM', 'Other']] } }))).toEqual([
+    expect(cardErrors(base({ server_names: { suffixes: [['google.com', 'Web'], ['ntp.org', 'Network']] } }))).toEqual([]);
+    expect(cardErrors(base({}))).toEqual(['inputs[0]: "Server Name Class" needs the card\'s server_names (the suffix table it looks the flow\'s server name up in)']);
+    expect(cardErrors(base({ server_names: { suffixes: [['google.com', 'Video']] } }))).toEqual(['server_names.suffixes[0]: group "Video" is not one of classes (Web, Network, Other)']);
+    expect(cardErrors(base({ server_names: [['google.com', 'Web']] }))).toEqual(['server_names: expected an object {suffixes: [[suffix, group], ...]}, got [["google.com","Web"]]']);
+    expect(cardErrors(base({ server_names: { suffixes: [['google.com'], ['.com', 'Web'], ['a.com', 'Web'], ['A.COM', 'Other']] } }))).toEqual([
       'server_names.suffixes[0]: expected [suffix, group], two non-empty strings, got ["google.com"]',
       'server_names.suffixes[1]: expected a name suffix (printable ASCII, no leading or trailing dot, no empty label), got ".com"',
       'server_names.suffixes[3]: suffix "A.COM" is listed twice (also server_names.suffixes[2])',
     ]);
     // A table without the input is allowed (the card documents the groups' names), and an empty one.
-    expect(errors(base({ inputs: ['Destination Port'], server_names: { suffixes: [] } }))).toEqual([]);
+    expect(cardErrors(base({ inputs: ['Destination Port'], server_names: { suffixes: [] } }))).toEqual([]);
   });
 });
 

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
+import { validateModelCard } from '../../src/classify/model-card.js';
 import { ROOT, runCommand, sensor } from './cli.js';
 
 /** The model in DIR/model (names.onnx, card names.json); its classes and scikit-learn's probabilities per value 0..4. */
@@ -72,4 +73,23 @@ export async function expectRefusals(o: { card: string; key: string; dir: string
   const csv = await sensor(['classify', join(ROOT, 'fixtures/reference/edge.cicflowmeter-2017.csv'), '--model', o.card]);
   expect(csv.status).toBe(2);
   expect(csv.stderr).toBe(o.classifyError);
+}
+
+/** A card with `input` and Destination Port as its inputs and otherwise valid, with `extra`'s fields on top. */
+export function oneInputCard(input: string, extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    format: 'sensor-model-card/1', name: 't', version: '1', profile: 'cic2017', task: 'application',
+    onnx: { file: 't.onnx', input: 'input', probabilities: 'probabilities', sha256: '0'.repeat(64) },
+    inputs: [input, 'Destination Port'],
+    preprocessing: { nan: 0, posinf: 0, neginf: 0, clip: null, scale: null },
+    classes: ['Web', 'Network', 'Other'], benign: 'Other',
+    provenance: { data: ['x'], created: '2026-12-07', code_commit: 'x', command: 'x' }, metrics: {},
+    ...extra,
+  };
+}
+
+/** What validateModelCard refuses in `card` ([] when it passes). */
+export function cardErrors(card: Record<string, unknown>): string[] {
+  const r = validateModelCard(card);
+  return r.ok ? [] : r.errors;
 }
