@@ -184,6 +184,46 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     }
   });
 
+  it('knowledge first: a recognised protocol that carries no name decides, then the name, then the server port (CI model and shipped model)', async () => {
+    const F = getProfile('cic2017').columns.featureNames.length;
+    const table = (file: string): string[][] => readFileSync(join(ROOT, 'models', 'train', file), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const payloadGroup = new Map(table('app_payload.csv').map(([p, g]) => [p!, g!]));
+    const portGroup = new Map(table('app_ports.csv').map(([proto, port, g]) => [`${proto}/${port}`, g!]));
+    const nameGroup = new Map(table('app_names.csv').map(([s, g]) => [s!, g!]));
+    // the protocols' groups, the name's and the ports' as the tables give them: each case differs from the next step's
+    const ssh = payloadGroup.get('SSH')!;
+    const chat = nameGroup.get('whatsapp.com')!; // the suffix web.whatsapp.com ends with
+    const [sshPort, rdpPort] = [portGroup.get('6/22')!, portGroup.get('6/3389')!];
+    expect(new Set([ssh, chat]).size).toBe(2);
+    expect(chat).not.toBe(portGroup.get('6/443'));
+    // [server name, payload protocol, server port, the group it must take]
+    const cases: [string | null, string | null, number, string][] = [
+      ['web.whatsapp.com', 'SSH', 443, ssh], // a protocol that is not a carrier wins over the name and the port
+      ['web.whatsapp.com', 'TLS', 443, chat], // TLS carries the name: the name wins over the port
+      ['web.whatsapp.com', null, 443, chat],
+      [null, null, 22, sshPort], // no name, no protocol: the server port's group
+      ['unlisted.example', 'TLS', 3389, rdpPort], // a name the table does not know says nothing
+    ];
+    const b = newFlowRows(cases.length, F);
+    b.count = cases.length;
+    cases.forEach(([, , port], i) => {
+      b.srcPorts[i] = 51000;
+      b.dstPorts[i] = port;
+    });
+    b.protocols.fill(6);
+    b.payloadProtocol = Uint8Array.from(cases, ([, p]) => (p === null ? 0 : PayloadProtocol[p]!));
+    setServerNames(b, cases.map(([n]) => n));
+    for (const card of [join(out, 'cic2017-app.json'), join(ROOT, 'models', 'cic2017-app.json')]) {
+      const m = await Classifier.load(card);
+      try {
+        await m.classify(b);
+        expect(b.appLabels!.slice(0, cases.length), card).toEqual(cases.map(([, , , g]) => g));
+      } finally {
+        await m.close();
+      }
+    }
+  });
+
   it("Python's Server Name Class (app_labels.server_name_class) gives the values the sensor's test vectors hold", async () => {
     const vectors = join(ROOT, 'test', 'fixtures', 'server-name-class.json');
     const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'models', 'train'))}); import app_labels as al
