@@ -112,7 +112,18 @@ def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: i
         f32('k_zero', np.float32(0)), f32('k_name_max', np.float32(len(km.name_table) - 1)),
         f32('k_payload_max', np.float32(len(km.payload_table) - 1)),
         f32('k_name_table', km.name_table), f32('k_payload_table', km.payload_table),
-        f32('k_port_key', np.float32(PORT_KEY)), f32('k_port_keys', km.port_keys[None, :]), f32('k_port_table', km.port_table),
+    ])
+    # The port table, dense: one byte per TCP port, then per UDP port, then a last entry for any other protocol; each
+    # 0 (no answer) or 1 + the group's index. One Gather a row instead of a comparison with every listed port.
+    dense = np.zeros(2 * PORT_KEY + 1, dtype=np.uint8)
+    for key, row in zip(km.port_keys.astype(np.int64), km.port_table):
+        protocol, port = divmod(int(key), PORT_KEY)
+        dense[(protocol == 17) * PORT_KEY + port] = 1 + int(np.argmax(row))
+    g.initializer.extend([
+        helper.make_tensor('k_port_dense', TensorProto.UINT8, [len(dense)], dense.tobytes(), raw=True),
+        f32('k_tcp', np.float32(6)), f32('k_udp', np.float32(17)), f32('k_port_span', np.float32(PORT_KEY)),
+        f32('k_port_other', np.float32(2 * PORT_KEY)),
+        f32('k_port_answers', np.vstack([np.zeros((1, C)), np.eye(C)])),
     ])
 
     def code_lookup(what: str) -> list:
@@ -126,12 +137,21 @@ def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: i
         ]
 
     nodes = code_lookup('name') + code_lookup('payload') + [
-        # server_port and protocol are [N, 1], computed by with_server_port's nodes
-        helper.make_node('Mul', ['protocol', 'k_port_key'], ['protocol_key'], name='protocol_key'),
-        helper.make_node('Add', ['protocol_key', 'server_port'], ['port_key'], name='port_key'),
-        helper.make_node('Equal', ['port_key', 'k_port_keys'], ['port_match'], name='port_match'),
-        helper.make_node('Cast', ['port_match'], ['port_match_f'], to=TensorProto.FLOAT, name='port_match_f'),
-        helper.make_node('MatMul', ['port_match_f', 'k_port_table'], ['port_answer'], name='port_answer'),
+        # server_port and protocol are [N, 1], computed by with_server_port's nodes: the entry is server_port for TCP,
+        # PORT_KEY + server_port for UDP, the last one (no answer) for anything else
+        helper.make_node('Equal', ['protocol', 'k_tcp'], ['is_tcp'], name='is_tcp'),
+        helper.make_node('Equal', ['protocol', 'k_udp'], ['is_udp'], name='is_udp'),
+        helper.make_node('Cast', ['is_udp'], ['is_udp_f'], to=TensorProto.FLOAT, name='is_udp_f'),
+        helper.make_node('Mul', ['is_udp_f', 'k_port_span'], ['udp_offset'], name='udp_offset'),
+        helper.make_node('Add', ['udp_offset', 'server_port'], ['port_entry_any'], name='port_entry_any'),
+        helper.make_node('Or', ['is_tcp', 'is_udp'], ['tcp_or_udp'], name='tcp_or_udp'),
+        helper.make_node('Where', ['tcp_or_udp', 'port_entry_any', 'k_port_other'], ['port_entry_f'], name='port_entry_f'),
+        helper.make_node('Clip', ['port_entry_f', 'k_zero', 'k_port_other'], ['port_entry_clipped'], name='port_entry_clipped'),
+        helper.make_node('Cast', ['port_entry_clipped'], ['port_entry2d'], to=TensorProto.INT64, name='port_entry2d'),
+        helper.make_node('Reshape', ['port_entry2d', 'k_flat'], ['port_entry'], name='port_entry'),
+        helper.make_node('Gather', ['k_port_dense', 'port_entry'], ['port_code_u8'], axis=0, name='port_code_u8'),
+        helper.make_node('Cast', ['port_code_u8'], ['port_code'], to=TensorProto.INT64, name='port_code'),
+        helper.make_node('Gather', ['k_port_answers', 'port_code'], ['port_answer'], axis=0, name='port_answer'),
     ]
     chosen = 'tree_probabilities'
     for what in ('port', 'name', 'payload'):  # innermost first: the payload protocol's answer wins over the rest
