@@ -388,6 +388,11 @@ const CASES: Case[] = [
   { what: 'TeamViewer over TCP on 5938', bytes: [0x17, 0x24, 0x0a, ...fill(20, 0)], proto: TCP, ports: [50000, 5938], want: 'TeamViewer' },
   { what: 'TeamViewer over UDP on 5938', bytes: [0, ...fill(10, 1), 0x17, 0x24, ...fill(8, 0)], proto: UDP, ports: [50000, 5938], want: 'TeamViewer' },
   { what: 'not TeamViewer: the magic elsewhere', bytes: [0x17, 0x24, 0x0a, ...fill(20, 0)], proto: TCP, ports: [50000, 5939], want: null },
+  { what: 'NoMachine client hello', bytes: ascii('NXSH-8.10.1\n'), proto: TCP, ports: [50000, 4000], want: 'NoMachine' },
+  { what: 'NoMachine server hello, CR LF', bytes: ascii('NXD-7.9.2\r\n'), proto: TCP, ports: [4000, 50000], want: 'NoMachine' },
+  { what: 'not NoMachine: a version without a dot', bytes: ascii('NXSH-81012\n'), proto: TCP, ports: [50000, 4000], want: null },
+  { what: 'not NoMachine: text after the version', bytes: ascii('NXSH-8.1 abc\n'), proto: TCP, ports: [50000, 4000], want: null },
+  { what: 'not NoMachine: 15 bytes', bytes: ascii('NXSH-8.10.100\r\n'), proto: TCP, ports: [50000, 4000], want: null },
 ];
 
 describe('payload protocol signatures (messages built from their specifications)', () => {

@@ -89,6 +89,7 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Discord',
   'Mumble',
   'TeamViewer',
+  'NoMachine',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -163,6 +164,7 @@ const XDMCP = P['XDMCP']!;
 const DISCORD = P['Discord']!;
 const MUMBLE = P['Mumble']!;
 const TEAMVIEWER = P['TeamViewer']!;
+const NOMACHINE = P['NoMachine']!;
 
 /** RTP's id: decided across two packets by flows/payload-protocols.ts with `rtpHeader`. */
 export const RTP_ID = P['RTP']!;
@@ -260,6 +262,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0 && (b0 === 0xe3 || b0 === 0xc5)) r = edonkeyMessages(b, p, end);
   if (r === 0 && b0 === 0x6c && dp >= 6000 && dp <= 6005) r = x11Setup(b, p, end);
   if (r === 0 && b0 === 0x17 && port(sp, dp, 5938)) r = teamviewerTcp(b, p, end);
+  if (r === 0 && b0 === 0x4e) r = nomachineHello(b, p, end);
   return r;
 }
 
@@ -1404,7 +1407,7 @@ function ircRegistration(b: Uint8Array, p: number, end: number): number {
     if ((c < 0x20 || c > 0x7e) && !(c === 0x0d && b[eol + 1] === 0x0a)) return 0;
     eol++;
   }
-  if (eol >= last) return 0;
+  if (eol >= last || eol === p) return 0;
   const stop = b[eol - 1] === 0x0d ? eol - 1 : eol;
   if (b[p] === 0x3a) {
     // `:prefix SP command`: the prefix without spaces, then NOTICE, or three digits and a space.
@@ -1549,4 +1552,23 @@ function teamviewerTcp(b: Uint8Array, p: number, end: number): number {
 }
 function teamviewerUdp(b: Uint8Array, p: number, end: number): number {
   return end - p > 13 && b[p] === 0 && b[p + 11] === 0x17 && b[p + 12] === 0x24 ? TEAMVIEWER : 0;
+}
+
+/**
+ * NoMachine's session handshake (its NX protocol is not published; as nDPI's nomachine dissector describes it): before
+ * its TLS, the client sends `NXSH-` and the server `NXD-`, each followed by a version and nothing else, in a segment of
+ * 11 to 14 bytes. Checked here: the version is dotted numbers (`8.10.1`), and only a line end or spaces follow it.
+ */
+const NXSH = ascii('NXSH-');
+const NXD = ascii('NXD-');
+function nomachineHello(b: Uint8Array, p: number, end: number): number {
+  const n = end - p;
+  if (n < 11 || n > 14) return 0;
+  let q = has(b, p, end, NXSH) ? p + NXSH.length : has(b, p, end, NXD) ? p + NXD.length : -1;
+  if (q < 0 || !isDigit(b[q]!)) return 0;
+  let dots = 0;
+  for (; q < end && (isDigit(b[q]!) || b[q] === 0x2e); q++) if (b[q] === 0x2e) dots++;
+  if (dots < 1 || b[q - 1] === 0x2e) return 0;
+  for (; q < end; q++) if (b[q] !== 0x0a && b[q] !== 0x0d && b[q] !== 0x20 && b[q] !== 0) return 0;
+  return NOMACHINE;
 }
