@@ -1404,7 +1404,7 @@ function ircRegistration(b: Uint8Array, p: number, end: number): number {
   const last = Math.min(end, p + 512); // RFC 2812 §2.3: a message is at most 512 bytes with its CR LF
   while (eol < last && b[eol] !== 0x0a) {
     const c = b[eol]!;
-    if ((c < 0x20 || c > 0x7e) && !(c === 0x0d && b[eol + 1] === 0x0a)) return 0;
+    if ((c < 0x20 || c > 0x7e) && !(c === 0x0d && eol + 1 < last && b[eol + 1] === 0x0a)) return 0;
     eol++;
   }
   if (eol >= last || eol === p) return 0;
@@ -1448,7 +1448,7 @@ function gnutellaHandshake(b: Uint8Array, p: number, end: number): number {
   let q = p + (connect ? GNUTELLA_CONNECT.length : GNUTELLA_REPLY.length);
   if (end - q < 4 || !isDigit(b[q]!) || b[q + 1] !== 0x2e || !isDigit(b[q + 2]!)) return 0;
   q += 3;
-  if (connect) return b[q] === 0x0a || (b[q] === 0x0d && b[q + 1] === 0x0a) ? GNUTELLA : 0;
+  if (connect) return b[q] === 0x0a || (b[q] === 0x0d && end - q >= 2 && b[q + 1] === 0x0a) ? GNUTELLA : 0;
   return end - q >= 6 && b[q] === 0x20 && isDigit(b[q + 1]!) && isDigit(b[q + 2]!) && isDigit(b[q + 3]!) && (b[q + 4] === 0x20 || b[q + 4] === 0x0d) ? GNUTELLA : 0;
 }
 
