@@ -1,6 +1,7 @@
 /**
- * The payload protocol end to end, as a user gets it: three nDPI captures (fixtures/payload/: a SIP call with its RTP
- * and RTCP, a Google call's STUN over UDP and TCP turning into DTLS, RTCP compound packets) replayed by the CLI into
+ * The payload protocol end to end, as a user gets it: seven nDPI captures (fixtures/payload/: a SIP call with its RTP
+ * and RTCP, a Google call's STUN over UDP and TCP turning into DTLS, RTCP compound packets, WhatsApp's chat connections
+ * and call, Mumble's pings, an eDonkey exchange, a Cisco SCCP phone registering) replayed by the CLI into
  * SQLite and JSON lines; every flow's `payload_protocol` against nDPI's own verdict for the flow in its result file
  * (copied beside each capture): its protocol, or its first-packet classification, which is what a first-packets rule
  * sees. Also: the JSON field equals the SQLite column, the counter counts the flows, and --workers 2 gives the same
@@ -22,7 +23,15 @@ import { writePcap, type PcapFrame } from './helpers/pcap-file.js';
 import { clientHello, tcpConversation } from './helpers/server-names.js';
 
 const FIXTURES = join(ROOT, 'fixtures', 'payload');
-const CAPTURES = ['sip.pcap', 'stun_dtls_rtp.pcapng', 'rtcp_multiple_pkts_in_the_same_datagram.pcap'];
+const CAPTURES = [
+  'sip.pcap',
+  'stun_dtls_rtp.pcapng',
+  'rtcp_multiple_pkts_in_the_same_datagram.pcap',
+  'whatsapp_voice_and_message.pcap',
+  'mumble.pcapng',
+  'edonkey.pcap',
+  'sccp_hw_conf_register.pcapng',
+];
 const dir = mkdtempSync(join(tmpdir(), 'sensor-payload-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

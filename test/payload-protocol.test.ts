@@ -92,6 +92,28 @@ function openvpnReset(hmac = 0, opByte = 0x38, pid = 1): number[] {
   return [opByte, ...fill(8, 0x31), ...auth, 0, ...u32(0)];
 }
 
+/** An H.225.0 call-signalling message (Q.931 over TPKT) of type `type`: Bearer capability, then a User-user element. */
+function h225(type: number, uuDelta = 0): number[] {
+  const uu = [0x05, ...fill(20, 0x22)]; // protocol discriminator X.208/X.209 (5), then the PER-coded H323-UserInformation
+  const q931 = [8, 2, 0x00, 0x42, type, 0x04, 3, 0x88, 0x90, 0xa5, 0x7e, ...u16(uu.length + uuDelta), ...uu];
+  return [3, 0, ...u16(4 + q931.length), ...q931];
+}
+
+/** X11's connection setup (X Window System Protocol, Connection Setup), LSB first, with a 16-byte MIT-MAGIC-COOKIE-1. */
+function x11Setup(major = 11): number[] {
+  return [0x6c, 0, ...le16(major), ...le16(0), ...le16(18), ...le16(16), 0, 0, ...ascii('MIT-MAGIC-COOKIE-1'), 0, 0, ...fill(16, 0x5c)];
+}
+
+/** An IAX2 full frame (RFC 5456 §8.1.1) of frame type IAX, subclass `sub`, oseq 0, iseq 0, with information elements. */
+function iax(sub: number, ies: [number, number[]][]): number[] {
+  return [0x80, 0x01, 0, 0, ...u32(3), 0, 0, 6, sub, ...ies.flatMap(([t, v]) => [t, v.length, ...v])];
+}
+
+/** Discord's 74-byte IP discovery packet: type, length 70, SSRC, a NUL-padded 64-byte address, a port. */
+function discordDiscovery(type: number, address: string): number[] {
+  return [...u16(type), ...u16(70), ...u32(0x1234), ...ascii(address), ...fill(64 - address.length, 0), ...u16(type === 2 ? 50000 : 0)];
+}
+
 interface Case {
   what: string;
   bytes: number[];
@@ -296,6 +318,81 @@ const CASES: Case[] = [
   { what: 'MGCP 0.1 (the drafts before RFC 2705)', bytes: ascii('RQNT 1 *@gateway.example.com MGCP 0.1\r\nX: 2\r\n\r\n'), proto: UDP, ports: [2427, 2427], want: 'MGCP' },
   { what: 'not MGCP: version without a digit', bytes: ascii('RQNT 1 *@gateway.example.com MGCP x.1\r\n'), proto: UDP, ports: [2427, 2427], want: null },
   { what: 'not MGCP: no transaction id', bytes: ascii('AUEP x aaln/1@gw.example.net MGCP 1.0\r\n'), proto: UDP, ports: [2727, 2427], want: null },
+  // WhatsApp (the edge-routing preamble, the connection header, Noise frames)
+  { what: 'WhatsApp edge-routing preamble written alone', bytes: ascii('ED\x00\x01'), proto: TCP, ports: [50000, 5222], want: 'WhatsApp' },
+  { what: 'WhatsApp preamble, routing data, header and a frame', bytes: [...ascii('ED\x00\x01'), ...u24(4), 0x08, 0x09, 0x08, 0x02, ...ascii('WA'), 6, 3, ...u24(40), ...fill(40)], proto: TCP, ports: [50000, 443], want: 'WhatsApp' },
+  { what: 'WhatsApp header and a whole frame, no preamble', bytes: [...ascii('WA'), 6, 3, ...u24(40), ...fill(40)], proto: TCP, ports: [50000, 443], want: 'WhatsApp' },
+  { what: 'WhatsApp header written alone on 5222', bytes: [...ascii('WA'), 5, 2], proto: TCP, ports: [50000, 5222], want: 'WhatsApp' },
+  { what: 'not WhatsApp: the header alone on another port', bytes: [...ascii('WA'), 5, 2], proto: TCP, ports: [50000, 8080], want: null },
+  { what: 'not WhatsApp: a frame one byte short of its length', bytes: [...ascii('WA'), 6, 3, ...u24(40), ...fill(39)], proto: TCP, ports: [50000, 443], want: null },
+  { what: 'not WhatsApp: a zero routing length', bytes: [...ascii('ED\x00\x01'), ...u24(0), ...ascii('WA'), 6, 3], proto: TCP, ports: [50000, 443], want: null },
+  { what: 'not WhatsApp: ED 0 2', bytes: ascii('ED\x00\x02'), proto: TCP, ports: [50000, 5222], want: null },
+  // H.323 (TPKT + Q.931 with H.225.0's two-byte User-user length)
+  { what: 'H.225.0 Setup', bytes: h225(5), proto: TCP, ports: [50000, 1720], want: 'H323' },
+  { what: 'H.225.0 Release Complete elsewhere', bytes: h225(0x5a), proto: TCP, ports: [50000, 40000], want: 'H323' },
+  { what: 'not H.323: a Q.931 message type H.225.0 does not use (0x60)', bytes: h225(0x60), proto: TCP, ports: [50000, 1720], want: null },
+  { what: 'not H.323: the User-user length off by one', bytes: h225(5, 1), proto: TCP, ports: [50000, 1720], want: null },
+  { what: 'not H.323: a 1-byte call reference', bytes: [3, 0, ...u16(13), 8, 1, 0x42, 5, 0x04, 3, 0x88, 0x90, 0xa5], proto: TCP, ports: [50000, 1720], want: null },
+  // Cisco SCCP
+  { what: 'SCCP KeepAlive to port 2000', bytes: [...le32(4), ...le32(0), ...le32(0)], proto: TCP, ports: [50000, 2000], want: 'CiscoSkinny' },
+  { what: 'SCCP two messages from the call manager (v22 header)', bytes: [...le32(8), ...le32(0x16), ...le32(0x100), ...le32(1), ...le32(4), ...le32(0), ...le32(0x9f)], proto: TCP, ports: [2000, 50000], want: 'CiscoSkinny' },
+  { what: 'not SCCP: header version 0x30', bytes: [...le32(4), ...le32(0x30), ...le32(0)], proto: TCP, ports: [50000, 2000], want: null },
+  { what: 'not SCCP: message id 0x200', bytes: [...le32(4), ...le32(0), ...le32(0x200)], proto: TCP, ports: [50000, 2000], want: null },
+  { what: 'not SCCP: another port', bytes: [...le32(4), ...le32(0), ...le32(0)], proto: TCP, ports: [50000, 2001], want: null },
+  // IRC
+  { what: 'IRC NICK', bytes: ascii('NICK alice\r\n'), proto: TCP, ports: [50000, 6667], want: 'IRC' },
+  { what: 'IRC USER, LF only', bytes: ascii('USER guest 0 * :Ronnie Reagan\n'), proto: TCP, ports: [50000, 6667], want: 'IRC' },
+  { what: 'IRC CAP LS 302', bytes: ascii('CAP LS 302\r\nNICK bob\r\n'), proto: TCP, ports: [50000, 6667], want: 'IRC' },
+  { what: 'IRC server notice', bytes: ascii(':irc.example.net NOTICE * :*** Looking up your hostname\r\n'), proto: TCP, ports: [6667, 50000], want: 'IRC' },
+  { what: 'IRC welcome numeric', bytes: ascii(':irc.example.net 001 alice :Welcome\r\n'), proto: TCP, ports: [6667, 50000], want: 'IRC' },
+  { what: 'not IRC: NICK elsewhere', bytes: ascii('NICK alice\r\n'), proto: TCP, ports: [50000, 6000], want: null },
+  { what: 'not IRC: USER without a real name', bytes: ascii('USER guest 0 *\r\n'), proto: TCP, ports: [50000, 6667], want: null },
+  { what: 'not IRC: a two-digit numeric', bytes: ascii(':irc.example.net 01 alice :Welcome\r\n'), proto: TCP, ports: [6667, 50000], want: null },
+  { what: 'not IRC: no line end', bytes: ascii('NICK alice'), proto: TCP, ports: [50000, 6667], want: null },
+  // Gnutella
+  { what: 'Gnutella 0.6 connect', bytes: ascii('GNUTELLA CONNECT/0.6\r\nUser-Agent: x\r\n\r\n'), proto: TCP, want: 'Gnutella' },
+  { what: 'Gnutella 0.4 connect', bytes: ascii('GNUTELLA CONNECT/0.4\n\n'), proto: TCP, want: 'Gnutella' },
+  { what: 'Gnutella 0.6 answer', bytes: ascii('GNUTELLA/0.6 200 OK\r\n\r\n'), proto: TCP, want: 'Gnutella' },
+  { what: 'not Gnutella: version without digits', bytes: ascii('GNUTELLA CONNECT/x.y\r\n'), proto: TCP, want: null },
+  { what: 'not Gnutella: a status of two digits', bytes: ascii('GNUTELLA/0.6 20 OK\r\n'), proto: TCP, want: null },
+  // eDonkey
+  { what: 'eDonkey Hello', bytes: [0xe3, ...le32(1 + 17), 0x01, 16, ...fill(16, 0x11)], proto: TCP, want: 'eDonkey' },
+  { what: 'eMule extension messages, two of them', bytes: [0xc5, ...le32(3), 0x60, 1, 2, 0xe3, ...le32(1), 0x38], proto: TCP, want: 'eDonkey' },
+  { what: 'not eDonkey: size one byte long', bytes: [0xe3, ...le32(1 + 18), 0x01, 16, ...fill(16, 0x11)], proto: TCP, want: null },
+  { what: 'not eDonkey: protocol byte 0xe4', bytes: [0xe4, ...le32(1 + 17), 0x01, 16, ...fill(16, 0x11)], proto: TCP, want: null },
+  // XDMCP and the X11 sessions nDPI names so
+  { what: 'XDMCP Query with one authentication name', bytes: [...u16(1), ...u16(2), ...u16(1 + 2 + 18), 1, ...u16(18), ...ascii('MIT-MAGIC-COOKIE-1')], proto: UDP, ports: [50000, 177], want: 'XDMCP' },
+  { what: 'XDMCP Query without authentication names', bytes: [...u16(1), ...u16(2), ...u16(1), 0], proto: UDP, ports: [50000, 177], want: 'XDMCP' },
+  { what: 'not XDMCP: version 2', bytes: [...u16(2), ...u16(2), ...u16(1), 0], proto: UDP, ports: [50000, 177], want: null },
+  { what: 'not XDMCP: names past the length', bytes: [...u16(1), ...u16(2), ...u16(1), 1], proto: UDP, ports: [50000, 177], want: null },
+  { what: 'X11 connection setup with an MIT-MAGIC-COOKIE-1', bytes: x11Setup(), proto: TCP, ports: [50000, 6000], want: 'XDMCP' },
+  { what: 'not X11: protocol version 10', bytes: x11Setup(10), proto: TCP, ports: [50000, 6000], want: null },
+  { what: 'not X11: display port 6100', bytes: x11Setup(), proto: TCP, ports: [50000, 6100], want: null },
+  // IAX2
+  { what: 'IAX2 NEW with information elements', bytes: iax(1, [[11, [2]], [1, ascii('100')]]), proto: UDP, ports: [4569, 4569], want: 'IAX' },
+  { what: 'IAX2 ACK (no elements)', bytes: iax(4, []), proto: UDP, ports: [50000, 4569], want: 'IAX' },
+  { what: 'not IAX2: a mini frame (F bit clear)', bytes: iax(1, [[11, [2]]]).map((c, i) => (i === 0 ? c & 0x7f : c)), proto: UDP, ports: [4569, 4569], want: null },
+  { what: 'not IAX2: frame type voice (2)', bytes: iax(1, [[11, [2]]]).map((c, i) => (i === 10 ? 2 : c)), proto: UDP, ports: [4569, 4569], want: null },
+  { what: 'not IAX2: an element running past the datagram', bytes: iax(1, [[11, [2]]]).slice(0, 14), proto: UDP, ports: [4569, 4569], want: null },
+  { what: 'not IAX2: another port', bytes: iax(1, [[11, [2]]]), proto: UDP, ports: [4570, 4570], want: null },
+  // Discord, Mumble, TeamViewer
+  { what: 'Discord IP discovery request', bytes: discordDiscovery(1, ''), proto: UDP, ports: [50000, 50004], want: 'Discord' },
+  { what: 'Discord IP discovery response', bytes: discordDiscovery(2, '203.0.113.7'), proto: UDP, ports: [50004, 50000], want: 'Discord' },
+  { what: 'not Discord: length 71', bytes: discordDiscovery(1, '').map((c, i) => (i === 3 ? 71 : c)), proto: UDP, ports: [50000, 50004], want: null },
+  { what: 'not Discord: a response without an address', bytes: discordDiscovery(2, ''), proto: UDP, ports: [50004, 50000], want: null },
+  { what: 'not Discord: a letter outside hex in the address', bytes: discordDiscovery(2, 'host.example'), proto: UDP, ports: [50004, 50000], want: null },
+  { what: 'Mumble ping', bytes: [...u32(0), ...fill(8, 0x31)], proto: UDP, ports: [50000, 64738], want: 'Mumble' },
+  { what: 'Mumble ping answer', bytes: [0, 1, 4, 7, ...fill(8, 0x31), ...u32(3), ...u32(100), ...u32(72000)], proto: UDP, ports: [64738, 50000], want: 'Mumble' },
+  { what: 'not Mumble: a ping of 13 bytes', bytes: [...u32(0), ...fill(9, 0x31)], proto: UDP, ports: [50000, 64738], want: null },
+  { what: 'not Mumble: a ping elsewhere', bytes: [...u32(0), ...fill(8, 0x31)], proto: UDP, ports: [50000, 64739], want: null },
+  { what: 'TeamViewer over TCP on 5938', bytes: [0x17, 0x24, 0x0a, ...fill(20, 0)], proto: TCP, ports: [50000, 5938], want: 'TeamViewer' },
+  { what: 'TeamViewer over UDP on 5938', bytes: [0, ...fill(10, 1), 0x17, 0x24, ...fill(8, 0)], proto: UDP, ports: [50000, 5938], want: 'TeamViewer' },
+  { what: 'not TeamViewer: the magic elsewhere', bytes: [0x17, 0x24, 0x0a, ...fill(20, 0)], proto: TCP, ports: [50000, 5939], want: null },
+  { what: 'NoMachine client hello', bytes: ascii('NXSH-8.10.1\n'), proto: TCP, ports: [50000, 4000], want: 'NoMachine' },
+  { what: 'NoMachine server hello, CR LF', bytes: ascii('NXD-7.9.2\r\n'), proto: TCP, ports: [4000, 50000], want: 'NoMachine' },
+  { what: 'not NoMachine: a version without a dot', bytes: ascii('NXSH-81012\n'), proto: TCP, ports: [50000, 4000], want: null },
+  { what: 'not NoMachine: text after the version', bytes: ascii('NXSH-8.1 abc\n'), proto: TCP, ports: [50000, 4000], want: null },
+  { what: 'not NoMachine: 15 bytes', bytes: ascii('NXSH-8.10.100\r\n'), proto: TCP, ports: [50000, 4000], want: null },
 ];
 
 describe('payload protocol signatures (messages built from their specifications)', () => {
