@@ -345,6 +345,8 @@ function diameter(flags: number, code: number, avps: [number, number, number[]][
   return [version, ...u24(20 + body.length), flags, ...u24(code), ...u32(0), ...u32(0x1111), ...u32(0x2222), ...body];
 }
 const CER_AVPS: [number, number, number[]][] = [[264, 0x40, ascii('client.example.net')], [296, 0x40, ascii('example.net')], [257, 0x40, [0, 1, 10, 0, 0, 1]]];
+/** A NetFlow v5 record (Cisco's export format): addresses, interfaces, 3 packets, octets, times, ports, pad1, TCP flags, protocol 6, ToS, ASes, masks, pad2. */
+const nf5 = (pad1 = 0): number[] => [10, 0, 0, 1, 10, 0, 0, 2, 0, 0, 0, 0, ...u16(1), ...u16(2), ...u32(3), ...u32(180), ...u32(1000), ...u32(2000), ...u16(50000), ...u16(443), pad1, 0x18, 6, 0, ...u16(0), ...u16(0), 24, 24, 0, 0];
 /** An sFlow v5 datagram (IPv4 agent) with one counters sample of `n` bytes. */
 const sflow = (n = 8, version = 5, format = 2): number[] => [...u32(version), ...u32(1), 10, 0, 0, 1, ...u32(0), ...u32(7), ...u32(1000), ...u32(1), ...u32(format), ...u32(n), ...fill(n, 0)];
 /** An SMPP bind PDU (v3.4 §4.1.1). */
@@ -441,10 +443,11 @@ const SERVICE_CASES: Case[] = [
   { what: 'not Diameter: version 2', bytes: diameter(0x80, 257, CER_AVPS, 2), proto: TCP, ports: [50000, 3868], want: null },
   { what: 'not Diameter: a reserved command flag', bytes: diameter(0x81, 257, CER_AVPS), proto: TCP, ports: [50000, 3868], want: null },
   { what: 'not Diameter: AVP length overrunning the message', bytes: diameter(0x80, 257, CER_AVPS).map((x, i) => (i === 27 ? x + 8 : x)), proto: TCP, ports: [50000, 3868], want: null },
-  { what: 'NetFlow v5 with two records', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...fill(96, 2)], proto: UDP, ports: [50000, 2055], want: 'NetFlow' },
+  { what: 'NetFlow v5 with two records', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...nf5(), ...nf5()], proto: UDP, ports: [50000, 2055], want: 'NetFlow' },
+  { what: 'not NetFlow: a v5 record with pad1 set', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...nf5(), ...nf5(1)], proto: UDP, ports: [50000, 2055], want: null },
   { what: 'NetFlow v9 template FlowSet', bytes: [...u16(9), ...u16(1), ...fill(16, 1), ...u16(0), ...u16(16), ...u16(256), ...u16(2), ...u16(8), ...u16(4), ...u16(12), ...u16(4)], proto: UDP, ports: [50000, 2055], want: 'NetFlow' },
   { what: 'IPFIX message with a data Set', bytes: [...u16(10), ...u16(28), ...fill(12, 1), ...u16(256), ...u16(12), ...fill(8, 3)], proto: UDP, ports: [50000, 4739], want: 'NetFlow' },
-  { what: 'not NetFlow: v5 one record short', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...fill(48, 2)], proto: UDP, ports: [50000, 2055], want: null },
+  { what: 'not NetFlow: v5 one record short', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...nf5()], proto: UDP, ports: [50000, 2055], want: null },
   { what: 'not IPFIX: Set id 4', bytes: [...u16(10), ...u16(28), ...fill(12, 1), ...u16(4), ...u16(12), ...fill(8, 3)], proto: UDP, ports: [50000, 4739], want: null },
   { what: 'sFlow v5 counters sample', bytes: sflow(), proto: UDP, ports: [50000, 6343], want: 'sFlow' },
   { what: 'not sFlow: version 4', bytes: sflow(8, 4), proto: UDP, ports: [50000, 6343], want: null },

@@ -1817,20 +1817,23 @@ function diameterMessage(b: Uint8Array, p: number, end: number): number {
 }
 
 /**
- * NetFlow and IPFIX export datagrams (Cisco, "NetFlow Export Datagram Format": versions 1, 5, 7 - a 16- or 24-byte
- * header and `count` records of 48 or 52 bytes, the datagram exactly that long; RFC 3954 §5: version 9, a count ≥ 1,
- * FlowSets of id 0, 1 or ≥ 256 and length ≥ 4 walking exactly to the datagram's end; RFC 7011 §3.1, §3.3.2: IPFIX,
- * version 10, a message length equal to the datagram and Sets of id 2, 3 or ≥ 256 walking exactly to it). Not on
- * TFTP's port 69, whose ERROR packets begin 0x0005.
+ * NetFlow and IPFIX export datagrams (Cisco, "NetFlow Export Datagram Format": version 5, a 24-byte header and
+ * `count` (1-30) records of 48 bytes, the datagram exactly that long, each record's pad1 (offset 36) and pad2
+ * (46-47) bytes zero and its packet count ≥ 1; RFC 3954 §5: version 9, a count ≥ 1, FlowSets of id 0, 1 or ≥ 256 and
+ * length ≥ 4 walking exactly to the datagram's end; RFC 7011 §3.1, §3.3.2: IPFIX, version 10, a message length
+ * equal to the datagram and Sets of id 2, 3 or ≥ 256 walking exactly to it). Not on TFTP's port 69, whose ERROR
+ * packets begin 0x0005.
  */
 function netflowExport(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
   const n = end - p;
   if (n < 20 || b[p] !== 0 || port(sp, dp, 69)) return 0;
   const v = b[p + 1]!;
   const count = u16(b, p + 2);
-  if (v === 1) return count >= 1 && count <= 24 && n === 16 + 48 * count ? NETFLOW : 0;
-  if (v === 5) return count >= 1 && count <= 30 && n === 24 + 48 * count ? NETFLOW : 0;
-  if (v === 7) return count >= 1 && count <= 27 && n === 24 + 52 * count ? NETFLOW : 0;
+  if (v === 5) {
+    if (count < 1 || count > 30 || n !== 24 + 48 * count) return 0;
+    for (let r = p + 24; r < end; r += 48) if (b[r + 36] !== 0 || b[r + 46] !== 0 || b[r + 47] !== 0 || i32(b, r + 16) === 0) return 0;
+    return NETFLOW;
+  }
   if (v === 9) return count >= 1 && flowSets(b, p + 20, end, 0, 1) ? NETFLOW : 0;
   if (v === 10) return count === n && n >= 16 + 4 && flowSets(b, p + 16, end, 2, 3) ? NETFLOW : 0;
   return 0;
