@@ -104,6 +104,13 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'SMPP',
   'DCERPC',
   'Whois-DAS',
+  'Munin',
+  'Gearman',
+  'Ceph',
+  'RSYNC',
+  'BFD',
+  'PTPv2',
+  'HAProxy',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -1324,6 +1331,13 @@ const USENET = P['Usenet']!;
 const SMPP = P['SMPP']!;
 const DCERPC = P['DCERPC']!;
 const WHOIS = P['Whois-DAS']!;
+const MUNIN = P['Munin']!;
+const GEARMAN = P['Gearman']!;
+const CEPH = P['Ceph']!;
+const RSYNC = P['RSYNC']!;
+const BFD = P['BFD']!;
+const PTP = P['PTPv2']!;
+const HAPROXY = P['HAProxy']!;
 
 /** The services' rules over TCP, each guarding itself by its first bytes or its port. */
 function servicesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -1334,6 +1348,11 @@ function servicesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   else if (b0 === 0x5a) r = zabbixHeader(b, p, end);
   else if (b0 === 0x49 || b0 === 0x43) r = natsHello(b, p, end);
   else if (b0 === 0x01) r = diameterMessage(b, p, end);
+  else if (b0 === 0x23) r = muninGreeting(b, p, end);
+  else if (b0 === 0x63) r = cephBanner(b, p, end);
+  else if (b0 === 0x40) r = rsyncGreeting(b, p, end);
+  else if (b0 === 0x50 || b0 === 0x0d) r = proxyHeader(b, p, end);
+  else if (b0 === 0x00 && b[p + 1] === 0x52 && b[p + 2] === 0x45) r = gearmanPacket(b, p, end);
   if (r === 0 && (b0 === 0x48 || b0 === 0x41 || b0 === 0x4f)) r = opcUaMessage(b, p, end);
   if (r === 0 && (b0 & 0x7f) >= 3 && (b0 & 0x7f) <= 5) r = cqlFrame(b, p, end, sp, dp);
   if (r === 0 && b0 === 0x05) r = dnp3Frame(b, p, end) || dcerpcHeader(b, p, end);
@@ -1368,6 +1387,8 @@ function servicesUdp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   else if (port(sp, dp, 3671)) r = knxnetIp(b, p, end);
   else if (port(sp, dp, 5683)) r = coapMessage(b, p, end);
   else if ((sp >= 47808 && sp <= 47823) || (dp >= 47808 && dp <= 47823)) r = bacnetBvll(b, p, end);
+  else if (port(sp, dp, 3784) || port(sp, dp, 4784)) r = bfdControl(b, p, end);
+  else if (port(sp, dp, 319) || port(sp, dp, 320)) r = ptpMessage(b, p, end);
   return r;
 }
 
@@ -1976,4 +1997,100 @@ function dcerpcHeader(b: Uint8Array, p: number, end: number): number {
 /** WHOIS (RFC 3912 §2) to its port 43: the query, one printable line of 1-512 bytes ending the segment with CR LF. */
 function whoisQuery(b: Uint8Array, p: number, end: number): number {
   return end - p >= 3 && end - p <= 514 && b[p] !== 0x20 && lineEnd(b, p, end, 514) === end - 2 ? WHOIS : 0;
+}
+
+/** Munin (Munin documentation, "Munin node protocol"): the node's greeting, `# munin node at <host>` and LF, ending the segment. */
+const MUNIN_GREETING = ascii('# munin node at ');
+function muninGreeting(b: Uint8Array, p: number, end: number): number {
+  if (end - p < MUNIN_GREETING.length + 2 || !has(b, p, end, MUNIN_GREETING) || b[end - 1] !== 0x0a) return 0;
+  for (let i = p + MUNIN_GREETING.length; i < end - 1; i++) if (b[i]! < 0x21 || b[i]! > 0x7e) return 0;
+  return MUNIN;
+}
+
+/**
+ * Gearman (gearman.org, "Protocol", binary packets): the magic `\0REQ` or `\0RES`, a packet type of 1-43, the data's
+ * size; the packet ends the segment or is followed by the next one.
+ */
+function gearmanPacket(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 12 || (b[p + 3] !== 0x51 && b[p + 3] !== 0x53)) return 0;
+  const type = i32(b, p + 4);
+  const size = i32(b, p + 8);
+  if (type < 1 || type > 43 || size < 0 || size > end - p - 12) return 0;
+  const next = p + 12 + size;
+  return next === end || (b[next] === 0 && b[next + 1] === 0x52 && b[next + 2] === 0x45) ? GEARMAN : 0;
+}
+
+/**
+ * Ceph's messenger banners (Ceph documentation, "Messenger v2" - `ceph v2` and LF, then the 2-byte length of the
+ * banner's payload: its two 8-byte feature sets - and, for the older messenger, its banner `ceph v027`).
+ */
+const CEPH_V2 = ascii('ceph v2\n');
+const CEPH_V1 = ascii('ceph v027');
+function cephBanner(b: Uint8Array, p: number, end: number): number {
+  if (has(b, p, end, CEPH_V2)) return end - p >= 10 && (b[p + 8]! | (b[p + 9]! << 8)) === 16 ? CEPH : 0;
+  return has(b, p, end, CEPH_V1) ? CEPH : 0;
+}
+
+/**
+ * rsync's daemon protocol (rsync's csprotocol.txt): the greeting `@RSYNCD: <version>` (digits, an optional
+ * `.<sub-version>`, then optionally the checksum names), or its replies `@RSYNCD: OK`, `EXIT`, `AUTHREQD <challenge>`,
+ * a printable line ending the segment with LF.
+ */
+const RSYNCD = ascii('@RSYNCD: ');
+function rsyncGreeting(b: Uint8Array, p: number, end: number): number {
+  const q = p + RSYNCD.length;
+  if (end - q < 2 || !has(b, p, end, RSYNCD) || b[end - 1] !== 0x0a) return 0;
+  if (!isDigit(b[q]!) && b[q] !== 0x4f && b[q] !== 0x45 && b[q] !== 0x41) return 0;
+  for (let i = q; i < end - 1; i++) if (b[i]! < 0x20 || b[i]! > 0x7e) return 0;
+  return RSYNC;
+}
+
+/**
+ * BFD control packets on their ports 3784 (RFC 5881) and 4784 (RFC 5883): version 1 (RFC 5880 §4.1), a diagnostic
+ * of 0-8, the multipoint bit clear, a detection multiplier ≥ 1, a length of 24 (at least 26 with the
+ * authentication bit) equal to the datagram, a non-zero My Discriminator, and Your Discriminator zero only in the
+ * AdminDown or Down state (§6.8.6).
+ */
+function bfdControl(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 24 || (b[p]! >> 5) !== 1 || (b[p]! & 0x1f) > 8 || (b[p + 1]! & 0x01) !== 0 || b[p + 2] === 0) return 0;
+  const len = b[p + 3]!;
+  if (len !== end - p || ((b[p + 1]! & 0x04) !== 0 ? len < 26 : len !== 24) || i32(b, p + 4) === 0) return 0;
+  return i32(b, p + 8) !== 0 || b[p + 1]! >> 6 <= 1 ? BFD : 0;
+}
+
+/**
+ * PTP version 2 on its ports 319 and 320 (IEEE 1588-2008 §13.3, Annex D): a message type of §13.3.2.2 (Sync,
+ * Delay_Req, Pdelay_Req, Pdelay_Resp: 0-3; Follow_Up, Delay_Resp, Pdelay_Resp_Follow_Up, Announce, Signaling,
+ * Management: 8-13), versionPTP 2 (minorVersionPTP 0 or 1 of IEEE 1588-2019 in the high nibble), and a messageLength
+ * within the datagram of at least the type's fixed size (44 for Sync, Delay_Req, Follow_Up and Signaling; 48 for
+ * Management; 54 for Delay_Resp and the peer-delay messages; 64 for Announce).
+ */
+function ptpMessage(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 44 || (b[p + 1]! & 0x0f) !== 2 || b[p + 1]! >> 4 > 1) return 0;
+  const t = b[p]! & 0x0f;
+  const min = t === 0 || t === 1 || t === 8 || t === 12 ? 44 : t === 13 ? 48 : t === 2 || t === 3 || t === 9 || t === 10 ? 54 : t === 11 ? 64 : 0;
+  const len = u16(b, p + 2);
+  return min > 0 && len >= min && len <= end - p ? PTP : 0;
+}
+
+/**
+ * The PROXY protocol (HAProxy's doc/proxy-protocol.txt) a proxy sends before the connection's own bytes: version 1,
+ * a line `PROXY TCP4 ` / `PROXY TCP6 ` with the addresses and ports, or `PROXY UNKNOWN`, at most 107 bytes ending
+ * with CR LF; version 2, the 12-byte signature, version 2 with the command LOCAL (0) or PROXY (1), a family and
+ * transport of §2.2 (unspecified, TCP or UDP over IPv4, IPv6 or UNIX), and the length of the addresses within the
+ * segment.
+ */
+const PROXY_TCP4 = ascii('PROXY TCP4 ');
+const PROXY_TCP6 = ascii('PROXY TCP6 ');
+const PROXY_UNKNOWN = ascii('PROXY UNKNOWN');
+const PROXY_V2 = Uint8Array.of(0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a);
+function proxyHeader(b: Uint8Array, p: number, end: number): number {
+  if (has(b, p, end, PROXY_V2)) {
+    const fam = b[p + 13]!;
+    const famOk = fam === 0 || ((fam >> 4) >= 1 && (fam >> 4) <= 3 && (fam & 0x0f) >= 1 && (fam & 0x0f) <= 2);
+    return end - p >= 16 && (b[p + 12] === 0x20 || b[p + 12] === 0x21) && famOk && 16 + u16(b, p + 14) <= end - p ? HAPROXY : 0;
+  }
+  if (!has(b, p, end, PROXY_TCP4) && !has(b, p, end, PROXY_TCP6) && !has(b, p, end, PROXY_UNKNOWN)) return 0;
+  const eol = lineEnd(b, p, end, 108);
+  return eol > 0 && eol + 2 - p <= 107 ? HAPROXY : 0;
 }
