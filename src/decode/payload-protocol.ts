@@ -111,6 +111,9 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'BFD',
   'PTPv2',
   'HAProxy',
+  'AFP',
+  'FINS',
+  'SOMEIP',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -1338,6 +1341,9 @@ const RSYNC = P['RSYNC']!;
 const BFD = P['BFD']!;
 const PTP = P['PTPv2']!;
 const HAPROXY = P['HAProxy']!;
+const AFP = P['AFP']!;
+const FINS = P['FINS']!;
+const SOMEIP = P['SOMEIP']!;
 
 /** The services' rules over TCP, each guarding itself by its first bytes or its port. */
 function servicesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -1353,6 +1359,7 @@ function servicesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   else if (b0 === 0x40) r = rsyncGreeting(b, p, end);
   else if (b0 === 0x50 || b0 === 0x0d) r = proxyHeader(b, p, end);
   else if (b0 === 0x00 && b[p + 1] === 0x52 && b[p + 2] === 0x45) r = gearmanPacket(b, p, end);
+  else if (b0 === 0x46) r = finsTcp(b, p, end);
   if (r === 0 && (b0 === 0x48 || b0 === 0x41 || b0 === 0x4f)) r = opcUaMessage(b, p, end);
   if (r === 0 && (b0 & 0x7f) >= 3 && (b0 & 0x7f) <= 5) r = cqlFrame(b, p, end, sp, dp);
   if (r === 0 && b0 === 0x05) r = dnp3Frame(b, p, end) || dcerpcHeader(b, p, end);
@@ -1360,6 +1367,7 @@ function servicesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   if (r === 0 && end - p >= 34 && b[p + 4] === 1) r = tnsConnect(b, p, end, sp, dp);
   if (r === 0 && end - p >= 17 && b[p + 4]! <= 0x80 && b[p + 5] === 0 && b[p + 6] === 0) r = smppBind(b, p, end);
   if (r === 0 && end - p >= 14 && b[p] === 0 && b[p + 4] === 0) r = kafkaRequest(b, p, end, sp, dp);
+  if (r === 0 && end - p >= 16 && b[p + 12] === 1) r = someipMessages(b, p, end);
   if (r !== 0) return r;
   // Rules tied to the protocol's registered port.
   if (port(sp, dp, 389) || port(sp, dp, 3268)) r = ldapMessage(b, p, end, false);
@@ -1371,6 +1379,7 @@ function servicesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   else if (port(sp, dp, 1080)) r = socksRequest(b, p, end, dp === 1080);
   else if (sp === 119 || sp === 433) r = nntpGreeting(b, p, end);
   else if (dp === 43) r = whoisQuery(b, p, end);
+  else if (port(sp, dp, 548)) r = dsiHeader(b, p, end);
   return r;
 }
 
@@ -1380,6 +1389,7 @@ function servicesUdp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   let r = 0;
   if (b0 === 0x05) r = dnp3Frame(b, p, end);
   else if (b0 === 0x00) r = netflowExport(b, p, end, sp, dp) || sflowDatagram(b, p, end);
+  if (r === 0 && end - p >= 16 && b[p + 12] === 1) r = someipMessages(b, p, end);
   if (r !== 0) return r;
   if (port(sp, dp, 389)) r = ldapMessage(b, p, end, true);
   else if (port(sp, dp, 11211)) r = end - p >= 8 && b[p + 6] === 0 && b[p + 7] === 0 && u16(b, p + 2) < u16(b, p + 4) ? memcachedMessage(b, p + 8, end) : 0;
@@ -1389,6 +1399,7 @@ function servicesUdp(b: Uint8Array, p: number, end: number, sp: number, dp: numb
   else if ((sp >= 47808 && sp <= 47823) || (dp >= 47808 && dp <= 47823)) r = bacnetBvll(b, p, end);
   else if (port(sp, dp, 3784) || port(sp, dp, 4784)) r = bfdControl(b, p, end);
   else if (port(sp, dp, 319) || port(sp, dp, 320)) r = ptpMessage(b, p, end);
+  else if (port(sp, dp, 9600)) r = finsUdp(b, p, end);
   return r;
 }
 
@@ -2093,4 +2104,67 @@ function proxyHeader(b: Uint8Array, p: number, end: number): number {
   if (!has(b, p, end, PROXY_TCP4) && !has(b, p, end, PROXY_TCP6) && !has(b, p, end, PROXY_UNKNOWN)) return 0;
   const eol = lineEnd(b, p, end, 108);
   return eol > 0 && eol + 2 - p <= 107 ? HAPROXY : 0;
+}
+
+/**
+ * AFP over DSI on its port 548 (Apple, "AFP Reference" / Apple Filing Protocol Programming Guide, "Data Stream
+ * Interface"): a 16-byte DSI header - flags 0 (request) or 1 (reply), a command (CloseSession 1, Command 2,
+ * GetStatus 3, OpenSession 4, Tickle 5, Write 6, Attention 8), a request id, an error code or data offset, the total
+ * data length (the rest of the segment, or more when the data run on), and 4 reserved zero bytes.
+ */
+function dsiHeader(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 16 || b[p]! > 1 || b[p + 1]! < 1 || b[p + 1]! > 8 || b[p + 1] === 7 || i32(b, p + 12) !== 0) return 0;
+  const total = i32(b, p + 8);
+  return total >= end - p - 16 && total <= 1 << 20 ? AFP : 0;
+}
+
+/**
+ * Omron FINS over TCP (Omron W342, FINS/TCP header): `FINS`, the length of what follows it (the rest of the segment,
+ * or more when a frame runs on), a command - node address data send to the server (0) or from it (1), FINS frame
+ * send (2), its error notification (3), connection confirmation (6) - and an error code; the first commands carry
+ * exactly their node addresses (length 12 for 0, 16 for 1).
+ */
+const FINS_MAGIC = ascii('FINS');
+function finsTcp(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 16 || !has(b, p, end, FINS_MAGIC)) return 0;
+  const len = i32(b, p + 4);
+  const cmd = i32(b, p + 8);
+  if (len < 8 || len < end - p - 8) return 0;
+  if (cmd === 0) return len === 12 ? FINS : 0;
+  if (cmd === 1) return len === 16 ? FINS : 0;
+  return cmd === 2 || cmd === 3 || cmd === 6 ? FINS : 0;
+}
+
+/**
+ * Omron FINS over UDP on its port 9600 (Omron W227, "FINS Commands Reference Manual", §"FINS Command and Response
+ * Frames"): ICF with the gateway bit set and only the response and no-response bits besides (0x80, 0x81, 0xC0,
+ * 0xC1), RSV 0, a gateway count GCT of 0-7, network addresses DNA and SNA of 0-127, then the command's MRC of the
+ * manual's command list (memory, parameter and program areas, run mode, configuration, status, time, messages,
+ * access rights, error log, file memory, debugging).
+ */
+function finsUdp(b: Uint8Array, p: number, end: number): number {
+  const icf = b[p]!;
+  if (end - p < 12 || (icf & 0xbe) !== 0x80 || b[p + 1] !== 0 || b[p + 2]! > 7 || b[p + 3]! > 127 || b[p + 6]! > 127) return 0;
+  const mrc = b[p + 10]!;
+  return (mrc >= 1 && mrc <= 7) || mrc === 9 || mrc === 0x0c || (mrc >= 0x21 && mrc <= 0x23) || mrc === 0x26 || mrc === 0x28 ? FINS : 0;
+}
+
+/**
+ * SOME/IP (AUTOSAR, "SOME/IP Protocol Specification", PRS_SOMEIP §4.1.2): messages filling the datagram or segment
+ * exactly, each a message id, a length (at least 8) counting the rest of the header and the payload, a request id,
+ * protocol version 1, an interface version, a message type of the specification (request 0x00, request without
+ * return 0x01, notification 0x02, response 0x80, error 0x81, each also with the TP flag 0x20), and a return code of
+ * at most 0x5E (E_OK, 0x00, in a request or notification).
+ */
+function someipMessages(b: Uint8Array, p: number, end: number): number {
+  let q = p;
+  for (let k = 0; q < end && k < 16; k++) {
+    if (end - q < 16 || b[q + 12] !== 1) return 0;
+    const len = i32(b, q + 4);
+    const t = b[q + 14]! & 0xdf;
+    const rc = b[q + 15]!;
+    if (len < 8 || len > end - q - 8 || !(t <= 2 || t === 0x80 || t === 0x81) || rc > 0x5e || (t <= 2 && rc !== 0)) return 0;
+    q += 8 + len;
+  }
+  return q === end ? SOMEIP : 0;
 }
