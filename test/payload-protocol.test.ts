@@ -395,6 +395,213 @@ const CASES: Case[] = [
   { what: 'not NoMachine: 15 bytes', bytes: ascii('NXSH-8.10.100\r\n'), proto: TCP, ports: [50000, 4000], want: null },
 ];
 
+// ---- databases, brokers, industrial/IoT, infrastructure (built from the specifications cited in the source) ----
+
+/** A BER TLV (X.690 §8.1): tag, definite length (short or long form), contents. */
+function tlv(tag: number, body: number[]): number[] {
+  const n = body.length;
+  return [tag, ...(n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff]), ...body];
+}
+/** An LDAP simple BindRequest (RFC 4511 §4.2) of `version`, message id 1. */
+const ldapBind = (version = 3, op = 0x60): number[] => tlv(0x30, [...tlv(0x02, [1]), ...tlv(op, [...tlv(0x02, [version]), ...tlv(0x04, ascii('cn=admin')), ...tlv(0x80, ascii('secret'))])]);
+/** A RESP array of bulk strings (the Redis protocol specification). */
+const respArray = (...items: string[]): number[] => ascii(`*${items.length}\r\n${items.map((s) => `$${s.length}\r\n${s}\r\n`).join('')}`);
+/** A CQL frame (native_protocol_v4.spec §2): version, flags, stream, opcode, body. */
+const cql = (version: number, opcode: number, body: number[], stream = 0, lengthDelta = 0): number[] => [version, 0, ...u16(stream), opcode, ...u32(body.length + lengthDelta), ...body];
+/** A CQL [string map] (§3) of one entry. */
+const cqlMap = (k: string, v: string): number[] => [...u16(1), ...u16(k.length), ...ascii(k), ...u16(v.length), ...ascii(v)];
+/** An AJP13 Forward Request (AJPv13 reference): GET (method code 2) of `/` over HTTP/1.1, no headers or attributes. */
+function ajpForward(method = 2, proto = 'HTTP/1.1'): number[] {
+  const str = (s: string): number[] => [...u16(s.length), ...ascii(s), 0];
+  const body = [2, method, ...str(proto), ...str('/'), ...str('10.0.0.1'), 0xff, 0xff, ...str('www'), ...u16(80), 0, ...u16(0), 0xff];
+  return [0x12, 0x34, ...u16(body.length), ...body];
+}
+/** A TNS CONNECT packet (header, then version 314 / lowest 300 and the fixed fields up to offset 34) with `data`. */
+function tnsConnect(data: string, version = 314, lengthDelta = 0): number[] {
+  const d = ascii(data);
+  const fixed = [...u16(version), ...u16(300), ...u16(0), ...u16(8192), ...u16(32767), ...u16(0x4f98), ...u16(0), ...u16(1), ...u16(d.length), ...u16(34), ...u32(0), 0x41, 0x41];
+  return [...u16(8 + fixed.length + d.length + lengthDelta), ...u16(0), 1, 0, ...u16(0), ...fixed, ...d];
+}
+/** A DRDA request DSS (DRDA Vol. 1) carrying a DDM object of code point `cp` with `body` bytes. */
+const drda = (cp: number, body: number[], format = 0x41): number[] => [...u16(10 + body.length), 0xd0, format, ...u16(1), ...u16(4 + body.length), ...u16(cp), ...body];
+/** A Modbus/TCP ADU (MBAP + PDU). */
+const mbap = (pdu: number[], tid = 1, proto = 0, unit = 1): number[] => [...u16(tid), ...u16(proto), ...u16(pdu.length + 1), unit, ...pdu];
+/** OPC UA Hello (Part 6 §7.1.2.3) for `url`. */
+function opcHello(url = 'opc.tcp://plc:4840', sizeDelta = 0, version = 0): number[] {
+  const body = [...le32(version), ...le32(65536), ...le32(65536), ...le32(0), ...le32(0), ...le32(url.length), ...ascii(url)];
+  return [...ascii('HELF'), ...le32(8 + body.length + sizeDelta), ...body];
+}
+/** An EtherNet/IP encapsulation header (little-endian) and its data. */
+const enip = (command: number, data: number[], options = 0): number[] => [...le16(command), ...le16(data.length), ...le32(0), ...le32(0), ...fill(8, 0), ...le32(options), ...data];
+/** A Diameter message (RFC 6733 §3) with the given AVPs (each code, flags, data; padded to 4). */
+function diameter(flags: number, code: number, avps: [number, number, number[]][], version = 1): number[] {
+  const body = avps.flatMap(([c, f, d]) => {
+    const a = [...u32(c), f, ...u24(8 + d.length), ...d];
+    return [...a, ...fill((4 - (a.length % 4)) % 4, 0)];
+  });
+  return [version, ...u24(20 + body.length), flags, ...u24(code), ...u32(0), ...u32(0x1111), ...u32(0x2222), ...body];
+}
+const CER_AVPS: [number, number, number[]][] = [[264, 0x40, ascii('client.example.net')], [296, 0x40, ascii('example.net')], [257, 0x40, [0, 1, 10, 0, 0, 1]]];
+/** A NetFlow v5 record (Cisco's export format): addresses, interfaces, 3 packets, octets, times, ports, pad1, TCP flags, protocol 6, ToS, ASes, masks, pad2. */
+const nf5 = (pad1 = 0): number[] => [10, 0, 0, 1, 10, 0, 0, 2, 0, 0, 0, 0, ...u16(1), ...u16(2), ...u32(3), ...u32(180), ...u32(1000), ...u32(2000), ...u16(50000), ...u16(443), pad1, 0x18, 6, 0, ...u16(0), ...u16(0), 24, 24, 0, 0];
+/** An sFlow v5 datagram (IPv4 agent) with one counters sample of `n` bytes. */
+const sflow = (n = 8, version = 5, format = 2): number[] => [...u32(version), ...u32(1), 10, 0, 0, 1, ...u32(0), ...u32(7), ...u32(1000), ...u32(1), ...u32(format), ...u32(n), ...fill(n, 0)];
+/** An SMPP bind PDU (v3.4 §4.1.1). */
+function smppBind(id = 2, version = 0x34, systemId = 'esme01', lengthDelta = 0): number[] {
+  const body = [...ascii(systemId), 0, ...ascii('pw'), 0, ...ascii('VMA'), 0, version, 1, 1, 0];
+  return [...u32(16 + body.length + lengthDelta), ...u32(id), ...u32(0), ...u32(1), ...body];
+}
+/** A DCE/RPC bind (C706 §12.6.4.3) with one presentation context, little-endian. */
+function dcerpcBind(version = 5, drep0 = 0x10, maxFrag = 5840): number[] {
+  const ctx = [...le16(0), 1, 0, ...fill(16, 0x11), ...le16(3), ...le16(0), ...fill(16, 0x22), ...le32(2)];
+  const body = [...le16(maxFrag), ...le16(maxFrag), ...le32(0), 1, 0, 0, 0, ...ctx];
+  return [version, 0, 11, 0x03, drep0, 0, 0, 0, ...le16(16 + body.length), ...le16(0), ...le32(2), ...body];
+}
+
+const SERVICE_CASES: Case[] = [
+  // Databases and brokers
+  { what: 'RESP command (Redis PING)', bytes: respArray('PING'), proto: TCP, ports: [50000, 6379], want: 'RESP' },
+  { what: 'RESP command with arguments, anywhere', bytes: respArray('SET', 'key', 'value'), proto: TCP, want: 'RESP' },
+  { what: 'not RESP: bulk length off by one', bytes: ascii('*1\r\n$5\r\nPING\r\n'), proto: TCP, want: null },
+  { what: 'not RESP: a digit in the command name', bytes: respArray('P1NG'), proto: TCP, want: null },
+  { what: 'Memcached text get on 11211', bytes: ascii('get user:42\r\n'), proto: TCP, ports: [50000, 11211], want: 'Memcached' },
+  { what: 'Memcached binary GET request on 11211', bytes: [0x80, 0x00, ...u16(3), 0, 0, ...u16(0), ...u32(3), ...u32(0), ...fill(8, 0), ...ascii('key')], proto: TCP, ports: [50000, 11211], want: 'Memcached' },
+  { what: 'Memcached stats over UDP (frame header first)', bytes: [...u16(1), ...u16(0), ...u16(1), ...u16(0), ...ascii('stats\r\n')], proto: UDP, ports: [50000, 11211], want: 'Memcached' },
+  { what: 'not Memcached: a text get elsewhere', bytes: ascii('get user:42\r\n'), proto: TCP, ports: [50000, 11212], want: null },
+  { what: 'not Memcached: binary data type 1', bytes: [0x80, 0x00, ...u16(3), 0, 1, ...u16(0), ...u32(3), ...u32(0), ...fill(8, 0), ...ascii('key')], proto: TCP, ports: [50000, 11211], want: null },
+  { what: 'not Memcached: UDP frame header with reserved bytes set', bytes: [...u16(1), ...u16(0), ...u16(1), ...u16(1), ...ascii('stats\r\n')], proto: UDP, ports: [50000, 11211], want: null },
+  { what: 'Cassandra STARTUP (v4)', bytes: cql(4, 0x01, cqlMap('CQL_VERSION', '3.0.0')), proto: TCP, want: 'Cassandra' },
+  { what: 'Cassandra SUPPORTED (v4 response)', bytes: cql(0x84, 0x06, [...u16(1), ...u16(11), ...ascii('CQL_VERSION'), ...u16(1), ...u16(5), ...ascii('3.4.5')]), proto: TCP, ports: [9042, 50000], want: 'Cassandra' },
+  { what: 'Cassandra OPTIONS on 9042', bytes: cql(4, 0x05, []), proto: TCP, ports: [50000, 9042], want: 'Cassandra' },
+  { what: 'not Cassandra: OPTIONS elsewhere', bytes: cql(4, 0x05, []), proto: TCP, ports: [50000, 9043], want: null },
+  { what: 'not Cassandra: STARTUP body length off by one', bytes: cql(4, 0x01, cqlMap('CQL_VERSION', '3.0.0'), 0, 1), proto: TCP, want: null },
+  { what: 'not Cassandra: protocol version 6', bytes: cql(6, 0x01, cqlMap('CQL_VERSION', '3.0.0')), proto: TCP, want: null },
+  { what: 'LDAP BindRequest on 389', bytes: ldapBind(), proto: TCP, ports: [50000, 389], want: 'LDAP' },
+  { what: 'CLDAP search over UDP 389', bytes: tlv(0x30, [...tlv(0x02, [7]), ...tlv(0x63, [...tlv(0x04, []), 0x0a, 1, 0, 0x0a, 1, 0])]), proto: UDP, ports: [50000, 389], want: 'LDAP' },
+  { what: 'not LDAP: bind version 4', bytes: ldapBind(4), proto: TCP, ports: [50000, 389], want: null },
+  { what: 'not LDAP: APPLICATION 20 (undefined)', bytes: ldapBind(3, 0x74), proto: TCP, ports: [50000, 389], want: null },
+  { what: 'not LDAP: a BindRequest elsewhere', bytes: ldapBind(), proto: TCP, ports: [50000, 390], want: null },
+  { what: 'AJP13 Forward Request', bytes: ajpForward(), proto: TCP, ports: [50000, 8009], want: 'AJP' },
+  { what: 'AJP13 Send Headers from the container', bytes: [0x41, 0x42, ...u16(9), 4, ...u16(200), ...u16(2), ...ascii('OK'), 0, ...u16(0)], proto: TCP, ports: [8009, 50000], want: 'AJP' },
+  { what: 'not AJP: method code 0', bytes: ajpForward(0), proto: TCP, ports: [50000, 8009], want: null },
+  { what: 'not AJP: protocol not HTTP/', bytes: ajpForward(2, 'HTXP/1.1'), proto: TCP, ports: [50000, 8009], want: null },
+  { what: 'Oracle TNS CONNECT with a connect descriptor', bytes: tnsConnect('(DESCRIPTION=(CONNECT_DATA=(SERVICE_NAME=orcl))(ADDRESS=(PROTOCOL=TCP)(HOST=db)(PORT=1521)))'), proto: TCP, ports: [50000, 1522], want: 'Oracle' },
+  { what: 'not Oracle: TNS version 200', bytes: tnsConnect('(DESCRIPTION=(CONNECT_DATA=(SID=orcl)))', 200), proto: TCP, ports: [50000, 1522], want: null },
+  { what: 'not Oracle: packet length off by one', bytes: tnsConnect('(DESCRIPTION=(CONNECT_DATA=(SID=orcl)))', 314, 1), proto: TCP, ports: [50000, 1522], want: null },
+  { what: 'not Oracle: no descriptor away from 1521', bytes: tnsConnect('x'.repeat(40)), proto: TCP, ports: [50000, 1522], want: null },
+  { what: 'DRDA EXCSAT', bytes: drda(0x1041, [...u16(8), ...u16(0x115e), ...ascii('db2c')]), proto: TCP, ports: [50000, 50001], want: 'DRDA' },
+  { what: 'not DRDA: DDM length not DSS length - 6', bytes: [...u16(18), 0xd0, 0x41, ...u16(1), ...u16(11), ...u16(0x1041), ...fill(8, 0)], proto: TCP, want: null },
+  { what: 'not DRDA: an unknown code point', bytes: drda(0x1234, [...u16(8), ...u16(0x115e), ...ascii('db2c')]), proto: TCP, want: null },
+  { what: 'Zabbix request', bytes: [...ascii('ZBXD'), 1, ...le32(17), ...le32(0), ...ascii('{"request":"ok"}\n')], proto: TCP, ports: [50000, 10051], want: 'Zabbix' },
+  { what: 'not Zabbix: flags without the protocol bit', bytes: [...ascii('ZBXD'), 2, ...le32(17), ...le32(0), ...ascii('{"request":"ok"}\n')], proto: TCP, ports: [50000, 10051], want: null },
+  { what: 'NATS INFO', bytes: ascii('INFO {"server_id":"NA1","version":"2.10.7","max_payload":1048576}\r\n'), proto: TCP, ports: [4222, 50000], want: 'Nats' },
+  { what: 'NATS CONNECT', bytes: ascii('CONNECT {"verbose":false,"pedantic":false,"lang":"go"}\r\n'), proto: TCP, ports: [50000, 4222], want: 'Nats' },
+  { what: 'not NATS: INFO without server_id', bytes: ascii('INFO {"version":"2.10.7"}\r\n'), proto: TCP, want: null },
+  { what: 'Kafka ApiVersions request', bytes: [...u32(19), ...u16(18), ...u16(3), ...u32(1), ...u16(9), ...ascii('rdkafka01')], proto: TCP, want: 'Kafka' },
+  { what: 'Kafka Metadata request on 9092', bytes: [...u32(14), ...u16(3), ...u16(9), ...u32(2), ...u16(4), ...ascii('app1')], proto: TCP, ports: [50000, 9092], want: 'Kafka' },
+  { what: 'not Kafka: a Metadata request elsewhere', bytes: [...u32(14), ...u16(3), ...u16(9), ...u32(2), ...u16(4), ...ascii('app1')], proto: TCP, ports: [50000, 9093], want: null },
+  { what: 'not Kafka: size off by one', bytes: [...u32(20), ...u16(18), ...u16(3), ...u32(1), ...u16(9), ...ascii('rdkafka01')], proto: TCP, want: null },
+  // Industrial and IoT
+  { what: 'Modbus/TCP read holding registers', bytes: mbap([3, ...u16(0), ...u16(10)]), proto: TCP, ports: [50000, 502], want: 'Modbus' },
+  { what: 'Modbus/TCP two ADUs in one segment', bytes: [...mbap([3, ...u16(0), ...u16(10)]), ...mbap([6, ...u16(1), ...u16(5)], 2)], proto: TCP, ports: [50000, 502], want: 'Modbus' },
+  { what: 'not Modbus: protocol id 1', bytes: mbap([3, ...u16(0), ...u16(10)], 1, 1), proto: TCP, ports: [50000, 502], want: null },
+  { what: 'Modbus/TCP exception response (illegal data address)', bytes: mbap([0x83, 2]), proto: TCP, ports: [502, 50000], want: 'Modbus' },
+  { what: 'not Modbus: function code 0', bytes: mbap([0, ...u16(0), ...u16(10)]), proto: TCP, ports: [50000, 502], want: null },
+  { what: 'not Modbus: an exception response with exception code 12', bytes: mbap([0x83, 12]), proto: TCP, ports: [502, 50000], want: null },
+  { what: 'not Modbus: another port', bytes: mbap([3, ...u16(0), ...u16(10)]), proto: TCP, ports: [50000, 503], want: null },
+  { what: 'DNP3 Reset Link States (the published frame 05 64 05 C0 01 00 00 04 E9 21)', bytes: [0x05, 0x64, 0x05, 0xc0, 0x01, 0x00, 0x00, 0x04, 0xe9, 0x21], proto: TCP, ports: [50000, 20000], want: 'DNP3' },
+  { what: 'DNP3 over UDP', bytes: [0x05, 0x64, 0x05, 0xc0, 0x01, 0x00, 0x00, 0x04, 0xe9, 0x21], proto: UDP, ports: [50000, 20000], want: 'DNP3' },
+  { what: 'not DNP3: header CRC wrong', bytes: [0x05, 0x64, 0x05, 0xc0, 0x01, 0x00, 0x00, 0x04, 0xe9, 0x22], proto: TCP, ports: [50000, 20000], want: null },
+  { what: 'not DNP3: user data announced but missing', bytes: [0x05, 0x64, 0x06, 0xc0, 0x01, 0x00, 0x00, 0x04, 0xe9, 0x21], proto: TCP, ports: [50000, 20000], want: null },
+  { what: 'IEC 104 STARTDT act', bytes: [0x68, 4, 0x07, 0, 0, 0], proto: TCP, ports: [50000, 2404], want: 'IEC60870' },
+  { what: 'IEC 104 I-format interrogation', bytes: [0x68, 14, 0, 0, 0, 0, 100, 1, 6, 0, 1, 0, 0, 0, 0, 20], proto: TCP, ports: [50000, 2404], want: 'IEC60870' },
+  { what: 'not IEC 104: two U functions at once', bytes: [0x68, 4, 0x0f, 0, 0, 0], proto: TCP, ports: [50000, 2404], want: null },
+  { what: 'not IEC 104: length past the segment', bytes: [0x68, 5, 0x07, 0, 0, 0], proto: TCP, ports: [50000, 2404], want: null },
+  { what: 'OPC UA Hello', bytes: opcHello(), proto: TCP, ports: [50000, 4840], want: 'OPC-UA' },
+  { what: 'OPC UA Acknowledge', bytes: [...ascii('ACKF'), ...le32(28), ...le32(0), ...le32(65536), ...le32(65536), ...le32(0), ...le32(0)], proto: TCP, ports: [4840, 50000], want: 'OPC-UA' },
+  { what: 'not OPC UA: Hello size off by one', bytes: opcHello('opc.tcp://plc:4840', 1), proto: TCP, ports: [50000, 4840], want: null },
+  { what: 'not OPC UA: Hello of an http URL', bytes: opcHello('http://plc:4840'), proto: TCP, ports: [50000, 4840], want: null },
+  { what: 'BACnet/IP Who-Is broadcast', bytes: [0x81, 0x0b, ...u16(12), 0x01, 0x20, 0xff, 0xff, 0x00, 0xff, 0x10, 0x08], proto: UDP, ports: [47808, 47808], want: 'BACnet' },
+  { what: 'not BACnet: BVLL length off by one', bytes: [0x81, 0x0b, ...u16(13), 0x01, 0x20, 0xff, 0xff, 0x00, 0xff, 0x10, 0x08], proto: UDP, ports: [47808, 47808], want: null },
+  { what: 'not BACnet: NPDU version 2', bytes: [0x81, 0x0b, ...u16(12), 0x02, 0x20, 0xff, 0xff, 0x00, 0xff, 0x10, 0x08], proto: UDP, ports: [47808, 47808], want: null },
+  { what: 'CoAP confirmable GET /.well-known/core', bytes: [0x42, 0x01, ...u16(0x1234), 0xab, 0xcd, 0xbb, ...ascii('.well-known'), 0x04, ...ascii('core')], proto: UDP, ports: [50000, 5683], want: 'COAP' },
+  { what: 'CoAP empty ACK', bytes: [0x60, 0x00, ...u16(0x1234)], proto: UDP, ports: [5683, 50000], want: 'COAP' },
+  { what: 'not CoAP: token length 9', bytes: [0x49, 0x01, ...u16(0x1234), ...fill(9, 1)], proto: UDP, ports: [50000, 5683], want: null },
+  { what: 'not CoAP: option running past the datagram', bytes: [0x40, 0x01, ...u16(0x1234), 0xb5, ...ascii('abc')], proto: UDP, ports: [50000, 5683], want: null },
+  { what: 'EtherNet/IP RegisterSession', bytes: enip(0x65, [...le16(1), ...le16(0)]), proto: TCP, ports: [50000, 44818], want: 'EthernetIP' },
+  { what: 'EtherNet/IP ListIdentity over UDP', bytes: enip(0x63, []), proto: UDP, ports: [50000, 44818], want: 'EthernetIP' },
+  { what: 'not EtherNet/IP: options set', bytes: enip(0x65, [...le16(1), ...le16(0)], 1), proto: TCP, ports: [50000, 44818], want: null },
+  { what: 'not EtherNet/IP: command 0x99', bytes: enip(0x99, [...le16(1), ...le16(0)]), proto: TCP, ports: [50000, 44818], want: null },
+  { what: 'KNXnet/IP search request', bytes: [0x06, 0x10, ...u16(0x0201), ...u16(14), 0x08, 0x01, 192, 168, 1, 2, ...u16(3671)], proto: UDP, ports: [50000, 3671], want: 'KNXnet_IP' },
+  { what: 'not KNXnet/IP: protocol version 0x20', bytes: [0x06, 0x20, ...u16(0x0201), ...u16(14), 0x08, 0x01, 192, 168, 1, 2, ...u16(3671)], proto: UDP, ports: [50000, 3671], want: null },
+  { what: 'not KNXnet/IP: total length short of the datagram', bytes: [0x06, 0x10, ...u16(0x0201), ...u16(12), 0x08, 0x01, 192, 168, 1, 2, ...u16(3671)], proto: UDP, ports: [50000, 3671], want: null },
+  // Infrastructure and management
+  { what: 'Diameter Capabilities-Exchange-Request', bytes: diameter(0x80, 257, CER_AVPS), proto: TCP, ports: [50000, 3868], want: 'Diameter' },
+  { what: 'not Diameter: version 2', bytes: diameter(0x80, 257, CER_AVPS, 2), proto: TCP, ports: [50000, 3868], want: null },
+  { what: 'not Diameter: a reserved command flag', bytes: diameter(0x81, 257, CER_AVPS), proto: TCP, ports: [50000, 3868], want: null },
+  { what: 'not Diameter: AVP length overrunning the message', bytes: diameter(0x80, 257, CER_AVPS).map((x, i) => (i === 27 ? x + 8 : x)), proto: TCP, ports: [50000, 3868], want: null },
+  { what: 'NetFlow v5 with two records', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...nf5(), ...nf5()], proto: UDP, ports: [50000, 2055], want: 'NetFlow' },
+  { what: 'not NetFlow: a v5 record with pad1 set', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...nf5(), ...nf5(1)], proto: UDP, ports: [50000, 2055], want: null },
+  { what: 'NetFlow v9 template FlowSet', bytes: [...u16(9), ...u16(1), ...fill(16, 1), ...u16(0), ...u16(16), ...u16(256), ...u16(2), ...u16(8), ...u16(4), ...u16(12), ...u16(4)], proto: UDP, ports: [50000, 2055], want: 'NetFlow' },
+  { what: 'IPFIX message with a data Set', bytes: [...u16(10), ...u16(28), ...fill(12, 1), ...u16(256), ...u16(12), ...fill(8, 3)], proto: UDP, ports: [50000, 4739], want: 'NetFlow' },
+  { what: 'not NetFlow: v5 one record short', bytes: [...u16(5), ...u16(2), ...fill(20, 1), ...nf5()], proto: UDP, ports: [50000, 2055], want: null },
+  { what: 'not IPFIX: Set id 4', bytes: [...u16(10), ...u16(28), ...fill(12, 1), ...u16(4), ...u16(12), ...fill(8, 3)], proto: UDP, ports: [50000, 4739], want: null },
+  { what: 'sFlow v5 counters sample', bytes: sflow(), proto: UDP, ports: [50000, 6343], want: 'sFlow' },
+  { what: 'not sFlow: version 4', bytes: sflow(8, 4), proto: UDP, ports: [50000, 6343], want: null },
+  { what: 'not sFlow: sample format 9', bytes: sflow(8, 5, 9), proto: UDP, ports: [50000, 6343], want: null },
+  { what: 'SOCKS 5 greeting to 1080', bytes: [5, 2, 0, 2], proto: TCP, ports: [50000, 1080], want: 'SOCKS' },
+  { what: 'SOCKS 4a CONNECT to 1080', bytes: [4, 1, ...u16(80), 0, 0, 0, 1, ...ascii('bob'), 0, ...ascii('example.com'), 0], proto: TCP, ports: [50000, 1080], want: 'SOCKS' },
+  { what: 'not SOCKS: greeting counting 3 methods, carrying 2', bytes: [5, 3, 0, 2], proto: TCP, ports: [50000, 1080], want: null },
+  { what: 'not SOCKS: greeting elsewhere', bytes: [5, 2, 0, 2], proto: TCP, ports: [50000, 1081], want: null },
+  { what: 'NNTP greeting', bytes: ascii('200 news.example.com InterNetNews server INN 2.7 ready\r\n'), proto: TCP, ports: [119, 50000], want: 'Usenet' },
+  { what: 'not NNTP: 500 from 119', bytes: ascii('500 nope\r\n'), proto: TCP, ports: [119, 50000], want: null },
+  { what: 'SMPP bind_transmitter', bytes: smppBind(), proto: TCP, ports: [50000, 2775], want: 'SMPP' },
+  { what: 'SMPP bind_transceiver_resp', bytes: [...u32(16 + 6), ...u32(0x80000009), ...u32(0), ...u32(1), ...ascii('smsc1'), 0], proto: TCP, ports: [2775, 50000], want: 'SMPP' },
+  { what: 'not SMPP: interface version 0x40', bytes: smppBind(2, 0x40), proto: TCP, ports: [50000, 2775], want: null },
+  { what: 'not SMPP: command length off by one', bytes: smppBind(2, 0x34, 'esme01', 1), proto: TCP, ports: [50000, 2775], want: null },
+  { what: 'DCE/RPC bind', bytes: dcerpcBind(), proto: TCP, ports: [50000, 135], want: 'DCERPC' },
+  { what: 'not DCE/RPC: version 4 (connectionless)', bytes: dcerpcBind(4), proto: TCP, ports: [50000, 135], want: null },
+  { what: 'not DCE/RPC: data representation 0x20', bytes: dcerpcBind(5, 0x20), proto: TCP, ports: [50000, 135], want: null },
+  { what: 'not DCE/RPC: bind with a fragment size of 1,024', bytes: dcerpcBind(5, 0x10, 1024), proto: TCP, ports: [50000, 135], want: null },
+  { what: 'WHOIS query to 43', bytes: ascii('example.com\r\n'), proto: TCP, ports: [50000, 43], want: 'Whois-DAS' },
+  { what: 'not WHOIS: two lines', bytes: ascii('example.com\r\nexample.org\r\n'), proto: TCP, ports: [50000, 43], want: null },
+  { what: 'Munin node greeting', bytes: ascii('# munin node at web01.example.net\n'), proto: TCP, ports: [4949, 50000], want: 'Munin' },
+  { what: 'not Munin: a space in the host name', bytes: ascii('# munin node at web 01\n'), proto: TCP, ports: [4949, 50000], want: null },
+  { what: 'Gearman SUBMIT_JOB request', bytes: [0, ...ascii('REQ'), ...u32(7), ...u32(12), ...ascii('reverse'), 0, ...ascii('id'), 0, ...ascii('a')], proto: TCP, ports: [50000, 4730], want: 'Gearman' },
+  { what: 'not Gearman: packet type 0', bytes: [0, ...ascii('REQ'), ...u32(0), ...u32(12), ...ascii('reverse'), 0, ...ascii('id'), 0, ...ascii('a')], proto: TCP, ports: [50000, 4730], want: null },
+  { what: 'not Gearman: size past the segment', bytes: [0, ...ascii('REQ'), ...u32(7), ...u32(13), ...ascii('reverse'), 0, ...ascii('id'), 0, ...ascii('a')], proto: TCP, ports: [50000, 4730], want: null },
+  { what: 'Ceph msgr2 banner', bytes: [...ascii('ceph v2\n'), ...le16(16), ...fill(16, 0)], proto: TCP, ports: [50000, 3300], want: 'Ceph' },
+  { what: 'Ceph messenger v1 banner', bytes: [...ascii('ceph v027'), ...fill(136, 0)], proto: TCP, ports: [6789, 50000], want: 'Ceph' },
+  { what: 'not Ceph: msgr2 banner payload of 15 bytes', bytes: [...ascii('ceph v2\n'), ...le16(15), ...fill(15, 0)], proto: TCP, ports: [50000, 3300], want: null },
+  { what: 'rsync daemon greeting', bytes: ascii('@RSYNCD: 31.0 sha512 sha256 sha1 md5 md4\n'), proto: TCP, ports: [873, 50000], want: 'RSYNC' },
+  { what: 'not rsync: no LF', bytes: ascii('@RSYNCD: 31.0'), proto: TCP, ports: [873, 50000], want: null },
+  { what: 'BFD control packet (Up)', bytes: [0x20, 0xc0, 3, 24, ...u32(1), ...u32(2), ...u32(300000), ...u32(300000), ...u32(0)], proto: UDP, ports: [49152, 3784], want: 'BFD' },
+  { what: 'BFD control packet (Down, peer not known yet)', bytes: [0x20, 0x40, 3, 24, ...u32(1), ...u32(0), ...u32(1000000), ...u32(1000000), ...u32(0)], proto: UDP, ports: [49152, 3784], want: 'BFD' },
+  { what: 'not BFD: version 0', bytes: [0x00, 0xc0, 3, 24, ...u32(1), ...u32(2), ...u32(300000), ...u32(300000), ...u32(0)], proto: UDP, ports: [49152, 3784], want: null },
+  { what: 'not BFD: Up without Your Discriminator', bytes: [0x20, 0xc0, 3, 24, ...u32(1), ...u32(0), ...u32(300000), ...u32(300000), ...u32(0)], proto: UDP, ports: [49152, 3784], want: null },
+  { what: 'PTPv2 Sync', bytes: [0x00, 0x02, ...u16(44), 0, 0, ...u16(0x0200), ...fill(8, 0), ...fill(4, 0), ...fill(10, 7), ...u16(1), 0, 0, ...fill(10, 0)], proto: UDP, ports: [319, 319], want: 'PTPv2' },
+  { what: 'not PTP: version 1', bytes: [0x00, 0x01, ...u16(44), 0, 0, ...u16(0x0200), ...fill(8, 0), ...fill(4, 0), ...fill(10, 7), ...u16(1), 0, 0, ...fill(10, 0)], proto: UDP, ports: [319, 319], want: null },
+  { what: 'not PTP: an Announce of 44 bytes', bytes: [0x0b, 0x02, ...u16(44), 0, 0, ...u16(0x0200), ...fill(8, 0), ...fill(4, 0), ...fill(10, 7), ...u16(1), 5, 1, ...fill(10, 0)], proto: UDP, ports: [320, 320], want: null },
+  { what: 'PROXY protocol v1', bytes: ascii('PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n'), proto: TCP, ports: [50000, 443], want: 'HAProxy' },
+  { what: 'PROXY protocol v2 (TCP over IPv4)', bytes: [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x21, 0x11, ...u16(12), 192, 0, 2, 1, 198, 51, 100, 2, ...u16(56324), ...u16(443)], proto: TCP, ports: [50000, 443], want: 'HAProxy' },
+  { what: 'not PROXY v2: version 3', bytes: [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x31, 0x11, ...u16(12), 192, 0, 2, 1, 198, 51, 100, 2, ...u16(56324), ...u16(443)], proto: TCP, ports: [50000, 443], want: null },
+  { what: 'AFP DSIOpenSession over DSI', bytes: [0, 4, ...u16(1), ...u32(0), ...u32(6), ...u32(0), 1, 4, ...u32(1024)], proto: TCP, ports: [50000, 548], want: 'AFP' },
+  { what: 'not AFP: DSI command 7', bytes: [0, 7, ...u16(1), ...u32(0), ...u32(6), ...u32(0), 1, 4, ...u32(1024)], proto: TCP, ports: [50000, 548], want: null },
+  { what: 'not AFP: reserved bytes set', bytes: [0, 4, ...u16(1), ...u32(0), ...u32(6), ...u32(1), 1, 4, ...u32(1024)], proto: TCP, ports: [50000, 548], want: null },
+  { what: 'FINS/TCP node address data send', bytes: [...ascii('FINS'), ...u32(12), ...u32(0), ...u32(0), ...u32(0)], proto: TCP, ports: [50000, 9600], want: 'FINS' },
+  { what: 'not FINS/TCP: node address send of the wrong length', bytes: [...ascii('FINS'), ...u32(16), ...u32(0), ...u32(0), ...u32(0), ...u32(0)], proto: TCP, ports: [50000, 9600], want: null },
+  { what: 'FINS/UDP memory area read', bytes: [0x80, 0, 2, 0, 10, 0, 0, 20, 0, 1, 0x01, 0x01, 0x82, 0, 100, 0, 0, 1], proto: UDP, ports: [50000, 9600], want: 'FINS' },
+  { what: 'not FINS/UDP: ICF with a reserved bit', bytes: [0x84, 0, 2, 0, 10, 0, 0, 20, 0, 1, 0x01, 0x01, 0x82, 0, 100, 0, 0, 1], proto: UDP, ports: [50000, 9600], want: null },
+  { what: 'not FINS/UDP: MRC 0x10', bytes: [0x80, 0, 2, 0, 10, 0, 0, 20, 0, 1, 0x10, 0x01, 0x82, 0, 100, 0, 0, 1], proto: UDP, ports: [50000, 9600], want: null },
+  { what: 'SOME/IP-SD message over UDP', bytes: [...u32(0xffff8100), ...u32(8 + 12), ...u32(0x00000001), 1, 1, 0x02, 0, 0xc0, 0, 0, 0, ...u32(0), ...u32(0)], proto: UDP, ports: [30490, 30490], want: 'SOMEIP' },
+  { what: 'SOME/IP request and response over TCP', bytes: [...u32(0x12340001), ...u32(8 + 4), ...u32(0x00010001), 1, 1, 0x00, 0, ...u32(7), ...u32(0x12340001), ...u32(8), ...u32(0x00010001), 1, 1, 0x80, 0], proto: TCP, ports: [50000, 30501], want: 'SOMEIP' },
+  { what: 'not SOME/IP: protocol version 2', bytes: [...u32(0xffff8100), ...u32(8 + 12), ...u32(0x00000001), 2, 1, 0x02, 0, 0xc0, 0, 0, 0, ...u32(0), ...u32(0)], proto: UDP, ports: [30490, 30490], want: null },
+  { what: 'not SOME/IP: a request with an error return code', bytes: [...u32(0x12340001), ...u32(8 + 4), ...u32(0x00010001), 1, 1, 0x00, 1, ...u32(7)], proto: UDP, ports: [50000, 30501], want: null },
+  { what: 'not SOME/IP: length one past the datagram', bytes: [...u32(0xffff8100), ...u32(8 + 13), ...u32(0x00000001), 1, 1, 0x02, 0, 0xc0, 0, 0, 0, ...u32(0), ...u32(0)], proto: UDP, ports: [30490, 30490], want: null },
+  { what: 'not PROXY v1: a line over 107 bytes', bytes: ascii(`PROXY TCP4 192.0.2.1 198.51.100.2 56324 443 ${'x'.repeat(70)}\r\n`), proto: TCP, ports: [50000, 443], want: null },
+];
+CASES.push(...SERVICE_CASES);
+
 describe('payload protocol signatures (messages built from their specifications)', () => {
   it.each(CASES.map((c) => [c.what, c] as const))('%s', (_what, c) => {
     const [sp, dp] = c.ports ?? [50000, 40000];
