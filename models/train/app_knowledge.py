@@ -7,8 +7,9 @@ neighbouring capture's on others. `KnowledgeFirst` applies the tables in a fixed
 answer, and asks the fitted tree only about the flows no table knows:
 
 1. a payload protocol that is not a carrier: its group (app_payload.csv). Carriers are the protocols nDPI names by
-   what they carry rather than by themselves (`TLS.Google`, `HTTP.Microsoft`, `QUIC.YouTube`, `DTLS`,
-   `STUN.WhatsAppCall`): their group comes from the server name, when there is one;
+   what they carry rather than by themselves (`TLS.Google`, `HTTP.Microsoft`, `QUIC.YouTube`, `DTLS.Discord`): their
+   group comes from the server name, when there is one. STUN is not one: nDPI names a STUN flow after the call it
+   sets up (`STUN.WhatsAppCall`, VoIP) whatever the server's name, and app_payload.csv lists it as VoIP;
 2. a server name in the table: its suffix's group (app_names.csv);
 3. a server port in the table, for the flow's protocol: its group (app_ports.csv);
 4. otherwise the fitted tree's probabilities.
@@ -25,8 +26,9 @@ from onnx import TensorProto, helper
 
 from onnx_export import LABEL_NAME, PROBABILITIES_NAME
 
-# Protocols nDPI names by what they carry (its `MASTER.APP` names), so the server name decides their group.
-CARRIERS = ('TLS', 'HTTP', 'QUIC', 'DTLS', 'STUN')
+# Protocols nDPI names by what they carry (its `MASTER.APP` names), so the server name decides their group. Not STUN:
+# nDPI's STUN.<App>Call names are calls (VoIP) whichever application's server it is.
+CARRIERS = ('TLS', 'HTTP', 'QUIC', 'DTLS')
 PORT_KEY = 65536  # a (protocol, port) pair as one number: protocol * PORT_KEY + port (exact in float32)
 
 

@@ -740,7 +740,8 @@ def main() -> None:
             'payload_prior': ({'file': os.path.relpath(PAYLOAD_TABLE, ROOT), 'rows': len(payload_table()), 'sha256': sources.sha256_file(PAYLOAD_TABLE)[:16],
                                'weight_per_row': PAYLOAD_PRIOR_WEIGHT,
                                'source': "nDPI's protocol list and the category nDPI gives each protocol (the group is its category's), "
-                                         "not fitted to the training captures"}
+                                         "not fitted to the training captures, except STUN: listed as VoIP (nDPI's STUN.<App>Call names, which "
+                                         "28 of the 33 training STUN flows carry) rather than bare STUN's Network, chosen with the captures in view"}
                               if PAYLOAD_CLASS in inputs else None),
             'excluded_columns': EXCLUDED + [c for c in candidates if c not in inputs],
             'estimator': f'sklearn {sklearn.__version__} {describe(shipped, final)}, {chosen_weights} sample weights, random_state={families.SEED}',
