@@ -630,7 +630,16 @@ function rdpUdpSyn(flags = 0x0001, sourceAck = 0xffffffff, mtu = 1232, size = 12
   return [...d, ...fill(size - d.length, 0)];
 }
 
+/** netcode.io's connection request (STANDARD.md): 0, version info, protocol id, expiry, nonce (24 bytes in 1.02), token. */
+function netcodeRequest(version = 'NETCODE 1.02', nonce = 24, token = 1024): number[] {
+  return [0, ...ascii(version), 0, ...le32(0x1234), ...le32(0), ...le32(0x65000000), ...le32(0), ...fill(nonce, 0x3c), ...fill(token, 0xe1)];
+}
+
 const MEDIA_CASES: Case[] = [
+  { what: 'netcode.io connection request (1.02)', bytes: netcodeRequest(), proto: UDP, ports: [50000, 40000], want: 'Yojimbo' },
+  { what: 'netcode.io connection request (1.01, 8-byte sequence)', bytes: netcodeRequest('NETCODE 1.01', 8), proto: UDP, ports: [50000, 40000], want: 'Yojimbo' },
+  { what: 'not netcode.io: a 1.02 request one byte short', bytes: netcodeRequest('NETCODE 1.02', 24, 1023), proto: UDP, ports: [50000, 40000], want: null },
+  { what: 'not netcode.io: version 2.00', bytes: netcodeRequest('NETCODE 2.00'), proto: UDP, ports: [50000, 40000], want: null },
   { what: 'MPEG-TS: 7 transport packets in a datagram', bytes: Array.from({ length: 7 }, () => tsPacket()).flat(), proto: UDP, ports: [50000, 1234], want: 'MpegTS' },
   { what: 'MPEG-TS: one packet with an adaptation field', bytes: tsPacket(3), proto: UDP, ports: [50000, 5000], want: 'MpegTS' },
   { what: 'not MPEG-TS: the second packet without its sync byte', bytes: [...tsPacket(), ...tsPacket(1, 0x48)], proto: UDP, ports: [50000, 1234], want: null },

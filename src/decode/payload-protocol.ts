@@ -130,6 +130,7 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'AmongUs',
   'Spotify',
   'IceCast',
+  'Yojimbo',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -2491,6 +2492,7 @@ const MPEGTS = P['MpegTS']!;
 const AMONGUS = P['AmongUs']!;
 const SPOTIFY = P['Spotify']!;
 const ICECAST = P['IceCast']!;
+const YOJIMBO = P['Yojimbo']!;
 
 /** The media, game and remote-access rules over TCP. */
 function mediaTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -2504,6 +2506,7 @@ function mediaTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
 function mediaUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
   const b0 = b[p]!;
   if (b0 === 0x47) return mpegTsPackets(b, p, end);
+  if (b0 === 0x00) return netcodeConnectionRequest(b, p, end);
   if (b0 === 0x08 && port(sp, dp, 22023)) return hazelHello(b, p, end);
   if (b0 === 0x53 && sp === 57621 && dp === 57621) return has(b, p, end, SPOTUDP) ? SPOTIFY : 0;
   if (port(sp, dp, 3389) && end - p === 1232) return rdpUdpSyn(b, p, end);
@@ -2576,6 +2579,20 @@ function icecastSource(b: Uint8Array, p: number, end: number): number {
   if (v <= p + 8 || !(isVersion(b, v, eol, V_HTTP10) || isVersion(b, v, eol, V_HTTP11) || isVersion(b, v, eol, V_ICE10))) return 0;
   for (let i = eol + 1; i + ICE_HEADER.length <= end && i < p + 4096; i++) if (b[i] === 0x0a && hasNoCase(b, i, end, ICE_HEADER)) return ICECAST;
   return 0;
+}
+
+/**
+ * netcode.io's connection request (mas-bandwidth/netcode, STANDARD.md, "Packet Structure"; the protocol of the yojimbo
+ * game-networking library, which nDPI names Yojimbo): the only unencrypted packet, a zero prefix byte, the version info
+ * `NETCODE 1.0x` and its NUL (13 bytes), the protocol id, the connect token's expire timestamp, its sequence number
+ * (8 bytes, versions 1.00-1.01) or nonce (24 bytes, 1.02) and the 1,024 bytes of encrypted private connect token data:
+ * exactly 1,062 or 1,078 bytes, which the standard has servers check first.
+ */
+const NETCODE_VERSION = ascii('NETCODE 1.0');
+function netcodeConnectionRequest(b: Uint8Array, p: number, end: number): number {
+  const n = end - p;
+  if ((n !== 1062 && n !== 1078) || !has(b, p + 1, end, NETCODE_VERSION) || !isDigit(b[p + 12]!) || b[p + 13] !== 0) return 0;
+  return YOJIMBO;
 }
 
 /**
