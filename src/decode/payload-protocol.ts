@@ -2515,12 +2515,13 @@ function mediaUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
 
 /**
  * MPEG-2 transport stream over UDP (ISO/IEC 13818-1, ITU-T H.222.0, §2.4.3.2-2.4.3.3): the datagram is whole
- * 188-byte transport packets (1 to 7, the 1,316 bytes that fit an Ethernet MTU being the usual load), each starting
- * with the sync byte 0x47 and an adaptation_field_control other than the reserved '00' (Table 2-5).
+ * 188-byte transport packets, each starting with the sync byte 0x47 and an adaptation_field_control other than the
+ * reserved '00' (Table 2-5); 2 to 7 of them (7, the 1,316 bytes that fit an Ethernet MTU, is the usual load): a lone
+ * 188-byte datagram opening 0x47 is too weak a sign (a QUIC short-header packet may open so).
  */
 function mpegTsPackets(b: Uint8Array, p: number, end: number): number {
   const n = end - p;
-  if (n < 188 || n > 7 * 188 || n % 188 !== 0) return 0;
+  if (n < 2 * 188 || n > 7 * 188 || n % 188 !== 0) return 0;
   for (let q = p; q < end; q += 188) if (b[q] !== 0x47 || (b[q + 3]! & 0x30) === 0) return 0;
   return MPEGTS;
 }
