@@ -602,6 +602,75 @@ const SERVICE_CASES: Case[] = [
 ];
 CASES.push(...SERVICE_CASES);
 
+// ---- games, streaming and media, remote access ----
+
+/** An MPEG-TS packet (ISO/IEC 13818-1 §2.4.3.2): sync byte, PID 0x100, adaptation_field_control `afc`, 184 payload bytes. */
+const tsPacket = (afc = 1, sync = 0x47): number[] => [sync, 0x41, 0x00, (afc << 4) | 3, ...fill(184, 0xa5)];
+
+/** A Hazel Hello carrying Among Us's handshake (Hazel-Networking's UdpConnection; Impostor's HandshakeReader). */
+function hazelHello(version: number, hazel = 0, name = 'Red'): number[] {
+  return [0x08, ...u16(1), hazel, ...le32(version), name.length, ...ascii(name), ...fill(4, 0)];
+}
+const AMONG_US_2021_6_30 = 2021 * 25000 + 6 * 1800 + 30 * 50;
+
+/** Spotify's ClientHello framing (librespot handshake.rs): 0x00 0x04, the total length, build_info {product ...}. */
+function spotifyHello(extra = 0, tag = 0x52): number[] {
+  const buildInfo = [0x50, 0x00, 0xf0, 0x01, 0x00, 0xc0, 0x02, 0x80, 0xc0, 0xa0, 0x8b, 0x04, 0x00, 0x00];
+  const body = [tag, buildInfo.length, ...buildInfo, 0x52, 0x04, ...fill(4, 0x01), 0xa2, 0x01, 0x10, ...fill(16, 0x33)];
+  return [0x00, 0x04, ...u32(6 + body.length + extra), ...body];
+}
+
+/** An Icecast source request (Icecast 2 / libshout source protocol). */
+const icecast = (version = 'HTTP/1.0', header = 'ice-name: Radio One'): number[] =>
+  ascii(`SOURCE /live.ogg ${version}\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\nContent-Type: application/ogg\r\n${header}\r\n\r\n`);
+
+/** MS-RDPEUDP SYN (§3.1.5.1.1) or SYN+ACK: FEC header, SYNDATA payload with the MTUs, zero-padded to 1,232 bytes. */
+function rdpUdpSyn(flags = 0x0001, sourceAck = 0xffffffff, mtu = 1232, size = 1232): number[] {
+  const d = [...u32(sourceAck), ...u16(64), ...u16(flags), ...u32(0x12345678), ...u16(mtu), ...u16(mtu)];
+  return [...d, ...fill(size - d.length, 0)];
+}
+
+/** netcode.io's connection request (STANDARD.md): 0, version info, protocol id, expiry, nonce (24 bytes in 1.02), token. */
+function netcodeRequest(version = 'NETCODE 1.02', nonce = 24, token = 1024): number[] {
+  return [0, ...ascii(version), 0, ...le32(0x1234), ...le32(0), ...le32(0x65000000), ...le32(0), ...fill(nonce, 0x3c), ...fill(token, 0xe1)];
+}
+
+const MEDIA_CASES: Case[] = [
+  { what: 'netcode.io connection request (1.02)', bytes: netcodeRequest(), proto: UDP, ports: [50000, 40000], want: 'Yojimbo' },
+  { what: 'netcode.io connection request (1.01, 8-byte sequence)', bytes: netcodeRequest('NETCODE 1.01', 8), proto: UDP, ports: [50000, 40000], want: 'Yojimbo' },
+  { what: 'not netcode.io: a 1.02 request one byte short', bytes: netcodeRequest('NETCODE 1.02', 24, 1023), proto: UDP, ports: [50000, 40000], want: null },
+  { what: 'not netcode.io: version 2.00', bytes: netcodeRequest('NETCODE 2.00'), proto: UDP, ports: [50000, 40000], want: null },
+  { what: 'MPEG-TS: 7 transport packets in a datagram', bytes: Array.from({ length: 7 }, () => tsPacket()).flat(), proto: UDP, ports: [50000, 1234], want: 'MpegTS' },
+  { what: 'MPEG-TS: two packets, one with an adaptation field', bytes: [...tsPacket(3), ...tsPacket()], proto: UDP, ports: [50000, 5000], want: 'MpegTS' },
+  { what: 'not MPEG-TS: a lone 188-byte packet', bytes: tsPacket(), proto: UDP, ports: [50000, 5000], want: null },
+  { what: 'not MPEG-TS: the second packet without its sync byte', bytes: [...tsPacket(), ...tsPacket(1, 0x48)], proto: UDP, ports: [50000, 1234], want: null },
+  { what: 'not MPEG-TS: reserved adaptation_field_control 00', bytes: [...tsPacket(), ...tsPacket(0)], proto: UDP, ports: [50000, 1234], want: null },
+  { what: 'not MPEG-TS: 189 bytes', bytes: [...tsPacket(), 0], proto: UDP, ports: [50000, 1234], want: null },
+  { what: 'not MPEG-TS: over TCP', bytes: [...tsPacket(), ...tsPacket()], proto: TCP, ports: [50000, 1234], want: null },
+  { what: 'Among Us Hazel Hello to 22023', bytes: hazelHello(AMONG_US_2021_6_30), proto: UDP, ports: [50000, 22023], want: 'AmongUs' },
+  { what: 'not Among Us: a version of year 1999', bytes: hazelHello(1999 * 25000 + 1800), proto: UDP, ports: [50000, 22023], want: null },
+  { what: 'not Among Us: Hazel version 2', bytes: hazelHello(AMONG_US_2021_6_30, 2), proto: UDP, ports: [50000, 22023], want: null },
+  { what: 'not Among Us: a name running past the datagram', bytes: hazelHello(AMONG_US_2021_6_30).slice(0, 11), proto: UDP, ports: [50000, 22023], want: null },
+  { what: 'not Among Us: another port', bytes: hazelHello(AMONG_US_2021_6_30), proto: UDP, ports: [50000, 22024], want: null },
+  { what: 'Spotify LAN discovery', bytes: [...ascii('SpotUdp0'), ...fill(36, 0x11)], proto: UDP, ports: [57621, 57621], want: 'Spotify' },
+  { what: 'not Spotify discovery: from another port', bytes: [...ascii('SpotUdp0'), ...fill(36, 0x11)], proto: UDP, ports: [50000, 57621], want: null },
+  { what: 'not Spotify discovery: SpotUdp1', bytes: [...ascii('SpotUdp1'), ...fill(36, 0x11)], proto: UDP, ports: [57621, 57621], want: null },
+  { what: 'Spotify ClientHello', bytes: spotifyHello(), proto: TCP, ports: [50000, 4070], want: 'Spotify' },
+  { what: 'not Spotify: ClientHello length off by one', bytes: spotifyHello(1), proto: TCP, ports: [50000, 4070], want: null },
+  { what: 'not Spotify: first field not build_info', bytes: spotifyHello(0, 0x5a), proto: TCP, ports: [50000, 4070], want: null },
+  { what: 'Icecast SOURCE request', bytes: icecast(), proto: TCP, ports: [50000, 8000], want: 'IceCast' },
+  { what: 'Icecast SOURCE request, ICE/1.0', bytes: icecast('ICE/1.0', 'ice-public: 1'), proto: TCP, ports: [50000, 8000], want: 'IceCast' },
+  { what: 'not Icecast: no ice- header', bytes: icecast('HTTP/1.0', 'icy-name: x'), proto: TCP, ports: [50000, 8000], want: null },
+  { what: 'not Icecast: version RTSP/1.0', bytes: icecast('RTSP/1.0'), proto: TCP, ports: [50000, 8000], want: null },
+  { what: 'RDP over UDP: SYN', bytes: rdpUdpSyn(), proto: UDP, ports: [50000, 3389], want: 'RDP' },
+  { what: 'RDP over UDP: SYN+ACK with SYNEX and correlation id', bytes: rdpUdpSyn(0x1805, 0x0badcafe), proto: UDP, ports: [3389, 50000], want: 'RDP' },
+  { what: 'not RDP over UDP: SYN with a source ack', bytes: rdpUdpSyn(0x0001, 7), proto: UDP, ports: [50000, 3389], want: null },
+  { what: 'not RDP over UDP: MTU 1000', bytes: rdpUdpSyn(0x0001, 0xffffffff, 1000), proto: UDP, ports: [50000, 3389], want: null },
+  { what: 'not RDP over UDP: not padded to 1,232', bytes: rdpUdpSyn(0x0001, 0xffffffff, 1232, 1231), proto: UDP, ports: [50000, 3389], want: null },
+  { what: 'not RDP over UDP: another port', bytes: rdpUdpSyn(), proto: UDP, ports: [50000, 3390], want: null },
+];
+CASES.push(...MEDIA_CASES);
+
 describe('payload protocol signatures (messages built from their specifications)', () => {
   it.each(CASES.map((c) => [c.what, c] as const))('%s', (_what, c) => {
     const [sp, dp] = c.ports ?? [50000, 40000];

@@ -14,14 +14,15 @@
  *
  * Layout: `payload/protocols.ts` holds the list and the ids; `payload/bytes.ts` the readers every rule shares; this
  * file the dispatch (matchTcp, matchUdp) and the core rules (web, mail, name services, file sharing, VPNs, VoIP
- * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts...) reached by
+ * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts...) reached by
  * one line of matchTcp / matchUdp, after the rules above it, so a new group cannot take a packet an older rule names.
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
 import { isQuicInitialCandidate } from './quic-initial.js';
-import { u16, i32, i32le, ascii, port, has, hasNoCase, find, isDigit, lineEnd, findNoCase, berLength, berBody } from './payload/bytes.js';
+import { u16, i32, i32le, ascii, port, has, hasNoCase, find, isDigit, isVersion, lineEnd, findNoCase, berLength, berBody } from './payload/bytes.js';
 import { messagingTcp, messagingUdp, messagingUdpByPort } from './payload/messaging.js';
 import { PayloadProtocol } from './payload/protocols.js';
+import { mediaTcp, mediaUdp } from './payload/media.js';
 import { servicesTcp, servicesUdp } from './payload/services.js';
 
 export { PAYLOAD_PROTOCOLS, PayloadProtocol, payloadProtocolName, RTP_ID } from './payload/protocols.js';
@@ -136,6 +137,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0 && b0 === 0x30) r = tincId(b, p, end);
   if (r === 0) r = messagingTcp(b, p, end, sp, dp);
   if (r === 0) r = servicesTcp(b, p, end, sp, dp);
+  if (r === 0) r = mediaTcp(b, p, end, sp, dp);
   return r;
 }
 
@@ -246,11 +248,6 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
   if (isVersion(b, v, eol, V_SIP)) return methodOf(b, p, eol, METHODS_SIP) === target ? SIP : 0;
   if (!udp && (isVersion(b, v, eol, V_RTSP10) || isVersion(b, v, eol, V_RTSP20))) return methodOf(b, p, eol, METHODS_RTSP) === target ? RTSP : 0;
   return 0;
-}
-
-/** Is the line's rest `buf[v .. eol)` exactly the version `ver`? */
-function isVersion(b: Uint8Array, v: number, eol: number, ver: Uint8Array): boolean {
-  return v + ver.length === eol && has(b, v, eol, ver);
 }
 
 /** A status line of version `ver` at `p`: `VERSION SP 3DIGIT`, then SP and a reason or the line's end. */
@@ -686,6 +683,7 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0 && b0 === 0x54) r = teamspeakInit(b, p, end);
   if (r === 0) r = messagingUdp(b, p, end);
   if (r === 0) r = servicesUdp(b, p, end, sp, dp);
+  if (r === 0) r = mediaUdp(b, p, end, sp, dp);
   return r;
 }
 

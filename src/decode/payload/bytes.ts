@@ -70,3 +70,8 @@ export function berBody(b: Uint8Array, q: number): number {
   const l0 = b[q]!;
   return l0 < 0x80 ? q + 1 : q + 1 + (l0 & 0x7f);
 }
+
+/** Is the line's rest `buf[v .. eol)` exactly the version `ver`? */
+export function isVersion(b: Uint8Array, v: number, eol: number, ver: Uint8Array): boolean {
+  return v + ver.length === eol && has(b, v, eol, ver);
+}

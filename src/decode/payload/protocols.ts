@@ -113,6 +113,11 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'AFP',
   'FINS',
   'SOMEIP',
+  'MpegTS',
+  'AmongUs',
+  'Spotify',
+  'IceCast',
+  'Yojimbo',
 ];
 
 /** Each protocol's id (index + 1), by name. */
