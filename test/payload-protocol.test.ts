@@ -658,6 +658,14 @@ function ldpHello(version = 1, msgType = 0x0100, pduDelta = 0): number[] {
 const TIVO_BEACON = 'tivoconnect=1\nswversion=1.0\nmethod=broadcast\nidentity={D936E980-79E2-4A5A-9F00-0E8B3F2D4F4D}\nmachine=den\nplatform=pc/win-nt\nservices=TiVoMediaServer:8080/http\n';
 /** A Z39.50 initRequest (Z39.50-2003 Appendix 1): [20] with protocolVersion [3], options [4], preferredMessageSize [5], exceptionalRecordSize [6]. */
 const z3950Init = (tag = 0xb4): number[] => tlv(tag, [...tlv(0x83, [5, 0xe0]), ...tlv(0x84, [0, 0xe0, 0x00]), ...tlv(0x85, [...u32(1048576)]), ...tlv(0x86, [...u32(1048576)])]);
+/** An S7comm PDU (ROSCTR, parameters, data) in a COTP data TPDU in a TPKT (RFC 1006). */
+function s7(rosctr = 1, param: number[] = [0xf0, 0, ...u16(1), ...u16(1), ...u16(480)], data: number[] = [], lengthDelta = 0, protocolId = 0x32): number[] {
+  const hdr = [protocolId, rosctr, ...u16(0), ...u16(0x0400), ...u16(param.length), ...u16(data.length), ...(rosctr === 2 || rosctr === 3 ? [0, 0] : [])];
+  const tpdu = [2, 0xf0, 0x80, ...hdr, ...param, ...data];
+  return [3, 0, ...u16(4 + tpdu.length + lengthDelta), ...tpdu];
+}
+/** An Rx header (epoch, connection, call, sequence, serial, type, flags, user status, security index, checksum, service) and its payload. */
+const rx = (type = 1, call = 1, flags = 0x03, security = 2, payload: number[] = fill(8, 0)): number[] => [...u32(0x5f3a1b2c), ...u32(0x8c4a0004), ...u32(call), ...u32(1), ...u32(1), type, flags, 0, security, ...u16(0), ...u16(1), ...payload];
 const DROPBOX_ANNOUNCE = '{"host_int": 123456789012, "version": [2, 0], "displayname": "", "port": 17500, "namespaces": [50, 60]}';
 
 const INFRA_CASES: Case[] = [
@@ -734,6 +742,11 @@ const INFRA_CASES: Case[] = [
   { what: 'not JRMI: ProtocolAck one byte long', bytes: [0x4e, ...u16(8), ...ascii('10.0.0.2'), ...u32(50000), 0], proto: TCP, ports: [1099, 50000], want: null },
   { what: 'CORBA GIOP 1.2 Request (little-endian)', bytes: [...ascii('GIOP'), 1, 2, 1, 0, ...le32(24), ...fill(24, 0)], proto: TCP, ports: [50000, 2809], want: 'Corba' },
   { what: 'CORBA GIOP 1.0 Reply (big-endian)', bytes: [...ascii('GIOP'), 1, 0, 0, 1, ...u32(16), ...fill(16, 0)], proto: TCP, ports: [2809, 50000], want: 'Corba' },
+  { what: 'CORBA GIOP 1.2 Request in a datagram', bytes: [...ascii('GIOP'), 1, 2, 1, 0, ...le32(24), ...fill(24, 0)], proto: UDP, ports: [50000, 15984], want: 'Corba' },
+  { what: 'not GIOP: a datagram shorter than its message', bytes: [...ascii('GIOP'), 1, 2, 1, 0, ...le32(25), ...fill(24, 0)], proto: UDP, ports: [50000, 15984], want: null },
+  { what: 'CORBA MIOP packet (1 of 1, big-endian)', bytes: [...ascii('MIOP'), 0x10, 0x02, ...u16(36), ...u32(0), ...u32(1), ...u32(8), ...fill(8, 0x61), ...ascii('GIOP'), 1, 2, 0, 0, ...u32(12), ...fill(12, 0)], proto: UDP, ports: [50000, 15984], want: 'Corba' },
+  { what: 'not MIOP: packet number past the count', bytes: [...ascii('MIOP'), 0x10, 0x02, ...u16(36), ...u32(1), ...u32(1), ...u32(8), ...fill(8, 0x61), ...ascii('GIOP'), 1, 2, 0, 0, ...u32(12), ...fill(12, 0)], proto: UDP, ports: [50000, 15984], want: null },
+  { what: 'not MIOP: header version 2.0', bytes: [...ascii('MIOP'), 0x20, 0x02, ...u16(36), ...u32(0), ...u32(1), ...u32(8), ...fill(8, 0x61), ...ascii('GIOP'), 1, 2, 0, 0, ...u32(12), ...fill(12, 0)], proto: UDP, ports: [50000, 15984], want: null },
   { what: 'not GIOP: version 2.0', bytes: [...ascii('GIOP'), 2, 0, 0, 0, ...u32(16), ...fill(16, 0)], proto: TCP, ports: [50000, 2809], want: null },
   { what: 'not GIOP: Fragment in 1.0', bytes: [...ascii('GIOP'), 1, 0, 0, 7, ...u32(16), ...fill(16, 0)], proto: TCP, ports: [50000, 2809], want: null },
   { what: 'not GIOP: size short of the segment', bytes: [...ascii('GIOP'), 1, 2, 0, 0, ...u32(15), ...fill(16, 0)], proto: TCP, ports: [50000, 2809], want: null },
@@ -754,6 +767,21 @@ const INFRA_CASES: Case[] = [
   { what: 'not Dropbox: the announcement cut short', bytes: ascii(DROPBOX_ANNOUNCE.slice(0, -1)), proto: UDP, ports: [17500, 17500], want: null },
   { what: 'not Dropbox: no host_int', bytes: ascii(DROPBOX_ANNOUNCE.replace('host_int', 'host_id')), proto: UDP, ports: [17500, 17500], want: null },
   { what: 'not Dropbox: from another port', bytes: ascii(DROPBOX_ANNOUNCE), proto: UDP, ports: [50000, 17500], want: null },
+  { what: 'S7comm Setup Communication (Job)', bytes: s7(), proto: TCP, ports: [50000, 102], want: 's7comm' },
+  { what: 'S7comm Ack_Data with data', bytes: s7(3, [0x04, 1], [0xff, 0x04, ...u16(16), 0x12, 0x34]), proto: TCP, ports: [102, 50000], want: 's7comm' },
+  { what: 'not S7comm: ROSCTR 4', bytes: s7(4), proto: TCP, ports: [50000, 102], want: null },
+  { what: 'not S7comm: TPKT length off by one', bytes: s7(1, undefined, [], 1), proto: TCP, ports: [50000, 102], want: null },
+  { what: 'not S7comm: protocol id 0x33', bytes: s7(1, undefined, [], 0, 0x33), proto: TCP, ports: [50000, 102], want: null },
+  { what: 'not S7comm: a Job elsewhere', bytes: s7(), proto: TCP, ports: [50000, 103], want: null },
+  { what: 'Syncthing local discovery announcement', bytes: [...u32(0x2ea7d90b), 0x0a, 32, ...fill(32, 0x6b), 0x12, 4, ...ascii('tcp:'), 0x18, 1], proto: UDP, ports: [21027, 21027], want: 'Syncthing' },
+  { what: 'not Syncthing: a device ID of 31 bytes', bytes: [...u32(0x2ea7d90b), 0x0a, 31, ...fill(31, 0x6b), 0x12, 4, ...ascii('tcp:'), 0x18, 1], proto: UDP, ports: [21027, 21027], want: null },
+  { what: 'not Syncthing: another magic', bytes: [...u32(0x2ea7d90c), 0x0a, 32, ...fill(32, 0x6b), 0x12, 4, ...ascii('tcp:'), 0x18, 1], proto: UDP, ports: [21027, 21027], want: null },
+  { what: 'AFS Rx data packet (client call)', bytes: rx(), proto: UDP, ports: [7001, 7000], want: 'RX' },
+  { what: 'AFS Rx ack', bytes: rx(2, 1, 0x00, 2, fill(20, 0)), proto: UDP, ports: [7000, 7001], want: 'RX' },
+  { what: 'not Rx: packet type 10', bytes: rx(10), proto: UDP, ports: [7001, 7000], want: null },
+  { what: 'not Rx: security index 4', bytes: rx(1, 1, 0x03, 4), proto: UDP, ports: [7001, 7000], want: null },
+  { what: 'not Rx: a data packet without a call', bytes: rx(1, 0), proto: UDP, ports: [7001, 7000], want: null },
+  { what: 'not Rx: elsewhere', bytes: rx(), proto: UDP, ports: [50000, 7010], want: null },
 ];
 CASES.push(...INFRA_CASES);
 

@@ -144,6 +144,9 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'TiVoConnect',
   'Z3950',
   'Dropbox',
+  's7comm',
+  'Syncthing',
+  'RX',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -2519,6 +2522,9 @@ const LDP = P['LDP']!;
 const TIVOCONNECT = P['TiVoConnect']!;
 const Z3950 = P['Z3950']!;
 const DROPBOX = P['Dropbox']!;
+const S7COMM = P['s7comm']!;
+const SYNCTHING = P['Syncthing']!;
+const RX = P['RX']!;
 
 /** The infrastructure and middleware rules over TCP, each guarding itself by its first bytes or its port. */
 function infraTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -2526,7 +2532,7 @@ function infraTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   let r = 0;
   if (b0 === 0xff) r = zmtpGreeting(b, p, end);
   else if (b0 === 0x4a || b0 === 0x4e) r = jrmiHandshake(b, p, end);
-  else if (b0 === 0x47) r = giopMessage(b, p, end);
+  else if (b0 === 0x47) r = giopMessage(b, p, end, false);
   else if (b0 === 0x01) r = fastcgiBegin(b, p, end);
   else if (b0 === 0x42 || b0 === 0x4d) r = bjnpHeader(b, p, end);
   if (r !== 0) return r;
@@ -2535,6 +2541,7 @@ function infraTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   else if (port(sp, dp, 646)) r = ldpPdus(b, p, end);
   else if (port(sp, dp, 2190)) r = tivoBeacon(b, p, end);
   else if (port(sp, dp, 210)) r = z3950Pdu(b, p, end);
+  else if (port(sp, dp, 102)) r = s7commPdu(b, p, end);
   return r;
 }
 
@@ -2543,6 +2550,8 @@ function infraUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   const b0 = b[p]!;
   let r = 0;
   if (b0 === 0x42 || b0 === 0x4d) r = bjnpHeader(b, p, end);
+  else if (b0 === 0x47) r = giopMessage(b, p, end, true);
+  if (r === 0 && b0 === 0x4d) r = miopPacket(b, p, end);
   if (r !== 0) return r;
   if (port(sp, dp, 1985)) r = hsrp(b, p, end);
   else if (port(sp, dp, 3702)) r = wsDiscovery(b, p, end);
@@ -2557,6 +2566,8 @@ function infraUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   else if (port(sp, dp, 646)) r = ldpPdus(b, p, end);
   else if (port(sp, dp, 2190)) r = tivoBeacon(b, p, end);
   else if (sp === 17500 && dp === 17500) r = dropboxLanSync(b, p, end);
+  else if (port(sp, dp, 21027)) r = syncthingAnnounce(b, p, end);
+  else if ((sp >= 7000 && sp <= 7009) || (dp >= 7000 && dp <= 7009)) r = rxPacket(b, p, end);
   return r;
 }
 
@@ -2872,16 +2883,32 @@ function jrmiHandshake(b: Uint8Array, p: number, end: number): number {
  * CORBA's GIOP (OMG, CORBA 3.3 Part 2, §9.4.1 "GIOP Message Header"): `GIOP`, version 1.0-1.3, flags (the byte order
  * bit; from 1.1 also the fragment bit; the rest clear), a message type of the version (Request 0 ... MessageError 6,
  * Fragment 7 from 1.1) and the message size in the flagged byte order: the rest of the segment, or more when the
- * message runs on (at most 16 MiB).
+ * message runs on (at most 16 MiB); over UDP (GIOP is transport-independent, §9.2), exactly the rest of the datagram.
  */
 const GIOP_MAGIC = ascii('GIOP');
-function giopMessage(b: Uint8Array, p: number, end: number): number {
+function giopMessage(b: Uint8Array, p: number, end: number, datagram: boolean): number {
   if (end - p < 12 || !has(b, p, end, GIOP_MAGIC) || b[p + 4] !== 1 || b[p + 5]! > 3) return 0;
   const minor = b[p + 5]!;
   const flags = b[p + 6]!;
   if (flags > (minor === 0 ? 1 : 3) || b[p + 7]! > (minor === 0 ? 6 : 7)) return 0;
   const size = flags & 1 ? i32le(b, p + 8) : i32(b, p + 8);
-  return size >= end - p - 12 && size <= 1 << 24 ? CORBA : 0;
+  return datagram ? (size === end - p - 12 ? CORBA : 0) : size >= end - p - 12 && size <= 1 << 24 ? CORBA : 0;
+}
+
+/**
+ * CORBA's MIOP (OMG, "Unreliable Multicast Inter-ORB Protocol" 1.0, PacketHeader_1_0), GIOP's datagram transport:
+ * `MIOP`, header version 1.0 (0x10), flags of byte order and last fragment only, then in that byte order the packet
+ * length, the packet number, below the number of packets, and the unique id's length (at most 252) with its bytes,
+ * all within the datagram.
+ */
+const MIOP_MAGIC = ascii('MIOP');
+function miopPacket(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 20 || !has(b, p, end, MIOP_MAGIC) || b[p + 4] !== 0x10 || b[p + 5]! > 3) return 0;
+  const le = (b[p + 5]! & 1) !== 0;
+  const count = le ? i32le(b, p + 12) : i32(b, p + 12);
+  const index = le ? i32le(b, p + 8) : i32(b, p + 8);
+  const idLen = le ? i32le(b, p + 16) : i32(b, p + 16);
+  return count >= 1 && index >= 0 && index < count && idLen >= 0 && idLen <= 252 && 20 + idLen <= end - p ? CORBA : 0;
 }
 
 /**
@@ -2949,4 +2976,44 @@ function dropboxLanSync(b: Uint8Array, p: number, end: number): number {
   let e = end - 1;
   while (e > p && (b[e] === 0x0a || b[e] === 0x0d || b[e] === 0x20)) e--;
   return b[e] === 0x7d && find(b, p, end, 1024, DROPBOX_HOST_INT) > 0 && find(b, p, end, 1024, DROPBOX_VERSION) > 0 ? DROPBOX : 0;
+}
+
+/**
+ * S7 communication (Siemens S7comm) on ISO-TSAP's port 102: a TPKT (RFC 1006 §6: version 3, reserved 0, a length
+ * filling the segment exactly) carrying an ISO 8073 data TPDU (length indicator 2, code 0xF0, the EOT bit with a TPDU
+ * number) whose user data is an S7 PDU, as Siemens' S7 protocol is documented (the Snap7 project, Wireshark's
+ * `s7comm` dissector): protocol id 0x32, a ROSCTR of Job 1, Ack 2, Ack_Data 3 or Userdata 7, a reserved zero word, the
+ * PDU reference, and parameter and data lengths that, with the header (12 bytes for Ack and Ack_Data, which carry an
+ * error class and code, else 10), fill the TPDU exactly.
+ */
+function s7commPdu(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 17 || b[p] !== 3 || b[p + 1] !== 0 || u16(b, p + 2) !== end - p) return 0;
+  if (b[p + 4] !== 2 || b[p + 5] !== 0xf0 || b[p + 7] !== 0x32 || u16(b, p + 9) !== 0) return 0;
+  const rosctr = b[p + 8]!;
+  if (!(rosctr === 1 || rosctr === 2 || rosctr === 3 || rosctr === 7)) return 0;
+  const header = rosctr === 2 || rosctr === 3 ? 12 : 10;
+  return p + 7 + header + u16(b, p + 13) + u16(b, p + 15) === end ? S7COMM : 0;
+}
+
+/**
+ * Syncthing's local discovery on its port 21027 (Syncthing documentation, "Local Discovery Protocol v4"): the magic
+ * 0x2EA7D90B, then the Announce message in protocol buffers, opening with field 1, the device ID, of 32 bytes.
+ */
+function syncthingAnnounce(b: Uint8Array, p: number, end: number): number {
+  return end - p >= 38 && i32(b, p) === 0x2ea7d90b && b[p + 4] === 0x0a && b[p + 5] === 32 ? SYNCTHING : 0;
+}
+
+/**
+ * AFS's Rx RPC on the AFS ports 7000-7009 (file server, callback, protection, volume location, authentication, volume,
+ * ..., as OpenAFS documents Rx's wire format, rx_packet.h): the 28-byte header - epoch (non-zero: the connection's
+ * start time), connection id, call number, sequence, serial (non-zero), a packet type (data 1, ack 2, busy 3, abort 4,
+ * ackall 5, challenge 6, response 7, debug 8, params 9, version 13), flags of the defined bits (client-initiated,
+ * request-ack, last packet, more packets, slow start, jumbo: 0x3F), a security index of 0-3 and a service id; a data
+ * packet carries a call number and sequence ≥ 1 and its payload.
+ */
+function rxPacket(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 28 || i32(b, p) === 0 || i32(b, p + 16) === 0 || b[p + 21]! > 0x3f || b[p + 23]! > 3) return 0;
+  const type = b[p + 20]!;
+  if (type === 1) return i32(b, p + 8) !== 0 && i32(b, p + 12) !== 0 && end - p > 28 ? RX : 0;
+  return (type >= 2 && type <= 9) || type === 13 ? RX : 0;
 }
