@@ -666,6 +666,10 @@ function s7(rosctr = 1, param: number[] = [0xf0, 0, ...u16(1), ...u16(1), ...u16
 }
 /** An Rx header (epoch, connection, call, sequence, serial, type, flags, user status, security index, checksum, service) and its payload. */
 const rx = (type = 1, call = 1, flags = 0x03, security = 2, payload: number[] = fill(8, 0)): number[] => [...u32(0x5f3a1b2c), ...u32(0x8c4a0004), ...u32(call), ...u32(1), ...u32(1), type, flags, 0, security, ...u16(0), ...u16(1), ...payload];
+/** A Roughtime tag-value map (PROTOCOL.md): NONC (64 bytes) and PAD\xff, tags ascending as little-endian numbers. */
+function roughtimeRequest(padTag = 0xff444150, pad = 944): number[] {
+  return [...le32(2), ...le32(64), ...le32(0x434e4f4e), ...le32(padTag), ...fill(64, 0x11), ...fill(pad, 0)];
+}
 const DROPBOX_ANNOUNCE = '{"host_int": 123456789012, "version": [2, 0], "displayname": "", "port": 17500, "namespaces": [50, 60]}';
 
 const INFRA_CASES: Case[] = [
@@ -782,6 +786,12 @@ const INFRA_CASES: Case[] = [
   { what: 'not Rx: security index 4', bytes: rx(1, 1, 0x03, 4), proto: UDP, ports: [7001, 7000], want: null },
   { what: 'not Rx: a data packet without a call', bytes: rx(1, 0), proto: UDP, ports: [7001, 7000], want: null },
   { what: 'not Rx: elsewhere', bytes: rx(), proto: UDP, ports: [50000, 7010], want: null },
+  { what: 'Roughtime request (original protocol) on 2002', bytes: roughtimeRequest(), proto: UDP, ports: [50000, 2002], want: 'Roughtime' },
+  { what: 'Roughtime request (IETF framing)', bytes: [...ascii('ROUGHTIM'), ...le32(1024), ...roughtimeRequest()], proto: UDP, ports: [50000, 2003], want: 'Roughtime' },
+  { what: 'not Roughtime: tags out of order', bytes: roughtimeRequest(0x434e4f4d), proto: UDP, ports: [50000, 2002], want: null },
+  { what: 'not Roughtime: a length that is no multiple of 4', bytes: roughtimeRequest(0xff444150, 943), proto: UDP, ports: [50000, 2002], want: null },
+  { what: 'not Roughtime: IETF framing with the length off', bytes: [...ascii('ROUGHTIM'), ...le32(1028), ...roughtimeRequest()], proto: UDP, ports: [50000, 2003], want: null },
+  { what: 'not Roughtime: a bare message elsewhere', bytes: roughtimeRequest(), proto: UDP, ports: [50000, 2003], want: null },
 ];
 CASES.push(...INFRA_CASES);
 

@@ -147,6 +147,7 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   's7comm',
   'Syncthing',
   'RX',
+  'Roughtime',
 ];
 
 /** Each protocol's id (index + 1), by name. */
@@ -2525,6 +2526,7 @@ const DROPBOX = P['Dropbox']!;
 const S7COMM = P['s7comm']!;
 const SYNCTHING = P['Syncthing']!;
 const RX = P['RX']!;
+const ROUGHTIME = P['Roughtime']!;
 
 /** The infrastructure and middleware rules over TCP, each guarding itself by its first bytes or its port. */
 function infraTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -2552,6 +2554,7 @@ function infraUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (b0 === 0x42 || b0 === 0x4d) r = bjnpHeader(b, p, end);
   else if (b0 === 0x47) r = giopMessage(b, p, end, true);
   if (r === 0 && b0 === 0x4d) r = miopPacket(b, p, end);
+  if (r === 0 && b0 === 0x52) r = roughtimePacket(b, p, end);
   if (r !== 0) return r;
   if (port(sp, dp, 1985)) r = hsrp(b, p, end);
   else if (port(sp, dp, 3702)) r = wsDiscovery(b, p, end);
@@ -2568,6 +2571,7 @@ function infraUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   else if (sp === 17500 && dp === 17500) r = dropboxLanSync(b, p, end);
   else if (port(sp, dp, 21027)) r = syncthingAnnounce(b, p, end);
   else if ((sp >= 7000 && sp <= 7009) || (dp >= 7000 && dp <= 7009)) r = rxPacket(b, p, end);
+  else if (port(sp, dp, 2002)) r = roughtimeMessage(b, p, end) ? ROUGHTIME : 0;
   return r;
 }
 
@@ -3016,4 +3020,32 @@ function rxPacket(b: Uint8Array, p: number, end: number): number {
   const type = b[p + 20]!;
   if (type === 1) return i32(b, p + 8) !== 0 && i32(b, p + 12) !== 0 && end - p > 28 ? RX : 0;
   return (type >= 2 && type <= 9) || type === 13 ? RX : 0;
+}
+
+/**
+ * Roughtime (IETF draft-ietf-ntp-roughtime §5, and Google's original protocol, roughtime PROTOCOL.md): the IETF
+ * packet - `ROUGHTIM`, then the little-endian length of the message that fills the rest of the datagram - or, on
+ * the registered port 2002, the bare message of the original protocol. A message is a tag-value map, little-endian:
+ * the number of tags (1-64), that many less one offsets (multiples of 4, non-decreasing, within the values), the tags
+ * in strictly ascending order, then the values; its length is a multiple of 4.
+ */
+const ROUGHTIM = ascii('ROUGHTIM');
+function roughtimePacket(b: Uint8Array, p: number, end: number): number {
+  return end - p >= 20 && has(b, p, end, ROUGHTIM) && i32le(b, p + 8) === end - p - 12 && roughtimeMessage(b, p + 12, end) ? ROUGHTIME : 0;
+}
+function roughtimeMessage(b: Uint8Array, q: number, end: number): boolean {
+  const len = end - q;
+  const n = i32le(b, q);
+  if (len < 8 || len % 4 !== 0 || n < 1 || n > 64 || 8 * n > len) return false;
+  const values = len - 8 * n;
+  let last = 0;
+  for (let k = 1; k < n; k++) {
+    const off = i32le(b, q + 4 * k);
+    if (off < last || off % 4 !== 0 || off > values) return false;
+    last = off;
+  }
+  const tags = q + 4 * n;
+  // Tags compared as unsigned 32-bit numbers, kept in int32 range: flipping the sign bit preserves the order.
+  for (let k = 1; k < n; k++) if ((i32le(b, tags + 4 * k) ^ 0x80000000) <= (i32le(b, tags + 4 * (k - 1)) ^ 0x80000000)) return false;
+  return true;
 }
