@@ -670,6 +670,198 @@ const MEDIA_CASES: Case[] = [
   { what: 'not RDP over UDP: another port', bytes: rdpUdpSyn(), proto: UDP, ports: [50000, 3390], want: null },
 ];
 CASES.push(...MEDIA_CASES);
+// ---- infrastructure, discovery, IoT, storage and messaging middleware (round 2; specifications cited in the source) ----
+
+/** HSRP v1 (RFC 2281 §5): version 0, op code, state, hello 3 s, hold 10 s, priority 100, group 1, reserved, `cisco` authentication, virtual address. */
+const hsrp1 = (op = 0, state = 16): number[] => [0, op, state, 3, 10, 100, 1, 0, ...ascii('cisco'), 0, 0, 0, 192, 168, 1, 254];
+/** HSRP v2 Group State TLV (type 1, length 40) then a text authentication TLV (type 3). */
+const hsrp2 = (version = 2): number[] => [1, 40, version, 0, 6, 4, ...u16(1), ...fill(6, 0xaa), ...u32(100), ...u32(3000), ...u32(10000), 192, 168, 1, 254, ...fill(12, 0), 3, 8, ...ascii('cisco'), 0, 0, 0];
+/** A WS-Discovery Probe (SOAP 1.2 envelope) with the discovery namespace `ns`. */
+const wsdProbe = (ns = 'http://schemas.xmlsoap.org/ws/2005/04/discovery'): number[] =>
+  ascii(`<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsd="${ns}"><soap:Header/><soap:Body><wsd:Probe/></soap:Body></soap:Envelope>`);
+/** An IPv6 header (RFC 8200) with `payload` bytes after it (next header 59: none, as in a Teredo bubble). */
+const ipv6 = (payload: number[], lengthDelta = 0, version = 6): number[] => [version << 4, 0, 0, 0, ...u16(payload.length + lengthDelta), 59, 255, ...fill(16, 0x20), ...fill(16, 0xfe), ...payload];
+/** A CAPWAP control message (RFC 5415 §4.3, §4.5): header of 2 words (RID 1, WBID 1, `bits` in T..K and flags), type, elements. */
+function capwapControl(type = 1, bits = 0, elemLengthDelta = 0): number[] {
+  const elems = [...u16(20), ...u16(1), 1, ...u16(44), ...u16(1), 0x0e];
+  return [...u32((2 << 19) | (1 << 14) | (1 << 9) | bits), ...u16(0), ...u16(0), ...u32(type), 0, ...u16(3 + elems.length + elemLengthDelta), 0, ...elems];
+}
+/** A LISP Map-Register (RFC 9301 §5.6) with one EID record of mask length `mask` and one IPv4 locator. */
+function lispRegister(alg = 1, authLen = 20, mask = 24, count = 1, xtrId = false): number[] {
+  const rec = [...u32(1440), 1, mask, ...u16(0), ...u16(0), ...u16(1), 192, 0, 2, 0, 1, 100, 255, 0, ...u16(0x0005), ...u16(1), 198, 51, 100, 1];
+  return [xtrId ? 0x32 : 0x30, 0, 0, count, ...fill(8, 0x42), 0, alg, ...u16(authLen), ...fill(authLen, 0xab), ...rec, ...(xtrId ? fill(24, 0x5c) : [])];
+}
+/** A LISP Encapsulated Control Message (RFC 9301 §5.8): ECM header, IPv4 + UDP to 4342, and an 8-byte message. */
+const lispEcm = (dport = 4342): number[] => [0x80, 0, 0, 0, 0x45, 0, ...u16(36), ...u16(1), ...u16(0), 64, 17, ...u16(0), 10, 0, 0, 1, 10, 0, 0, 2, ...u16(4342), ...u16(dport), ...u16(16), ...u16(0), 0x10, 0, 0, 1, ...fill(4, 7)];
+/** A Ubiquiti discovery reply: version 1, command 0, length, TLVs (MAC + IPv4, MAC, hostname). */
+const ubntReply = (lengthDelta = 0): number[] => {
+  const tlvs = [0x02, ...u16(10), ...fill(6, 0x24), 192, 168, 1, 20, 0x01, ...u16(6), ...fill(6, 0x24), 0x0b, ...u16(5), ...ascii('ubnt1')];
+  return [1, 0, ...u16(tlvs.length + lengthDelta), ...tlvs];
+};
+/** A Tuya LAN frame (3.3): prefix, sequence, command, length, return code, payload, CRC, suffix. */
+function tuya(payload: number[], suffix = 0x0000aa55, lengthDelta = 0): number[] {
+  return [...u32(0x000055aa), ...u32(1), ...u32(0x13), ...u32(4 + payload.length + 8 + lengthDelta), ...u32(0), ...payload, ...u32(0x12345678), ...u32(suffix)];
+}
+/** TP-Link smart-home autokey XOR (key 171, then each cipher byte). */
+function tplinkEncrypt(text: string): number[] {
+  let key = 171;
+  return ascii(text).map((c) => (key = c ^ key));
+}
+const TPLINK_QUERY = '{"system":{"get_sysinfo":{}}}';
+/** A ZMTP 3.0 greeting (64 bytes): signature, version 3.0, mechanism, as-server, filler. */
+const zmtp3 = (mechanism = 'NULL', pad8 = 1, major = 3): number[] => [0xff, ...fill(7, 0), pad8, 0x7f, major, 0, ...ascii(mechanism), ...fill(20 - mechanism.length, 0), 0, ...fill(31, 0)];
+/** collectd binary parts: host, high-resolution time, plugin, values (one gauge). */
+const collectdHost = (s: string, nul = true): number[] => [...u16(0), ...u16(4 + s.length + (nul ? 1 : 0)), ...ascii(s), ...(nul ? [0] : [])];
+const collectdPacket = (valuesDelta = 0): number[] => [...collectdHost('host1'), ...u16(8), ...u16(12), ...u32(0x1234), ...u32(0), ...u16(2), ...u16(8), ...ascii('cpu'), 0, ...u16(6), ...u16(15 + valuesDelta), ...u16(1), 1, ...fill(8, 0)];
+/** FastCGI BEGIN_REQUEST (role Responder) then a PARAMS record of the same request (spec §8, §5.1). */
+const fcgiBegin = (role = 1, nextType = 4, reserved = 0): number[] => [1, 1, ...u16(1), ...u16(8), 0, 0, ...u16(role), 0, reserved, 0, 0, 0, 0, 1, nextType, ...u16(1), ...u16(4), 0, 0, 2, 0, ...ascii('AB')];
+/** A BJNP header (`BJNP`, device type, command, error, sequence, session, payload length) and its payload. */
+const bjnp = (type = 0x01, payload: number[] = [], lengthDelta = 0): number[] => [...ascii('BJNP'), type, 0x01, 0, 0, ...u16(1), ...u16(0), ...u32(payload.length + lengthDelta), ...payload];
+/** An LDP PDU (RFC 5036 §3.1) carrying one Hello message (§3.5.2) with Common Hello Parameters and an IPv4 transport address. */
+function ldpHello(version = 1, msgType = 0x0100, pduDelta = 0): number[] {
+  const params = [...u16(0x0400), ...u16(4), ...u16(15), ...u16(0), ...u16(0x0401), ...u16(4), 10, 0, 0, 1];
+  const msg = [...u16(msgType), ...u16(4 + params.length), ...u32(1), ...params];
+  return [...u16(version), ...u16(6 + msg.length + pduDelta), 10, 0, 0, 1, ...u16(0), ...msg];
+}
+const TIVO_BEACON = 'tivoconnect=1\nswversion=1.0\nmethod=broadcast\nidentity={D936E980-79E2-4A5A-9F00-0E8B3F2D4F4D}\nmachine=den\nplatform=pc/win-nt\nservices=TiVoMediaServer:8080/http\n';
+/** A Z39.50 initRequest (Z39.50-2003 Appendix 1): [20] with protocolVersion [3], options [4], preferredMessageSize [5], exceptionalRecordSize [6]. */
+const z3950Init = (tag = 0xb4): number[] => tlv(tag, [...tlv(0x83, [5, 0xe0]), ...tlv(0x84, [0, 0xe0, 0x00]), ...tlv(0x85, [...u32(1048576)]), ...tlv(0x86, [...u32(1048576)])]);
+/** An S7comm PDU (ROSCTR, parameters, data) in a COTP data TPDU in a TPKT (RFC 1006). */
+function s7(rosctr = 1, param: number[] = [0xf0, 0, ...u16(1), ...u16(1), ...u16(480)], data: number[] = [], lengthDelta = 0, protocolId = 0x32): number[] {
+  const hdr = [protocolId, rosctr, ...u16(0), ...u16(0x0400), ...u16(param.length), ...u16(data.length), ...(rosctr === 2 || rosctr === 3 ? [0, 0] : [])];
+  const tpdu = [2, 0xf0, 0x80, ...hdr, ...param, ...data];
+  return [3, 0, ...u16(4 + tpdu.length + lengthDelta), ...tpdu];
+}
+/** An Rx header (epoch, connection, call, sequence, serial, type, flags, user status, security index, checksum, service) and its payload. */
+const rx = (type = 1, call = 1, flags = 0x03, security = 2, payload: number[] = fill(8, 0)): number[] => [...u32(0x5f3a1b2c), ...u32(0x8c4a0004), ...u32(call), ...u32(1), ...u32(1), type, flags, 0, security, ...u16(0), ...u16(1), ...payload];
+/** A Roughtime tag-value map (PROTOCOL.md): NONC (64 bytes) and PAD\xff, tags ascending as little-endian numbers. */
+function roughtimeRequest(padTag = 0xff444150, pad = 944): number[] {
+  return [...le32(2), ...le32(64), ...le32(0x434e4f4e), ...le32(padTag), ...fill(64, 0x11), ...fill(pad, 0)];
+}
+const DROPBOX_ANNOUNCE = '{"host_int": 123456789012, "version": [2, 0], "displayname": "", "port": 17500, "namespaces": [50, 60]}';
+
+const INFRA_CASES: Case[] = [
+  { what: 'HSRP v1 hello (Active)', bytes: hsrp1(), proto: UDP, ports: [1985, 1985], want: 'HSRP' },
+  { what: 'HSRP v2 Group State TLV and text authentication', bytes: hsrp2(), proto: UDP, ports: [1985, 1985], want: 'HSRP' },
+  { what: 'not HSRP: state 3', bytes: hsrp1(0, 3), proto: UDP, ports: [1985, 1985], want: null },
+  { what: 'not HSRP: op code 3', bytes: hsrp1(3), proto: UDP, ports: [1985, 1985], want: null },
+  { what: 'not HSRP: a stray byte after the hello', bytes: [...hsrp1(), 0], proto: UDP, ports: [1985, 1985], want: null },
+  { what: 'not HSRP: v2 TLV of version 3', bytes: hsrp2(3), proto: UDP, ports: [1985, 1985], want: null },
+  { what: 'not HSRP: a hello elsewhere', bytes: hsrp1(), proto: UDP, ports: [1986, 1986], want: null },
+  { what: 'WS-Discovery Probe (2005 namespace)', bytes: wsdProbe(), proto: UDP, ports: [50000, 3702], want: 'WSD' },
+  { what: 'WS-Discovery 1.1 Probe', bytes: wsdProbe('http://docs.oasis-open.org/ws-dd/ns/discovery/2009/01'), proto: UDP, ports: [50000, 3702], want: 'WSD' },
+  { what: 'not WSD: a SOAP envelope of another namespace', bytes: wsdProbe('http://example.com/ns/other'), proto: UDP, ports: [50000, 3702], want: null },
+  { what: 'not WSD: a Probe elsewhere', bytes: wsdProbe(), proto: UDP, ports: [50000, 3703], want: null },
+  { what: 'Teredo bubble', bytes: ipv6([]), proto: UDP, ports: [50000, 3544], want: 'Teredo' },
+  { what: 'Teredo with origin indication', bytes: [0, 0, ...u16(0x3b5f), 0x3f, 0x57, 0xfe, 0xfd, ...ipv6(fill(8, 1))], proto: UDP, ports: [3544, 50000], want: 'Teredo' },
+  { what: 'Teredo with authentication indicator', bytes: [0, 1, 0, 0, ...fill(8, 0x11), 0, ...ipv6([])], proto: UDP, ports: [50000, 3544], want: 'Teredo' },
+  { what: 'not Teredo: payload length past the datagram', bytes: ipv6([], 8), proto: UDP, ports: [50000, 3544], want: null },
+  { what: 'not Teredo: IPv4 inside', bytes: ipv6([], 0, 4), proto: UDP, ports: [50000, 3544], want: null },
+  { what: 'CAPWAP Discovery Request', bytes: capwapControl(), proto: UDP, ports: [50000, 5246], want: 'CAPWAP' },
+  { what: 'CAPWAP DTLS-protected control packet', bytes: [1, 0, 0, 0, 0x16, 0xfe, 0xfd, ...fill(8, 0), ...u16(20), ...fill(20, 1)], proto: UDP, ports: [5246, 50000], want: 'CAPWAP' },
+  { what: 'CAPWAP data: a native IEEE 802.11 probe request (T bit, binding 1)', bytes: [...u32((2 << 19) | (1 << 14) | (1 << 9) | 0x100), ...u16(0), ...u16(0), 0x40, 0x00, ...u16(0), ...fill(18, 0xff), ...u16(0x10), 0, 0], proto: UDP, ports: [50000, 5247], want: 'CAPWAP' },
+  { what: 'CAPWAP data keep-alive (K bit) with its Session ID', bytes: [...u32((2 << 19) | (1 << 9) | 0x08), ...u16(0), ...u16(0), ...u16(20), ...u16(35), ...u16(16), ...fill(16, 0x33)], proto: UDP, ports: [50000, 5247], want: 'CAPWAP' },
+  { what: 'not CAPWAP: an 802.11 frame of protocol version 1', bytes: [...u32((2 << 19) | (1 << 14) | (1 << 9) | 0x100), ...u16(0), ...u16(0), 0x41, 0x00, ...u16(0), ...fill(18, 0xff), ...u16(0x10), 0, 0], proto: UDP, ports: [50000, 5247], want: null },
+  { what: 'not CAPWAP: a keep-alive whose element overruns', bytes: [...u32((2 << 19) | (1 << 9) | 0x08), ...u16(0), ...u16(0), ...u16(20), ...u16(35), ...u16(17), ...fill(16, 0x33)], proto: UDP, ports: [50000, 5247], want: null },
+  { what: 'not CAPWAP: a control message on the data port', bytes: capwapControl(), proto: UDP, ports: [50000, 5247], want: null },
+  { what: 'not CAPWAP: a fragment (F bit)', bytes: capwapControl(1, 0x80), proto: UDP, ports: [50000, 5246], want: null },
+  { what: 'not CAPWAP: message type 27', bytes: capwapControl(27), proto: UDP, ports: [50000, 5246], want: null },
+  { what: 'not CAPWAP: element length off by one', bytes: capwapControl(1, 0, 1), proto: UDP, ports: [50000, 5246], want: null },
+  { what: 'not CAPWAP: DTLS preamble with reserved bytes set', bytes: [1, 0, 1, 0, 0x16, 0xfe, 0xfd, ...fill(8, 0), ...u16(20), ...fill(20, 1)], proto: UDP, ports: [5246, 50000], want: null },
+  { what: 'LISP Map-Register (HMAC-SHA-1)', bytes: lispRegister(), proto: UDP, ports: [4342, 4342], want: 'LISP' },
+  { what: 'LISP Map-Register with xTR-ID and site-ID (I bit)', bytes: lispRegister(1, 20, 24, 1, true), proto: UDP, ports: [4342, 4342], want: 'LISP' },
+  { what: 'not LISP: xTR-ID and site-ID without the I bit', bytes: [...lispRegister(), ...fill(24, 0x5c)], proto: UDP, ports: [4342, 4342], want: null },
+  { what: 'LISP Encapsulated Control Message', bytes: lispEcm(), proto: UDP, ports: [50000, 4342], want: 'LISP' },
+  { what: 'not LISP: EID mask length 33 for IPv4', bytes: lispRegister(1, 20, 33), proto: UDP, ports: [4342, 4342], want: null },
+  { what: 'not LISP: HMAC-SHA-1 with 16 bytes', bytes: lispRegister(1, 16), proto: UDP, ports: [4342, 4342], want: null },
+  { what: 'not LISP: two records counted, one present', bytes: lispRegister(1, 20, 24, 2), proto: UDP, ports: [4342, 4342], want: null },
+  { what: 'not LISP: ECM carrying UDP to another port', bytes: lispEcm(4343), proto: UDP, ports: [50000, 4342], want: null },
+  { what: 'Ubiquiti discovery request', bytes: [1, 0, 0, 0], proto: UDP, ports: [50000, 10001], want: 'UBNTAC2' },
+  { what: 'Ubiquiti discovery reply', bytes: ubntReply(), proto: UDP, ports: [10001, 50000], want: 'UBNTAC2' },
+  { what: 'not Ubiquiti: reply length off by one', bytes: ubntReply(1), proto: UDP, ports: [10001, 50000], want: null },
+  { what: 'not Ubiquiti: a request from the port', bytes: [1, 0, 0, 0], proto: UDP, ports: [10001, 50000], want: null },
+  { what: 'Tuya LAN broadcast (3.3)', bytes: tuya(fill(32, 0x9c)), proto: UDP, ports: [49152, 6667], want: 'TuyaLP' },
+  { what: 'Tuya LAN frame over TCP 6668', bytes: tuya(fill(16, 0x9c)), proto: TCP, ports: [50000, 6668], want: 'TuyaLP' },
+  { what: 'not Tuya: wrong suffix', bytes: tuya(fill(32, 0x9c), 0x0000aa56), proto: UDP, ports: [49152, 6667], want: null },
+  { what: 'not Tuya: length off by one', bytes: tuya(fill(32, 0x9c), 0x0000aa55, 1), proto: UDP, ports: [49152, 6667], want: null },
+  { what: 'not Tuya: a frame elsewhere', bytes: tuya(fill(32, 0x9c)), proto: UDP, ports: [49152, 6670], want: null },
+  { what: 'TP-Link smart home query over UDP', bytes: tplinkEncrypt(TPLINK_QUERY), proto: UDP, ports: [50000, 9999], want: 'TPLINK_SHP' },
+  { what: 'TP-Link smart home query over TCP', bytes: [...u32(TPLINK_QUERY.length), ...tplinkEncrypt(TPLINK_QUERY)], proto: TCP, ports: [50000, 9999], want: 'TPLINK_SHP' },
+  { what: 'not TP-Link: plain JSON', bytes: ascii(TPLINK_QUERY), proto: UDP, ports: [50000, 9999], want: null },
+  { what: 'not TP-Link: TCP length off by one', bytes: [...u32(TPLINK_QUERY.length + 1), ...tplinkEncrypt(TPLINK_QUERY)], proto: TCP, ports: [50000, 9999], want: null },
+  { what: 'not TP-Link: enciphered text that is no JSON object', bytes: tplinkEncrypt('{"system":{"get_sysinfo":null'), proto: UDP, ports: [50000, 9999], want: null },
+  { what: 'ZeroMQ ZMTP 3.0 greeting', bytes: zmtp3(), proto: TCP, ports: [50000, 5555], want: 'ZeroMQ' },
+  { what: 'ZeroMQ signature alone', bytes: zmtp3().slice(0, 10), proto: TCP, ports: [5555, 50000], want: 'ZeroMQ' },
+  { what: 'not ZeroMQ: a padding byte set', bytes: zmtp3().map((c, i) => (i === 3 ? 1 : c)), proto: TCP, ports: [50000, 5555], want: null },
+  { what: 'not ZeroMQ: mechanism in lower case', bytes: zmtp3('null'), proto: TCP, ports: [50000, 5555], want: null },
+  { what: 'not ZeroMQ: major version 4', bytes: zmtp3('NULL', 1, 4), proto: TCP, ports: [50000, 5555], want: null },
+  { what: 'collectd values', bytes: collectdPacket(), proto: UDP, ports: [50000, 25826], want: 'collectd' },
+  { what: 'not collectd: values part length off', bytes: collectdPacket(1), proto: UDP, ports: [50000, 25826], want: null },
+  { what: 'not collectd: host without its NUL', bytes: [...collectdHost('host1', false), ...collectdPacket().slice(14)], proto: UDP, ports: [50000, 25826], want: null },
+  { what: 'not collectd: an unknown part type', bytes: [...collectdPacket(), ...u16(0x0300), ...u16(4)], proto: UDP, ports: [50000, 25826], want: null },
+  { what: 'FastCGI BEGIN_REQUEST and PARAMS', bytes: fcgiBegin(), proto: TCP, ports: [50000, 9000], want: 'FastCGI' },
+  { what: 'not FastCGI: role 4', bytes: fcgiBegin(4), proto: TCP, ports: [50000, 9000], want: null },
+  { what: 'not FastCGI: reserved byte set', bytes: fcgiBegin(1, 4, 1), proto: TCP, ports: [50000, 9000], want: null },
+  { what: 'not FastCGI: followed by STDOUT', bytes: fcgiBegin(1, 6), proto: TCP, ports: [50000, 9000], want: null },
+  { what: 'BJNP printer discovery', bytes: bjnp(), proto: UDP, ports: [50000, 8611], want: 'BJNP' },
+  { what: 'BJNP scanner reply with payload', bytes: bjnp(0x82, fill(24, 3)), proto: UDP, ports: [8612, 50000], want: 'BJNP' },
+  { what: 'not BJNP: device type 3', bytes: bjnp(0x03), proto: UDP, ports: [50000, 8611], want: null },
+  { what: 'not BJNP: payload length off', bytes: bjnp(0x82, fill(24, 3), 1), proto: UDP, ports: [8612, 50000], want: null },
+  { what: 'Java RMI StreamProtocol header', bytes: [...ascii('JRMI'), 0, 2, 0x4b], proto: TCP, ports: [50000, 1099], want: 'JRMI' },
+  { what: 'Java RMI ProtocolAck', bytes: [0x4e, ...u16(8), ...ascii('10.0.0.2'), ...u32(50000)], proto: TCP, ports: [1099, 50000], want: 'JRMI' },
+  { what: 'not JRMI: version 3', bytes: [...ascii('JRMI'), 0, 3, 0x4b], proto: TCP, ports: [50000, 1099], want: null },
+  { what: 'not JRMI: protocol 0x4A', bytes: [...ascii('JRMI'), 0, 2, 0x4a], proto: TCP, ports: [50000, 1099], want: null },
+  { what: 'not JRMI: ProtocolAck one byte long', bytes: [0x4e, ...u16(8), ...ascii('10.0.0.2'), ...u32(50000), 0], proto: TCP, ports: [1099, 50000], want: null },
+  { what: 'CORBA GIOP 1.2 Request (little-endian)', bytes: [...ascii('GIOP'), 1, 2, 1, 0, ...le32(24), ...fill(24, 0)], proto: TCP, ports: [50000, 2809], want: 'Corba' },
+  { what: 'CORBA GIOP 1.0 Reply (big-endian)', bytes: [...ascii('GIOP'), 1, 0, 0, 1, ...u32(16), ...fill(16, 0)], proto: TCP, ports: [2809, 50000], want: 'Corba' },
+  { what: 'CORBA GIOP 1.2 Request in a datagram', bytes: [...ascii('GIOP'), 1, 2, 1, 0, ...le32(24), ...fill(24, 0)], proto: UDP, ports: [50000, 15984], want: 'Corba' },
+  { what: 'not GIOP: a datagram shorter than its message', bytes: [...ascii('GIOP'), 1, 2, 1, 0, ...le32(25), ...fill(24, 0)], proto: UDP, ports: [50000, 15984], want: null },
+  { what: 'CORBA MIOP packet (1 of 1, big-endian)', bytes: [...ascii('MIOP'), 0x10, 0x02, ...u16(36), ...u32(0), ...u32(1), ...u32(8), ...fill(8, 0x61), ...ascii('GIOP'), 1, 2, 0, 0, ...u32(12), ...fill(12, 0)], proto: UDP, ports: [50000, 15984], want: 'Corba' },
+  { what: 'not MIOP: packet number past the count', bytes: [...ascii('MIOP'), 0x10, 0x02, ...u16(36), ...u32(1), ...u32(1), ...u32(8), ...fill(8, 0x61), ...ascii('GIOP'), 1, 2, 0, 0, ...u32(12), ...fill(12, 0)], proto: UDP, ports: [50000, 15984], want: null },
+  { what: 'not MIOP: header version 2.0', bytes: [...ascii('MIOP'), 0x20, 0x02, ...u16(36), ...u32(0), ...u32(1), ...u32(8), ...fill(8, 0x61), ...ascii('GIOP'), 1, 2, 0, 0, ...u32(12), ...fill(12, 0)], proto: UDP, ports: [50000, 15984], want: null },
+  { what: 'not GIOP: version 2.0', bytes: [...ascii('GIOP'), 2, 0, 0, 0, ...u32(16), ...fill(16, 0)], proto: TCP, ports: [50000, 2809], want: null },
+  { what: 'not GIOP: Fragment in 1.0', bytes: [...ascii('GIOP'), 1, 0, 0, 7, ...u32(16), ...fill(16, 0)], proto: TCP, ports: [50000, 2809], want: null },
+  { what: 'not GIOP: size short of the segment', bytes: [...ascii('GIOP'), 1, 2, 0, 0, ...u32(15), ...fill(16, 0)], proto: TCP, ports: [50000, 2809], want: null },
+  { what: 'LDP Hello over UDP', bytes: ldpHello(), proto: UDP, ports: [646, 646], want: 'LDP' },
+  { what: 'LDP Initialization over TCP', bytes: ldpHello(1, 0x0200), proto: TCP, ports: [50000, 646], want: 'LDP' },
+  { what: 'not LDP: version 2', bytes: ldpHello(2), proto: UDP, ports: [646, 646], want: null },
+  { what: 'not LDP: message type 0x0500', bytes: ldpHello(1, 0x0500), proto: UDP, ports: [646, 646], want: null },
+  { what: 'not LDP: PDU length off by one', bytes: ldpHello(1, 0x0100, 1), proto: UDP, ports: [646, 646], want: null },
+  { what: 'TiVo Connect beacon', bytes: ascii(TIVO_BEACON), proto: UDP, ports: [2190, 2190], want: 'TiVoConnect' },
+  { what: 'TiVo Connect beacon over TCP', bytes: ascii(TIVO_BEACON), proto: TCP, ports: [50000, 2190], want: 'TiVoConnect' },
+  { what: 'not TiVo: no version', bytes: ascii('tivoconnect=x\n'), proto: UDP, ports: [2190, 2190], want: null },
+  { what: 'not TiVo: a beacon elsewhere', bytes: ascii(TIVO_BEACON), proto: UDP, ports: [2191, 2191], want: null },
+  { what: 'Z39.50 initRequest', bytes: z3950Init(), proto: TCP, ports: [50000, 210], want: 'Z3950' },
+  { what: 'not Z39.50: tag [19]', bytes: z3950Init(0xb3), proto: TCP, ports: [50000, 210], want: null },
+  { what: 'not Z39.50: a byte after the PDU', bytes: [...z3950Init(), 0], proto: TCP, ports: [50000, 210], want: null },
+  { what: 'not Z39.50: elsewhere', bytes: z3950Init(), proto: TCP, ports: [50000, 211], want: null },
+  { what: 'Dropbox LAN sync announcement', bytes: ascii(DROPBOX_ANNOUNCE), proto: UDP, ports: [17500, 17500], want: 'Dropbox' },
+  { what: 'not Dropbox: the announcement cut short', bytes: ascii(DROPBOX_ANNOUNCE.slice(0, -1)), proto: UDP, ports: [17500, 17500], want: null },
+  { what: 'not Dropbox: no host_int', bytes: ascii(DROPBOX_ANNOUNCE.replace('host_int', 'host_id')), proto: UDP, ports: [17500, 17500], want: null },
+  { what: 'not Dropbox: from another port', bytes: ascii(DROPBOX_ANNOUNCE), proto: UDP, ports: [50000, 17500], want: null },
+  { what: 'S7comm Setup Communication (Job)', bytes: s7(), proto: TCP, ports: [50000, 102], want: 's7comm' },
+  { what: 'S7comm Ack_Data with data', bytes: s7(3, [0x04, 1], [0xff, 0x04, ...u16(16), 0x12, 0x34]), proto: TCP, ports: [102, 50000], want: 's7comm' },
+  { what: 'not S7comm: ROSCTR 4', bytes: s7(4), proto: TCP, ports: [50000, 102], want: null },
+  { what: 'not S7comm: TPKT length off by one', bytes: s7(1, undefined, [], 1), proto: TCP, ports: [50000, 102], want: null },
+  { what: 'not S7comm: protocol id 0x33', bytes: s7(1, undefined, [], 0, 0x33), proto: TCP, ports: [50000, 102], want: null },
+  { what: 'not S7comm: a Job elsewhere', bytes: s7(), proto: TCP, ports: [50000, 103], want: null },
+  { what: 'Syncthing local discovery announcement', bytes: [...u32(0x2ea7d90b), 0x0a, 32, ...fill(32, 0x6b), 0x12, 4, ...ascii('tcp:'), 0x18, 1], proto: UDP, ports: [21027, 21027], want: 'Syncthing' },
+  { what: 'not Syncthing: a device ID of 31 bytes', bytes: [...u32(0x2ea7d90b), 0x0a, 31, ...fill(31, 0x6b), 0x12, 4, ...ascii('tcp:'), 0x18, 1], proto: UDP, ports: [21027, 21027], want: null },
+  { what: 'not Syncthing: another magic', bytes: [...u32(0x2ea7d90c), 0x0a, 32, ...fill(32, 0x6b), 0x12, 4, ...ascii('tcp:'), 0x18, 1], proto: UDP, ports: [21027, 21027], want: null },
+  { what: 'AFS Rx data packet (client call)', bytes: rx(), proto: UDP, ports: [7001, 7000], want: 'RX' },
+  { what: 'AFS Rx ack', bytes: rx(2, 1, 0x00, 2, fill(20, 0)), proto: UDP, ports: [7000, 7001], want: 'RX' },
+  { what: 'not Rx: packet type 10', bytes: rx(10), proto: UDP, ports: [7001, 7000], want: null },
+  { what: 'not Rx: security index 4', bytes: rx(1, 1, 0x03, 4), proto: UDP, ports: [7001, 7000], want: null },
+  { what: 'not Rx: a data packet without a call', bytes: rx(1, 0), proto: UDP, ports: [7001, 7000], want: null },
+  { what: 'not Rx: elsewhere', bytes: rx(), proto: UDP, ports: [50000, 7010], want: null },
+  { what: 'Roughtime request (original protocol) on 2002', bytes: roughtimeRequest(), proto: UDP, ports: [50000, 2002], want: 'Roughtime' },
+  { what: 'Roughtime request (IETF framing)', bytes: [...ascii('ROUGHTIM'), ...le32(1024), ...roughtimeRequest()], proto: UDP, ports: [50000, 2003], want: 'Roughtime' },
+  { what: 'not Roughtime: tags out of order', bytes: roughtimeRequest(0x434e4f4d), proto: UDP, ports: [50000, 2002], want: null },
+  { what: 'not Roughtime: a length that is no multiple of 4', bytes: roughtimeRequest(0xff444150, 943), proto: UDP, ports: [50000, 2002], want: null },
+  { what: 'not Roughtime: IETF framing with the length off', bytes: [...ascii('ROUGHTIM'), ...le32(1028), ...roughtimeRequest()], proto: UDP, ports: [50000, 2003], want: null },
+  { what: 'not Roughtime: a bare message elsewhere', bytes: roughtimeRequest(), proto: UDP, ports: [50000, 2003], want: null },
+];
+CASES.push(...INFRA_CASES);
 
 describe('payload protocol signatures (messages built from their specifications)', () => {
   it.each(CASES.map((c) => [c.what, c] as const))('%s', (_what, c) => {

@@ -14,7 +14,7 @@
  *
  * Layout: `payload/protocols.ts` holds the list and the ids; `payload/bytes.ts` the readers every rule shares; this
  * file the dispatch (matchTcp, matchUdp) and the core rules (web, mail, name services, file sharing, VPNs, VoIP
- * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts...) reached by
+ * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts) reached by
  * one line of matchTcp / matchUdp, after the rules above it, so a new group cannot take a packet an older rule names.
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
@@ -22,6 +22,7 @@ import { isQuicInitialCandidate } from './quic-initial.js';
 import { u16, i32, i32le, ascii, port, has, hasNoCase, find, isDigit, isVersion, lineEnd, findNoCase, berLength, berBody } from './payload/bytes.js';
 import { messagingTcp, messagingUdp, messagingUdpByPort } from './payload/messaging.js';
 import { PayloadProtocol } from './payload/protocols.js';
+import { infraTcp, infraUdp } from './payload/infra.js';
 import { mediaTcp, mediaUdp } from './payload/media.js';
 import { servicesTcp, servicesUdp } from './payload/services.js';
 
@@ -138,6 +139,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = messagingTcp(b, p, end, sp, dp);
   if (r === 0) r = servicesTcp(b, p, end, sp, dp);
   if (r === 0) r = mediaTcp(b, p, end, sp, dp);
+  if (r === 0) r = infraTcp(b, p, end, sp, dp);
   return r;
 }
 
@@ -684,6 +686,7 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = messagingUdp(b, p, end);
   if (r === 0) r = servicesUdp(b, p, end, sp, dp);
   if (r === 0) r = mediaUdp(b, p, end, sp, dp);
+  if (r === 0) r = infraUdp(b, p, end, sp, dp);
   return r;
 }
 
