@@ -89,9 +89,57 @@ class KnowledgeFirst:
         return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
 
 
+def _segments(answers: list[int | None]) -> list[tuple[float, int | None]]:
+    """Codes 0..n-1 and each one's answer, as runs of equal answers: [(upper bound, answer)], the last bound +inf. The
+    first run also takes every code below 0 and the last every code above n-1, as KnowledgeFirst clips them."""
+    runs: list[tuple[float, int | None]] = []
+    for code, a in enumerate(answers):
+        if runs and runs[-1][1] == a:
+            runs[-1] = (code + 0.5, a)
+        else:
+            runs.append((code + 0.5, a))
+    runs[-1] = (float('inf'), runs[-1][1])
+    return runs
+
+
+class _TreeBuilder:
+    """The nodes of one ONNX tree (TreeEnsembleClassifier's parallel arrays), built depth first."""
+
+    def __init__(self):
+        self.feature, self.value, self.mode, self.true, self.false = [], [], [], [], []
+        self.leaf_class: dict[int, int] = {}
+
+    def node(self) -> int:
+        for a, v in ((self.feature, 0), (self.value, 0.0), (self.mode, 'LEAF'), (self.true, 0), (self.false, 0)):
+            a.append(v)
+        return len(self.mode) - 1
+
+    def leaf(self, cls: int) -> int:
+        n = self.node()
+        self.leaf_class[n] = cls
+        return n
+
+    def split(self, feature: int, runs: list, then) -> int:
+        """A search over `runs` of `feature` (BRANCH_LEQ at each run's upper bound); `then(answer)` builds a run's node."""
+        if len(runs) == 1:
+            return then(runs[0][1])
+        mid = len(runs) // 2
+        n = self.node()
+        self.feature[n], self.value[n], self.mode[n] = feature, runs[mid - 1][0], 'BRANCH_LEQ'
+        self.true[n] = self.split(feature, runs[:mid], then)
+        self.false[n] = self.split(feature, runs[mid:], then)
+        return n
+
+
 def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: int) -> onnx.ModelProto:
-    """Put the tables of `km` around an exported tree (onnx_export.with_server_port's graph, whose input is the card's
-    [N, n_inputs] rows): the graph's outputs become the tables' answers where they have one, else the tree's."""
+    """Put the tables of `km` in front of an exported tree (onnx_export.with_server_port's graph, whose tree reads
+    [name and payload columns..., server_port, protocol]): the graph's probabilities become the tables' answers where
+    they have one, else the tree's.
+
+    The tables are a second tree of their own (one TreeEnsembleClassifier, so one operator a batch): a search on the
+    payload protocol class, where it has no answer one on the server name class, where that has none one on the
+    protocol and then the server port; its leaves give the table's group, or an extra class `none`. Codes and ports
+    are integers, so each split sits half-way between two of them."""
     g = model.graph
     tree = next(n for n in g.node if n.op_type == 'TreeEnsembleClassifier')
     tree.output[0], tree.output[1] = 'tree_label', 'tree_probabilities'
@@ -99,72 +147,52 @@ def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: i
     C = len(km.classes_)
     if c['src_port'] != n_inputs - 3 or c['dst_port'] != n_inputs - 2 or c['protocol'] != n_inputs - 1:
         raise ValueError('with_knowledge_first: the ports and protocol must be the last three inputs')
+    # the columns of tree_input (with_server_port): the other inputs in order, then server_port, then protocol
+    f_name, f_payload, f_port, f_protocol = c['name'], c['payload'], n_inputs - 3, n_inputs - 2
+    NONE = C
+
+    def answers(table: np.ndarray) -> list[int | None]:
+        return [int(np.argmax(row)) if row.max() > 0 else None for row in table]
+
+    ports: dict[int, dict[int, int]] = {6: {}, 17: {}}
+    for key, row in zip(km.port_keys.astype(np.int64), km.port_table):
+        protocol, port = divmod(int(key), PORT_KEY)
+        ports.setdefault(protocol, {})[port] = int(np.argmax(row))
+    t = _TreeBuilder()
+
+    def by_port(protocol: int | None) -> int:
+        if protocol is None:
+            return t.leaf(NONE)
+        listed = ports[protocol]
+        return t.split(f_port, _segments([listed.get(p) for p in range(PORT_KEY)]), lambda a: t.leaf(NONE if a is None else a))
+
+    protocols = sorted(ports)
+    protocol_runs = _segments([p if p in ports else None for p in range(max(protocols) + 2)])
+    by_protocol = lambda: t.split(f_protocol, protocol_runs, by_port)  # noqa: E731
+    by_name = lambda: t.split(f_name, _segments(answers(km.name_table)), lambda a: by_protocol() if a is None else t.leaf(a))  # noqa: E731
+    t.split(f_payload, _segments(answers(km.payload_table)), lambda a: by_name() if a is None else t.leaf(a))
+    n = len(t.mode)
+    leaves = sorted(t.leaf_class)
+    tables = helper.make_node(
+        'TreeEnsembleClassifier', inputs=['tree_input'], outputs=['table_label', 'table_answer'], domain='ai.onnx.ml', name='tables',
+        classlabels_int64s=list(range(C + 1)), post_transform='NONE',
+        nodes_treeids=[0] * n, nodes_nodeids=list(range(n)), nodes_featureids=t.feature, nodes_values=[float(v) for v in t.value],
+        nodes_modes=t.mode, nodes_truenodeids=t.true, nodes_falsenodeids=t.false,
+        class_treeids=[0] * len(leaves), class_nodeids=leaves, class_ids=[t.leaf_class[k] for k in leaves], class_weights=[1.0] * len(leaves))
 
     def i64(name, values):
         return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
 
-    def f32(name, a):
-        a = np.asarray(a, dtype=np.float32)
-        return helper.make_tensor(name, TensorProto.FLOAT, list(a.shape), a.ravel().tolist())
-
-    g.initializer.extend([
-        i64('k_name_from', [c['name']]), i64('k_name_to', [c['name'] + 1]),
-        i64('k_payload_from', [c['payload']]), i64('k_payload_to', [c['payload'] + 1]),
-        i64('k_flat', [-1]),
-        f32('k_zero', np.float32(0)), f32('k_name_max', np.float32(len(km.name_table) - 1)),
-        f32('k_payload_max', np.float32(len(km.payload_table) - 1)),
-        f32('k_name_table', km.name_table), f32('k_payload_table', km.payload_table),
-    ])
-    # The port table, dense: one byte per TCP port, then per UDP port, then a last entry for any other protocol; each
-    # 0 (no answer) or 1 + the group's index. One Gather a row instead of a comparison with every listed port.
-    dense = np.zeros(2 * PORT_KEY + 1, dtype=np.uint8)
-    for key, row in zip(km.port_keys.astype(np.int64), km.port_table):
-        protocol, port = divmod(int(key), PORT_KEY)
-        dense[(protocol == 17) * PORT_KEY + port] = 1 + int(np.argmax(row))
-    g.initializer.extend([
-        helper.make_tensor('k_port_dense', TensorProto.UINT8, [len(dense)], dense.tobytes(), raw=True),
-        f32('k_tcp', np.float32(6)), f32('k_udp', np.float32(17)), f32('k_port_span', np.float32(PORT_KEY)),
-        f32('k_port_other', np.float32(2 * PORT_KEY)),
-        f32('k_port_answers', np.vstack([np.zeros((1, C)), np.eye(C)])),
-    ])
-
-    def code_lookup(what: str) -> list:
-        """Slice the input column, clamp it to the table, and take the table's row: [N, C] one-hot or zeros."""
-        return [
-            helper.make_node('Slice', ['input', f'k_{what}_from', f'k_{what}_to', 'axis1'], [f'{what}_code'], name=f'{what}_code'),
-            helper.make_node('Clip', [f'{what}_code', 'k_zero', f'k_{what}_max'], [f'{what}_clipped'], name=f'{what}_clipped'),
-            helper.make_node('Cast', [f'{what}_clipped'], [f'{what}_index2d'], to=TensorProto.INT64, name=f'{what}_index2d'),
-            helper.make_node('Reshape', [f'{what}_index2d', 'k_flat'], [f'{what}_index'], name=f'{what}_index'),
-            helper.make_node('Gather', [f'k_{what}_table', f'{what}_index'], [f'{what}_answer'], axis=0, name=f'{what}_answer'),
-        ]
-
-    nodes = code_lookup('name') + code_lookup('payload') + [
-        # server_port and protocol are [N, 1], computed by with_server_port's nodes: the entry is server_port for TCP,
-        # PORT_KEY + server_port for UDP, the last one (no answer) for anything else
-        helper.make_node('Equal', ['protocol', 'k_tcp'], ['is_tcp'], name='is_tcp'),
-        helper.make_node('Equal', ['protocol', 'k_udp'], ['is_udp'], name='is_udp'),
-        helper.make_node('Cast', ['is_udp'], ['is_udp_f'], to=TensorProto.FLOAT, name='is_udp_f'),
-        helper.make_node('Mul', ['is_udp_f', 'k_port_span'], ['udp_offset'], name='udp_offset'),
-        helper.make_node('Add', ['udp_offset', 'server_port'], ['port_entry_any'], name='port_entry_any'),
-        helper.make_node('Or', ['is_tcp', 'is_udp'], ['tcp_or_udp'], name='tcp_or_udp'),
-        helper.make_node('Where', ['tcp_or_udp', 'port_entry_any', 'k_port_other'], ['port_entry_f'], name='port_entry_f'),
-        helper.make_node('Clip', ['port_entry_f', 'k_zero', 'k_port_other'], ['port_entry_clipped'], name='port_entry_clipped'),
-        helper.make_node('Cast', ['port_entry_clipped'], ['port_entry2d'], to=TensorProto.INT64, name='port_entry2d'),
-        helper.make_node('Reshape', ['port_entry2d', 'k_flat'], ['port_entry'], name='port_entry'),
-        helper.make_node('Gather', ['k_port_dense', 'port_entry'], ['port_code_u8'], axis=0, name='port_code_u8'),
-        helper.make_node('Cast', ['port_code_u8'], ['port_code'], to=TensorProto.INT64, name='port_code'),
-        helper.make_node('Gather', ['k_port_answers', 'port_code'], ['port_answer'], axis=0, name='port_answer'),
+    g.initializer.extend([i64('k_groups_from', [0]), i64('k_groups_to', [C]), i64('k_none_to', [C + 1]),
+                          helper.make_tensor('k_half', TensorProto.FLOAT, [], [0.5])])
+    nodes = [
+        tables,
+        helper.make_node('Slice', ['table_answer', 'k_groups_from', 'k_groups_to', 'axis1'], ['table_groups'], name='table_groups'),
+        helper.make_node('Slice', ['table_answer', 'k_groups_to', 'k_none_to', 'axis1'], ['table_none'], name='table_none'),
+        helper.make_node('Greater', ['table_none', 'k_half'], ['ask_tree'], name='ask_tree'),
+        helper.make_node('Where', ['ask_tree', 'tree_probabilities', 'table_groups'], [PROBABILITIES_NAME], name='knowledge_first'),
+        helper.make_node('ArgMax', [PROBABILITIES_NAME], [LABEL_NAME], axis=1, keepdims=0, name='label'),
     ]
-    chosen = 'tree_probabilities'
-    for what in ('port', 'name', 'payload'):  # innermost first: the payload protocol's answer wins over the rest
-        nodes += [
-            helper.make_node('ReduceMax', [f'{what}_answer'], [f'{what}_max'], axes=[1], keepdims=1, name=f'{what}_max'),
-            helper.make_node('Greater', [f'{what}_max', 'k_zero'], [f'{what}_has'], name=f'{what}_has'),
-            helper.make_node('Where', [f'{what}_has', f'{what}_answer', chosen], [f'after_{what}'], name=f'after_{what}'),
-        ]
-        chosen = f'after_{what}'
-    nodes[-1].output[0] = PROBABILITIES_NAME
-    nodes.append(helper.make_node('ArgMax', [PROBABILITIES_NAME], [LABEL_NAME], axis=1, keepdims=0, name='label'))
     g.node.extend(nodes)
     if C != g.output[1].type.tensor_type.shape.dim[1].dim_value:
         raise ValueError('with_knowledge_first: the tree and the tables have different classes')
