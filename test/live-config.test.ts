@@ -3,10 +3,10 @@
  * command line, and reports every problem at once with the exact expectation and where the value came from.
  * Also the CLI's side: bad configuration exits 2 with one line per problem, before any capture or output.
  */
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig, CONFIG_KEYS } from '../src/config/schema.js';
 import { sensor, ROOT } from './helpers/cli.js';
 
@@ -159,8 +159,15 @@ describe('parseConfig', () => {
 });
 
 describe('sensor --iface / --config: configuration errors', () => {
+  const dirs: string[] = [];
+  const scratch = (): string => {
+    dirs.push(mkdtempSync(join(tmpdir(), 'sensor-livecfg-')));
+    return dirs[dirs.length - 1]!;
+  };
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
   it('exits 2 with one line per problem, before touching the capture or the outputs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sensor-livecfg-'));
+    const dir = scratch();
     const cfg = join(dir, 'sensor.json');
     const db = join(dir, 'out.sqlite');
     writeFileSync(cfg, JSON.stringify({ interface: 'eth0', db, flowTimeout: 'soon', colour: 'blue' }));
@@ -176,7 +183,7 @@ describe('sensor --iface / --config: configuration errors', () => {
   });
 
   it('a config file that is missing or not JSON is one line, exit 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sensor-livecfg-'));
+    const dir = scratch();
     const missing = await sensor(['--config', join(dir, 'nope.json')], { timeoutMs: 30_000 });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toBe(`sensor: config ${join(dir, 'nope.json')}: no such file\n`);

@@ -9,7 +9,7 @@
  * on the bundled every-4th-row subset of the public sample (fixtures/train/, no lab captures): the same
  * training and export code either way.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,10 @@ describe.skipIf(skipReason !== '')('train.py --subset: ONNX export agrees with s
     ensureBuilt(['src/classify/worker.ts', 'src/cli/main.ts']);
     ({ status, stderr } = await runCommand(python!, [join(ROOT, 'models', 'train', 'train.py'), '--subset', ...dataArgs, '--out', out, '--check-dir', check, '--no-check'], { timeoutMs: 290_000 }));
   }, 300_000);
-  afterAll(async () => c?.close());
+  afterAll(async () => {
+    await c?.close();
+    rmSync(out, { recursive: true, force: true });
+  });
 
   it('trains and writes a model the sensor accepts', async () => {
     expect(stderr).not.toMatch(/Traceback/);

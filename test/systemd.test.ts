@@ -205,7 +205,8 @@ class Container {
 }
 
 const why = unavailable();
-const dir = mkdtempSync(join(tmpdir(), 'sensor-systemd-'));
+// made only when the tests run (removed after them): the reference replays' databases and the journal copies
+const dir = why === null ? mkdtempSync(join(tmpdir(), 'sensor-systemd-')) : '';
 
 if (why !== null) {
   describe('systemd unit', () => {
@@ -244,6 +245,7 @@ if (why !== null) {
 
     afterAll(async () => {
       await c.shutdown();
+      rmSync(dir, { recursive: true, force: true });
     }, 60_000);
 
     it('runs as sensor with CAP_NET_RAW only, under the unit hardening', async () => {

@@ -8,10 +8,10 @@
  * variables by which the library recognises a CI runner (CI, GITHUB_ACTIONS, ...): there it starts no telemetry at
  * all, so the control would fail and the first check would pass without testing anything. A user's machine has none.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, sensor } from './helpers/cli.js';
 
 const EDGE = join(ROOT, 'fixtures/reference/edge.pcap');
@@ -21,10 +21,14 @@ const store = (home: string): string => join(home, '.cache/Microsoft/DeveloperTo
 const CI_MARKERS = ['CI', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'TRAVIS', 'JENKINS_URL', 'CODEBUILD_BUILD_ID',
   'BUILDKITE', 'TEAMCITY_VERSION', 'APPVEYOR', 'BITBUCKET_BUILD_NUMBER', 'ORT_RUNNING_UNIT_TESTS'];
 
+const homes: string[] = [];
+afterAll(() => homes.forEach((h) => rmSync(h, { recursive: true, force: true })));
+
 async function replayWithModel(given: NodeJS.ProcessEnv): Promise<string> {
   const env = { ...given };
   for (const name of CI_MARKERS) delete env[name];
   const home = mkdtempSync(join(tmpdir(), 'sensor-home-'));
+  homes.push(home);
   const r = await sensor(['--replay', EDGE, '--csv', join(home, 'out.csv'), '--model', 'cic2017-attack', '-q'], { env: { ...env, HOME: home, XDG_CACHE_HOME: join(home, '.cache') }, timeoutMs: 60_000 });
   expect(r.status, r.stderr).toBe(0);
   return home;
