@@ -4,7 +4,7 @@
  * was trained. The sensor's Classifier (column picking, NaN/Infinity replacement, float32, onnxruntime in its
  * worker) must give the same class and probabilities within 1e-5. No Python needed.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,7 @@ describe('shipped model cic2017-attack', () => {
       expect(Array.from(b.scores!)).toEqual(Array.from(a.scores!));
     } finally {
       await other.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
