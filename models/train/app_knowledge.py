@@ -158,18 +158,19 @@ def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: i
     for key, row in zip(km.port_keys.astype(np.int64), km.port_table):
         protocol, port = divmod(int(key), PORT_KEY)
         ports.setdefault(protocol, {})[port] = int(np.argmax(row))
+    # each search's runs, once: a search is built again under every run of the one before that has no answer
+    port_runs = {protocol: _segments([listed.get(p) for p in range(PORT_KEY)]) for protocol, listed in ports.items()}
+    protocol_runs = _segments([p if p in ports else None for p in range(max(ports) + 2)])
+    name_runs = _segments(answers(km.name_table))
     t = _TreeBuilder()
 
     def by_port(protocol: int | None) -> int:
         if protocol is None:
             return t.leaf(NONE)
-        listed = ports[protocol]
-        return t.split(f_port, _segments([listed.get(p) for p in range(PORT_KEY)]), lambda a: t.leaf(NONE if a is None else a))
+        return t.split(f_port, port_runs[protocol], lambda a: t.leaf(NONE if a is None else a))
 
-    protocols = sorted(ports)
-    protocol_runs = _segments([p if p in ports else None for p in range(max(protocols) + 2)])
     by_protocol = lambda: t.split(f_protocol, protocol_runs, by_port)  # noqa: E731
-    by_name = lambda: t.split(f_name, _segments(answers(km.name_table)), lambda a: by_protocol() if a is None else t.leaf(a))  # noqa: E731
+    by_name = lambda: t.split(f_name, name_runs, lambda a: by_protocol() if a is None else t.leaf(a))  # noqa: E731
     t.split(f_payload, _segments(answers(km.payload_table)), lambda a: by_name() if a is None else t.leaf(a))
     n = len(t.mode)
     leaves = sorted(t.leaf_class)
