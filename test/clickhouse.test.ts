@@ -71,9 +71,9 @@ async function counts(ch: TestClickHouse, table: string): Promise<{ rows: number
   return { rows: rows!, distinct: distinct!, runs };
 }
 
-/** `flows N` of a replay summary. */
+/** `flows N` of a replay summary (at the start of a line, or after the progress line it clears). */
 function flowsOf(stderr: string): number {
-  const m = /^packets \d+ {2}flows (\d+)/m.exec(stderr);
+  const m = /(?:^|\r\x1b\[K)packets \d+ {2}flows (\d+)/m.exec(stderr);
   if (!m) throw new Error(`no summary in: ${stderr}`);
   return Number(m[1]);
 }
@@ -194,7 +194,7 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     // 2. Another run, stopped by SIGTERM while the server is still down (capture from a FIFO, like a live feed).
     const fifo = join(dir, 'feed.pcap');
     spawnSync('mkfifo', [fifo]);
-    const child = spawn(process.execPath, [SENSOR, '--replay', fifo, '--clickhouse', url, '--clickhouse-spool', spool, '--profile', 'cic', '--no-model'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [SENSOR, '--replay', fifo, '--clickhouse', url, '--clickhouse-spool', spool, '--profile', 'cic', '--no-model', '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err2 = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err2 += d));
     const feed = createWriteStream(fifo);
@@ -208,8 +208,9 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
       if (feed.writableLength < 1 << 20) feed.write(more);
     }, 5);
     const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    // SIGTERM once the sensor runs (it says it is spooling when it opens the output with the server down).
-    await waitFor(() => err2.includes('spooling flows in'), 30_000);
+    // SIGTERM once the sensor is spooling (it says so when it opens the output with the server down) and its progress
+    // line shows packets read, so that this run has flows of its own to spool.
+    await waitFor(() => err2.includes('spooling flows in') && / [1-9][\d,]* packets /.test(err2), 30_000);
     child.kill('SIGTERM');
     const status2 = await closed;
     clearInterval(feeding);
@@ -341,6 +342,42 @@ describe('ClickHouse options and table', () => {
     expect(defaultSpoolDir({ STATE_DIRECTORY: '/var/lib/sensor', HOME: '/nonexistent' })).toBe('/var/lib/sensor/clickhouse-spool');
     expect(defaultSpoolDir({ STATE_DIRECTORY: '/var/lib/sensor:/var/lib/other' })).toBe('/var/lib/sensor/clickhouse-spool');
     expect(defaultSpoolDir({ XDG_STATE_HOME: '/home/u/.state' })).toBe('/home/u/.state/sensor/clickhouse-spool');
+  });
+
+  it('SIGTERM the moment the output says it is spooling (no server): exit 130, the flows read so far spooled', async () => {
+    // The stop handler must be in place before the outputs open: a ClickHouse output that finds no server says so
+    // from inside open(). Before, a SIGTERM then killed the process (no summary, no spool of this run).
+    const port = await unusedPort();
+    const pcap = readFileSync(BUNDLED[4]!);
+    for (let i = 0; i < 4; i++) {
+      const run = mkdtempSync(join(dir, 'sigterm-open-'));
+      const fifo = join(run, 'feed.pcap');
+      spawnSync('mkfifo', [fifo]);
+      const child = spawn(process.execPath, [SENSOR, '--replay', fifo, '--clickhouse', `http://127.0.0.1:${port}/sensor`, '--clickhouse-spool', join(run, 'spool'), '--no-model'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      let sent = false;
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        if (!sent && err.includes('spooling flows in')) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      });
+      const feed = createWriteStream(fifo);
+      feed.on('error', () => undefined); // EPIPE once the sensor stops reading
+      feed.write(pcap.subarray(0, 24));
+      const feeding = setInterval(() => {
+        if (feed.writableLength < 1 << 20) feed.write(pcap.subarray(24));
+      }, 5);
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+      clearInterval(feeding);
+      feed.destroy();
+      expect({ code, signal, err }).toMatchObject({ code: 130, signal: null });
+      // Every flow the run wrote is in the spool (a stop before the first packet writes none, and says nothing).
+      const n = flowsOf(err);
+      if (n > 0) expect(err).toContain(`sink.clickhouse.rows_spooled=${n}`);
+      else expect(err).not.toContain('sink.clickhouse.rows_spooled');
+    }
   });
 
   it('a bad URL is exit 2 with the expectation, in replay and live (flag and config key)', async () => {

@@ -189,10 +189,38 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
       }
     },
   };
+  // ---- signals ----
+  // In place before the outputs open (a ClickHouse output may wait for its server): a stop then ends the run
+  // cleanly instead of killing the process.
+  let stopReason: string | null = null;
+  let reloadRequested = false;
+  function requestStop(reason: string): void {
+    if (stopReason !== null) return;
+    stopReason = reason;
+    src.stop(); // the capture thread drains what the kernel queued, then nextAsync() gives -1
+  }
+  const onTerm = (sig: NodeJS.Signals): void => {
+    if (stopReason !== null) {
+      log.warn({ event: 'signal', signal: sig }, `${sig} again: already stopping`);
+      return;
+    }
+    log.info({ event: 'signal', signal: sig }, `${sig}: stopping`);
+    requestStop(sig);
+  };
+  const onHup = (): void => {
+    reloadRequested = true;
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGHUP', onHup);
+
   let sinks: OpenSink[];
   try {
     sinks = await openSinks(cfg, sinkContext);
   } catch (e) {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+    process.off('SIGHUP', onHup);
     src.close();
     metricsServer?.close();
     if (e instanceof SinkError) {
@@ -231,29 +259,6 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     const sq = sqliteOf(pipeline.sinks);
     if (updateRun && sq) sq.updateRun(tel.runCounters()).catch((e: unknown) => sinkFailed(sq, e));
   };
-
-  // ---- signals ----
-  let stopReason: string | null = null;
-  let reloadRequested = false;
-  function requestStop(reason: string): void {
-    if (stopReason !== null) return;
-    stopReason = reason;
-    src.stop(); // the capture thread drains what the kernel queued, then nextAsync() gives -1
-  }
-  const onTerm = (sig: NodeJS.Signals): void => {
-    if (stopReason !== null) {
-      log.warn({ event: 'signal', signal: sig }, `${sig} again: already stopping`);
-      return;
-    }
-    log.info({ event: 'signal', signal: sig }, `${sig}: stopping`);
-    requestStop(sig);
-  };
-  const onHup = (): void => {
-    reloadRequested = true;
-  };
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onTerm);
-  process.on('SIGHUP', onHup);
 
   log.info(
     {

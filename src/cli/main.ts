@@ -194,12 +194,22 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
         if (!args.quiet || e.level === 'error') process.stderr.write(`sensor: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
       },
     });
+  // A stop request from here on ends the run cleanly (exit 130, every flow so far written or spooled), also one that
+  // comes while the outputs are still opening: a ClickHouse output says it is spooling before open() returns.
+  const stop = { requested: false };
+  const onSignal = (): void => {
+    stop.requested = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // The models' sessions load (in their thread) while the first packets are read: the outputs open once they are
   // loaded and fit their cards, so a model refused then still leaves nothing written (exit 2).
   let sinks: OpenSink[] | Promise<OpenSink[]>;
   try {
     sinks = classifier ? classifier.ready.then(open) : await open();
   } catch (e) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const s of sources) s.close();
     if (e instanceof SinkError) {
       process.stderr.write(`sensor: ${e.message}\n`);
@@ -208,12 +218,6 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
     throw e;
   }
 
-  const stop = { requested: false };
-  const onSignal = (): void => {
-    stop.requested = true;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const showProgress = !args.quiet && (args.progress ?? process.stderr.isTTY === true);
   let progressShown = false;
   try {
