@@ -112,7 +112,9 @@ SERVER_PORT_SETS = {'flow+server_port+protocol', 'server_port+protocol', 'server
                     'server_name+server_port+protocol', 'server_name+server_port+protocol without the name prior',
                     'server_name+payload+server_port+protocol'}
 # Well-known service ports (app_ports.csv): for each, the group nDPI's category for that protocol gives. Written from
-# IANA's service-name registry and nDPI's protocol categories, not fitted to the training captures; the sets named
+# IANA's service-name registry and nDPI's protocol categories, then audited against the default ports and categories
+# nDPI registers in ndpi_main.c (ntop/nDPI, LGPL-3.0; 3c626c38, the stored version nearest the captures' 3b1286ab),
+# not fitted to the training captures; the sets named
 # `server_port+protocol` (PRIOR_SETS) train on these rows too (PORT_PRIOR_WEIGHT each, a capture's worth being 1 per row on
 # average), so a service no training capture has is not left to the neighbouring port's leaf.
 PORT_PRIOR = os.path.join(HERE, 'app_ports.csv')
@@ -122,7 +124,11 @@ PRIOR_SETS = {'server_port+protocol', 'server_name+server_port+protocol', 'serve
 # Well-known service names (app_names.csv): domain suffix → group, by the nDPI protocol and category that name stands
 # for. Written from knowledge of the services (nDPI's protocol names and categories), then checked against nDPI's own
 # verdicts where a name occurs in ../shared/data/ndpi/result (every row's group is its category's; where nDPI
-# disagreed on a named TLS/HTTP flow, the row was checked, not fitted). The table goes into the card
+# disagreed on a named TLS/HTTP flow, the row was checked, not fitted). Audited and extended (583 -> 1,067 suffixes)
+# from nDPI's own host table and categories (ndpi_content_match.c.inc and ndpi_main.c at 3c626c38; facts, in this
+# table's format): each suffix says the protocol and category nDPI gives a host under it, services nDPI has no
+# pattern for say TLS/Web as it reports them, and the added rows are the non-Web services nDPI knows by name. Not
+# written from the names in ../shared/data/ndpi. The table goes into the card
 # (`server_names`); the sets in NAME_PRIOR_SETS also train on one row per suffix (a TLS flow to 443 with that
 # name, NAME_PRIOR_WEIGHT), so a service no training capture has still maps to its group. A site nDPI names no protocol
 # for is listed as nDPI reports it (TLS, category Web); nDPI's own category wins over the service's kind (OCSP is Web).
