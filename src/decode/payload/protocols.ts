@@ -140,6 +140,18 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Syncthing',
   'RX',
   'Roughtime',
+  'STOMP',
+  'Thrift',
+  'Citrix',
+  'CHECKMK',
+  'DNScrypt',
+  'Tailscale',
+  'PFCP',
+  'Kismet',
+  'HL7',
+  'DICOM',
+  'IEEE-C37118',
+  'BeckhoffADS',
 ];
 
 /** Each protocol's id (index + 1), by name. */
