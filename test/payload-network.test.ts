@@ -4,6 +4,7 @@
  * that break one rule of the signature (version, length, port, magic, truncation) and must not match; random bytes
  * and every truncation never throw.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../src/decode/payload-protocol.js';
@@ -90,6 +91,24 @@ function adsRead(cmd = 2, flags = 0x0004, dataLenDelta = 0, tcpLenDelta = 0): nu
   const ams = [192, 168, 1, 8, 1, 1, ...le16(851), 192, 168, 1, 99, 1, 1, ...le16(32905), ...le16(cmd), ...le16(flags), ...le32(data.length + dataLenDelta), ...le32(0), ...le32(1)];
   return [0, 0, ...le32(ams.length + data.length + tcpLenDelta), ...ams, ...data];
 }
+
+/** A CPHA FWHA_MY_STATE (opcode 1) of version 541: the 20-byte header, then the state report. */
+const cpha = (magic = 0x1a90, opcode = 1): number[] =>
+  [...u16(magic), ...u16(541), ...u16(1), ...u16(opcode), ...u16(2), ...u16(0x1234), ...u16(0), ...u16(0xffff), ...u16(7), ...u16(0), ...u16(2), ...u16(3), ...u16(2), ...u16(100), 4, 3, 1, 1, 1, 1, 0, 0];
+
+/** A HiSLIP message: `HS`, type, control code 0, the 4-byte parameter, the 8-byte payload length, the payload. */
+const hislip = (type: number, param: number[], payload: number[] = [], lengthDelta = 0): number[] =>
+  [0x48, 0x53, type, 0, ...param, ...u32(0), ...u32(payload.length + lengthDelta), ...payload];
+
+/** An OpenFlow message: version, type, length, xid, body. */
+const ofp = (version: number, type: number, bodyLen: number, xid: number, body: number[] = fill(bodyLen, 0)): number[] =>
+  [version, type, ...u16(8 + bodyLen), ...u32(xid), ...body.slice(0, Math.min(body.length, bodyLen))];
+
+/** An IPv6 header (RFC 8200) with `n` bytes of payload, its payload length off by `delta`. */
+const ipv6 = (n: number, delta = 0): number[] => [0x60, 0, 0, 0, ...u16(n + delta), 59, 64, ...fill(16, 0x20), ...fill(16, 0x30), ...fill(n, 0)];
+/** An AYIYA packet: 16-byte integer identity, SHA-1 signature (5 words), shared-secret authentication. */
+const ayiya = (authOp = 0x11, nh = 41, payload: number[] = ipv6(8), sigHash = 0x52): number[] =>
+  [0x41, sigHash, authOp, nh, ...u32(1700000000), ...fill(16, 0x07), ...fill(4 * (sigHash >> 4), 0xee), ...payload];
 
 interface Case {
   what: string;
@@ -186,6 +205,36 @@ const CASES: Case[] = [
   { what: 'ADS: data length off by one', bytes: adsRead(2, 0x0004, 1), proto: TCP, ports: [40000, 48898], want: null },
   { what: 'ADS: AMS/TCP length off by one', bytes: adsRead(2, 0x0004, 0, 1), proto: TCP, ports: [40000, 48898], want: null },
   { what: 'ADS: another port', bytes: adsRead(), proto: TCP, ports: [40000, 48899], want: null },
+  // CPHA
+  { what: 'CPHA my-state report', bytes: cpha(), proto: UDP, ports: [8116, 8116], want: 'CPHA' },
+  { what: 'CPHA: another magic', bytes: cpha(0x1a91), proto: UDP, ports: [8116, 8116], want: null },
+  { what: 'CPHA: opcode 11', bytes: cpha(0x1a90, 11), proto: UDP, ports: [8116, 8116], want: null },
+  { what: 'CPHA: truncated header', bytes: cpha().slice(0, 14), proto: UDP, ports: [8116, 8116], want: null },
+  { what: 'CPHA: another port', bytes: cpha(), proto: UDP, ports: [40000, 40001], want: null },
+  // HiSLIP
+  { what: 'HiSLIP Initialize', bytes: hislip(0, [0x01, 0x00, 0x52, 0x53], ascii('hislip0')), proto: TCP, ports: [40000, 4880], want: 'HiSLIP' },
+  { what: 'HiSLIP InitializeResponse', bytes: hislip(1, [0x01, 0x00, 0x00, 0x01]), proto: TCP, ports: [4880, 40000], want: 'HiSLIP' },
+  { what: 'HiSLIP DataEnd running on', bytes: hislip(7, [0, 0, 0, 1], ascii('*IDN?\n'), 100), proto: TCP, ports: [40000, 4880], want: 'HiSLIP' },
+  { what: 'HiSLIP: Initialize with a payload length past the segment', bytes: hislip(0, [1, 0, 0x52, 0x53], ascii('hislip0'), 1), proto: TCP, ports: [40000, 4880], want: null },
+  { what: 'HiSLIP: message type 38', bytes: hislip(38, [0, 0, 0, 0]), proto: TCP, ports: [40000, 4880], want: null },
+  // OpenFlow
+  { what: 'OpenFlow 1.3 HELLO', bytes: ofp(4, 0, 0, 1), proto: TCP, ports: [40000, 6653], want: 'OpenFlow' },
+  { what: 'OpenFlow 1.0 HELLO then FEATURES_REQUEST (port 6633)', bytes: [...ofp(1, 0, 0, 1), ...ofp(1, 5, 0, 2)], proto: TCP, ports: [6633, 40000], want: 'OpenFlow' },
+  { what: 'OpenFlow 1.3 HELLO with a versionbitmap element', bytes: ofp(4, 0, 8, 7, [0, 1, 0, 8, 0, 0, 0, 0x10]), proto: TCP, ports: [40000, 6653], want: 'OpenFlow' },
+  { what: 'OpenFlow: version 7', bytes: ofp(7, 0, 0, 1), proto: TCP, ports: [40000, 6653], want: null },
+  { what: 'OpenFlow: type 36', bytes: ofp(4, 36, 0, 1), proto: TCP, ports: [40000, 6653], want: null },
+  { what: 'OpenFlow: length past the segment', bytes: ofp(4, 0, 4, 1, []), proto: TCP, ports: [40000, 6653], want: null },
+  { what: 'OpenFlow: two versions in a segment', bytes: [...ofp(4, 0, 0, 1), ...ofp(1, 0, 0, 2)], proto: TCP, ports: [40000, 6653], want: null },
+  { what: 'OpenFlow: another port', bytes: ofp(4, 0, 0, 1), proto: TCP, ports: [40000, 6654], want: null },
+  // AYIYA
+  { what: 'AYIYA forwarding an IPv6 packet', bytes: ayiya(), proto: UDP, ports: [40000, 5072], want: 'Ayiya' },
+  { what: 'AYIYA echo request without payload', bytes: ayiya(0x12, 59, []), proto: UDP, ports: [5072, 40000], want: 'Ayiya' },
+  { what: 'AYIYA: SHA-1 with a 4-word signature', bytes: ayiya(0x11, 41, undefined, 0x42), proto: UDP, ports: [40000, 5072], want: null },
+  { what: 'AYIYA: opcode 8', bytes: ayiya(0x18), proto: UDP, ports: [40000, 5072], want: null },
+  { what: 'AYIYA: IPv6 payload length off by one', bytes: ayiya(0x11, 41, ipv6(8, 1)), proto: UDP, ports: [40000, 5072], want: null },
+  { what: 'AYIYA: next header 17', bytes: ayiya(0x11, 17), proto: UDP, ports: [40000, 5072], want: null },
+  { what: 'AYIYA: another port', bytes: ayiya(), proto: UDP, ports: [40000, 5073], want: null },
+  { what: 'HiSLIP: another port', bytes: hislip(0, [1, 0, 0x52, 0x53], ascii('hislip0')), proto: TCP, ports: [40000, 4881], want: null },
 ];
 
 describe('network, VPN, remote-access, industrial and health payload rules', () => {
@@ -197,7 +246,7 @@ describe('network, VPN, remote-access, industrial and health payload rules', () 
   }
 
   it('the new names are appended, each once', () => {
-    const added = ['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS'];
+    const added = ['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS', 'CPHA', 'HiSLIP', 'OpenFlow', 'Ayiya'];
     expect(added.every((n) => PAYLOAD_PROTOCOLS.filter((x) => x === n).length === 1)).toBe(true);
     expect(PAYLOAD_PROTOCOLS.indexOf('STOMP')).toBeGreaterThan(PAYLOAD_PROTOCOLS.indexOf('Roughtime'));
   });
@@ -214,8 +263,8 @@ describe('network, VPN, remote-access, industrial and health payload rules', () 
   });
 
   it('random bytes on the protocols\' ports never throw and are taken by none of these rules', () => {
-    const added = new Set(['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS']);
-    const ports = [61613, 1494, 2598, 6556, 443, 41641, 8805, 2501, 2575, 104, 4712, 4713, 48898];
+    const added = new Set(['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS', 'CPHA', 'HiSLIP', 'OpenFlow', 'Ayiya']);
+    const ports = [61613, 1494, 2598, 6556, 443, 41641, 8805, 2501, 2575, 104, 4712, 4713, 48898, 8116, 4880, 6653, 6633, 5072];
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.constantFrom(...ports), fc.boolean(), (bytes, dp, tcp) => {
         const id = matchPayload(bytes, 0, bytes.length, tcp ? TCP : UDP, 50000, dp);
@@ -224,5 +273,29 @@ describe('network, VPN, remote-access, industrial and health payload rules', () 
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('allocates nothing once warm: no garbage collection over half a million calls', async () => {
+    const payloads = CASES.map((c) => ({ proto: c.proto, sp: c.ports?.[0] ?? 50000, dp: c.ports?.[1] ?? 40000, buf: Uint8Array.from(c.bytes) }));
+    const run = (rounds: number): number => {
+      let sum = 0;
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < payloads.length; i++) {
+          const c = payloads[i]!;
+          sum += matchPayload(c.buf, 0, c.buf.length, c.proto, c.sp, c.dp);
+        }
+      }
+      return sum;
+    };
+    run(3000);
+    const starts: number[] = [];
+    const obs = new PerformanceObserver((list) => starts.push(...list.getEntries().map((e) => e.startTime)));
+    obs.observe({ entryTypes: ['gc'] });
+    const t0 = performance.now();
+    run(Math.ceil(5e5 / payloads.length));
+    const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 50));
+    obs.disconnect();
+    expect(starts.filter((t) => t >= t0 && t <= t1)).toEqual([]);
   });
 });

@@ -20,6 +20,10 @@ const HL7 = P['HL7']!;
 const DICOM = P['DICOM']!;
 const C37118 = P['IEEE-C37118']!;
 const BECKHOFF_ADS = P['BeckhoffADS']!;
+const CPHA = P['CPHA']!;
+const HISLIP = P['HiSLIP']!;
+const OPENFLOW = P['OpenFlow']!;
+const AYIYA = P['Ayiya']!;
 
 /** The rules over TCP, each guarding itself by its first bytes or its port. */
 export function networkTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -43,6 +47,8 @@ export function networkTcp(b: Uint8Array, p: number, end: number, sp: number, dp
   // DNSCrypt over TCP: each message behind a 2-byte length (DNSCrypt v2 §"Transport").
   if (r === 0 && end - p >= 2 && b[p + 2] === 0x72 && u16(b, p) >= end - p - 2) r = dnscryptResponse(b, p + 2, end) ? DNSCRYPT : 0;
   if (r === 0 && port(sp, dp, 48898)) r = amsTcp(b, p, end);
+  if (r === 0 && port(sp, dp, 4880)) r = hislipMessage(b, p, end);
+  if (r === 0 && (port(sp, dp, 6653) || port(sp, dp, 6633))) r = openflowMessages(b, p, end);
   return r;
 }
 
@@ -53,6 +59,8 @@ export function networkUdp(b: Uint8Array, p: number, end: number, sp: number, dp
   if (b0 === 0x54) return tailscaleDisco(b, p, end);
   if (b0 === 0xaa) return c37118Frames(b, p, end, true);
   if (port(sp, dp, 8805)) return pfcpMessages(b, p, end);
+  if (port(sp, dp, 8116)) return cphaHeader(b, p, end);
+  if (port(sp, dp, 5072)) return ayiyaPacket(b, p, end);
   return 0;
 }
 
@@ -320,4 +328,72 @@ function amsTcp(b: Uint8Array, p: number, end: number): number {
   const flags = b[h + 18]! | (b[h + 19]! << 8);
   const dlen = b[h + 20]! | (b[h + 21]! << 8) | (b[h + 22]! << 16) | (b[h + 23]! << 24);
   return cmd >= 1 && cmd <= 9 && (flags & 0x0004) !== 0 && (flags & ~0x00ff) === 0 && dlen === len - 32 ? BECKHOFF_ADS : 0;
+}
+
+/**
+ * Check Point's cluster protocol (CPHA / CCP) on its port 8116 (Check Point's "ClusterXL" documentation names the
+ * port; the header as Wireshark's `cpha` dissector documents it): the magic 0x1A90, a protocol version, the cluster
+ * number, an opcode of the protocol (FWHA_MY_STATE 1 ... FWHAP_SYNC 10), then the source interface, a random id, the
+ * source and destination machine ids (and from version 6 a policy id and filler): at least 16 bytes.
+ */
+function cphaHeader(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 16 || b[p] !== 0x1a || b[p + 1] !== 0x90) return 0;
+  const op = u16(b, p + 6);
+  return u16(b, p + 2) !== 0 && op >= 1 && op <= 10 ? CPHA : 0;
+}
+
+/**
+ * HiSLIP on its port 4880 (IVI Foundation, IVI-6.1 "High-Speed LAN Instrument Protocol" 2.0, §2.5 message format):
+ * the prologue `HS`, a message type (Initialize 0 ... the 2.0 security messages, at most 37), a control code, the
+ * 4-byte message parameter and the 8-byte payload length, which fills the rest of the segment (a Data or DataEnd
+ * message, 6 and 7, may run on past it).
+ */
+function hislipMessage(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 16 || b[p] !== 0x48 || b[p + 1] !== 0x53 || b[p + 2]! > 37 || i32(b, p + 8) !== 0) return 0;
+  const len = i32(b, p + 12);
+  if (len < 0) return 0;
+  const rest = end - p - 16;
+  return len === rest || (len > rest && (b[p + 2] === 6 || b[p + 2] === 7)) ? HISLIP : 0;
+}
+
+/**
+ * OpenFlow on its ports 6653 (IANA) and 6633 (before it) (Open Networking Foundation, "OpenFlow Switch
+ * Specification" 1.0-1.5, ofp_header): messages of one wire version (0x01-0x06), a type the specification defines
+ * (HELLO 0 ... at most 35 in 1.5), a length of at least the 8-byte header, and a transaction id, walking exactly to
+ * the segment's end.
+ */
+function openflowMessages(b: Uint8Array, p: number, end: number): number {
+  const v = b[p]!;
+  if (v < 1 || v > 6) return 0;
+  let q = p;
+  for (let k = 0; q < end && k < 64; k++) {
+    if (end - q < 8 || b[q] !== v || b[q + 1]! > 35) return 0;
+    const len = u16(b, q + 2);
+    if (len < 8) return 0;
+    q += len;
+  }
+  return q === end ? OPENFLOW : 0;
+}
+
+/**
+ * AYIYA on its port 5072 (draft-massar-v6ops-ayiya-02 §5, "Anything In Anything"): the identity's length (2^IDLen
+ * bytes, at most 256 here) and type (none 0 with no identity, integer 1, string 2), the signature's length in words
+ * matching its hash (none 0, MD5 1: 4 words, SHA-1 2: 5 words), the authentication method (0-2) and opcode (NOOP 0 ...
+ * Query Response 7), the next header (IPv6 41, or none 59), the epoch time, the identity and the signature within
+ * the datagram; an IPv6 payload's length fills the datagram.
+ */
+function ayiyaPacket(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 8) return 0;
+  const idLen = b[p]! >> 4;
+  const idType = b[p]! & 0x0f;
+  const sigLen = b[p + 1]! >> 4;
+  const hash = b[p + 1]! & 0x0f;
+  const auth = b[p + 2]! >> 4;
+  const nh = b[p + 3]!;
+  if (idLen > 8 || idType > 2 || (idType === 0 && idLen !== 0) || auth > 2 || (b[p + 2]! & 0x0f) > 7) return 0;
+  if (!((hash === 0 && sigLen === 0) || (hash === 1 && sigLen === 4) || (hash === 2 && sigLen === 5))) return 0;
+  const q = p + 8 + (idType === 0 ? 0 : 1 << idLen) + 4 * sigLen;
+  if (q > end) return 0;
+  if (nh === 59) return AYIYA;
+  return nh === 41 && end - q >= 40 && b[q]! >> 4 === 6 && u16(b, q + 4) === end - q - 40 ? AYIYA : 0;
 }

@@ -152,6 +152,10 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'DICOM',
   'IEEE-C37118',
   'BeckhoffADS',
+  'CPHA',
+  'HiSLIP',
+  'OpenFlow',
+  'Ayiya',
 ];
 
 /** Each protocol's id (index + 1), by name. */
