@@ -245,6 +245,25 @@ describe('network, VPN, remote-access, industrial and health payload rules', () 
     });
   }
 
+  it('reads only the given range: the byte after it is not looked at', () => {
+    const buf = Uint8Array.from([...ascii('<<<check_mk>>>'), 0x0a]);
+    expect(matchPayload(buf, 0, buf.length - 1, TCP, 6556, 40000)).toBe(0);
+    expect(payloadProtocolName(matchPayload(buf, 0, buf.length, TCP, 6556, 40000))).toBe('CHECKMK');
+  });
+
+  it('every message and truncation gets the same answer with any bytes after its range (nothing past `end` is read)', () => {
+    for (const c of CASES) {
+      const [sp, dp] = c.ports ?? [50000, 40000];
+      for (let n = 0; n <= c.bytes.length; n++) {
+        const alone = matchPayload(Uint8Array.from(c.bytes.slice(0, n)), 0, n, c.proto, sp, dp);
+        for (const tail of [[0x0a, 0x00, 0x00, 0x00], [0x00, 0x0d, 0x0a, 0x00], fill(64, 0xff), fill(64, 0x00)]) {
+          const big = Uint8Array.from([...c.bytes.slice(0, n), ...tail]);
+          expect([c.what, n, matchPayload(big, 0, n, c.proto, sp, dp)]).toEqual([c.what, n, alone]);
+        }
+      }
+    }
+  });
+
   it('the new names are appended, each once', () => {
     const added = ['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS', 'CPHA', 'HiSLIP', 'OpenFlow', 'Ayiya'];
     expect(added.every((n) => PAYLOAD_PROTOCOLS.filter((x) => x === n).length === 1)).toBe(true);

@@ -33,7 +33,7 @@ export function networkTcp(b: Uint8Array, p: number, end: number, sp: number, dp
   else if (b0 === 0x80 || b0 === 0x82) r = thriftMessage(b, p, end);
   else if (b0 === 0x7f) r = citrixIca(b, p, end);
   else if (b0 === 0x1a) r = has(b, p, end, CGP_MAGIC) ? CITRIX : 0;
-  else if (b0 === 0x3c) r = has(b, p, end, CHECKMK_HEADER) && (b[p + CHECKMK_HEADER.length] === 0x0a || b[p + CHECKMK_HEADER.length] === 0x0d) ? CHECKMK : 0;
+  else if (b0 === 0x3c) r = checkmkOutput(b, p, end);
   else if (b0 === 0x72) r = dnscryptResponse(b, p, end) ? DNSCRYPT : 0;
   else if (b0 === 0x2a) r = kismetGreeting(b, p, end);
   else if (b0 === 0x0b || b0 === 0x4d) r = hl7Message(b, p, end);
@@ -184,6 +184,10 @@ function citrixIca(b: Uint8Array, p: number, end: number): number {
  * port 6556 with its sections, the first the header line `<<<check_mk>>>`.
  */
 const CHECKMK_HEADER = ascii('<<<check_mk>>>');
+function checkmkOutput(b: Uint8Array, p: number, end: number): number {
+  const q = p + CHECKMK_HEADER.length;
+  return end > q && has(b, p, end, CHECKMK_HEADER) && (b[q] === 0x0a || b[q] === 0x0d) ? CHECKMK : 0;
+}
 
 /**
  * DNSCrypt version 2 (DNSCrypt/dnscrypt-protocol, DNSCRYPT-V2-PROTOCOL.txt §"Resolver responses"): a resolver's
