@@ -140,6 +140,22 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Syncthing',
   'RX',
   'Roughtime',
+  'STOMP',
+  'Thrift',
+  'Citrix',
+  'CHECKMK',
+  'DNScrypt',
+  'Tailscale',
+  'PFCP',
+  'Kismet',
+  'HL7',
+  'DICOM',
+  'IEEE-C37118',
+  'BeckhoffADS',
+  'CPHA',
+  'HiSLIP',
+  'OpenFlow',
+  'Ayiya',
 ];
 
 /** Each protocol's id (index + 1), by name. */
