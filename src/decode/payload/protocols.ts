@@ -140,6 +140,14 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Syncthing',
   'RX',
   'Roughtime',
+  'Megaco',
+  'ShoutCast',
+  'OICQ',
+  'Telegram',
+  'Steam',
+  'WorldOfWarcraft',
+  'Warcraft3',
+  'Zoom',
 ];
 
 /** Each protocol's id (index + 1), by name. */
