@@ -1,5 +1,5 @@
 /**
- * The game, streaming, chat and VoIP rules (src/decode/payload/games.ts) through the payload-protocol matcher: messages
+ * The game, media, chat and VoIP rules (src/decode/payload/games.ts) through the payload-protocol matcher: messages
  * built here from each protocol's documentation, each with near misses (a wrong version, length, port or marker, a
  * truncated message) that must not match, and random bytes and every truncation: never a throw.
  */
@@ -32,9 +32,6 @@ interface Case {
 const MEGACO_SC = 'MEGACO/1 [123.123.123.4]:55555\r\nTransaction = 9998 {\r\n  Context = - {\r\n    ServiceChange = ROOT {Services {Method=Restart, ServiceChangeAddress=55555, Profile=ResGW/1}}\r\n  }\r\n}\r\n';
 const MEGACO_COMPACT = '!/1 [124.124.124.222]:55555 P=9998{C=-{SC=ROOT{SV{AD=55555}}}}';
 const tpkt = (body: number[], delta = 0): number[] => [3, 0, ...u16(body.length + 4 + delta), ...body];
-
-// ---- SHOUTcast ----
-const ICY_OK = 'ICY 200 OK\r\nicy-notice1:<BR>This stream requires Winamp<BR>\r\nicy-name:Radio\r\nicy-metaint:8192\r\n\r\n';
 
 // ---- Zoom (IMC 2022; zoom.lua) ----
 const rtpHdr = (pt = 112, v = 0x90): number[] => [v, pt, ...u16(4711), ...le32(0x01020304), ...le32(0x11223344)];
@@ -78,6 +75,11 @@ function wowChallenge(name = 'ALICE', opcode = 0, sizeDelta = 0, game = 'WoW\x00
 const w3gs = (id: number, body: number[], delta = 0): number[] => [0xf7, id, ...le16(body.length + 4 + delta), ...body];
 const SEARCHGAME = w3gs(0x2f, [...ascii('PX3W'), ...le32(0x14), ...le32(0)]);
 
+// ---- Nintendo Pia (NintendoClients wiki, "Pia Protocol") ----
+const PIA = [0x32, 0xab, 0x98, 0x64];
+const piaOld = (enc = 2): number[] => [...PIA, enc, 0x05, ...u16(0x0102), ...u16(0x1234), ...u16(0x0040), ...fill(40, 0x7e)];
+const piaNew = (v = 0x80 | 11, n = 60): number[] => [...PIA, v, ...u16(0x0011), ...u16(0x0022), ...u16(9), 0, ...fill(8, 0x10), ...fill(8, 0x20), ...fill(n, 0x66)];
+
 const CASES: Case[] = [
   // Megaco
   { what: 'Megaco ServiceChange (text, UDP 2944)', bytes: ascii(MEGACO_SC), proto: UDP, ports: [55555, 2944], want: 'Megaco' },
@@ -91,14 +93,6 @@ const CASES: Case[] = [
   { what: 'not Megaco: an mId that is no address, domain or name', bytes: ascii('MEGACO/1 123.123.123.4\r\n'), proto: UDP, ports: [55555, 2944], want: null },
   { what: 'not Megaco: TPKT length off by one', bytes: tpkt(ascii(MEGACO_SC), 1), proto: TCP, ports: [40000, 2944], want: null },
   { what: 'not Megaco: truncated to its token', bytes: ascii('MEGACO/'), proto: UDP, ports: [55555, 2944], want: null },
-  // SHOUTcast
-  { what: 'SHOUTcast listener reply ICY 200 OK', bytes: ascii(ICY_OK), proto: TCP, ports: [8000, 50000], want: 'ShoutCast' },
-  { what: 'SHOUTcast ICY 401 Service Unavailable', bytes: ascii('ICY 401 Service Unavailable\r\n\r\n'), proto: TCP, ports: [8000, 50000], want: 'ShoutCast' },
-  { what: 'SHOUTcast v1 source login accepted', bytes: ascii('OK2\r\nicy-caps:11\r\n\r\n'), proto: TCP, ports: [8001, 50000], want: 'ShoutCast' },
-  { what: 'not SHOUTcast: ICY with a 2-digit code', bytes: ascii('ICY 20 OK\r\n'), proto: TCP, ports: [8000, 50000], want: null },
-  { what: 'not SHOUTcast: ICY without a line end', bytes: ascii('ICY 200 OK'), proto: TCP, ports: [8000, 50000], want: null },
-  { what: 'not SHOUTcast: OK without icy-caps', bytes: ascii('OK2\r\nServer: x\r\n\r\n'), proto: TCP, ports: [8001, 50000], want: null },
-  { what: 'not SHOUTcast: over UDP', bytes: ascii(ICY_OK), proto: UDP, ports: [8000, 50000], want: null },
   // Zoom
   { what: 'Zoom audio to the server', bytes: zoom(15, 0), proto: UDP, ports: [50000, 8801], want: 'Zoom' },
   { what: 'Zoom video from the server, with its frame header', bytes: zoom(16, 4), proto: UDP, ports: [8801, 50000], want: 'Zoom' },
@@ -149,6 +143,15 @@ const CASES: Case[] = [
   { what: 'not WoW: game name WoX', bytes: wowChallenge('ALICE', 0, 0, 'WoX\x00'), proto: TCP, ports: [50000, 3724], want: null },
   { what: 'not WoW: opcode 1', bytes: wowChallenge('ALICE', 1), proto: TCP, ports: [50000, 3724], want: null },
   { what: 'not WoW: name length past the segment', bytes: wowChallenge('ALICE').slice(0, -1), proto: TCP, ports: [50000, 3724], want: null },
+  // Nintendo
+  { what: 'Nintendo Pia packet (up to 5.10, encrypted)', bytes: piaOld(), proto: UDP, ports: [50000, 50001], want: 'Nintendo' },
+  { what: 'Nintendo Pia packet (6.x, header version 11, encrypted)', bytes: piaNew(), proto: UDP, ports: [50000, 50001], want: 'Nintendo' },
+  { what: 'Nintendo Pia packet (5.27-5.44, header version 9, plain)', bytes: piaNew(9, 40), proto: UDP, ports: [50000, 50001], want: 'Nintendo' },
+  { what: 'not Nintendo: header version 6', bytes: piaNew(0x80 | 6), proto: UDP, ports: [50000, 50001], want: null },
+  { what: 'not Nintendo: version byte 0', bytes: piaOld(0), proto: UDP, ports: [50000, 50001], want: null },
+  { what: 'not Nintendo: a magic byte wrong', bytes: [0x32, 0xab, 0x98, 0x65, ...piaNew().slice(4)], proto: UDP, ports: [50000, 50001], want: null },
+  { what: 'not Nintendo: a version-9 header (32 bytes) without a message', bytes: piaNew(9, 0).slice(0, 32), proto: UDP, ports: [50000, 50001], want: null },
+  { what: 'not Nintendo: over TCP', bytes: piaNew(), proto: TCP, ports: [50000, 50001], want: null },
   // Warcraft III
   { what: 'Warcraft III LAN game search (UDP 6112)', bytes: SEARCHGAME, proto: UDP, ports: [6112, 6112], want: 'Warcraft3' },
   { what: 'Warcraft III two messages in a TCP segment', bytes: [...w3gs(0x1e, fill(20, 1)), ...w3gs(0x01, le32(7))], proto: TCP, ports: [50000, 6112], want: 'Warcraft3' },
@@ -158,13 +161,13 @@ const CASES: Case[] = [
   { what: 'not Warcraft III: a second message cut short', bytes: [...SEARCHGAME, 0xf7, 0x01], proto: UDP, ports: [6112, 6112], want: null },
 ];
 
-describe('game, streaming, chat and VoIP payload rules (payload/games.ts)', () => {
+describe('game, media, chat and VoIP payload rules (payload/games.ts)', () => {
   it.each(CASES.map((c) => [c.what, c] as const))('%s', (_what, c) => {
     expect(match(c.bytes, c.proto, c.ports[0], c.ports[1])).toBe(c.want);
   });
 
   it('the module\'s protocols are appended to the end of the list (ids are stored), each once', () => {
-    const names = ['Megaco', 'ShoutCast', 'OICQ', 'Telegram', 'Steam', 'WorldOfWarcraft', 'Warcraft3', 'Zoom'];
+    const names = ['Megaco', 'OICQ', 'Telegram', 'Steam', 'WorldOfWarcraft', 'Warcraft3', 'Zoom', 'Nintendo'];
     expect(PAYLOAD_PROTOCOLS.slice(-names.length)).toEqual(names);
     expect(new Set(PAYLOAD_PROTOCOLS).size).toBe(PAYLOAD_PROTOCOLS.length);
   });
@@ -182,10 +185,22 @@ describe('game, streaming, chat and VoIP payload rules (payload/games.ts)', () =
     }
   });
 
+  it('reads only the given range: each message and each of its truncations, inside a larger buffer, answers as alone', () => {
+    for (const c of CASES) {
+      for (const pad of [0x20, 0x00, 0xf7]) {
+        const buf = Uint8Array.from([9, 9, ...c.bytes, ...fill(40, pad)]);
+        for (let n = 0; n <= c.bytes.length; n++) {
+          const alone = matchPayload(Uint8Array.from(c.bytes.slice(0, n)), 0, n, c.proto, c.ports[0], c.ports[1]);
+          expect({ what: c.what, n, pad, id: matchPayload(buf, 2, 2 + n, c.proto, c.ports[0], c.ports[1]) }).toEqual({ what: c.what, n, pad, id: alone });
+        }
+      }
+    }
+  });
+
   it('random bytes on these protocols\' ports never throw and give a known id', () => {
     const ports = [2944, 8000, 8801, 27036, 6112, 443, 3724, 40000];
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...ports), fc.boolean(), fc.constantFrom(0x02, 0x05, 0xef, 0xee, 0xf7, 0xff, 0x00, 0x21, 0x49), (bytes, dp, tcp, first) => {
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...ports), fc.boolean(), fc.constantFrom(0x02, 0x05, 0xef, 0xee, 0xf7, 0xff, 0x00, 0x21, 0x32, 0x4d), (bytes, dp, tcp, first) => {
         const b = Uint8Array.from([first, ...bytes]);
         const id = matchPayload(b, 0, b.length, tcp ? TCP : UDP, 50000, dp);
         expect(id >= 0 && id <= PAYLOAD_PROTOCOLS.length).toBe(true);

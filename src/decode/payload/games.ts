@@ -1,7 +1,7 @@
 /**
- * Payload-protocol rules for games, streaming, chat and VoIP signalling that the older modules leave out: Megaco,
- * SHOUTcast, OICQ, Telegram's MTProto transports, Steam, World of Warcraft's login, Warcraft III and Zoom's media
- * encapsulation. Tried after every other group (gamesTcp / gamesUdp, the last line of payload-protocol.ts's matchTcp /
+ * Payload-protocol rules for games, media, chat and VoIP signalling that the older modules leave out: Megaco,
+ * OICQ, Telegram's MTProto transports, Steam, World of Warcraft's login, Warcraft III, Zoom's media encapsulation and
+ * Nintendo's Pia. Tried after every other group (gamesTcp / gamesUdp, the last line of payload-protocol.ts's matchTcp /
  * matchUdp), so none of them can take a packet an older rule names. Names as nDPI spells them.
  */
 import { u16, i32le, ascii, port, has, hasNoCase, isDigit } from './bytes.js';
@@ -9,23 +9,22 @@ import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
 const MEGACO = P['Megaco']!;
-const SHOUTCAST = P['ShoutCast']!;
 const OICQ = P['OICQ']!;
 const TELEGRAM = P['Telegram']!;
 const STEAM = P['Steam']!;
 const WOW = P['WorldOfWarcraft']!;
 const WARCRAFT3 = P['Warcraft3']!;
 const ZOOM = P['Zoom']!;
+const NINTENDO = P['Nintendo']!;
 
 const u16le = (b: Uint8Array, q: number): number => b[q]! | (b[q + 1]! << 8);
 
-/** The game, streaming, chat and VoIP rules of this module over TCP. */
+/** The game, media, chat and VoIP rules of this module over TCP. */
 export function gamesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
   const b0 = b[p]!;
   let r = 0;
   if (b0 === 0x4d || b0 === 0x6d || b0 === 0x21) r = megacoText(b, p, end, sp, dp);
   else if (b0 === 0x03) r = megacoTpkt(b, p, end, sp, dp);
-  else if (b0 === 0x49 || b0 === 0x4f) r = shoutcastReply(b, p, end);
   else if (b0 === 0x00 || b0 === 0x02) r = wowLogonChallenge(b, p, end);
   else if (b0 === 0xf7 && port(sp, dp, 6112)) r = w3gsMessages(b, p, end);
   if (r === 0 && (b0 === 0xef || b0 === 0xee || b0 === 0xdd) && telegramPort(sp, dp)) r = mtprotoTransport(b, p, end);
@@ -33,7 +32,7 @@ export function gamesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: 
   return r;
 }
 
-/** The game, streaming, chat and VoIP rules of this module over UDP. */
+/** The game, media, chat and VoIP rules of this module over UDP. */
 export function gamesUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
   const b0 = b[p]!;
   if (b0 === 0x4d || b0 === 0x6d || b0 === 0x21) return megacoText(b, p, end, sp, dp);
@@ -41,6 +40,7 @@ export function gamesUdp(b: Uint8Array, p: number, end: number, sp: number, dp: 
   if (b0 === 0xff && port(sp, dp, 27036)) return steamDiscovery(b, p, end);
   if (b0 === 0xf7 && port(sp, dp, 6112)) return w3gsMessages(b, p, end);
   if (b0 === 0x05 && (zoomPort(sp) || zoomPort(dp))) return zoomSfuMedia(b, p, end);
+  if (b0 === 0x32) return piaPacket(b, p, end);
   return 0;
 }
 
@@ -48,24 +48,25 @@ export function gamesUdp(b: Uint8Array, p: number, end: number, sp: number, dp: 
 // VoIP signalling
 
 /**
- * Megaco / H.248 in its text encoding (RFC 3525 Annex B.2, ITU-T H.248.1 Annex B): a message is optional white space,
- * `MEGACO` (or its compact form `!`, both case-blind) `/`, a version of 1-2 digits, a separator (white space or a line
- * end), then the sender's mId: `[address]`, `<domain name>`, or a name (MTP{...} or a device name). The compact `!`
- * is 3 bytes only, so it counts on Megaco's registered ports 2944-2945 (RFC 3525 Annex D.1-D.2) alone.
+ * Megaco / H.248 in its text encoding (RFC 3525 Annex B.2, ITU-T H.248.1 Annex B): a message is `MEGACO` (or its
+ * compact form `!`, both case-blind) `/`, a version of 1-2 digits, a separator (white space or a line end), then the
+ * sender's mId: `[address]`, `<domain name>`, or a name (MTP{...} or a device name). The leading white space the syntax
+ * allows is not looked past (senders start with the token). The compact `!` is 3 bytes only, so it counts on Megaco's
+ * registered ports 2944-2945 (RFC 3525 Annex D.1-D.2) alone.
  */
 const MEGACO_ = ascii('MEGACO/');
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 function megacoText(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
   let q = p;
-  while (q < end && q < p + 8 && (b[q] === 0x20 || b[q] === 0x09 || b[q] === 0x0d || b[q] === 0x0a)) q++;
   if (hasNoCase(b, q, end, MEGACO_)) q += 7;
   else if (b[q] === 0x21 && b[q + 1] === 0x2f && (port(sp, dp, 2944) || port(sp, dp, 2945))) q += 2;
   else return 0;
-  if (!isDigit(b[q] ?? 0)) return 0;
-  q += isDigit(b[q + 1] ?? 0) ? 2 : 1;
-  const s = b[q];
-  if (s !== 0x20 && s !== 0x09 && s !== 0x0d && s !== 0x0a) return 0;
-  while (q < end && (b[q] === 0x20 || b[q] === 0x09 || b[q] === 0x0d || b[q] === 0x0a)) q++;
-  const m = b[q] ?? 0;
+  if (q >= end || !isDigit(b[q]!)) return 0;
+  q += q + 1 < end && isDigit(b[q + 1]!) ? 2 : 1;
+  if (q >= end || !isSpace(b[q]!)) return 0;
+  while (q < end && isSpace(b[q]!)) q++;
+  if (q >= end) return 0;
+  const m = b[q]!;
   return m === 0x5b || m === 0x3c || (m >= 0x41 && m <= 0x5a) || (m >= 0x61 && m <= 0x7a) ? MEGACO : 0;
 }
 
@@ -75,29 +76,7 @@ function megacoTpkt(b: Uint8Array, p: number, end: number, sp: number, dp: numbe
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Streaming
-
-/**
- * SHOUTcast (v1 DNAS, the "ICY" protocol that its listeners and source clients speak; Xiph's libshout implements the
- * source side, SHOUT_PROTOCOL_ICY): the server answers a listener with the status line `ICY 200 OK` (or another
- * 3-digit code and reason) ended by CR LF, where Icecast and HTTP servers say `HTTP/1.x`; and accepts a source's
- * password line with `OK2` CR LF followed by its `icy-caps:` header.
- */
-const ICY_ = ascii('ICY ');
-const OK2 = ascii('OK2\r\nICY-CAPS:');
-function shoutcastReply(b: Uint8Array, p: number, end: number): number {
-  if (hasNoCase(b, p, end, OK2)) return SHOUTCAST;
-  if (!has(b, p, end, ICY_) || end - p < 10) return 0;
-  for (let k = 4; k < 7; k++) if (!isDigit(b[p + k]!)) return 0;
-  if (b[p + 7] !== 0x20) return 0;
-  // The reason phrase, printable, to CR LF within the first line.
-  for (let i = p + 8; i < end - 1 && i < p + 256; i++) {
-    const c = b[i]!;
-    if (c === 0x0d) return b[i + 1] === 0x0a && i > p + 8 ? SHOUTCAST : 0;
-    if (c < 0x20 || c > 0x7e) return 0;
-  }
-  return 0;
-}
+// Media
 
 /**
  * Zoom's own UDP media transport to its servers (multimedia routers on UDP 8801-8810), as reverse-engineered in
@@ -169,8 +148,9 @@ function mtprotoTransport(b: Uint8Array, p: number, end: number): number {
     if (l === 0x7f) return n >= 5 && 5 + 4 * (b[p + 2]! | (b[p + 3]! << 8) | (b[p + 4]! << 16)) === n && mtprotoMessage(b, p + 5, end, false) ? TELEGRAM : 0;
     return l < 0x7f && 2 + 4 * l === n && mtprotoMessage(b, p + 2, end, false) ? TELEGRAM : 0;
   }
+  if (n < 4) return 0;
   const marker = i32le(b, p);
-  if (n < 4 || (marker !== -0x11111112 && marker !== -0x22222223)) return 0; // 0xeeeeeeee, 0xdddddddd as int32
+  if (marker !== -0x11111112 && marker !== -0x22222223) return 0; // 0xeeeeeeee, 0xdddddddd as int32
   if (n === 4) return TELEGRAM;
   if (n < 8) return 0;
   const len = i32le(b, p + 4);
@@ -244,7 +224,8 @@ function wowLogonChallenge(b: Uint8Array, p: number, end: number): number {
  * (0x01-0x4a, BNETDocs' range of W3GS ids).
  */
 function w3gsMessages(b: Uint8Array, p: number, end: number): number {
-  const id = b[p + 1] ?? 0;
+  if (end - p < 4) return 0;
+  const id = b[p + 1]!;
   if (id < 0x01 || id > 0x4a) return 0;
   let q = p;
   for (let k = 0; k < 64 && q < end; k++) {
@@ -254,4 +235,24 @@ function w3gsMessages(b: Uint8Array, p: number, end: number): number {
     q += len;
   }
   return q === end ? WARCRAFT3 : 0;
+}
+
+/**
+ * Nintendo's Pia, the peer-to-peer game networking library of Wii U and Switch games (the packet format as the open
+ * NintendoClients project documents it, kinnay/NintendoClients wiki "Pia Protocol", mirrored by Pretendo's
+ * nintendo-wiki "PIA Packet Format"): every UDP packet opens with the magic 32 AB 98 64, then up to Pia 5.10 the byte
+ * 1 (plain) or 2 (encrypted), and from 5.11 on a byte whose low 7 bits are the header version (3, 4, 5, 9, 11, 12 or
+ * 13) and whose high bit says encrypted; then more than the header's fixed part (12 bytes for the oldest, 24-32 with the
+ * AES-GCM nonce and tag of the later ones): a message follows.
+ */
+const PIA_MAGIC = Uint8Array.of(0x32, 0xab, 0x98, 0x64);
+function piaPacket(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 13 || !has(b, p, end, PIA_MAGIC)) return 0;
+  const v = b[p + 4]!;
+  if (v === 1 || v === 2) return NINTENDO; // a 12-byte header and at least a byte of message
+  // The header's fixed size by version: 32 bytes for 3, 4 and 9; 24 for 5; at least 24 for 11-13 (28 up to Pia 6.30,
+  // later layouts only partly documented).
+  const version = v & 0x7f;
+  const header = version === 3 || version === 4 || version === 9 ? 32 : version === 5 || version === 11 || version === 12 || version === 13 ? 24 : 0;
+  return header > 0 && end - p > header ? NINTENDO : 0;
 }

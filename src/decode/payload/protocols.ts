@@ -141,13 +141,13 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'RX',
   'Roughtime',
   'Megaco',
-  'ShoutCast',
   'OICQ',
   'Telegram',
   'Steam',
   'WorldOfWarcraft',
   'Warcraft3',
   'Zoom',
+  'Nintendo',
 ];
 
 /** Each protocol's id (index + 1), by name. */
