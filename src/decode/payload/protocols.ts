@@ -156,6 +156,14 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'HiSLIP',
   'OpenFlow',
   'Ayiya',
+  'Megaco',
+  'OICQ',
+  'Telegram',
+  'Steam',
+  'WorldOfWarcraft',
+  'Warcraft3',
+  'Zoom',
+  'Nintendo',
 ];
 
 /** Each protocol's id (index + 1), by name. */
