@@ -156,6 +156,10 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'HiSLIP',
   'OpenFlow',
   'Ayiya',
+  'WebDAV',
+  'MS-RPCH',
+  'Lustre',
+  'UFTP',
 ];
 
 /** Each protocol's id (index + 1), by name. */
