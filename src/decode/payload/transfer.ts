@@ -30,10 +30,10 @@ export function transferUdp(b: Uint8Array, p: number, end: number, sp: number, d
 
 /**
  * An HTTP/1.x request line (RFC 9112 §3: `method SP request-target SP HTTP-version CRLF`) whose method is one of
- * WebDAV's (RFC 4918 §9: PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK) or of RPC over HTTP (MS-RPCH
- * §2.1.2.1.1-2: RPC_IN_DATA, RPC_OUT_DATA, the channels Outlook Anywhere and RD Gateway open). The core HTTP rule
- * names only the methods of RFC 9110, so these lines reach this one; the target is one word (no space), the version
- * HTTP/1.1 or HTTP/1.0 ending the line.
+ * WebDAV's (RFC 4918 §9: PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK) or of RPC over HTTP version 2
+ * ([MS-RPCH] §2.1.2.1: RPC_IN_DATA and RPC_OUT_DATA, which open its IN and OUT channels - Outlook Anywhere's). The
+ * core HTTP rule names only the methods of RFC 9110, so these lines reach this one; the target is one word (no
+ * space), the version HTTP/1.1 or HTTP/1.0 ending the line.
  */
 const METHODS_WEBDAV = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'].map(ascii);
 const METHODS_RPCH = ['RPC_IN_DATA', 'RPC_OUT_DATA'].map(ascii);
