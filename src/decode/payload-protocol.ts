@@ -14,7 +14,7 @@
  *
  * Layout: `payload/protocols.ts` holds the list and the ids; `payload/bytes.ts` the readers every rule shares; this
  * file the dispatch (matchTcp, matchUdp) and the core rules (web, mail, name services, file sharing, VPNs, VoIP
- * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts, transfer.ts) reached by
+ * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts) reached by
  * one line of matchTcp / matchUdp, after the rules above it, so a new group cannot take a packet an older rule names.
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
