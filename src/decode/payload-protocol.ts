@@ -14,7 +14,7 @@
  *
  * Layout: `payload/protocols.ts` holds the list and the ids; `payload/bytes.ts` the readers every rule shares; this
  * file the dispatch (matchTcp, matchUdp) and the core rules (web, mail, name services, file sharing, VPNs, VoIP
- * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts, games.ts) reached by
+ * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts, games.ts, transfer.ts) reached by
  * one line of matchTcp / matchUdp, after the rules above it, so a new group cannot take a packet an older rule names.
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
@@ -27,6 +27,7 @@ import { mediaTcp, mediaUdp } from './payload/media.js';
 import { servicesTcp, servicesUdp } from './payload/services.js';
 import { networkTcp, networkUdp } from './payload/network.js';
 import { gamesTcp, gamesUdp } from './payload/games.js';
+import { transferTcp, transferUdp } from './payload/transfer.js';
 
 export { PAYLOAD_PROTOCOLS, PayloadProtocol, payloadProtocolName, RTP_ID } from './payload/protocols.js';
 
@@ -144,6 +145,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = infraTcp(b, p, end, sp, dp);
   if (r === 0) r = networkTcp(b, p, end, sp, dp);
   if (r === 0) r = gamesTcp(b, p, end, sp, dp);
+  if (r === 0) r = transferTcp(b, p, end, sp, dp);
   return r;
 }
 
@@ -693,6 +695,7 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = infraUdp(b, p, end, sp, dp);
   if (r === 0) r = networkUdp(b, p, end, sp, dp);
   if (r === 0) r = gamesUdp(b, p, end, sp, dp);
+  if (r === 0) r = transferUdp(b, p, end, sp, dp);
   return r;
 }
 

@@ -164,6 +164,10 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Warcraft3',
   'Zoom',
   'Nintendo',
+  'WebDAV',
+  'MS-RPCH',
+  'Lustre',
+  'UFTP',
 ];
 
 /** Each protocol's id (index + 1), by name. */
