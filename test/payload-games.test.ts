@@ -168,7 +168,9 @@ describe('game, media, chat and VoIP payload rules (payload/games.ts)', () => {
 
   it('the module\'s protocols are appended to the end of the list (ids are stored), each once', () => {
     const names = ['Megaco', 'OICQ', 'Telegram', 'Steam', 'WorldOfWarcraft', 'Warcraft3', 'Zoom', 'Nintendo'];
-    expect(PAYLOAD_PROTOCOLS.slice(-names.length)).toEqual(names);
+    const at = PAYLOAD_PROTOCOLS.indexOf('Megaco');
+    expect(PAYLOAD_PROTOCOLS.slice(at, at + names.length)).toEqual(names);
+    expect(at).toBeGreaterThan(PAYLOAD_PROTOCOLS.indexOf('Ayiya')); // merged after the network rules
     expect(new Set(PAYLOAD_PROTOCOLS).size).toBe(PAYLOAD_PROTOCOLS.length);
   });
 
