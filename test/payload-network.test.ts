@@ -118,7 +118,19 @@ interface Case {
   want: string | null;
 }
 
+const SOH = String.fromCharCode(1);
+const fixMsg = (begin: string, len: string, type: string): number[] => ascii(`8=${begin}${SOH}9=${len}${SOH}35=${type}${SOH}49=CLIENT${SOH}56=SERVER${SOH}34=1${SOH}52=20240101-00:00:00${SOH}98=0${SOH}108=30${SOH}10=123${SOH}`);
 const CASES: Case[] = [
+  // FIX (its Standard Message Header: tags 8, 9, 35 first)
+  { what: 'FIX 4.2 Logon', bytes: fixMsg('FIX.4.2', '65', 'A'), proto: TCP, ports: [40000, 4000], want: 'FIX' },
+  { what: 'FIXT 1.1 Heartbeat, any port', bytes: fixMsg('FIXT.1.1', '49', '0'), proto: TCP, want: 'FIX' },
+  { what: 'FIX 4.4 two-character MsgType', bytes: fixMsg('FIX.4.4', '120', 'AE'), proto: TCP, want: 'FIX' },
+  { what: 'FIX without BodyLength second: not FIX', bytes: ascii(`8=FIX.4.2${SOH}35=A${SOH}9=65${SOH}49=CLIENT${SOH}56=SERVER${SOH}`), proto: TCP, want: null },
+  { what: 'FIX with a BodyLength that is not a number', bytes: fixMsg('FIX.4.2', '6x', 'A'), proto: TCP, want: null },
+  { what: 'FIX with a three-character MsgType', bytes: fixMsg('FIX.4.2', '65', 'ABC'), proto: TCP, want: null },
+  { what: 'FIX version text other than FIX.d.d / FIXT.d.d', bytes: fixMsg('FIX.42', '65', 'A'), proto: TCP, want: null },
+  { what: 'FIX with | for SOH (a log line, not the wire)', bytes: ascii('8=FIX.4.2|9=65|35=A|49=CLIENT|56=SERVER|34=1|'), proto: TCP, want: null },
+  { what: 'FIX over UDP: not taken', bytes: fixMsg('FIX.4.2', '65', 'A'), proto: UDP, want: null },
   // STOMP
   { what: 'STOMP CONNECT 1.2', bytes: stomp(STOMP_CONNECT), proto: TCP, ports: [40000, 61613], want: 'STOMP' },
   { what: 'STOMP STOMP frame, CR LF lines', bytes: stomp('STOMP\r\naccept-version:1.1,1.2\r\nhost:/\r\n\r\n'), proto: TCP, want: 'STOMP' },

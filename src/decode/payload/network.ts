@@ -24,6 +24,7 @@ const CPHA = P['CPHA']!;
 const HISLIP = P['HiSLIP']!;
 const OPENFLOW = P['OpenFlow']!;
 const AYIYA = P['Ayiya']!;
+const FIX = P['FIX']!;
 
 /** The rules over TCP, each guarding itself by its first bytes or its port. */
 export function networkTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {
@@ -39,6 +40,7 @@ export function networkTcp(b: Uint8Array, p: number, end: number, sp: number, dp
   else if (b0 === 0x0b || b0 === 0x4d) r = hl7Message(b, p, end);
   else if (b0 === 0x01 || b0 === 0x02) r = dicomAssociate(b, p, end);
   else if (b0 === 0xaa) r = c37118Frames(b, p, end, false);
+  else if (b0 === 0x38) r = fixMessage(b, p, end);
   if (r !== 0) return r;
   // Framed Thrift: a 4-byte frame length, then the message.
   if (end - p >= 17 && (b[p + 4] === 0x80 || b[p + 4] === 0x82) && i32(b, p) >= 5 && i32(b, p) <= 1 << 24) {
@@ -400,4 +402,33 @@ function ayiyaPacket(b: Uint8Array, p: number, end: number): number {
   if (q > end) return 0;
   if (nh === 59) return AYIYA;
   return nh === 41 && end - q >= 40 && b[q]! >> 4 === 6 && u16(b, q + 4) === end - q - 40 ? AYIYA : 0;
+}
+
+const FIX_BEGIN = ascii('8=FIX');
+
+/**
+ * A FIX message (FIX Trading Community, FIX 4.x and FIXT 1.1 session layer, "Standard Message Header"): the first
+ * three fields are always BeginString (tag 8: `FIX.4.0`-`FIX.4.4` or `FIXT.1.1`), BodyLength (tag 9, digits) and
+ * MsgType (tag 35, one or two characters), each `tag=value` ending in SOH (0x01).
+ */
+function fixMessage(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 24 || !has(b, p, end, FIX_BEGIN)) return 0;
+  let q = p + 5;
+  if (b[q] === 0x2e && isDigit(b[q + 1]!) && b[q + 2] === 0x2e && isDigit(b[q + 3]!)) q += 4; // FIX.4.x
+  else if (b[q] === 0x54 && b[q + 1] === 0x2e && isDigit(b[q + 2]!) && b[q + 3] === 0x2e && isDigit(b[q + 4]!)) q += 5; // FIXT.1.1
+  else return 0;
+  if (b[q] !== 0x01 || b[q + 1] !== 0x39 || b[q + 2] !== 0x3d) return 0; // SOH 9=
+  q += 3;
+  const digits = q;
+  while (q < end && q - digits < 7 && isDigit(b[q]!)) q++;
+  if (q === digits || b[q] !== 0x01) return 0;
+  if (b[q + 1] !== 0x33 || b[q + 2] !== 0x35 || b[q + 3] !== 0x3d) return 0; // 35=
+  q += 4;
+  const type = q;
+  while (q < end && q - type < 3 && b[q] !== 0x01) {
+    const c = b[q]!;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) return 0;
+    q++;
+  }
+  return q > type && q < end && q - type <= 2 && b[q] === 0x01 ? FIX : 0;
 }

@@ -168,6 +168,7 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'MS-RPCH',
   'Lustre',
   'UFTP',
+  'FIX',
 ];
 
 /** Each protocol's id (index + 1), by name. */
