@@ -1006,16 +1006,24 @@ describe('robustness', () => {
       return sum;
     };
     run(5000); // warm: the JIT's first tiers box numbers
-    const starts: number[] = [];
-    const obs = new PerformanceObserver((list) => starts.push(...list.getEntries().map((e) => e.startTime)));
-    obs.observe({ entryTypes: ['gc'] });
     const rounds = Math.ceil(1e6 / (payloads.length + rnd.length));
-    const t0 = performance.now();
-    run(rounds);
-    const t1 = performance.now();
-    await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
-    obs.disconnect();
-    // Only collections during the calls count (the test runner's own messages may allocate while we wait).
-    expect(starts.filter((t) => t >= t0 && t <= t1)).toEqual([]);
+    // A rule that allocates does so on every call: a million calls make megabytes, a collection in every attempt.
+    // One collection in one attempt can be the JIT's own (a late tier-up of a rarely taken rule compiles code on the
+    // heap, with 200-odd rules more often than before); so up to three attempts, and one without any passes.
+    const during: number[][] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const starts: number[] = [];
+      const obs = new PerformanceObserver((list) => starts.push(...list.getEntries().map((e) => e.startTime)));
+      obs.observe({ entryTypes: ['gc'] });
+      const t0 = performance.now();
+      run(rounds);
+      const t1 = performance.now();
+      await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
+      obs.disconnect();
+      // Only collections during the calls count (the test runner's own messages may allocate while we wait).
+      during.push(starts.filter((t) => t >= t0 && t <= t1));
+      if (during[attempt]!.length === 0) break;
+    }
+    expect(during.at(-1)).toEqual([]);
   });
 });
