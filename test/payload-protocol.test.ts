@@ -4,21 +4,13 @@
  * rule (src/flows/payload-protocols.ts); and random bytes and every truncation of the messages: never a throw, and
  * no allocation once warm (no garbage collection in a million calls).
  */
-import { PerformanceObserver } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName, PayloadProtocol, rtpHeader } from '../src/decode/payload-protocol.js';
+import { collectionsDuringCalls, TCP, UDP, ascii, u16, u32, le16, le32, fill, type PayloadCase } from './helpers/payload-cases.js';
 import { PAYLOAD_LOOK_PACKETS, PayloadProtocols } from '../src/flows/payload-protocols.js';
 
-const TCP = 6;
-const UDP = 17;
-const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
-const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
 const u24 = (n: number): number[] => [(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-const le16 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff];
-const le32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
-const fill = (n: number, v = 0x5a): number[] => new Array(n).fill(v);
 
 /** The protocol name matchPayload gives `bytes` (null for none). */
 function match(bytes: number[] | Uint8Array, proto: number, srcPort: number, dstPort: number): string | null {
@@ -114,13 +106,7 @@ function discordDiscovery(type: number, address: string): number[] {
   return [...u16(type), ...u16(70), ...u32(0x1234), ...ascii(address), ...fill(64 - address.length, 0), ...u16(type === 2 ? 50000 : 0)];
 }
 
-interface Case {
-  what: string;
-  bytes: number[];
-  proto: number;
-  ports?: [number, number];
-  want: string | null;
-}
+type Case = PayloadCase;
 
 const CASES: Case[] = [
   // TLS
@@ -992,38 +978,7 @@ describe('robustness', () => {
   });
 
   it('allocates nothing once warm: no garbage collection over a million calls', async () => {
-    const payloads = CASES.map((c) => ({ proto: c.proto, sp: c.ports?.[0] ?? 50000, dp: c.ports?.[1] ?? 40000, buf: Uint8Array.from(c.bytes) }));
     const rnd = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 200 }), 64);
-    const run = (rounds: number): number => {
-      let sum = 0;
-      for (let r = 0; r < rounds; r++) {
-        for (let i = 0; i < payloads.length; i++) {
-          const c = payloads[i]!;
-          sum += matchPayload(c.buf, 0, c.buf.length, c.proto, c.sp, c.dp);
-        }
-        for (let i = 0; i < rnd.length; i++) sum += matchPayload(rnd[i]!, 0, rnd[i]!.length, r & 1 ? TCP : UDP, 50000, (r & 7) === 0 ? 53 : 40000);
-      }
-      return sum;
-    };
-    run(5000); // warm: the JIT's first tiers box numbers
-    const rounds = Math.ceil(1e6 / (payloads.length + rnd.length));
-    // A rule that allocates does so on every call: a million calls make megabytes, a collection in every attempt.
-    // One collection in one attempt can be the JIT's own (a late tier-up of a rarely taken rule compiles code on the
-    // heap, with 200-odd rules more often than before); so up to three attempts, and one without any passes.
-    const during: number[][] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const starts: number[] = [];
-      const obs = new PerformanceObserver((list) => starts.push(...list.getEntries().map((e) => e.startTime)));
-      obs.observe({ entryTypes: ['gc'] });
-      const t0 = performance.now();
-      run(rounds);
-      const t1 = performance.now();
-      await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
-      obs.disconnect();
-      // Only collections during the calls count (the test runner's own messages may allocate while we wait).
-      during.push(starts.filter((t) => t >= t0 && t <= t1));
-      if (during[attempt]!.length === 0) break;
-    }
-    expect(during.at(-1)).toEqual([]);
+    expect(await collectionsDuringCalls(CASES, 1e6, rnd)).toEqual([]);
   });
 });
