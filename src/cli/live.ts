@@ -213,14 +213,17 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   process.on('SIGHUP', onHup);
+  const stopListening = (): void => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+    process.off('SIGHUP', onHup);
+  };
 
   let sinks: OpenSink[];
   try {
     sinks = await openSinks(cfg, sinkContext);
   } catch (e) {
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onTerm);
-    process.off('SIGHUP', onHup);
+    stopListening();
     src.close();
     metricsServer?.close();
     if (e instanceof SinkError) {
@@ -409,9 +412,7 @@ async function daemon(argv: string[], io: LiveIo, loaded: ReturnType<typeof load
     );
     return exitCode;
   } finally {
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onTerm);
-    process.off('SIGHUP', onHup);
+    stopListening();
     tel.close();
     src.close();
     await pipeline.close();

@@ -202,25 +202,13 @@ async function runReplay(args: Args, argv: string[], classifier: FlowClassifier 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // The models' sessions load (in their thread) while the first packets are read: the outputs open once they are
-  // loaded and fit their cards, so a model refused then still leaves nothing written (exit 2).
-  let sinks: OpenSink[] | Promise<OpenSink[]>;
-  try {
-    sinks = classifier ? classifier.ready.then(open) : await open();
-  } catch (e) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    for (const s of sources) s.close();
-    if (e instanceof SinkError) {
-      process.stderr.write(`sensor: ${e.message}\n`);
-      return ExitCode.Output;
-    }
-    throw e;
-  }
-
   const showProgress = !args.quiet && (args.progress ?? process.stderr.isTTY === true);
   let progressShown = false;
   try {
+    // The models' sessions load (in their thread) while the first packets are read: the outputs open once they are
+    // loaded and fit their cards, so a model refused then still leaves nothing written (exit 2). An output that
+    // cannot open is exit 4 (the catch below).
+    let sinks: OpenSink[] | Promise<OpenSink[]> = classifier ? classifier.ready.then(open) : await open();
     const summary = await replay(
       {
         profile,
