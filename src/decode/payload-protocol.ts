@@ -19,7 +19,7 @@
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
 import { isQuicInitialCandidate } from './quic-initial.js';
-import { u16, i32, i32le, ascii, port, has, hasNoCase, find, isDigit, isVersion, lineEnd, findNoCase, berLength, berBody } from './payload/bytes.js';
+import { u16, i32, i32le, ascii, port, has, hasNoCase, find, isDigit, isVersion, isHttp1Version, lineEnd, findNoCase, berLength, berBody, V_HTTP10, V_HTTP11 } from './payload/bytes.js';
 import { messagingTcp, messagingUdp, messagingUdpByPort } from './payload/messaging.js';
 import { PayloadProtocol } from './payload/protocols.js';
 import { infraTcp, infraUdp } from './payload/infra.js';
@@ -199,8 +199,6 @@ const METHODS_HTTP = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'CONNEC
 const METHODS_SSDP = ['M-SEARCH', 'NOTIFY'].map(ascii);
 const METHODS_SIP = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'].map(ascii);
 const METHODS_RTSP = ['DESCRIBE', 'ANNOUNCE', 'GET_PARAMETER', 'OPTIONS', 'PAUSE', 'PLAY', 'PLAY_NOTIFY', 'RECORD', 'REDIRECT', 'SETUP', 'SET_PARAMETER', 'TEARDOWN'].map(ascii);
-const V_HTTP10 = ascii('HTTP/1.0');
-const V_HTTP11 = ascii('HTTP/1.1');
 const V_SIP = ascii('SIP/2.0');
 const V_RTSP10 = ascii('RTSP/1.0');
 const V_RTSP20 = ascii('RTSP/2.0');
@@ -249,7 +247,7 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
   if (sp1 >= eol || sp2 <= sp1 + 1) return 0;
   const target = sp1 + 1;
   const v = sp2 + 1;
-  if (isVersion(b, v, eol, V_HTTP11) || isVersion(b, v, eol, V_HTTP10)) {
+  if (isHttp1Version(b, v, eol)) {
     if (udp) return methodOf(b, p, eol, METHODS_SSDP) === target && b[target] === 0x2a && sp2 === target + 1 ? SSDP : 0;
     return methodOf(b, p, eol, METHODS_HTTP) === target ? HTTP : 0;
   }

@@ -1,6 +1,6 @@
 /**
  * Readers the payload-protocol rules share: big- and little-endian fields, literal and case-blind matches, text
- * lines, BER lengths. Each reads within `end` (a typed-array read past the buffer gives undefined, which fails every
+ * lines, BER lengths, and the HTTP/1.x versions that the HTTP, Icecast and WebDAV rules all read. Each reads within `end` (a typed-array read past the buffer gives undefined, which fails every
  * test) and allocates nothing.
  */
 export const u16 = (b: Uint8Array, p: number): number => (b[p]! << 8) | b[p + 1]!;
@@ -74,4 +74,12 @@ export function berBody(b: Uint8Array, q: number): number {
 /** Is the line's rest `buf[v .. eol)` exactly the version `ver`? */
 export function isVersion(b: Uint8Array, v: number, eol: number, ver: Uint8Array): boolean {
   return v + ver.length === eol && has(b, v, eol, ver);
+}
+
+export const V_HTTP10 = ascii('HTTP/1.0');
+export const V_HTTP11 = ascii('HTTP/1.1');
+
+/** Is the line's rest `buf[v .. eol)` exactly `HTTP/1.1` or `HTTP/1.0` (RFC 9112's versions of a request line)? */
+export function isHttp1Version(b: Uint8Array, v: number, eol: number): boolean {
+  return isVersion(b, v, eol, V_HTTP11) || isVersion(b, v, eol, V_HTTP10);
 }

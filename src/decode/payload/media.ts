@@ -2,7 +2,7 @@
  * Payload-protocol rules for games, streaming and media, VPN and remote access. Tried after every other group
  * (mediaTcp / mediaUdp, the last line of payload-protocol.ts's matchTcp / matchUdp).
  */
-import { u16, i32, i32le, ascii, port, has, hasNoCase, isDigit, isVersion, lineEnd } from './bytes.js';
+import { u16, i32, i32le, ascii, port, has, hasNoCase, isDigit, isVersion, isHttp1Version, lineEnd } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -88,8 +88,6 @@ function spotifyClientHello(b: Uint8Array, p: number, end: number): number {
  * stream's `ice-` headers (`ice-name:`, `ice-public:`, ...).
  */
 const ICE_SOURCE = ascii('SOURCE /');
-const V_HTTP10 = ascii('HTTP/1.0');
-const V_HTTP11 = ascii('HTTP/1.1');
 const V_ICE10 = ascii('ICE/1.0');
 const ICE_HEADER = ascii('\nICE-');
 function icecastSource(b: Uint8Array, p: number, end: number): number {
@@ -98,7 +96,7 @@ function icecastSource(b: Uint8Array, p: number, end: number): number {
   if (eol < 0) return 0;
   let v = eol;
   while (v > p + 8 && b[v - 1] !== 0x20) v--;
-  if (v <= p + 8 || !(isVersion(b, v, eol, V_HTTP10) || isVersion(b, v, eol, V_HTTP11) || isVersion(b, v, eol, V_ICE10))) return 0;
+  if (v <= p + 8 || !(isHttp1Version(b, v, eol) || isVersion(b, v, eol, V_ICE10))) return 0;
   for (let i = eol + 1; i + ICE_HEADER.length <= end && i < p + 4096; i++) if (b[i] === 0x0a && hasNoCase(b, i, end, ICE_HEADER)) return ICECAST;
   return 0;
 }

@@ -4,7 +4,7 @@
  * UFTP. Tried after every other group (transferTcp / transferUdp, the last line of payload-protocol.ts's matchTcp /
  * matchUdp), so none of them takes a packet an earlier rule names.
  */
-import { u16, ascii, port, has, lineEnd, isVersion } from './bytes.js';
+import { u16, i32, i32le, ascii, port, has, lineEnd, isHttp1Version } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -37,8 +37,6 @@ export function transferUdp(b: Uint8Array, p: number, end: number, sp: number, d
  */
 const METHODS_WEBDAV = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'].map(ascii);
 const METHODS_RPCH = ['RPC_IN_DATA', 'RPC_OUT_DATA'].map(ascii);
-const V_HTTP11 = ascii('HTTP/1.1');
-const V_HTTP10 = ascii('HTTP/1.0');
 function extensionRequest(b: Uint8Array, p: number, end: number): number {
   const eol = lineEnd(b, p, end, 2048);
   if (eol < 0) return 0;
@@ -52,7 +50,7 @@ function extensionRequest(b: Uint8Array, p: number, end: number): number {
   let sp = target;
   while (sp < eol && b[sp] !== 0x20) sp++;
   if (sp === target || sp >= eol) return 0;
-  return isVersion(b, sp + 1, eol, V_HTTP11) || isVersion(b, sp + 1, eol, V_HTTP10) ? id : 0;
+  return isHttp1Version(b, sp + 1, eol) ? id : 0;
 }
 /** The method `m` then a space at `p` (before `eol`): where the target starts, or -1. */
 function methodAt(b: Uint8Array, p: number, eol: number, m: Uint8Array): number {
@@ -73,18 +71,16 @@ function lnetConnreq(b: Uint8Array, p: number, end: number): number {
   const le = b[p] === 0x00 && b[p + 1] === 0x71 && b[p + 2] === 0xce && b[p + 3] === 0xac;
   const be = b[p] === 0xac && b[p + 1] === 0xce && b[p + 2] === 0x71 && b[p + 3] === 0x00;
   if (!le && !be) return 0;
-  const version = le ? u32le(b, p + 4) : u32be(b, p + 4);
+  const version = le ? i32le(b, p + 4) : i32(b, p + 4);
   // The NID: a 64-bit number, the address in its low 32 bits, the network (type << 16 | number) in the high ones.
-  const addr = le ? u32le(b, p + 8) : u32be(b, p + 12);
+  const addr = le ? i32le(b, p + 8) : i32(b, p + 12);
   const type = le ? b[p + 14]! | (b[p + 15]! << 8) : (b[p + 8]! << 8) | b[p + 9]!;
   if (version !== 1 || type !== 2 || addr === 0) return 0;
   if (n === 16) return LUSTRE;
   if (n < 20) return 0;
-  const hello = le ? u32le(b, p + 16) : u32be(b, p + 16);
+  const hello = le ? i32le(b, p + 16) : i32(b, p + 16);
   return hello === 0x45726963 || hello === (0xeebc0ded | 0) ? LUSTRE : 0;
 }
-const u32le = (b: Uint8Array, q: number): number => b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24);
-const u32be = (b: Uint8Array, q: number): number => (b[q]! << 24) | (b[q + 1]! << 16) | (b[q + 2]! << 8) | b[q + 3]!;
 
 /**
  * UFTP on its port 1044, the multicast file transfer of Dennis Bush (its source's uftp.h, versions 4 and 5; the
