@@ -78,6 +78,25 @@ function flowsOf(stderr: string): number {
   return Number(m[1]);
 }
 
+/**
+ * Feeds the FIFO at `path` (made with mkfifo) a capture's packets again and again, as a live feed: the sensor
+ * reading it always has data, so its loop comes round and sees a stop request. Returns the function that stops.
+ */
+function feedFifo(path: string, capture: string): () => void {
+  const pcap = readFileSync(capture);
+  const more = pcap.subarray(24);
+  const feed = createWriteStream(path);
+  feed.on('error', () => undefined); // EPIPE once the sensor stops reading
+  feed.write(pcap.subarray(0, 24));
+  const feeding = setInterval(() => {
+    if (feed.writableLength < 1 << 20) feed.write(more);
+  }, 5);
+  return () => {
+    clearInterval(feeding);
+    feed.destroy();
+  };
+}
+
 const SERVER_NOTE = CLICKHOUSE_SERVER === undefined ? ' [skipped: clickhouse-server is not installed; .ci/run installs it]' : '';
 
 describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-server on loopback)${SERVER_NOTE}`, () => {
@@ -197,24 +216,14 @@ describe.skipIf(CLICKHOUSE_SERVER === undefined)(`ClickHouse output (clickhouse-
     const child = spawn(process.execPath, [SENSOR, '--replay', fifo, '--clickhouse', url, '--clickhouse-spool', spool, '--profile', 'cic', '--no-model', '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err2 = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err2 += d));
-    const feed = createWriteStream(fifo);
-    // The packets of a bundled capture again and again, as a live feed: the reader always has data, so it returns
-    // to the loop, which sees the stop request.
-    const pcap = readFileSync(BUNDLED[4]!);
-    const more = pcap.subarray(24);
-    feed.on('error', () => undefined); // EPIPE once the sensor stops reading
-    feed.write(pcap.subarray(0, 24));
-    const feeding = setInterval(() => {
-      if (feed.writableLength < 1 << 20) feed.write(more);
-    }, 5);
+    const stopFeeding = feedFifo(fifo, BUNDLED[4]!);
     const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     // SIGTERM once the sensor is spooling (it says so when it opens the output with the server down) and its progress
     // line shows packets read, so that this run has flows of its own to spool.
     await waitFor(() => err2.includes('spooling flows in') && / [1-9][\d,]* packets /.test(err2), 30_000);
     child.kill('SIGTERM');
     const status2 = await closed;
-    clearInterval(feeding);
-    feed.destroy();
+    stopFeeding();
     expect(err2).toContain('spooled in');
     expect(status2).toBe(130);
     const n2 = flowsOf(err2);
@@ -348,7 +357,6 @@ describe('ClickHouse options and table', () => {
     // The stop handler must be in place before the outputs open: a ClickHouse output that finds no server says so
     // from inside open(). Before, a SIGTERM then killed the process (no summary, no spool of this run).
     const port = await unusedPort();
-    const pcap = readFileSync(BUNDLED[4]!);
     for (let i = 0; i < 4; i++) {
       const run = mkdtempSync(join(dir, 'sigterm-open-'));
       const fifo = join(run, 'feed.pcap');
@@ -363,15 +371,9 @@ describe('ClickHouse options and table', () => {
           child.kill('SIGTERM');
         }
       });
-      const feed = createWriteStream(fifo);
-      feed.on('error', () => undefined); // EPIPE once the sensor stops reading
-      feed.write(pcap.subarray(0, 24));
-      const feeding = setInterval(() => {
-        if (feed.writableLength < 1 << 20) feed.write(pcap.subarray(24));
-      }, 5);
+      const stopFeeding = feedFifo(fifo, BUNDLED[4]!);
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
-      clearInterval(feeding);
-      feed.destroy();
+      stopFeeding();
       expect({ code, signal, err }).toMatchObject({ code: 130, signal: null });
       // Every flow the run wrote is in the spool (a stop before the first packet writes none, and says nothing).
       const n = flowsOf(err);
