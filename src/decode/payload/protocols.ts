@@ -169,6 +169,12 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Lustre',
   'UFTP',
   'FIX',
+  'BFCP',
+  'MpegDash',
+  'HLS',
+  'SOAP',
+  'JSON-RPC',
+  'FLUTE',
 ];
 
 /** Each protocol's id (index + 1), by name. */
