@@ -276,12 +276,12 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
  *   after the authority of the absolute form, RFC 9112 §3.2), ends in a name with the extension of a DASH manifest,
  *   `.mpd` (ISO/IEC 23009-1, the application/dash+xml registration), or of an ISO BMFF media segment, `.m4s` (the
  *   video/iso.segment registration; DASH-IF's segment naming), or of an HLS playlist, `.m3u8` (RFC 8216 §4: a
- *   playlist's path MUST end in `.m3u8` or `.m3u`). Spelt in lower case as the specifications spell them, and
- *   compared with case: a URI's path is case-sensitive (RFC 3986 §6.2.2.1), so `.M3U8` is another name. Left out:
- *   `.m3u`, the older playlist of any player (internet radio, local files), not only HLS; `.ts`, MPEG-2 transport
- *   stream segments, a name too common for other files; and a response's Content-Type, the server's later packet.
- *   An HLS stream of fragmented MP4 may also name its segments `.m4s`: such a segment is taken as DASH's, the same
- *   application group (Media) either way.
+ *   playlist is known by its Content-Type or by a path that ends in `.m3u8` or `.m3u`). Spelt in lower case as the
+ *   specifications spell them, and compared with case: a URI's path is case-sensitive (RFC 3986 §6.2.2.1), so
+ *   `.M3U8` is another name. Left out: `.m3u`, the older playlist of any player (internet radio, local files), not
+ *   only HLS; `.ts`, MPEG-2 transport stream segments, a name too common for other files; and a response's
+ *   Content-Type, the server's later packet. An HLS stream of fragmented MP4 may also name its segments `.m4s`:
+ *   such a segment is taken as DASH's, the same application group (Media) either way.
  */
 const POST_ = ascii('POST ');
 const SOAPACTION = ascii('SOAPACTION:');
