@@ -1,10 +1,10 @@
 /**
- * The sixth round of payload rules: BFCP, JSON-RPC 2.0 and FLUTE (src/decode/payload/sessions.ts), and the HTTP
- * refinements SOAP, MpegDash and HLS (httpRequestKind in src/decode/payload-protocol.ts). Messages built here from
- * each specification (RFC 8855's common header and attributes; jsonrpc.org's request, response and batch; the SOAP
- * 1.1 Note's and SOAP 1.2's HTTP requests; DASH, ISO BMFF segment and HLS resource names; RFC 5651/6726's LCT header
- * with EXT_FDT), each with near misses that break one rule of the signature and must not match (plain HTTP requests
- * stay HTTP, ordinary JSON is nothing); random bytes and every truncation never throw; nothing is allocated per call.
+ * The sixth round of payload rules: BFCP and FLUTE (src/decode/payload/sessions.ts), and the HTTP refinements SOAP
+ * and MpegDash (httpRequestKind in src/decode/payload-protocol.ts). Messages built here from each specification
+ * (RFC 8855's common header and attributes; the SOAP 1.1 Note's and SOAP 1.2's HTTP requests; DASH and ISO BMFF
+ * segment names; RFC 5651/6726's LCT header with EXT_FDT), each with near misses that break one rule of the
+ * signature and must not match (plain HTTP requests, HLS playlists included, stay HTTP; JSON-RPC sent raw, whose rule
+ * was left out, is nothing); random bytes and every truncation never throw; nothing is allocated per call.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ const soap11 = (action = 'SOAPAction: "Some-URI"', method = 'POST'): number[] =>
 const soap12 = (type: string): number[] =>
   request('POST /Reservations HTTP/1.1', `Host: travelcompany.example.org\r\nContent-Type: ${type}\r\nContent-Length: ${SOAP12_ENVELOPE.length}\r\n`, SOAP12_ENVELOPE);
 
-// ---- JSON-RPC 2.0 (jsonrpc.org/specification §4-7) ----
+// ---- JSON-RPC 2.0 (jsonrpc.org/specification §4-7): no rule (see sessions.ts), so nothing ----
 
 const json = (s: string): number[] => [...new TextEncoder().encode(s)];
 
@@ -124,11 +124,11 @@ const CASES: Case[] = [
   { what: 'SOAP: SOAPAction only in the body: HTTP', bytes: request('POST /ws HTTP/1.1', 'Content-Type: text/plain\r\n', 'SOAPAction: "x"\r\n'), proto: TCP, want: 'HTTP' },
   { what: 'SOAP headers on HTTP/2.0: nothing, as before', bytes: request('POST /ws HTTP/2.0', 'SOAPAction: "x"\r\n'), proto: TCP, want: null },
 
-  // MpegDash and HLS
-  { what: 'HLS: GET of a master playlist', bytes: request('GET /live/master.m3u8 HTTP/1.1'), proto: TCP, ports: [50000, 80], want: 'HLS' },
-  { what: 'HLS: media playlist with a query', bytes: request('GET /live/720p/index.m3u8?token=ab12&exp=1700000000 HTTP/1.1'), proto: TCP, want: 'HLS' },
-  { what: 'HLS: absolute-form target through a proxy', bytes: request('GET http://cdn.example:8080/vod/a/playlist.m3u8 HTTP/1.1'), proto: TCP, want: 'HLS' },
-  { what: 'HLS: HTTP/1.0', bytes: request('GET /radio/stream.m3u8 HTTP/1.0'), proto: TCP, want: 'HLS' },
+  // MpegDash; HLS playlists stay HTTP (see httpRequestKind)
+  { what: 'an HLS playlist stays HTTP: GET of a master playlist', bytes: request('GET /live/master.m3u8 HTTP/1.1'), proto: TCP, ports: [50000, 80], want: 'HTTP' },
+  { what: 'an HLS playlist stays HTTP: media playlist with a query', bytes: request('GET /live/720p/index.m3u8?token=ab12&exp=1700000000 HTTP/1.1'), proto: TCP, want: 'HTTP' },
+  { what: 'an HLS playlist stays HTTP: absolute-form target through a proxy', bytes: request('GET http://cdn.example:8080/vod/a/playlist.m3u8 HTTP/1.1'), proto: TCP, want: 'HTTP' },
+  { what: 'an HLS playlist stays HTTP: HTTP/1.0', bytes: request('GET /radio/stream.m3u8 HTTP/1.0'), proto: TCP, want: 'HTTP' },
   { what: 'MpegDash: GET of an MPD', bytes: request('GET /dash/bbb/manifest.mpd HTTP/1.1'), proto: TCP, ports: [50000, 443], want: 'MpegDash' },
   { what: 'MpegDash: GET of a media segment', bytes: request('GET /dash/bbb/video/1080p/segment_000123.m4s HTTP/1.1'), proto: TCP, want: 'MpegDash' },
   { what: 'MpegDash: HEAD of an MPD with a query', bytes: request('HEAD /live/stream.mpd?t=1 HTTP/1.1'), proto: TCP, want: 'MpegDash' },
@@ -148,13 +148,13 @@ const CASES: Case[] = [
   { what: 'an HTTP response with a playlist type stays HTTP (only requests are refined)', bytes: ascii('HTTP/1.1 200 OK\r\nContent-Type: application/vnd.apple.mpegurl\r\n\r\n#EXTM3U\n'), proto: TCP, ports: [80, 50000], want: 'HTTP' },
 
   // JSON-RPC 2.0
-  { what: 'JSON-RPC request with positional parameters', bytes: json('{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}'), proto: TCP, ports: [50000, 8545], want: 'JSON-RPC' },
-  { what: 'JSON-RPC response', bytes: json('{"jsonrpc": "2.0", "result": 19, "id": 1}\n'), proto: TCP, ports: [8545, 50000], want: 'JSON-RPC' },
-  { what: 'JSON-RPC notification, the version member last', bytes: json('{"method": "update", "params": {"a": [1, {"b": "}]"}], "c": null, "d": -1.5e3, "e": true}, "jsonrpc": "2.0"}'), proto: TCP, want: 'JSON-RPC' },
-  { what: 'JSON-RPC error response, escaped quote before', bytes: json('{"id": "a\\"b", "error": {"code": -32601, "message": "Method not found"}, "jsonrpc":"2.0"}'), proto: TCP, want: 'JSON-RPC' },
-  { what: 'JSON-RPC batch', bytes: json('[\n  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},\n  {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}\n]'), proto: TCP, want: 'JSON-RPC' },
-  { what: 'JSON-RPC after whitespace, over UDP', bytes: json('\r\n\t {"jsonrpc":"2.0","method":"ping","id":7}'), proto: UDP, ports: [50000, 40003], want: 'JSON-RPC' },
-  { what: 'JSON-RPC: the first object complete, the packet cut later', bytes: json('{"jsonrpc":"2.0","method":"eth_getLogs","params":[{"fromBlock":"0x1"'), proto: TCP, want: 'JSON-RPC' },
+  { what: 'JSON-RPC request with positional parameters', bytes: json('{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}'), proto: TCP, ports: [50000, 8545], want: null },
+  { what: 'JSON-RPC response', bytes: json('{"jsonrpc": "2.0", "result": 19, "id": 1}\n'), proto: TCP, ports: [8545, 50000], want: null },
+  { what: 'JSON-RPC notification, the version member last', bytes: json('{"method": "update", "params": {"a": [1, {"b": "}]"}], "c": null, "d": -1.5e3, "e": true}, "jsonrpc": "2.0"}'), proto: TCP, want: null },
+  { what: 'JSON-RPC error response, escaped quote before', bytes: json('{"id": "a\\"b", "error": {"code": -32601, "message": "Method not found"}, "jsonrpc":"2.0"}'), proto: TCP, want: null },
+  { what: 'JSON-RPC batch', bytes: json('[\n  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},\n  {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}\n]'), proto: TCP, want: null },
+  { what: 'JSON-RPC after whitespace, over UDP', bytes: json('\r\n\t {"jsonrpc":"2.0","method":"ping","id":7}'), proto: UDP, ports: [50000, 40003], want: null },
+  { what: 'JSON-RPC: the first object complete, the packet cut later', bytes: json('{"jsonrpc":"2.0","method":"eth_getLogs","params":[{"fromBlock":"0x1"'), proto: TCP, want: null },
   { what: 'JSON-RPC 1.0 (no jsonrpc member)', bytes: json('{"method": "echo", "params": ["Hello JSON-RPC"], "id": 1}'), proto: TCP, want: null },
   { what: 'JSON-RPC version "1.0"', bytes: json('{"jsonrpc": "1.0", "method": "echo", "id": 1}'), proto: TCP, want: null },
   { what: 'JSON-RPC version as a number', bytes: json('{"jsonrpc": 2.0, "method": "echo", "id": 1}'), proto: TCP, want: null },
@@ -189,9 +189,9 @@ const CASES: Case[] = [
   { what: 'FLUTE over TCP: not taken', bytes: lct(), proto: TCP, want: null },
 ];
 
-const ADDED = ['BFCP', 'MpegDash', 'HLS', 'SOAP', 'JSON-RPC', 'FLUTE'];
+const ADDED = ['BFCP', 'MpegDash', 'SOAP', 'FLUTE'];
 
-describe('BFCP, SOAP, MpegDash, HLS, JSON-RPC and FLUTE payload rules', () => {
+describe('BFCP, SOAP, MpegDash and FLUTE payload rules', () => {
   for (const c of CASES) {
     it(`${c.what}: ${c.want ?? 'nothing'}`, () => {
       const [sp, dp] = c.ports ?? [50000, 40000];

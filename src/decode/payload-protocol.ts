@@ -92,7 +92,6 @@ const RMCP = P['RMCP']!;
 const NATPMP = P['NAT-PMP']!;
 const SOAP = P['SOAP']!;
 const MPEGDASH = P['MpegDash']!;
-const HLS = P['HLS']!;
 
 
 /**
@@ -230,7 +229,7 @@ function methodOf(b: Uint8Array, p: number, end: number, list: readonly Uint8Arr
  * methods, or a status line `VERSION SP 3DIGIT SP`; SSDP (UPnP Device Architecture 2.0 §1.3) is HTTP over UDP;
  * SSH's identification string (RFC 4253 §4.2), SMTP's EHLO/HELO (RFC 5321 §4.1.1.1), MGCP commands (RFC 3435
  * §3.2.1), and RFB's ProtocolVersion (RFC 6143 §7.1.1). An HTTP request is refined by what its first packet shows
- * (httpRequestKind: SOAP, MpegDash, HLS).
+ * (httpRequestKind: SOAP, MpegDash).
  */
 function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: number, dp: number): number {
   if (has(b, p, end, SSH_)) return !udp && sshIdent(b, p, end) ? SSH : 0;
@@ -263,8 +262,8 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
 }
 
 /**
- * What an HTTP/1.x request (its request line already checked) carries, when its first packet names it: SOAP, an
- * MPEG-DASH or an HLS resource, else plain HTTP. Refinements of the HTTP answer, here rather than in a later module,
+ * What an HTTP/1.x request (its request line already checked) carries, when its first packet names it: SOAP or an
+ * MPEG-DASH resource, else plain HTTP. Refinements of the HTTP answer, here rather than in a later module,
  * because this rule answers HTTP for every such request first.
  *
  * - SOAP: a POST whose header section (as far as the packet holds it) has a `SOAPAction` field (SOAP 1.1, W3C Note
@@ -272,16 +271,16 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
  *   `application/soap+xml` (SOAP 1.2 Part 2 §7.1.4; RFC 3902 registers the type) in `Content-Type`. Field names
  *   and media types are compared without case (RFC 9110 §5.1, §8.3.1); a field line is `name:` at a line's start,
  *   with no space before the colon (RFC 9112 §5.1).
- * - MpegDash and HLS: the request target's path, before any `?` query (RFC 3986 §3.3-3.4; origin form, or the path
+ * - MpegDash: the request target's path, before any `?` query (RFC 3986 §3.3-3.4; origin form, or the path
  *   after the authority of the absolute form, RFC 9112 §3.2), ends in a name with the extension of a DASH manifest,
  *   `.mpd` (ISO/IEC 23009-1, the application/dash+xml registration), or of an ISO BMFF media segment, `.m4s` (the
- *   video/iso.segment registration; DASH-IF's segment naming), or of an HLS playlist, `.m3u8` (RFC 8216 §4: a
- *   playlist is known by its Content-Type or by a path that ends in `.m3u8` or `.m3u`). Spelt in lower case as the
- *   specifications spell them, and compared with case: a URI's path is case-sensitive (RFC 3986 §6.2.2.1), so
- *   `.M3U8` is another name. Left out: `.m3u`, the older playlist of any player (internet radio, local files), not
- *   only HLS; `.ts`, MPEG-2 transport stream segments, a name too common for other files; and a response's
- *   Content-Type, the server's later packet. An HLS stream of fragmented MP4 may also name its segments `.m4s`:
- *   such a segment is taken as DASH's, the same application group (Media) either way.
+ *   video/iso.segment registration; DASH-IF's segment naming). Spelt in lower case as the specifications spell
+ *   them, and compared with case: a URI's path is case-sensitive (RFC 3986 §6.2.2.1), so `.MPD` is another name.
+ *   An HLS stream of fragmented MP4 may also name its segments `.m4s`: such a segment is taken as DASH's, the same
+ *   application group (Media) either way. Left out: HLS playlists (`.m3u8`, RFC 8216 §4), written and dropped
+ *   because the suite's nDPI names every such request in ../shared/data/ndpi plain HTTP (3 flows, 2 captures);
+ *   `.ts`, MPEG-2 transport stream segments, a name too common for other files; and a response's Content-Type,
+ *   the server's later packet.
  */
 const POST_ = ascii('POST ');
 const SOAPACTION = ascii('SOAPACTION:');
@@ -289,7 +288,6 @@ const CONTENT_TYPE = ascii('CONTENT-TYPE:');
 const SOAP_XML = ascii('APPLICATION/SOAP+XML');
 const EXT_MPD = ascii('.mpd');
 const EXT_M4S = ascii('.m4s');
-const EXT_M3U8 = ascii('.m3u8');
 function httpRequestKind(b: Uint8Array, p: number, target: number, sp2: number, eol: number, end: number): number {
   if (has(b, p, target, POST_) && soapHeaders(b, eol + 2, end)) return SOAP;
   // The path: from the target's `/` (origin form) or from the first `/` after `scheme://authority`, to `?` or the end.
@@ -301,7 +299,6 @@ function httpRequestKind(b: Uint8Array, p: number, target: number, sp2: number, 
   }
   let e = q;
   while (e < sp2 && b[e] !== 0x3f) e++;
-  if (endsWith(b, q, e, EXT_M3U8)) return HLS;
   if (endsWith(b, q, e, EXT_MPD) || endsWith(b, q, e, EXT_M4S)) return MPEGDASH;
   return HTTP;
 }

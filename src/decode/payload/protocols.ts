@@ -171,9 +171,7 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'FIX',
   'BFCP',
   'MpegDash',
-  'HLS',
   'SOAP',
-  'JSON-RPC',
   'FLUTE',
 ];
 

@@ -1,22 +1,21 @@
 /**
- * Payload-protocol rules for BFCP's floor control, JSON-RPC 2.0 calls sent raw over TCP or UDP, and FLUTE's file
- * delivery sessions. Tried after every other group (sessionsTcp / sessionsUdp, the last line of payload-protocol.ts's
+ * Payload-protocol rules for BFCP's floor control and FLUTE's file delivery sessions. Tried after every other group (sessionsTcp / sessionsUdp, the last line of payload-protocol.ts's
  * matchTcp / matchUdp), so none of them takes a packet an earlier rule names. (The HTTP refinements of the same round,
- * SOAP, MpegDash and HLS, live in payload-protocol.ts's HTTP rule, which answers every HTTP request first.)
+ * SOAP and MpegDash, live in payload-protocol.ts's HTTP rule, which answers every HTTP request first.) A rule for
+ * JSON-RPC 2.0 sent raw was written and left out: the suite's nDPI names every flow it took in ../shared/data/ndpi
+ * (12, all Stratum mining calls, which are JSON-RPC) Mining, not JSON-RPC.
  */
 import { u16, ascii, has } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
 const BFCP = P['BFCP']!;
-const JSONRPC = P['JSON-RPC']!;
 const FLUTE = P['FLUTE']!;
 
 /** The rules over TCP, each guarding itself by its first byte. */
 export function sessionsTcp(b: Uint8Array, p: number, end: number, _sp: number, _dp: number): number {
   const b0 = b[p]!;
   if (b0 === 0x20 || b0 === 0x30) return bfcp(b, p, end, false);
-  if (b0 === 0x7b || b0 === 0x5b || isJsonSpace(b0)) return jsonRpc(b, p, end);
   return 0;
 }
 
@@ -24,7 +23,6 @@ export function sessionsTcp(b: Uint8Array, p: number, end: number, _sp: number, 
 export function sessionsUdp(b: Uint8Array, p: number, end: number, _sp: number, _dp: number): number {
   const b0 = b[p]!;
   if (b0 === 0x40 || b0 === 0x50) return bfcp(b, p, end, true);
-  if (b0 === 0x7b || b0 === 0x5b || isJsonSpace(b0)) return jsonRpc(b, p, end);
   if (b0 >> 4 === 1) return fluteFdt(b, p, end);
   return 0;
 }
@@ -65,89 +63,6 @@ function bfcpAttributes(b: Uint8Array, q: number, end: number): boolean {
     q += (len + 3) & ~3;
   }
   return q === end;
-}
-
-/**
- * JSON-RPC 2.0 (jsonrpc.org/specification, §4 Request object, §5 Response object, §6 Batch) sent as bare JSON
- * (RFC 8259): after optional whitespace, an object, or an array (a batch) whose first element is an object, and that
- * first object has the member `"jsonrpc"` whose value is exactly the string `"2.0"` (the specification's MUST), found
- * within the packet. The object's members are walked in order at its own level (strings with their escapes, nested
- * objects and arrays skipped whole), so a `"jsonrpc"` inside a string or a nested value is not taken, nor is JSON
- * that does not open with an object, nor JSON-RPC 1.0 (no such member). An HTTP request carrying JSON-RPC starts with
- * its request line and stays HTTP.
- */
-const JSONRPC_NAME = ascii('"jsonrpc"');
-const V20 = ascii('"2.0"');
-function jsonRpc(b: Uint8Array, p: number, end: number): number {
-  let q = skipSpace(b, p, end);
-  if (b[q] === 0x5b) q = skipSpace(b, q + 1, end);
-  if (q >= end || b[q] !== 0x7b) return 0;
-  q++;
-  for (let member = 0; member < 64; member++) {
-    q = skipSpace(b, q, end);
-    if (q >= end || b[q] !== 0x22) return 0; // a member's name, a string
-    const isVersion = has(b, q, end, JSONRPC_NAME);
-    q = skipSpace(b, skipString(b, q, end), end);
-    if (q >= end || b[q] !== 0x3a) return 0;
-    q = skipSpace(b, q + 1, end);
-    if (isVersion) {
-      if (!has(b, q, end, V20)) return 0;
-      q = skipSpace(b, q + V20.length, end);
-      return q < end && (b[q] === 0x2c || b[q] === 0x7d) ? JSONRPC : 0;
-    }
-    q = skipSpace(b, skipValue(b, q, end), end);
-    if (q >= end || b[q] !== 0x2c) return 0; // `}`: the object ended without the member
-    q++;
-  }
-  return 0;
-}
-
-/** RFC 8259 §2's whitespace: space, tab, line feed, carriage return. */
-function isJsonSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
-function skipSpace(b: Uint8Array, q: number, end: number): number {
-  while (q < end && isJsonSpace(b[q]!)) q++;
-  return q;
-}
-
-/** Past the string opening at `q` (RFC 8259 §7: escapes, no control characters), or `end` when it does not close. */
-function skipString(b: Uint8Array, q: number, end: number): number {
-  for (let i = q + 1; i < end; i++) {
-    const c = b[i]!;
-    if (c === 0x22) return i + 1;
-    if (c < 0x20) return end;
-    if (c === 0x5c) i++;
-  }
-  return end;
-}
-
-/**
- * Past the value at `q`: a string; an object or array, to its closing bracket (strings inside skipped); or a number,
- * `true`, `false` or `null` (its characters); `end` when it does not end within the packet.
- */
-function skipValue(b: Uint8Array, q: number, end: number): number {
-  const c = b[q];
-  if (c === 0x22) return skipString(b, q, end);
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0;
-    for (let i = q; i < end; i++) {
-      const d = b[i]!;
-      if (d === 0x22) i = skipString(b, i, end) - 1;
-      else if (d === 0x7b || d === 0x5b) depth++;
-      else if ((d === 0x7d || d === 0x5d) && --depth === 0) return i + 1;
-    }
-    return end;
-  }
-  let i = q;
-  while (i < end && isScalarChar(b[i]!)) i++;
-  return i > q ? i : end;
-}
-
-/** The characters of a number (RFC 8259 §6) and of the literals true, false and null. */
-function isScalarChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || (c >= 0x61 && c <= 0x7a) || c === 0x45;
 }
 
 /**
