@@ -14,7 +14,7 @@
  *
  * Layout: `payload/protocols.ts` holds the list and the ids; `payload/bytes.ts` the readers every rule shares; this
  * file the dispatch (matchTcp, matchUdp) and the core rules (web, mail, name services, file sharing, VPNs, VoIP
- * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts, games.ts, transfer.ts) reached by
+ * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts, games.ts, transfer.ts, sessions.ts) reached by
  * one line of matchTcp / matchUdp, after the rules above it, so a new group cannot take a packet an older rule names.
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
@@ -28,6 +28,7 @@ import { servicesTcp, servicesUdp } from './payload/services.js';
 import { networkTcp, networkUdp } from './payload/network.js';
 import { gamesTcp, gamesUdp } from './payload/games.js';
 import { transferTcp, transferUdp } from './payload/transfer.js';
+import { sessionsTcp, sessionsUdp } from './payload/sessions.js';
 
 export { PAYLOAD_PROTOCOLS, PayloadProtocol, payloadProtocolName, RTP_ID } from './payload/protocols.js';
 
@@ -89,6 +90,8 @@ const RSH = P['RSH']!;
 const TINC = P['TINC']!;
 const RMCP = P['RMCP']!;
 const NATPMP = P['NAT-PMP']!;
+const SOAP = P['SOAP']!;
+const MPEGDASH = P['MpegDash']!;
 
 
 /**
@@ -146,6 +149,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = networkTcp(b, p, end, sp, dp);
   if (r === 0) r = gamesTcp(b, p, end, sp, dp);
   if (r === 0) r = transferTcp(b, p, end, sp, dp);
+  if (r === 0) r = sessionsTcp(b, p, end, sp, dp);
   return r;
 }
 
@@ -224,7 +228,8 @@ function methodOf(b: Uint8Array, p: number, end: number, list: readonly Uint8Arr
  * or RTSP (RFC 2326 §6, §7; RFC 7826) request line `METHOD SP target SP VERSION CRLF` with one of the protocol's
  * methods, or a status line `VERSION SP 3DIGIT SP`; SSDP (UPnP Device Architecture 2.0 §1.3) is HTTP over UDP;
  * SSH's identification string (RFC 4253 §4.2), SMTP's EHLO/HELO (RFC 5321 §4.1.1.1), MGCP commands (RFC 3435
- * §3.2.1), and RFB's ProtocolVersion (RFC 6143 §7.1.1).
+ * §3.2.1), and RFB's ProtocolVersion (RFC 6143 §7.1.1). An HTTP request is refined by what its first packet shows
+ * (httpRequestKind: SOAP, MpegDash).
  */
 function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: number, dp: number): number {
   if (has(b, p, end, SSH_)) return !udp && sshIdent(b, p, end) ? SSH : 0;
@@ -249,11 +254,84 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
   const v = sp2 + 1;
   if (isHttp1Version(b, v, eol)) {
     if (udp) return methodOf(b, p, eol, METHODS_SSDP) === target && b[target] === 0x2a && sp2 === target + 1 ? SSDP : 0;
-    return methodOf(b, p, eol, METHODS_HTTP) === target ? HTTP : 0;
+    return methodOf(b, p, eol, METHODS_HTTP) === target ? httpRequestKind(b, p, target, sp2, eol, end) : 0;
   }
   if (isVersion(b, v, eol, V_SIP)) return methodOf(b, p, eol, METHODS_SIP) === target ? SIP : 0;
   if (!udp && (isVersion(b, v, eol, V_RTSP10) || isVersion(b, v, eol, V_RTSP20))) return methodOf(b, p, eol, METHODS_RTSP) === target ? RTSP : 0;
   return 0;
+}
+
+/**
+ * What an HTTP/1.x request (its request line already checked) carries, when its first packet names it: SOAP or an
+ * MPEG-DASH resource, else plain HTTP. Refinements of the HTTP answer, here rather than in a later module,
+ * because this rule answers HTTP for every such request first.
+ *
+ * - SOAP: a POST whose header section (as far as the packet holds it) has a `SOAPAction` field (SOAP 1.1, W3C Note
+ *   of 8 May 2000, §6.1.1: a client MUST send it with every SOAP HTTP request) or the media type
+ *   `application/soap+xml` (SOAP 1.2 Part 2 §7.1.4; RFC 3902 registers the type) in `Content-Type`. Field names
+ *   and media types are compared without case (RFC 9110 §5.1, §8.3.1); a field line is `name:` at a line's start,
+ *   with no space before the colon (RFC 9112 §5.1).
+ * - MpegDash: the request target's path, before any `?` query (RFC 3986 §3.3-3.4; origin form, or the path
+ *   after the authority of the absolute form, RFC 9112 §3.2), ends in a name with the extension of a DASH manifest,
+ *   `.mpd` (ISO/IEC 23009-1, the application/dash+xml registration), or of an ISO BMFF media segment, `.m4s` (the
+ *   video/iso.segment registration; DASH-IF's segment naming). Spelt in lower case as the specifications spell
+ *   them, and compared with case: a URI's path is case-sensitive (RFC 3986 §6.2.2.1), so `.MPD` is another name.
+ *   An HLS stream of fragmented MP4 may also name its segments `.m4s`: such a segment is taken as DASH's, the same
+ *   application group (Media) either way. Left out: HLS playlists (`.m3u8`, RFC 8216 §4), written and dropped
+ *   because the suite's nDPI names every such request in ../shared/data/ndpi plain HTTP (3 flows, 2 captures);
+ *   `.ts`, MPEG-2 transport stream segments, a name too common for other files; and a response's Content-Type,
+ *   the server's later packet.
+ */
+const POST_ = ascii('POST ');
+const SOAPACTION = ascii('SOAPACTION:');
+const CONTENT_TYPE = ascii('CONTENT-TYPE:');
+const SOAP_XML = ascii('APPLICATION/SOAP+XML');
+const EXT_MPD = ascii('.mpd');
+const EXT_M4S = ascii('.m4s');
+function httpRequestKind(b: Uint8Array, p: number, target: number, sp2: number, eol: number, end: number): number {
+  if (has(b, p, target, POST_) && soapHeaders(b, eol + 2, end)) return SOAP;
+  // The path: from the target's `/` (origin form) or from the first `/` after `scheme://authority`, to `?` or the end.
+  let q = target;
+  if (b[q] !== 0x2f) {
+    while (q < sp2 - 2 && !(b[q] === 0x3a && b[q + 1] === 0x2f && b[q + 2] === 0x2f)) q++;
+    q += 3;
+    while (q < sp2 && b[q] !== 0x2f) q++;
+  }
+  let e = q;
+  while (e < sp2 && b[e] !== 0x3f) e++;
+  if (endsWith(b, q, e, EXT_MPD) || endsWith(b, q, e, EXT_M4S)) return MPEGDASH;
+  return HTTP;
+}
+
+/** Does the path `b[q .. e)` end in a file name (at least one byte, not `/`) and then the extension `ext`? */
+function endsWith(b: Uint8Array, q: number, e: number, ext: Uint8Array): boolean {
+  const s = e - ext.length;
+  return s - 1 > q && b[s - 1] !== 0x2f && has(b, s, e, ext);
+}
+
+/**
+ * A SOAP request's header fields among the field lines from `q` to the empty line ending the header section (or the
+ * packet's end, or 8 KiB): `SOAPAction:`, or `Content-Type:` whose value (after optional whitespace) is the media
+ * type application/soap+xml followed, within the packet, by the line's end, whitespace or its parameters' `;`.
+ */
+function soapHeaders(b: Uint8Array, q: number, end: number): boolean {
+  const last = Math.min(end, q + 8192);
+  while (q < last) {
+    if (b[q] === 0x0d) return false; // the empty line: the header section ended
+    if (hasNoCase(b, q, last, SOAPACTION)) return true;
+    if (hasNoCase(b, q, last, CONTENT_TYPE)) {
+      let v = q + CONTENT_TYPE.length;
+      while (v < last && (b[v] === 0x20 || b[v] === 0x09)) v++;
+      if (hasNoCase(b, v, last, SOAP_XML)) {
+        const c = b[v + SOAP_XML.length];
+        if (v + SOAP_XML.length < last && (c === 0x0d || c === 0x3b || c === 0x20 || c === 0x09)) return true;
+      }
+    }
+    // The next line: after this one's LF.
+    while (q < last && b[q] !== 0x0a) q++;
+    q++;
+  }
+  return false;
 }
 
 /** A status line of version `ver` at `p`: `VERSION SP 3DIGIT`, then SP and a reason or the line's end. */
@@ -694,6 +772,7 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = networkUdp(b, p, end, sp, dp);
   if (r === 0) r = gamesUdp(b, p, end, sp, dp);
   if (r === 0) r = transferUdp(b, p, end, sp, dp);
+  if (r === 0) r = sessionsUdp(b, p, end, sp, dp);
   return r;
 }
 

@@ -169,6 +169,10 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Lustre',
   'UFTP',
   'FIX',
+  'BFCP',
+  'MpegDash',
+  'SOAP',
+  'FLUTE',
 ];
 
 /** Each protocol's id (index + 1), by name. */
