@@ -4,10 +4,9 @@
  * that break one rule of the signature (version, length, port, magic, truncation) and must not match; random bytes
  * and every truncation never throw.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../src/decode/payload-protocol.js';
-import { collectionsDuringCalls, TCP, UDP, ascii, u16, u32, le16, le32, fill, type PayloadCase } from './helpers/payload-cases.js';
+import { collectionsDuringCalls, expectNothingReadPastEnd, expectRandomBytesTakeNone, expectTruncationsNameNoOther, TCP, UDP, ascii, u16, u32, le16, le32, fill, type PayloadCase } from './helpers/payload-cases.js';
 
 
 function match(bytes: number[], proto: number, srcPort: number, dstPort: number): string | null {
@@ -250,16 +249,7 @@ describe('network, VPN, remote-access, industrial and health payload rules', () 
   });
 
   it('every message and truncation gets the same answer with any bytes after its range (nothing past `end` is read)', () => {
-    for (const c of CASES) {
-      const [sp, dp] = c.ports ?? [50000, 40000];
-      for (let n = 0; n <= c.bytes.length; n++) {
-        const alone = matchPayload(Uint8Array.from(c.bytes.slice(0, n)), 0, n, c.proto, sp, dp);
-        for (const tail of [[0x0a, 0x00, 0x00, 0x00], [0x00, 0x0d, 0x0a, 0x00], fill(64, 0xff), fill(64, 0x00)]) {
-          const big = Uint8Array.from([...c.bytes.slice(0, n), ...tail]);
-          expect([c.what, n, matchPayload(big, 0, n, c.proto, sp, dp)]).toEqual([c.what, n, alone]);
-        }
-      }
-    }
+    expectNothingReadPastEnd(CASES, [[0x0a, 0x00, 0x00, 0x00], [0x00, 0x0d, 0x0a, 0x00], fill(64, 0xff), fill(64, 0x00)]);
   });
 
   it('the new names are appended, each once', () => {
@@ -269,27 +259,11 @@ describe('network, VPN, remote-access, industrial and health payload rules', () 
   });
 
   it('every truncation of every matching message is never a throw, and a cut message is never another protocol', () => {
-    for (const c of CASES) {
-      const [sp, dp] = c.ports ?? [50000, 40000];
-      const buf = Uint8Array.from(c.bytes);
-      for (let n = 0; n < buf.length; n++) {
-        const got = payloadProtocolName(matchPayload(buf, 0, n, c.proto, sp, dp));
-        if (c.want !== null && got !== null) expect([c.what, n, got]).toEqual([c.what, n, c.want]);
-      }
-    }
+    expectTruncationsNameNoOther(CASES);
   });
 
   it('random bytes on the protocols\' ports never throw and are taken by none of these rules', () => {
-    const added = new Set(['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS', 'CPHA', 'HiSLIP', 'OpenFlow', 'Ayiya']);
-    const ports = [61613, 1494, 2598, 6556, 443, 41641, 8805, 2501, 2575, 104, 4712, 4713, 48898, 8116, 4880, 6653, 6633, 5072];
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.constantFrom(...ports), fc.boolean(), (bytes, dp, tcp) => {
-        const id = matchPayload(bytes, 0, bytes.length, tcp ? TCP : UDP, 50000, dp);
-        expect(id >= 0 && id <= PAYLOAD_PROTOCOLS.length).toBe(true);
-        expect(added.has(payloadProtocolName(id) ?? '')).toBe(false);
-      }),
-      { numRuns: 3000 },
-    );
+    expectRandomBytesTakeNone(['STOMP', 'Thrift', 'Citrix', 'CHECKMK', 'DNScrypt', 'Tailscale', 'PFCP', 'Kismet', 'HL7', 'DICOM', 'IEEE-C37118', 'BeckhoffADS', 'CPHA', 'HiSLIP', 'OpenFlow', 'Ayiya'], [61613, 1494, 2598, 6556, 443, 41641, 8805, 2501, 2575, 104, 4712, 4713, 48898, 8116, 4880, 6653, 6633, 5072]);
   });
 
   it('allocates nothing once warm: no garbage collection over half a million calls', async () => {

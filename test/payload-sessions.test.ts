@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../src/decode/payload-protocol.js';
-import { collectionsDuringCalls, TCP, UDP, ascii, u16, u32, fill, type PayloadCase } from './helpers/payload-cases.js';
+import { collectionsDuringCalls, expectNothingReadPastEnd, expectRandomBytesTakeNone, expectTruncationsNameNoOther, TCP, UDP, ascii, u16, u32, fill, type PayloadCase } from './helpers/payload-cases.js';
 
 function match(bytes: number[], proto: number, srcPort: number, dstPort: number): string | null {
   return payloadProtocolName(matchPayload(Uint8Array.from(bytes), 0, bytes.length, proto, srcPort, dstPort));
@@ -200,16 +200,7 @@ describe('BFCP, SOAP, MpegDash and FLUTE payload rules', () => {
   }
 
   it('every message and truncation gets the same answer with any bytes after its range (nothing past `end` is read)', () => {
-    for (const c of CASES) {
-      const [sp, dp] = c.ports ?? [50000, 40000];
-      for (let n = 0; n <= c.bytes.length; n++) {
-        const alone = matchPayload(Uint8Array.from(c.bytes.slice(0, n)), 0, n, c.proto, sp, dp);
-        for (const tail of [[0x0d, 0x0a, 0x0d, 0x0a], [0x00, 0x00, 0x00, 0x00], fill(64, 0xff), ascii(',"jsonrpc":"2.0"}'), [0xc0, 0x20, 0, 0]]) {
-          const big = Uint8Array.from([...c.bytes.slice(0, n), ...tail]);
-          expect([c.what, n, matchPayload(big, 0, n, c.proto, sp, dp)]).toEqual([c.what, n, alone]);
-        }
-      }
-    }
+    expectNothingReadPastEnd(CASES, [[0x0d, 0x0a, 0x0d, 0x0a], [0x00, 0x00, 0x00, 0x00], fill(64, 0xff), ascii(',"jsonrpc":"2.0"}'), [0xc0, 0x20, 0, 0]]);
   });
 
   it('the new names are appended after the earlier ones, each once, in this order', () => {
@@ -219,26 +210,11 @@ describe('BFCP, SOAP, MpegDash and FLUTE payload rules', () => {
   });
 
   it('every truncation of every matching message is never a throw, and a cut message is never another protocol of these', () => {
-    for (const c of CASES) {
-      const [sp, dp] = c.ports ?? [50000, 40000];
-      const buf = Uint8Array.from(c.bytes);
-      for (let n = 0; n < buf.length; n++) {
-        const got = payloadProtocolName(matchPayload(buf, 0, n, c.proto, sp, dp));
-        if (c.want !== null && got !== null && ADDED.includes(got)) expect([c.what, n, got]).toEqual([c.what, n, c.want]);
-      }
-    }
+    expectTruncationsNameNoOther(CASES, ADDED);
   });
 
   it('random bytes never throw and are taken by none of these rules', () => {
-    const added = new Set(ADDED);
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.constantFrom(80, 4001, 8545, 40000), fc.boolean(), (bytes, dp, tcp) => {
-        const id = matchPayload(bytes, 0, bytes.length, tcp ? TCP : UDP, 50000, dp);
-        expect(id >= 0 && id <= PAYLOAD_PROTOCOLS.length).toBe(true);
-        expect(added.has(payloadProtocolName(id) ?? '')).toBe(false);
-      }),
-      { numRuns: 3000 },
-    );
+    expectRandomBytesTakeNone(ADDED, [80, 4001, 8545, 40000]);
   });
 
   it('random bytes behind each rule\'s fixed first bytes are not taken either', () => {

@@ -1,9 +1,12 @@
 /**
- * What the payload-protocol tests share: the case shape, byte builders, and the check that the matcher allocates
- * nothing once warm.
+ * What the payload-protocol tests share: the case shape, byte builders, the checks every group of rules runs on its
+ * cases (nothing past `end` is read, a truncation never names another protocol, random bytes are never taken), and
+ * the check that the matcher allocates nothing once warm.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { matchPayload } from '../../src/decode/payload-protocol.js';
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../../src/decode/payload-protocol.js';
 
 export const TCP = 6;
 export const UDP = 17;
@@ -23,6 +26,53 @@ export const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >> 16) & 0xff
 export const le16 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff];
 export const le32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
 export const fill = (n: number, v = 0x5a): number[] => new Array(n).fill(v);
+
+const portsOf = (c: PayloadCase): [number, number] => c.ports ?? [50000, 40000];
+
+/**
+ * Every case and every truncation of it gets the same answer when `tails` (bytes a rule might be tempted to read:
+ * line ends, zeros, a name's continuation) follow its range in the buffer: nothing past `end` is read.
+ */
+export function expectNothingReadPastEnd(cases: readonly PayloadCase[], tails: readonly number[][]): void {
+  for (const c of cases) {
+    const [sp, dp] = portsOf(c);
+    for (let n = 0; n <= c.bytes.length; n++) {
+      const alone = matchPayload(Uint8Array.from(c.bytes.slice(0, n)), 0, n, c.proto, sp, dp);
+      for (const tail of tails) {
+        const big = Uint8Array.from([...c.bytes.slice(0, n), ...tail]);
+        expect([c.what, n, matchPayload(big, 0, n, c.proto, sp, dp)]).toEqual([c.what, n, alone]);
+      }
+    }
+  }
+}
+
+/**
+ * No truncation of a matching case throws, and none is another protocol than the case's own; with `among`, only an
+ * answer among those protocols counts (a cut message may look like an older group's protocol).
+ */
+export function expectTruncationsNameNoOther(cases: readonly PayloadCase[], among?: readonly string[]): void {
+  for (const c of cases) {
+    const [sp, dp] = portsOf(c);
+    const buf = Uint8Array.from(c.bytes);
+    for (let n = 0; n < buf.length; n++) {
+      const got = payloadProtocolName(matchPayload(buf, 0, n, c.proto, sp, dp));
+      if (c.want !== null && got !== null && (among === undefined || among.includes(got))) expect([c.what, n, got]).toEqual([c.what, n, c.want]);
+    }
+  }
+}
+
+/** Random payloads to `ports`, over TCP and UDP, never throw, give a known id, and are none of the `added` protocols. */
+export function expectRandomBytesTakeNone(added: readonly string[], ports: readonly number[]): void {
+  const names = new Set(added);
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.constantFrom(...ports), fc.boolean(), (bytes, dp, tcp) => {
+      const id = matchPayload(bytes, 0, bytes.length, tcp ? TCP : UDP, 50000, dp);
+      expect(id >= 0 && id <= PAYLOAD_PROTOCOLS.length).toBe(true);
+      expect(names.has(payloadProtocolName(id) ?? '')).toBe(false);
+    }),
+    { numRuns: 3000 },
+  );
+}
 
 /**
  * The garbage collections that ran while `calls` matchPayload calls went over `cases` (and `random`, as TCP and UDP

@@ -5,7 +5,7 @@
  * JSON-RPC 2.0 sent raw was written and left out: the suite's nDPI names every flow it took in ../shared/data/ndpi
  * (12, all Stratum mining calls, which are JSON-RPC) Mining, not JSON-RPC.
  */
-import { u16, ascii, has } from './bytes.js';
+import { u16 } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
