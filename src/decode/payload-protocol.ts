@@ -14,8 +14,9 @@
  *
  * Layout: `payload/protocols.ts` holds the list and the ids; `payload/bytes.ts` the readers every rule shares; this
  * file the dispatch (matchTcp, matchUdp) and the core rules (web, mail, name services, file sharing, VPNs, VoIP
- * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts, infra.ts, network.ts, games.ts, transfer.ts, sessions.ts) reached by
- * one line of matchTcp / matchUdp, after the rules above it, so a new group cannot take a packet an older rule names.
+ * signalling...); each further group of rules is a module of `payload/` (messaging.ts, services.ts, media.ts,
+ * infra.ts, network.ts, games.ts, transfer.ts, sessions.ts) reached by one line of matchTcp / matchUdp, after the
+ * rules above it, so a new group cannot take a packet an older rule names.
  */
 import { PROTO_TCP, PROTO_UDP } from './transport.js';
 import { isQuicInitialCandidate } from './quic-initial.js';
