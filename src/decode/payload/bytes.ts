@@ -1,7 +1,7 @@
 /**
  * Readers the payload-protocol rules share: big- and little-endian fields, literal and case-blind matches, text
- * lines, BER lengths, and the HTTP/1.x versions that the HTTP, Icecast and WebDAV rules all read. Each reads within `end` (a typed-array read past the buffer gives undefined, which fails every
- * test) and allocates nothing.
+ * lines, BER lengths, and the HTTP/1.x versions that the HTTP, Icecast and WebDAV rules all read. Each reads within
+ * `end` (a typed-array read past the buffer gives undefined, which fails every test) and allocates nothing.
  */
 export const u16 = (b: Uint8Array, p: number): number => (b[p]! << 8) | b[p + 1]!;
 // 32-bit fields are read as signed int32 (values above 2^31 are negative): an int32 is a small integer to V8, where an

@@ -1,8 +1,8 @@
 /**
  * Payload-protocol rules for games, media, chat and VoIP signalling that the older modules leave out: Megaco,
  * OICQ, Telegram's MTProto transports, Steam, World of Warcraft's login, Warcraft III, Zoom's media encapsulation and
- * Nintendo's Pia. Tried after every other group (gamesTcp / gamesUdp, the last line of payload-protocol.ts's matchTcp /
- * matchUdp), so none of them can take a packet an older rule names. Names as nDPI spells them.
+ * Nintendo's Pia. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (gamesTcp / gamesUdp), after the
+ * groups above it there, so none of them can take a packet an older rule names. Names as nDPI spells them.
  */
 import { u16, i32le, ascii, port, has, hasNoCase, isDigit } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';

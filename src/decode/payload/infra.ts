@@ -1,7 +1,7 @@
 /**
  * Payload-protocol rules for network infrastructure, discovery, IoT and smart home, storage and messaging
- * middleware. Tried after every other group (infraTcp / infraUdp, the last line of payload-protocol.ts's matchTcp /
- * matchUdp), so none of them takes a packet an earlier rule names.
+ * middleware. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (infraTcp / infraUdp), after the
+ * groups above it there, so none of them takes a packet an earlier rule names.
  */
 import { u16, i32, i32le, ascii, port, has, hasNoCase, find, isDigit, berLength, berBody } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';

@@ -1,6 +1,6 @@
 /**
- * Payload-protocol rules for games, streaming and media, VPN and remote access. Tried after every other group
- * (mediaTcp / mediaUdp, the last line of payload-protocol.ts's matchTcp / matchUdp).
+ * Payload-protocol rules for games, streaming and media, VPN and remote access. Reached by one line of
+ * payload-protocol.ts's matchTcp / matchUdp (mediaTcp / mediaUdp), after the groups above it there.
  */
 import { u16, i32, i32le, ascii, port, has, hasNoCase, isDigit, isVersion, isHttp1Version, lineEnd } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';

@@ -1,8 +1,8 @@
 /**
  * Payload-protocol rules for further network services, middleware, VPN and remote-access protocols, and a few
  * industrial and health protocols whose messages fix enough bytes to be certain of (a magic number and lengths that
- * add up, or a checksum). Tried after every other group (networkTcp / networkUdp, the last line of
- * payload-protocol.ts's matchTcp / matchUdp), so none of them takes a packet an earlier rule names.
+ * add up, or a checksum). Reached by one line of payload-protocol.ts's matchTcp / matchUdp (networkTcp / networkUdp),
+ * after the groups above it there, so none of them takes a packet an earlier rule names.
  */
 import { u16, i32, ascii, port, has, isDigit } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';

@@ -1,7 +1,7 @@
 /**
  * Payload-protocol rules for databases, message brokers, industrial and IoT protocols, network infrastructure and
- * management. Tried after every other rule (servicesTcp / servicesUdp, the last line of payload-protocol.ts's
- * matchTcp / matchUdp), so none of them takes a packet an earlier rule names.
+ * management. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (servicesTcp / servicesUdp), after
+ * the rules above it there, so none of them takes a packet an earlier rule names.
  */
 import { u16, i32, i32le, ascii, port, has, find, isDigit, lineEnd, findNoCase, berLength, berBody } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';

@@ -1,7 +1,7 @@
 /**
- * Payload-protocol rules for BFCP's floor control and FLUTE's file delivery sessions. Tried after every other group
- * (sessionsTcp / sessionsUdp, the last line of payload-protocol.ts's matchTcp / matchUdp), so none of them takes a
- * packet an earlier rule names. (The HTTP refinements of the same round, SOAP and MpegDash, live in
+ * Payload-protocol rules for BFCP's floor control and FLUTE's file delivery sessions. Reached by one line of
+ * payload-protocol.ts's matchTcp / matchUdp (sessionsTcp / sessionsUdp), after the groups above it there, so none of
+ * them takes a packet an earlier rule names. (The HTTP refinements of the same round, SOAP and MpegDash, live in
  * payload-protocol.ts's HTTP rule, which answers every HTTP request first.) A rule for JSON-RPC 2.0 sent raw was
  * written and left out: the suite's nDPI names every flow it took in ../shared/data/ndpi (12, all Stratum mining
  * calls, which are JSON-RPC) Mining, not JSON-RPC.

@@ -1,8 +1,8 @@
 /**
  * Payload-protocol rules for file transfer, file sharing and collaboration protocols: WebDAV and Microsoft's RPC over
  * HTTP (HTTP request lines with their own methods, which the core HTTP rule leaves alone), Lustre's LNet acceptor and
- * UFTP. Tried after every other group (transferTcp / transferUdp, the last line of payload-protocol.ts's matchTcp /
- * matchUdp), so none of them takes a packet an earlier rule names.
+ * UFTP. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (transferTcp / transferUdp), after the
+ * groups above it there, so none of them takes a packet an earlier rule names.
  */
 import { u16, i32, i32le, ascii, port, has, lineEnd, isHttp1Version } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
