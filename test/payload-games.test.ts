@@ -6,20 +6,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../src/decode/payload-protocol.js';
-import { collectionsDuringCalls, TCP, UDP, ascii, u16, le16, le32, fill } from './helpers/payload-cases.js';
+import { collectionsDuringCalls, expectTruncationsNameNoOther, TCP, UDP, ascii, u16, le16, le32, fill, type PayloadCase } from './helpers/payload-cases.js';
 
 
 function match(bytes: number[], proto: number, sp: number, dp: number): string | null {
   return payloadProtocolName(matchPayload(Uint8Array.from(bytes), 0, bytes.length, proto, sp, dp));
 }
 
-interface Case {
-  what: string;
-  bytes: number[];
-  proto: number;
-  ports: [number, number];
-  want: string | null;
-}
+/** Each case names its ports (the rules of this module are tried on them). */
+type Case = PayloadCase & { ports: [number, number] };
 
 // ---- Megaco (RFC 3525 Annex B) ----
 const MEGACO_SC = 'MEGACO/1 [123.123.123.4]:55555\r\nTransaction = 9998 {\r\n  Context = - {\r\n    ServiceChange = ROOT {Services {Method=Restart, ServiceChangeAddress=55555, Profile=ResGW/1}}\r\n  }\r\n}\r\n';
@@ -167,17 +162,10 @@ describe('game, media, chat and VoIP payload rules (payload/games.ts)', () => {
     expect(new Set(PAYLOAD_PROTOCOLS).size).toBe(PAYLOAD_PROTOCOLS.length);
   });
 
-  it('no truncation of a matching message is taken for another protocol of this module, and none throws', () => {
-    for (const c of CASES) {
-      const buf = Uint8Array.from(c.bytes);
-      for (let n = 0; n <= buf.length; n++) {
-        const id = matchPayload(buf, 0, n, c.proto, c.ports[0], c.ports[1]);
-        const name = payloadProtocolName(id);
-        // A prefix may be another message of the same protocol (a Steam packet cut by the segment; the 4-byte
-        // Telegram marker), never another protocol's.
-        if (c.want !== null && name !== null) expect({ what: c.what, n, name }).toEqual({ what: c.what, n, name: c.want });
-      }
-    }
+  it('no truncation of a matching message is taken for another protocol, and none throws', () => {
+    // A prefix may be another message of the same protocol (a Steam packet cut by the segment; the 4-byte Telegram
+    // marker), never another protocol's.
+    expectTruncationsNameNoOther(CASES);
   });
 
   it('reads only the given range: each message and each of its truncations, inside a larger buffer, answers as alone', () => {
