@@ -35,7 +35,9 @@ const NDPI = join(ROOT, '..', 'shared', 'data', 'ndpi');
 
 /**
  * nDPI's names for a protocol we name otherwise: TLS on a protocol's TLS port (nDPI names the port's protocol),
- * HTTP through a proxy, SMB's older nDPI name.
+ * HTTP through a proxy, SMB's older nDPI name; and HTTP that ours refines by its response's Content-Type
+ * (HTTP_Download, HTTP_Media), which nDPI shows as the flow's category, not its protocol (a DASH stream's media is
+ * MpegDash to nDPI when it saw the request, HTTP_Media to us when the capture holds only the answer).
  */
 export const ALIASES = {
   IMAPS: ['TLS', 'IMAP'],
@@ -43,7 +45,9 @@ export const ALIASES = {
   SMTPS: ['TLS', 'SMTP'],
   FTPS: ['TLS', 'FTP_CONTROL'],
   LDAPS: ['TLS'],
-  HTTP_Proxy: ['HTTP'],
+  HTTP_Proxy: ['HTTP', 'HTTP_Download', 'HTTP_Media'],
+  HTTP: ['HTTP_Download', 'HTTP_Media'],
+  MpegDash: ['HTTP_Media'],
 };
 
 /** Does our protocol `ours` name nDPI's `ndpi` ("MASTER" or "MASTER.APP")? */

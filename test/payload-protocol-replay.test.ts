@@ -5,8 +5,8 @@
  * SQLite and JSON lines; every flow's `payload_protocol` against nDPI's own verdict for the flow in its result file
  * (copied beside each capture): its protocol, or its first-packet classification, which is what a first-packets rule
  * sees. Also: the JSON field equals the SQLite column, the counter counts the flows, and --workers 2 gives the same
- * column as one engine. The engine-level rules (how many packets are looked at, RTP's two packets, a split connection
- * keeping its protocol) on captures built here.
+ * column as one engine. The engine-level rules (how many packets are looked at, RTP's two packets, an HTTP flow
+ * refined by its answer, a split connection keeping its protocol) on captures built here.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,6 +138,26 @@ describe('payload protocol through the engine (captures built here)', () => {
     ];
     const flows = await protocols(frames, 'rtp-bound');
     expect(flows.map((f) => [f.src_port, f.payload_protocol])).toEqual([[40000, 'RTP'], [40004, null], [40008, null]]);
+  });
+
+  it("an HTTP flow takes what its response's Content-Type says: a download, media, or plain HTTP", async () => {
+    const get = [...'GET /f HTTP/1.1\r\nHost: files.example\r\n\r\n'].map((c) => c.charCodeAt(0));
+    const answer = (type: string): number[] => [...`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: 4\r\n\r\nbody`].map((c) => c.charCodeAt(0));
+    const body = new Array(200).fill(0x41);
+    const frames = [
+      ...tcpConversation(T0, ['10.0.0.1', 40200], ['10.0.0.2', 80], [[true, get], [false, answer('application/octet-stream')]]),
+      ...tcpConversation(T0 + 100_000, ['10.0.0.1', 40201], ['10.0.0.2', 80], [[true, get], [false, answer('video/mp4')]]),
+      ...tcpConversation(T0 + 200_000, ['10.0.0.1', 40202], ['10.0.0.2', 80], [[true, get], [false, answer('text/html; charset=utf-8')]]),
+      // The answer comes after five more packets from the server: past the looking, the flow stays HTTP.
+      ...tcpConversation(T0 + 300_000, ['10.0.0.1', 40203], ['10.0.0.2', 80], [[true, get], ...Array.from({ length: 5 }, (): [boolean, number[]] => [false, body]), [false, answer('video/mp4')]]),
+    ];
+    const flows = await protocols(frames, 'http-answer');
+    expect(flows.map((f) => [f.src_port, f.payload_protocol])).toEqual([
+      [40200, 'HTTP_Download'],
+      [40201, 'HTTP_Media'],
+      [40202, 'HTTP'],
+      [40203, 'HTTP'],
+    ]);
   });
 
   it('a connection the profile cuts in two keeps its protocol in the second flow (cic2017: the first FIN)', async () => {

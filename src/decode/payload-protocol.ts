@@ -93,6 +93,8 @@ const RMCP = P['RMCP']!;
 const NATPMP = P['NAT-PMP']!;
 const SOAP = P['SOAP']!;
 const MPEGDASH = P['MpegDash']!;
+const HTTP_DOWNLOAD = P['HTTP_Download']!;
+const HTTP_MEDIA = P['HTTP_Media']!;
 
 
 /**
@@ -280,8 +282,8 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
  *   An HLS stream of fragmented MP4 may also name its segments `.m4s`: such a segment is taken as DASH's, the same
  *   application group (Media) either way. Left out: HLS playlists (`.m3u8`, RFC 8216 §4), written and dropped
  *   because the suite's nDPI names every such request in ../shared/data/ndpi plain HTTP (3 flows, 2 captures);
- *   `.ts`, MPEG-2 transport stream segments, a name too common for other files; and a response's Content-Type,
- *   the server's later packet.
+ *   `.ts`, MPEG-2 transport stream segments, a name too common for other files. A response's Content-Type, the
+ *   server's later packet, is httpResponseKind's.
  */
 const POST_ = ascii('POST ');
 const SOAPACTION = ascii('SOAPACTION:');
@@ -311,28 +313,98 @@ function endsWith(b: Uint8Array, q: number, e: number, ext: Uint8Array): boolean
 }
 
 /**
- * A SOAP request's header fields among the field lines from `q` to the empty line ending the header section (or the
- * packet's end, or 8 KiB): `SOAPAction:`, or `Content-Type:` whose value (after optional whitespace) is the media
- * type application/soap+xml followed, within the packet, by the line's end, whitespace or its parameters' `;`.
+ * A SOAP request's header fields from `q` (the line after the request line): `SOAPAction:`, or `Content-Type:` with
+ * the media type application/soap+xml.
  */
 function soapHeaders(b: Uint8Array, q: number, end: number): boolean {
+  return fieldValue(b, q, end, SOAPACTION) >= 0 || mediaTypeIs(b, fieldValue(b, q, end, CONTENT_TYPE), end, SOAP_XML);
+}
+
+/**
+ * Where the value of header field `name` (upper case, with its colon) starts, after optional whitespace, among the
+ * field lines from `q` to the empty line ending the header section (or the packet's end, or 8 KiB); -1 when no line
+ * starts with the name. Field names are compared without case (RFC 9110 §5.1); a field line is `name:` at a line's
+ * start, with no space before the colon (RFC 9112 §5.1).
+ */
+function fieldValue(b: Uint8Array, q: number, end: number, name: Uint8Array): number {
   const last = Math.min(end, q + 8192);
   while (q < last) {
-    if (b[q] === 0x0d) return false; // the empty line: the header section ended
-    if (hasNoCase(b, q, last, SOAPACTION)) return true;
-    if (hasNoCase(b, q, last, CONTENT_TYPE)) {
-      let v = q + CONTENT_TYPE.length;
+    if (b[q] === 0x0d) return -1; // the empty line: the header section ended
+    if (hasNoCase(b, q, last, name)) {
+      let v = q + name.length;
       while (v < last && (b[v] === 0x20 || b[v] === 0x09)) v++;
-      if (hasNoCase(b, v, last, SOAP_XML)) {
-        const c = b[v + SOAP_XML.length];
-        if (v + SOAP_XML.length < last && (c === 0x0d || c === 0x3b || c === 0x20 || c === 0x09)) return true;
-      }
+      return v;
     }
     // The next line: after this one's LF.
     while (q < last && b[q] !== 0x0a) q++;
     q++;
   }
-  return false;
+  return -1;
+}
+
+/**
+ * The end of the media type `type/subtype` that starts at `v` (a Content-Type value, RFC 9110 §8.3.1): the first CR,
+ * `;` (its parameters) or whitespace, which must be within the packet and 128 bytes; else -1 (a cut value).
+ */
+function mediaTypeEnd(b: Uint8Array, v: number, end: number): number {
+  if (v < 0) return -1;
+  const last = Math.min(end, v + 128);
+  for (let e = v; e < last; e++) {
+    const c = b[e]!;
+    if (c === 0x0d || c === 0x3b || c === 0x20 || c === 0x09) return e;
+  }
+  return -1;
+}
+
+/** Is the media type at `v` (-1: none) `type` (upper case), compared without case (RFC 9110 §8.3.1)? */
+function mediaTypeIs(b: Uint8Array, v: number, end: number, type: Uint8Array): boolean {
+  const e = mediaTypeEnd(b, v, end);
+  return e - v === type.length && hasNoCase(b, v, e, type);
+}
+
+/**
+ * What an HTTP/1.x response says it carries, from its status line (RFC 9112 §4) and its `Content-Type` (RFC 9110
+ * §8.3): HTTP_Download for a file download, HTTP_Media for audio or video, HTTP for any other media type, and 0 when
+ * the packet is no status line with a whole Content-Type field (a response without one, a later segment, a
+ * request). flows/payload-protocols.ts asks it for the server's packets once a flow's request made it HTTP.
+ *
+ * Which media types are a download is the labeller's taxonomy, as the application groups are: those for which nDPI's
+ * HTTP dissector puts the flow in its category Download, whatever the server's name: application/octet-stream
+ * (arbitrary binary data, which RFC 2046 §4.5.1 has a client save to a file), the archives x-tar, x-zip and x-bzip,
+ * and the executables java-vm, vnd.ms-cab-compressed, vnd.microsoft.portable-executable, x-msdownload and x-dosexec.
+ * Media: the top-level types audio and video (RFC 2046 §4.3, §4.4), and application/mpeg, which nDPI files under
+ * Streaming. The type alone decides, compared without case; its parameters do not matter. Left out: the file name of
+ * a `Content-Disposition: attachment` (RFC 6266), which nDPI also reads for .exe, .msi and .cab.
+ */
+const DOWNLOAD_TYPES = [
+  'APPLICATION/OCTET-STREAM',
+  'APPLICATION/X-TAR',
+  'APPLICATION/X-ZIP',
+  'APPLICATION/X-BZIP',
+  'APPLICATION/JAVA-VM',
+  'APPLICATION/VND.MS-CAB-COMPRESSED',
+  'APPLICATION/VND.MICROSOFT.PORTABLE-EXECUTABLE',
+  'APPLICATION/X-MSDOWNLOAD',
+  'APPLICATION/X-DOSEXEC',
+].map(ascii);
+const MPEG = ascii('APPLICATION/MPEG');
+const AUDIO_ = ascii('AUDIO/');
+const VIDEO_ = ascii('VIDEO/');
+export function httpResponseKind(b: Uint8Array, p: number, end: number): number {
+  if (end > b.length) end = b.length;
+  if (p < 0 || b[p] !== 0x48) return 0; // 'H'
+  const eol = lineEnd(b, p, end, 2048);
+  if (eol < 0 || !(statusLine(b, p, eol, V_HTTP11) || statusLine(b, p, eol, V_HTTP10))) return 0;
+  const v = fieldValue(b, eol + 2, end, CONTENT_TYPE);
+  const e = mediaTypeEnd(b, v, end);
+  if (e < 0) return 0;
+  for (let i = 0; i < DOWNLOAD_TYPES.length; i++) {
+    const type = DOWNLOAD_TYPES[i]!;
+    if (e - v === type.length && hasNoCase(b, v, e, type)) return HTTP_DOWNLOAD;
+  }
+  if (e - v === MPEG.length && hasNoCase(b, v, e, MPEG)) return HTTP_MEDIA;
+  if (e - v > AUDIO_.length && (hasNoCase(b, v, e, AUDIO_) || hasNoCase(b, v, e, VIDEO_))) return HTTP_MEDIA;
+  return HTTP;
 }
 
 /** A status line of version `ver` at `p`: `VERSION SP 3DIGIT`, then SP and a reason or the line's end. */

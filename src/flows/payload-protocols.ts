@@ -2,7 +2,7 @@
  * The payload protocol of each open flow (decode/payload-protocol.ts recognises it), in typed arrays indexed by flow
  * slot: the protocol id (0 = none yet), and per direction the payload packets already looked at. The engine asks
  * while the flow has no protocol and has sent fewer than LOOK_PACKETS payload packets that way; the first answer is
- * kept and ends the looking, so a long flow costs one comparison a packet. Reset when a flow starts in the slot;
+ * kept and ends the looking (HTTP's, below, excepted), so a long flow costs one comparison a packet. Reset when a flow starts in the slot;
  * nothing allocated after construction.
  *
  * RTP has no signature of its own in one packet (a version field and a payload type): as RFC 3550 Appendix A.1 has a
@@ -10,12 +10,17 @@
  * headers of the same SSRC and payload type with consecutive sequence numbers. Per direction the last header seen
  * is kept for that.
  *
+ * An HTTP flow goes on being looked at: what its server answers may refine it (httpResponseKind: a file download, audio
+ * or video), as nDPI's category for the flow follows the response's Content-Type. Once a request has made a flow HTTP,
+ * each direction gets PAYLOAD_LOOK_PACKETS more payload packets, and the first response with a Content-Type ends
+ * the looking; the flow stays HTTP when none comes (a capture cut before the answer, a response without a body).
+ *
  * A connection the profile cuts into several flows (the 2017 build's first FIN, the flow timeout) keeps its protocol
  * in each, as its server name does (flows/server-names.ts): an ended flow's protocol is remembered per 5-tuple
  * (direct-mapped by the key's hash, RECENT entries), and a flow that starts with the same key within RECENT_US of
  * that end takes it and looks no further (the later part of a TLS connection, an RTP stream past 120 s).
  */
-import { matchPayload, rtpHeader, rtpPayloadType, rtpSequence, rtpSsrc, RTP_ID } from '../decode/payload-protocol.js';
+import { httpResponseKind, matchPayload, PayloadProtocol, rtpHeader, rtpPayloadType, rtpSequence, rtpSsrc, RTP_ID } from '../decode/payload-protocol.js';
 import { PROTO_UDP } from '../decode/transport.js';
 import { KEY_WORDS } from './flow-table.js';
 import { RECENT, RECENT_US } from './server-names.js';
@@ -25,6 +30,8 @@ export const PAYLOAD_LOOK_PACKETS = 4;
 
 /** The previous packet of a direction was no RTP header. */
 const NO_RTP = 0xff;
+
+const HTTP_ID = PayloadProtocol['HTTP']!;
 
 export class PayloadProtocols {
   /** Per slot: the protocol id, 0 = none. */
@@ -95,8 +102,25 @@ export class PayloadProtocols {
     const k = 2 * slot + (fromA ? 0 : 1);
     if (this.looked[k]! >= PAYLOAD_LOOK_PACKETS) return false;
     this.looked[k]!++;
-    let id = matchPayload(buf, start, end, proto, srcPort, dstPort);
-    if (id === 0 && proto === PROTO_UDP) id = this.rtp(k, buf, start, end);
+    let id: number;
+    if (this.ids[slot] === HTTP_ID) {
+      // HTTP already: only the server's answer can say more.
+      id = httpResponseKind(buf, start, end);
+    } else {
+      id = matchPayload(buf, start, end, proto, srcPort, dstPort);
+      if (id === 0 && proto === PROTO_UDP) id = this.rtp(k, buf, start, end);
+      if (id === HTTP_ID) {
+        // A capture may start with the response; else the answer is still to come: keep looking each way.
+        const kind = httpResponseKind(buf, start, end);
+        if (kind === 0) {
+          this.ids[slot] = HTTP_ID;
+          this.looked[2 * slot] = 0;
+          this.looked[2 * slot + 1] = 0;
+          return true;
+        }
+        id = kind;
+      }
+    }
     if (id === 0) {
       if (this.looked[2 * slot]! >= PAYLOAD_LOOK_PACKETS && this.looked[2 * slot + 1]! >= PAYLOAD_LOOK_PACKETS) this.looking[slot] = 0;
       return false;

@@ -93,8 +93,15 @@ export async function collectionsDuringCalls(cases: readonly PayloadCase[], call
     }
     return sum;
   };
+  return collectionsDuring(run, Math.ceil(calls / (payloads.length + random.length)));
+}
+
+/**
+ * The garbage collections (their start times) while `run(rounds)` runs, after a warm-up of `run(5000)`; up to three
+ * attempts, the first without any kept (a collection the test runner's own work causes may fall in one).
+ */
+export async function collectionsDuring(run: (rounds: number) => number, rounds: number): Promise<number[]> {
   run(5000); // warm: the JIT's first tiers box numbers
-  const rounds = Math.ceil(calls / (payloads.length + random.length));
   let during: number[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
     const starts: number[] = [];

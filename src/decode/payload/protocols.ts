@@ -4,7 +4,7 @@
  */
 /**
  * The protocols, by id - 1. Fixed order, append only (ids are stored and read by models). Names as nDPI spells
- * them, so that its verdicts compare directly.
+ * them, so that its verdicts compare directly (the two HTTP refinements at the end excepted).
  */
 export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'TLS',
@@ -173,6 +173,10 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'MpegDash',
   'SOAP',
   'FLUTE',
+  // Not nDPI protocols: an HTTP flow whose server answers with a file download or with audio/video
+  // (httpResponseKind in decode/payload-protocol.ts), which nDPI reports as HTTP in category Download or Media.
+  'HTTP_Download',
+  'HTTP_Media',
 ];
 
 /** Each protocol's id (index + 1), by name. */
