@@ -698,7 +698,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '12' if not quick else '0-ci',
+        'version': '13' if not quick else '0-ci',
         'task': 'application',
         'description': (f'{describe(shipped, final)} over {len(inputs)} inputs ({", ".join(c for c in inputs if c in IDENTITY)} from '
                         f'the flow identity, {len([c for c in inputs if c not in IDENTITY])} {PROFILE} features); classes = application groups of '
@@ -747,7 +747,9 @@ def main() -> None:
                                'weight_per_row': PAYLOAD_PRIOR_WEIGHT,
                                'source': "nDPI's protocol list and the category nDPI gives each protocol (the group is its category's), "
                                          "not fitted to the training captures, except STUN: listed as VoIP (nDPI's STUN.<App>Call names, which "
-                                         "28 of the 33 training STUN flows carry) rather than bare STUN's Network, chosen with the captures in view"}
+                                         "28 of the 33 training STUN flows carry) rather than bare STUN's Network, chosen with the captures in view; "
+                                         "HTTP_Download and HTTP_Media are HTTP refined by the response's Content-Type, with the category nDPI "
+                                         "gives such a flow (Download; Media or Streaming)"}
                               if PAYLOAD_CLASS in inputs else None),
             'excluded_columns': EXCLUDED + [c for c in candidates if c not in inputs],
             'estimator': f'sklearn {sklearn.__version__} {describe(shipped, final)}, {chosen_weights} sample weights, random_state={families.SEED}',
