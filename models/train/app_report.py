@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from report import _table_confusion, _table_per_class, draw_confusion
+from report import _table_confusion, _table_per_class, draw_confusion, pyplot_or_none
 
 
 def _f(x, fmt='{:.3f}') -> str:
@@ -13,11 +13,8 @@ def _f(x, fmt='{:.3f}') -> str:
 
 def plot_confusion(path: str, card: dict) -> None:
     """The grouped-CV confusion matrix on nDPI's captures (rows normalised; counts written in the cells)."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot_or_none(path)
+    if plt is None:
         return
     m = card['metrics']['grouped_cv_ndpi']
     labels = m['confusion_matrix']['labels']

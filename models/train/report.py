@@ -2,6 +2,8 @@
 fails (train.py writes them)."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 BENIGN = 'BENIGN'
@@ -520,12 +522,23 @@ def draw_confusion(ax, rows_true_cols_predicted, labels: list[str], xlabel: str,
                 ax.text(j, i, f'{int(cm[i, j])}', ha='center', va='center', fontsize=7, color='white' if norm[i, j] > 0.5 else 'black')
 
 
-def plot_confusion(path: str, metrics: dict, classes: list[str]) -> None:
+def pyplot_or_none(path: str):
+    """matplotlib's pyplot (Agg), or None with a warning that `path` is not drawn: the file already there, if any,
+    is then the previous model's, which a commit must not ship as this one's."""
     try:
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
+        return plt
     except ImportError:
+        print(f'warning: {path} not drawn: matplotlib is not installed (Debian python3-matplotlib); '
+              'a file already there is the previous model\'s', file=sys.stderr)
+        return None
+
+
+def plot_confusion(path: str, metrics: dict, classes: list[str]) -> None:
+    plt = pyplot_or_none(path)
+    if plt is None:
         return
     panels = [(k, t) for k, t in (('held_out_cic', 'CIC-IDS2017 rows'), ('held_out_lab', 'lab captures'),
                                   ('held_out_ndpi', 'nDPI captures (benign)'), ('held_out_corpus', 'corpus traces (benign)')) if k in metrics]
@@ -542,11 +555,8 @@ def plot_confusion(path: str, metrics: dict, classes: list[str]) -> None:
 def plot_roc(path: str, y: np.ndarray, probas: dict, classes: dict, shipped: str) -> None:
     """Left: the shipped model, one-vs-rest ROC per class with micro and macro averages. Right: each family's
     macro-average ROC. Log-scaled false-positive axis: the budget is a fraction of a percent."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot_or_none(path)
+    if plt is None:
         return
     from sklearn.metrics import auc, roc_curve
 
