@@ -154,6 +154,15 @@ const CASES: Case[] = [
   { what: 'BitTorrent DHT ping', bytes: ascii('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe'), proto: UDP, ports: [6881, 6881], want: 'BitTorrent' },
   { what: 'not DHT: no message type', bytes: ascii('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aae'), proto: UDP, ports: [6881, 6881], want: null },
   { what: 'not DHT: unterminated dictionary', bytes: ascii('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:q'), proto: UDP, ports: [6881, 6881], want: null },
+  // BEP 14's Local Service Discovery announce, to its multicast group's port 6771.
+  { what: 'BitTorrent LSD announce', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: 6881\r\nInfohash: ${'0123456789abcdefABCDEF'.padEnd(40, '7')}\r\ncookie: x1\r\n\r\n\r\n`), proto: UDP, ports: [6771, 6771], want: 'BitTorrent' },
+  { what: 'BitTorrent LSD announce, two hashes, no cookie, from any port', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\nHost: [ff15::efc0:988f]:6771\r\nPort: 51413\r\nInfohash: ${'a'.repeat(40)}\r\nInfohash: ${'b'.repeat(40)}\r\n\r\n\r\n`), proto: UDP, ports: [40000, 6771], want: 'BitTorrent' },
+  { what: 'not LSD: no Port field', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nInfohash: ${'a'.repeat(40)}\r\n\r\n\r\n`), proto: UDP, ports: [6771, 6771], want: null },
+  { what: 'not LSD: an info hash of 39 digits', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\nPort: 6881\r\nInfohash: ${'a'.repeat(39)}\r\n\r\n\r\n`), proto: UDP, ports: [6771, 6771], want: null },
+  { what: 'not LSD: a hash digit that is not hexadecimal', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\nPort: 6881\r\nInfohash: ${'g'.repeat(40)}\r\n\r\n\r\n`), proto: UDP, ports: [6771, 6771], want: null },
+  { what: 'not LSD: a path, not *', bytes: ascii(`BT-SEARCH /x HTTP/1.1\r\nPort: 6881\r\nInfohash: ${'a'.repeat(40)}\r\n\r\n\r\n`), proto: UDP, ports: [6771, 6771], want: null },
+  { what: 'not LSD: over TCP it is no HTTP method', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\nPort: 6881\r\nInfohash: ${'a'.repeat(40)}\r\n\r\n\r\n`), proto: TCP, ports: [40000, 6771], want: null },
+  { what: 'not LSD: the fields after the empty line', bytes: ascii(`BT-SEARCH * HTTP/1.1\r\n\r\nPort: 6881\r\nInfohash: ${'a'.repeat(40)}\r\n\r\n`), proto: UDP, ports: [6771, 6771], want: null },
   { what: 'uTP SYN', bytes: [0x41, 0, ...u16(0x1234), ...u32(99), ...u32(0), ...u32(1 << 20), ...u16(1), ...u16(0)], proto: UDP, ports: [6881, 6882], want: 'BitTorrent' },
   { what: 'not uTP: SYN with a timestamp difference', bytes: [0x41, 0, ...u16(0x1234), ...u32(99), ...u32(5), ...u32(1 << 20), ...u16(1), ...u16(0)], proto: UDP, ports: [6881, 6882], want: null },
   // STUN

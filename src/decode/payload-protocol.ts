@@ -229,7 +229,8 @@ function methodOf(b: Uint8Array, p: number, end: number, list: readonly Uint8Arr
 /**
  * A payload starting with a text line in upper-case letters: an HTTP/1.x (RFC 9112 §3, §4), SIP (RFC 3261 §7.1-2)
  * or RTSP (RFC 2326 §6, §7; RFC 7826) request line `METHOD SP target SP VERSION CRLF` with one of the protocol's
- * methods, or a status line `VERSION SP 3DIGIT SP`; SSDP (UPnP Device Architecture 2.0 §1.3) is HTTP over UDP;
+ * methods, or a status line `VERSION SP 3DIGIT SP`; SSDP (UPnP Device Architecture 2.0 §1.3) is HTTP over UDP, and
+ * so is BitTorrent's Local Service Discovery (BEP 14, btSearchFields);
  * SSH's identification string (RFC 4253 §4.2), SMTP's EHLO/HELO (RFC 5321 §4.1.1.1), MGCP commands (RFC 3435
  * §3.2.1), and RFB's ProtocolVersion (RFC 6143 §7.1.1). An HTTP request is refined by what its first packet shows
  * (httpRequestKind: SOAP, MpegDash).
@@ -256,7 +257,11 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
   const target = sp1 + 1;
   const v = sp2 + 1;
   if (isHttp1Version(b, v, eol)) {
-    if (udp) return methodOf(b, p, eol, METHODS_SSDP) === target && b[target] === 0x2a && sp2 === target + 1 ? SSDP : 0;
+    if (udp) {
+      if (b[target] !== 0x2a || sp2 !== target + 1) return 0;
+      if (methodOf(b, p, eol, METHODS_SSDP) === target) return SSDP;
+      return methodOf(b, p, eol, METHOD_BT_SEARCH) === target && btSearchFields(b, eol + 2, end) ? BITTORRENT : 0;
+    }
     return methodOf(b, p, eol, METHODS_HTTP) === target ? httpRequestKind(b, p, target, sp2, eol, end) : 0;
   }
   if (isVersion(b, v, eol, V_SIP)) return methodOf(b, p, eol, METHODS_SIP) === target ? SIP : 0;
@@ -405,6 +410,26 @@ export function httpResponseKind(b: Uint8Array, p: number, end: number): number 
   if (e - v === MPEG.length && hasNoCase(b, v, e, MPEG)) return HTTP_MEDIA;
   if (e - v > AUDIO_.length && (hasNoCase(b, v, e, AUDIO_) || hasNoCase(b, v, e, VIDEO_))) return HTTP_MEDIA;
   return HTTP;
+}
+
+/**
+ * BitTorrent's Local Service Discovery announce (BEP 14), after its request line `BT-SEARCH * HTTP/1.1`: the header
+ * section has a `Port:` field and an `Infohash:` field whose value is an info hash, 40 hexadecimal digits, ended by
+ * the line's CR (BEP 14's fields; BEP 3's 20-byte SHA-1 hash, in hex). SSDP's syntax on another method, which no
+ * other protocol uses.
+ */
+const METHOD_BT_SEARCH = [ascii('BT-SEARCH')];
+const FIELD_PORT = ascii('PORT:');
+const FIELD_INFOHASH = ascii('INFOHASH:');
+function btSearchFields(b: Uint8Array, q: number, end: number): boolean {
+  if (fieldValue(b, q, end, FIELD_PORT) < 0) return false;
+  const v = fieldValue(b, q, end, FIELD_INFOHASH);
+  if (v < 0 || v + 40 >= end || b[v + 40] !== 0x0d) return false;
+  for (let k = 0; k < 40; k++) {
+    const c = b[v + k]!;
+    if (!(isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 /** A status line of version `ver` at `p`: `VERSION SP 3DIGIT`, then SP and a reason or the line's end. */
