@@ -184,7 +184,7 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     }
   });
 
-  it('knowledge first: a recognised protocol that carries no name decides, then the name, then the server port (CI model and shipped model)', async () => {
+  it("knowledge first: a recognised protocol that carries no name decides, then the name, then the server port, then a carrier's own group (CI model and shipped model)", async () => {
     const F = getProfile('cic2017').columns.featureNames.length;
     const table = (file: string): string[][] => readFileSync(join(ROOT, 'models', 'train', file), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     const payloadGroup = new Map(table('app_payload.csv').map(([p, g]) => [p!, g!]));
@@ -194,6 +194,8 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
     const ssh = payloadGroup.get('SSH')!;
     const chat = nameGroup.get('whatsapp.com')!; // the suffix web.whatsapp.com ends with
     const [sshPort, rdpPort] = [portGroup.get('6/22')!, portGroup.get('6/3389')!];
+    const [tls, http] = [payloadGroup.get('TLS')!, payloadGroup.get('HTTP')!];
+    expect(portGroup.has('6/40443')).toBe(false);
     expect(new Set([ssh, chat]).size).toBe(2);
     expect(chat).not.toBe(portGroup.get('6/443'));
     // [server name, payload protocol, server port, the group it must take]
@@ -203,6 +205,8 @@ describe.skipIf(!python)('app_train.py on the bundled rows: an application model
       ['web.whatsapp.com', null, 443, chat],
       [null, null, 22, sshPort], // no name, no protocol: the server port's group
       ['unlisted.example', 'TLS', 3389, rdpPort], // a name the table does not know says nothing
+      ['unlisted.example', 'TLS', 40443, tls], // nor name nor port: the carrier's own group, nDPI's bare TLS
+      [null, 'HTTP', 40443, http],
     ];
     const b = newFlowRows(cases.length, F);
     b.count = cases.length;

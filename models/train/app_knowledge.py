@@ -12,7 +12,10 @@ answer, and asks the fitted tree only about the flows no table knows:
    sets up (`STUN.WhatsAppCall`, VoIP) whatever the server's name, and app_payload.csv lists it as VoIP;
 2. a server name in the table: its suffix's group (app_names.csv);
 3. a server port in the table, for the flow's protocol: its group (app_ports.csv);
-4. otherwise the fitted tree's probabilities.
+4. a carrier whose name and port said nothing: the carrier's own group (app_payload.csv: Web for all four). That is
+   what nDPI reports for such a flow, the bare `TLS`, `QUIC`, `DTLS` or `HTTP` in its own category; a tree fitted
+   on other captures has no better ground for a guess there;
+5. otherwise the fitted tree's probabilities.
 
 The tables' answers are one-hot probabilities. The ONNX graph (`with_knowledge_first`) does the same from the card's
 inputs, so the sensor needs nothing new; scikit-learn's side is `predict_proba` here, which the export check compares
@@ -37,9 +40,11 @@ class KnowledgeFirst:
 
     `columns`: the positions of Server Name Class, Payload Protocol Class, Source Port, Destination Port and
     Protocol in the input rows. `payload_groups`: for each protocol of the card's payload list, its group, or None for
-    a carrier. `ports`: ((protocol, port), group) pairs."""
+    a carrier. `ports`: ((protocol, port), group) pairs. `carrier_groups`: for each protocol of the list, its group if
+    it is a carrier (step 4), else None."""
 
-    def __init__(self, fallback, columns: dict[str, int], payload_groups: list[str | None], ports: list[tuple[tuple[int, int], str]]):
+    def __init__(self, fallback, columns: dict[str, int], payload_groups: list[str | None], ports: list[tuple[tuple[int, int], str]],
+                 carrier_groups: list[str | None]):
         self.fallback = fallback
         self.classes_ = np.asarray(fallback.classes_)
         classes = [str(c) for c in self.classes_]
@@ -52,6 +57,12 @@ class KnowledgeFirst:
         for k, g in enumerate(payload_groups):
             if g is not None:
                 self.payload_table[k + 1, classes.index(g)] = 1.0
+        if len(carrier_groups) != len(payload_groups) or any(g is not None and c is not None for g, c in zip(payload_groups, carrier_groups)):
+            raise ValueError('KnowledgeFirst: carrier_groups must list the same protocols, a group only where payload_groups has none')
+        self.carrier_table = np.zeros_like(self.payload_table)
+        for k, g in enumerate(carrier_groups):
+            if g is not None:
+                self.carrier_table[k + 1, classes.index(g)] = 1.0
         self.port_keys = np.array([p * PORT_KEY + n for (p, n), _ in ports], dtype=np.float64)
         self.port_table = np.zeros((len(ports), C))
         for i, (_, g) in enumerate(ports):
@@ -69,11 +80,13 @@ class KnowledgeFirst:
         name = self._lookup(self.name_table, x[:, c['name']])
         key = x[:, c['protocol']] * PORT_KEY + np.minimum(x[:, c['src_port']], x[:, c['dst_port']])
         port = (key[:, None] == self.port_keys[None, :]).astype(np.float64) @ self.port_table
-        return [payload, name, port]
+        carrier = self._lookup(self.carrier_table, x[:, c['payload']])
+        return [payload, name, port, carrier]
 
     def decided_by(self, x: np.ndarray) -> np.ndarray:
-        """Which step decides each row: 0 payload protocol, 1 server name, 2 server port, 3 the fitted tree."""
-        out = np.full(len(x), 3)
+        """Which step decides each row: 0 payload protocol, 1 server name, 2 server port, 3 the carrier, 4 the fitted
+        tree."""
+        out = np.full(len(x), 4)
         for i, t in reversed(list(enumerate(self.tables(x)))):
             out[t.max(axis=1) > 0] = i
         return out
@@ -138,8 +151,9 @@ def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: i
 
     The tables are a second tree of their own (one TreeEnsembleClassifier, so one operator a batch): a search on the
     payload protocol class, where it has no answer one on the server name class, where that has none one on the
-    protocol and then the server port; its leaves give the table's group, or an extra class `none`. Codes and ports
-    are integers, so each split sits half-way between two of them."""
+    protocol and then the server port; its leaves give the table's group, where the port has none the carrier's group
+    (known from the payload search above it: each of its runs is one carrier group or none), else an extra class
+    `none`. Codes and ports are integers, so each split sits half-way between two of them."""
     g = model.graph
     tree = next(n for n in g.node if n.op_type == 'TreeEnsembleClassifier')
     tree.output[0], tree.output[1] = 'tree_label', 'tree_probabilities'
@@ -164,14 +178,17 @@ def with_knowledge_first(model: onnx.ModelProto, km: KnowledgeFirst, n_inputs: i
     name_runs = _segments(answers(km.name_table))
     t = _TreeBuilder()
 
-    def by_port(protocol: int | None) -> int:
+    def by_port(protocol: int | None, last: int) -> int:
         if protocol is None:
-            return t.leaf(NONE)
-        return t.split(f_port, port_runs[protocol], lambda a: t.leaf(NONE if a is None else a))
+            return t.leaf(last)
+        return t.split(f_port, port_runs[protocol], lambda a: t.leaf(last if a is None else a))
 
-    by_protocol = lambda: t.split(f_protocol, protocol_runs, by_port)  # noqa: E731
-    by_name = lambda: t.split(f_name, name_runs, lambda a: by_protocol() if a is None else t.leaf(a))  # noqa: E731
-    t.split(f_payload, _segments(answers(km.payload_table)), lambda a: by_name() if a is None else t.leaf(a))
+    # `last`: the leaf where no table speaks, the carrier's group or NONE
+    by_protocol = lambda last: t.split(f_protocol, protocol_runs, lambda p: by_port(p, last))  # noqa: E731
+    by_name = lambda last: t.split(f_name, name_runs, lambda a: by_protocol(last) if a is None else t.leaf(a))  # noqa: E731
+    # the payload search's runs: (the protocol's group, or None) with (the carrier's group, or None)
+    payload_answers = list(zip(answers(km.payload_table), answers(km.carrier_table)))
+    t.split(f_payload, _segments(payload_answers), lambda a: by_name(NONE if a[1] is None else a[1]) if a[0] is None else t.leaf(a[0]))
     n = len(t.mode)
     leaves = sorted(t.leaf_class)
     tables = helper.make_node(

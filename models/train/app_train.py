@@ -447,7 +447,8 @@ def knowledge_first(d: pd.DataFrame, fallback, inputs: list[str]) -> KnowledgeFi
     return KnowledgeFirst(fallback, {'name': inputs.index(NAME_CLASS), 'payload': inputs.index(PAYLOAD_CLASS), 'src_port': inputs.index(SRC_PORT),
                                      'dst_port': inputs.index(DST_PORT), 'protocol': inputs.index(PROTOCOL)},
                           [None if p in CARRIERS else g for p, g in zip(payload['protocol'], payload['group'])],
-                          [((int(p), int(n)), g) for p, n, g in zip(port_prior()['protocol'], port_prior()['port'], port_prior()['group'])])
+                          [((int(p), int(n)), g) for p, n, g in zip(port_prior()['protocol'], port_prior()['port'], port_prior()['group'])],
+                          [g if p in CARRIERS else None for p, g in zip(payload['protocol'], payload['group'])])
 
 
 def prior_rows(d: pd.DataFrame, inputs: list[str], input_set: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -698,7 +699,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '13' if not quick else '0-ci',
+        'version': '14' if not quick else '0-ci',
         'task': 'application',
         'description': (f'{describe(shipped, final)} over {len(inputs)} inputs ({", ".join(c for c in inputs if c in IDENTITY)} from '
                         f'the flow identity, {len([c for c in inputs if c not in IDENTITY])} {PROFILE} features); classes = application groups of '
@@ -804,7 +805,7 @@ def main() -> None:
 
 def describe(family: str, model) -> str:
     if isinstance(model, KnowledgeFirst):
-        return f'knowledge first (payload protocol, server name and server port tables, then {families.describe("decision_tree", model.fallback)})'
+        return f'knowledge first (payload protocol, server name and server port tables, the carrier\'s group, then {families.describe("decision_tree", model.fallback)})'
     return families.describe(family, model)
 
 
@@ -814,7 +815,7 @@ def decided_by(d: pd.DataFrame, model: KnowledgeFirst, inputs: list[str], pred: 
     step = model.decided_by(preprocess(d[inputs].to_numpy()))
     right = pred == d['group'].to_numpy()
     out = {}
-    for i, name in enumerate(('payload protocol', 'server name', 'server port', 'fitted tree')):
+    for i, name in enumerate(('payload protocol', 'server name', 'server port', 'carrier', 'fitted tree')):
         m = nd & (step == i)
         out[name] = {'flows': int(m.sum()), 'share': round(float(m.sum() / nd.sum()), 4),
                      'accuracy': round(float(right[:, m].mean()), 4) if m.any() else None}
