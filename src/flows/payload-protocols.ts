@@ -2,8 +2,8 @@
  * The payload protocol of each open flow (decode/payload-protocol.ts recognises it), in typed arrays indexed by flow
  * slot: the protocol id (0 = none yet), and per direction the payload packets already looked at. The engine asks
  * while the flow has no protocol and has sent fewer than LOOK_PACKETS payload packets that way; the first answer is
- * kept and ends the looking (HTTP's, below, excepted), so a long flow costs one comparison a packet. Reset when a flow starts in the slot;
- * nothing allocated after construction.
+ * kept and ends the looking (HTTP's excepted, below), so a long flow costs one comparison a packet. Reset when a flow
+ * starts in the slot; nothing allocated after construction.
  *
  * RTP has no signature of its own in one packet (a version field and a payload type): as RFC 3550 Appendix A.1 has a
  * receiver do before it trusts a source, a direction is RTP when two of its payload packets in a row are valid RTP
