@@ -24,25 +24,43 @@ interface Csv {
   rows: Row[];
 }
 
-export function loadCsv(path: string): Csv {
+/** A CSV as arrays: its header, each name's first column, and each row's cells (a repeated header left out). */
+interface Table {
+  head: string[];
+  col: Map<string, number>;
+  rows: string[][];
+}
+
+function loadTable(path: string): Table {
   const raw = readFileSync(path);
   const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
   const lines = text.split(/\r?\n/);
   const head = lines[0]!.split(',').map((h) => h.trim());
-  const rows: Row[] = [];
+  // Keep the first occurrence of a duplicated name (cic2017's second Fwd Header Length is compared as the first).
+  const col = new Map<string, number>();
+  head.forEach((h, j) => {
+    if (!col.has(h)) col.set(h, j);
+  });
+  const rows: string[][] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') continue;
     const cells = line.split(',');
     if (cells[0] === head[0]) continue; // a repeated header
-    // Keep the first occurrence of a duplicated name (cic2017's second Fwd Header Length is compared as the first).
-    const row: Row = new Map();
-    head.forEach((h, j) => {
-      if (!row.has(h)) row.set(h, cells[j] ?? '');
-    });
-    rows.push(row);
+    rows.push(cells);
   }
-  return { head, rows };
+  return { head, col, rows };
+}
+
+/** A CSV's rows as maps from column name to cell. */
+export function loadCsv(path: string): Csv {
+  const t = loadTable(path);
+  const rows = t.rows.map((cells) => {
+    const row: Row = new Map();
+    for (const [h, j] of t.col) row.set(h, cells[j] ?? '');
+    return row;
+  });
+  return { head: t.head, rows };
 }
 
 function num(s: string | undefined): number | string {
@@ -68,51 +86,64 @@ export interface ParityResult {
 }
 
 export function parity(refPath: string, oursPath: string): ParityResult {
-  const ref = loadCsv(refPath);
-  const ours = loadCsv(oursPath);
+  // Rows stay arrays of cells and columns are looked up once: the large captures have 10^5 rows of 80 cells.
+  const ref = loadTable(refPath);
+  const ours = loadTable(oursPath);
   const cols = [...new Set(ref.head.filter((c) => !SKIP.has(c)))];
+  const at = (t: Table, names: readonly string[]): number[] => names.map((c) => t.col.get(c) ?? -1);
+  /** The cell of column index `j` (-1: a column the file lacks, undefined as a missing name reads). */
+  const cell = (row: string[], j: number): string | undefined => (j < 0 ? undefined : (row[j] ?? ''));
   const key = ref.head.includes(KEYS[0]![0]!) ? KEYS[0]! : KEYS[1]!;
-  const groups = new Map<string, [Row[], Row[]]>();
-  const put = (r: Row, side: 0 | 1): void => {
-    const k = key.map((c) => (r.get(c) ?? '').trim()).join('\u0000');
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = [[], []]));
-    g[side].push(r);
-  };
-  for (const r of ref.rows) put(r, 0);
-  for (const r of ours.rows) put(r, 1);
-  const orderCols = (r: Row): string[] => (r.has('Total Fwd Packet') ? ORDER[0]! : ORDER[1]!);
-  const cmp = (a: Row, b: Row): number => {
-    const ca = orderCols(a);
-    const cb = orderCols(b);
-    for (let i = 0; i < 3; i++) {
-      const x = num(a.get(ca[i]!)) as number;
-      const y = num(b.get(cb[i]!)) as number;
+  const sides = [ref, ours].map((t) => ({
+    t,
+    key: at(t, key),
+    order: at(t, t.col.has('Total Fwd Packet') ? ORDER[0]! : ORDER[1]!),
+    cols: at(t, cols),
+  }));
+  const groups = new Map<string, [string[][], string[][]]>();
+  sides.forEach((side, s) => {
+    for (const r of side.t.rows) {
+      const k = side.key.map((j) => (cell(r, j) ?? '').trim()).join('\u0000');
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = [[], []]));
+      g[s]!.push(r);
+    }
+  });
+  const byOrder = (order: number[]) => (a: string[], b: string[]): number => {
+    for (const j of order) {
+      const x = num(cell(a, j)) as number;
+      const y = num(cell(b, j)) as number;
       if (x !== y) return x < y ? -1 : 1;
     }
     return 0;
   };
+  const sortRef = byOrder(sides[0]!.order);
+  const sortOurs = byOrder(sides[1]!.order);
+  const [refCols, ourCols] = [sides[0]!.cols, sides[1]!.cols];
   let matched = 0;
-  let cells = 0;
   let equal = 0;
   const bad = new Map<string, number>();
   for (const [a, b] of groups.values()) {
-    a.sort(cmp);
-    b.sort(cmp);
+    a.sort(sortRef);
+    b.sort(sortOurs);
     const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
       matched++;
-      for (const c of cols) {
-        cells++;
-        const u = num(a[i]!.get(c));
-        const v = num(b[i]!.get(c));
-        let ok: boolean;
-        if (typeof u === 'number' && typeof v === 'number') {
-          ok = u === v || (Number.isNaN(u) && Number.isNaN(v)) ||
-            (Number.isFinite(u) && Number.isFinite(v) && Math.abs(u - v) <= 1e-6 * Math.max(1, Math.abs(u), Math.abs(v)));
-        } else ok = u === v;
+      for (let c = 0; c < cols.length; c++) {
+        const x = cell(a[i]!, refCols[c]!);
+        const y = cell(b[i]!, ourCols[c]!);
+        // The same text is the same value (most cells); otherwise compare as numbers.
+        let ok = x !== undefined && x === y;
+        if (!ok) {
+          const u = num(x);
+          const v = num(y);
+          if (typeof u === 'number' && typeof v === 'number') {
+            ok = u === v || (Number.isNaN(u) && Number.isNaN(v)) ||
+              (Number.isFinite(u) && Number.isFinite(v) && Math.abs(u - v) <= 1e-6 * Math.max(1, Math.abs(u), Math.abs(v)));
+          } else ok = u === v;
+        }
         if (ok) equal++;
-        else bad.set(c, (bad.get(c) ?? 0) + 1);
+        else bad.set(cols[c]!, (bad.get(cols[c]!) ?? 0) + 1);
       }
     }
   }
