@@ -4,13 +4,14 @@
  * refusals, and end to end: a model whose output depends only on that input (test/helpers/server-name-model.py)
  * gets, for every flow the sensor writes, the value the contract's rule gives for the flow's stored server_name.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverNameSpec, SuffixTable } from '../src/classify/server-name-class.js';
 import { findPython } from './helpers/python.js';
-import { ROOT, sensor } from './helpers/cli.js';
+import Database from 'better-sqlite3';
+import { ROOT, SHARED, sensor } from './helpers/cli.js';
 import { cardErrors, expectRefusals, expectVerdictsByValue, makeOneInputModel, ONE_INPUT_CLASSES, oneInputCard } from './helpers/one-input-model.js';
 
 interface Vectors {
@@ -79,6 +80,26 @@ describe('the card field server_names and its refusals', () => {
     // A table without the input is allowed (the card documents the groups' names), and an empty one.
     expect(cardErrors(base({ inputs: ['Destination Port'], server_names: { suffixes: [] } }))).toEqual([]);
   });
+
+  it('sources: a non-empty list of flow, carried, dns, each once; anything else is refused', () => {
+    const suffixes = [['google.com', 'Web']];
+    expect(cardErrors(base({ server_names: { suffixes, sources: ['flow', 'carried'] } }))).toEqual([]);
+    expect(cardErrors(base({ server_names: { suffixes, sources: ['dns', 'flow', 'carried'] } }))).toEqual([]);
+    const refused = 'server_names.sources: expected a non-empty list of flow, carried, dns, each once, got ';
+    expect(cardErrors(base({ server_names: { suffixes, sources: [] } }))).toEqual([`${refused}[]`]);
+    expect(cardErrors(base({ server_names: { suffixes, sources: ['flow', 'flow'] } }))).toEqual([`${refused}["flow","flow"]`]);
+    expect(cardErrors(base({ server_names: { suffixes, sources: ['sni'] } }))).toEqual([`${refused}["sni"]`]);
+    expect(cardErrors(base({ server_names: { suffixes, sources: 'flow' } }))).toEqual([`${refused}"flow"`]);
+  });
+
+  it('a name from a source the card does not read is no name to the model (the table says which sources it reads)', () => {
+    const classes = ['Web', 'Network'];
+    const all = new SuffixTable(serverNameSpec({ suffixes: [['a.example', 'Network']] }, classes));
+    const own = new SuffixTable(serverNameSpec({ suffixes: [['a.example', 'Network']], sources: ['flow', 'carried'] }, classes));
+    // codes: 0 none, 1 flow, 2 carried, 3 dns (ServerNameSource)
+    expect(Array.from(all.reads)).toEqual([1, 1, 1, 1]);
+    expect(Array.from(own.reads)).toEqual([0, 1, 1, 0]);
+  });
 });
 
 const python = findPython(['sklearn', 'onnx']);
@@ -101,11 +122,47 @@ describe.skipIf(python === undefined)(`a model that reads only Server Name Class
     expect([...values].sort()).toEqual([0, 1, 2, 3, 4]);
   });
 
+  const ALEXA = join(SHARED, 'data/ndpi/pcap/alexa-app.pcapng');
+  it.skipIf(!existsSync(ALEXA))(`a card that reads only the flows' own names: a name learnt from DNS answers is no name to it${existsSync(ALEXA) ? '' : ' (skipped: ../shared is absent)'}`, async () => {
+    const card = JSON.parse(readFileSync(model.card, 'utf8')) as { server_names: Record<string, unknown> };
+    card.server_names.sources = ['flow', 'carried'];
+    const own = join(dir, 'model', 'own-names.json');
+    writeFileSync(own, JSON.stringify(card));
+    // No name (0) and a name no suffix matches (4) give different verdicts, so a DNS-learnt name read would show.
+    expect(model.proba[0]).not.toEqual(model.proba[4]);
+    const db = join(dir, 'own-names.sqlite');
+    const textSql = "CASE WHEN COALESCE(server_name_source, 'flow') IN ('flow', 'carried') THEN server_name END";
+    const values = await expectVerdictsByValue({ card: own, proba: model.proba, captures: [ALEXA], db, extra: ['--profile', 'cic2017'], column: 'server_name', textSql, valueOf: (n) => byRule(n, SUFFIXES, ONE_INPUT_CLASSES) });
+    expect(values.has(0)).toBe(true);
+    const d = new Database(db, { readonly: true });
+    const learnt = d.prepare("SELECT count(*) FROM flows WHERE server_name_source = 'dns' AND server_name IS NOT NULL").pluck().get() as number;
+    d.close();
+    expect(learnt).toBeGreaterThan(10);
+    const shown = await sensor(['models', 'inspect', own]);
+    expect(shown.stdout).toContain('; names from flow, carried only; ');
+    // sensor models drift reads the stored name the same way: the shipped card (flow and carried) and the same card
+    // reading every source see different Server Name Class values on this run.
+    const shipped = JSON.parse(readFileSync(join(ROOT, 'models', 'cic2017-app.json'), 'utf8')) as { server_names: { sources?: string[] }; onnx: { file: string } };
+    expect(shipped.server_names.sources).toEqual(['flow', 'carried']);
+    delete shipped.server_names.sources;
+    shipped.onnx.file = join(ROOT, 'models', shipped.onnx.file);
+    const everySource = join(dir, 'model', 'app-every-source.json');
+    writeFileSync(everySource, JSON.stringify(shipped));
+    const psi = async (card: string): Promise<string> => {
+      const r = await sensor(['models', 'drift', card, db]);
+      expect([0, 5], r.stderr).toContain(r.status);
+      return r.stdout.split('\n').find((l) => l.startsWith('Server Name Class'))!;
+    };
+    const [a, b] = [await psi(join(ROOT, 'models', 'cic2017-app.json')), await psi(everySource)];
+    expect(a).toBeDefined();
+    expect(a).not.toEqual(b);
+  });
+
   it('sensor models inspect shows the table; a card whose input has no table is refused before any packet (exit 2)', async () => {
     const card = model.card;
     const shown = await sensor(['models', 'inspect', card]);
     expect(shown.status, shown.stderr).toBe(0);
-    expect(shown.stdout).toContain('server names   4 suffixes (Web 1, Network 2, Other 1), e.g. wikipedia.org -> Web, upload.wikimedia.org -> Network, wikimedia.org -> Other, ...; Server Name Class = 0 no name, k+1 group k, 4 no suffix matches');
+    expect(shown.stdout).toContain('server names   4 suffixes (Web 1, Network 2, Other 1), e.g. wikipedia.org -> Web, upload.wikimedia.org -> Network, wikimedia.org -> Other, ...; names from any source; Server Name Class = 0 no name, k+1 group k, 4 no suffix matches');
     expect(shown.stdout).toMatch(/1 {2}Server Name Class +-> flow server_name, by server_names/);
     // A CSV of CIC features has no server name: sensor classify refuses such a model (exit 2), naming the input.
     await expectRefusals({

@@ -124,6 +124,9 @@ def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
     flow_columns = {r[1] for r in con.execute('PRAGMA table_info(flows)')}
     named = 'server_name' in flow_columns
     verdict += ', server_name' if named else ''
+    # where the name came from: the flow's own packets, its connection's earlier flow, or DNS answers seen before
+    sourced = 'server_name_source' in flow_columns
+    verdict += ', server_name_source' if sourced else ''
     # the protocol its first payload bytes show (SSH, RTP, STUN...), for the application model
     payload = 'payload_protocol' in flow_columns
     verdict += ', payload_protocol' if payload else ''
@@ -139,7 +142,7 @@ def replay(pcap: str, work: str, model: str | None = None) -> pd.DataFrame:
         seen.add(n)
     d.columns = ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'start_us', 'end_us', *names,
                  *(['verdict', 'attack_label', 'attack_score'] if model else []), *(['server_name'] if named else []),
-                 *(['payload_protocol'] if payload else [])]
+                 *(['server_name_source'] if sourced else []), *(['payload_protocol'] if payload else [])]
     for n in names:
         d[n] = d[n].astype(float)  # SQLite NULL (a NaN feature) → NaN
     return d

@@ -173,6 +173,7 @@ class InferenceThread {
     const from = rows.serverNames;
     if (!rows.serverNameLengths || !from) return { lengths, bytes: new Uint8Array(0) };
     lengths.set(rows.serverNameLengths.subarray(0, n));
+    const sources = rows.serverNameSources ? rows.serverNameSources.slice(0, n) : undefined;
     let total = 0;
     for (let i = 0; i < n; i++) total += lengths[i]!;
     const bytes = new Uint8Array(total);
@@ -180,7 +181,7 @@ class InferenceThread {
       const at = i * SERVER_NAME_MAX;
       for (let k = 0, len = lengths[i]!; k < len; k++) bytes[o++] = from[at + k]!;
     }
-    return { lengths, bytes };
+    return sources ? { lengths, bytes, sources } : { lengths, bytes };
   }
 
   /** One inference of a batch by every model in the worker: each model's probabilities and verdicts. */
@@ -217,7 +218,7 @@ class InferenceThread {
       // Everything but the features is made for this message: moved, not copied.
       const transfer = [features.buffer as ArrayBuffer];
       if (identity) transfer.push(identity.buffer as ArrayBuffer);
-      if (names) transfer.push(names.lengths.buffer as ArrayBuffer, names.bytes.buffer as ArrayBuffer);
+      if (names) transfer.push(names.lengths.buffer as ArrayBuffer, names.bytes.buffer as ArrayBuffer, ...(names.sources ? [names.sources.buffer as ArrayBuffer] : []));
       if (context) transfer.push(context);
       this.worker.postMessage(msg, transfer);
     });

@@ -261,7 +261,8 @@ function serverNamesLine(card: ModelCard): string {
   if (t === undefined) return 'none (no server_names table: the model cannot take Server Name Class)';
   const per = card.classes.map((k) => [k, t.suffixes.filter(([, g]) => g === k).length] as const).filter(([, n]) => n > 0);
   const first = t.suffixes.slice(0, 3).map(([s, g]) => `${s} -> ${g}`).join(', ');
-  return `${t.suffixes.length} suffixes (${per.map(([k, n]) => `${k} ${n}`).join(', ')}), e.g. ${first}${t.suffixes.length > 3 ? ', ...' : ''}; Server Name Class = 0 no name, k+1 group k, ${card.classes.length + 1} no suffix matches`;
+  const sources = t.sources ? `names from ${t.sources.join(', ')} only` : 'names from any source';
+  return `${t.suffixes.length} suffixes (${per.map(([k, n]) => `${k} ${n}`).join(', ')}), e.g. ${first}${t.suffixes.length > 3 ? ', ...' : ''}; ${sources}; Server Name Class = 0 no name, k+1 group k, ${card.classes.length + 1} no suffix matches`;
 }
 
 /** The card's payload_protocols list in one line. */

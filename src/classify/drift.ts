@@ -145,6 +145,14 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
   const names = Object.keys(ref.features);
   const sqlColumn = (s: InputSource): string =>
     s.from === 'feature' ? sqlOf[s.index]! : s.from === 'identity' ? IDENTITY_SQL[s.field]! : s.from === 'payload-protocol' ? 'payload_protocol' : 'server_name';
+  // The stored name as the model read it: none when it came from a source the card does not read (a row stored
+  // before sources were recorded counts as the flow's own name, as the engine's rows do).
+  const readSources = card.server_names?.sources;
+  const hasSourceColumn = (db.prepare('PRAGMA table_info(flows)').all() as { name: string }[]).some((c) => c.name === 'server_name_source');
+  const select = (s: InputSource): string =>
+    s.from === 'server-name' && readSources && hasSourceColumn
+      ? `CASE WHEN COALESCE(${q('server_name_source')}, 'flow') IN (${readSources.map((n) => `'${n}'`).join(', ')}) THEN ${q('server_name')} END`
+      : q(sqlColumn(s));
   // Server Name Class is the stored name looked up in the card's table, as the model saw it.
   const names2class = card.server_names ? new SuffixTable(serverNameSpec(card.server_names, card.classes)) : null;
   // Payload Protocol Class: the stored protocol name's place in the card's list, as the model saw it.
@@ -158,7 +166,7 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
           ? NaN
           : Number(v);
   const inputIndex = names.map((n) => card.inputs.indexOf(n));
-  const selectList = inputIndex.map((j) => q(sqlColumn(sources[j]!))).join(', ');
+  const selectList = inputIndex.map((j) => select(sources[j]!)).join(', ');
   const stmt = db.prepare(`SELECT ${selectList} FROM flows WHERE run_id = ?`).raw(true);
 
   const refs = names.map((n) => ref.features[n]!);
@@ -185,7 +193,7 @@ function measure(db: Database.Database, card: ModelCard, dbPath: string, runId: 
     const j = card.inputs.indexOf(f.name);
     const values = new Float64Array(n);
     let i = 0;
-    for (const [v] of db.prepare(`SELECT ${q(sqlColumn(sources[j]!))} FROM flows WHERE run_id = ?`).raw(true).iterate(id) as Iterable<[number | string | null]>) {
+    for (const [v] of db.prepare(`SELECT ${select(sources[j]!)} FROM flows WHERE run_id = ?`).raw(true).iterate(id) as Iterable<[number | string | null]>) {
       values[i++] = preprocessValue(value(sources[j]!, v), pre, j);
     }
     values.sort();

@@ -6,6 +6,7 @@
  * preprocessing share one array.
  */
 import { preprocessValue, replaceNonFinite, type Preprocessing } from './preprocess.js';
+import { ServerNameSource } from '../flows/server-names.js';
 import { SuffixTable, type ServerNameSpec } from './server-name-class.js';
 
 export interface InputSpec {
@@ -33,11 +34,13 @@ export const PAYLOAD_PROTOCOL_INPUT = -3;
 
 /**
  * A batch's server names, as the inference thread gets them (InferenceThread.serverNames): per row its length
- * (0 = none), and the names' bytes one after the other (row i's start where row i - 1's end).
+ * (0 = none), the names' bytes one after the other (row i's start where row i - 1's end), and per row where the name
+ * came from (a ServerNameSource code; absent: every name is the flow's own).
  */
 export interface ServerNameColumns {
   lengths: Uint8Array;
   bytes: Uint8Array;
+  sources?: Uint8Array;
 }
 
 function sameSpec(a: InputSpec, b: InputSpec): boolean {
@@ -132,7 +135,9 @@ export class InputBuilder {
     const nc = this.nameClasses[u]!;
     for (let i = 0, at = 0; i < count; i++) {
       const len = names === null ? 0 : names.lengths[i]!;
-      nc[i] = len === 0 ? 0 : table.classOf(names!.bytes, at, len);
+      // A name from a source the card does not read is no name to the model.
+      const read = len !== 0 && table.reads[names!.sources?.[i] ?? ServerNameSource.Flow] === 1;
+      nc[i] = read ? table.classOf(names!.bytes, at, len) : 0;
       at += len;
     }
     return nc;

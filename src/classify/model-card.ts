@@ -88,8 +88,11 @@ export interface ModelCard {
   /** Every class → its KDD'99 category (the benign class → normal). */
   kdd?: Record<string, KddCategory>;
   drift_reference?: DriftReference;
-  /** Name suffix → one of `classes`: the table of the `Server Name Class` input (which needs it). */
-  server_names?: { suffixes: [string, string][] };
+  /**
+   * Name suffix → one of `classes`: the table of the `Server Name Class` input (which needs it); `sources`, where a
+   * name must come from for the model to read it (absent: every source).
+   */
+  server_names?: { suffixes: [string, string][]; sources?: ServerNameSourceName[] };
   /** The protocols of the `Payload Protocol Class` input (which needs it), in the order its values number them. */
   payload_protocols?: { protocols: string[] };
 }
@@ -284,10 +287,15 @@ function validateVerdictFields(c: Record<string, unknown>, classes: string[] | u
   }
 }
 
+/** The sources a card's `server_names.sources` may list: the outputs' `server_name_source` values. */
+export const SERVER_NAME_SOURCES = ['flow', 'carried', 'dns'] as const;
+export type ServerNameSourceName = (typeof SERVER_NAME_SOURCES)[number];
+
 /**
- * `server_names` (optional): {suffixes: [[suffix, group], ...]}, each group one of `classes`, each suffix a name
- * (printable ASCII, no leading or trailing dot) listed once (case does not matter). The input `Server Name Class`
- * needs it.
+ * `server_names` (optional): {suffixes: [[suffix, group], ...], sources?: [...]}, each group one of `classes`, each
+ * suffix a name (printable ASCII, no leading or trailing dot) listed once (case does not matter); `sources`, if
+ * given, a non-empty list of the name sources the model reads (`flow`, `carried`, `dns`), each once: a flow whose
+ * name came otherwise has no name to the model. The input `Server Name Class` needs the table.
  */
 function validateServerNames(c: Record<string, unknown>, classes: string[] | undefined, inputs: unknown[], errors: string[]): void {
   const t = c.server_names;
@@ -315,6 +323,13 @@ function validateServerNames(c: Record<string, unknown>, classes: string[] | und
     if (prev !== undefined) errors.push(`${where}: suffix "${suffix}" is listed twice (also server_names.suffixes[${prev}])`);
     else seen.set(k, i);
   });
+  if (t.sources !== undefined) {
+    const s = t.sources;
+    const known = (x: unknown): boolean => typeof x === 'string' && (SERVER_NAME_SOURCES as readonly string[]).includes(x);
+    if (!Array.isArray(s) || s.length === 0 || !s.every(known) || new Set(s).size !== s.length) {
+      errors.push(`server_names.sources: expected a non-empty list of ${SERVER_NAME_SOURCES.join(', ')}, each once, got ${show(s)}`);
+    }
+  }
 }
 
 /**

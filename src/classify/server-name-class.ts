@@ -12,18 +12,28 @@
  * lookup allocates nothing (it runs for every flow of a batch in the inference thread).
  */
 
+import { SERVER_NAME_SOURCE_NAMES } from '../flows/server-names.js';
+
 /** The input's name in a card's `inputs`. */
 export const SERVER_NAME_CLASS = 'Server Name Class';
 
-/** What the inference thread needs of a card to compute the input: [suffix, class index] pairs and the class count. */
+/**
+ * What the inference thread needs of a card to compute the input: [suffix, class index] pairs, the class count, and
+ * the name sources it reads as ServerNameSource codes (null: every source).
+ */
 export interface ServerNameSpec {
   suffixes: [string, number][];
   classes: number;
+  sources: number[] | null;
 }
 
-/** A card's `server_names` as a spec: each group replaced by its index in `classes`. */
-export function serverNameSpec(table: { suffixes: [string, string][] }, classes: readonly string[]): ServerNameSpec {
-  return { suffixes: table.suffixes.map(([s, g]) => [s, classes.indexOf(g)]), classes: classes.length };
+/** A card's `server_names` as a spec: each group replaced by its index in `classes`, each source by its code. */
+export function serverNameSpec(table: { suffixes: [string, string][]; sources?: readonly string[] }, classes: readonly string[]): ServerNameSpec {
+  return {
+    suffixes: table.suffixes.map(([s, g]) => [s, classes.indexOf(g)]),
+    classes: classes.length,
+    sources: table.sources ? table.sources.map((n) => SERVER_NAME_SOURCE_NAMES.indexOf(n)) : null,
+  };
 }
 
 const DOT = 0x2e;
@@ -42,9 +52,13 @@ export class SuffixTable {
   private readonly byHash = new Map<number, Entry[]>();
   /** The value of a name that no suffix matches. */
   readonly noMatch: number;
+  /** Per ServerNameSource code: 1 when the card reads names of that source (all, when the card lists none). */
+  readonly reads: Uint8Array;
 
   constructor(spec: ServerNameSpec) {
     this.noMatch = spec.classes + 1;
+    this.reads = new Uint8Array(SERVER_NAME_SOURCE_NAMES.length).fill(spec.sources === null ? 1 : 0);
+    for (const code of spec.sources ?? []) this.reads[code] = 1;
     for (const [suffix, k] of spec.suffixes) {
       const bytes = Uint8Array.from(suffix.toLowerCase(), (c) => c.charCodeAt(0) & 0xff);
       let h = 0;

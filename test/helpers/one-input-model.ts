@@ -32,6 +32,8 @@ export async function expectVerdictsByValue(o: {
   db: string;
   extra: string[];
   column: 'server_name' | 'payload_protocol';
+  /** The SQL that gives the text the model read, when it is not the column as stored. */
+  textSql?: string;
   valueOf: (text: string | null) => number;
   proba: number[][];
 }): Promise<Set<number>> {
@@ -41,7 +43,7 @@ export async function expectVerdictsByValue(o: {
   type Row = { flow_id: string; text: string | null; app_label: string | null; app_score: number | null };
   let rows: Row[];
   try {
-    rows = d.prepare(`SELECT flow_id, ${o.column} AS text, app_label, app_score FROM flows ORDER BY id`).all() as Row[];
+    rows = d.prepare(`SELECT flow_id, ${o.textSql ?? o.column} AS text, app_label, app_score FROM flows ORDER BY id`).all() as Row[];
   } finally {
     d.close();
   }
