@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARED, commandWorks, sensor } from './helpers/cli.js';
+import { HTTP_DOWNLOAD_TYPES } from './helpers/payload-cases.js';
 // @ts-expect-error: a plain ES module without types (a script, also run by hand)
 import { tupleKey } from '../scripts/server-name-agreement.mjs';
 
@@ -33,18 +34,8 @@ const CAPTURES = [
 ].map((p) => join(SHARED, p));
 const LOOK_MORE = 4;
 
-/** The media types that are a download or media (the rule's list, from its doc comment), lower case. */
-const DOWNLOAD = new Set([
-  'application/octet-stream',
-  'application/x-tar',
-  'application/x-zip',
-  'application/x-bzip',
-  'application/java-vm',
-  'application/vnd.ms-cab-compressed',
-  'application/vnd.microsoft.portable-executable',
-  'application/x-msdownload',
-  'application/x-dosexec',
-]);
+/** The media types that are a download (the rule's list, from its doc comment), lower case. */
+const DOWNLOAD = new Set(HTTP_DOWNLOAD_TYPES);
 function kindOf(contentType: string): string {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (DOWNLOAD.has(type)) return 'HTTP_Download';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { httpResponseKind, matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../src/decode/payload-protocol.js';
 import { PAYLOAD_LOOK_PACKETS, PayloadProtocols } from '../src/flows/payload-protocols.js';
-import { ascii, collectionsDuring, TCP } from './helpers/payload-cases.js';
+import { ascii, collectionsDuring, HTTP_DOWNLOAD_TYPES, TCP } from './helpers/payload-cases.js';
 
 /** A response: status line, the given field lines, the empty line, a body. */
 const response = (fields: string[], status = 'HTTP/1.1 200 OK'): number[] => ascii(`${status}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\nbody`);
@@ -24,18 +24,7 @@ describe('httpResponseKind: what a response says it carries', () => {
     expect(PAYLOAD_PROTOCOLS.filter((n) => n.startsWith('HTTP_')).length).toBe(2);
   });
 
-  const downloads = [
-    'application/octet-stream',
-    'application/x-tar',
-    'application/x-zip',
-    'application/x-bzip',
-    'application/java-vm',
-    'application/vnd.ms-cab-compressed',
-    'application/vnd.microsoft.portable-executable',
-    'application/x-msdownload',
-    'application/x-dosexec',
-  ];
-  it.each(downloads)('Content-Type %s: a download', (type) => {
+  it.each(HTTP_DOWNLOAD_TYPES)('Content-Type %s: a download', (type) => {
     expect(kind(response(['Server: x', `Content-Type: ${type}`, 'Content-Length: 4']))).toBe('HTTP_Download');
   });
 

@@ -20,6 +20,22 @@ export interface PayloadCase {
   want: string | null;
 }
 
+/**
+ * The media types an HTTP response names for the refinement HTTP_Download (httpResponseKind's doc comment: the types
+ * nDPI files under Download), written again from that specification for the tests, lower case.
+ */
+export const HTTP_DOWNLOAD_TYPES: readonly string[] = [
+  'application/octet-stream',
+  'application/x-tar',
+  'application/x-zip',
+  'application/x-bzip',
+  'application/java-vm',
+  'application/vnd.ms-cab-compressed',
+  'application/vnd.microsoft.portable-executable',
+  'application/x-msdownload',
+  'application/x-dosexec',
+];
+
 export const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 export const u16 = (n: number): number[] => [(n >> 8) & 0xff, n & 0xff];
 export const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
