@@ -1,7 +1,8 @@
 /**
  * The `Server Name Class` input (/work/notes/server-name-contract.md): a flow's server name looked up in the card's
  * `server_names.suffixes` table ([suffix, group] pairs, each group one of the card's classes):
- *   0                       the flow has no server name;
+ *   0                       the flow has no server name, or one from a source the card's `server_names.sources`
+ *                           does not list (a name learnt from DNS answers, say);
  *   k + 1                   k = the index in `classes` of the group of the LONGEST suffix that matches the name on a
  *                           label boundary (s matches n iff n == s or n ends with "." + s; compared lower-case);
  *   classes.length + 1      a name that no suffix matches.
