@@ -1,10 +1,11 @@
 /**
  * The sixth round of payload rules: BFCP and FLUTE (src/decode/payload/sessions.ts), and the HTTP refinements SOAP
- * and MpegDash (httpRequestKind in src/decode/payload-protocol.ts). Messages built here from each specification
- * (RFC 8855's common header and attributes; the SOAP 1.1 Note's and SOAP 1.2's HTTP requests; DASH and ISO BMFF
- * segment names; RFC 5651/6726's LCT header with EXT_FDT), each with near misses that break one rule of the
- * signature and must not match (plain HTTP requests, HLS playlists included, stay HTTP; JSON-RPC sent raw, whose rule
- * was left out, is nothing); random bytes and every truncation never throw; nothing is allocated per call.
+ * and MpegDash (httpRequestKind in src/decode/payload-protocol.ts; with them, since stop 27, a BitTorrent tracker
+ * announce). Messages built here from each specification (RFC 8855's common header and attributes; the SOAP 1.1
+ * Note's and SOAP 1.2's HTTP requests; DASH and ISO BMFF segment names; BEP 3's announce; RFC 5651/6726's LCT
+ * header with EXT_FDT), each with near misses that break one rule of the signature and must not match (plain HTTP
+ * requests, HLS playlists included, stay HTTP; JSON-RPC sent raw, whose rule was left out, is nothing); random bytes
+ * and every truncation never throw; nothing is allocated per call.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -143,6 +144,13 @@ const CASES: Case[] = [
   { what: 'absolute form whose host ends in .mpd, no path: HTTP', bytes: request('GET http://video.mpd HTTP/1.1'), proto: TCP, want: 'HTTP' },
   { what: 'CONNECT to an authority: HTTP', bytes: request('CONNECT stream.m3u8:443 HTTP/1.1'), proto: TCP, want: 'HTTP' },
   { what: 'a playlist on HTTP/2.0: nothing, as before', bytes: request('GET /live/master.m3u8 HTTP/2.0'), proto: TCP, want: null },
+  // A BitTorrent tracker announce (BEP 3): a GET whose query has info_hash and peer_id, whatever the path.
+  { what: 'BitTorrent announce', bytes: request('GET /announce?info_hash=%aa7i%c4S%0d%de%06%24%18s%da%d4%3a%b5%cc%ec%2c%e6%22&peer_id=-TR2940-chho92c56pul&port=51413&uploaded=0 HTTP/1.1'), proto: TCP, ports: [50000, 80], want: 'BitTorrent' },
+  { what: 'BitTorrent announce, peer_id first, another path', bytes: request('GET /tracker/announce.php?peer_id=-UT3550-abcdefghijkl&info_hash=12345678901234567890&compact=1 HTTP/1.0'), proto: TCP, ports: [50000, 6969], want: 'BitTorrent' },
+  { what: 'not an announce: info_hash without peer_id (a scrape)', bytes: request('GET /scrape?info_hash=12345678901234567890 HTTP/1.1'), proto: TCP, want: 'HTTP' },
+  { what: 'not an announce: the keys inside other parameters', bytes: request('GET /search?q=info_hash=1&xpeer_id=2 HTTP/1.1'), proto: TCP, want: 'HTTP' },
+  { what: 'not an announce: the keys in the path, not the query', bytes: request('GET /info_hash=1&peer_id=2 HTTP/1.1'), proto: TCP, want: 'HTTP' },
+  { what: 'not an announce: a POST with the keys', bytes: request('POST /announce?info_hash=1&peer_id=2 HTTP/1.1'), proto: TCP, want: 'HTTP' },
   { what: 'a plain GET stays HTTP', bytes: request('GET /index.html HTTP/1.1'), proto: TCP, ports: [50000, 80], want: 'HTTP' },
   { what: 'a plain POST stays HTTP', bytes: request('POST /api/v1/items HTTP/1.1', 'Host: api.example\r\nContent-Type: application/json\r\nContent-Length: 2\r\n', '{}'), proto: TCP, want: 'HTTP' },
   { what: 'an HTTP response with a playlist type stays HTTP (only requests are refined)', bytes: ascii('HTTP/1.1 200 OK\r\nContent-Type: application/vnd.apple.mpegurl\r\n\r\n#EXTM3U\n'), proto: TCP, ports: [80, 50000], want: 'HTTP' },

@@ -233,7 +233,7 @@ function methodOf(b: Uint8Array, p: number, end: number, list: readonly Uint8Arr
  * so is BitTorrent's Local Service Discovery (BEP 14, btSearchFields);
  * SSH's identification string (RFC 4253 §4.2), SMTP's EHLO/HELO (RFC 5321 §4.1.1.1), MGCP commands (RFC 3435
  * §3.2.1), and RFB's ProtocolVersion (RFC 6143 §7.1.1). An HTTP request is refined by what its first packet shows
- * (httpRequestKind: SOAP, MpegDash).
+ * (httpRequestKind: SOAP, MpegDash, a BitTorrent tracker announce).
  */
 function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: number, dp: number): number {
   if (has(b, p, end, SSH_)) return !udp && sshIdent(b, p, end) ? SSH : 0;
@@ -270,9 +270,9 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
 }
 
 /**
- * What an HTTP/1.x request (its request line already checked) carries, when its first packet names it: SOAP or an
- * MPEG-DASH resource, else plain HTTP. Refinements of the HTTP answer, here rather than in a later module,
- * because this rule answers HTTP for every such request first.
+ * What an HTTP/1.x request (its request line already checked) carries, when its first packet names it: SOAP, an
+ * MPEG-DASH resource or a BitTorrent tracker announce, else plain HTTP. Refinements of the HTTP answer, here rather
+ * than in a later module, because this rule answers HTTP for every such request first.
  *
  * - SOAP: a POST whose header section (as far as the packet holds it) has a `SOAPAction` field (SOAP 1.1, W3C Note
  *   of 8 May 2000, §6.1.1: a client MUST send it with every SOAP HTTP request) or the media type
@@ -289,12 +289,18 @@ function textStart(b: Uint8Array, p: number, end: number, udp: boolean, sp: numb
  *   because the suite's nDPI names every such request in ../shared/data/ndpi plain HTTP (3 flows, 2 captures);
  *   `.ts`, MPEG-2 transport stream segments, a name too common for other files. A response's Content-Type, the
  *   server's later packet, is httpResponseKind's.
+ * - BitTorrent: a tracker announce (BEP 3, "Trackers"): a GET whose query has the two keys every announce carries,
+ *   `info_hash` and `peer_id` (names compared as BEP 3 spells them). The announce URL's path is the tracker's own
+ *   (`/announce`, `/announce.php`...), so the query decides, not the path.
  */
 const POST_ = ascii('POST ');
 const SOAPACTION = ascii('SOAPACTION:');
 const CONTENT_TYPE = ascii('CONTENT-TYPE:');
 const SOAP_XML = ascii('APPLICATION/SOAP+XML');
 const EXT_MPD = ascii('.mpd');
+const GET_ = ascii('GET ');
+const Q_INFO_HASH = ascii('info_hash=');
+const Q_PEER_ID = ascii('peer_id=');
 const EXT_M4S = ascii('.m4s');
 function httpRequestKind(b: Uint8Array, p: number, target: number, sp2: number, eol: number, end: number): number {
   if (has(b, p, target, POST_) && soapHeaders(b, eol + 2, end)) return SOAP;
@@ -308,7 +314,17 @@ function httpRequestKind(b: Uint8Array, p: number, target: number, sp2: number, 
   let e = q;
   while (e < sp2 && b[e] !== 0x3f) e++;
   if (endsWith(b, q, e, EXT_MPD) || endsWith(b, q, e, EXT_M4S)) return MPEGDASH;
+  if (has(b, p, target, GET_) && e < sp2 && queryHas(b, e + 1, sp2, Q_INFO_HASH) && queryHas(b, e + 1, sp2, Q_PEER_ID)) return BITTORRENT;
   return HTTP;
+}
+
+/**
+ * Does the query `b[q .. e)` (after its `?`) have the parameter `key` (with its `=`): at the query's start or after
+ * an `&` (the form encoding of HTML's application/x-www-form-urlencoded, which BEP 3's tracker requests use)?
+ */
+function queryHas(b: Uint8Array, q: number, e: number, key: Uint8Array): boolean {
+  for (let i = q; i + key.length <= e; i++) if ((i === q || b[i - 1] === 0x26) && has(b, i, e, key)) return true;
+  return false;
 }
 
 /** Does the path `b[q .. e)` end in a file name (at least one byte, not `/`) and then the extension `ext`? */
