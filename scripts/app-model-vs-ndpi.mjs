@@ -13,16 +13,12 @@
 // precision / recall / F1, and the most frequent confusions. With --json, one JSON object instead. Exits 0 (a report),
 // 2 on bad arguments or a capture the sensor or ndpiReader cannot read.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ndpiResultFlows, tupleKey } from './server-name-agreement.mjs';
+import { ndpiResultFlows, ndpiResultFlowsOfText, replayFlows, tupleKey } from './server-name-agreement.mjs';
 import { categoryGroups } from './payload-protocol-agreement.mjs';
 
-const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const SENSOR = join(ROOT, 'bin', 'sensor.js');
 const NOT_BENIGN = new Set(['Malware', 'Mining']);
 
 function usage(message) {
@@ -32,20 +28,10 @@ function usage(message) {
 
 /** The sensor's flows of `pcap` with their application verdicts. */
 function sensorVerdicts(pcap, appModel) {
-  const dir = mkdtempSync(join(tmpdir(), 'sensor-app-eval-'));
   try {
-    const db = join(dir, 'flows.sqlite');
-    const r = spawnSync(process.execPath, [SENSOR, '--replay', pcap, '--db', db, '--profile', 'cic2017', ...(appModel ? ['--app-model', appModel] : []), '-q'], { encoding: 'utf8', timeout: 600_000 });
-    if (r.status !== 0) usage(`the sensor could not replay ${pcap} (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-    const Database = createRequire(import.meta.url)('better-sqlite3');
-    const conn = new Database(db, { readonly: true });
-    try {
-      return conn.prepare('SELECT src_ip, src_port, dst_ip, dst_port, protocol, app_label, app_model FROM flows ORDER BY id').all();
-    } finally {
-      conn.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    return replayFlows(pcap, ['--profile', 'cic2017', ...(appModel ? ['--app-model', appModel] : [])], 'src_ip, src_port, dst_ip, dst_port, protocol, app_label, app_model', 600_000);
+  } catch (e) {
+    usage(`the sensor could not replay ${pcap}: ${e.message}`);
   }
 }
 
@@ -59,13 +45,7 @@ function ndpiVerdicts(pcap, opts) {
   const r = spawnSync(opts.reader, ['-i', pcap, '-v', '2'], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 28 });
   if (r.error) usage(`cannot run ${opts.reader}: ${r.error.message} (Debian: apt install libndpi-bin, or give --ndpi-reader or --results)`);
   if (r.status !== 0) usage(`${opts.reader} could not read ${pcap} (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-  const dir = mkdtempSync(join(tmpdir(), 'sensor-ndpi-'));
-  try {
-    writeFileSync(join(dir, 'out'), r.stdout);
-    return ndpiResultFlows(join(dir, 'out'), { every: true });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return ndpiResultFlowsOfText(r.stdout, { every: true });
 }
 
 /** One capture's matched flows: [{ truth, predicted }], and what was left out. */

@@ -20,17 +20,13 @@
 // - per application group (the data README's categories -> groups table), over the sensor flows matched to nDPI:
 //   how many had no server name, and how many of those now have a payload protocol.
 // With --examples, every disagreement. Exits 0 (a report, not a test).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ndpiResultFlows, tupleKey } from './server-name-agreement.mjs';
+import { ndpiResultFlows, replayFlows, tupleKey } from './server-name-agreement.mjs';
 import { PAYLOAD_PROTOCOLS } from '../dist/decode/payload-protocol.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const SENSOR = join(ROOT, 'bin', 'sensor.js');
 const NDPI = join(ROOT, '..', 'shared', 'data', 'ndpi');
 
 /**
@@ -78,22 +74,8 @@ export function categoryGroups() {
 
 /** The sensor's flows of `pcap`: 5-tuple, server name, payload protocol. */
 export function sensorFlows(pcap, profile) {
-  const dir = mkdtempSync(join(tmpdir(), 'sensor-payload-'));
-  try {
-    const db = join(dir, 'flows.sqlite');
-    const extra = profile === 'fixed' ? ['--ipv6'] : [];
-    const r = spawnSync(process.execPath, [SENSOR, '--replay', pcap, '--db', db, '--profile', profile, ...extra, '--no-model', '--no-app-model', '-q'], { encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`sensor on ${pcap}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
-    const Database = createRequire(import.meta.url)('better-sqlite3');
-    const conn = new Database(db, { readonly: true });
-    try {
-      return conn.prepare('SELECT src_ip, src_port, dst_ip, dst_port, protocol, server_name, payload_protocol FROM flows ORDER BY id').all();
-    } finally {
-      conn.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const extra = profile === 'fixed' ? ['--ipv6'] : [];
+  return replayFlows(pcap, ['--profile', profile, ...extra, '--no-model', '--no-app-model'], 'src_ip, src_port, dst_ip, dst_port, protocol, server_name, payload_protocol');
 }
 
 /** Adds one capture's comparison to `t` (the totals, see main) and its disagreements to `examples`. */

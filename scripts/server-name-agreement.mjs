@@ -49,23 +49,32 @@ export function normalise(name, kind) {
   return n.toLowerCase().slice(0, MAX);
 }
 
-/** The sensor's flows of `pcap`: 5-tuple, times (µs) and server name. */
-export function sensorFlows(pcap, extra = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'sensor-names-'));
+/**
+ * `pcap` replayed by the sensor (`--replay PCAP --db TMP -q` and `args`) into a temporary database: the rows of
+ * `SELECT columns FROM flows ORDER BY id`. Throws when the sensor does not exit 0. The agreement scripts' one replay.
+ */
+export function replayFlows(pcap, args, columns, timeout = 300_000) {
+  const dir = mkdtempSync(join(tmpdir(), 'sensor-replay-'));
   try {
     const db = join(dir, 'flows.sqlite');
-    const r = spawnSync(process.execPath, [SENSOR, '--replay', pcap, '--db', db, '--profile', 'fixed', '--ipv6', '--no-model', '--no-app-model', '-q', ...extra], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, [SENSOR, '--replay', pcap, '--db', db, '-q', ...args], { encoding: 'utf8', timeout });
     if (r.status !== 0) throw new Error(`sensor on ${pcap}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
     const Database = createRequire(import.meta.url)('better-sqlite3');
     const conn = new Database(db, { readonly: true });
     try {
-      return conn.prepare('SELECT src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, server_name, server_name_source FROM flows ORDER BY id').all();
+      return conn.prepare(`SELECT ${columns} FROM flows ORDER BY id`).all();
     } finally {
       conn.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The sensor's flows of `pcap`: 5-tuple, times (µs) and server name. */
+export function sensorFlows(pcap, extra = []) {
+  return replayFlows(pcap, ['--profile', 'fixed', '--ipv6', '--no-model', '--no-app-model', ...extra],
+    'src_ip, src_port, dst_ip, dst_port, protocol, start_us, end_us, server_name, server_name_source');
 }
 
 /** Microseconds since the epoch from tshark's frame.time_epoch text (exact: no float rounding of the fraction). */
@@ -265,12 +274,17 @@ export function ndpiFlows(outFile) {
  * whose line gives their VLAN tag before the protocol (`[VLAN: 100][proto: ...]`).
  */
 export function ndpiResultFlows(outFile, { every = false } = {}) {
+  return ndpiResultFlowsOfText(readFileSync(outFile, 'utf8'), { every });
+}
+
+/** ndpiResultFlows on the text of ndpiReader's output rather than a file of it. */
+export function ndpiResultFlowsOfText(text, { every = false } = {}) {
   const res = [];
   const ep = (s) => {
     const i = s.lastIndexOf(':');
     return [s.slice(0, i).replace(/^\[|\]$/g, ''), Number(s.slice(i + 1))];
   };
-  for (const line of readFileSync(outFile, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     const m = (every ? /^\s+\d+\s+(TCP|UDP) (\S+) <?-> (\S+) (?:\[VLAN: \d+\])?\[proto: [\d.]+\/([^\]]+)\]/ : /^\s+\d+\s+(TCP|UDP) (\S+) <-> (\S+) \[proto: [\d.]+\/([^\]]+)\]/).exec(line);
     if (!m) continue;
     const [a, ap] = ep(m[2]);
