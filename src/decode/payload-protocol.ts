@@ -298,10 +298,10 @@ const SOAPACTION = ascii('SOAPACTION:');
 const CONTENT_TYPE = ascii('CONTENT-TYPE:');
 const SOAP_XML = ascii('APPLICATION/SOAP+XML');
 const EXT_MPD = ascii('.mpd');
+const EXT_M4S = ascii('.m4s');
 const GET_ = ascii('GET ');
 const Q_INFO_HASH = ascii('info_hash=');
 const Q_PEER_ID = ascii('peer_id=');
-const EXT_M4S = ascii('.m4s');
 function httpRequestKind(b: Uint8Array, p: number, target: number, sp2: number, eol: number, end: number): number {
   if (has(b, p, target, POST_) && soapHeaders(b, eol + 2, end)) return SOAP;
   // The path: from the target's `/` (origin form) or from the first `/` after `scheme://authority`, to `?` or the end.
@@ -379,7 +379,11 @@ function mediaTypeEnd(b: Uint8Array, v: number, end: number): number {
 
 /** Is the media type at `v` (-1: none) `type` (upper case), compared without case (RFC 9110 §8.3.1)? */
 function mediaTypeIs(b: Uint8Array, v: number, end: number, type: Uint8Array): boolean {
-  const e = mediaTypeEnd(b, v, end);
+  return isType(b, v, mediaTypeEnd(b, v, end), type);
+}
+
+/** Is the media type `b[v .. e)` (its end found by mediaTypeEnd) `type` (upper case), without case? */
+function isType(b: Uint8Array, v: number, e: number, type: Uint8Array): boolean {
   return e - v === type.length && hasNoCase(b, v, e, type);
 }
 
@@ -419,11 +423,8 @@ export function httpResponseKind(b: Uint8Array, p: number, end: number): number 
   const v = fieldValue(b, eol + 2, end, CONTENT_TYPE);
   const e = mediaTypeEnd(b, v, end);
   if (e < 0) return 0;
-  for (let i = 0; i < DOWNLOAD_TYPES.length; i++) {
-    const type = DOWNLOAD_TYPES[i]!;
-    if (e - v === type.length && hasNoCase(b, v, e, type)) return HTTP_DOWNLOAD;
-  }
-  if (e - v === MPEG.length && hasNoCase(b, v, e, MPEG)) return HTTP_MEDIA;
+  for (let i = 0; i < DOWNLOAD_TYPES.length; i++) if (isType(b, v, e, DOWNLOAD_TYPES[i]!)) return HTTP_DOWNLOAD;
+  if (isType(b, v, e, MPEG)) return HTTP_MEDIA;
   if (e - v > AUDIO_.length && (hasNoCase(b, v, e, AUDIO_) || hasNoCase(b, v, e, VIDEO_))) return HTTP_MEDIA;
   return HTTP;
 }
