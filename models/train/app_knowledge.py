@@ -39,12 +39,10 @@ class KnowledgeFirst:
     """The tables in order, then `fallback` (a fitted classifier over the same inputs, with `classes_`).
 
     `columns`: the positions of Server Name Class, Payload Protocol Class, Source Port, Destination Port and
-    Protocol in the input rows. `payload_groups`: for each protocol of the card's payload list, its group, or None for
-    a carrier. `ports`: ((protocol, port), group) pairs. `carrier_groups`: for each protocol of the list, its group if
-    it is a carrier (step 4), else None."""
+    Protocol in the input rows. `payload`: for each protocol of the card's payload list, its group and whether it is a
+    carrier (whose group is step 4's, not step 1's). `ports`: ((protocol, port), group) pairs."""
 
-    def __init__(self, fallback, columns: dict[str, int], payload_groups: list[str | None], ports: list[tuple[tuple[int, int], str]],
-                 carrier_groups: list[str | None]):
+    def __init__(self, fallback, columns: dict[str, int], payload: list[tuple[str, bool]], ports: list[tuple[tuple[int, int], str]]):
         self.fallback = fallback
         self.classes_ = np.asarray(fallback.classes_)
         classes = [str(c) for c in self.classes_]
@@ -53,16 +51,11 @@ class KnowledgeFirst:
         # Server Name Class: 0 no name, 1..C a group (1 + its index), C + 1 a name no suffix matches
         self.name_table = np.vstack([np.zeros((1, C)), np.eye(C), np.zeros((1, C))])
         # Payload Protocol Class: 0 none, k the card's protocol k - 1, len + 1 one the card does not list
-        self.payload_table = np.zeros((len(payload_groups) + 2, C))
-        for k, g in enumerate(payload_groups):
-            if g is not None:
-                self.payload_table[k + 1, classes.index(g)] = 1.0
-        if len(carrier_groups) != len(payload_groups) or any(g is not None and c is not None for g, c in zip(payload_groups, carrier_groups)):
-            raise ValueError('KnowledgeFirst: carrier_groups must list the same protocols, a group only where payload_groups has none')
+        # (the carriers' groups in a table of their own, step 4)
+        self.payload_table = np.zeros((len(payload) + 2, C))
         self.carrier_table = np.zeros_like(self.payload_table)
-        for k, g in enumerate(carrier_groups):
-            if g is not None:
-                self.carrier_table[k + 1, classes.index(g)] = 1.0
+        for k, (g, carrier) in enumerate(payload):
+            (self.carrier_table if carrier else self.payload_table)[k + 1, classes.index(g)] = 1.0
         self.port_keys = np.array([p * PORT_KEY + n for (p, n), _ in ports], dtype=np.float64)
         self.port_table = np.zeros((len(ports), C))
         for i, (_, g) in enumerate(ports):

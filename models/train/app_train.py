@@ -455,9 +455,8 @@ def knowledge_first(d: pd.DataFrame, fallback, inputs: list[str]) -> KnowledgeFi
     payload = payload_table()
     return KnowledgeFirst(fallback, {'name': inputs.index(NAME_CLASS), 'payload': inputs.index(PAYLOAD_CLASS), 'src_port': inputs.index(SRC_PORT),
                                      'dst_port': inputs.index(DST_PORT), 'protocol': inputs.index(PROTOCOL)},
-                          [None if p in CARRIERS else g for p, g in zip(payload['protocol'], payload['group'])],
-                          [((int(p), int(n)), g) for p, n, g in zip(port_prior()['protocol'], port_prior()['port'], port_prior()['group'])],
-                          [g if p in CARRIERS else None for p, g in zip(payload['protocol'], payload['group'])])
+                          [(g, p in CARRIERS) for p, g in zip(payload['protocol'], payload['group'])],
+                          [((int(p), int(n)), g) for p, n, g in zip(port_prior()['protocol'], port_prior()['port'], port_prior()['group'])])
 
 
 def prior_rows(d: pd.DataFrame, inputs: list[str], input_set: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
