@@ -72,7 +72,11 @@ function segments(pcap: string): Segment[] {
 /** Per connection key: what the engine's looking should make of it, from tshark's packets (null: never HTTP). */
 function expected(list: Segment[]): Map<string, string | null> {
   const byKey = new Map<string, Segment[]>();
-  for (const s of list) byKey.set(s.key, [...(byKey.get(s.key) ?? []), s]);
+  for (const s of list) {
+    const segs = byKey.get(s.key);
+    if (segs) segs.push(s);
+    else byKey.set(s.key, [s]);
+  }
   const out = new Map<string, string | null>();
   for (const [key, segs] of byKey) {
     const first = segs.findIndex((s) => s.request || s.response);
