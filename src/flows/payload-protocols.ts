@@ -8,7 +8,10 @@
  * RTP has no signature of its own in one packet (a version field and a payload type): as RFC 3550 Appendix A.1 has a
  * receiver do before it trusts a source, a direction is RTP when two of its payload packets in a row are valid RTP
  * headers of the same SSRC and payload type with consecutive sequence numbers. Per direction the last header seen
- * is kept for that.
+ * is kept for that. Two more answers need what the flow has seen: TFTP's transfer, between two ports no table knows, is
+ * one endpoint's DATA of block 1 answered by the other's ACK (per slot, which endpoint sent the DATA); and a TCP
+ * flow whose first payload packet is a file or a directory listing, when no rule named it, is FTP_DATA (a data
+ * connection, as nDPI names it: payload/transfer.ts).
  *
  * An HTTP flow goes on being looked at: what its server answers may refine it (httpResponseKind: a file download, audio
  * or video), as nDPI's category for the flow follows the response's Content-Type. Once a request has made a flow HTTP,
@@ -21,7 +24,8 @@
  * that end takes it and looks no further (the later part of a TLS connection, an RTP stream past 120 s).
  */
 import { httpResponseKind, matchPayload, PayloadProtocol, rtpHeader, rtpPayloadType, rtpSequence, rtpSsrc, RTP_ID } from '../decode/payload-protocol.js';
-import { PROTO_UDP } from '../decode/transport.js';
+import { rawFileStart, tftpFirstAck, tftpFirstData } from '../decode/payload/transfer.js';
+import { PROTO_TCP, PROTO_UDP } from '../decode/transport.js';
 import { KEY_WORDS } from './flow-table.js';
 import { RECENT, RECENT_US } from './server-names.js';
 
@@ -47,6 +51,8 @@ export class PayloadProtocols {
   private readonly rtpType: Uint8Array;
   private readonly rtpSsrc: Int32Array;
   private readonly rtpSeq: Uint16Array;
+  /** Per slot: which endpoint sent TFTP's DATA of block 1 (1 = A, 2 = B; 0 = none yet), whose ACK would decide. */
+  private readonly tftpData: Uint8Array;
   /** The memory of recent conversations: per entry its key, its protocol (0 = empty) and when its flow ended (µs). */
   private readonly recentKeys = new Uint32Array(RECENT * KEY_WORDS);
   private readonly recentIds = new Uint8Array(RECENT);
@@ -59,6 +65,7 @@ export class PayloadProtocols {
     this.rtpType = new Uint8Array(capacity * 2);
     this.rtpSsrc = new Int32Array(capacity * 2); // rtpSsrc() reads it as an int32
     this.rtpSeq = new Uint16Array(capacity * 2);
+    this.tftpData = new Uint8Array(capacity);
   }
 
   /** A new flow in `slot`: no protocol, nothing looked at. */
@@ -69,6 +76,7 @@ export class PayloadProtocols {
     this.looked[2 * slot + 1] = 0;
     this.rtpType[2 * slot] = NO_RTP;
     this.rtpType[2 * slot + 1] = NO_RTP;
+    this.tftpData[slot] = 0;
   }
 
   /**
@@ -108,7 +116,9 @@ export class PayloadProtocols {
       id = httpResponseKind(buf, start, end);
     } else {
       id = matchPayload(buf, start, end, proto, srcPort, dstPort);
-      if (id === 0 && proto === PROTO_UDP) id = this.rtp(k, buf, start, end);
+      if (id === 0 && proto === PROTO_UDP) id = this.rtp(k, buf, start, end) || this.tftp(slot, fromA, buf, start, end);
+      // The flow's first payload packet (this one counted above), when no rule named it: a file or a listing?
+      if (id === 0 && proto === PROTO_TCP && this.looked[2 * slot]! + this.looked[2 * slot + 1]! === 1) id = rawFileStart(buf, start, end);
       if (id === HTTP_ID) {
         // A capture may start with the response; else the answer is still to come: keep looking each way.
         const kind = httpResponseKind(buf, start, end);
@@ -135,6 +145,15 @@ export class PayloadProtocols {
     this.looking[slot] = 0;
     this.looked[2 * slot] = 0xff;
     this.looked[2 * slot + 1] = 0xff;
+  }
+
+  /** TFTP when this packet is the ACK of block 1 answering the other endpoint's DATA of block 1 (tftpFirstData). */
+  private tftp(slot: number, fromA: boolean, buf: Uint8Array, start: number, end: number): number {
+    const me = fromA ? 1 : 2;
+    const sent = this.tftpData[slot]!;
+    if (sent !== 0 && sent !== me) return tftpFirstAck(buf, start, end);
+    if (sent === 0 && tftpFirstData(buf, start, end)) this.tftpData[slot] = me;
+    return 0;
   }
 
   /** RTP when this packet's header continues the previous one's of the same direction (k). */

@@ -177,6 +177,9 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   // (httpResponseKind in decode/payload-protocol.ts), which nDPI reports as HTTP in category Download or Media.
   'HTTP_Download',
   'HTTP_Media',
+  // Round eight (stop 28): a TCP connection that starts with a file or a directory listing, as nDPI names it
+  // (payload/transfer.ts rawFileStart).
+  'FTP_DATA',
 ];
 
 /** Each protocol's id (index + 1), by name. */

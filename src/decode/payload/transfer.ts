@@ -98,3 +98,92 @@ function uftpMessage(b: Uint8Array, p: number, end: number): number {
   const hlen = b[p + 17]!;
   return b[p + 16] === func && hlen >= 1 && 16 + 4 * hlen <= n ? UFTP : 0;
 }
+
+const FTP_DATA = P['FTP_DATA']!;
+const TFTP = P['TFTP']!;
+
+/**
+ * A TCP connection whose first payload is a file or a directory listing: what nDPI names FTP_DATA whatever the ports
+ * (its dissector ftp_data.c, behaviour learnt, not copied), so the labeller's verdict for an FTP data connection
+ * on ports no table knows (passive mode: an ephemeral server port), and for any raw TCP file transfer. The
+ * engine asks only for a flow's first payload packet, when no other rule named it (flows/payload-protocols.ts).
+ *
+ * - A file: a segment of at least 256 bytes (a data connection sends full segments; nDPI's bound) starting with the
+ *   signature its format's specification fixes. The binary formats of nDPI's list: PNG (8 bytes, ISO/IEC 15948 §5.2),
+ *   GIF87a/89a, JPEG (SOI and a marker, ITU-T T.81 B.1.1.3), PDF (`%PDF-`, ISO 32000 §7.5.2), ZIP local file header
+ *   (PKWARE APPNOTE 4.3.7), gzip (RFC 1952 §2.3.1: ID1 ID2, CM 8), bzip2 (`BZh` and a block size 1-9), 7z, RAR 4/5,
+ *   a DOS/PE executable (`MZ`, its last-page byte count below 256), Ogg (RFC 3533 §6), RIFF (AVI, WAV), FLAC, an ID3v2.3
+ *   tag (MP3), an MPEG program stream pack (00 00 01 BA), EBML (Matroska, WebM: RFC 8794), FLV version 1, RPM's lead,
+ *   an OLE compound file (MS Office, [MS-CFB] 2.2), a Unix ar archive (`!<arch>\n`, .deb). Left out of nDPI's list:
+ *   markup and scripts (HTML, XML, PHP, ASP, shell), text that many protocols send raw, and a few formats with no
+ *   published signature.
+ * - A directory listing (what a data connection carries after LIST): a line in the long format of POSIX `ls -l`,
+ *   the file type (`-` `d` `l` `b` `c` `p` `s`), nine permission characters (r, w, and x or its set-id/sticky forms,
+ *   or `-`, by position), then a space or an alternate-access mark (`+` `@` `.`), more than 10 bytes in all.
+ */
+const FILE_SIGNATURES = [
+  [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+  ascii('GIF87a'),
+  ascii('GIF89a'),
+  [0xff, 0xd8, 0xff],
+  ascii('%PDF-'),
+  [0x50, 0x4b, 0x03, 0x04],
+  [0x1f, 0x8b, 0x08],
+  [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c],
+  [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07],
+  ascii('OggS'),
+  ascii('RIFF'),
+  ascii('fLaC'),
+  [0x49, 0x44, 0x33, 0x03],
+  [0x00, 0x00, 0x01, 0xba],
+  [0x1a, 0x45, 0xdf, 0xa3],
+  [0x46, 0x4c, 0x56, 0x01],
+  [0xed, 0xab, 0xee, 0xdb],
+  [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1],
+  ascii('!<arch>\n'),
+].map((s) => Uint8Array.from(s));
+/** nDPI's shortest file segment. */
+const FILE_SEGMENT_MIN = 256;
+export function rawFileStart(b: Uint8Array, p: number, end: number): number {
+  if (end > b.length) end = b.length;
+  if (p < 0 || end - p < 11) return 0;
+  if (listingLine(b, p, end)) return FTP_DATA;
+  if (end - p < FILE_SEGMENT_MIN) return 0;
+  for (let i = 0; i < FILE_SIGNATURES.length; i++) if (has(b, p, end, FILE_SIGNATURES[i]!)) return FTP_DATA;
+  if (b[p] === 0x4d && b[p + 1] === 0x5a && b[p + 3] === 0x00) return FTP_DATA; // MZ
+  if (b[p] === 0x42 && b[p + 1] === 0x5a && b[p + 2] === 0x68 && b[p + 3]! >= 0x31 && b[p + 3]! <= 0x39) return FTP_DATA; // BZh1-9
+  return 0;
+}
+
+const LS_TYPES = ascii('-dlbcps');
+function listingLine(b: Uint8Array, p: number, end: number): boolean {
+  if (LS_TYPES.indexOf(b[p]!) < 0) return false;
+  for (let k = 0; k < 9; k++) {
+    const c = b[p + 1 + k]!;
+    const pos = k % 3;
+    const ok =
+      c === 0x2d || // '-'
+      (pos === 0 && c === 0x72) || // r
+      (pos === 1 && c === 0x77) || // w
+      (pos === 2 && (c === 0x78 || (k < 6 ? c === 0x73 || c === 0x53 : c === 0x74 || c === 0x54))); // x, s/S, t/T
+    if (!ok) return false;
+  }
+  const after = b[p + 10]!;
+  return after === 0x20 || after === 0x2b || after === 0x40 || after === 0x2e;
+}
+
+/**
+ * TFTP's transfer (RFC 1350 §4-5): the server answers a request from a new port of its own, so the transfer is a
+ * flow between two ports no table knows. As nDPI's dissector does (tftp.c, behaviour learnt, not copied), a flow is
+ * TFTP when one endpoint sends DATA of block 1 (opcode 3, block 1, then the data: at most 512 bytes, or the block size
+ * RFC 2348 lets the two agree, up to 65464; none for an empty file) and the other answers with its ACK (opcode 4, block 1: exactly 4 bytes).
+ * flows/payload-protocols.ts keeps which endpoint sent the DATA; these two read one packet each.
+ */
+export function tftpFirstData(b: Uint8Array, p: number, end: number): boolean {
+  if (end > b.length) end = b.length;
+  return p >= 0 && end - p >= 4 && end - p <= 4 + 65464 && i32(b, p) === 0x00030001;
+}
+export function tftpFirstAck(b: Uint8Array, p: number, end: number): number {
+  if (end > b.length) end = b.length;
+  return p >= 0 && end - p === 4 && i32(b, p) === 0x00040001 ? TFTP : 0;
+}
