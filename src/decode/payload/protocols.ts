@@ -177,6 +177,13 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   // (httpResponseKind in decode/payload-protocol.ts), which nDPI reports as HTTP in category Download or Media.
   'HTTP_Download',
   'HTTP_Media',
+  // Round eight: infrastructure, industrial and media-network protocols (decode/payload/infra2.ts).
+  'KCP',
+  'Mikrotik',
+  'EthernetGlobalData',
+  'Controller_Area_Network',
+  'SD-RTN',
+  'ZUG',
 ];
 
 /** Each protocol's id (index + 1), by name. */
