@@ -48,8 +48,9 @@ const LISTINGS = [
 const kind = (bytes: number[]): string | null => payloadProtocolName(rawFileStart(Uint8Array.from(bytes), 0, bytes.length));
 
 describe('rawFileStart: a file or a listing at a TCP connection\'s start', () => {
-  it('FTP_DATA is appended after round seven, once (ids are stored and read by models)', () => {
-    expect(PAYLOAD_PROTOCOLS.slice(PAYLOAD_PROTOCOLS.indexOf('HTTP_Media') + 1)).toEqual(['FTP_DATA']);
+  it('FTP_DATA is appended right after round seven, once (ids are stored and read by models)', () => {
+    expect(PAYLOAD_PROTOCOLS[PAYLOAD_PROTOCOLS.indexOf('HTTP_Media') + 1]).toBe('FTP_DATA');
+    expect(PAYLOAD_PROTOCOLS.filter((n) => n === 'FTP_DATA' || n === 'TFTP')).toEqual(['TFTP', 'FTP_DATA']);
   });
 
   it.each(FILES)('%s: a file', (_what, signature) => {

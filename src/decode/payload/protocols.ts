@@ -180,6 +180,13 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   // Round eight (stop 28): a TCP connection that starts with a file or a directory listing, as nDPI names it
   // (payload/transfer.ts rawFileStart).
   'FTP_DATA',
+  // Round eight: infrastructure, industrial and media-network protocols (decode/payload/infra2.ts).
+  'KCP',
+  'Mikrotik',
+  'EthernetGlobalData',
+  'Controller_Area_Network',
+  'SD-RTN',
+  'ZUG',
 ];
 
 /** Each protocol's id (index + 1), by name. */
