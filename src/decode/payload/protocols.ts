@@ -177,6 +177,16 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   // (httpResponseKind in decode/payload-protocol.ts), which nDPI reports as HTTP in category Download or Media.
   'HTTP_Download',
   'HTTP_Media',
+  // Round eight
+  'SteamDatagramRelay',
+  'HalfLife2',
+  'Dofus',
+  'Guildwars',
+  'Heroes_of_the_Storm',
+  'WorldOfKungFu',
+  'TencentGames',
+  'LoLWildRift',
+  'Crossfire',
 ];
 
 /** Each protocol's id (index + 1), by name. */
