@@ -31,6 +31,7 @@ import { gamesTcp, gamesUdp } from './payload/games.js';
 import { transferTcp, transferUdp } from './payload/transfer.js';
 import { sessionsTcp, sessionsUdp } from './payload/sessions.js';
 import { infraTwoTcp, infraTwoUdp } from './payload/infra2.js';
+import { gamesTwoTcp, gamesTwoUdp } from './payload/games2.js';
 
 export { PAYLOAD_PROTOCOLS, PayloadProtocol, payloadProtocolName, RTP_ID } from './payload/protocols.js';
 
@@ -155,6 +156,7 @@ function matchTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = transferTcp(b, p, end, sp, dp);
   if (r === 0) r = sessionsTcp(b, p, end, sp, dp);
   if (r === 0) r = infraTwoTcp(b, p, end, sp, dp);
+  if (r === 0) r = gamesTwoTcp(b, p, end, sp, dp);
   return r;
 }
 
@@ -891,6 +893,7 @@ function matchUdp(b: Uint8Array, p: number, end: number, sp: number, dp: number)
   if (r === 0) r = transferUdp(b, p, end, sp, dp);
   if (r === 0) r = sessionsUdp(b, p, end, sp, dp);
   if (r === 0) r = infraTwoUdp(b, p, end, sp, dp);
+  if (r === 0) r = gamesTwoUdp(b, p, end, sp, dp);
   return r;
 }
 

@@ -187,6 +187,16 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'Controller_Area_Network',
   'SD-RTN',
   'ZUG',
+  // Round eight: game protocols (decode/payload/games2.ts).
+  'SteamDatagramRelay',
+  'HalfLife2',
+  'Dofus',
+  'Guildwars',
+  'Heroes_of_the_Storm',
+  'WorldOfKungFu',
+  'TencentGames',
+  'LoLWildRift',
+  'Crossfire',
 ];
 
 /** Each protocol's id (index + 1), by name. */
