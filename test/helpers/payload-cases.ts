@@ -91,6 +91,21 @@ export function expectRandomBytesTakeNone(added: readonly string[], ports: reado
 }
 
 /**
+ * Random bytes behind each of `heads` (a rule's fixed first bytes, the transport, and the destination port, 40000 when
+ * none is given) never make one of the `added` protocols: every rule needs more than its first bytes.
+ */
+export function expectRandomTailsTakeNone(added: readonly string[], heads: readonly (readonly [number[], number, number?])[]): void {
+  const names = new Set(added);
+  fc.assert(
+    fc.property(fc.constantFrom(...heads), fc.uint8Array({ minLength: 0, maxLength: 200 }), ([head, proto, dp], rest) => {
+      const bytes = Uint8Array.from([...head, ...rest]);
+      expect(names.has(payloadProtocolName(matchPayload(bytes, 0, bytes.length, proto, 50000, dp ?? 40000)) ?? '')).toBe(false);
+    }),
+    { numRuns: 3000 },
+  );
+}
+
+/**
  * The garbage collections that ran while `calls` matchPayload calls went over `cases` (and `random`, as TCP and UDP
  * alternately), after a warm-up: [] when the rules allocate nothing. A rule that allocates does so on every call, so
  * it collects in every attempt; one collection in one attempt can be the JIT's own (a late tier-up of a rarely taken
