@@ -1,7 +1,8 @@
 /**
  * The eighth round of payload rules (src/decode/payload/games2.ts): Steam Datagram Relay, the Source engine's
  * connection handshake (HalfLife2), Dofus 2, Guild Wars, Heroes of the Storm, World of Kung Fu, Tencent's games,
- * Wild Rift and Crossfire. Messages built here from the facts each rule cites (the Source engine's packet layouts;
+ * Wild Rift and Crossfire, and RakNet's datagrams once connected (frame sets, ACK/NACK; wiki.vg's RakNet page).
+ * Messages built here from the facts each rule cites (the Source engine's packet layouts;
  * Dofus 2's message framing; the fixed bytes and lengths nDPI's dissectors key on), each with near misses that break
  * one part of the signature and must not match; random bytes and every truncation never throw; nothing is allocated
  * per call.
@@ -60,7 +61,46 @@ const tencentC = (mark = 0x10e68601): number[] => [0xaa, 0x00, 0x00, 0x00, ...fi
 const wildRift = (tail = 'A0B1'): number[] => [0x01, 0x02, 0xc8, 0x41, ...fill(14, 0x66), ...ascii(tail)];
 const crossfire = (size = 25): number[] => [0xc7, 0xd9, 0x19, 0x99, 0x02, 0x00, ...fill(16, 0x31), 0x7d, 0x00, 0x08].concat(fill(Math.max(0, size - 25), 0)).slice(0, size);
 
+// RakNet once connected (wiki.vg "Raknet Protocol"): a frame set's frames, an ACK/NACK's records.
+const le24 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff];
+/** A frame of reliability `kind` (0-7) carrying `body`; `split` adds the split fields; `bits` overrides the length. */
+function rakFrame(kind: number, body: number[], opts: { split?: boolean; bits?: number; lowFlags?: number } = {}): number[] {
+  const out = [(kind << 5) | (opts.split ? 0x10 : 0) | (opts.lowFlags ?? 0), ...u16(opts.bits ?? body.length * 8)];
+  if ([2, 3, 4, 6, 7].includes(kind)) out.push(...le24(7));
+  if (kind === 1 || kind === 4) out.push(...le24(3));
+  if ([1, 3, 4, 7].includes(kind)) out.push(...le24(5), 0);
+  if (opts.split) out.push(...u32(2), ...u16(9), ...u32(0));
+  return [...out, ...body];
+}
+const rakSet = (id: number, ...frames: number[][]): number[] => [id, ...le24(2), ...frames.flat()];
+const RAK_BODY = [0x13, ...fill(16, 0x41)];
+const rakAcks = (id: number, count: number, records: number[][]): number[] => [id, ...u16(count), ...records.flat()];
+const RANGE = [0x00, ...le24(1), ...le24(2)];
+const SINGLE = [0x01, ...le24(3)];
+
 const CASES: PayloadCase[] = [
+  // RakNet, connected
+  { what: 'RakNet frame set: one unreliable frame', bytes: rakSet(0x84, rakFrame(0, RAK_BODY)), proto: UDP, ports: [60022, 32951], want: 'RakNet' },
+  { what: 'RakNet frame set: a reliable frame', bytes: rakSet(0x80, rakFrame(2, RAK_BODY)), proto: UDP, want: 'RakNet' },
+  { what: 'RakNet frame set: two reliable ordered frames', bytes: rakSet(0x8d, rakFrame(3, RAK_BODY), rakFrame(3, [0x00, ...fill(7, 1)])), proto: UDP, want: 'RakNet' },
+  { what: 'RakNet frame set: unreliable sequenced, reliable sequenced, with ack receipt', bytes: rakSet(0x84, rakFrame(1, RAK_BODY), rakFrame(4, RAK_BODY), rakFrame(7, RAK_BODY)), proto: UDP, want: 'RakNet' },
+  { what: 'RakNet frame set: a split frame', bytes: rakSet(0x8c, rakFrame(3, fill(400, 0x22), { split: true })), proto: UDP, want: 'RakNet' },
+  { what: 'RakNet ACK: one range', bytes: rakAcks(0xc0, 1, [RANGE]), proto: UDP, ports: [60005, 32951], want: 'RakNet' },
+  { what: 'RakNet NACK: two single numbers and a range', bytes: rakAcks(0xa0, 3, [SINGLE, SINGLE, RANGE]), proto: UDP, want: 'RakNet' },
+  { what: 'not RakNet: a frame\'s low flag bits set', bytes: rakSet(0x84, rakFrame(0, RAK_BODY, { lowFlags: 1 })), proto: UDP, want: null },
+  { what: 'not RakNet: a frame of 0 bits', bytes: rakSet(0x84, rakFrame(0, RAK_BODY), rakFrame(0, [0x41], { bits: 0 })), proto: UDP, want: null },
+  { what: 'not RakNet: a length not in whole bytes', bytes: rakSet(0x84, rakFrame(0, RAK_BODY, { bits: 17 * 8 - 3 })), proto: UDP, want: null },
+  { what: 'not RakNet: a byte after the last frame', bytes: [...rakSet(0x84, rakFrame(0, RAK_BODY)), 0], proto: UDP, want: null },
+  { what: 'not RakNet: a frame longer than the datagram', bytes: rakSet(0x84, rakFrame(0, RAK_BODY, { bits: 18 * 8 })), proto: UDP, want: null },
+  { what: 'not RakNet: id 0x8e', bytes: rakSet(0x8e, rakFrame(0, RAK_BODY)), proto: UDP, want: null },
+  { what: 'not RakNet: over TCP', bytes: rakSet(0x84, rakFrame(0, RAK_BODY)), proto: TCP, want: null },
+  { what: 'not RakNet: an ACK counting 2 records, with 1', bytes: rakAcks(0xc0, 2, [RANGE]), proto: UDP, want: null },
+  { what: 'not RakNet: an ACK record of type 2', bytes: rakAcks(0xc0, 1, [[0x02, ...le24(1)]]), proto: UDP, want: null },
+  { what: 'not RakNet: an ACK with a byte after its records', bytes: [...rakAcks(0xc0, 1, [SINGLE]), 0], proto: UDP, want: null },
+  { what: 'not RakNet: an ACK of 0 records', bytes: [...rakAcks(0xc0, 0, []), ...SINGLE], proto: UDP, want: null },
+  // RTP shares the frame sets' first byte (version 2): a G.711 packet is no frame set.
+  { what: 'not RakNet: an RTP packet (PCMU, 160 bytes of audio)', bytes: [0x80, 0x00, ...u16(7), ...u32(0x0000a000), ...u32(0x1234abcd), ...fill(160, 0xd5)], proto: UDP, want: null },
+
   // Steam Datagram Relay
   { what: 'SDR ping, 100 bytes', bytes: sdping(), proto: UDP, ports: [50000, 27015], want: 'SteamDatagramRelay' },
   { what: 'SDR ping, 1,200 bytes', bytes: sdping(1200), proto: UDP, ports: [50000, 27035], want: 'SteamDatagramRelay' },

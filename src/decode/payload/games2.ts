@@ -25,6 +25,7 @@ const WOKF = P['WorldOfKungFu']!;
 const TENCENT_GAMES = P['TencentGames']!;
 const WILD_RIFT = P['LoLWildRift']!;
 const CROSSFIRE = P['Crossfire']!;
+const RAKNET = P['RakNet']!;
 
 /** The rules over TCP, each guarding itself by its first byte or its exact length. */
 export function gamesTwoTcp(b: Uint8Array, p: number, end: number, _sp: number, _dp: number): number {
@@ -44,6 +45,8 @@ export function gamesTwoUdp(b: Uint8Array, p: number, end: number, sp: number, d
   if (b0 === 0xff) r = sourceHandshake(b, p, end);
   else if (b0 === 0xc7) r = crossfire(b, p, end);
   else if (b0 === 0x01) r = wildRift(b, p, end);
+  else if (b0 >= 0x80 && b0 <= 0x8d) r = raknetFrameSet(b, p, end);
+  else if (b0 === 0xc0 || b0 === 0xa0) r = raknetAcks(b, p, end);
   if (r === 0) r = sdrPing(b, p, end);
   if (r === 0 && hotsPort(sp, dp)) r = hots(b, p, end);
   return r;
@@ -193,4 +196,58 @@ function wildRift(b: Uint8Array, p: number, end: number): number {
 const CF_HEAD = Uint8Array.of(0xc7, 0xd9, 0x19, 0x99, 0x02, 0x00);
 function crossfire(b: Uint8Array, p: number, end: number): number {
   return end - p === 25 && has(b, p, end, CF_HEAD) && u16(b, p + 22) === 0x7d00 ? CROSSFIRE : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RakNet, connected
+
+/**
+ * RakNet's datagrams once connected (the RakNet library's ReliabilityLayer, as wiki.vg's "Raknet Protocol" documents
+ * it; nDPI names a flow RakNet by one of them too): the offline handshake, the older rule in payload-protocol.ts,
+ * is often not in a capture that starts mid-game, so a flow met later is named by these. RTP's first byte is in the
+ * frame sets' range too; checked against nDPI's captures, no RTP flow is taken (the frames must walk exactly to the
+ * end, with zero low flag bits and whole-byte lengths).
+ * - A frame set (ids 0x80-0x8D): a 24-bit little-endian sequence number, then frames walking exactly to the
+ *   datagram's end, each: flags (reliability in the top 3 bits, `split` in bit 4, the low 4 bits zero), the body's
+ *   length in bits (16-bit big-endian, not 0; whole bytes, as RakNet writes every message), a reliable index (24 bits) for the reliable kinds 2, 3, 4, 6, 7, a
+ *   sequenced index for 1 and 4, an order index and channel for 1, 3, 4, 7, the split's count, id and index (10
+ *   bytes) when split, then the body.
+ * - An ACK (0xC0) or NACK (0xA0): a 16-bit big-endian record count, then exactly that many records to the end, each
+ *   a range (0x00 and two 24-bit numbers) or one number (0x01 and a 24-bit number).
+ */
+function raknetFrameSet(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 4 + 4) return 0;
+  let q = p + 4;
+  while (q < end) {
+    if (end - q < 3) return 0;
+    const flags = b[q]!;
+    if ((flags & 0x0f) !== 0) return 0;
+    const bits = u16(b, q + 1);
+    if (bits === 0 || (bits & 7) !== 0) return 0;
+    const kind = flags >> 5;
+    q += 3;
+    if (kind === 2 || kind === 3 || kind === 4 || kind === 6 || kind === 7) q += 3;
+    if (kind === 1 || kind === 4) q += 3;
+    if (kind === 1 || kind === 3 || kind === 4 || kind === 7) q += 4;
+    if ((flags & 0x10) !== 0) q += 10;
+    q += bits >> 3;
+    if (q > end) return 0;
+  }
+  return RAKNET;
+}
+
+function raknetAcks(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 7) return 0;
+  const count = u16(b, p + 1);
+  if (count === 0) return 0;
+  let q = p + 3;
+  for (let k = 0; k < count; k++) {
+    if (q >= end) return 0;
+    const t = b[q]!;
+    if (t === 0x00) q += 7;
+    else if (t === 0x01) q += 4;
+    else return 0;
+    if (q > end) return 0;
+  }
+  return q === end ? RAKNET : 0;
 }
