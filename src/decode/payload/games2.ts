@@ -1,9 +1,9 @@
 /**
  * Payload-protocol rules of round eight for games the older modules leave out: Valve's Steam Datagram Relay and the
  * Source engine's connection handshake (nDPI's HalfLife2), Dofus 2, Guild Wars, Heroes of the Storm, World of Kung
- * Fu, Tencent's games, League of Legends: Wild Rift and Crossfire. Reached by one line of payload-protocol.ts's
- * matchTcp / matchUdp (gamesTwoTcp / gamesTwoUdp), after every older group, so none of them takes a packet an
- * earlier rule names. Names as nDPI spells them.
+ * Fu, Tencent's games, League of Legends: Wild Rift and Crossfire; and RakNet's datagrams once connected. Reached by
+ * one line of payload-protocol.ts's matchTcp / matchUdp (gamesTwoTcp / gamesTwoUdp), after every older group, so
+ * none of them takes a packet an earlier rule names. Names as nDPI spells them.
  *
  * Most of these games publish nothing about their wire formats: the byte patterns below are the facts nDPI's
  * dissectors key on (behaviour learnt, not copied), kept only where they are exact (a magic number, fixed bytes at
@@ -209,9 +209,9 @@ function crossfire(b: Uint8Array, p: number, end: number): number {
  * end, with zero low flag bits and whole-byte lengths).
  * - A frame set (ids 0x80-0x8D): a 24-bit little-endian sequence number, then frames walking exactly to the
  *   datagram's end, each: flags (reliability in the top 3 bits, `split` in bit 4, the low 4 bits zero), the body's
- *   length in bits (16-bit big-endian, not 0; whole bytes, as RakNet writes every message), a reliable index (24 bits) for the reliable kinds 2, 3, 4, 6, 7, a
- *   sequenced index for 1 and 4, an order index and channel for 1, 3, 4, 7, the split's count, id and index (10
- *   bytes) when split, then the body.
+ *   length in bits (16-bit big-endian, not 0; whole bytes, as RakNet writes every message), a reliable index (24
+ *   bits) for the reliable kinds 2, 3, 4, 6, 7, a sequenced index for 1 and 4, an order index and channel for 1, 3,
+ *   4, 7, the split's count, id and index (10 bytes) when split, then the body.
  * - An ACK (0xC0) or NACK (0xA0): a 16-bit big-endian record count, then exactly that many records to the end, each
  *   a range (0x00 and two 24-bit numbers) or one number (0x01 and a 24-bit number).
  */
