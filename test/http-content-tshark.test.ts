@@ -7,7 +7,6 @@
  * 4 more payload packets each way; the first response with a Content-Type decides) and the media type mapped by the
  * table below, which is the rule's specification written again here. Every such flow must agree.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARED, commandWorks, sensor } from './helpers/cli.js';
 import { HTTP_DOWNLOAD_TYPES } from './helpers/payload-cases.js';
+import { tsharkFields } from './helpers/tshark.js';
 // @ts-expect-error: a plain ES module without types (a script, also run by hand)
 import { tupleKey } from '../scripts/server-name-agreement.mjs';
 
@@ -54,19 +54,11 @@ interface Segment {
 /** tshark's TCP payload packets of `pcap`, in order, one segment each (no reassembly). */
 function segments(pcap: string): Segment[] {
   const fields = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'http.request', 'http.response', 'http.content_type'];
-  const args = ['-r', pcap, '-n', '-o', 'tcp.desegment_tcp_streams:FALSE', '-o', 'tcp.analyze_sequence_numbers:FALSE', '-Y', 'tcp.len > 0', '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
-  for (const f of fields) args.push('-e', f);
-  const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [s4, d4, s6, d6, sp, dp, req, resp, ct] = l.split('\t');
-      const src = s4 || s6!;
-      const dst = d4 || d6!;
-      return { key: tupleKey(6, src, Number(sp), dst, Number(dp)), fromA: `${src}|${sp}`, request: req !== '', response: resp !== '', contentType: ct ?? '' };
-    });
+  return tsharkFields(pcap, 'tcp.len > 0', fields, ['tcp.desegment_tcp_streams:FALSE', 'tcp.analyze_sequence_numbers:FALSE']).map(([s4, d4, s6, d6, sp, dp, req, resp, ct]) => {
+    const src = s4 || s6!;
+    const dst = d4 || d6!;
+    return { key: tupleKey(6, src, Number(sp), dst, Number(dp)), fromA: `${src}|${sp}`, request: req !== '', response: resp !== '', contentType: ct ?? '' };
+  });
 }
 
 /** Per connection key: what the engine's looking should make of it, from tshark's packets (null: never HTTP). */

@@ -6,13 +6,13 @@
  * connection's first bytes: a file or a listing, so ours are a subset: a download of a file with no known signature
  * is FTP data to Wireshark and nothing to the sensor, as to nDPI).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARED, commandWorks, sensor } from './helpers/cli.js';
+import { tsharkFields } from './helpers/tshark.js';
 // @ts-expect-error: a plain ES module without types (a script, also run by hand)
 import { tupleKey } from '../scripts/server-name-agreement.mjs';
 
@@ -33,22 +33,12 @@ interface Packet {
 /** tshark's packets of `pcap` (TCP one segment at a time, as the sensor reads them): flow key, sender, layers. */
 function packets(pcap: string, filter: string): Packet[] {
   const fields = ['ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'ip.proto', 'ipv6.nxt', 'udp.srcport', 'udp.dstport', 'tcp.srcport', 'tcp.dstport', 'frame.protocols'];
-  const args = ['-r', pcap, '-n', '-o', 'tcp.desegment_tcp_streams:FALSE', '-Y', filter, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
-  for (const f of fields) args.push('-e', f);
-  const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26 });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [s4, d4, s6, d6, p4, p6, us, ud, ts, td, protocols] = l.split('\t');
-      const src = s4 || s6!;
-      const dst = d4 || d6!;
-      const proto = Number(p4 || p6);
-      const sp = Number(us || ts);
-      const dp = Number(ud || td);
-      return { key: tupleKey(proto, src, sp, dst, dp) as string, from: `${src}|${sp}`, protocols: protocols!.split(':') };
-    });
+  return tsharkFields(pcap, filter, fields, ['tcp.desegment_tcp_streams:FALSE']).map(([s4, d4, s6, d6, p4, p6, us, ud, ts, td, protocols]) => {
+    const src = s4 || s6!;
+    const dst = d4 || d6!;
+    const sp = Number(us || ts);
+    return { key: tupleKey(Number(p4 || p6), src, sp, dst, Number(ud || td)) as string, from: `${src}|${sp}`, protocols: protocols!.split(':') };
+  });
 }
 
 /** The sensor's flows of `pcap` (profile fixed, IPv6 too) named `protocol`, by key; with `offPort`, those not to it. */
