@@ -1,13 +1,13 @@
 /**
  * The eighth round of payload rules (src/decode/payload/infra2.ts): KCP, MikroTik's MNDP, GE's Ethernet Global Data,
- * CAN over UDP (CAN-ETH), Agora's SD-RTN and ZUG. Messages built here from each format (KCP's segment header as
+ * CAN over UDP (CAN-ETH), Agora's SD-RTN, ZUG and DDS's RTPS. Messages built here from each format (KCP's segment header as
  * ikcp.c encodes it; MNDP's header and TLVs; EGD's 32-byte header; CAN-ETH's magic, count and 15-byte frames; the
- * SD-RTN and ZUG bytes nDPI's dissectors look for), each with near misses that break one rule of the signature and
+ * SD-RTN and ZUG bytes nDPI's dissectors look for; RTPS's header and submessage header, OMG DDSI-RTPS 2.5), each with near misses that break one rule of the signature and
  * must not match; random bytes and every truncation never throw; nothing is allocated per call.
  */
 import { describe, expect, it } from 'vitest';
 import { matchPayload, PAYLOAD_PROTOCOLS, payloadProtocolName } from '../src/decode/payload-protocol.js';
-import { collectionsDuringCalls, expectNothingReadPastEnd, expectRandomBytesTakeNone, expectRandomTailsTakeNone, expectTruncationsNameNoOther, TCP, UDP, ascii, u16, le16, le32, fill, type PayloadCase } from './helpers/payload-cases.js';
+import { collectionsDuringCalls, expectNothingReadPastEnd, expectRandomBytesTakeNone, expectRandomTailsTakeNone, expectTruncationsNameNoOther, TCP, UDP, ascii, u16, le16, le32, fill, rtps, type PayloadCase } from './helpers/payload-cases.js';
 
 function match(bytes: number[], proto: number, srcPort: number, dstPort: number): string | null {
   return payloadProtocolName(matchPayload(Uint8Array.from(bytes), 0, bytes.length, proto, srcPort, dstPort));
@@ -139,6 +139,19 @@ const CASES: Case[] = [
   { what: 'ZUG over TCP', bytes: ZUG_MSG, proto: TCP, want: null },
   { what: 'ZUG: upper-case Z (00 5a 55 47)', bytes: [0x00, 0x5a, ...ZUG_MSG.slice(2)], proto: UDP, want: null },
   { what: 'ZUG: type byte 0x11', bytes: [...ZUG_MSG.slice(0, 4), 0x11, ...ZUG_MSG.slice(5)], proto: UDP, want: null },
+
+  // RTPS
+  { what: 'RTPS 2.3 DATA (little-endian) to a unicast port of domain 0', bytes: rtps(), proto: UDP, ports: [50000, 7411], want: 'RTPS' },
+  { what: 'RTPS 2.1 HEARTBEAT, big-endian, to the discovery port 7400', bytes: rtps({ minor: 1, id: 0x07, little: false, body: fill(28, 0) }), proto: UDP, ports: [50000, 7400], want: 'RTPS' },
+  { what: 'RTPS 2.5 INFO_TS then more (length 0: the rest of the message)', bytes: rtps({ minor: 5, id: 0x09, length: 0 }), proto: UDP, want: 'RTPS' },
+  { what: 'RTPX (as nDPI takes it), a vendor submessage', bytes: rtps({ magic: 'RTPX', id: 0x80 }), proto: UDP, want: 'RTPS' },
+  { what: 'not RTPS: version 1.0', bytes: rtps({ major: 1, minor: 0 }), proto: UDP, want: null },
+  { what: 'not RTPS: version 2.6', bytes: rtps({ minor: 6 }), proto: UDP, want: null },
+  { what: 'not RTPS: submessage id 0x02 (undefined)', bytes: rtps({ id: 0x02 }), proto: UDP, want: null },
+  { what: 'not RTPS: a submessage longer than the datagram', bytes: rtps({ length: 45 }), proto: UDP, want: null },
+  { what: 'not RTPS: the header alone', bytes: rtps().slice(0, 20), proto: UDP, want: null },
+  { what: 'not RTPS: rtps in lower case', bytes: rtps({ magic: 'rtps' }), proto: UDP, want: null },
+  { what: 'not RTPS: over TCP', bytes: rtps(), proto: TCP, want: null },
 ];
 
 const ADDED = ['KCP', 'Mikrotik', 'EthernetGlobalData', 'Controller_Area_Network', 'SD-RTN', 'ZUG'];
@@ -164,11 +177,11 @@ describe('KCP, Mikrotik, EthernetGlobalData, Controller_Area_Network, SD-RTN and
   });
 
   it('every truncation of every matching message is never a throw, and a cut message is never another protocol of these', () => {
-    expectTruncationsNameNoOther(CASES, ADDED);
+    expectTruncationsNameNoOther(CASES, [...ADDED, 'RTPS']);
   });
 
   it('random bytes never throw and are taken by none of these rules', () => {
-    expectRandomBytesTakeNone(ADDED, [4000, 5678, 11898, 18246, 40000]);
+    expectRandomBytesTakeNone([...ADDED, 'RTPS'], [4000, 5678, 7400, 11898, 18246, 40000]);
   });
 
   // (ZUG's rule is its five fixed bytes alone, so it has no head here: anything behind them is ZUG.)

@@ -4,14 +4,18 @@
  * request to port 69 to the server's new port (conversation tracking, where the sensor pairs DATA of block 1 with
  * its ACK); FTP data connections by following the control connection's PASV/PORT answers (where the sensor reads a
  * connection's first bytes: a file or a listing, so ours are a subset: a download of a file with no known signature
- * is FTP data to Wireshark and nothing to the sensor, as to nDPI).
+ * is FTP data to Wireshark and nothing to the sensor, as to nDPI). RTPS, which no capture here holds, on a capture
+ * built from its specification: DDS's ports move with the domain, and Wireshark finds RTPS by its header on any port.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARED, commandWorks, sensor } from './helpers/cli.js';
+import { ethIpv4Udp } from './helpers/frames.js';
+import { rtps } from './helpers/payload-cases.js';
+import { writePcap } from './helpers/pcap-file.js';
 import { tsharkFields } from './helpers/tshark.js';
 // @ts-expect-error: a plain ES module without types (a script, also run by hand)
 import { tupleKey } from '../scripts/server-name-agreement.mjs';
@@ -82,5 +86,23 @@ describe.skipIf(!TSHARK || !present)(`round eight against tshark${TSHARK ? '' : 
     const ours = await named(FTP, 'FTP_DATA');
     expect(ours.length).toBeGreaterThanOrEqual(1);
     for (const k of ours) expect([k, ftpData.has(k)]).toEqual([k, true]);
+  });
+});
+
+describe.skipIf(!TSHARK)(`RTPS on DDS's computed ports, against tshark${TSHARK ? '' : ' (skipped: tshark is not installed)'}`, () => {
+  it('the datagrams Wireshark decodes as RTPS, and only those, are RTPS flows', async () => {
+    const pcap = join(dir, 'rtps.pcap');
+    const port = (i: number): number => [7400, 7411, 7662, 40000, 50000][i]!;
+    const frames = [
+      ethIpv4Udp({ sport: 50001, dport: port(0) }, rtps({ id: 0x15 }), { src: '10.0.0.1', dst: '239.255.0.1' }),
+      ethIpv4Udp({ sport: 50002, dport: port(1) }, rtps({ minor: 1, id: 0x07, little: false, body: new Array(28).fill(0) }), { src: '10.0.0.1', dst: '10.0.0.2' }),
+      ethIpv4Udp({ sport: 50003, dport: port(2) }, rtps({ minor: 4, id: 0x0e, body: new Array(12).fill(7) }), { src: '10.0.0.1', dst: '10.0.0.2' }),
+      ethIpv4Udp({ sport: 50004, dport: port(3) }, rtps({ magic: 'rtps' }), { src: '10.0.0.1', dst: '10.0.0.2' }), // lower case: neither
+      ethIpv4Udp({ sport: 50005, dport: port(4) }, [...'NOTRTPS-'].map((c) => c.charCodeAt(0)).concat(new Array(40).fill(1)), { src: '10.0.0.1', dst: '10.0.0.2' }),
+    ];
+    writeFileSync(pcap, writePcap(1, frames));
+    const want = [...new Set(packets(pcap, 'udp').filter((p) => p.protocols.includes('rtps')).map((p) => p.key))].sort();
+    expect(want.length).toBe(3);
+    expect(await named(pcap, 'RTPS')).toEqual(want);
   });
 });

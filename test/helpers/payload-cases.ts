@@ -43,6 +43,17 @@ export const le16 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff];
 export const le32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
 export const fill = (n: number, v = 0x5a): number[] => new Array(n).fill(v);
 
+/**
+ * An RTPS message (OMG DDSI-RTPS 2.5 §9.4.4-9.4.5): the 20-byte header of version 2.`minor`, then one submessage
+ * `id` (flags with E, little-endian, by default) whose body is `body` and length `length` (default its size).
+ */
+export function rtps(opts: { magic?: string; major?: number; minor?: number; id?: number; little?: boolean; body?: number[]; length?: number } = {}): number[] {
+  const body = opts.body ?? fill(44, 0x11);
+  const len = opts.length ?? body.length;
+  const little = opts.little ?? true;
+  return [...ascii(opts.magic ?? 'RTPS'), opts.major ?? 2, opts.minor ?? 3, 0x01, 0x0f, ...fill(12, 0xc3), opts.id ?? 0x15, little ? 0x05 : 0x04, ...(little ? le16(len) : u16(len)), ...body];
+}
+
 const portsOf = (c: PayloadCase): [number, number] => c.ports ?? [50000, 40000];
 
 /**

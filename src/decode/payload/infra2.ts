@@ -1,9 +1,9 @@
 /**
  * Payload-protocol rules, round eight: infrastructure, industrial and media-network protocols nDPI recognises whose
  * packets fix enough bytes to be certain of (a magic number, exact lengths, a fixed header): KCP, MikroTik's MNDP,
- * GE's Ethernet Global Data, CAN over UDP (CAN-ETH), Agora's SD-RTN and ZUG. Reached by one line at the end of
- * payload-protocol.ts's matchTcp / matchUdp (infraTwoTcp / infraTwoUdp), after every older group, so none of them
- * takes a packet an earlier rule names.
+ * GE's Ethernet Global Data, CAN over UDP (CAN-ETH), Agora's SD-RTN, ZUG, and DDS's RTPS. Reached by one line at
+ * the end of payload-protocol.ts's matchTcp / matchUdp (infraTwoTcp / infraTwoUdp), after every older group, so
+ * none of them takes a packet an earlier rule names.
  *
  * Left out (see the round's report): IMO and NOE (nDPI knows them by 1- to 11-byte packets and lengths, too weak to
  * name a flow on their own), Threema (nDPI: port 5222 and the sizes of the first three packets, nothing in their
@@ -19,6 +19,7 @@ const EGD = P['EthernetGlobalData']!;
 const CAN = P['Controller_Area_Network']!;
 const SD_RTN = P['SD-RTN']!;
 const ZUG = P['ZUG']!;
+const RTPS = P['RTPS']!;
 
 /** The rules over TCP: only CAN-ETH, whose 8-byte magic is safe on any transport. */
 export function infraTwoTcp(b: Uint8Array, p: number, end: number, _sp: number, _dp: number): number {
@@ -32,6 +33,7 @@ export function infraTwoUdp(b: Uint8Array, p: number, end: number, sp: number, d
   if (b0 === 0x49) r = canEth(b, p, end, true);
   else if (b0 === 0x00) r = zug(b, p, end);
   else if (b0 === 0x0d && (sp === 18246 || dp === 18246)) r = egd(b, p, end);
+  else if (b0 === 0x52) r = rtpsMessage(b, p, end);
   if (r === 0 && dp === 5678) r = mndp(b, p, end);
   if (r === 0) r = kcpSegments(b, p, end);
   if (r === 0 && end - p >= 20 && b[p + 6] === 0x21) r = sdRtn(b, p, end);
@@ -158,4 +160,25 @@ function sdRtn(b: Uint8Array, p: number, end: number): number {
 const ZUG_MAGIC = Uint8Array.of(0x00, 0x7a, 0x55, 0x47, 0x10);
 function zug(b: Uint8Array, p: number, end: number): number {
   return has(b, p, end, ZUG_MAGIC) ? ZUG : 0;
+}
+
+/**
+ * RTPS, DDS's wire protocol (OMG DDSI-RTPS 2.5, §9.4.4-9.4.5), over UDP on any port (DDS computes its ports from the
+ * domain and participant ids, so the registered 7400/7401 are only domain 0's multicast ones): the 20-byte header -
+ * `RTPS` (or `RTPX`, which nDPI's dissector rtps.c also takes: behaviour learnt, not copied), the protocol version 2.0
+ * to 2.5, a vendor id, a 12-byte GUID prefix - then a submessage header: a submessage id the specification defines
+ * (PAD 0x01, ACKNACK 0x06, HEARTBEAT 0x07, GAP 0x08, INFO_TS 0x09, INFO_SRC 0x0c, INFO_REPLY_IP4 0x0d, INFO_DST 0x0e,
+ * INFO_REPLY 0x0f, NACK_FRAG 0x12, HEARTBEAT_FRAG 0x13, DATA 0x15, DATA_FRAG 0x16) or a vendor's (0x80-0xff), flags,
+ * and octetsToNextHeader in the byte order the flags' E bit gives, within the datagram (0: the rest of it).
+ */
+const RTPS_MAGIC = ascii('RTPS');
+const RTPX_MAGIC = ascii('RTPX');
+function rtpsMessage(b: Uint8Array, p: number, end: number): number {
+  if (end - p < 24 || !(has(b, p, end, RTPS_MAGIC) || has(b, p, end, RTPX_MAGIC))) return 0;
+  if (b[p + 4] !== 2 || b[p + 5]! > 5) return 0;
+  const id = b[p + 20]!;
+  const defined = id === 0x01 || (id >= 0x06 && id <= 0x09) || (id >= 0x0c && id <= 0x0f) || id === 0x12 || id === 0x13;
+  if (!(defined || id === 0x15 || id === 0x16 || id >= 0x80)) return 0;
+  const next = (b[p + 21]! & 1) !== 0 ? b[p + 22]! | (b[p + 23]! << 8) : u16(b, p + 22);
+  return next <= end - p - 24 ? RTPS : 0;
 }

@@ -197,6 +197,8 @@ export const PAYLOAD_PROTOCOLS: readonly string[] = [
   'TencentGames',
   'LoLWildRift',
   'Crossfire',
+  // Round eight: DDS's wire protocol on the ports DDS computes (decode/payload/infra2.ts).
+  'RTPS',
 ];
 
 /** Each protocol's id (index + 1), by name. */
