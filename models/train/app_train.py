@@ -707,7 +707,7 @@ def main() -> None:
     card = {
         'format': 'sensor-model-card/1',
         'name': args.name,
-        'version': '18' if not quick else '0-ci',
+        'version': '19' if not quick else '0-ci',
         'task': 'application',
         'description': (f'{describe(shipped, final)} over {len(inputs)} inputs ({", ".join(c for c in inputs if c in IDENTITY)} from '
                         f'the flow identity, {len([c for c in inputs if c not in IDENTITY])} {PROFILE} features); classes = application groups of '
