@@ -8,8 +8,8 @@
  * RTP has no signature of its own in one packet (a version field and a payload type): as RFC 3550 Appendix A.1 has a
  * receiver do before it trusts a source, a direction is RTP when two of its payload packets in a row are valid RTP
  * headers of the same SSRC and payload type with consecutive sequence numbers. Per direction the last header seen
- * is kept for that. Two more answers need what the flow has seen: TFTP's transfer, between two ports no table knows, is
- * one endpoint's DATA of block 1 answered by the other's ACK (per slot, which endpoint sent the DATA); and a TCP
+ * is kept for that. Two more answers need what the flow has seen: TFTP's transfer, between two ports no table knows,
+ * is one endpoint's DATA of block 1 answered by the other's ACK (per slot, which endpoint sent the DATA); and a TCP
  * flow whose first payload packet is a file or a directory listing, when no rule named it, is FTP_DATA (a data
  * connection, as nDPI names it: payload/transfer.ts).
  *

@@ -4,6 +4,7 @@
  * `end` (a typed-array read past the buffer gives undefined, which fails every test) and allocates nothing.
  */
 export const u16 = (b: Uint8Array, p: number): number => (b[p]! << 8) | b[p + 1]!;
+export const u16le = (b: Uint8Array, p: number): number => b[p]! | (b[p + 1]! << 8);
 // 32-bit fields are read as signed int32 (values above 2^31 are negative): an int32 is a small integer to V8, where an
 // unsigned value above 2^31 is a heap number, allocated whenever the read is not inlined. Compare accordingly.
 export const i32 = (b: Uint8Array, p: number): number => (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;

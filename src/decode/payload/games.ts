@@ -4,7 +4,7 @@
  * Nintendo's Pia. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (gamesTcp / gamesUdp), after the
  * groups above it there, so none of them can take a packet an older rule names. Names as nDPI spells them.
  */
-import { u16, i32le, ascii, port, has, hasNoCase, isDigit } from './bytes.js';
+import { u16, u16le, i32le, ascii, port, has, hasNoCase, isDigit } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -16,8 +16,6 @@ const WOW = P['WorldOfWarcraft']!;
 const WARCRAFT3 = P['Warcraft3']!;
 const ZOOM = P['Zoom']!;
 const NINTENDO = P['Nintendo']!;
-
-const u16le = (b: Uint8Array, q: number): number => b[q]! | (b[q + 1]! << 8);
 
 /** The game, media, chat and VoIP rules of this module over TCP. */
 export function gamesTcp(b: Uint8Array, p: number, end: number, sp: number, dp: number): number {

@@ -9,7 +9,7 @@
  * name a flow on their own), Threema (nDPI: port 5222 and the sizes of the first three packets, nothing in their
  * bytes), FREE_125 (an nDPI placeholder id with no dissector).
  */
-import { u16, i32le, has, ascii } from './bytes.js';
+import { u16, u16le, i32le, has, ascii } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -179,6 +179,6 @@ function rtpsMessage(b: Uint8Array, p: number, end: number): number {
   const id = b[p + 20]!;
   const defined = id === 0x01 || (id >= 0x06 && id <= 0x09) || (id >= 0x0c && id <= 0x0f) || id === 0x12 || id === 0x13;
   if (!(defined || id === 0x15 || id === 0x16 || id >= 0x80)) return 0;
-  const next = (b[p + 21]! & 1) !== 0 ? b[p + 22]! | (b[p + 23]! << 8) : u16(b, p + 22);
+  const next = (b[p + 21]! & 1) !== 0 ? u16le(b, p + 22) : u16(b, p + 22);
   return next <= end - p - 24 ? RTPS : 0;
 }

@@ -4,7 +4,7 @@
  * add up, or a checksum). Reached by one line of payload-protocol.ts's matchTcp / matchUdp (networkTcp / networkUdp),
  * after the groups above it there, so none of them takes a packet an earlier rule names.
  */
-import { u16, i32, ascii, port, has, isDigit } from './bytes.js';
+import { u16, u16le, i32, i32le, ascii, port, has, isDigit } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -327,12 +327,12 @@ function crcCcitt(b: Uint8Array, q: number, e: number): number {
  */
 function amsTcp(b: Uint8Array, p: number, end: number): number {
   if (end - p < 38 || b[p] !== 0 || b[p + 1] !== 0) return 0;
-  const len = b[p + 2]! | (b[p + 3]! << 8) | (b[p + 4]! << 16) | (b[p + 5]! << 24);
+  const len = i32le(b, p + 2);
   if (len !== end - p - 6) return 0;
   const h = p + 6;
-  const cmd = b[h + 16]! | (b[h + 17]! << 8);
-  const flags = b[h + 18]! | (b[h + 19]! << 8);
-  const dlen = b[h + 20]! | (b[h + 21]! << 8) | (b[h + 22]! << 16) | (b[h + 23]! << 24);
+  const cmd = u16le(b, h + 16);
+  const flags = u16le(b, h + 18);
+  const dlen = i32le(b, h + 20);
   return cmd >= 1 && cmd <= 9 && (flags & 0x0004) !== 0 && (flags & ~0x00ff) === 0 && dlen === len - 32 ? BECKHOFF_ADS : 0;
 }
 

@@ -3,7 +3,7 @@
  * management. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (servicesTcp / servicesUdp), after
  * the rules above it there, so none of them takes a packet an earlier rule names.
  */
-import { u16, i32, i32le, ascii, port, has, find, isDigit, lineEnd, findNoCase, berLength, berBody } from './bytes.js';
+import { u16, u16le, i32, i32le, ascii, port, has, find, isDigit, lineEnd, findNoCase, berLength, berBody } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -372,7 +372,7 @@ function dnp3Frame(b: Uint8Array, p: number, end: number): number {
   if (end - p < 10 || b[p] !== 0x05 || b[p + 1] !== 0x64 || b[p + 2]! < 5) return 0;
   const data = b[p + 2]! - 5;
   if (10 + data + 2 * ((data + 15) >> 4) > end - p) return 0;
-  return crcDnp(b, p, 8) === (b[p + 8]! | (b[p + 9]! << 8)) ? DNP3 : 0;
+  return crcDnp(b, p, 8) === u16le(b, p + 8) ? DNP3 : 0;
 }
 function crcDnp(b: Uint8Array, q: number, n: number): number {
   let crc = 0;
@@ -499,7 +499,7 @@ function enipEncapsulation(b: Uint8Array, p: number, end: number): number {
   for (let k = 0; q < end && k < 16; k++) {
     if (end - q < 24 || b[q + 1] !== 0 || i32(b, q + 20) !== 0) return 0;
     const c = b[q]!;
-    const len = b[q + 2]! | (b[q + 3]! << 8);
+    const len = u16le(b, q + 2);
     if (!(c === 0x00 || c === 0x04 || (c >= 0x63 && c <= 0x66) || c === 0x6f || c === 0x70 || c === 0x72 || c === 0x73)) return 0;
     if (c === 0x65 && len === 4 && (b[q + 24] !== 1 || b[q + 25] !== 0)) return 0;
     q += 24 + len;
@@ -696,13 +696,13 @@ function cString(b: Uint8Array, q: number, end: number, max: number): number {
 function dcerpcHeader(b: Uint8Array, p: number, end: number): number {
   if (end - p < 16 || b[p + 1]! > 1 || b[p + 2]! > 19 || (b[p + 4] !== 0x10 && b[p + 4] !== 0x00) || b[p + 5]! > 3 || b[p + 6] !== 0 || b[p + 7] !== 0) return 0;
   const le = b[p + 4] === 0x10;
-  const frag = le ? b[p + 8]! | (b[p + 9]! << 8) : u16(b, p + 8);
-  const auth = le ? b[p + 10]! | (b[p + 11]! << 8) : u16(b, p + 10);
+  const frag = le ? u16le(b, p + 8) : u16(b, p + 8);
+  const auth = le ? u16le(b, p + 10) : u16(b, p + 10);
   if (frag < 16 + auth || frag > end - p || (frag < end - p && b[p + frag] !== 5)) return 0;
   const t = b[p + 2]!;
   if (t === 11 || t === 14) {
-    const xmit = le ? b[p + 16]! | (b[p + 17]! << 8) : u16(b, p + 16);
-    const recv = le ? b[p + 18]! | (b[p + 19]! << 8) : u16(b, p + 18);
+    const xmit = le ? u16le(b, p + 16) : u16(b, p + 16);
+    const recv = le ? u16le(b, p + 18) : u16(b, p + 18);
     return frag >= 28 && xmit >= 1432 && recv >= 1432 ? DCERPC : 0;
   }
   return DCERPC;
@@ -741,7 +741,7 @@ function gearmanPacket(b: Uint8Array, p: number, end: number): number {
 const CEPH_V2 = ascii('ceph v2\n');
 const CEPH_V1 = ascii('ceph v027');
 function cephBanner(b: Uint8Array, p: number, end: number): number {
-  if (has(b, p, end, CEPH_V2)) return end - p >= 10 && (b[p + 8]! | (b[p + 9]! << 8)) === 16 ? CEPH : 0;
+  if (has(b, p, end, CEPH_V2)) return end - p >= 10 && u16le(b, p + 8) === 16 ? CEPH : 0;
   return has(b, p, end, CEPH_V1) ? CEPH : 0;
 }
 

@@ -4,7 +4,7 @@
  * UFTP. Reached by one line of payload-protocol.ts's matchTcp / matchUdp (transferTcp / transferUdp), after the
  * groups above it there, so none of them takes a packet an earlier rule names.
  */
-import { u16, i32, i32le, ascii, port, has, lineEnd, isHttp1Version } from './bytes.js';
+import { u16, u16le, i32, i32le, ascii, port, has, lineEnd, isHttp1Version } from './bytes.js';
 import { PayloadProtocol } from './protocols.js';
 
 const P = PayloadProtocol as Record<string, number>;
@@ -74,7 +74,7 @@ function lnetConnreq(b: Uint8Array, p: number, end: number): number {
   const version = le ? i32le(b, p + 4) : i32(b, p + 4);
   // The NID: a 64-bit number, the address in its low 32 bits, the network (type << 16 | number) in the high ones.
   const addr = le ? i32le(b, p + 8) : i32(b, p + 12);
-  const type = le ? b[p + 14]! | (b[p + 15]! << 8) : (b[p + 8]! << 8) | b[p + 9]!;
+  const type = le ? u16le(b, p + 14) : u16(b, p + 8);
   if (version !== 1 || type !== 2 || addr === 0) return 0;
   if (n === 16) return LUSTRE;
   if (n < 20) return 0;
@@ -109,14 +109,14 @@ const TFTP = P['TFTP']!;
  * engine asks only for a flow's first payload packet, when no other rule named it (flows/payload-protocols.ts).
  *
  * - A file: a segment of at least 256 bytes (a data connection sends full segments; nDPI's bound) starting with the
- *   signature its format's specification fixes. The binary formats of nDPI's list: PNG (8 bytes, ISO/IEC 15948 §5.2),
- *   GIF87a/89a, JPEG (SOI and a marker, ITU-T T.81 B.1.1.3), PDF (`%PDF-`, ISO 32000 §7.5.2), ZIP local file header
- *   (PKWARE APPNOTE 4.3.7), gzip (RFC 1952 §2.3.1: ID1 ID2, CM 8), bzip2 (`BZh` and a block size 1-9), 7z, RAR 4/5,
- *   a DOS/PE executable (`MZ`, its last-page byte count below 256), Ogg (RFC 3533 §6), RIFF (AVI, WAV), FLAC, an ID3v2.3
- *   tag (MP3), an MPEG program stream pack (00 00 01 BA), EBML (Matroska, WebM: RFC 8794), FLV version 1, RPM's lead,
- *   an OLE compound file (MS Office, [MS-CFB] 2.2), a Unix ar archive (`!<arch>\n`, .deb). Left out of nDPI's list:
- *   markup and scripts (HTML, XML, PHP, ASP, shell), text that many protocols send raw, and a few formats with no
- *   published signature.
+ *   signature its format's specification fixes. The binary formats of nDPI's list: PNG (8 bytes, ISO/IEC 15948
+ *   §5.2), GIF87a/89a, JPEG (SOI and a marker, ITU-T T.81 B.1.1.3), PDF (`%PDF-`, ISO 32000 §7.5.2), ZIP local file
+ *   header (PKWARE APPNOTE 4.3.7), gzip (RFC 1952 §2.3.1: ID1 ID2, CM 8), bzip2 (`BZh` and a block size 1-9), 7z,
+ *   RAR 4/5, a DOS/PE executable (`MZ`, its last-page byte count below 256), Ogg (RFC 3533 §6), RIFF (AVI, WAV),
+ *   FLAC, an ID3v2.3 tag (MP3), an MPEG program stream pack (00 00 01 BA), EBML (Matroska, WebM: RFC 8794), FLV
+ *   version 1, RPM's lead, an OLE compound file (MS Office, [MS-CFB] 2.2), a Unix ar archive (`!<arch>\n`, .deb).
+ *   Left out of nDPI's list: markup and scripts (HTML, XML, PHP, ASP, shell), text that many protocols send raw, and
+ *   a few formats with no published signature.
  * - A directory listing (what a data connection carries after LIST): a line in the long format of POSIX `ls -l`,
  *   the file type (`-` `d` `l` `b` `c` `p` `s`), nine permission characters (r, w, and x or its set-id/sticky forms,
  *   or `-`, by position), then a space or an alternate-access mark (`+` `@` `.`), more than 10 bytes in all.
@@ -176,8 +176,9 @@ function listingLine(b: Uint8Array, p: number, end: number): boolean {
  * TFTP's transfer (RFC 1350 §4-5): the server answers a request from a new port of its own, so the transfer is a
  * flow between two ports no table knows. As nDPI's dissector does (tftp.c, behaviour learnt, not copied), a flow is
  * TFTP when one endpoint sends DATA of block 1 (opcode 3, block 1, then the data: at most 512 bytes, or the block size
- * RFC 2348 lets the two agree, up to 65464; none for an empty file) and the other answers with its ACK (opcode 4, block 1: exactly 4 bytes).
- * flows/payload-protocols.ts keeps which endpoint sent the DATA; these two read one packet each.
+ * RFC 2348 lets the two agree, up to 65464; none for an empty file) and the other answers with its ACK (opcode 4,
+ * block 1: exactly 4 bytes). flows/payload-protocols.ts keeps which endpoint sent the DATA; these two read one packet
+ * each.
  */
 export function tftpFirstData(b: Uint8Array, p: number, end: number): boolean {
   if (end > b.length) end = b.length;
